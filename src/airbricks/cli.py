@@ -1,0 +1,52 @@
+"""Command line: ``airbricks serve`` (the local workspace) and ``airbricks demo`` (the seed's pipeline)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from airbricks.workspace.server import serve_forever
+
+    serve_forever(
+        Path(args.data_dir), args.host, args.port, token=args.token,
+        cluster_start_seconds=args.cluster_start_seconds, cluster_stop_seconds=args.cluster_stop_seconds,
+    )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from airbricks.demo import run_demo
+
+    return run_demo(marker_delay=args.marker_delay, fail_notebook=args.fail_notebook)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="airbricks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the local Databricks workspace")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one, printed)")
+    serve.add_argument("--data-dir", default=".airbricks", help="where state, DBFS and volumes live")
+    serve.add_argument("--token", default=None, help="the PAT clients must send (default: generated, kept 0600)")
+    serve.add_argument("--cluster-start-seconds", type=float, default=2.0, help="PENDING -> RUNNING duration")
+    serve.add_argument("--cluster-stop-seconds", type=float, default=0.5, help="TERMINATING duration")
+    serve.set_defaults(func=_serve)
+
+    demo = sub.add_parser("demo", help="run the seed's pipeline end to end on a local workspace")
+    demo.add_argument("--marker-delay", type=float, default=5.0, help="seconds before the marker file lands")
+    demo.add_argument("--fail-notebook", action="store_true", help="make the notebook fail (cluster still deleted)")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Typed access to request parameters, with Databricks' leniency and its errors.
+
+Clients send GET parameters as a query string (the provider's sync hook, the SDK) or as a JSON body (the
+provider's async hook); numbers often arrive as strings. :class:`Params` accepts all of these and raises
+INVALID_PARAMETER_VALUE naming the field when a value is missing or of the wrong type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airbricks.workspace.errors import InvalidParameterValue
+
+_MISSING = object()
+
+
+class Params:
+    """A read-only view of one request's parameters (query string merged under the JSON body)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def __contains__(self, name: str) -> bool:
+        return self.data.get(name) is not None
+
+    def raw(self, name: str, default: Any = None) -> Any:
+        value = self.data.get(name)
+        return default if value is None else value
+
+    def _value(self, name: str, required: bool) -> Any:
+        value = self.data.get(name)
+        if value is None or value == "" and required:
+            if required:
+                raise InvalidParameterValue(f"Missing required field: {name}")
+            return _MISSING
+        return value
+
+    def str(self, name: str, *, required: bool = False, default: str | None = None) -> str | None:
+        value = self._value(name, required)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InvalidParameterValue(f"Invalid value for field '{name}': expected a string")
+        return str(value)
+
+    def int(
+        self, name: str, *, required: bool = False, default: int | None = None, minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        value = self._value(name, required)
+        if value is _MISSING:
+            return default
+        result = to_int(value, name)
+        if minimum is not None and result < minimum:
+            raise InvalidParameterValue(f"Invalid value for field '{name}': must be at least {minimum}")
+        if maximum is not None and result > maximum:
+            raise InvalidParameterValue(f"Invalid value for field '{name}': must be at most {maximum}")
+        return result
+
+    def bool(self, name: str, *, default: bool = False) -> bool:
+        value = self._value(name, False)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise InvalidParameterValue(f"Invalid value for field '{name}': expected true or false")
+
+    def dict(self, name: str, *, required: bool = False) -> dict[str, Any] | None:
+        value = self._value(name, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, dict):
+            raise InvalidParameterValue(f"Invalid value for field '{name}': expected an object")
+        return value
+
+    def list(self, name: str, *, required: bool = False) -> list[Any] | None:
+        value = self._value(name, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, list):
+            raise InvalidParameterValue(f"Invalid value for field '{name}': expected an array")
+        return value
+
+
+def to_int(value: Any, name: str) -> int:
+    """An integer from an int or a decimal string; bools and floats with fractions are refused."""
+    if isinstance(value, bool):
+        raise InvalidParameterValue(f"Invalid value for field '{name}': expected an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+    raise InvalidParameterValue(f"Invalid value for field '{name}': expected an integer, got {value!r}"[:300])
+
+
+def section(spec: dict[str, Any], name: str) -> Params:
+    """Params over a nested object (e.g. ``notebook_task`` inside a task), field names prefixed in errors."""
+    value = spec.get(name)
+    if value is None:
+        return Params({})
+    if not isinstance(value, dict):
+        raise InvalidParameterValue(f"Invalid value for field '{name}': expected an object")
+    return Params(value)

@@ -1,0 +1,62 @@
+"""Mapping user paths (DBFS, Volumes, workspace) onto files under the data dir, safely.
+
+Every path a client sends goes through :func:`resolve`, so no input - ``..``, absolute tricks, symlinks,
+NUL bytes - can read or write outside the root it belongs to.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+
+from airbricks.workspace.errors import InvalidParameterValue
+
+
+def normalize(path: object, *, field: str = "path", prefix: str = "") -> str:
+    """Validate and normalize a client path into an absolute POSIX path (``/a/b``).
+
+    ``prefix`` (e.g. ``"dbfs:"``) is stripped when present. Raises INVALID_PARAMETER_VALUE naming ``field``.
+    """
+    if not isinstance(path, str) or not path:
+        raise InvalidParameterValue(f"Missing required field: {field}" if not path else f"{field} must be a string")
+    if prefix and path.startswith(prefix):
+        path = path[len(prefix):]
+    if "\x00" in path:
+        raise InvalidParameterValue(f"Invalid {field}: the path contains a NUL byte")
+    if not path.startswith("/"):
+        raise InvalidParameterValue(f"Path must be absolute: {path}" if field == "path" else
+                                    f"Invalid {field} '{path}': the path must be absolute (start with /)")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise InvalidParameterValue(f"Invalid {field} '{path}': '..' is not allowed in paths")
+    return "/" + "/".join(parts)
+
+
+def resolve(root: Path, normalized: str) -> Path:
+    """The file under ``root`` for an already normalized path; refuses anything escaping ``root``."""
+    candidate = root.joinpath(*[p for p in normalized.split("/") if p])
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(candidate)
+    if real != real_root and not real.startswith(real_root + os.sep):
+        raise InvalidParameterValue(f"Invalid path '{normalized}': it resolves outside the workspace")
+    return candidate
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    """Write a file so that a reader (or a crash) sees the old content or the new, never half of it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{id(data)}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def parent_of(normalized: str) -> str:
+    return posixpath.dirname(normalized) or "/"
