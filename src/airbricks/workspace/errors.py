@@ -55,6 +55,30 @@ class MaxReadSizeExceeded(DatabricksError):
     error_code = "MAX_READ_SIZE_EXCEEDED"
 
 
+class IoError(DatabricksError):
+    """DBFS' answer for file-system failures such as deleting a non-empty directory without ``recursive``."""
+
+    status_code = 400
+    error_code = "IO_ERROR"
+
+
+class DirectoryNotEmpty(DatabricksError):
+    status_code = 400
+    error_code = "DIRECTORY_NOT_EMPTY"
+
+
+class MaxNotebookSizeExceeded(DatabricksError):
+    status_code = 400
+    error_code = "MAX_NOTEBOOK_SIZE_EXCEEDED"
+
+
+class AlreadyExists(DatabricksError):
+    """The Files API's (``/api/2.0/fs``) conflict code; DBFS and Workspace use RESOURCE_ALREADY_EXISTS (400)."""
+
+    status_code = 409
+    error_code = "ALREADY_EXISTS"
+
+
 class ResourceDoesNotExist(DatabricksError):
     status_code = 404
     error_code = "RESOURCE_DOES_NOT_EXIST"

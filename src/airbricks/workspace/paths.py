@@ -60,3 +60,27 @@ def atomic_write(target: Path, data: bytes) -> None:
 
 def parent_of(normalized: str) -> str:
     return posixpath.dirname(normalized) or "/"
+
+
+STAGING_DIR = "tmp"
+
+
+def staging_file(data_dir: Path) -> Path:
+    """A fresh temporary file path on the data dir's file system (outside every user-visible root), for
+    bodies streamed to disk before :func:`commit_file` moves them into place in one rename."""
+    staging = data_dir / STAGING_DIR
+    staging.mkdir(parents=True, exist_ok=True)
+    return staging / f"upload-{os.getpid()}-{os.urandom(8).hex()}"
+
+
+def commit_file(staged: Path, target: Path) -> None:
+    """Move a fully written staging file to ``target`` atomically (readers see old or new, never half)."""
+    with open(staged, "rb+") as fh:
+        os.fsync(fh.fileno())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, target)
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a directory entry is an in-flight :func:`atomic_write` file, hidden from listings."""
+    return name.startswith(".") and ".tmp-" in name

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from airbricks.workspace.core import Workspace
-from airbricks.workspace.errors import MalformedRequest
+from airbricks.workspace.errors import DatabricksError, MalformedRequest
 from airbricks.workspace.params import Params
 
 
@@ -17,10 +17,41 @@ def workspace(request: Request) -> Workspace:
     return request.app.state.workspace
 
 
-async def read_params(request: Request) -> Params:
-    """Query string and JSON body merged (the body wins): GETs arrive either way depending on the client."""
+#: Bodies larger than a refused limit are still read (and dropped) up to this size, so the client gets the
+#: error instead of a broken pipe; beyond it the connection is answered and closed early.
+_DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+async def read_body(request: Request, limit: int | None = None,
+                    too_large: Callable[[], DatabricksError] | None = None) -> bytes:
+    """The request body, refusing (with ``too_large()``) anything over ``limit`` bytes without buffering it."""
+    if limit is None:
+        return await request.body()
+    error = too_large() if too_large else MalformedRequest(f"The request body exceeds the limit of {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > _DRAIN_LIMIT:
+        raise error
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif size > _DRAIN_LIMIT:
+            break
+    if size > limit:
+        raise error
+    return b"".join(chunks)
+
+
+async def read_params(request: Request, limit: int | None = None,
+                      too_large: Callable[[], DatabricksError] | None = None) -> Params:
+    """Query string and JSON body merged (the body wins): GETs arrive either way depending on the client.
+
+    ``limit``/``too_large`` bound the body (e.g. DBFS ``put`` with inline contents) with the API's own error.
+    """
     data: dict[str, Any] = dict(request.query_params)
-    body = await request.body()
+    body = await read_body(request, limit, too_large)
     if body.strip():
         try:
             parsed = json.loads(body)
