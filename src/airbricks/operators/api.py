@@ -1,0 +1,66 @@
+"""The seed's generic operator: any Databricks REST call, its JSON answer as XCom."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airbricks.hooks import AirbricksDatabricksHook
+
+
+class DatabricksApiOperator(BaseOperator):
+    """Call one Databricks REST endpoint with the connection's credentials; return the JSON answer.
+
+    A failed call fails the task with a :class:`~airbricks.hooks.DatabricksRequestError` whose text and
+    attributes carry Databricks' ``error_code`` and ``message`` (5xx/429 are retried by the hook first).
+
+    :param method: HTTP method: ``GET`` (``json`` goes in the query string), ``POST``, ``PATCH``, ``PUT``,
+        ``DELETE`` or ``HEAD``.
+    :param endpoint: the API path with its version, as in the seed (``"api/2.0/clusters/start"``) or as the
+        provider's hook takes it (``"2.0/clusters/start"``). Templated.
+    :param json: the request body (query parameters for ``GET``). Templated; shown as JSON in the UI.
+    :param databricks_conn_id: the Databricks connection.
+    :param databricks_retry_limit: attempts for retryable failures (connection errors, 5xx, 429).
+    :param databricks_retry_delay: seconds before the first retry (then exponential).
+    :param kwargs: the other ``BaseOperator`` arguments.
+    """
+
+    template_fields: Sequence[str] = ("endpoint", "json")
+    template_fields_renderers = {"json": "json"}
+    ui_color = "#fce8d5"
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        endpoint: str,
+        json: dict[str, Any] | None = None,
+        databricks_conn_id: str = "databricks_default",
+        databricks_retry_limit: int = 3,
+        databricks_retry_delay: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.method = method.upper()
+        self.endpoint = endpoint
+        self.json = json
+        self.databricks_conn_id = databricks_conn_id
+        self.databricks_retry_limit = databricks_retry_limit
+        self.databricks_retry_delay = databricks_retry_delay
+
+    @cached_property
+    def hook(self) -> AirbricksDatabricksHook:
+        from airbricks.hooks import AirbricksDatabricksHook
+
+        return AirbricksDatabricksHook(self.databricks_conn_id, retry_limit=self.databricks_retry_limit,
+                                       retry_delay=self.databricks_retry_delay, caller=type(self).__name__)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self.log.info("Calling %s %s", self.method, self.endpoint)
+        return self.hook.call(self.method, self.endpoint, self.json)

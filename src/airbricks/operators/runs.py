@@ -1,0 +1,143 @@
+"""Bring a finished run's notebook result (``dbutils.notebook.exit``) back into Airflow (the seed's "get result")."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+
+from airbricks.links import XCOM_RUN_PAGE_URL_KEY, DatabricksRunLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airbricks.hooks import AirbricksDatabricksHook
+
+#: The XCom key under which the provider's DatabricksSubmitRunOperator / DatabricksRunNowOperator push the run id.
+PROVIDER_RUN_ID_KEY = "run_id"
+
+
+class DatabricksRunOutputOperator(BaseOperator):
+    """Return the result of a finished Databricks run.
+
+    Reads the run (``jobs/runs/get``), then ``jobs/runs/get-output`` of each of its task runs (the API
+    refuses the output of a multi-task parent).  Returns the ``dbutils.notebook.exit`` string for a
+    single-task run and ``{task_key: result}`` for a multi-task run.  A run that failed or is not finished
+    fails the task with the run's ``state_message`` and each failed task's ``error``.  An output that
+    Databricks truncated (``truncated: true``) is returned as is and logged as truncated.
+
+    :param run_id: the Databricks run id. Templated. Either this or ``run_task_id``.
+    :param run_task_id: task id of a ``DatabricksSubmitRunOperator`` / ``DatabricksRunNowOperator`` whose
+        XCom ``run_id`` names the run (the run operator's ``do_xcom_push`` must be on, the default).
+    :param decode_json: decode each result as JSON (a result that is not JSON fails the task).
+    :param databricks_conn_id: the Databricks connection.
+    :param databricks_retry_limit: attempts for retryable API failures.
+    :param databricks_retry_delay: seconds before the first API retry (then exponential).
+    :param kwargs: the other ``BaseOperator`` arguments.
+    """
+
+    template_fields: Sequence[str] = ("run_id", "run_task_id")
+    operator_extra_links = (DatabricksRunLink(),)
+    ui_color = "#e3e0f7"
+
+    def __init__(
+        self,
+        *,
+        run_id: int | str | None = None,
+        run_task_id: str | None = None,
+        decode_json: bool = False,
+        databricks_conn_id: str = "databricks_default",
+        databricks_retry_limit: int = 3,
+        databricks_retry_delay: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if (run_id is None) == (run_task_id is None):
+            raise ValueError("pass exactly one of run_id (the Databricks run id) or run_task_id (the task "
+                             "that started the run)")
+        self.run_id = run_id
+        self.run_task_id = run_task_id
+        self.decode_json = decode_json
+        self.databricks_conn_id = databricks_conn_id
+        self.databricks_retry_limit = databricks_retry_limit
+        self.databricks_retry_delay = databricks_retry_delay
+
+    @cached_property
+    def hook(self) -> AirbricksDatabricksHook:
+        from airbricks.hooks import AirbricksDatabricksHook
+
+        return AirbricksDatabricksHook(self.databricks_conn_id, retry_limit=self.databricks_retry_limit,
+                                       retry_delay=self.databricks_retry_delay, caller=type(self).__name__)
+
+    def _resolve_run_id(self, context: Context) -> int:
+        value: Any = self.run_id
+        if value is None:
+            value = context["ti"].xcom_pull(task_ids=self.run_task_id, key=PROVIDER_RUN_ID_KEY)
+            if value is None:
+                raise AirflowException(f"task {self.run_task_id!r} pushed no XCom {PROVIDER_RUN_ID_KEY!r}: is it a "
+                                       "DatabricksSubmitRunOperator/DatabricksRunNowOperator with do_xcom_push?")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise AirflowException(f"run id must be an integer, got {value!r}") from None
+
+    def execute(self, context: Context) -> Any:
+        run_id = self._resolve_run_id(context)
+        run = self.hook.get_run(run_id)
+        if run.get("run_page_url"):
+            context["ti"].xcom_push(key=XCOM_RUN_PAGE_URL_KEY, value=run["run_page_url"])
+        state = run.get("state") or run.get("status") or {}
+        life = state.get("life_cycle_state", "")
+        tasks = run.get("tasks") or []
+
+        if life not in ("TERMINATED", "SKIPPED", "INTERNAL_ERROR") and not _is_terminated_status(run):
+            raise AirflowException(f"run {run_id} is not finished ({life or 'unknown state'}): its output is "
+                                   "not available yet; run this task after the run's task")
+        keys = [(t.get("task_key") or str(t["run_id"]), int(t["run_id"])) for t in tasks] or [("", run_id)]
+        if state.get("result_state") != "SUCCESS":
+            errors = []
+            for key, task_run_id in keys:
+                try:
+                    error = self._output_of(task_run_id).get("error")
+                except AirflowException as exc:
+                    error = str(exc)
+                if error:
+                    errors.append(f"{key or 'run'}: {error}")
+            raise AirflowException(f"run {run_id} {state.get('result_state') or life}: "
+                                   f"{state.get('state_message', '')}" + (f" | {'; '.join(errors)}" if errors else ""))
+
+        results = {key: self._result(key, self._output_of(task_run_id)) for key, task_run_id in keys}
+        if len(results) == 1:
+            return next(iter(results.values()))
+        return results
+
+    def _output_of(self, task_run_id: int) -> dict[str, Any]:
+        from airbricks.hooks import DatabricksRequestError
+
+        try:
+            return self.hook.call("GET", "2.2/jobs/runs/get-output", {"run_id": task_run_id})
+        except DatabricksRequestError as exc:
+            raise AirflowException(f"could not read the output of task run {task_run_id}: {exc}") from None
+
+    def _result(self, key: str, output: dict[str, Any]) -> Any:
+        notebook = output.get("notebook_output") or {}
+        result = notebook.get("result")
+        if notebook.get("truncated"):
+            self.log.warning("The output of %s was truncated by Databricks (first %s bytes kept)",
+                             key or "the run", len(result or ""))
+        if result is None:
+            # Not a notebook task (or exited without a value): fall back to logs for spark_python/etc.
+            result = output.get("logs")
+        if self.decode_json and result is not None:
+            try:
+                return jsonlib.loads(result)
+            except ValueError as exc:
+                raise AirflowException(f"output of {key or 'the run'} is not JSON ({exc}): {result[:200]!r}") from None
+        return result
+
+
+def _is_terminated_status(run: dict[str, Any]) -> bool:
+    return (run.get("status") or {}).get("state") == "TERMINATED"

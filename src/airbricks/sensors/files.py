@@ -1,0 +1,225 @@
+"""Wait for a file in DBFS or in a Unity Catalog Volume (the seed's "file arrived" trigger for a pipeline)."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator, conf
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airbricks.hooks import AirbricksDatabricksHook
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """Where to look and how: DBFS (``dbfs/get-status``, ``dbfs/list``) or Volumes (Files API).
+
+    Shared by the sensor (sync) and the trigger (async) so both decide "found" identically.
+    """
+
+    path: str          # absolute path without the dbfs: scheme
+    volume: bool       # True: Files API; False: DBFS API
+    pattern: str | None  # fnmatch pattern for the last segment, or None for an exact path
+
+    @classmethod
+    def parse(cls, path: str) -> FileTarget:
+        raw = path.strip()
+        if raw.startswith("dbfs:"):
+            raw = raw[len("dbfs:"):]
+        if not raw.startswith("/"):
+            raise ValueError(f"path must be absolute (dbfs:/..., /... or /Volumes/...), got {path!r}")
+        raw = posixpath.normpath(raw)
+        parent, last = posixpath.split(raw)
+        if any(c in _GLOB_CHARS for c in parent):
+            raise ValueError(f"a glob is allowed only in the last path segment, got {path!r}")
+        volume = raw == "/Volumes" or raw.startswith("/Volumes/")
+        if any(c in _GLOB_CHARS for c in last):
+            return cls(parent, volume, last)
+        return cls(raw, volume, None)
+
+    @property
+    def display(self) -> str:
+        return posixpath.join(self.path, self.pattern) if self.pattern else self.path
+
+    # ------------------------------------------------------------------ decide
+    def _pick(self, candidates: list[dict[str, Any]], newer_than_ms: int | None) -> dict[str, Any] | None:
+        """The newest candidate that is fresh enough, as ``{path, size, modification_time, is_dir}``."""
+        fresh = [c for c in candidates
+                 if newer_than_ms is None or (c["modification_time"] or 0) > newer_than_ms]
+        if not fresh:
+            return None
+        return max(fresh, key=lambda c: c["modification_time"] or 0)
+
+    def _from_listing(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for e in entries:
+            is_dir = bool(e.get("is_dir", e.get("is_directory", False)))
+            path = e.get("path", "")
+            name = e.get("name") or posixpath.basename(path.rstrip("/"))
+            if is_dir or not fnmatch.fnmatchcase(name, self.pattern or ""):
+                continue
+            mtime = e.get("modification_time", e.get("last_modified"))
+            out.append({"path": path, "size": int(e.get("file_size", 0) or 0),
+                        "modification_time": int(mtime) if mtime is not None else None, "is_dir": False})
+        return out
+
+    @staticmethod
+    def _from_status(status: dict[str, Any]) -> dict[str, Any]:
+        mtime = status.get("modification_time")
+        return {"path": status.get("path"), "size": int(status.get("file_size", 0) or 0),
+                "modification_time": int(mtime) if mtime is not None else None,
+                "is_dir": bool(status.get("is_dir", False))}
+
+    # ------------------------------------------------------------------ look (sync / async)
+    def find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
+        """The matching file, or ``None`` when absent/stale; other API errors raise."""
+        from airbricks.hooks import DatabricksRequestError
+
+        try:
+            if self.pattern is None:
+                status = hook.files_head(self.path) if self.volume else hook.dbfs_get_status(self.path)
+                return self._pick([self._from_status(status)], newer_than_ms)
+            entries = hook.files_list_directory(self.path) if self.volume else hook.dbfs_list(self.path)
+            return self._pick(self._from_listing(entries), newer_than_ms)
+        except DatabricksRequestError as exc:
+            if exc.status == 404 or exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+                return None
+            raise
+
+    async def a_find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
+        from airbricks.hooks import DatabricksRequestError
+
+        try:
+            if self.pattern is None:
+                status = (await hook.a_files_head(self.path) if self.volume
+                          else await hook.a_dbfs_get_status(self.path))
+                return self._pick([self._from_status(status)], newer_than_ms)
+            entries = (await hook.a_files_list_directory(self.path) if self.volume
+                       else await hook.a_dbfs_list(self.path))
+            return self._pick(self._from_listing(entries), newer_than_ms)
+        except DatabricksRequestError as exc:
+            if exc.status == 404 or exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+                return None
+            raise
+
+
+def to_epoch_ms(value: datetime | str | None) -> int | None:
+    """``newer_than`` as ms since epoch: a datetime (naive = UTC) or an ISO-8601 string; empty/"None" = no bound."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"newer_than must be a datetime or an ISO-8601 string, got {value!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp() * 1000)
+
+
+class DatabricksFileSensor(BaseSensorOperator):
+    """Wait until a file exists in DBFS or in a Volume, optionally newer than a given time.
+
+    Looks with ``dbfs/get-status`` (``dbfs/list`` when the last segment is a glob) for DBFS paths, and with
+    the Files API (``HEAD /api/2.0/fs/files/...``; ``/api/2.0/fs/directories/...`` for a glob) for
+    ``/Volumes/...`` paths.
+
+    Keeps waiting while the answer is 404 (``RESOURCE_DOES_NOT_EXIST`` / ``NOT_FOUND``, for the file or
+    for its directory), or while every match is not newer than ``newer_than``.  Any other API error
+    (bad path, permission denied, ...) fails the task with Databricks' error code and message.
+
+    Returns (XCom ``return_value``) the matched file: ``{"path", "size", "modification_time"}``
+    (modification time in ms since epoch; the newest match wins for a glob).
+
+    :param path: ``dbfs:/dir/file``, ``/dir/file`` (DBFS) or ``/Volumes/cat/schema/vol/file``; the last
+        segment may be an ``fnmatch`` glob (``*``, ``?``, ``[...]``), e.g. ``dbfs:/landing/_SUCCESS*``.
+        Templated.
+    :param newer_than: only files modified strictly after this count, so a stale marker from an earlier
+        run does not fire: a datetime or an ISO-8601 string, e.g. ``"{{ data_interval_start }}"``.
+        ``None`` (default): any file counts. Templated.
+    :param databricks_conn_id: the Databricks connection.
+    :param deferrable: wait in the triggerer (:class:`~airbricks.triggers.DatabricksFileTrigger`) instead of
+        a worker slot; default from ``[operators] default_deferrable``.
+    :param poke_interval: seconds between checks (all modes).
+    :param mode: ``poke`` (hold the worker slot) or ``reschedule`` (give it back between checks).
+    :param timeout: seconds before the sensor fails (or is skipped with ``soft_fail``).
+    :param kwargs: the other ``BaseSensorOperator`` arguments.
+    """
+
+    template_fields: Sequence[str] = ("path", "newer_than")
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        newer_than: datetime | str | None = None,
+        databricks_conn_id: str = "databricks_default",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.newer_than = newer_than
+        self.databricks_conn_id = databricks_conn_id
+        self.deferrable = deferrable
+
+    @cached_property
+    def hook(self) -> AirbricksDatabricksHook:
+        from airbricks.hooks import AirbricksDatabricksHook
+
+        return AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
+
+    def _check(self) -> dict[str, Any] | None:
+        target = FileTarget.parse(self.path)
+        found = target.find(self.hook, to_epoch_ms(self.newer_than))
+        if found is None:
+            self.log.info("Waiting for %s%s", target.display,
+                          f" newer than {self.newer_than}" if self.newer_than else "")
+        return found
+
+    def poke(self, context: Context) -> Any:
+        from airflow.providers.common.compat.sdk import PokeReturnValue
+
+        found = self._check()
+        if found is None:
+            return False
+        found.pop("is_dir", None)
+        self.log.info("Found %s (%s bytes, modified %s)", found["path"], found["size"], found["modification_time"])
+        return PokeReturnValue(is_done=True, xcom_value=found)
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        found = self._check()
+        if found is not None:
+            found.pop("is_dir", None)
+            return found
+        from airbricks.triggers import DatabricksFileTrigger
+
+        self.defer(
+            trigger=DatabricksFileTrigger(path=self.path, databricks_conn_id=self.databricks_conn_id,
+                                          newer_than_ms=to_epoch_ms(self.newer_than),
+                                          poll_interval=self.poke_interval),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout) if self.timeout else None,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the trigger: the matched file, or the trigger's error."""
+        if event.get("status") != "success":
+            raise AirflowException(f"waiting for {self.path} failed: {event.get('message')}")
+        found = dict(event["file"])
+        found.pop("is_dir", None)
+        self.log.info("Found %s (%s bytes, modified %s)", found["path"], found["size"], found["modification_time"])
+        return found
