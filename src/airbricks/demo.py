@@ -181,14 +181,23 @@ def run_demo(marker_delay: float = 5.0, fail_notebook: bool = False, workdir: Pa
         if watcher is not None:
             watcher.stop.set()
         for child in children:
-            if child.poll() is None:
-                try:
-                    os.killpg(child.pid, signal.SIGTERM) if child is children[-1] else child.terminate()
-                except ProcessLookupError:
-                    pass
-                child.wait(timeout=10)
+            _stop_process(child)
         smtp.stop()
         workspace.stop()
+
+
+def _stop_process(child: subprocess.Popen[Any]) -> None:
+    """Stop a child we started, with its process group (the DAG run's task processes) when it leads one."""
+    if child.poll() is not None:
+        return
+    try:
+        if os.getpgid(child.pid) == child.pid:
+            os.killpg(child.pid, signal.SIGTERM)
+        else:
+            child.terminate()
+        child.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        child.kill()
 
 
 def _report(workspace: Any, inbox: _Inbox, db: Path, root: Path) -> int:
