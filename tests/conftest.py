@@ -57,6 +57,9 @@ def airflow_db(local_ws: LocalWorkspace) -> Path:
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, env=os.environ.copy(),
                    stdout=subprocess.DEVNULL)
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    DagBundlesManager().sync_bundles_to_db()  # the dag rows of run_dag reference the "dags-folder" bundle
     return _SESSION_DIR / "airflow"
 
 
