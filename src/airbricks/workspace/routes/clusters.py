@@ -1,5 +1,158 @@
-"""Placeholder: being written."""
+"""HTTP for the Clusters API (``/api/2.0|2.1/clusters/*``): parameters in, :class:`Clusters` calls, JSON out.
 
-from fastapi import APIRouter
+``clusters/get`` is polled by every waiting client, so it stays cheap: the model copies the document under
+the lock, serialization happens here outside it, and the bytes go out without FastAPI's encoder.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from airbricks.workspace.errors import InvalidParameterValue
+from airbricks.workspace.params import Params
+from airbricks.workspace.routes import read_params, versioned, workspace
 
 router = APIRouter()
+VERSIONS = ("2.0", "2.1")
+
+#: The real service's page size bounds for ``clusters/events``.
+_EVENTS_DEFAULT_LIMIT = 50
+_EVENTS_MAX_LIMIT = 500
+
+
+def _json(doc: dict[str, Any]) -> Response:
+    return Response(json.dumps(doc, separators=(",", ":")), media_type="application/json")
+
+
+def _cluster_id(params: Params) -> str:
+    return params.str("cluster_id", required=True)  # type: ignore[return-value]
+
+
+@versioned(router, ["POST"], "clusters/create", VERSIONS)
+async def create(request: Request) -> dict[str, Any]:
+    params = await read_params(request)
+    return {"cluster_id": workspace(request).clusters.create(params.data)}
+
+
+@versioned(router, ["GET"], "clusters/get", VERSIONS)
+async def get(request: Request) -> Response:
+    params = await read_params(request)
+    return _json(workspace(request).clusters.get_doc(_cluster_id(params)))
+
+
+def _filter(request: Request, params: Params, name: str) -> set[str] | None:
+    """A ``filter_by`` list: repeated ``filter_by.<name>`` query parameters (the SDK) or a JSON ``filter_by``."""
+    values = request.query_params.getlist(f"filter_by.{name}")
+    body_filter = params.raw("filter_by")
+    if isinstance(body_filter, dict) and isinstance(body_filter.get(name), list):
+        values = [*values, *body_filter[name]]
+    return {str(v) for v in values} or None
+
+
+@versioned(router, ["GET"], "clusters/list", VERSIONS)
+async def list_(request: Request) -> Response:
+    params = await read_params(request)
+    clusters = workspace(request).clusters.list_clusters(
+        states=_filter(request, params, "cluster_states"), sources=_filter(request, params, "cluster_sources"))
+    page_size = params.int("page_size", minimum=0, maximum=100)
+    if not page_size:
+        return _json({"clusters": clusters})
+    start = _page_token(params)
+    body: dict[str, Any] = {"clusters": clusters[start:start + page_size]}
+    if start + page_size < len(clusters):
+        body["next_page_token"] = str(start + page_size)
+    if start:
+        body["prev_page_token"] = str(max(0, start - page_size))
+    return _json(body)
+
+
+def _page_token(params: Params) -> int:
+    token = params.str("page_token")
+    if token is None or token == "":
+        return 0
+    if not token.isdigit():
+        raise InvalidParameterValue(f"Invalid page_token '{token[:50]}': use next_page_token from the last page")
+    return int(token)
+
+
+@versioned(router, ["POST"], "clusters/start", VERSIONS)
+async def start(request: Request) -> dict[str, Any]:
+    params = await read_params(request)
+    workspace(request).clusters.start(_cluster_id(params))
+    return {}
+
+
+@versioned(router, ["POST"], "clusters/restart", VERSIONS)
+async def restart(request: Request) -> dict[str, Any]:
+    params = await read_params(request)
+    workspace(request).clusters.restart(_cluster_id(params))
+    return {}
+
+
+@versioned(router, ["POST"], "clusters/delete", VERSIONS)
+async def delete(request: Request) -> dict[str, Any]:
+    params = await read_params(request)
+    workspace(request).clusters.delete(_cluster_id(params))
+    return {}
+
+
+@versioned(router, ["POST"], "clusters/permanent-delete", VERSIONS)
+async def permanent_delete(request: Request) -> dict[str, Any]:
+    params = await read_params(request)
+    workspace(request).clusters.permanent_delete(_cluster_id(params))
+    return {}
+
+
+@versioned(router, ["POST"], "clusters/edit", VERSIONS)
+async def edit(request: Request) -> dict[str, Any]:
+    params = await read_params(request)
+    workspace(request).clusters.edit(_cluster_id(params), params.data)
+    return {}
+
+
+@versioned(router, ["POST"], "clusters/resize", VERSIONS)
+async def resize(request: Request) -> dict[str, Any]:
+    params = await read_params(request)
+    workspace(request).clusters.resize(_cluster_id(params), num_workers=params.raw("num_workers"),
+                                       autoscale=params.raw("autoscale"))
+    return {}
+
+
+@versioned(router, ["POST"], "clusters/events", VERSIONS)
+async def events(request: Request) -> Response:
+    """One page of events; ``next_page`` is the request to send for the following page (the SDK does)."""
+    params = await read_params(request)
+    cluster_id = _cluster_id(params)
+    order = (params.str("order") or "DESC").upper()
+    if order not in ("ASC", "DESC"):
+        raise InvalidParameterValue(f"Invalid value for field 'order': {order[:20]} (use ASC or DESC)")
+    offset = params.int("offset", default=0, minimum=0)
+    limit = params.int("limit", default=_EVENTS_DEFAULT_LIMIT, minimum=1, maximum=_EVENTS_MAX_LIMIT)
+    event_types = params.list("event_types")
+    page, total = workspace(request).clusters.events(
+        cluster_id, order=order, offset=offset, limit=limit,
+        event_types=[str(t) for t in event_types] if event_types else None,
+        start_time=params.int("start_time"), end_time=params.int("end_time"))
+    body: dict[str, Any] = {"events": page, "total_count": total}
+    if offset + limit < total:
+        body["next_page"] = {**params.data, "cluster_id": cluster_id, "offset": offset + limit, "limit": limit}
+    return _json(body)
+
+
+@versioned(router, ["GET"], "clusters/spark-versions", VERSIONS)
+async def spark_versions(request: Request) -> dict[str, Any]:
+    return {"versions": workspace(request).clusters.spark_versions()}
+
+
+@versioned(router, ["GET"], "clusters/list-node-types", VERSIONS)
+async def list_node_types(request: Request) -> dict[str, Any]:
+    return {"node_types": workspace(request).clusters.node_types()}
+
+
+@router.get("/api/2.0/airbricks/clusters", include_in_schema=True)
+async def usage(request: Request) -> Response:
+    """airbricks-only admin view: every cluster ever created, deleted ones too, with its up time."""
+    return _json({"clusters": workspace(request).clusters.usage()})
