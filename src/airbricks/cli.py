@@ -8,11 +8,19 @@ from pathlib import Path
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from airbricks.workspace.faults import parse_rule_text
     from airbricks.workspace.server import serve_forever
+
+    try:
+        faults = [parse_rule_text(text) for text in args.fault]
+    except ValueError as exc:
+        print(f"airbricks serve: --fault: {exc}", file=sys.stderr)
+        return 2
 
     serve_forever(
         Path(args.data_dir), args.host, args.port, token=args.token,
         cluster_start_seconds=args.cluster_start_seconds, cluster_stop_seconds=args.cluster_stop_seconds,
+        faults=faults, fault_seed=args.fault_seed,
     )
     return 0
 
@@ -34,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", default=None, help="the PAT clients must send (default: generated, kept 0600)")
     serve.add_argument("--cluster-start-seconds", type=float, default=2.0, help="PENDING -> RUNNING duration")
     serve.add_argument("--cluster-stop-seconds", type=float, default=0.5, help="TERMINATING duration")
+    serve.add_argument("--fault", action="append", default=[], metavar="RULE",
+                       help="a fault rule, as JSON or key=value,key=value (repeatable), e.g."
+                            " 'path=clusters/get,status=429,retry_after=1,count=2'")
+    serve.add_argument("--fault-seed", type=int, default=None, help="seed of the fault rules' random choices")
     serve.set_defaults(func=_serve)
 
     demo = sub.add_parser("demo", help="run the seed's pipeline end to end on a local workspace")

@@ -179,6 +179,8 @@ class Clusters:
         self._clusters: dict[str, _Cluster] = {}
         #: Injected launch failures still to hand out: termination reasons, one per launch.
         self._launch_failures: list[dict[str, Any]] = []
+        #: Injected slow starts still to hand out: PENDING durations in seconds, one per launch.
+        self._slow_starts: list[float] = []
 
     # ------------------------------------------------------------------ persistence
 
@@ -487,6 +489,11 @@ class Clusters:
             reason = {"code": code, "type": type_, "parameters": {"databricks_error_message": message}}
             self._launch_failures.extend(dict(reason) for _ in range(count))
 
+    def slow_next_starts(self, count: int, seconds: float) -> None:
+        """Fault injection: the next ``count`` launches stay PENDING for ``seconds`` instead of the configured time."""
+        with self.workspace.lock:
+            self._slow_starts.extend(float(seconds) for _ in range(count))
+
     def kill(self, cluster_id: str, code: str = "DRIVER_UNREACHABLE") -> None:
         """Fault injection: a live cluster dies now (TERMINATED, type SERVICE_FAULT); no-op if already down."""
         with self.workspace.lock:
@@ -603,10 +610,16 @@ class Clusters:
         doc["start_time"] = now
         doc["last_activity_time"] = now
         cluster.launch_failure = self._launch_failures.pop(0) if self._launch_failures else None
+        if cluster.launch_failure is not None:
+            self.workspace.faults.count("cluster_launch_failure")
+        start_seconds = self.workspace.config.cluster_start_seconds
+        if self._slow_starts:
+            start_seconds = self._slow_starts.pop(0)
+            self.workspace.faults.count("slow_cluster_start")
         if event is not None:
             self._event(cluster, event, now, user=CREATOR)
         self._enter(cluster, "PENDING", now, "Finding instances for new nodes, acquiring more instances if"
-                    " necessary", self.workspace.config.cluster_start_seconds)
+                    " necessary", start_seconds)
         self._save(cluster)
 
     def _begin_termination(self, cluster: _Cluster, now: int, reason: dict[str, Any]) -> None:

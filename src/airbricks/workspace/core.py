@@ -36,6 +36,8 @@ class WorkspaceConfig:
     #: Upper bound on how long a notebook run may keep going without a timeout (safety net for tests).
     python_executable: str | None = None
     faults: list[dict[str, Any]] = field(default_factory=list)
+    #: Seed of the fault rules' random decisions (None: unseeded), so chaos runs can be replayed.
+    fault_seed: int | None = None
 
     @property
     def restart_seconds(self) -> float:
@@ -97,7 +99,7 @@ class Workspace:
         self.volumes = Volumes(self)
         self.objects = WorkspaceObjects(self)
         self.jobs = Jobs(self)
-        self._tickers: list[Ticking] = [self.clusters, self.jobs]
+        self._tickers: list[Ticking] = [self.clusters, self.jobs, self.faults]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -113,6 +115,7 @@ class Workspace:
         with self.lock:
             for model in (self.clusters, self.jobs):
                 model.recover()
+            self.faults.start()
         self._thread = threading.Thread(target=self._tick_forever, name="airbricks-ticker", daemon=True)
         self._thread.start()
 

@@ -1,5 +1,44 @@
-"""Placeholder: being written."""
+"""HTTP for the local workspace's own admin API: fault rules (``/api/2.0/airbricks/faults``) and the OpenAPI
+description used by the fuzz tests. Same bearer auth as everything else; no other back doors."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from airbricks.workspace.errors import InvalidParameterValue
+from airbricks.workspace.routes import read_params, workspace
 
 router = APIRouter()
+FAULTS = "/api/2.0/airbricks/faults"
+
+
+@router.post(FAULTS, include_in_schema=False)
+async def add_faults(request: Request) -> dict[str, Any]:
+    """Body: one rule, or ``{"rules": [...]}``, optionally with ``"seed"`` (re-seeds the random source)."""
+    params = await read_params(request)
+    faults = workspace(request).faults
+    if "seed" in params:
+        faults.set_seed(params.int("seed"))
+    if "rules" in params:
+        specs: Any = params.list("rules")
+    else:
+        specs = {k: v for k, v in params.data.items() if k != "seed"}
+        if not specs:
+            if "seed" in params:
+                return {"rule_ids": []}
+            raise InvalidParameterValue("Missing required field: rules (a list of fault rules) or one rule")
+    return {"rule_ids": faults.add(specs)}
+
+
+@router.get(FAULTS, include_in_schema=False)
+async def list_faults(request: Request) -> dict[str, Any]:
+    """Every rule with its hit count, and the injected faults by kind."""
+    return workspace(request).faults.describe()
+
+
+@router.delete(FAULTS, include_in_schema=False)
+async def clear_faults(request: Request) -> dict[str, Any]:
+    workspace(request).faults.clear()
+    return {}
