@@ -49,6 +49,7 @@ def test_dbfs_file_missing_then_arrives(run_dag, dag_id, sink, sdk, ti_states, m
     dr = run_dag(_sensor_dag(dag_id, sink, path=f"dbfs:{path}", mode=mode))
     writer.join()
     assert ti_states(dr) == {"wait": "success", "record": "success"}
+    assert "running trigger in line" in caplog.text
     assert sink["found"]["path"] == path
     assert sink["found"]["size"] == 4
     assert sink["found"]["modification_time"] > 0
@@ -107,7 +108,10 @@ def test_other_api_error_fails_instead_of_waiting(run_dag, dag_id, sink, ti_stat
 
 
 @pytest.mark.parametrize("kind", ["dbfs", "volume"])
-def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind):
+def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
     if kind == "dbfs":
         path = f"/landing/{dag_id}/_SUCCESS"
         writer = _later(1.0, lambda: sdk.dbfs.upload(path, io.BytesIO(b"done"), overwrite=True))
@@ -117,6 +121,7 @@ def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind
     dr = run_dag(_sensor_dag(dag_id, sink, path=path, deferrable=True))
     writer.join()
     assert ti_states(dr) == {"wait": "success", "record": "success"}
+    assert "running trigger in line" in caplog.text
     assert sink["found"]["path"] == path
     assert sink["found"]["size"] == 4
 

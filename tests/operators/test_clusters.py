@@ -1,0 +1,255 @@
+"""Cluster operators against the local workspace: create/wait, failure, adoption, kill, deferrable, teardown."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+from typing import Any
+
+import pytest
+
+SEED_CLUSTER_ID = "{{ ti.xcom_pull('start_cluster', key='all_purpose_cluster_id') }}"
+
+
+def _spec(name: str, **extra: Any) -> dict[str, Any]:
+    return {"cluster_name": name, "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
+            "num_workers": 1, **extra}
+
+
+def _dag(dag_id: str):
+    from airflow.sdk import DAG
+
+    return DAG(dag_id=dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False)
+
+
+def _clusters_of(sdk, dag_id: str) -> list:
+    return [c for c in sdk.clusters.list() if (c.custom_tags or {}).get("airflow_dag_id") == dag_id]
+
+
+def _record_failure(sink: dict):
+    def callback(context):
+        sink["error"] = str(context.get("exception"))
+
+    return callback
+
+
+def _create(sink: dict, **kwargs: Any):
+    from airbricks.operators.clusters import DatabricksCreateClusterOperator
+
+    kwargs.setdefault("task_id", "start_cluster")
+    kwargs.setdefault("cluster_spec", _spec("ops-test", custom_tags={"team": "data"}))
+    return DatabricksCreateClusterOperator(poll_interval=0.2, timeout=60,
+                                           on_failure_callback=_record_failure(sink), **kwargs)
+
+
+def _pipeline(dag_id: str, sink: dict, **create_kwargs: Any):
+    """create (seed task id) -> clusters/get through the seed's XCom template -> delete (seed template)."""
+    from airflow.sdk import task
+
+    from airbricks.operators.api import DatabricksApiOperator
+    from airbricks.operators.clusters import DatabricksDeleteClusterOperator
+
+    with _dag(dag_id) as dag:
+        create = _create(sink, **create_kwargs)
+        get = DatabricksApiOperator(task_id="get_cluster", method="GET", endpoint="api/2.1/clusters/get",
+                                    json={"cluster_id": SEED_CLUSTER_ID})
+
+        @task
+        def record(cluster, created_id):
+            sink["cluster"] = cluster
+            sink["returned_id"] = created_id
+
+        delete = DatabricksDeleteClusterOperator(task_id="terminate_cluster", cluster_id=SEED_CLUSTER_ID)
+        create >> get
+        record(get.output, create.output) >> delete
+    return dag
+
+
+def test_create_waits_until_running_tags_it_and_delete_removes_it(run_dag, dag_id, sink, sdk, ti_states):
+    dr = run_dag(_pipeline(dag_id, sink))
+    assert ti_states(dr) == {"start_cluster": "success", "get_cluster": "success", "record": "success",
+                             "terminate_cluster": "success"}
+    cluster = sink["cluster"]
+    assert cluster["state"] == "RUNNING"
+    assert cluster["cluster_id"] == sink["returned_id"]
+    tags = cluster["custom_tags"]
+    assert tags["team"] == "data"
+    assert tags["airflow_dag_id"] == dag_id
+    assert tags["airflow_task_id"] == "start_cluster"
+    assert tags["airflow_map_index"] == "-1"
+    assert re.fullmatch(r"[A-Za-z0-9 +\-=._:/@]+", tags["airflow_run_id"])
+    assert len(tags["airflow_ti_key"]) == 32
+    assert _clusters_of(sdk, dag_id) == []
+
+
+def test_launch_failure_fails_fast_with_reason_and_deletes(run_dag, dag_id, sink, sdk, local_ws, ti_states):
+    local_ws.workspace.clusters.fail_next_launches(1)
+    dr = run_dag(_pipeline(dag_id, sink))
+    states = ti_states(dr)
+    assert states["start_cluster"] == "failed"
+    assert states["terminate_cluster"] == "success"  # all_done: the seed's delete still runs
+    assert "did not start" in sink["error"]
+    code = re.search(r"termination_reason code=(\w+) type=(\w+)", sink["error"])
+    assert code and (code[1], code[2]) == ("CLOUD_PROVIDER_LAUNCH_FAILURE", "CLOUD_FAILURE"), sink["error"]
+    assert "Injected launch failure" in sink["error"]  # the reason's parameters are in the message
+    assert _clusters_of(sdk, dag_id) == []
+
+
+def test_deleting_an_unknown_cluster_counts_as_success(run_dag, dag_id, ti_states, caplog):
+    from airbricks.operators.clusters import DatabricksDeleteClusterOperator
+
+    with _dag(dag_id) as dag:
+        DatabricksDeleteClusterOperator(task_id="delete", cluster_id="0000-000000-doesnotexist")
+        DatabricksDeleteClusterOperator(task_id="terminate", cluster_id="0000-000000-doesnotexist",
+                                        permanent=False)
+    dr = run_dag(dag)
+    assert ti_states(dr) == {"delete": "success", "terminate": "success"}
+
+
+def test_retry_adopts_the_cluster_of_a_crashed_try(run_dag, dag_id, sink, sdk, ti_states):
+    """A first try created the cluster and died: the next try adopts it instead of creating a second."""
+    from airflow.sdk import task
+
+    from airbricks.operators.clusters import owner_tags
+
+    with _dag(dag_id) as dag:
+        @task
+        def crashed_first_try(**context):
+            ti = context["ti"]
+            tags = owner_tags(ti.dag_id, ti.run_id, "start_cluster", -1)
+            created = sdk.clusters.create(cluster_name="from-crashed-try", spark_version="15.4.x-scala2.12",
+                                          node_type_id="i3.xlarge", num_workers=1, custom_tags=tags)
+            sink["orphan"] = created.cluster_id
+
+        create = _create(sink)
+
+        @task
+        def record(cluster_id):
+            sink["adopted"] = cluster_id
+            sink["owned"] = [c.cluster_id for c in _clusters_of(sdk, dag_id)]
+
+        crashed_first_try() >> create
+        from airbricks.operators.clusters import DatabricksDeleteClusterOperator
+
+        record(create.output) >> DatabricksDeleteClusterOperator(task_id="delete", cluster_id=create.output)
+    dr = run_dag(dag)
+    assert ti_states(dr)["start_cluster"] == "success"
+    assert sink["adopted"] == sink["orphan"]
+    assert sink["owned"] == [sink["orphan"]]
+    assert _clusters_of(sdk, dag_id) == []
+
+
+def test_retry_restarts_a_terminated_cluster_it_owns(run_dag, dag_id, sink, sdk, ti_states):
+    from airflow.sdk import task
+
+    from airbricks.operators.clusters import DatabricksDeleteClusterOperator, owner_tags
+
+    with _dag(dag_id) as dag:
+        @task
+        def earlier_try_then_terminated(**context):
+            ti = context["ti"]
+            tags = owner_tags(ti.dag_id, ti.run_id, "start_cluster", -1)
+            cluster = sdk.clusters.create_and_wait(cluster_name="earlier", spark_version="15.4.x-scala2.12",
+                                                   node_type_id="i3.xlarge", num_workers=1, custom_tags=tags)
+            sdk.clusters.delete_and_wait(cluster_id=cluster.cluster_id)
+            sink["orphan"] = cluster.cluster_id
+
+        create = _create(sink)
+
+        @task
+        def record(cluster_id):
+            sink["adopted"] = cluster_id
+            sink["state"] = sdk.clusters.get(cluster_id).state.value
+
+        earlier_try_then_terminated() >> create
+        record(create.output) >> DatabricksDeleteClusterOperator(task_id="delete", cluster_id=create.output)
+    dr = run_dag(dag)
+    assert ti_states(dr)["start_cluster"] == "success"
+    assert sink["adopted"] == sink["orphan"]
+    assert sink["state"] == "RUNNING"
+
+
+def test_failed_launch_then_retry_creates_a_fresh_cluster(run_dag, dag_id, sink, sdk, local_ws, ti_states):
+    from airflow.sdk import task
+
+    from airbricks.operators.clusters import DatabricksDeleteClusterOperator
+
+    local_ws.workspace.clusters.fail_next_launches(1)
+    with _dag(dag_id) as dag:
+        create = _create(sink, retries=1, retry_delay=datetime.timedelta(0))
+
+        @task
+        def record(cluster_id):
+            sink["cluster_id"] = cluster_id
+            sink["owned"] = [c.cluster_id for c in _clusters_of(sdk, dag_id)]
+
+        record(create.output) >> DatabricksDeleteClusterOperator(task_id="delete", cluster_id=create.output)
+    dr = run_dag(dag)
+    assert ti_states(dr)["start_cluster"] == "success"
+    assert sink["owned"] == [sink["cluster_id"]]
+    assert _clusters_of(sdk, dag_id) == []
+
+
+def test_killed_task_deletes_its_cluster(run_dag, dag_id, sink, sdk, ti_states):
+    """execution_timeout kills the task while it waits: on_kill permanently deletes the cluster."""
+    with _dag(dag_id) as dag:
+        _create(sink, execution_timeout=datetime.timedelta(seconds=2)).poll_interval = 30
+    dr = run_dag(dag)
+    assert ti_states(dr) == {"start_cluster": "failed"}
+    assert "Timeout" in sink["error"] or "timed out" in sink["error"].lower()
+    assert _clusters_of(sdk, dag_id) == []
+
+
+def test_deferrable_create_waits_in_the_trigger(run_dag, dag_id, sink, sdk, ti_states, caplog):
+    caplog.set_level(logging.INFO)
+    dr = run_dag(_pipeline(dag_id, sink, deferrable=True))
+    assert ti_states(dr)["start_cluster"] == "success"
+    assert "running trigger in line" in caplog.text
+    assert sink["cluster"]["state"] == "RUNNING"
+    assert _clusters_of(sdk, dag_id) == []
+
+
+def test_deferrable_launch_failure_deletes_and_reports(run_dag, dag_id, sink, sdk, local_ws, ti_states, caplog):
+    caplog.set_level(logging.INFO)
+    local_ws.workspace.clusters.fail_next_launches(1)
+    dr = run_dag(_pipeline(dag_id, sink, deferrable=True))
+    assert ti_states(dr)["start_cluster"] == "failed"
+    assert "running trigger in line" in caplog.text
+    assert "termination_reason code=CLOUD_PROVIDER_LAUNCH_FAILURE" in sink["error"], sink["error"]
+    assert _clusters_of(sdk, dag_id) == []
+
+
+@pytest.mark.parametrize("work_fails", [False, True])
+def test_setup_teardown_helper_always_deletes(run_dag, dag_id, sink, sdk, ti_states, work_fails):
+    from airflow.sdk import task
+
+    from airbricks.operators.clusters import databricks_cluster
+
+    with _dag(dag_id) as dag:
+        with databricks_cluster(_spec("helper"), create_task_id="start_cluster",
+                                create_kwargs={"poll_interval": 0.2}) as cluster:
+            @task
+            def work(cluster_id):
+                sink["state"] = sdk.clusters.get(cluster_id).state.value
+                if work_fails:
+                    raise RuntimeError("the job failed")
+
+            work(cluster.output)
+    assert dag.task_dict["start_cluster"].is_setup and dag.task_dict["delete_cluster"].is_teardown
+    dr = run_dag(dag)
+    states = ti_states(dr)
+    assert sink["state"] == "RUNNING"
+    assert states["delete_cluster"] == "success"
+    assert states["work"] == ("failed" if work_fails else "success")
+    assert dr.state == ("failed" if work_fails else "success")
+    assert _clusters_of(sdk, dag_id) == []
+
+
+def test_tag_values_are_sanitized():
+    from airbricks.operators.clusters import owner_tags, sanitize_tag_value
+
+    assert sanitize_tag_value("manual__2026-01-01T00:00:00+00:00") == "manual__2026-01-01T00:00:00+00:00"
+    assert sanitize_tag_value("a<b>&c%d" + "x" * 300) == "a_b__c_d" + "x" * 247
+    a, b = owner_tags("d", "r<1", "t", -1), owner_tags("d", "r>1", "t", -1)
+    assert a["airflow_run_id"] == b["airflow_run_id"] and a["airflow_ti_key"] != b["airflow_ti_key"]
