@@ -173,5 +173,6 @@ async def fail_next_launches(request: Request) -> dict[str, Any]:
 async def kill(request: Request) -> dict[str, Any]:
     """airbricks-only fault injection: a live cluster dies now (TERMINATED, type SERVICE_FAULT)."""
     params = await read_params(request)
-    workspace(request).clusters.kill(_cluster_id(params), params.str("code", default="DRIVER_UNREACHABLE"))  # type: ignore[arg-type]
+    code = params.str("code", default="DRIVER_UNREACHABLE")
+    workspace(request).clusters.kill(_cluster_id(params), code)  # type: ignore[arg-type]
     return {}
