@@ -1,0 +1,218 @@
+"""``dbutils`` and ``spark`` as a notebook sees them in the local workspace's kernel process.
+
+Only what a local run can honour is provided: widgets (from ``base_parameters`` / ``notebook_params``),
+``notebook.exit``, file-system helpers over the local DBFS and Volumes directories, and secrets that fail
+clearly. Imported by the kernel process, so it must stay light: standard library and ``paths`` only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from airbricks.workspace import paths
+
+#: ``dbutils.notebook.exit`` values beyond this many bytes are cut (and reported as ``truncated``).
+MAX_EXIT_BYTES = 5 * 1024 * 1024
+
+
+class NotebookExit(BaseException):
+    """Raised by ``dbutils.notebook.exit``; a BaseException so a notebook's ``except Exception`` can't swallow it."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class InputWidgetNotDefined(Exception):
+    """The error Databricks raises for ``dbutils.widgets.get`` of a widget nobody defined."""
+
+
+class SparkUnavailableError(RuntimeError):
+    """Raised on any use of ``spark``: the local workspace runs notebooks in plain Python."""
+
+
+class SecretsUnavailableError(RuntimeError):
+    """Raised by ``dbutils.secrets``: the local workspace keeps no secret scopes."""
+
+
+class Widgets:
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = {str(k): str(v) for k, v in values.items()}
+        self._defaults: dict[str, str] = {}
+
+    def get(self, name: str) -> str:
+        if name in self._values:
+            return self._values[name]
+        if name in self._defaults:
+            return self._defaults[name]
+        raise InputWidgetNotDefined(f"No input widget named {name} is defined")
+
+    def getArgument(self, name: str, defaultValue: str | None = None) -> str | None:  # noqa: N802, N803
+        try:
+            return self.get(name)
+        except InputWidgetNotDefined:
+            return defaultValue
+
+    def getAll(self) -> dict[str, str]:  # noqa: N802
+        return {**self._defaults, **self._values}
+
+    def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:  # noqa: N803
+        self._defaults[name] = str(defaultValue)
+
+    def dropdown(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+        if str(defaultValue) not in [str(c) for c in choices]:
+            raise ValueError(f"Default value {defaultValue} for dropdown widget {name} is not one of its choices")
+        self._defaults[name] = str(defaultValue)
+
+    combobox = dropdown
+
+    def multiselect(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+        self._defaults[name] = str(defaultValue)
+
+    def remove(self, name: str) -> None:
+        self._defaults.pop(name, None)
+
+    def removeAll(self) -> None:  # noqa: N802
+        self._defaults.clear()
+
+
+class Notebook:
+    def exit(self, value: Any) -> None:
+        raise NotebookExit(str(value))
+
+    def run(self, path: str, timeout_seconds: int = 0, arguments: dict[str, str] | None = None) -> str:
+        raise NotImplementedError("dbutils.notebook.run is not supported by the local workspace yet; use a "
+                                  "multi-task job with depends_on instead.")
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What ``dbutils.fs.ls`` returns per entry (directories' names end with ``/``)."""
+
+    path: str
+    name: str
+    size: int
+    modificationTime: int  # noqa: N815
+
+
+class Fs:
+    """``dbutils.fs`` over the local DBFS (``dbfs:/``, ``/``) and Volumes (``/Volumes/...``) directories."""
+
+    def __init__(self, dbfs_root: Path, volumes_root: Path) -> None:
+        self._dbfs = dbfs_root
+        self._volumes = volumes_root
+
+    def _local(self, path: str) -> tuple[Path, str]:
+        """(local file, canonical URI) for a user path; ``file:`` paths are the local file system as on a driver."""
+        if path.startswith("file:"):
+            local = Path(path[len("file:"):])
+            return local, f"file:{local}"
+        norm = paths.normalize(path, prefix="dbfs:")
+        if norm == "/Volumes" or norm.startswith("/Volumes/"):
+            return paths.resolve(self._volumes, norm[len("/Volumes"):] or "/"), norm
+        return paths.resolve(self._dbfs, norm), f"dbfs:{norm}"
+
+    def ls(self, dir: str) -> list[FileInfo]:  # noqa: A002
+        local, uri = self._local(dir)
+        if not local.exists():
+            raise FileNotFoundError(f"java.io.FileNotFoundException: File {uri} does not exist.")
+        entries = [local] if local.is_file() else sorted(local.iterdir())
+        out = []
+        for entry in entries:
+            if paths.is_temporary(entry.name):
+                continue
+            stat = entry.stat()
+            is_dir = entry.is_dir()
+            child = uri if entry == local else f"{uri.rstrip('/')}/{entry.name}"
+            out.append(FileInfo(child + ("/" if is_dir else ""), entry.name + ("/" if is_dir else ""),
+                                0 if is_dir else stat.st_size, int(stat.st_mtime * 1000)))
+        return out
+
+    def head(self, file: str, maxBytes: int = 65536) -> str:  # noqa: N803
+        local, uri = self._local(file)
+        if not local.is_file():
+            raise FileNotFoundError(f"java.io.FileNotFoundException: File {uri} does not exist.")
+        with open(local, "rb") as fh:
+            return fh.read(maxBytes).decode("utf-8", "replace")
+
+    def put(self, file: str, contents: str, overwrite: bool = False) -> bool:
+        local, uri = self._local(file)
+        if local.exists() and not overwrite:
+            raise FileExistsError(f"java.io.IOException: File already exists: {uri}")
+        paths.atomic_write(local, contents.encode("utf-8"))
+        return True
+
+    def mkdirs(self, dir: str) -> bool:  # noqa: A002
+        local, _ = self._local(dir)
+        local.mkdir(parents=True, exist_ok=True)
+        return True
+
+    def rm(self, dir: str, recurse: bool = False) -> bool:  # noqa: A002
+        local, uri = self._local(dir)
+        if not local.exists():
+            return False
+        if local.is_dir():
+            if any(local.iterdir()) and not recurse:
+                raise OSError(f"java.io.IOException: Path {uri} is a non-empty directory: pass recurse=True")
+            shutil.rmtree(local)
+        else:
+            local.unlink()
+        return True
+
+    def cp(self, from_: str, to: str, recurse: bool = False) -> bool:
+        src, src_uri = self._local(from_)
+        dst, _ = self._local(to)
+        if not src.exists():
+            raise FileNotFoundError(f"java.io.FileNotFoundException: File {src_uri} does not exist.")
+        if src.is_dir():
+            if not recurse:
+                raise OSError(f"java.io.IOException: {src_uri} is a directory: pass recurse=True to copy it")
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            paths.atomic_write(dst, src.read_bytes())
+        return True
+
+    def mv(self, from_: str, to: str, recurse: bool = False) -> bool:
+        src, src_uri = self._local(from_)
+        dst, _ = self._local(to)
+        if not src.exists():
+            raise FileNotFoundError(f"java.io.FileNotFoundException: File {src_uri} does not exist.")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst) if not src.is_dir() else shutil.move(str(src), str(dst))
+        return True
+
+
+class Secrets:
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise SecretsUnavailableError(
+            "dbutils.secrets is not available in the local airbricks workspace: it keeps no secret scopes. "
+            "Read the value from an environment variable or a widget (base_parameters) instead.")
+
+    get = getBytes = list = listScopes = _refuse  # noqa: N815
+
+
+class DBUtils:
+    """The ``dbutils`` global injected into notebooks and Python files run by the local workspace."""
+
+    def __init__(self, widgets: dict[str, str], dbfs_root: Path, volumes_root: Path) -> None:
+        self.widgets = Widgets(widgets)
+        self.notebook = Notebook()
+        self.fs = Fs(dbfs_root, volumes_root)
+        self.secrets = Secrets()
+
+
+class UnavailableSpark:
+    """Stands in for the ``spark`` session: any attribute access explains that there is no engine."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise SparkUnavailableError(
+            f"spark.{name} is not available: this local airbricks workspace runs notebooks in plain Python "
+            "without a Spark engine (a real engine is a later step). Use plain Python/pandas locally, or run "
+            "this task on a real Databricks workspace.")
+
+    def __repr__(self) -> str:
+        return "<spark: not available in the local workspace>"
