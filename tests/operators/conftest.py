@@ -22,14 +22,32 @@ def sink() -> dict[str, Any]:
     return {}
 
 
+def _usage(local_ws) -> list[dict[str, Any]]:
+    """Every cluster the workspace ever had (deleted ones too): the airbricks usage endpoint."""
+    import requests
+
+    resp = requests.get(f"{local_ws.url}/api/2.0/airbricks/clusters",
+                        headers={"Authorization": f"Bearer {local_ws.token}"}, timeout=10)
+    resp.raise_for_status()
+    return resp.json()["clusters"]
+
+
+@pytest.fixture
+def clusters_ever(local_ws):
+    """``clusters_ever(dag_id)``: every cluster a DAG's tasks ever created, from the usage endpoint."""
+    def of(dag_id: str) -> list[dict[str, Any]]:
+        return [c for c in _usage(local_ws) if c["custom_tags"].get("airflow_dag_id") == dag_id]
+
+    return of
+
+
 @pytest.fixture(scope="session", autouse=True)
-def no_leaked_clusters(sdk):
-    """After the operator tests, no cluster created by a test DAG may still exist (running or not)."""
+def no_leaked_clusters(local_ws):
+    """After the operator tests, every cluster created by a test DAG must be permanently deleted."""
     yield
-    leaked = [(c.cluster_id, c.state, (c.custom_tags or {}).get("airflow_dag_id"))
-              for c in sdk.clusters.list()
-              if str((c.custom_tags or {}).get("airflow_dag_id", "")).startswith("test_")
-              and (c.custom_tags or {}).get(KEEP_TAG) != "true"]
+    leaked = [(c["cluster_id"], c["state"], c["custom_tags"].get("airflow_dag_id")) for c in _usage(local_ws)
+              if str(c["custom_tags"].get("airflow_dag_id", "")).startswith("test_")
+              and not c["deleted"] and c["custom_tags"].get(KEEP_TAG) != "true"]
     assert not leaked, f"test clusters left behind (id, state, dag): {leaked}"
 
 

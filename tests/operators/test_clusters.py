@@ -107,7 +107,7 @@ def test_deleting_an_unknown_cluster_counts_as_success(run_dag, dag_id, ti_state
     assert ti_states(dr) == {"delete": "success", "terminate": "success"}
 
 
-def test_retry_adopts_the_cluster_of_a_crashed_try(run_dag, dag_id, sink, sdk, ti_states):
+def test_retry_adopts_the_cluster_of_a_crashed_try(run_dag, dag_id, sink, sdk, ti_states, clusters_ever):
     """A first try created the cluster and died: the next try adopts it instead of creating a second."""
     from airflow.sdk import task
 
@@ -137,7 +137,7 @@ def test_retry_adopts_the_cluster_of_a_crashed_try(run_dag, dag_id, sink, sdk, t
     assert ti_states(dr)["start_cluster"] == "success"
     assert sink["adopted"] == sink["orphan"]
     assert sink["owned"] == [sink["orphan"]]
-    assert _clusters_of(sdk, dag_id) == []
+    assert [(c["cluster_id"], c["deleted"]) for c in clusters_ever(dag_id)] == [(sink["orphan"], True)]
 
 
 def test_retry_restarts_a_terminated_cluster_it_owns(run_dag, dag_id, sink, sdk, ti_states):
@@ -170,7 +170,8 @@ def test_retry_restarts_a_terminated_cluster_it_owns(run_dag, dag_id, sink, sdk,
     assert sink["state"] == "RUNNING"
 
 
-def test_failed_launch_then_retry_creates_a_fresh_cluster(run_dag, dag_id, sink, sdk, local_ws, ti_states):
+def test_failed_launch_then_retry_creates_a_fresh_cluster(run_dag, dag_id, sink, sdk, local_ws, ti_states,
+                                                          clusters_ever):
     from airflow.sdk import task
 
     from airbricks.operators.clusters import DatabricksDeleteClusterOperator
@@ -188,17 +189,19 @@ def test_failed_launch_then_retry_creates_a_fresh_cluster(run_dag, dag_id, sink,
     dr = run_dag(dag)
     assert ti_states(dr)["start_cluster"] == "success"
     assert sink["owned"] == [sink["cluster_id"]]
+    first, second = clusters_ever(dag_id)  # the failed launch was deleted before the retry created another
+    assert first["deleted"] and first["state"] == "TERMINATED" and second["cluster_id"] == sink["cluster_id"]
     assert _clusters_of(sdk, dag_id) == []
 
 
-def test_killed_task_deletes_its_cluster(run_dag, dag_id, sink, sdk, ti_states):
+def test_killed_task_deletes_its_cluster(run_dag, dag_id, sink, sdk, ti_states, clusters_ever):
     """execution_timeout kills the task while it waits: on_kill permanently deletes the cluster."""
     with _dag(dag_id) as dag:
         _create(sink, execution_timeout=datetime.timedelta(seconds=2)).poll_interval = 30
     dr = run_dag(dag)
     assert ti_states(dr) == {"start_cluster": "failed"}
     assert "Timeout" in sink["error"] or "timed out" in sink["error"].lower()
-    assert _clusters_of(sdk, dag_id) == []
+    assert [c["deleted"] for c in clusters_ever(dag_id)] == [True]
 
 
 def test_deferrable_create_waits_in_the_trigger(run_dag, dag_id, sink, sdk, ti_states, caplog):
