@@ -79,3 +79,73 @@ def run_dag(airflow_db: Path):
         return dag.test(**kwargs)
 
     return run
+
+
+class ServeProcess:
+    """``airbricks serve`` as a child process (the real command line), for restart and kill -9 tests."""
+
+    def __init__(self, data_dir: Path, *args: str) -> None:
+        from airbricks.workspace.server import free_port
+
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = args
+        self.proc = None
+        self.stdout = ""
+
+    def start(self) -> ServeProcess:
+        import subprocess
+        import sys
+        import time
+
+        import requests
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "airbricks.cli", "serve", "--data-dir", str(self.data_dir), "--port",
+             str(self.port), *self.args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{self.url}/.well-known/databricks-config", timeout=1)
+                return self
+            except requests.ConnectionError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    out = self.proc.communicate()[0] if self.proc.poll() is not None else ""
+                    raise RuntimeError(f"airbricks serve did not come up on {self.url}: {out}") from None
+                time.sleep(0.05)
+
+    def kill9(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        self.proc.kill()
+        self.stdout = self.proc.communicate(timeout=10)[0]
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        import subprocess
+
+        if self.proc is None or self.proc.poll() is not None:
+            if self.proc is not None and not self.stdout:
+                self.stdout = self.proc.communicate()[0]
+            return
+        self.proc.terminate()
+        try:
+            self.stdout = self.proc.communicate(timeout=15)[0]
+        except subprocess.TimeoutExpired:
+            self.kill9()
+
+
+@pytest.fixture
+def serve_process() -> Iterator:
+    """``serve_process(data_dir, *cli_args)``: start ``airbricks serve`` as a subprocess; stopped after the test."""
+    started: list[ServeProcess] = []
+
+    def start(data_dir: Path, *args: str) -> ServeProcess:
+        proc = ServeProcess(data_dir, *args).start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
