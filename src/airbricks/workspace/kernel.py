@@ -9,6 +9,7 @@ It imports only the standard library and :mod:`airbricks.workspace.dbutils`: sta
 from __future__ import annotations
 
 import json
+import linecache
 import os
 import re
 import sys
@@ -62,7 +63,10 @@ def run_notebook(source: str, name: str, env: dict[str, Any], spec: dict[str, An
                 raise UnsupportedCellError(
                     f"Cell {number} of {name} is a {magic or 'magic'} cell, which the local airbricks workspace "
                     "cannot run: it executes Python cells only (no Spark engine for %sql, no %scala/%r/%sh).")
-        code = compile(cell, f"<notebook {name}, cell {number}>", "exec")
+        filename = f"<notebook {name}, cell {number}>"
+        # Registered so tracebacks show the notebook's own lines, as a notebook's error trace does.
+        linecache.cache[filename] = (len(cell), None, cell.splitlines(True), filename)
+        code = compile(cell, filename, "exec")
         exec(code, env)  # noqa: S102 - running the user's notebook is the point
 
 

@@ -470,6 +470,8 @@ class Runs:
         leaves = [t for t in tasks if t["task_key"] not in depended]
         if bad and all(t["state"].get("result_state") in ("SUCCESS", "EXCLUDED") for t in leaves):
             return "TERMINATED", "SUCCESS_WITH_FAILURES", "", TERMINATION["SUCCESS_WITH_FAILURES"], False
+        if bad and all(t["state"].get("result_state") != "FAILED" for t in bad):
+            return "TERMINATED", "TIMEDOUT", "Run timed out", TERMINATION["TIMEDOUT"], True
         if bad:
             first = bad[0]
             skipped = any(r in ("UPSTREAM_FAILED",) for r in results)
