@@ -7,6 +7,7 @@ keep the per-request cost low: ``clusters/get`` is polled constantly by every wa
 from __future__ import annotations
 
 import base64
+import errno
 import hmac
 import logging
 from typing import Any
@@ -91,6 +92,14 @@ def create_app(workspace: Workspace) -> FastAPI:
         if exc.status_code in (404, 405):
             return _json_error(404, "ENDPOINT_NOT_FOUND", f"No API found for '{request.method} {request.url.path}'")
         return _json_error(exc.status_code, "INVALID_REQUEST", str(exc.detail))
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> JSONResponse:
+        """A path the file system cannot hold (a name over 255 bytes, a path over 4096) is bad input, not a bug."""
+        if exc.errno == errno.ENAMETOOLONG:
+            return _json_error(400, "INVALID_PARAMETER_VALUE",
+                               "Invalid path: a path component is longer than 255 bytes or the whole path is too long")
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug

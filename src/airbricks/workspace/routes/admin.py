@@ -42,3 +42,11 @@ async def list_faults(request: Request) -> dict[str, Any]:
 async def clear_faults(request: Request) -> dict[str, Any]:
     workspace(request).faults.clear()
     return {}
+
+
+@router.get("/api/2.0/airbricks/openapi.json", include_in_schema=False)
+async def openapi_description() -> dict[str, Any]:
+    """The hand-kept OpenAPI description of the main endpoints, with request fields (for fuzzers)."""
+    from airbricks.workspace.openapi import build_spec
+
+    return build_spec()
