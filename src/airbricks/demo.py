@@ -26,6 +26,7 @@ from typing import Any
 
 DAG_ID = "airbricks_seed_pipeline"
 EXAMPLE_DAGS = Path(__file__).parent / "example_dags"
+_TIMELINE_LABELS = {"PENDING": "  (created)", "DELETED": "  (permanently deleted)"}
 LANDED_CSV = "order_id,amount\n1,19.99\n2,5.01\n3,75.00\n"
 
 
@@ -221,9 +222,7 @@ def _report(workspace: Any, inbox: _Inbox, db: Path, root: Path) -> int:
         _say(f"  {cluster['cluster_id']} {cluster.get('cluster_name')} ({cluster.get('compute_type')})")
         for step in cluster.get("transitions", []):
             stamp = datetime.datetime.fromtimestamp(step["timestamp"] / 1000).strftime("%H:%M:%S.%f")[:-3]
-            _say(f"    {stamp}  {step['state']}")
-        if cluster.get("deleted"):
-            _say("              permanently deleted")
+            _say(f"    {stamp}  {step['state']}{_TIMELINE_LABELS.get(step['state'], '')}")
     left = [c for c in clusters if not c.get("deleted")]
     _say(f"\n{len(left)} clusters left")
     _say(f"(Airflow output: {root / 'dag_test.log'})")

@@ -26,7 +26,7 @@ from airbricks.operators.runs import DatabricksRunOutputOperator
 from airbricks.sensors.files import DatabricksFileSensor
 
 NOTEBOOK_SOURCE = Path(__file__).parent / "notebooks" / "summarize_landing.py"
-NOTEBOOK_PATH = "/Shared/airbricks/summarize_landing"
+NOTEBOOK_PATH = "/Shared/airbricks_summarize_landing"  # /Shared exists in every workspace
 LANDING_DIR = "dbfs:/landing/{{ ds }}"
 CLUSTER_ID = "{{ ti.xcom_pull('start_cluster', key='all_purpose_cluster_id') }}"
 
