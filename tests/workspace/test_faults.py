@@ -244,3 +244,31 @@ def test_serve_fault_flags(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_cluster_death_kills_the_next_cluster_that_gets_a_run(local_ws, sdk):
+    import base64
+
+    from databricks.sdk.service import jobs, workspace
+
+    notebook = "/Shared/airbricks-faults/sleepy"
+    sdk.workspace.mkdirs("/Shared/airbricks-faults")
+    sdk.workspace.import_(notebook, content=base64.b64encode(b"import time\ntime.sleep(60)\n").decode(),
+                          format=workspace.ImportFormat.SOURCE, language=workspace.Language.PYTHON, overwrite=True)
+    cluster_id = sdk.clusters.create_and_wait(**CLUSTER).cluster_id
+    try:
+        [rule] = add_faults(local_ws, {"kind": "cluster_death", "code": "DRIVER_UNREACHABLE"})
+        waiter = sdk.jobs.submit(run_name="faults-death", tasks=[jobs.SubmitTask(
+            task_key="sleep", existing_cluster_id=cluster_id,
+            notebook_task=jobs.NotebookTask(notebook_path=notebook))])
+        with pytest.raises(OperationFailed, match="INTERNAL_ERROR") as caught:  # the cluster was lost under it
+            waiter.result()
+        message = str(caught.value)
+        assert f"Cluster {cluster_id} was terminated" in message and "DRIVER_UNREACHABLE" in message, message
+        run = sdk.jobs.get_run(waiter.run_id)
+        assert run.state.life_cycle_state == jobs.RunLifeCycleState.INTERNAL_ERROR
+        dead = sdk.clusters.get(cluster_id)
+        assert dead.state.value == "TERMINATED" and dead.termination_reason.code.value == "DRIVER_UNREACHABLE"
+        assert _hits(local_ws, rule) == 1 and fault_state(local_ws)["injected"]["cluster_death"] >= 1
+    finally:
+        sdk.clusters.delete(cluster_id)
