@@ -256,3 +256,35 @@ def test_tag_values_are_sanitized():
     assert sanitize_tag_value("a<b>&c%d" + "x" * 300) == "a_b__c_d" + "x" * 247
     a, b = owner_tags("d", "r<1", "t", -1), owner_tags("d", "r>1", "t", -1)
     assert a["airflow_run_id"] == b["airflow_run_id"] and a["airflow_ti_key"] != b["airflow_ti_key"]
+
+
+def test_mapped_creates_tag_each_map_index_and_push_the_cluster_link(run_dag, dag_id, sink, sdk, local_ws,
+                                                                      ti_states, clusters_ever):
+    from airflow.sdk import task
+
+    from airbricks.links import DatabricksClusterLink
+    from airbricks.operators.clusters import DatabricksCreateClusterOperator, DatabricksDeleteClusterOperator
+
+    with _dag(dag_id) as dag:
+        create = DatabricksCreateClusterOperator.partial(task_id="start_cluster", poll_interval=0.2).expand(
+            cluster_spec=[_spec("mapped-0"), _spec("mapped-1")])
+
+        @task
+        def record(cluster_ids, **context):
+            from airflow.models.taskinstancekey import TaskInstanceKey
+
+            ti = context["ti"]
+            sink["ids"] = list(cluster_ids)
+            sink["links"] = [DatabricksClusterLink().get_link(
+                None, ti_key=TaskInstanceKey(ti.dag_id, "start_cluster", ti.run_id, ti.try_number, i))
+                for i in range(2)]
+
+        ids = create.output
+        record(ids) >> DatabricksDeleteClusterOperator.partial(task_id="delete").expand(cluster_id=ids)
+    dr = run_dag(dag)
+    assert ti_states(dr)["record"] == "success"
+    ever = clusters_ever(dag_id)
+    assert sorted(c["custom_tags"]["airflow_map_index"] for c in ever) == ["0", "1"]
+    assert len({c["custom_tags"]["airflow_ti_key"] for c in ever}) == 2
+    assert all(c["deleted"] for c in ever)
+    assert sink["links"] == [f"{local_ws.url}/#setting/clusters/{cid}/configuration" for cid in sink["ids"]]
