@@ -126,12 +126,13 @@ class AirbricksDatabricksHook(DatabricksHook):
     def call(self, method: str, endpoint: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
         """One REST call; ``endpoint`` like ``2.0/clusters/get`` or ``api/2.0/clusters/get``.
 
-        GET/POST/PATCH/DELETE go through the provider's ``_do_api_call``; PUT and HEAD (which it does not
-        support) through :meth:`raw_request` with the same auth and retries.
+        GET/POST/PATCH go through the provider's ``_do_api_call``; PUT and HEAD (which it does not support)
+        and DELETE (which it sends without a body and whose answer may be an empty 204) through
+        :meth:`raw_request`, with the same auth and retries.  An empty answer is ``{}``.
         """
         method = method.upper()
         endpoint = normalize_endpoint(endpoint)
-        if method in ("PUT", "HEAD") or (method == "DELETE" and json):
+        if method in ("PUT", "HEAD", "DELETE"):
             resp = self.raw_request(method, endpoint, json=json)
             return _json_or_empty(resp.content)
         try:

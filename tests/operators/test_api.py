@@ -72,3 +72,59 @@ def test_endpoint_without_version_is_refused():
     assert normalize_endpoint("/2.1/jobs/runs/get") == "2.1/jobs/runs/get"
     with pytest.raises(ValueError, match="API version"):
         normalize_endpoint("clusters/get")
+
+
+def test_hook_raw_bytes_roundtrip_through_files_api(local_ws, sdk):
+    """PUT/GET/HEAD and directory listing with the provider hook's own auth, sync and async."""
+    import asyncio
+
+    from airbricks.hooks import AirbricksDatabricksHook, DatabricksRequestError
+
+    hook = AirbricksDatabricksHook()
+    path = "/Volumes/main/raw/hooks/dir with space/data.bin"
+    payload = bytes(range(256)) * 10
+    hook.files_upload(path, payload)
+    assert hook.files_download(path) == payload
+    assert sdk.files.download(path).contents.read() == payload
+    head = hook.files_head(path)
+    assert head["file_size"] == len(payload) and head["modification_time"] > 0
+    listing = hook.files_list_directory("/Volumes/main/raw/hooks/dir with space")
+    assert [(e["name"], e["file_size"]) for e in listing] == [("data.bin", len(payload))]
+
+    async def async_side():
+        return (await hook.a_files_head(path), await hook.a_files_list_directory("/Volumes/main/raw/hooks"))
+
+    a_head, a_listing = asyncio.run(async_side())
+    assert a_head == head
+    assert [e["name"] for e in a_listing] == ["dir with space"]
+    with pytest.raises(DatabricksRequestError) as err:
+        hook.files_download("/Volumes/main/raw/hooks/missing.bin")
+    assert err.value.status == 404 and err.value.is_not_found
+    assert local_ws.token not in str(err.value)
+
+
+def test_operator_head_and_delete_go_through_the_raw_path(run_dag, dag_id, sink, sdk, ti_states):
+    import io
+
+    from airflow.sdk import task
+
+    from airbricks.operators.api import DatabricksApiOperator
+
+    path = f"/Volumes/main/raw/{dag_id}/f.txt"
+    sdk.files.upload(path, io.BytesIO(b"hello"), overwrite=True)
+    with _dag(dag_id) as dag:
+        head = DatabricksApiOperator(task_id="head", method="HEAD", endpoint=f"api/2.0/fs/files{path}")
+        delete = DatabricksApiOperator(task_id="delete", method="DELETE", endpoint=f"2.0/fs/files{path}")
+
+        @task
+        def record(value):
+            sink["head"] = value
+
+        record(head.output) >> delete
+    dr = run_dag(dag)
+    assert ti_states(dr) == {"head": "success", "record": "success", "delete": "success"}
+    assert sink["head"] == {}
+    from databricks.sdk.errors import NotFound
+
+    with pytest.raises(NotFound):
+        sdk.files.get_metadata(path)
