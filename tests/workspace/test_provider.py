@@ -323,14 +323,14 @@ def test_create_jobs_then_run_now(run_dag, dag_id, sink, ti_states, cluster, not
         create = DatabricksCreateJobsOperator(task_id="create", json=job)
         run = DatabricksRunNowOperator(task_id="run", job_id="{{ ti.xcom_pull(task_ids='create') }}",
                                        notebook_params={"name": "run-now"}, polling_period_seconds=POLL)
-        again = DatabricksCreateJobsOperator(task_id="again", json={**job, "max_concurrent_runs": 3})
+        again = DatabricksCreateJobsOperator(task_id="again", json={**job, "description": "reset by name"})
         create >> run >> again
     dr = run_dag(dag)
     assert ti_states(dr) == {"create": "success", "run": "success", "again": "success"}
     matches = list(sdk.jobs.list(name=name))
     assert len(matches) == 1, "the second create resets the job found by name"
     job_id = matches[0].job_id
-    assert sdk.jobs.get(job_id).settings.max_concurrent_runs == 3
+    assert sdk.jobs.get(job_id).settings.description == "reset by name"
     (parent,) = sdk.jobs.list_runs(job_id=job_id, expand_tasks=True)
     assert parent.state.result_state.value == "SUCCESS"
     tasks = {t.task_key: t for t in parent.tasks}
@@ -359,13 +359,15 @@ def test_notebook_operator(run_dag, dag_id, sink, ti_states, cluster, notebook, 
                                    polling_period_seconds=POLL, on_failure_callback=_record_failure(sink), **where)
     dr = run_dag(dag)
     assert ti_states(dr) == {"ok": "success", "bad": "failed"}
-    assert f"notebook-boom-{compute}" in sink["errors"]["bad"]
+    assert "Final state FAILED" in sink["errors"]["bad"]
     runs = new_runs()
     assert len(runs) == 2
     by_path = {r.tasks[0].notebook_task.notebook_path: r for r in runs}
     assert by_path[greet].state.result_state.value == "SUCCESS"
     assert sdk.jobs.get_run_output(by_path[greet].tasks[0].run_id).notebook_output.result == f"hello {compute}"
     assert by_path[bad].state.result_state.value == "FAILED"
+    bad_out = sdk.jobs.get_run_output(by_path[bad].tasks[0].run_id)
+    assert f"notebook-boom-{compute}" in bad_out.error
     if compute == "new":
         jobs_clusters = [c for c in clusters_cleaned_up() if c["compute_type"] == "JOBS"]
         assert len(jobs_clusters) == 2  # one ephemeral cluster per run
@@ -381,10 +383,10 @@ def test_workflow_task_group_shares_one_job_cluster(run_dag, dag_id, sink, ti_st
     greet = notebook(GREET)
     with _dag(dag_id) as dag:
         with DatabricksWorkflowTaskGroup(group_id="workflow", databricks_conn_id="databricks_default",
-                                         job_clusters=[{"job_cluster_key": "shared", "new_cluster": SPEC}],
-                                         notebook_params={"name": "workflow"}):
+                                         job_clusters=[{"job_cluster_key": "shared", "new_cluster": SPEC}]):
             first = DatabricksNotebookOperator(task_id="first", notebook_path=greet, source="WORKSPACE",
-                                               job_cluster_key="shared", polling_period_seconds=POLL)
+                                               job_cluster_key="shared", polling_period_seconds=POLL,
+                                               notebook_params={"name": "first"})
             second = DatabricksNotebookOperator(task_id="second", notebook_path=greet, source="WORKSPACE",
                                                 job_cluster_key="shared", polling_period_seconds=POLL,
                                                 notebook_params={"name": "second"})
@@ -400,9 +402,34 @@ def test_workflow_task_group_shares_one_job_cluster(run_dag, dag_id, sink, ti_st
     used = {t.cluster_instance.cluster_id for t in parent.tasks}
     assert len(used) == 1, "both tasks ran on the one shared job cluster"
     outputs = sorted(sdk.jobs.get_run_output(t.run_id).notebook_output.result for t in parent.tasks)
-    assert outputs == ["hello second", "hello workflow"]
+    assert outputs == ["hello first", "hello second"]
     made = clusters_cleaned_up()
     assert [c["cluster_id"] for c in made] == list(used)
     assert made[0]["compute_type"] == "JOBS"
     _until(lambda: sdk.clusters.get(made[0]["cluster_id"]).state.value, lambda s: s == "TERMINATED", timeout=10)
     sdk.jobs.delete(job.job_id)
+
+
+def test_create_jobs_operator_numbers_sent_as_strings_come_back_as_numbers(run_dag, dag_id, ti_states, notebook,
+                                                                          sdk):
+    """The provider normalises every number in ``json`` to a string; the service stores numbers."""
+    from airflow.providers.databricks.operators.databricks import DatabricksCreateJobsOperator
+
+    greet = notebook(GREET)
+    name = f"{dag_id}-job"
+    with _dag(dag_id) as dag:
+        DatabricksCreateJobsOperator(task_id="create", json={
+            "name": name, "max_concurrent_runs": 3, "timeout_seconds": 600,
+            "tasks": [{"task_key": "t", "new_cluster": SPEC, "timeout_seconds": 60, "max_retries": 1,
+                       "notebook_task": {"notebook_path": greet}}]})
+    dr = run_dag(dag)
+    assert ti_states(dr) == {"create": "success"}
+    (job,) = sdk.jobs.list(name=name)
+    raw = requests.get(f"{sdk.config.host}/api/2.2/jobs/get", params={"job_id": job.job_id},
+                       headers={"Authorization": f"Bearer {sdk.config.token}"}, timeout=10).json()
+    sdk.jobs.delete(job.job_id)
+    settings = raw["settings"]
+    assert settings["max_concurrent_runs"] == 3
+    assert settings["timeout_seconds"] == 600
+    assert settings["tasks"][0]["timeout_seconds"] == 60
+    assert settings["tasks"][0]["new_cluster"]["num_workers"] == 1
