@@ -60,18 +60,27 @@ def _run_dag(run_dag, dag_id: str, sink: dict, tasks: list[dict[str, Any]], **ou
                                              on_failure_callback=on_failure, **output_kwargs)
 
         @task
-        def record(value):
+        def record(value, **context):
+            from airflow.models.taskinstancekey import TaskInstanceKey
+
+            from airbricks.links import DatabricksRunLink
+
+            ti = context["ti"]
             sink["result"] = value
+            sink["run_id"] = ti.xcom_pull(task_ids="submit", key="run_id")
+            sink["link"] = DatabricksRunLink().get_link(
+                None, ti_key=TaskInstanceKey(ti.dag_id, "get_result", ti.run_id, ti.try_number, -1))
 
         submit >> output
         record(output.output)
     return run_dag(dag)
 
 
-def test_single_task_returns_the_exit_string(run_dag, dag_id, sink, notebook, ti_states):
+def test_single_task_returns_the_exit_string(run_dag, dag_id, sink, notebook, sdk, ti_states):
     dr = _run_dag(run_dag, dag_id, sink, [_task("only", notebook, value="42")])
     assert ti_states(dr) == {"submit": "success", "get_result": "success", "record": "success"}
     assert sink["result"] == "42"
+    assert sink["link"] and sink["link"] == sdk.jobs.get_run(sink["run_id"]).run_page_url
 
 
 def test_run_id_given_directly_with_json_decoding(run_dag, dag_id, sink, notebook, ti_states):
