@@ -46,6 +46,10 @@ class DatabricksRequestError(DatabricksApiError):
         code = f"{error_code}: " if error_code else ""
         super().__init__(f"{where}{code}{message} (HTTP {status})", http_status_code=status)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle with the constructor's own arguments (the default would pass only the formatted text).
+        return (type(self), (self.status, self.error_code, self.message, self.endpoint))
+
     @property
     def is_not_found(self) -> bool:
         """A missing file/path (404 codes), or a missing cluster/job/run ("... does not exist")."""

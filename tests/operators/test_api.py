@@ -128,3 +128,21 @@ def test_operator_head_and_delete_go_through_the_raw_path(run_dag, dag_id, sink,
 
     with pytest.raises(NotFound):
         sdk.files.get_metadata(path)
+
+
+def test_async_provider_errors_are_typed_too(local_ws):
+    """The provider's async path keeps only the reason phrase; the status still classifies the error."""
+    import asyncio
+    import pickle
+
+    from airbricks.hooks import AirbricksDatabricksHook, DatabricksRequestError
+
+    hook = AirbricksDatabricksHook()
+    with pytest.raises(DatabricksRequestError) as err:
+        asyncio.run(hook.a_dbfs_get_status("/no/such/file"))
+    assert err.value.status == 404 and err.value.is_not_found
+    with pytest.raises(DatabricksRequestError) as err:
+        hook.get_cluster("0000-000000-nosuchcluster")
+    assert err.value.error_code == "INVALID_PARAMETER_VALUE" and err.value.is_not_found
+    again = pickle.loads(pickle.dumps(err.value))
+    assert (again.status, again.error_code, again.message) == (400, "INVALID_PARAMETER_VALUE", err.value.message)
