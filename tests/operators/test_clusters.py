@@ -288,3 +288,14 @@ def test_mapped_creates_tag_each_map_index_and_push_the_cluster_link(run_dag, da
     assert len({c["custom_tags"]["airflow_ti_key"] for c in ever}) == 2
     assert all(c["deleted"] for c in ever)
     assert sink["links"] == [f"{local_ws.url}/#setting/clusters/{cid}/configuration" for cid in sink["ids"]]
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_start_timeout_deletes_the_cluster(run_dag, dag_id, sink, local_ws, ti_states, clusters_ever, deferrable):
+    local_ws.workspace.clusters.slow_next_starts(1, 30)
+    with _dag(dag_id) as dag:
+        _create(sink, deferrable=deferrable).timeout = 1
+    dr = run_dag(dag)
+    assert ti_states(dr) == {"start_cluster": "failed"}
+    assert "PENDING" in sink["error"]
+    assert [c["deleted"] for c in clusters_ever(dag_id)] == [True]
