@@ -1,0 +1,559 @@
+"""Chaos run: the seed's pipeline N times under a real Airflow deployment, with faults, leaking no cluster.
+
+``python benchmarks/chaos.py --runs 30 --seed 1``
+
+Starts, in a temporary AIRFLOW_HOME (SQLite metadata DB, LocalExecutor), ``airflow scheduler``,
+``airflow triggerer``, ``airflow dag-processor`` and ``airflow api-server`` (the task runners talk to its
+execution API) as subprocesses, plus an in-process local workspace and an aiosmtpd server.  The DAGS_FOLDER
+holds a thin wrapper around the example DAG: the same tasks under two DAG ids (``chaos_seed`` and
+``chaos_seed_deferrable``), unscheduled, with several active runs allowed and short polls.
+
+Each run gets faults drawn from a seeded RNG: 429 (with ``Retry-After``) and 503 answers on
+``clusters/get``, ``jobs/runs/get`` and ``dbfs/get-status`` (count-limited, so the provider's retries can
+win), dropped connections, cluster launch failures, a cluster dying under the notebook, slow starts; some
+runs kill -9 the ``start_cluster`` task process while it waits for its cluster (Airflow's retry then adopts
+the cluster), some run in deferrable mode.  The verdict rows must all be 0:
+
+* clusters left: clusters not permanently deleted at the end;
+* duplicated clusters: tasks (dag, run, task, map index) for which a cluster was created while an earlier
+  one of the same task was still alive (a retry must adopt, not create; a new cluster after the first one
+  failed to launch and was deleted is a replacement, counted on its own row);
+* failed runs whose task log lacks the Databricks reason (error code, termination code or run
+  ``state_message``) that caused the failure.
+
+Importable: :func:`run_chaos` returns a :class:`ChaosResult` (the short variant in tests/test_chaos.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import copy
+import datetime
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+
+DAG_IDS = {False: "chaos_seed", True: "chaos_seed_deferrable"}
+FAULTS = "/api/2.0/airbricks/faults"
+#: Databricks error codes an exhausted HTTP fault leaves in a task log.
+HTTP_REASONS = ("REQUEST_LIMIT_EXCEEDED", "TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR")
+FIRST_DAY = datetime.date(2025, 1, 1)
+
+WRAPPER_DAG = textwrap.dedent('''\
+    """Chaos variants of the seed pipeline: its tasks unchanged, unscheduled, many runs at once, short polls."""
+    import copy
+    import datetime
+
+    from airflow.sdk.definitions._internal.contextmanager import DagContext
+    from airflow.sdk.definitions.timetables.simple import NullTimetable
+
+    from airbricks.example_dags import example_seed_pipeline as _seed
+
+    _EPOCH = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+
+    # Importing the example registers its DAG under this file too: keep only the variants.
+    for _entry in [e for e in DagContext.autoregistered_dags if e[0] is _seed.dag]:
+        DagContext.autoregistered_dags.discard(_entry)
+
+
+    def _variant(dag_id, deferrable):
+        dag = copy.deepcopy(_seed.dag)
+        object.__setattr__(dag, "dag_id", dag_id)
+        object.__setattr__(dag, "schedule", None)
+        object.__setattr__(dag, "timetable", NullTimetable())
+        dag.max_active_runs = 64
+        # Runs get distinct past logical dates, before the example's start date: move it back.
+        dag.start_date = _EPOCH
+        for task in dag.tasks:
+            task.start_date = _EPOCH
+        dag.task_dict["start_cluster"].poll_interval = 1
+        for task_id in ("wait_for_landing", "start_cluster", "run_notebook"):
+            dag.task_dict[task_id].deferrable = deferrable
+        if deferrable:
+            # A trigger firing before the scheduler has handled the deferral's exit makes Airflow 3.3 fail
+            # the task ("finished with state success, but the task instance's state attribute is queued"):
+            # poll slowly enough that the scheduler, busy on two shared cores, sees the exit first.
+            dag.task_dict["start_cluster"].poll_interval = 10
+            dag.task_dict["run_notebook"].polling_period_seconds = 10
+        return dag
+
+
+    chaos_seed = _variant("chaos_seed", False)
+    chaos_seed_deferrable = _variant("chaos_seed_deferrable", True)
+''')
+
+
+# ---------------------------------------------------------------------------------------------- plans
+
+
+@dataclass
+class Plan:
+    """What one DAG run goes through: fault rules posted just before it is triggered, a kill, a mode."""
+
+    deferrable: bool = False
+    kill: bool = False
+    rules: list[dict[str, Any]] = field(default_factory=list)
+
+    def label(self) -> str:
+        kinds = [r.get("kind") or ("drop" if r.get("drop") else f"{r['status']} {r['path']}") for r in self.rules]
+        return ", ".join([*(["deferrable"] if self.deferrable else []), *(["kill -9"] if self.kill else []), *kinds])
+
+
+def random_plan(rng: random.Random) -> Plan:
+    """A seeded mix of faults; count-limited HTTP faults so the provider's retries (3) usually win."""
+    plan = Plan(deferrable=rng.random() < 0.3)
+    plan.kill = not plan.deferrable and rng.random() < 0.3
+    http = [
+        {"path": "clusters/get", "method": "GET", "status": 429, "retry_after": 1, "count": rng.randint(1, 2)},
+        {"path": "clusters/get", "method": "GET", "status": 503, "count": 1},
+        {"path": "jobs/runs/get", "method": "GET", "status": rng.choice([429, 503]), "retry_after": 1, "count": 2},
+        {"path": "dbfs/get-status", "method": "GET", "status": 429, "retry_after": 1, "count": rng.randint(1, 2)},
+        {"path": "clusters/get", "method": "GET", "drop": True, "count": 1},
+    ]
+    plan.rules = [rule for rule in http if rng.random() < 0.3]
+    if rng.random() < 0.25:  # twice in a row: the retry fails too and the run must say why
+        plan.rules.append({"kind": "cluster_launch_failure", "count": rng.choice([1, 1, 2]),
+                           "code": rng.choice(["CLOUD_PROVIDER_LAUNCH_FAILURE", "CLOUD_FAILURE"])})
+    if rng.random() < 0.15:
+        plan.rules.append({"kind": "cluster_death"})
+    if plan.kill or rng.random() < 0.2:
+        plan.rules.append({"kind": "slow_cluster_start", "count": 1, "seconds": 12 if plan.kill else 6})
+    return plan
+
+
+def short_plans() -> list[Plan]:
+    """The test suite's variant: a launch failure, a killed task process, a deferrable run."""
+    return [
+        Plan(rules=[{"kind": "cluster_launch_failure", "count": 1},
+                    {"path": "clusters/get", "method": "GET", "status": 429, "retry_after": 1, "count": 1}]),
+        Plan(kill=True, rules=[{"kind": "slow_cluster_start", "count": 1, "seconds": 12}]),
+        Plan(deferrable=True, rules=[{"path": "jobs/runs/get", "method": "GET", "status": 503, "count": 1}]),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- deployment
+
+
+class Deployment:
+    """A real Airflow deployment in a temporary AIRFLOW_HOME, plus a local workspace and an SMTP server."""
+
+    def __init__(self, root: Path, parallelism: int = 4) -> None:
+        from aiosmtpd.controller import Controller
+
+        from airbricks.demo import _Inbox
+        from airbricks.workspace.server import LocalWorkspace, free_port
+
+        self.root = root
+        self.home = root / "airflow"
+        self.dags = root / "dags"
+        self.parallelism = parallelism
+        self.workspace = LocalWorkspace(root / "workspace", cluster_start_seconds=2.0, cluster_stop_seconds=0.5)
+        self.inbox = _Inbox()
+        self.smtp = Controller(self.inbox, hostname="127.0.0.1", port=free_port())
+        self.api_port = free_port()
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def db(self) -> Path:
+        return self.home / "airflow.db"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        api = f"http://127.0.0.1:{self.api_port}"
+        env.update({
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.api_port),
+            "AIRFLOW__API__BASE_URL": api,
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "chaos-harness-jwt-secret-not-a-databricks-token",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db}",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_SEC": "2",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+            "AIRFLOW_CONN_DATABRICKS_DEFAULT": self.workspace.connection_uri,
+            "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{self.smtp.port}?disable_tls=true&disable_ssl=true",
+            "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True)
+        self.dags.mkdir()
+        (self.dags / "chaos_seed_pipeline.py").write_text(WRAPPER_DAG)
+        self.workspace.start()
+        self.smtp.start()
+        env = self.env()
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name in ("api-server", "dag-processor", "scheduler", "triggerer"):
+            with open(self.root / f"{name}.log", "wb") as out:
+                self.procs[name] = subprocess.Popen(
+                    [sys.executable, "-m", "airflow", name], env=env, stdout=out, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 240.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    tail = (self.root / f"{name}.log").read_text()[-3000:]
+                    raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{tail}")
+            with contextlib.suppress(requests.RequestException, sqlite3.Error):
+                healthy = requests.get(f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health", timeout=5).ok
+                if healthy and self._dags_parsed():
+                    return
+            time.sleep(1)
+        raise RuntimeError("the Airflow deployment did not become ready (api-server health, both DAGs parsed)")
+
+    def _dags_parsed(self) -> bool:
+        with contextlib.closing(sqlite3.connect(self.db, timeout=30)) as conn:
+            rows = conn.execute("SELECT dag_id FROM dag WHERE is_paused = 0").fetchall()
+        return set(DAG_IDS.values()) <= {row[0] for row in rows}
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            with contextlib.suppress(ProcessLookupError):  # the group: task processes the executor forked
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        with contextlib.suppress(Exception):
+            self.smtp.stop()
+        self.workspace.stop()
+
+    # -- talking to the pieces ---------------------------------------------------------------------------
+
+    def ws(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The local workspace over HTTP, retried: the harness itself must not trip over injected faults."""
+        for attempt in range(10):
+            try:
+                response = requests.request(method, self.workspace.url + path, timeout=30, headers={
+                    "Authorization": f"Bearer {self.workspace.token}"}, **kwargs)
+                if response.status_code < 500 and response.status_code != 429:
+                    response.raise_for_status()
+                    return response.json()
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5 * (attempt + 1))
+        raise RuntimeError(f"{method} {path} kept failing")
+
+    def trigger(self, dag_id: str, run_id: str, logical_date: datetime.datetime) -> None:
+        """POST a DAG run; SQLite's single writer can make the API server answer 500 (locked): retry."""
+        for attempt in range(20):
+            response = requests.post(
+                f"http://127.0.0.1:{self.api_port}/api/v2/dags/{dag_id}/dagRuns", timeout=60,
+                json={"dag_run_id": run_id, "logical_date": logical_date.isoformat()})
+            if response.ok or (response.status_code == 409 and attempt):  # 409: an earlier try got through
+                return
+            if response.status_code < 500:
+                break
+            time.sleep(1 + attempt)
+        raise RuntimeError(f"triggering {dag_id} {run_id}: {response.status_code} {response.text}")
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        for _ in range(20):
+            try:
+                with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=30)) as conn:
+                    return conn.execute(sql, args).fetchall()
+            except sqlite3.OperationalError:  # locked by a writer: try again
+                time.sleep(0.2)
+        raise RuntimeError(f"the metadata DB stayed locked for: {sql}")
+
+
+# ---------------------------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Run:
+    index: int
+    plan: Plan
+    dag_id: str
+    run_id: str
+    day: datetime.date
+    state: str = "queued"
+    killed: bool = False
+    failed_tasks: list[str] = field(default_factory=list)
+
+
+def land_batch(dep: Deployment, day: datetime.date) -> None:
+    """The seed's external process: the batch, then its ``_SUCCESS`` marker, over DBFS ``put``."""
+    from airbricks.demo import LANDED_CSV
+
+    for name, content in (("orders.csv", LANDED_CSV), ("_SUCCESS", "")):
+        dep.ws("POST", "/api/2.0/dbfs/put", json={
+            "path": f"dbfs:/landing/{day.isoformat()}/{name}", "overwrite": True,
+            "contents": base64.b64encode(content.encode()).decode()})
+
+
+def try_kill(dep: Deployment, run: Run) -> None:
+    """kill -9 the ``start_cluster`` task process (first try) once its cluster exists and is still PENDING."""
+    rows = dep.query("SELECT id, state, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? "
+                     "AND task_id = 'start_cluster'", run.dag_id, run.run_id)
+    if not rows or rows[0][1] != "running" or rows[0][2] != 1:
+        return
+    ti_id = str(uuid.UUID(str(rows[0][0])))  # SQLite keeps it as 32 hex digits; the title has dashes
+    pending = [c for c in dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
+               if (c.get("custom_tags") or {}).get("airflow_run_id") == run.run_id and c["state"] == "PENDING"]
+    if not pending:
+        return
+    for proc in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if ti_id in " ".join(proc.info["cmdline"] or ()) and "worker" in " ".join(proc.info["cmdline"] or ()):
+                proc.kill()
+                run.killed = True
+
+
+# ---------------------------------------------------------------------------------------------- verdict
+
+
+@dataclass
+class ChaosResult:
+    runs: int
+    seconds: float
+    faults: dict[str, int]
+    outcomes: dict[str, int]
+    clusters_created: int
+    clusters_left: list[str]
+    duplicated: list[str]
+    replaced: list[str]
+    missing_reason: list[str]
+    airflow_races: list[str]
+    run_lines: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.clusters_left or self.duplicated or self.missing_reason)
+
+    def table(self) -> str:
+        rows = [("runs", str(self.runs)), ("wall time", f"{self.seconds:.0f} s")]
+        rows += [(f"faults injected: {kind}", str(n)) for kind, n in sorted(self.faults.items())]
+        rows += [(f"DAG runs {state}", str(n)) for state, n in sorted(self.outcomes.items())]
+        rows += [("clusters created", str(self.clusters_created)),
+                 ("tasks that replaced a cluster that failed to launch", str(len(self.replaced))),
+                 ("tasks failed by Airflow's defer/resume race (no Databricks cause)", str(len(self.airflow_races))),
+                 ("clusters left at the end (must be 0)", str(len(self.clusters_left))),
+                 ("tasks that created more than one live cluster (must be 0)", str(len(self.duplicated))),
+                 ("failed runs whose task log lacks the Databricks reason (must be 0)",
+                  str(len(self.missing_reason)))]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v:>6}" for k, v in rows)
+
+
+def _cluster_docs(dep: Deployment) -> dict[str, dict[str, Any]]:
+    """Every cluster's document, permanently deleted ones too (their termination reason is the evidence)."""
+    model = dep.workspace.workspace.clusters  # in-process: the usage endpoint omits termination reasons
+    with dep.workspace.workspace.lock:
+        return {cid: copy.deepcopy(c.doc) for cid, c in model._clusters.items()}
+
+
+def _duplicates(clusters: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Tasks with a cluster created while an earlier one of theirs was alive; tasks that replaced one."""
+    by_task: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for cluster in clusters:
+        tags = cluster.get("custom_tags") or {}
+        if cluster.get("compute_type") == "ALL_PURPOSE" and "airflow_run_id" in tags:
+            key = tuple(tags.get(k, "") for k in ("airflow_dag_id", "airflow_run_id", "airflow_task_id",
+                                                  "airflow_map_index"))
+            by_task[key].append(cluster)
+    duplicated, replaced = [], []
+    for key, group in by_task.items():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda c: c["created_time"])
+        for earlier, later in zip(group, group[1:]):
+            gone = next((t["timestamp"] for t in earlier["transitions"] if t["state"] in ("TERMINATED", "DELETED")),
+                        None)
+            target = duplicated if gone is None or gone > later["created_time"] else replaced
+            target.append(f"{'/'.join(key)}: {earlier['cluster_id']} then {later['cluster_id']}")
+    return duplicated, replaced
+
+
+def _latest_log(dep: Deployment, run: Run, task_id: str) -> str:
+    folder = dep.home / "logs" / f"dag_id={run.dag_id}" / f"run_id={run.run_id}" / f"task_id={task_id}"
+    attempts = sorted(int(p.name[len("attempt="):-len(".log")]) for p in folder.glob("attempt=*.log")
+                      if p.name[len("attempt="):-len(".log")].isdigit())
+    if not attempts:
+        return ""
+    # The try's own log and its triggers' logs (deferrable mode).
+    return "\n".join(p.read_text(errors="replace") for p in sorted(folder.glob(f"attempt={attempts[-1]}.log*")))
+
+
+def _airflow_race(dep: Deployment, run: Run, task_id: str) -> bool:
+    """The scheduler failed this task itself: the executor's report of the deferral came after the resume."""
+    text = (dep.root / "scheduler.log").read_text(errors="replace")
+    return f"reported that the task instance <TaskInstance: {run.dag_id}.{task_id} {run.run_id} [queued]" in text
+
+
+def _reasons(dep: Deployment, run: Run, docs: dict[str, dict[str, Any]], db_runs: list[dict[str, Any]]) -> set[str]:
+    """What Databricks said about this DAG run's failures: termination codes, run state messages, error codes."""
+    reasons = set(HTTP_REASONS)
+    for doc in docs.values():
+        if (doc.get("custom_tags") or {}).get("airflow_run_id") == run.run_id and doc.get("termination_reason"):
+            code = doc["termination_reason"].get("code")
+            if code and code not in ("USER_REQUEST", "INACTIVITY"):
+                reasons.add(code)
+    for db_run in db_runs:
+        if db_run.get("run_name") == f"summarize {run.day.isoformat()}":
+            message = (db_run.get("state") or {}).get("state_message")
+            if message and (db_run.get("state") or {}).get("result_state") != "SUCCESS":
+                reasons.add(message)
+    return reasons
+
+
+def _list_db_runs(dep: Deployment) -> list[dict[str, Any]]:
+    out, token = [], None
+    while True:
+        page = dep.ws("GET", "/api/2.1/jobs/runs/list", params={"limit": 25, **({"page_token": token} if token else {})})
+        out += page.get("runs", [])
+        token = page.get("next_page_token")
+        if not token or not page.get("has_more", True):
+            return out
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+
+def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[Plan] | None = None,
+              workdir: Path | None = None, timeout: float = 1800.0, verbose: bool = True) -> ChaosResult:
+    """Run the chaos experiment; ``plans`` (one per run) replaces the random draw."""
+    rng = random.Random(seed)
+    plans = plans or [random_plan(rng) for _ in range(runs)]
+    say = print if verbose else (lambda *a, **k: None)
+    started = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        root = Path(workdir) if workdir else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
+        dep = Deployment(root)
+        stack.callback(dep.stop)
+        dep.start()
+        dep.ws("POST", FAULTS, json={"rules": [], "seed": seed})
+        say(f"deployment ready in {time.monotonic() - started:.0f} s (AIRFLOW_HOME={dep.home})", flush=True)
+        todo = [Run(i, plan, DAG_IDS[plan.deferrable], f"chaos_{seed}_{i:03d}", FIRST_DAY + datetime.timedelta(i))
+                for i, plan in enumerate(plans)]
+        queue, active, done = list(todo), [], []
+        deadline = time.monotonic() + timeout
+        while queue or active:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"chaos run timed out with {len(active)} DAG runs still active")
+            while queue and len(active) < concurrency:
+                run = queue.pop(0)
+                if run.plan.rules:
+                    dep.ws("POST", FAULTS, json={"rules": run.plan.rules})
+                logical = datetime.datetime.combine(run.day, datetime.time(), tzinfo=datetime.timezone.utc)
+                dep.trigger(run.dag_id, run.run_id, logical)
+                land_batch(dep, run.day)
+                say(f"[{time.monotonic() - started:5.0f}s] run {run.index:3d} {run.dag_id}: {run.plan.label() or '-'}",
+                    flush=True)
+                active.append(run)
+            for run in list(active):
+                if run.plan.kill and not run.killed:
+                    try_kill(dep, run)
+                    if run.killed:
+                        say(f"[{time.monotonic() - started:5.0f}s] run {run.index:3d}: killed start_cluster (kill -9)",
+                            flush=True)
+                [(state,)] = dep.query("SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?",
+                                       run.dag_id, run.run_id)
+                if state in ("success", "failed"):
+                    run.state = state
+                    run.failed_tasks = [r[0] for r in dep.query(
+                        "SELECT task_id FROM task_instance WHERE dag_id = ? AND run_id = ? AND state = 'failed'",
+                        run.dag_id, run.run_id)]
+                    active.remove(run)
+                    done.append(run)
+                    say(f"[{time.monotonic() - started:5.0f}s] run {run.index:3d}: {state}"
+                        f"{' (' + ', '.join(run.failed_tasks) + ' failed)' if run.failed_tasks else ''}", flush=True)
+            time.sleep(0.3)
+        time.sleep(2.0)  # let the last permanent deletes land in the usage record
+        return _verdict(dep, done, time.monotonic() - started)
+    raise AssertionError("unreachable")
+
+
+def _verdict(dep: Deployment, done: list[Run], seconds: float) -> ChaosResult:
+    clusters = dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
+    docs = _cluster_docs(dep)
+    db_runs = _list_db_runs(dep)
+    faults = dict(dep.ws("GET", FAULTS).get("injected", {}))
+    faults["kill -9 of start_cluster"] = sum(r.killed for r in done)
+    faults["deferrable runs (mode)"] = sum(r.plan.deferrable for r in done)
+    duplicated, replaced = _duplicates(clusters)
+    missing, races = [], []
+    for run in done:
+        if run.state != "failed":
+            continue
+        reasons = _reasons(dep, run, docs, db_runs)
+        for task_id in run.failed_tasks or ["(no failed task)"]:
+            log = _latest_log(dep, run, task_id)
+            if any(reason in log for reason in reasons):
+                continue
+            if _airflow_race(dep, run, task_id):
+                races.append(f"{run.run_id}/{task_id}")
+            else:
+                missing.append(f"{run.run_id}/{task_id}: none of {sorted(reasons)} in its log")
+    lines = [f"{r.run_id} {r.dag_id:<22} {r.state:<8} {r.plan.label() or '-'}"
+             f"{' | failed: ' + ', '.join(r.failed_tasks) if r.failed_tasks else ''}" for r in done]
+    return ChaosResult(
+        runs=len(done), seconds=seconds, faults=faults, outcomes=dict(Counter(r.state for r in done)),
+        clusters_created=sum(c.get("compute_type") == "ALL_PURPOSE" for c in clusters),
+        clusters_left=[c["cluster_id"] for c in clusters if not c.get("deleted")],
+        duplicated=duplicated, replaced=replaced, missing_reason=missing, airflow_races=races,
+        run_lines=sorted(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--concurrency", type=int, default=3, help="DAG runs active at once")
+    parser.add_argument("--workdir", type=Path, help="keep AIRFLOW_HOME and logs here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _machine import describe
+
+    result = run_chaos(args.runs, args.seed, args.concurrency, workdir=args.workdir)
+    print("\n== runs ==\n" + "\n".join(result.run_lines))
+    for title, items in (("clusters left", result.clusters_left), ("duplicated clusters", result.duplicated),
+                         ("replaced after a failed launch", result.replaced),
+                         ("failed runs lacking the reason", result.missing_reason),
+                         ("failed by Airflow's defer/resume race", result.airflow_races)):
+        if items:
+            print(f"\n== {title} ==\n" + "\n".join(items))
+    print(f"\n== chaos: seed {args.seed}, {describe()} ==\n{result.table()}")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
