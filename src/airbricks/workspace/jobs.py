@@ -13,7 +13,7 @@ from typing import Any
 from airbricks.workspace.clusters import CREATOR
 from airbricks.workspace.core import now_ms
 from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
-from airbricks.workspace.params import Params, to_int
+from airbricks.workspace.params import Params, coerce_numbers, to_int
 from airbricks.workspace.runs import ACTIVE, Runs, job_cluster_keys, public, validate_tasks
 
 KIND = "job"
@@ -77,8 +77,9 @@ class Jobs:
 
     @staticmethod
     def _settings(body: dict[str, Any]) -> dict[str, Any]:
-        settings = {k: v for k, v in body.items() if k not in LEGACY_TASK_FIELDS and k not in
-                    ("access_control_list", "idempotency_token")}
+        body = coerce_numbers(body)
+        settings = {k: v for k, v in body.items() if k == "timeout_seconds" or k not in LEGACY_TASK_FIELDS
+                    and k not in ("access_control_list", "idempotency_token")}
         settings.setdefault("name", "Untitled")
         settings["tasks"] = validate_tasks(settings_tasks(body, DEFAULT_TASK_KEY),
                                            job_cluster_keys(body.get("job_clusters")))
@@ -176,7 +177,7 @@ class Jobs:
         return {"run_id": run["run_id"], "number_in_job": run["number_in_job"]}
 
     def submit(self, params: Params) -> dict[str, Any]:
-        body = params.data
+        body = coerce_numbers(params.data)
         run_name = params.str("run_name") or "Untitled"
         tasks = validate_tasks(settings_tasks(body, _key_from_name(params.str("run_name"))),
                                job_cluster_keys(body.get("job_clusters")))

@@ -109,3 +109,25 @@ def section(spec: dict[str, Any], name: str) -> Params:
     if not isinstance(value, dict):
         raise InvalidParameterValue(f"Invalid value for field '{name}': expected an object")
     return Params(value)
+
+
+#: Fields the Jobs and Clusters APIs define as numbers. Clients such as the provider's operators send them as
+#: strings ("3"); the real service stores and returns numbers, and the SDK expects numbers back.
+NUMERIC_FIELDS = frozenset({
+    "max_concurrent_runs", "timeout_seconds", "max_retries", "min_retry_interval_millis",
+    "num_workers", "min_workers", "max_workers", "autotermination_minutes", "job_id",
+})
+
+
+def coerce_numbers(value: Any, key: str = "") -> Any:
+    """A copy of a JSON document with the :data:`NUMERIC_FIELDS` that arrived as strings made integers.
+
+    A string that is not a number is refused naming the field (never stored as is, never a 500 later).
+    """
+    if isinstance(value, dict):
+        return {k: coerce_numbers(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [coerce_numbers(v, key) for v in value]
+    if key in NUMERIC_FIELDS and isinstance(value, str):
+        return to_int(value, key)
+    return value
