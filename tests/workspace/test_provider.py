@@ -360,6 +360,7 @@ def test_notebook_operator(run_dag, dag_id, sink, ti_states, cluster, notebook, 
     dr = run_dag(dag)
     assert ti_states(dr) == {"ok": "success", "bad": "failed"}
     assert "Final state FAILED" in sink["errors"]["bad"]
+    assert f"notebook-boom-{compute}" in sink["errors"]["bad"]  # the task run lists itself in runs/get's tasks
     runs = new_runs()
     assert len(runs) == 2
     by_path = {r.tasks[0].notebook_task.notebook_path: r for r in runs}

@@ -552,6 +552,9 @@ class Runs:
         view.update({"job_id": run["job_id"], "run_name": run["run_name"], "run_type": run["run_type"],
                      "number_in_job": task["run_id"], "creator_user_name": run["creator_user_name"],
                      "parent_run_id": run["run_id"]})
+        # The provider's DatabricksNotebookOperator reads a task run's failure from its own ``tasks`` list
+        # (utils.databricks.extract_failed_task_errors), so the task run lists itself there.
+        view["tasks"] = [public(task)]
         return view
 
     # -- lifecycle -----------------------------------------------------------------------------------------
