@@ -149,3 +149,21 @@ def serve_process() -> Iterator:
     yield start
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+def add_faults(local_ws: LocalWorkspace):
+    """Inject faults into the session's workspace through its admin endpoint (no back door into the models);
+    every rule is cleared when the test ends."""
+    import requests
+
+    url = f"{local_ws.url}/api/2.0/airbricks/faults"
+    headers = {"Authorization": f"Bearer {local_ws.token}"}
+
+    def add(*rules: dict) -> list[str]:
+        response = requests.post(url, json={"rules": list(rules)}, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["rule_ids"]
+
+    yield add
+    requests.delete(url, headers=headers, timeout=10).raise_for_status()

@@ -83,8 +83,8 @@ def test_create_waits_until_running_tags_it_and_delete_removes_it(run_dag, dag_i
     assert _clusters_of(sdk, dag_id) == []
 
 
-def test_launch_failure_fails_fast_with_reason_and_deletes(run_dag, dag_id, sink, sdk, local_ws, ti_states):
-    local_ws.workspace.clusters.fail_next_launches(1)
+def test_launch_failure_fails_fast_with_reason_and_deletes(run_dag, dag_id, sink, sdk, local_ws, ti_states, add_faults):
+    add_faults({"kind": "cluster_launch_failure", "count": 1})
     dr = run_dag(_pipeline(dag_id, sink))
     states = ti_states(dr)
     assert states["start_cluster"] == "failed"
@@ -171,12 +171,12 @@ def test_retry_restarts_a_terminated_cluster_it_owns(run_dag, dag_id, sink, sdk,
 
 
 def test_failed_launch_then_retry_creates_a_fresh_cluster(run_dag, dag_id, sink, sdk, local_ws, ti_states,
-                                                          clusters_ever):
+                                                          clusters_ever, add_faults):
     from airflow.sdk import task
 
     from airbricks.operators.clusters import DatabricksDeleteClusterOperator
 
-    local_ws.workspace.clusters.fail_next_launches(1)
+    add_faults({"kind": "cluster_launch_failure", "count": 1})
     with _dag(dag_id) as dag:
         create = _create(sink, retries=1, retry_delay=datetime.timedelta(0))
 
@@ -213,9 +213,9 @@ def test_deferrable_create_waits_in_the_trigger(run_dag, dag_id, sink, sdk, ti_s
     assert _clusters_of(sdk, dag_id) == []
 
 
-def test_deferrable_launch_failure_deletes_and_reports(run_dag, dag_id, sink, sdk, local_ws, ti_states, caplog):
+def test_deferrable_launch_failure_deletes_and_reports(run_dag, dag_id, sink, sdk, local_ws, ti_states, caplog, add_faults):
     caplog.set_level(logging.INFO)
-    local_ws.workspace.clusters.fail_next_launches(1)
+    add_faults({"kind": "cluster_launch_failure", "count": 1})
     dr = run_dag(_pipeline(dag_id, sink, deferrable=True))
     assert ti_states(dr)["start_cluster"] == "failed"
     assert "running trigger in line" in caplog.text
@@ -291,8 +291,8 @@ def test_mapped_creates_tag_each_map_index_and_push_the_cluster_link(run_dag, da
 
 
 @pytest.mark.parametrize("deferrable", [False, True])
-def test_start_timeout_deletes_the_cluster(run_dag, dag_id, sink, local_ws, ti_states, clusters_ever, deferrable):
-    local_ws.workspace.clusters.slow_next_starts(1, 30)
+def test_start_timeout_deletes_the_cluster(run_dag, dag_id, sink, local_ws, ti_states, clusters_ever, deferrable, add_faults):
+    add_faults({"kind": "slow_cluster_start", "count": 1, "seconds": 30})
     with _dag(dag_id) as dag:
         _create(sink, deferrable=deferrable).timeout = 1
     dr = run_dag(dag)

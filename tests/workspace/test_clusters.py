@@ -217,7 +217,7 @@ def test_node_types_and_spark_versions_serve_sdk_selectors(sdk: WorkspaceClient)
 
 
 def test_launch_failure_and_kill_hooks(local_ws: LocalWorkspace, sdk: WorkspaceClient, running: str) -> None:
-    assert _post(local_ws, "/api/2.0/airbricks/clusters/fail-next-launches", {"count": 1}).status_code == 200
+    assert _post(local_ws, "/api/2.0/airbricks/faults", {"kind": "cluster_launch_failure", "count": 1}).status_code == 200
     cluster_id = sdk.clusters.create(cluster_name="unlucky", **SPEC).cluster_id
     info = _wait(sdk, cluster_id, State.TERMINATED)
     assert info.termination_reason.code == TerminationReasonCode.CLOUD_PROVIDER_LAUNCH_FAILURE
@@ -227,7 +227,7 @@ def test_launch_failure_and_kill_hooks(local_ws: LocalWorkspace, sdk: WorkspaceC
     _wait(sdk, cluster_id, State.RUNNING)
     sdk.clusters.permanent_delete(cluster_id)
 
-    assert _post(local_ws, "/api/2.0/airbricks/clusters/kill", {"cluster_id": running}).status_code == 200
+    assert _post(local_ws, "/api/2.0/airbricks/faults", {"kind": "cluster_death", "cluster_id": running}).status_code == 200
     info = sdk.clusters.get(running)
     assert info.state == State.TERMINATED
     assert info.termination_reason.code == TerminationReasonCode.DRIVER_UNREACHABLE

@@ -156,23 +156,3 @@ async def list_node_types(request: Request) -> dict[str, Any]:
 async def usage(request: Request) -> Response:
     """airbricks-only admin view: every cluster ever created, deleted ones too, with its up time."""
     return _json({"clusters": workspace(request).clusters.usage()})
-
-
-@router.post("/api/2.0/airbricks/clusters/fail-next-launches", include_in_schema=True)
-async def fail_next_launches(request: Request) -> dict[str, Any]:
-    """airbricks-only fault injection: the next ``count`` launches end TERMINATED with ``code``/``type``."""
-    params = await read_params(request)
-    workspace(request).clusters.fail_next_launches(
-        params.int("count", default=1, minimum=0, maximum=1000),  # type: ignore[arg-type]
-        params.str("code", default="CLOUD_PROVIDER_LAUNCH_FAILURE"),  # type: ignore[arg-type]
-        params.str("type", default="CLOUD_FAILURE"))  # type: ignore[arg-type]
-    return {}
-
-
-@router.post("/api/2.0/airbricks/clusters/kill", include_in_schema=True)
-async def kill(request: Request) -> dict[str, Any]:
-    """airbricks-only fault injection: a live cluster dies now (TERMINATED, type SERVICE_FAULT)."""
-    params = await read_params(request)
-    code = params.str("code", default="DRIVER_UNREACHABLE")
-    workspace(request).clusters.kill(_cluster_id(params), code)  # type: ignore[arg-type]
-    return {}
