@@ -46,8 +46,8 @@ MIB = 2**20
 
 # ============================================================================================ waiting side
 def child_main(mode: str, kind: str, targets_file: str, poll: float, out_file: str) -> None:
-    """The waiting process: prints READY after its imports, waits READY_PAUSE s, then waits for every target."""
-    targets: list[str] = json.loads(Path(targets_file).read_text())
+    """The waiting process: prints READY after its imports, reads its targets (written by the parent once every
+    waiter is READY, so a slow start-up never eats the measured window), then waits for every target."""
     if mode == "deferrable":
         from airflow.triggers.base import BaseTrigger  # noqa: F401  (the triggerer has Airflow loaded)
 
@@ -56,6 +56,9 @@ def child_main(mode: str, kind: str, targets_file: str, poll: float, out_file: s
         from airbricks.hooks import AirbricksDatabricksHook
         from airbricks.sensors.files import FileTarget
     print("READY", flush=True)
+    while not Path(targets_file).exists():
+        time.sleep(0.05)
+    targets: list[str] = json.loads(Path(targets_file).read_text())
     time.sleep(READY_PAUSE)
     done: dict[str, float] = {}
     errors: list[str] = []
@@ -216,24 +219,27 @@ def scenario(server: Server, tmp: Path, mode: str, kind: str, k: int, poll: floa
              processes: int) -> dict[str, Any]:
     """Start the waiters (``processes`` processes sharing the K targets), measure, make targets appear."""
     tag = f"{mode}-{kind}-{k}-{processes}"
-    if kind == "file":
-        targets = [f"dbfs:/bench/{tag}/f{i:04d}/_SUCCESS" for i in range(k)]
-    else:
-        targets = [server.call("POST", "2.1/clusters/create", json={
-            "cluster_name": f"{tag}-{i}", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
-            "num_workers": 0})["cluster_id"] for i in range(k)]
-        created = time.time()
     env = {**os.environ, "AIRFLOW_CONN_DATABRICKS_DEFAULT": server.connection_uri}
-    procs, outs = [], []
+    procs, outs, tfs = [], [], []
     for j in range(processes):
-        part = targets[j::processes]
         tf, of = tmp / f"{tag}-{j}.targets.json", tmp / f"{tag}-{j}.out.json"
-        tf.write_text(json.dumps(part))
+        tfs.append(tf)
         outs.append(of)
         procs.append(subprocess.Popen([sys.executable, __file__, "--child", mode, kind, str(tf), str(poll), str(of)],
                                       env=env, stdout=subprocess.PIPE, text=True))
     for p in procs:
         assert p.stdout is not None and p.stdout.readline().strip() == "READY", "waiter did not start"
+    if kind == "file":
+        targets = [f"dbfs:/bench/{tag}/f{i:04d}/_SUCCESS" for i in range(k)]
+    else:  # created only now that every waiter is up, so the clusters are PENDING for the whole window
+        created = time.time()
+        targets = [server.call("POST", "2.1/clusters/create", json={
+            "cluster_name": f"{tag}-{i}", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
+            "num_workers": 0})["cluster_id"] for i in range(k)]
+    for j, tf in enumerate(tfs):
+        tmp_file = tf.with_suffix(".tmp")
+        tmp_file.write_text(json.dumps(targets[j::processes]))
+        tmp_file.replace(tf)
     import psutil
 
     idle_rss = sum(psutil.Process(p.pid).memory_info().rss for p in procs) / MIB
@@ -302,7 +308,7 @@ def main() -> None:
     os.environ["AIRFLOW_HOME"] = str(tmp / "airflow")
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     # cluster waits: the clusters start after the waiters' start-up plus the measured window
-    server = Server(tmp / "ws", cluster_start_seconds=READY_PAUSE + args.poll + args.window + 15)
+    server = Server(tmp / "ws", cluster_start_seconds=READY_PAUSE + args.poll + args.window + 2)
     print(f"machine: {describe()}")
     print(f"poll every {args.poll:g} s (both modes), steady window {args.window:g} s; server: the local workspace "
           f"in the benchmark's process (not counted)", flush=True)
