@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from airflow.providers.common.compat.sdk import AirflowException
 from airflow.providers.databricks.exceptions import DatabricksApiError
+from tenacity import RetryError
 from airflow.providers.databricks.hooks.databricks import DatabricksHook
 
 CLUSTERS_API = "2.1/clusters"
@@ -78,7 +80,10 @@ def parse_api_error(exc: BaseException, endpoint: str = "") -> DatabricksRequest
     """
     if isinstance(exc, DatabricksRequestError):
         return exc
-    response = getattr(exc.__cause__, "response", None)
+    cause = exc.__cause__
+    if isinstance(cause, RetryError):  # the provider gave up after its retries: the last answer says why
+        cause = cause.last_attempt.exception()
+    response = getattr(cause, "response", None)
     if response is not None and getattr(response, "content", None) is not None:
         return _from_body(response.status_code, response.content, endpoint)
     match = _PROVIDER_ERROR.match(str(exc))
@@ -141,7 +146,9 @@ class AirbricksDatabricksHook(DatabricksHook):
             return _json_or_empty(resp.content)
         try:
             result = self._do_api_call((method, endpoint), json)
-        except DatabricksApiError as exc:
+        except AirflowException as exc:  # DatabricksApiError, or retries exhausted (the error code is kept)
+            if not isinstance(exc, DatabricksApiError) and not isinstance(exc.__cause__, RetryError):
+                raise
             raise parse_api_error(exc, f"{method} {endpoint}") from None
         return result if isinstance(result, dict) else {"result": result}
 

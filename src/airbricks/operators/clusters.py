@@ -65,6 +65,12 @@ def owner_tags(dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[s
     }
 
 
+def _retry_left(context: Context) -> bool:
+    """Whether Airflow will run this task again after a failure of the current try."""
+    ti = context["ti"]
+    return int(getattr(ti, "try_number", 1) or 1) <= int(getattr(ti, "max_tries", 0) or 0)
+
+
 def describe_failure(cluster: dict[str, Any]) -> str:
     """``state: state_message; termination_reason code=.. type=.. parameters={..}`` for an error message."""
     reason = cluster.get("termination_reason") or {}
@@ -151,8 +157,17 @@ class DatabricksCreateClusterOperator(BaseOperator):
             cluster_id = self.hook.create_cluster(spec)
             self.log.info("Created cluster %s", cluster_id)
         self.cluster_id = cluster_id
-        self._record(context, cluster_id)
+        try:
+            return self._wait_or_defer(context, cluster_id)
+        except Exception:
+            # The cluster exists but this try failed (e.g. API retries exhausted): on the last try nothing
+            # will adopt it and the teardown is skipped after a failed setup, so delete it now.
+            if not _retry_left(context):
+                self._delete_quietly(cluster_id)
+            raise
 
+    def _wait_or_defer(self, context: Context, cluster_id: str) -> str:
+        self._record(context, cluster_id)
         if self.deferrable:
             cluster = self.hook.get_cluster(cluster_id)
             if cluster.get("state") != "RUNNING" and cluster.get("state") not in _FAILED_STATES:
