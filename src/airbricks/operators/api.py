@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
+from airbricks.operators.base import DatabricksHookMixin
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airbricks.hooks import AirbricksDatabricksHook
 
 
-class DatabricksApiOperator(BaseOperator):
+class DatabricksApiOperator(DatabricksHookMixin, BaseOperator):
     """Call one Databricks REST endpoint with the connection's credentials; return the JSON answer.
 
     A failed call fails the task with a :class:`~airbricks.hooks.DatabricksRequestError` whose text and
@@ -50,16 +50,7 @@ class DatabricksApiOperator(BaseOperator):
         self.method = method.upper()
         self.endpoint = endpoint
         self.json = json
-        self.databricks_conn_id = databricks_conn_id
-        self.databricks_retry_limit = databricks_retry_limit
-        self.databricks_retry_delay = databricks_retry_delay
-
-    @cached_property
-    def hook(self) -> AirbricksDatabricksHook:
-        from airbricks.hooks import AirbricksDatabricksHook
-
-        return AirbricksDatabricksHook(self.databricks_conn_id, retry_limit=self.databricks_retry_limit,
-                                       retry_delay=self.databricks_retry_delay, caller=type(self).__name__)
+        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.log.info("Calling %s %s", self.method, self.endpoint)

@@ -21,17 +21,16 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
 
 from airbricks.links import XCOM_CLUSTER_URL_KEY, DatabricksClusterLink
+from airbricks.operators.base import DatabricksHookMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airbricks.hooks import AirbricksDatabricksHook
 
 #: XCom key of the cluster id, as in the seed: ``{{ ti.xcom_pull('start_cluster', key='all_purpose_cluster_id') }}``.
 XCOM_CLUSTER_ID_KEY = "all_purpose_cluster_id"
@@ -81,7 +80,7 @@ def describe_failure(cluster: dict[str, Any]) -> str:
     return text
 
 
-class DatabricksCreateClusterOperator(BaseOperator):
+class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
     """Create an all-purpose cluster and wait until it is RUNNING; return its id.
 
     The id is the task's return value and is also pushed under XCom key ``all_purpose_cluster_id`` (the
@@ -130,21 +129,12 @@ class DatabricksCreateClusterOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.cluster_spec = cluster_spec
-        self.databricks_conn_id = databricks_conn_id
+        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.deferrable = deferrable
         self.adopt_existing = adopt_existing
-        self.databricks_retry_limit = databricks_retry_limit
-        self.databricks_retry_delay = databricks_retry_delay
         self.cluster_id: str | None = None
-
-    @cached_property
-    def hook(self) -> AirbricksDatabricksHook:
-        from airbricks.hooks import AirbricksDatabricksHook
-
-        return AirbricksDatabricksHook(self.databricks_conn_id, retry_limit=self.databricks_retry_limit,
-                                       retry_delay=self.databricks_retry_delay, caller=type(self).__name__)
 
     # ------------------------------------------------------------------ execute
     def execute(self, context: Context) -> str:
@@ -284,7 +274,7 @@ class DatabricksCreateClusterOperator(BaseOperator):
                 self.log.error("Could not delete cluster %s: %s", cluster_id, exc)
 
 
-class DatabricksDeleteClusterOperator(BaseOperator):
+class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
     """Delete a cluster: permanently (``clusters/permanent-delete``) or terminate only (``clusters/delete``).
 
     Runs whatever happened upstream (trigger rule ``all_done``).  A cluster that does not exist any more
@@ -319,16 +309,7 @@ class DatabricksDeleteClusterOperator(BaseOperator):
         super().__init__(**kwargs)
         self.cluster_id = cluster_id
         self.permanent = permanent
-        self.databricks_conn_id = databricks_conn_id
-        self.databricks_retry_limit = databricks_retry_limit
-        self.databricks_retry_delay = databricks_retry_delay
-
-    @cached_property
-    def hook(self) -> AirbricksDatabricksHook:
-        from airbricks.hooks import AirbricksDatabricksHook
-
-        return AirbricksDatabricksHook(self.databricks_conn_id, retry_limit=self.databricks_retry_limit,
-                                       retry_delay=self.databricks_retry_delay, caller=type(self).__name__)
+        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
 
     def execute(self, context: Context) -> None:
         from airbricks.hooks import DatabricksRequestError

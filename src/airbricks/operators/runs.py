@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import json as jsonlib
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
 from airbricks.links import XCOM_RUN_PAGE_URL_KEY, DatabricksRunLink
+from airbricks.operators.base import DatabricksHookMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airbricks.hooks import AirbricksDatabricksHook
 
 #: The XCom key under which the provider's DatabricksSubmitRunOperator / DatabricksRunNowOperator push the run id.
 PROVIDER_RUN_ID_KEY = "run_id"
 
 
-class DatabricksRunOutputOperator(BaseOperator):
+class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
     """Return the result of a finished Databricks run.
 
     Reads the run (``jobs/runs/get``), then ``jobs/runs/get-output`` of each of its task runs (the API
@@ -61,16 +60,7 @@ class DatabricksRunOutputOperator(BaseOperator):
         self.run_id = run_id
         self.run_task_id = run_task_id
         self.decode_json = decode_json
-        self.databricks_conn_id = databricks_conn_id
-        self.databricks_retry_limit = databricks_retry_limit
-        self.databricks_retry_delay = databricks_retry_delay
-
-    @cached_property
-    def hook(self) -> AirbricksDatabricksHook:
-        from airbricks.hooks import AirbricksDatabricksHook
-
-        return AirbricksDatabricksHook(self.databricks_conn_id, retry_limit=self.databricks_retry_limit,
-                                       retry_delay=self.databricks_retry_delay, caller=type(self).__name__)
+        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
 
     def _resolve_run_id(self, context: Context) -> int:
         value: Any = self.run_id

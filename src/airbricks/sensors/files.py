@@ -7,10 +7,11 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator, conf
+
+from airbricks.operators.base import DatabricksHookMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -127,7 +128,7 @@ def to_epoch_ms(value: datetime | str | None) -> int | None:
     return int(value.timestamp() * 1000)
 
 
-class DatabricksFileSensor(BaseSensorOperator):
+class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):
     """Wait until a file exists in DBFS or in a Volume, optionally newer than a given time.
 
     Looks with ``dbfs/get-status`` (``dbfs/list`` when the last segment is a glob) for DBFS paths, and with
@@ -171,14 +172,8 @@ class DatabricksFileSensor(BaseSensorOperator):
         super().__init__(**kwargs)
         self.path = path
         self.newer_than = newer_than
-        self.databricks_conn_id = databricks_conn_id
+        self._set_connection(databricks_conn_id)
         self.deferrable = deferrable
-
-    @cached_property
-    def hook(self) -> AirbricksDatabricksHook:
-        from airbricks.hooks import AirbricksDatabricksHook
-
-        return AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
 
     def _check(self) -> dict[str, Any] | None:
         target = FileTarget.parse(self.path)
