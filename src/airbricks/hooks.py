@@ -9,17 +9,18 @@ with Databricks' ``error_code`` and ``message`` parsed out, and never contain th
 
 from __future__ import annotations
 
+import contextlib
 import json as jsonlib
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from airflow.providers.common.compat.sdk import AirflowException
 from airflow.providers.databricks.exceptions import DatabricksApiError
-from tenacity import RetryError
 from airflow.providers.databricks.hooks.databricks import DatabricksHook
+from tenacity import RetryError
 
 CLUSTERS_API = "2.1/clusters"
 #: Cluster states from which a cluster becomes (or is) usable without a new ``clusters/create``.
@@ -153,11 +154,15 @@ class AirbricksDatabricksHook(DatabricksHook):
         return result if isinstance(result, dict) else {"result": result}
 
     async def a_call(self, method: str, endpoint: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Async :meth:`call` via the provider's ``_a_do_api_call`` (opens its own session)."""
+        """Async :meth:`call` via the provider's ``_a_do_api_call``.
+
+        Inside ``async with hook:`` (a trigger's whole wait) every call reuses that one session and its
+        keep-alive connection; otherwise a session is opened for this call only.
+        """
         method = method.upper()
         endpoint = normalize_endpoint(endpoint)
         try:
-            async with self:
+            async with self._a_session():
                 result = await self._a_do_api_call((method, endpoint), json)
         except DatabricksApiError as exc:
             raise parse_api_error(exc, f"{method} {endpoint}") from None
@@ -311,6 +316,15 @@ class AirbricksDatabricksHook(DatabricksHook):
             raise _from_body(exc.response.status_code, exc.response.content, where) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @contextlib.asynccontextmanager
+    async def _a_session(self) -> AsyncIterator[None]:
+        """The caller's open session (``async with hook:``), or one opened and closed around this call."""
+        if getattr(self, "_session", None) is not None:
+            yield
+            return
+        async with self:
+            yield
+
     async def a_raw_request(
         self,
         method: str,
@@ -335,7 +349,8 @@ class AirbricksDatabricksHook(DatabricksHook):
         where = f"{method} {endpoint}"
         failed: tuple[int, bytes] | None = None
         try:
-            async with aiohttp.ClientSession() as session:
+            async with self._a_session():
+                session = self._session
                 async for attempt in self._a_get_retry_object():
                     with attempt:
                         async with session.request(

@@ -44,27 +44,29 @@ class DatabricksClusterStateTrigger(BaseTrigger):
         loop = asyncio.get_running_loop()
         deadline = None if self.timeout is None else loop.time() + self.timeout
         base = {"cluster_id": self.cluster_id}
+        async with hook:  # one HTTP session (keep-alive) for the whole wait, not one per poll
+            event = await self._wait(hook, loop, deadline, base)
+        yield event
+
+    async def _wait(self, hook: AirbricksDatabricksHook, loop: asyncio.AbstractEventLoop, deadline: float | None,
+                    base: dict[str, Any]) -> TriggerEvent:
         while True:
             try:
                 cluster = await hook.a_get_cluster(self.cluster_id)
             except DatabricksRequestError as exc:
-                yield TriggerEvent({**base, "status": "error", "message": str(exc)})
-                return
+                return TriggerEvent({**base, "status": "error", "message": str(exc)})
             state = cluster.get("state", "")
             if state == "RUNNING":
-                yield TriggerEvent({**base, "status": "success", "state": state,
-                                    "message": f"cluster {self.cluster_id} is RUNNING"})
-                return
+                return TriggerEvent({**base, "status": "success", "state": state,
+                                     "message": f"cluster {self.cluster_id} is RUNNING"})
             if state in ("TERMINATING", "TERMINATED", "ERROR", "UNKNOWN"):
-                yield TriggerEvent({**base, "status": "error", "state": state,
-                                    "state_message": cluster.get("state_message", ""),
-                                    "termination_reason": cluster.get("termination_reason"),
-                                    "message": f"cluster {self.cluster_id} ended {state}"})
-                return
+                return TriggerEvent({**base, "status": "error", "state": state,
+                                     "state_message": cluster.get("state_message", ""),
+                                     "termination_reason": cluster.get("termination_reason"),
+                                     "message": f"cluster {self.cluster_id} ended {state}"})
             if deadline is not None and loop.time() > deadline:
-                yield TriggerEvent({**base, "status": "timeout", "state": state,
-                                    "message": f"cluster {self.cluster_id} still {state} after {self.timeout}s"})
-                return
+                return TriggerEvent({**base, "status": "timeout", "state": state,
+                                     "message": f"cluster {self.cluster_id} still {state} after {self.timeout}s"})
             await asyncio.sleep(self.poll_interval)
 
 
@@ -97,14 +99,17 @@ class DatabricksFileTrigger(BaseTrigger):
 
         hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
         target = FileTarget.parse(self.path)
+        async with hook:  # one HTTP session (keep-alive) for the whole wait, not one per poll
+            event = await self._wait(hook, target)
+        yield event
+
+    async def _wait(self, hook: AirbricksDatabricksHook, target: Any) -> TriggerEvent:
         while True:
             try:
                 found = await target.a_find(hook, self.newer_than_ms)
             except DatabricksRequestError as exc:
-                yield TriggerEvent({"status": "error", "path": self.path, "message": str(exc)})
-                return
+                return TriggerEvent({"status": "error", "path": self.path, "message": str(exc)})
             if found is not None:
-                yield TriggerEvent({"status": "success", "path": self.path, "file": found,
-                                    "message": f"found {found['path']}"})
-                return
+                return TriggerEvent({"status": "success", "path": self.path, "file": found,
+                                     "message": f"found {found['path']}"})
             await asyncio.sleep(self.poll_interval)
