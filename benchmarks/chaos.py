@@ -31,24 +31,21 @@ import base64
 import contextlib
 import copy
 import datetime
-import os
 import random
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
-import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _deployment import AirflowDeployment  # benchmarks/ is not a package
 
 DAG_IDS = {False: "chaos_seed", True: "chaos_seed_deferrable"}
 FAULTS = "/api/2.0/airbricks/faults"
@@ -151,148 +148,33 @@ def short_plans() -> list[Plan]:
 # ---------------------------------------------------------------------------------------------- deployment
 
 
-class Deployment:
-    """A real Airflow deployment in a temporary AIRFLOW_HOME, plus a local workspace and an SMTP server."""
+class Deployment(AirflowDeployment):
+    """The shared deployment (``_deployment.py``) over the wrapper DAG, plus an SMTP server for the seed's e-mail."""
 
     def __init__(self, root: Path, parallelism: int = 4) -> None:
         from aiosmtpd.controller import Controller
 
         from airbricks.demo import _Inbox
-        from airbricks.workspace.server import LocalWorkspace, free_port
+        from airbricks.workspace.server import free_port
 
-        self.root = root
-        self.home = root / "airflow"
-        self.dags = root / "dags"
-        self.parallelism = parallelism
-        self.workspace = LocalWorkspace(root / "workspace", cluster_start_seconds=2.0, cluster_stop_seconds=0.5)
+        super().__init__(root, {"chaos_seed_pipeline.py": WRAPPER_DAG}, DAG_IDS.values(), parallelism=parallelism,
+                         cluster_start_seconds=2.0, cluster_stop_seconds=0.5)
         self.inbox = _Inbox()
         self.smtp = Controller(self.inbox, hostname="127.0.0.1", port=free_port())
-        self.api_port = free_port()
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    @property
-    def db(self) -> Path:
-        return self.home / "airflow.db"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-        api = f"http://127.0.0.1:{self.api_port}"
-        env.update({
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(self.api_port),
-            "AIRFLOW__API__BASE_URL": api,
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": "chaos-harness-jwt-secret-not-a-databricks-token",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db}",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_SEC": "2",
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
-            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
-            "AIRFLOW_CONN_DATABRICKS_DEFAULT": self.workspace.connection_uri,
-            "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{self.smtp.port}?disable_tls=true&disable_ssl=true",
-            "PYTHONUNBUFFERED": "1",
-        })
-        return env
+        return {**super().env(),
+                "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{self.smtp.port}?disable_tls=true&disable_ssl=true"}
 
     def start(self) -> None:
-        self.home.mkdir(parents=True)
-        self.dags.mkdir()
-        (self.dags / "chaos_seed_pipeline.py").write_text(WRAPPER_DAG)
-        self.workspace.start()
         self.smtp.start()
-        env = self.env()
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for name in ("api-server", "dag-processor", "scheduler", "triggerer"):
-            with open(self.root / f"{name}.log", "wb") as out:
-                self.procs[name] = subprocess.Popen(
-                    [sys.executable, "-m", "airflow", name], env=env, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 240.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    tail = (self.root / f"{name}.log").read_text()[-3000:]
-                    raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{tail}")
-            with contextlib.suppress(requests.RequestException, sqlite3.Error):
-                healthy = requests.get(f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health", timeout=5).ok
-                if healthy and self._dags_parsed():
-                    return
-            time.sleep(1)
-        raise RuntimeError("the Airflow deployment did not become ready (api-server health, both DAGs parsed)")
-
-    def _dags_parsed(self) -> bool:
-        with contextlib.closing(sqlite3.connect(self.db, timeout=30)) as conn:
-            rows = conn.execute("SELECT dag_id FROM dag WHERE is_paused = 0").fetchall()
-        return set(DAG_IDS.values()) <= {row[0] for row in rows}
+        super().start()
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            with contextlib.suppress(ProcessLookupError):  # the group: task processes the executor forked
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
+        self.stop_airflow()
         with contextlib.suppress(Exception):
             self.smtp.stop()
         self.workspace.stop()
-
-    # -- talking to the pieces ---------------------------------------------------------------------------
-
-    def ws(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The local workspace over HTTP, retried: the harness itself must not trip over injected faults."""
-        for attempt in range(10):
-            try:
-                response = requests.request(method, self.workspace.url + path, timeout=30, headers={
-                    "Authorization": f"Bearer {self.workspace.token}"}, **kwargs)
-                if response.status_code < 500 and response.status_code != 429:
-                    response.raise_for_status()
-                    return response.json()
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5 * (attempt + 1))
-        raise RuntimeError(f"{method} {path} kept failing")
-
-    def trigger(self, dag_id: str, run_id: str, logical_date: datetime.datetime) -> None:
-        """POST a DAG run; SQLite's single writer can make the API server answer 500 (locked): retry."""
-        for attempt in range(20):
-            response = requests.post(
-                f"http://127.0.0.1:{self.api_port}/api/v2/dags/{dag_id}/dagRuns", timeout=60,
-                json={"dag_run_id": run_id, "logical_date": logical_date.isoformat()})
-            if response.ok or (response.status_code == 409 and attempt):  # 409: an earlier try got through
-                return
-            if response.status_code < 500:
-                break
-            time.sleep(1 + attempt)
-        raise RuntimeError(f"triggering {dag_id} {run_id}: {response.status_code} {response.text}")
-
-    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        for _ in range(20):
-            try:
-                with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=30)) as conn:
-                    return conn.execute(sql, args).fetchall()
-            except sqlite3.OperationalError:  # locked by a writer: try again
-                time.sleep(0.2)
-        raise RuntimeError(f"the metadata DB stayed locked for: {sql}")
 
 
 # ---------------------------------------------------------------------------------------------- one run
