@@ -9,9 +9,11 @@ with Databricks' ``error_code`` and ``message`` parsed out, and never contain th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json as jsonlib
 import re
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +122,16 @@ class RawResponse:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     content: bytes = b""
+
+
+@dataclass
+class _SharedSession:
+    session: Any
+    users: int = 0
+
+
+#: One session per event loop, shared by the triggers waiting in it (see ``shared_session``).
+_SHARED_SESSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedSession] = weakref.WeakKeyDictionary()
 
 
 class AirbricksDatabricksHook(DatabricksHook):
@@ -315,6 +327,32 @@ class AirbricksDatabricksHook(DatabricksHook):
         except requests.HTTPError as exc:
             raise _from_body(exc.response.status_code, exc.response.content, where) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextlib.asynccontextmanager
+    async def shared_session(self) -> AsyncIterator[None]:
+        """Use the session shared by every airbricks trigger waiting in this event loop.
+
+        Airflow's triggerer runs all triggers in one loop: sharing one ``aiohttp`` session gives them one pool
+        of keep-alive connections instead of a socket (and a TLS handshake, on a real workspace) per waiting
+        task. The session closes when its last user leaves.
+        """
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        shared = _SHARED_SESSIONS.get(loop)
+        if shared is None or shared.session.closed:
+            shared = _SharedSession(aiohttp.ClientSession())
+            _SHARED_SESSIONS[loop] = shared
+        shared.users += 1
+        self._session = shared.session
+        try:
+            yield
+        finally:
+            self._session = None
+            shared.users -= 1
+            if shared.users == 0:
+                _SHARED_SESSIONS.pop(loop, None)
+                await shared.session.close()
 
     @contextlib.asynccontextmanager
     async def _a_session(self) -> AsyncIterator[None]:

@@ -44,7 +44,7 @@ class DatabricksClusterStateTrigger(BaseTrigger):
         loop = asyncio.get_running_loop()
         deadline = None if self.timeout is None else loop.time() + self.timeout
         base = {"cluster_id": self.cluster_id}
-        async with hook:  # one HTTP session (keep-alive) for the whole wait, not one per poll
+        async with hook.shared_session():  # keep-alive connections shared by all waits in this loop
             event = await self._wait(hook, loop, deadline, base)
         yield event
 
@@ -99,7 +99,7 @@ class DatabricksFileTrigger(BaseTrigger):
 
         hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
         target = FileTarget.parse(self.path)
-        async with hook:  # one HTTP session (keep-alive) for the whole wait, not one per poll
+        async with hook.shared_session():  # keep-alive connections shared by all waits in this loop
             event = await self._wait(hook, target)
         yield event
 
