@@ -22,15 +22,19 @@ cluster starts and the notebooks on the critical path and the Airflow baseline a
 per task on the critical path.  For strategy ``b`` the airbricks operators are also measured directly: the
 create task's duration minus its cluster's PENDING->RUNNING time, and the delete task's duration.
 
-Shapes: ``sequential`` (a chain of N jobs) is the default and the seed's shape.  ``parallel`` (N independent
-tasks) is accepted, but ``dag.test()`` runs ready tasks one after the other, so for strategies a and b it
-measures the same thing as sequential (only c, where Databricks runs the job's tasks, really runs in
-parallel); a real scheduler with a parallel executor is needed for that shape and is not measured here.
+Shapes: ``sequential`` (a chain of N jobs) is the default and the seed's shape, run with ``dag.test()``.
+``parallel`` (N independent job tasks once the cluster is up) cannot be run with ``dag.test()``, which runs
+ready tasks one after the other: it runs on a real Airflow deployment (``_deployment.py``: scheduler,
+triggerer, dag-processor and api-server as subprocesses, LocalExecutor with ``--parallelism`` (8) slots,
+SQLite metadata DB) whose DAGS_FOLDER holds the same DAGs built by :func:`build_dag`.  There the wall time is
+the DAG run's ``start_date`` -> ``end_date`` in the metadata DB, and the Airflow baseline is the same parallel
+graph of no-op tasks run through the same deployment: the scheduler's loop, the executor's slots and each
+task process's start and DAG parse, all in real (unscaled) seconds.
 
 The provider's workflow launch task polls its run every 5 s (a literal ``time.sleep(5)``); in scaled time that
 would be 5 minutes, so it is scaled like every other duration (5 s -> 5/60 s).
 
-Usage: python benchmarks/cluster_strategies.py [--start 5] [--job 5] [--jobs 4] [--shapes sequential]
+Usage: python benchmarks/cluster_strategies.py [--start 5] [--job 5] [--jobs 4] [--shapes sequential,parallel]
        [--sweep 0.1,0.5,1,2,5 --sweep-start 2 --sweep-jobs 2] [--plot benchmarks/plots/cluster_strategies.png]
 """
 
@@ -38,33 +42,32 @@ from __future__ import annotations
 
 import argparse
 import base64
-import warnings
+import datetime
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import requests
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _machine import describe  # noqa: E402
+from _machine import describe  # benchmarks/ is not a package
 
-_TMP = Path(tempfile.mkdtemp(prefix="airbricks-bench-strategies-"))
-os.environ["AIRFLOW_HOME"] = str(_TMP / "airflow")
-os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
-os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_TMP / 'airflow' / 'airflow.db'}"
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_TMP / "dags")
-os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-warnings.filterwarnings("ignore")  # Airflow/provider deprecation chatter would bury the tables
+if TYPE_CHECKING:
+    from _deployment import AirflowDeployment
 
-import requests  # noqa: E402
+    from airbricks.workspace.server import LocalWorkspace
 
-from airbricks.workspace.server import LocalWorkspace  # noqa: E402
+# This module is also imported by the parallel shape's DAG file (in the dag-processor and every task process):
+# importing it must not touch the environment; main() does that.
 
 NOTEBOOK_PATH = "/Shared/airbricks-bench/sleep"
 NOTEBOOK = "# Databricks notebook source\nimport time\ntime.sleep(float(dbutils.widgets.get('seconds')))\n"
@@ -117,8 +120,21 @@ class Result:
 
 
 # ---------------------------------------------------------------------------------------------- set-up
-def prepare_airflow() -> None:
-    (_TMP / "dags").mkdir(parents=True, exist_ok=True)
+def private_airflow_home() -> Path:
+    """A fresh temp dir as AIRFLOW_HOME for the in-process ``dag.test()`` runs; before Airflow is imported."""
+    tmp = Path(tempfile.mkdtemp(prefix="airbricks-bench-strategies-"))
+    os.environ["AIRFLOW_HOME"] = str(tmp / "airflow")
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{tmp / 'airflow' / 'airflow.db'}"
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(tmp / "dags")
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    warnings.filterwarnings("ignore")  # Airflow/provider deprecation chatter would bury the tables
+    return tmp
+
+
+def prepare_airflow(tmp: Path) -> None:
+    (tmp / "dags").mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, env=os.environ.copy(),
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from airflow.dag_processing.bundles.manager import DagBundlesManager
@@ -153,6 +169,14 @@ class Api:
         return self.call("GET", "2.0/airbricks/clusters")["clusters"]
 
 
+def upload_notebook(post: Callable[[str, dict[str, Any]], Any]) -> None:
+    """The sleeping notebook every job runs; ``post(path under /api/, body)``."""
+    post("2.0/workspace/mkdirs", {"path": "/Shared/airbricks-bench"})
+    post("2.0/workspace/import", {
+        "path": NOTEBOOK_PATH, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
+        "content": base64.b64encode(NOTEBOOK.encode()).decode()})
+
+
 # ---------------------------------------------------------------------------------------------- DAGs
 def cluster_spec(workers: int) -> dict[str, Any]:
     return {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": workers}
@@ -161,8 +185,6 @@ def cluster_spec(workers: int) -> dict[str, Any]:
 def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: float, workers: int,
               noop: bool = False):
     """The strategy's DAG; with ``noop`` the same task graph made of no-op Python tasks (the Airflow baseline)."""
-    import datetime
-
     from airflow.sdk import DAG, chain
 
     def noop_task(task_id: str):
@@ -174,7 +196,9 @@ def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: 
     dag = DAG(dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False)
     with dag:
         if strategy == "a":
-            from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
+            from airflow.providers.databricks.operators.databricks import (
+                DatabricksSubmitRunOperator,
+            )
 
             jobs = [noop_task(f"job_{i}") if noop else DatabricksSubmitRunOperator(
                 task_id=f"job_{i}", polling_period_seconds=poll,
@@ -184,9 +208,14 @@ def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: 
             if shape == "sequential":
                 chain(*jobs)
         elif strategy == "b":
-            from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
+            from airflow.providers.databricks.operators.databricks import (
+                DatabricksSubmitRunOperator,
+            )
 
-            from airbricks.operators.clusters import DatabricksCreateClusterOperator, DatabricksDeleteClusterOperator
+            from airbricks.operators.clusters import (
+                DatabricksCreateClusterOperator,
+                DatabricksDeleteClusterOperator,
+            )
 
             if noop:
                 create, delete = noop_task("create_cluster"), noop_task("delete_cluster")
@@ -206,8 +235,12 @@ def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: 
             else:
                 create >> jobs >> delete
         else:
-            from airflow.providers.databricks.operators.databricks import DatabricksNotebookOperator
-            from airflow.providers.databricks.operators.databricks_workflow import DatabricksWorkflowTaskGroup
+            from airflow.providers.databricks.operators.databricks import (
+                DatabricksNotebookOperator,
+            )
+            from airflow.providers.databricks.operators.databricks_workflow import (
+                DatabricksWorkflowTaskGroup,
+            )
 
             if noop:
                 launch = noop_task("launch")
@@ -238,7 +271,7 @@ def sync(dag) -> None:
 
 
 def run_dag(dag, shape: str):
-    """``dag.test()`` (see the module docstring on the parallel shape)."""
+    """``dag.test()``: ready tasks run one after the other (see the module docstring on the parallel shape)."""
     sync(dag)
     return dag.test()
 
@@ -248,21 +281,22 @@ def first(transitions: list[dict[str, Any]], state: str) -> int | None:
     return next((t["timestamp"] for t in transitions if t["state"] == state), None)
 
 
-def measure(api: Api, ws: LocalWorkspace, strategy: str, shape: str, n: int, start: float, job: float,
-            poll: float, workers: int, prices: Prices, baseline: float, tag: str) -> Result:
-    dag_id = f"bench_{strategy}_{shape}_{tag}"
-    dag = build_dag(dag_id, strategy, shape, n, job, poll, workers)
-    before = {c["cluster_id"] for c in api.usage()}
-    sync(dag)
-    t0 = time.perf_counter()
-    dag_run = run_dag(dag, shape)
-    wall = time.perf_counter() - t0
-    time.sleep(0.3)  # let the last job cluster finish terminating, so its record is final
-    clusters = [c for c in api.usage() if c["cluster_id"] not in before]
-    tis = {ti.task_id.split(".")[-1]: ti for ti in dag_run.get_task_instances()}
-    ok = str(dag_run.state) in ("success", "DagRunState.SUCCESS") and all(
-        str(ti.state) in ("success", "TaskInstanceState.SUCCESS") for ti in tis.values())
+@dataclass
+class TaskTimes:
+    """One task instance's outcome, whether it comes from ``dag.test()``'s ORM objects or the metadata DB."""
 
+    state: str
+    start_date: datetime.datetime | None
+    end_date: datetime.datetime | None
+
+
+def _state(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def account(strategy: str, shape: str, n: int, start: float, job: float, wall: float, baseline: float,
+            clusters: list[dict[str, Any]], tis: dict[str, TaskTimes], ok: bool, prices: Prices) -> Result:
+    """The row: the critical path's cluster starts and notebooks, and cost from the workspace's records."""
     start_times = []
     for c in clusters:
         running = first(c["transitions"], "RUNNING")
@@ -295,6 +329,24 @@ def measure(api: Api, ws: LocalWorkspace, strategy: str, shape: str, n: int, sta
     return result
 
 
+def measure(api: Api, strategy: str, shape: str, n: int, start: float, job: float,
+            poll: float, workers: int, prices: Prices, baseline: float, tag: str) -> Result:
+    """One strategy with ``dag.test()`` (sequential shape)."""
+    dag_id = f"bench_{strategy}_{shape}_{tag}"
+    dag = build_dag(dag_id, strategy, shape, n, job, poll, workers)
+    before = {c["cluster_id"] for c in api.usage()}
+    sync(dag)
+    t0 = time.perf_counter()
+    dag_run = run_dag(dag, shape)
+    wall = time.perf_counter() - t0
+    time.sleep(0.3)  # let the last job cluster finish terminating, so its record is final
+    clusters = [c for c in api.usage() if c["cluster_id"] not in before]
+    tis = {ti.task_id.split(".")[-1]: TaskTimes(_state(ti.state), ti.start_date, ti.end_date)
+           for ti in dag_run.get_task_instances()}
+    ok = _state(dag_run.state) == "success" and all(ti.state == "success" for ti in tis.values())
+    return account(strategy, shape, n, start, job, wall, baseline, clusters, tis, ok, prices)
+
+
 def time_baseline(strategy: str, shape: str, n: int, tag: str, repeat: int = 2) -> float:
     """Median wall time of the same task graph made of no-op tasks: Airflow's own cost in dag.test()."""
     walls = []
@@ -305,6 +357,97 @@ def time_baseline(strategy: str, shape: str, n: int, tag: str, repeat: int = 2) 
         run_dag(dag, shape)
         walls.append(time.perf_counter() - t0)
     return sorted(walls)[len(walls) // 2]
+
+
+# ---------------------------------------------------------------------------------------------- parallel shape
+PARALLEL_DAG_FILE = '''\
+"""Airflow DAGs of cluster_strategies.py --shapes parallel: each strategy and its no-op twin (the baseline)."""
+import sys
+
+sys.path.insert(0, {here!r})
+import cluster_strategies as _bench
+
+_bench.scale_provider_launch_poll()  # in every task process: the workflow launch's time.sleep(5), scaled
+for _dag in _bench.parallel_dags({strategies!r}, {n!r}, {job!r}, {poll!r}, {workers!r}):
+    globals()[_dag.dag_id] = _dag
+'''
+
+
+def parallel_dag_id(strategy: str, noop: bool = False) -> str:
+    return f"bench_parallel_{'noop_' if noop else ''}{strategy}"
+
+
+def parallel_dags(strategies: list[str], n: int, job: float, poll: float, workers: int) -> list[Any]:
+    """What the deployment's DAG file defines: :func:`build_dag`'s parallel DAGs, real and no-op."""
+    return [build_dag(parallel_dag_id(s, noop), s, "parallel", n, job, poll, workers, noop=noop)
+            for s in strategies for noop in (False, True)]
+
+
+def _db_time(value: Any) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(str(value)) if value else None
+
+
+def run_deployed(dep: AirflowDeployment, dag_id: str, run_id: str, timeout: float = 600.0
+                 ) -> tuple[str, float, dict[str, TaskTimes]]:
+    """Trigger a DAG run, wait for it; its state, wall time (DAG run start -> end in the DB) and its tasks."""
+    dep.trigger(dag_id, run_id, datetime.datetime.now(datetime.timezone.utc))
+    state = dep.wait_run(dag_id, run_id, timeout)
+    [(started, ended)] = dep.query("SELECT start_date, end_date FROM dag_run WHERE dag_id = ? AND run_id = ?",
+                                   dag_id, run_id)
+    wall = (_db_time(ended) - _db_time(started)).total_seconds()
+    tis = {task_id.split(".")[-1]: TaskTimes(ti_state, _db_time(t0), _db_time(t1)) for task_id, ti_state, t0, t1
+           in dep.query("SELECT task_id, state, start_date, end_date FROM task_instance "
+                        "WHERE dag_id = ? AND run_id = ?", dag_id, run_id)}
+    return state, wall, tis
+
+
+def time_baseline_deployed(dep: AirflowDeployment, strategy: str, tag: str, repeat: int = 2) -> float:
+    """Median wall time of the strategy's parallel graph of no-op tasks on the same deployment."""
+    walls = [run_deployed(dep, parallel_dag_id(strategy, noop=True), f"{tag}_{i}")[1] for i in range(repeat)]
+    return sorted(walls)[len(walls) // 2]
+
+
+def measure_deployed(dep: AirflowDeployment, strategy: str, n: int, start: float, job: float, prices: Prices,
+                     baseline: float, tag: str) -> Result:
+    """One strategy's parallel DAG run on the deployment, accounted like :func:`measure`."""
+    def usage() -> list[dict[str, Any]]:
+        return dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
+
+    before = {c["cluster_id"] for c in usage()}
+    state, wall, tis = run_deployed(dep, parallel_dag_id(strategy), f"{tag}_{strategy}")
+    time.sleep(1.0)  # let the last job clusters finish terminating, so their records are final
+    clusters = [c for c in usage() if c["cluster_id"] not in before]
+    ok = state == "success" and len(tis) > 0 and all(ti.state == "success" for ti in tis.values())
+    return account(strategy, "parallel", n, start, job, wall, baseline, clusters, tis, ok, prices)
+
+
+def run_parallel(root: Path, strategies: list[str], n: int, start: float, job: float, poll: float, workers: int,
+                 parallelism: int, prices: Prices, repeat: int) -> list[Result]:
+    """The parallel shape on a real deployment: warm-up, then per strategy its no-op baseline and its run."""
+    from _deployment import AirflowDeployment
+
+    files = {"bench_parallel.py": PARALLEL_DAG_FILE.format(here=str(HERE), strategies=strategies, n=n, job=job,
+                                                           poll=poll, workers=workers)}
+    ids = [parallel_dag_id(s, noop) for s in strategies for noop in (False, True)]
+    dep = AirflowDeployment(root, files, ids, parallelism=max(parallelism, n), cluster_start_seconds=start,
+                            cluster_stop_seconds=0.1)
+    t0 = time.monotonic()
+    results = []
+    try:
+        dep.start()
+        print(f"  deployment ready in {time.monotonic() - t0:.0f} s (LocalExecutor, parallelism "
+              f"{dep.parallelism}, AIRFLOW_HOME={dep.home})", flush=True)
+        upload_notebook(lambda path, body: dep.ws("POST", f"/api/{path}", json=body))
+        run_deployed(dep, parallel_dag_id(strategies[0], noop=True), "warmup")  # first run: not counted
+        for strategy in strategies:
+            baseline = time_baseline_deployed(dep, strategy, f"noop_{strategy}", repeat)
+            r = measure_deployed(dep, strategy, n, start, job, prices, baseline, "main")
+            results.append(r)
+            print(f"  ran {STRATEGIES[strategy]} parallel: wall {r.wall:.1f} s, baseline {baseline:.1f} s, "
+                  f"starts {r.starts}, ok={r.ok}", flush=True)
+    finally:
+        dep.stop()
+    return results
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -353,10 +496,15 @@ def main() -> None:
     parser.add_argument("--start", type=float, default=5.0, help="cluster start S, scaled seconds (= minutes)")
     parser.add_argument("--job", type=float, default=5.0, help="job length J, scaled seconds (= minutes)")
     parser.add_argument("--jobs", type=int, default=4, help="N jobs per DAG run")
-    parser.add_argument("--shapes", default="sequential")
+    parser.add_argument("--shapes", default="sequential", help="sequential (dag.test), parallel (deployment)")
     parser.add_argument("--strategies", default="a,b,c")
     parser.add_argument("--poll", type=float, default=0.1,
                         help="operators' poll interval, scaled seconds (0.1 = every 6 real seconds)")
+    parser.add_argument("--parallelism", type=int, default=8,
+                        help="parallel shape: the LocalExecutor's slots (raised to N if lower).  An executor slot "
+                             "stays taken for a few seconds after its task ends (its worker's supervisor "
+                             "finishing), so with exactly N slots the N-th parallel task can start late")
+    parser.add_argument("--baseline-repeat", type=int, default=2, help="no-op baseline runs per strategy")
     parser.add_argument("--workers", type=int, default=1, help="num_workers of every cluster (+1 driver node)")
     parser.add_argument("--price-jobs", type=float, default=0.15, help="$/DBU Jobs Compute (AWS Premium list)")
     parser.add_argument("--price-all-purpose", type=float, default=0.55,
@@ -372,8 +520,15 @@ def main() -> None:
     prices = Prices(args.price_jobs, args.price_all_purpose, args.dbu_per_node_hour)
     strategies = [s for s in args.strategies.split(",") if s]
     shapes = [s for s in args.shapes.split(",") if s]
-    prepare_airflow()
-    scale_provider_launch_poll()
+    unknown = set(shapes) - {"sequential", "parallel"}
+    if unknown:
+        parser.error(f"--shapes: unknown {sorted(unknown)}; use sequential, parallel or both")
+    ratios = [float(x) for x in args.sweep.split(",") if x.strip()]
+    tmp = private_airflow_home()
+    in_process = "sequential" in shapes or bool(ratios)
+    if in_process:
+        prepare_airflow(tmp)
+        scale_provider_launch_poll()
     cpu0 = time.process_time()
     print(f"machine: {describe()}")
     print(f"prices: Jobs ${prices.jobs}/DBU, All-Purpose ${prices.all_purpose}/DBU, "
@@ -390,32 +545,36 @@ def main() -> None:
         return baselines[key]
 
     def workspace(start: float) -> LocalWorkspace:
-        ws = LocalWorkspace(_TMP / f"ws-{start:g}", cluster_start_seconds=start, cluster_stop_seconds=0.1)
+        from airbricks.workspace.server import LocalWorkspace
+
+        ws = LocalWorkspace(tmp / f"ws-{start:g}", cluster_start_seconds=start, cluster_stop_seconds=0.1)
         ws.start()
         os.environ["AIRFLOW_CONN_DATABRICKS_DEFAULT"] = ws.connection_uri
         api = Api(ws)
-        api.call("POST", "2.0/workspace/mkdirs", json={"path": "/Shared/airbricks-bench"})
-        api.call("POST", "2.0/workspace/import", json={
-            "path": NOTEBOOK_PATH, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
-            "content": base64.b64encode(NOTEBOOK.encode()).decode()})
+        upload_notebook(lambda path, body: api.call("POST", path, json=body))
         return ws
 
-    time_baseline("a", "sequential", 1, "warmup", repeat=1)  # first run pays imports and DB warm-up: not counted
     results: list[Result] = []
-    ws = workspace(args.start)
-    try:
-        api = Api(ws)
-        for shape in shapes:
+    if in_process:
+        time_baseline("a", "sequential", 1, "warmup", repeat=1)  # first run pays imports and DB warm-up
+    if "sequential" in shapes:
+        ws = workspace(args.start)
+        try:
+            api = Api(ws)
             for strategy in strategies:
-                r = measure(api, ws, strategy, shape, args.jobs, args.start, args.job, args.poll, args.workers,
-                            prices, baseline(strategy, shape, args.jobs), f"main_{args.jobs}")
+                r = measure(api, strategy, "sequential", args.jobs, args.start, args.job, args.poll,
+                            args.workers, prices, baseline(strategy, "sequential", args.jobs), f"main_{args.jobs}")
                 results.append(r)
-                print(f"  ran {STRATEGIES[r.strategy]} {shape}: wall {r.wall:.1f} s, starts {r.starts}, "
+                print(f"  ran {STRATEGIES[r.strategy]} sequential: wall {r.wall:.1f} s, starts {r.starts}, "
                       f"ok={r.ok}", flush=True)
-    finally:
-        ws.stop()
+        finally:
+            ws.stop()
+    if "parallel" in shapes:
+        results += run_parallel(tmp / "deployment", strategies, args.jobs, args.start, args.job, args.poll,
+                                args.workers, args.parallelism, prices, args.baseline_repeat)
     print()
-    print(f"## N = {args.jobs} jobs, S = {args.start:g} (min), J = {args.job:g} (min)")
+    print(f"## N = {args.jobs} jobs, S = {args.start:g} (min), J = {args.job:g} (min)"
+          + (" (parallel: real Airflow deployment, LocalExecutor)" if "parallel" in shapes else ""))
     print(table(results, prices))
     print()
     print("airbricks operators measured directly (strategy b), seconds of the task beyond the cluster's own time:")
@@ -425,7 +584,6 @@ def main() -> None:
                   + f"; airflow baseline per task {r.baseline / (r.n + 2):.2f} s")
     out["main"] = [vars(r) | {"overhead": r.overhead, "real_minutes": r.real_minutes} for r in results]
 
-    ratios = [float(x) for x in args.sweep.split(",") if x.strip()]
     if ratios:
         sweep: list[Result] = []
         ws = workspace(args.sweep_start)
@@ -434,7 +592,7 @@ def main() -> None:
             for ratio in ratios:
                 job = ratio * args.sweep_start
                 for strategy in strategies:
-                    r = measure(api, ws, strategy, "sequential", args.sweep_jobs, args.sweep_start, job,
+                    r = measure(api, strategy, "sequential", args.sweep_jobs, args.sweep_start, job,
                                 args.poll, args.workers, prices,
                                 baseline(strategy, "sequential", args.sweep_jobs), f"sweep_{ratio:g}")
                     sweep.append(r)
