@@ -140,4 +140,5 @@ class Workspace:
             self._thread.join(timeout=5)
         with self.lock:
             self.jobs.shutdown()
+            self.dbfs.shutdown()
         self.store.close()

@@ -264,13 +264,8 @@ class Dbfs:
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
-    def recover(self) -> None:
-        pass
-
-    def tick(self, now_ms: int) -> None:
-        pass
-
     def shutdown(self) -> None:
+        """Drop the open streaming handles and their staged bytes (they were never acknowledged as files)."""
         with self.workspace.lock:
             for found in self._handles.values():
                 found.staged.unlink(missing_ok=True)

@@ -173,17 +173,6 @@ class Volumes:
             result["next_page_token"] = base64.urlsafe_b64encode(contents[-1]["name"].encode()).decode()
         return result
 
-    # -- lifecycle ---------------------------------------------------------------------------------------------
-
-    def recover(self) -> None:
-        pass
-
-    def tick(self, now_ms: int) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
-
 
 def _decode_token(token: str) -> str:
     try:

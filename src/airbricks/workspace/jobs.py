@@ -102,11 +102,7 @@ class Jobs:
         return self._job(job_id)
 
     def list(self, params: Params) -> dict[str, Any]:
-        limit = params.int("limit", default=20, minimum=1, maximum=MAX_LIST_LIMIT) or 20
-        offset = params.int("offset", default=0, minimum=0) or 0
-        token = params.str("page_token")
-        if token:
-            offset = to_int(token, "page_token")
+        offset, limit = _page(params, default_limit=20)
         name = params.str("name")
         expand = params.bool("expand_tasks")
         jobs = [j for j in self.jobs.values() if name is None or j["settings"].get("name") == name]
@@ -204,11 +200,7 @@ class Jobs:
         return view
 
     def list_runs(self, params: Params) -> dict[str, Any]:
-        limit = params.int("limit", default=25, minimum=1, maximum=MAX_LIST_LIMIT) or 25
-        offset = params.int("offset", default=0, minimum=0) or 0
-        token = params.str("page_token")
-        if token:
-            offset = to_int(token, "page_token")
+        offset, limit = _page(params, default_limit=25)
         job_id = params.int("job_id")
         active_only, completed_only = params.bool("active_only"), params.bool("completed_only")
         if active_only and completed_only:
@@ -261,3 +253,11 @@ class Jobs:
 
     def shutdown(self) -> None:
         self.runs.shutdown()
+
+
+def _page(params: Params, *, default_limit: int) -> tuple[int, int]:
+    """``(offset, limit)`` of a list call: ``offset``/``limit``, or the ``page_token`` a previous page gave."""
+    limit = params.int("limit", default=default_limit, minimum=1, maximum=MAX_LIST_LIMIT) or default_limit
+    token = params.str("page_token")
+    offset = to_int(token, "page_token") if token else params.int("offset", default=0, minimum=0) or 0
+    return offset, limit

@@ -321,13 +321,3 @@ class WorkspaceObjects:
                 local.unlink()
             self._forget(norm)
 
-    # -- lifecycle ---------------------------------------------------------------------------------------------
-
-    def recover(self) -> None:
-        pass
-
-    def tick(self, now_ms: int) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
