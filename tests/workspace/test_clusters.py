@@ -3,7 +3,6 @@ fault hooks (through the airbricks admin endpoints) and durability across a rest
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,23 +12,18 @@ import requests
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, InvalidState, ResourceDoesNotExist
 from databricks.sdk.service.compute import (
-    AutoScale, EventType, GetEventsOrder, State, TerminationReasonCode, TerminationReasonType,
+    AutoScale,
+    EventType,
+    GetEventsOrder,
+    State,
+    TerminationReasonCode,
+    TerminationReasonType,
 )
+from waiting import wait_cluster_state
 
 from airbricks.workspace.server import LocalWorkspace
 
 SPEC: dict[str, Any] = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
-
-
-def _wait(sdk: WorkspaceClient, cluster_id: str, state: State, timeout: float = 15.0):
-    """Poll faster than the SDK's own waiters (which sleep 1 s, 2 s, ...), to keep the suite short."""
-    deadline = time.monotonic() + timeout
-    while True:
-        info = sdk.clusters.get(cluster_id)
-        if info.state == state or time.monotonic() > deadline:
-            assert info.state == state, f"{cluster_id} is {info.state}: {info.state_message}"
-            return info
-        time.sleep(0.05)
 
 
 def _client(ws: LocalWorkspace) -> WorkspaceClient:
@@ -44,7 +38,7 @@ def _post(ws: LocalWorkspace, path: str, body: dict[str, Any]) -> requests.Respo
 def running(sdk: WorkspaceClient) -> Iterator[str]:
     """A RUNNING all-purpose cluster, permanently deleted afterwards."""
     cluster_id = sdk.clusters.create(cluster_name="fixture", **SPEC).cluster_id
-    _wait(sdk, cluster_id, State.RUNNING)
+    wait_cluster_state(sdk, cluster_id, State.RUNNING)
     yield cluster_id
     sdk.clusters.permanent_delete(cluster_id)
 
@@ -75,7 +69,7 @@ def test_lifecycle_start_delete_restart_and_events(sdk: WorkspaceClient, running
 
     sdk.clusters.delete(running)
     assert sdk.clusters.get(running).state in (State.TERMINATING, State.TERMINATED)
-    info = _wait(sdk, running, State.TERMINATED)
+    info = wait_cluster_state(sdk, running, State.TERMINATED)
     assert info.termination_reason.code == TerminationReasonCode.USER_REQUEST
     assert info.termination_reason.type == TerminationReasonType.SUCCESS
     assert info.terminated_time and info.driver is None
@@ -87,12 +81,12 @@ def test_lifecycle_start_delete_restart_and_events(sdk: WorkspaceClient, running
     assert sdk.clusters.get(running).state == State.PENDING
     with pytest.raises(InvalidState, match="unexpected state Pending"):
         sdk.clusters.start(running)
-    info = _wait(sdk, running, State.RUNNING)
+    info = wait_cluster_state(sdk, running, State.RUNNING)
     assert info.termination_reason is None and info.terminated_time is None
 
     sdk.clusters.restart(running)
     assert sdk.clusters.get(running).state == State.RESTARTING
-    assert _wait(sdk, running, State.RUNNING).last_restarted_time
+    assert wait_cluster_state(sdk, running, State.RUNNING).last_restarted_time
 
     types = [e.type for e in sdk.clusters.events(running, order=GetEventsOrder.ASC)]
     assert types == [EventType.CREATING, EventType.RUNNING, EventType.TERMINATING, EventType.STARTING,
@@ -121,22 +115,22 @@ def test_resize_and_edit(sdk: WorkspaceClient, running: str) -> None:
     assert sdk.clusters.get(running).state == State.RESIZING
     with pytest.raises(InvalidState, match="unexpected state Resizing"):
         sdk.clusters.resize(running, num_workers=4)
-    info = _wait(sdk, running, State.RUNNING)
+    info = wait_cluster_state(sdk, running, State.RUNNING)
     assert info.num_workers == 3 and len(info.executors) == 3
     sdk.clusters.resize(running, autoscale=AutoScale(min_workers=1, max_workers=4))
-    info = _wait(sdk, running, State.RUNNING)
+    info = wait_cluster_state(sdk, running, State.RUNNING)
     assert info.autoscale.max_workers == 4 and info.num_workers is None
 
     sdk.clusters.edit(running, cluster_name="renamed", spark_version="16.4.x-scala2.12",
                       node_type_id="m5d.xlarge", num_workers=2)
     assert sdk.clusters.get(running).state == State.RESTARTING  # editing a running cluster restarts it
-    info = _wait(sdk, running, State.RUNNING)
+    info = wait_cluster_state(sdk, running, State.RUNNING)
     assert (info.cluster_name, info.spark_version, info.node_type_id, info.num_workers) == (
         "renamed", "16.4.x-scala2.12", "m5d.xlarge", 2)
     assert info.autoscale is None and info.default_tags["ClusterName"] == "renamed"
 
     sdk.clusters.delete(running)
-    _wait(sdk, running, State.TERMINATED)
+    wait_cluster_state(sdk, running, State.TERMINATED)
     with pytest.raises(InvalidState, match="unexpected state Terminated"):
         sdk.clusters.resize(running, num_workers=1)
     sdk.clusters.edit(running, cluster_name="offline", spark_version="15.4.x-scala2.12",
@@ -151,7 +145,7 @@ def test_resize_and_edit(sdk: WorkspaceClient, running: str) -> None:
 
 def test_permanent_delete_hides_but_keeps_history(local_ws: LocalWorkspace, sdk: WorkspaceClient) -> None:
     cluster_id = sdk.clusters.create(cluster_name="doomed", **SPEC).cluster_id
-    _wait(sdk, cluster_id, State.RUNNING)
+    wait_cluster_state(sdk, cluster_id, State.RUNNING)
     sdk.clusters.permanent_delete(cluster_id)
     with pytest.raises(ResourceDoesNotExist, match=f"Cluster {cluster_id} does not exist"):
         sdk.clusters.get(cluster_id)
@@ -219,12 +213,12 @@ def test_node_types_and_spark_versions_serve_sdk_selectors(sdk: WorkspaceClient)
 def test_launch_failure_and_kill_hooks(local_ws: LocalWorkspace, sdk: WorkspaceClient, running: str) -> None:
     assert _post(local_ws, "/api/2.0/airbricks/faults", {"kind": "cluster_launch_failure", "count": 1}).status_code == 200
     cluster_id = sdk.clusters.create(cluster_name="unlucky", **SPEC).cluster_id
-    info = _wait(sdk, cluster_id, State.TERMINATED)
+    info = wait_cluster_state(sdk, cluster_id, State.TERMINATED)
     assert info.termination_reason.code == TerminationReasonCode.CLOUD_PROVIDER_LAUNCH_FAILURE
     assert info.termination_reason.type == TerminationReasonType.CLOUD_FAILURE
     assert "launch" in info.state_message
     sdk.clusters.start(cluster_id)  # only one launch was doomed: the retry works
-    _wait(sdk, cluster_id, State.RUNNING)
+    wait_cluster_state(sdk, cluster_id, State.RUNNING)
     sdk.clusters.permanent_delete(cluster_id)
 
     assert _post(local_ws, "/api/2.0/airbricks/faults", {"kind": "cluster_death", "cluster_id": running}).status_code == 200
@@ -240,7 +234,7 @@ def test_autotermination_after_inactivity(tmp_path: Path) -> None:
         sdk = _client(ws)
         idle = sdk.clusters.create(autotermination_minutes=10, **SPEC).cluster_id  # 10 "minutes" = 0.5 s
         never = sdk.clusters.create(autotermination_minutes=0, **SPEC).cluster_id
-        info = _wait(sdk, idle, State.TERMINATED)
+        info = wait_cluster_state(sdk, idle, State.TERMINATED)
         assert info.termination_reason.code == TerminationReasonCode.INACTIVITY
         assert info.termination_reason.parameters == {"inactivity_duration_min": "10"}
         assert info.state_message == "Inactive cluster terminated (inactive for 10 minutes)."
@@ -252,7 +246,7 @@ def test_state_survives_restart_and_pending_resumes(tmp_path: Path) -> None:
     with LocalWorkspace(tmp_path, **settings) as ws:
         sdk = _client(ws)
         kept = sdk.clusters.create(cluster_name="kept", custom_tags={"a": "b"}, **SPEC).cluster_id
-        _wait(sdk, kept, State.RUNNING)
+        wait_cluster_state(sdk, kept, State.RUNNING)
         gone = sdk.clusters.create(cluster_name="gone", **SPEC).cluster_id
         sdk.clusters.permanent_delete(gone)
         pending = sdk.clusters.create(cluster_name="pending", **SPEC).cluster_id
@@ -263,7 +257,7 @@ def test_state_survives_restart_and_pending_resumes(tmp_path: Path) -> None:
         assert info.state == State.RUNNING and info.custom_tags == {"a": "b"}
         with pytest.raises(ResourceDoesNotExist):
             sdk.clusters.get(gone)
-        _wait(sdk, pending, State.RUNNING)
+        wait_cluster_state(sdk, pending, State.RUNNING)
         assert [e.type for e in sdk.clusters.events(pending, order=GetEventsOrder.ASC)] == [
             EventType.CREATING, EventType.RUNNING]
         assert {c.cluster_name for c in sdk.clusters.list()} == {"kept", "pending"}

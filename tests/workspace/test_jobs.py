@@ -20,6 +20,7 @@ from databricks.sdk.errors import InvalidParameterValue, InvalidState, Operation
 from databricks.sdk.service import jobs
 from databricks.sdk.service.compute import ClusterSpec, State
 from databricks.sdk.service.workspace import ImportFormat, Language
+from waiting import wait_cluster_state
 
 from airbricks.workspace.server import LocalWorkspace, free_port
 
@@ -46,16 +47,6 @@ def _wait_run(sdk: WorkspaceClient, run_id: int, states: tuple[str, ...] = TERMI
             assert run.state.life_cycle_state.value in states, run.state
             return run
         time.sleep(0.02)
-
-
-def _wait_cluster(sdk: WorkspaceClient, cluster_id: str, state: State, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        info = sdk.clusters.get(cluster_id)
-        if info.state == state or time.monotonic() > deadline:
-            assert info.state == state, f"{cluster_id} is {info.state}: {info.state_message}"
-            return info
-        time.sleep(0.05)
 
 
 def _nb_task(key: str, path: str, cluster: str | None = None, **extra: Any) -> jobs.SubmitTask:
@@ -166,7 +157,7 @@ def test_new_cluster_is_created_and_terminated(sdk: WorkspaceClient) -> None:
         task_key="t", new_cluster=ClusterSpec(**CLUSTER), notebook_task=jobs.NotebookTask(path))]).run_id)
     assert run.state.result_state == jobs.RunResultState.SUCCESS
     cluster_id = run.tasks[0].cluster_instance.cluster_id
-    info = _wait_cluster(sdk, cluster_id, State.TERMINATED)
+    info = wait_cluster_state(sdk, cluster_id, State.TERMINATED)
     assert info.termination_reason.code.value == "JOB_FINISHED"
     assert info.cluster_source.value == "JOB"
 
@@ -182,7 +173,7 @@ def test_job_clusters_shared_by_tasks(sdk: WorkspaceClient) -> None:
     assert run.state.result_state == jobs.RunResultState.SUCCESS
     ids = {t.cluster_instance.cluster_id for t in run.tasks}
     assert len(ids) == 1
-    assert _wait_cluster(sdk, ids.pop(), State.TERMINATED).termination_reason.code.value == "JOB_FINISHED"
+    assert wait_cluster_state(sdk, ids.pop(), State.TERMINATED).termination_reason.code.value == "JOB_FINISHED"
     assert run.job_clusters[0].job_cluster_key == "shared"
 
 
@@ -291,7 +282,7 @@ def test_deleted_cluster_fails_clearly_and_terminated_cluster_is_started(sdk: Wo
     path = _upload(sdk, "dbutils.notebook.exit('ran')\n")
     stopped = sdk.clusters.create_and_wait(cluster_name="stopped", **CLUSTER).cluster_id
     sdk.clusters.delete(stopped)
-    _wait_cluster(sdk, stopped, State.TERMINATED)
+    wait_cluster_state(sdk, stopped, State.TERMINATED)
     run = _wait_run(sdk, sdk.jobs.submit(run_name="wake", tasks=[_nb_task("t", path, stopped)]).run_id)
     assert run.state.result_state == jobs.RunResultState.SUCCESS
     assert sdk.clusters.get(stopped).state == State.RUNNING
@@ -388,4 +379,4 @@ def test_run_in_flight_when_server_is_killed_ends_internal_error(tmp_path: Path)
         assert {t.state.state_message for t in run.tasks} == {LOST}
         assert _gone_soon(pid)
         job_cluster = next(t.cluster_instance.cluster_id for t in run.tasks if t.task_key == "eph")
-        _wait_cluster(client, job_cluster, State.TERMINATED)
+        wait_cluster_state(client, job_cluster, State.TERMINATED)

@@ -113,13 +113,7 @@ class Jobs:
             if not expand:
                 view["settings"] = {k: v for k, v in job["settings"].items() if k not in ("tasks", "job_clusters")}
             out.append(view)
-        more = offset + limit < len(jobs)
-        result: dict[str, Any] = {"jobs": out, "has_more": more} if out else {"has_more": False}
-        if more:
-            result["next_page_token"] = str(offset + limit)
-        if offset:
-            result["prev_page_token"] = str(max(0, offset - limit))
-        return result
+        return _page_answer("jobs", out, offset, limit, len(jobs))
 
     def reset(self, job_id: Any, new_settings: dict[str, Any] | None) -> None:
         job = self._job(job_id)
@@ -221,13 +215,7 @@ class Jobs:
             for view in page:
                 view.pop("tasks", None)
                 view.pop("job_clusters", None)
-        more = offset + limit < len(selected)
-        result: dict[str, Any] = {"runs": page, "has_more": more} if page else {"has_more": False}
-        if more:
-            result["next_page_token"] = str(offset + limit)
-        if offset:
-            result["prev_page_token"] = str(max(0, offset - limit))
-        return result
+        return _page_answer("runs", page, offset, limit, len(selected))
 
     def cancel_all(self, job_id: Any) -> None:
         job = self._job(job_id)
@@ -261,3 +249,14 @@ def _page(params: Params, *, default_limit: int) -> tuple[int, int]:
     token = params.str("page_token")
     offset = to_int(token, "page_token") if token else params.int("offset", default=0, minimum=0) or 0
     return offset, limit
+
+
+def _page_answer(key: str, items: list[dict[str, Any]], offset: int, limit: int, total: int) -> dict[str, Any]:
+    """A list answer as the real service shapes it: no ``key`` when the page is empty, page tokens both ways."""
+    more = offset + limit < total
+    result: dict[str, Any] = {key: items, "has_more": more} if items else {"has_more": False}
+    if more:
+        result["next_page_token"] = str(offset + limit)
+    if offset:
+        result["prev_page_token"] = str(max(0, offset - limit))
+    return result
