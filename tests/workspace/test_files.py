@@ -147,3 +147,12 @@ def test_volume_files_survive_restart(tmp_path: Path) -> None:
         client = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
         assert client.files.download("/Volumes/c/s/v/keep.txt").contents.read() == b"durable"
     assert (tmp_path / "ws" / "volumes" / "c" / "s" / "v" / "keep.txt").read_bytes() == b"durable"
+
+
+def test_presigned_url_endpoints_are_501_and_unknown_fs_paths_are_404(local_ws: LocalWorkspace) -> None:
+    presigned = _fs(local_ws, "POST", "create-download-url", json={"path": "/Volumes/main/default/v/x"})
+    assert presigned.status_code == 501 and presigned.json()["error_code"] == "NOT_IMPLEMENTED"
+    unknown = _fs(local_ws, "POST", "no-such-thing", json={})
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error_code": "ENDPOINT_NOT_FOUND",
+                              "message": "No API found for 'POST /api/2.0/fs/no-such-thing'"}

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from airbricks.workspace import paths
-from airbricks.workspace.errors import InvalidParameterValue, NotImplementedOnLocal
+from airbricks.workspace.errors import EndpointNotFound, InvalidParameterValue, NotImplementedOnLocal
 from airbricks.workspace.files import MAX_UPLOAD_BYTES
 from airbricks.workspace.params import Params
 from airbricks.workspace.routes import workspace
@@ -81,8 +81,8 @@ async def multipart_action(request: Request, file_path: str) -> dict[str, Any]:
 async def presigned_urls(coordination: str) -> Response:
     """Presigned cloud-storage URLs do not exist locally; 501 tells the SDK to use the Files API directly."""
     if coordination not in ("create-download-url", "create-upload-part-urls", "create-resumable-upload-url",
-                            "create-abort-upload-url"):
-        raise NotImplementedOnLocal(f"POST /api/2.0/fs/{coordination} is not supported by the local workspace.")
+                            "create-abort-upload-url"):  # any other path is unknown, like every unknown endpoint
+        raise EndpointNotFound(f"No API found for 'POST /api/2.0/fs/{coordination}'")
     raise NotImplementedOnLocal(f"{coordination}: presigned URLs are not available on the local workspace; use"
                                 " GET/PUT /api/2.0/fs/files{path} directly.")
 
