@@ -8,6 +8,7 @@ timeline, and that no cluster is left - for the success path and for a failing n
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,7 +20,7 @@ EXPECTED_SUMMARY = {"files": 1, "rows": 3, "total_amount": 100.0}
 
 
 def run_demo(workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AIRFLOW")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     return subprocess.run(
         [sys.executable, "-m", "airbricks.cli", "demo", "--marker-delay", "2", *extra],
         cwd=workdir, env=env, capture_output=True, text=True, timeout=600,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -173,7 +174,7 @@ def test_seeded_probability_is_reproducible(local_ws):
 def test_cluster_launch_failure_fails_create_and_wait(local_ws, sdk):
     add_faults(local_ws, {"kind": "cluster_launch_failure", "code": "CLOUD_PROVIDER_LAUNCH_FAILURE", "count": 1})
     with pytest.raises(OperationFailed, match="CLOUD_PROVIDER_LAUNCH_FAILURE"):
-        sdk.clusters.create_and_wait(**CLUSTER, timeout=__import__("datetime").timedelta(seconds=60))
+        sdk.clusters.create_and_wait(**CLUSTER, timeout=datetime.timedelta(seconds=60))
     failed = [c for c in sdk.clusters.list() if c.cluster_name == CLUSTER["cluster_name"]
               and c.termination_reason is not None
               and c.termination_reason.code.value == "CLOUD_PROVIDER_LAUNCH_FAILURE"]

@@ -8,6 +8,7 @@ timeouts, auto-termination - so a client polling ``clusters/get`` sees real tran
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
@@ -33,7 +34,7 @@ class WorkspaceConfig:
     #: Auto-termination minutes are multiplied by this, so tests can watch INACTIVITY happen (60 = real time).
     seconds_per_minute: float = 60.0
     tick_seconds: float = 0.02
-    #: Upper bound on how long a notebook run may keep going without a timeout (safety net for tests).
+    #: The interpreter that runs notebooks (default: the server's own, ``sys.executable``).
     python_executable: str | None = None
     faults: list[dict[str, Any]] = field(default_factory=list)
     #: Seed of the fault rules' random decisions (None: unseeded), so chaos runs can be replayed.
@@ -66,8 +67,8 @@ def load_or_create_token(data_dir: Path, token: str | None) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     value = "dapi" + secrets.token_hex(16)
     tmp = path.with_suffix(".tmp")
-    fd = __import__("os").open(tmp, 0o101 | 0o1000, 0o600)  # O_WRONLY|O_CREAT|O_TRUNC, 0600
-    with open(fd, "w") as fh:
+    # Created 0600 from the start: the token is never readable by others, not even for a moment.
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
         fh.write(value + "\n")
     tmp.replace(path)
     return value
