@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import copy
 import datetime
 import random
 import sys
@@ -256,11 +255,10 @@ class ChaosResult:
         return "\n".join(f"{k:<{width}}  {v:>6}" for k, v in rows)
 
 
-def _cluster_docs(dep: Deployment) -> dict[str, dict[str, Any]]:
-    """Every cluster's document, permanently deleted ones too (their termination reason is the evidence)."""
-    model = dep.workspace.workspace.clusters  # in-process: the usage endpoint omits termination reasons
-    with dep.workspace.workspace.lock:
-        return {cid: copy.deepcopy(c.doc) for cid, c in model._clusters.items()}
+def _cluster_docs(clusters: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every cluster ever created, by id, permanently deleted ones too (their termination reason is the
+    evidence), as the workspace's usage endpoint lists them."""
+    return {c["cluster_id"]: c for c in clusters}
 
 
 def _duplicates(clusters: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
@@ -386,7 +384,7 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
 
 def _verdict(dep: Deployment, done: list[Run], seconds: float) -> ChaosResult:
     clusters = dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
-    docs = _cluster_docs(dep)
+    docs = _cluster_docs(clusters)
     db_runs = _list_db_runs(dep)
     faults = dict(dep.ws("GET", FAULTS).get("injected", {}))
     faults["kill -9 of start_cluster"] = sum(r.killed for r in done)

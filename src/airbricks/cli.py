@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
+
+
+def parse_rule_text(text: str) -> dict[str, Any]:
+    """A rule from the command line: compact JSON, or ``key=value,key=value`` with numbers and booleans."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"invalid JSON fault rule {text!r}: {exc}") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"a fault rule must be a JSON object, got {text!r}")
+        return value
+    rule: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"expected key=value in fault rule, got {item!r}")
+        rule[key.strip()] = _scalar(raw.strip())
+    return rule
+
+
+def _scalar(raw: str) -> Any:
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    for convert in (int, float):
+        try:
+            return convert(raw)
+        except ValueError:
+            pass
+    return raw
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from airbricks.workspace.faults import parse_rule_text
     from airbricks.workspace.server import serve_forever
 
     try:

@@ -5,6 +5,9 @@ Files API, and its errors are plain text. :class:`AirbricksDatabricksHook` adds 
 async, reusing the provider's authentication, retry policy, timeouts, proxies and user agent: there is
 no second HTTP client with its own idea of auth.  Errors come back as :class:`DatabricksRequestError`
 with Databricks' ``error_code`` and ``message`` parsed out, and never contain the token.
+
+Whatever of the provider's hook is private (``_do_api_call``, ``_get_token``, its retry object...) is
+reached only through :mod:`airbricks._provider`, the one module to fix when a provider release changes it.
 """
 
 from __future__ import annotations
@@ -19,87 +22,34 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
+import requests
 from airflow.providers.common.compat.sdk import AirflowException
 from airflow.providers.databricks.exceptions import DatabricksApiError
 from airflow.providers.databricks.hooks.databricks import DatabricksHook
 from tenacity import RetryError
 
+from airbricks import _provider
+from airbricks.errors import (
+    NOT_FOUND_CODES,
+    DatabricksRequestError,
+    error_from_body,
+    gave_up,
+    parse_api_error,
+)
+from airbricks.utils.clusters import USABLE_STATES as USABLE_CLUSTER_STATES
+
+# The error types and the cluster-state set moved to airbricks.errors / airbricks.utils.clusters; their
+# names stay importable from here, as in airbricks 0.1.
+__all__ = ["CLUSTERS_API", "NOT_FOUND_CODES", "USABLE_CLUSTER_STATES", "AirbricksDatabricksHook",
+           "DatabricksRequestError", "RawResponse", "files_api_path", "normalize_endpoint", "parse_api_error"]
+
 CLUSTERS_API = "2.1/clusters"
-#: Cluster states from which a cluster becomes (or is) usable without a new ``clusters/create``.
-USABLE_CLUSTER_STATES = frozenset({"PENDING", "RUNNING", "RESTARTING", "RESIZING"})
-#: Error codes meaning "that thing is not there": a missing file, or a missing cluster/job/run.
-NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"})
-
-_PROVIDER_ERROR = re.compile(r"^Response: (?P<body>.*), Status Code: (?P<status>\d+)$", re.DOTALL)
-
-
-class DatabricksRequestError(DatabricksApiError):
-    """A Databricks REST call answered with an error.
-
-    :param status: the HTTP status (``None`` when the call never got an answer).
-    :param error_code: Databricks' ``error_code`` (e.g. ``INVALID_PARAMETER_VALUE``), or ``""``.
-    :param message: Databricks' ``message``, or the raw body when it was not a Databricks error.
-    :param endpoint: the ``METHOD path`` that failed, for the reader of the log.
-    """
-
-    def __init__(self, status: int | None, error_code: str, message: str, endpoint: str = "") -> None:
-        self.status = status
-        self.error_code = error_code
-        self.message = message
-        self.endpoint = endpoint
-        where = f"{endpoint}: " if endpoint else ""
-        code = f"{error_code}: " if error_code else ""
-        super().__init__(f"{where}{code}{message} (HTTP {status})", http_status_code=status)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Pickle with the constructor's own arguments (the default would pass only the formatted text).
-        return (type(self), (self.status, self.error_code, self.message, self.endpoint))
-
-    @property
-    def is_not_found(self) -> bool:
-        """A missing file/path (404 codes), or a missing cluster/job/run ("... does not exist")."""
-        if self.error_code in NOT_FOUND_CODES or self.status == 404:
-            return True
-        return self.error_code == "INVALID_PARAMETER_VALUE" and "does not exist" in self.message
-
-
-def _from_body(status: int | None, body: str | bytes, endpoint: str) -> DatabricksRequestError:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
-        data = jsonlib.loads(text) if text else {}
-    except ValueError:
-        data = {}
-    if isinstance(data, dict) and ("error_code" in data or "message" in data):
-        return DatabricksRequestError(status, str(data.get("error_code", "")), str(data.get("message", "")),
-                                      endpoint)
-    return DatabricksRequestError(status, "", text.strip() or "no response body", endpoint)
-
-
-def parse_api_error(exc: BaseException, endpoint: str = "") -> DatabricksRequestError:
-    """Turn the provider's ``DatabricksApiError`` (text ``Response: <body>, Status Code: <n>``) into a typed one.
-
-    The HTTP response itself is read when it is still attached (``__cause__``): the async path of the
-    provider keeps only the reason phrase in the text.
-    """
-    if isinstance(exc, DatabricksRequestError):
-        return exc
-    cause = exc.__cause__
-    if isinstance(cause, RetryError):  # the provider gave up after its retries: the last answer says why
-        cause = cause.last_attempt.exception()
-    response = getattr(cause, "response", None)
-    if response is not None and getattr(response, "content", None) is not None:
-        return _from_body(response.status_code, response.content, endpoint)
-    match = _PROVIDER_ERROR.match(str(exc))
-    if match:
-        return _from_body(int(match["status"]), match["body"], endpoint)
-    return DatabricksRequestError(getattr(exc, "http_status_code", None), "", str(exc), endpoint)
 
 
 def normalize_endpoint(endpoint: str) -> str:
     """``"api/2.0/x"``, ``"/api/2.0/x"`` and ``"2.0/x"`` all name ``2.0/x`` (the hook prepends ``api/``)."""
-    endpoint = endpoint.strip().lstrip("/")
-    if endpoint.startswith("api/"):
-        endpoint = endpoint[len("api/"):]
+    endpoint = endpoint.strip().lstrip("/").removeprefix("api/")
     if not re.match(r"^\d+\.\d+/", endpoint):
         raise ValueError(
             f"endpoint {endpoint!r} must start with an API version, e.g. '2.0/clusters/get' or "
@@ -158,7 +108,7 @@ class AirbricksDatabricksHook(DatabricksHook):
             resp = self.raw_request(method, endpoint, json=json)
             return _json_or_empty(resp.content)
         try:
-            result = self._do_api_call((method, endpoint), json)
+            result = _provider.api_call(self, method, endpoint, json)
         except AirflowException as exc:  # DatabricksApiError, or retries exhausted (the error code is kept)
             if not isinstance(exc, DatabricksApiError) and not isinstance(exc.__cause__, RetryError):
                 raise
@@ -174,8 +124,8 @@ class AirbricksDatabricksHook(DatabricksHook):
         method = method.upper()
         endpoint = normalize_endpoint(endpoint)
         try:
-            async with self._a_session():
-                result = await self._a_do_api_call((method, endpoint), json)
+            async with _provider.a_session(self):
+                result = await _provider.a_api_call(self, method, endpoint, json)
         except DatabricksApiError as exc:
             raise parse_api_error(exc, f"{method} {endpoint}") from None
         return result if isinstance(result, dict) else {"result": result}
@@ -220,7 +170,7 @@ class AirbricksDatabricksHook(DatabricksHook):
         return f"{self.workspace_url()}/#setting/clusters/{cluster_id}/configuration"
 
     def workspace_url(self) -> str:
-        return self._endpoint_url("").rstrip("/")
+        return _provider.url(self, "").rstrip("/")
 
     # ---------------------------------------------------------------- DBFS
     def dbfs_get_status(self, path: str) -> dict[str, Any]:
@@ -296,24 +246,17 @@ class AirbricksDatabricksHook(DatabricksHook):
         Same URL building, token/basic auth, AAD headers, user agent, timeout, proxies and retry policy
         as the provider; a non-2xx answer raises :class:`DatabricksRequestError`.
         """
-        import requests
-        from airflow.providers.databricks.hooks.databricks_base import _TokenAuth
-        from requests.auth import HTTPBasicAuth
-        from tenacity import RetryError
-
         endpoint = normalize_endpoint(endpoint)
-        url = self._endpoint_url(f"api/{endpoint}")
-        token = self._get_token()
-        auth: Any = (_TokenAuth(token) if token
-                     else HTTPBasicAuth(self._get_connection_attr("login"), self.databricks_conn.password))
-        all_headers = {**self.user_agent_header, **self._get_aad_headers(), **(headers or {})}
+        url = _provider.url(self, f"api/{endpoint}")
+        auth = _provider.requests_auth(self)
+        all_headers = {**_provider.headers(self), **(headers or {})}
         where = f"{method} {endpoint}"
         try:
-            for attempt in self._get_retry_object():
+            for attempt in _provider.retrying(self):
                 with attempt:
                     resp = requests.request(
                         method, url, params=params, json=json, data=data, auth=auth, headers=all_headers,
-                        timeout=self.timeout_seconds, **self._get_requests_kwargs(),
+                        timeout=self.timeout_seconds, **_provider.requests_kwargs(self),
                     )
                     resp.raise_for_status()
                     return RawResponse(resp.status_code, {k.lower(): v for k, v in resp.headers.items()},
@@ -321,11 +264,10 @@ class AirbricksDatabricksHook(DatabricksHook):
         except RetryError as exc:
             last = exc.last_attempt.exception()
             if last is not None and getattr(last, "response", None) is not None:
-                raise _from_body(last.response.status_code, last.response.content, where) from None
-            raise DatabricksRequestError(None, "", f"gave up after {self.retry_limit} attempts: "
-                                         f"{type(last).__name__}", where) from None
+                raise error_from_body(last.response.status_code, last.response.content, where) from None
+            raise gave_up(self.retry_limit, last, where) from None
         except requests.HTTPError as exc:
-            raise _from_body(exc.response.status_code, exc.response.content, where) from None
+            raise error_from_body(exc.response.status_code, exc.response.content, where) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     @contextlib.asynccontextmanager
@@ -336,32 +278,21 @@ class AirbricksDatabricksHook(DatabricksHook):
         of keep-alive connections instead of a socket (and a TLS handshake, on a real workspace) per waiting
         task. The session closes when its last user leaves.
         """
-        import aiohttp
-
         loop = asyncio.get_running_loop()
         shared = _SHARED_SESSIONS.get(loop)
         if shared is None or shared.session.closed:
             shared = _SharedSession(aiohttp.ClientSession())
             _SHARED_SESSIONS[loop] = shared
         shared.users += 1
-        self._session = shared.session
+        _provider.set_session(self, shared.session)
         try:
             yield
         finally:
-            self._session = None
+            _provider.set_session(self, None)
             shared.users -= 1
             if shared.users == 0:
                 _SHARED_SESSIONS.pop(loop, None)
                 await shared.session.close()
-
-    @contextlib.asynccontextmanager
-    async def _a_session(self) -> AsyncIterator[None]:
-        """The caller's open session (``async with hook:``), or one opened and closed around this call."""
-        if getattr(self, "_session", None) is not None:
-            yield
-            return
-        async with self:
-            yield
 
     async def a_raw_request(
         self,
@@ -372,29 +303,21 @@ class AirbricksDatabricksHook(DatabricksHook):
         json: dict[str, Any] | None = None,
     ) -> RawResponse:
         """Async :meth:`raw_request` (aiohttp), for triggers; the error body is kept, unlike the provider's."""
-        import aiohttp
-        from airflow.providers.databricks.hooks.databricks_base import BearerAuth
-        from tenacity import RetryError
-
-        await self._a_cache_databricks_conn()
+        await _provider.a_load_connection(self)
         endpoint = normalize_endpoint(endpoint)
-        url = self._endpoint_url(f"api/{endpoint}")
-        token = await self._a_get_token()
-        auth: aiohttp.BasicAuth = (BearerAuth(token) if token else
-                                   aiohttp.BasicAuth(self._get_connection_attr("login"),
-                                                     self.databricks_conn.password))
-        headers = {**self.user_agent_header, **(await self._a_get_aad_headers())}
+        url = _provider.url(self, f"api/{endpoint}")
+        auth = await _provider.a_aiohttp_auth(self)
+        headers = await _provider.a_headers(self)
         where = f"{method} {endpoint}"
         failed: tuple[int, bytes] | None = None
         try:
-            async with self._a_session():
-                session = self._session
-                async for attempt in self._a_get_retry_object():
+            async with _provider.a_session(self) as session:
+                async for attempt in _provider.a_retrying(self):
                     with attempt:
                         async with session.request(
                             method, url, params=params, json=json, auth=auth, headers=headers,
                             timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
-                            **self._get_aiohttp_kwargs(url),
+                            **_provider.aiohttp_kwargs(self, url),
                         ) as resp:
                             body = await resp.read()
                             if resp.status >= 400:
@@ -404,13 +327,11 @@ class AirbricksDatabricksHook(DatabricksHook):
                                                body)
         except RetryError as exc:
             if failed is not None:
-                raise _from_body(failed[0], failed[1], where) from None
-            last = exc.last_attempt.exception()
-            raise DatabricksRequestError(None, "", f"gave up after {self.retry_limit} attempts: "
-                                         f"{type(last).__name__}", where) from None
+                raise error_from_body(failed[0], failed[1], where) from None
+            raise gave_up(self.retry_limit, exc.last_attempt.exception(), where) from None
         except aiohttp.ClientResponseError:
             assert failed is not None
-            raise _from_body(failed[0], failed[1], where) from None
+            raise error_from_body(failed[0], failed[1], where) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -13,11 +13,14 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airbricks.hooks import AirbricksDatabricksHook, DatabricksRequestError
+from airbricks.errors import DatabricksRequestError
+from airbricks.hooks import AirbricksDatabricksHook
+from airbricks.utils.clusters import RUNNING, TERMINAL_STATES
+from airbricks.utils.files import FileTarget
 
 
 class DatabricksClusterStateTrigger(BaseTrigger):
-    """Wait until a cluster is RUNNING, or report that it ended TERMINATED/ERROR.
+    """Wait until a cluster is RUNNING, or report that it is terminal (TERMINATING/TERMINATED/ERROR/UNKNOWN).
 
     :param cluster_id: the cluster to watch.
     :param databricks_conn_id: the Databricks connection.
@@ -56,10 +59,10 @@ class DatabricksClusterStateTrigger(BaseTrigger):
             except DatabricksRequestError as exc:
                 return TriggerEvent({**base, "status": "error", "message": str(exc)})
             state = cluster.get("state", "")
-            if state == "RUNNING":
+            if state == RUNNING:
                 return TriggerEvent({**base, "status": "success", "state": state,
                                      "message": f"cluster {self.cluster_id} is RUNNING"})
-            if state in ("TERMINATING", "TERMINATED", "ERROR", "UNKNOWN"):
+            if state in TERMINAL_STATES:  # it will not become RUNNING by itself: fail now
                 return TriggerEvent({**base, "status": "error", "state": state,
                                      "state_message": cluster.get("state_message", ""),
                                      "termination_reason": cluster.get("termination_reason"),
@@ -95,15 +98,13 @@ class DatabricksFileTrigger(BaseTrigger):
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airbricks.sensors.files import FileTarget
-
         hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
         target = FileTarget.parse(self.path)
         async with hook.shared_session():  # keep-alive connections shared by all waits in this loop
             event = await self._wait(hook, target)
         yield event
 
-    async def _wait(self, hook: AirbricksDatabricksHook, target: Any) -> TriggerEvent:
+    async def _wait(self, hook: AirbricksDatabricksHook, target: FileTarget) -> TriggerEvent:
         while True:
             try:
                 found = await target.a_find(hook, self.newer_than_ms)

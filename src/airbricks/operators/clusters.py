@@ -40,7 +40,6 @@ STATE_CLUSTER_ID_KEY = "databricks_cluster_id"
 OWNER_TAGS = ("airflow_dag_id", "airflow_run_id", "airflow_task_id", "airflow_map_index", "airflow_ti_key")
 
 _TAG_VALUE_BAD = re.compile(r"[^A-Za-z0-9 +\-=._:/@]")
-_FAILED_STATES = ("TERMINATED", "ERROR", "UNKNOWN")
 
 
 def sanitize_tag_value(value: object) -> str:
@@ -157,10 +156,12 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
             raise
 
     def _wait_or_defer(self, context: Context, cluster_id: str) -> str:
+        from airbricks.utils import clusters as states
+
         self._record(context, cluster_id)
         if self.deferrable:
             cluster = self.hook.get_cluster(cluster_id)
-            if cluster.get("state") != "RUNNING" and cluster.get("state") not in _FAILED_STATES:
+            if cluster.get("state") != states.RUNNING and cluster.get("state") not in states.ENDED_STATES:
                 from airbricks.triggers import DatabricksClusterStateTrigger
 
                 self.defer(
@@ -193,21 +194,23 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
     # ------------------------------------------------------------------ steps
     def _adopt(self, context: Context, tags: dict[str, str]) -> str | None:
         """A cluster this task instance created on an earlier try, made usable again; ``None`` if none."""
+        from airbricks.utils import clusters as states
+
         known = self._state_store_get(context)
         candidates = [c for c in self.hook.list_clusters()
                       if all((c.get("custom_tags") or {}).get(k) == v for k, v in tags.items())
                       or (known and c.get("cluster_id") == known)]
         if not candidates:
             return None
-        order = {"RUNNING": 0, "RESIZING": 1, "RESTARTING": 2, "PENDING": 3, "TERMINATING": 4, "TERMINATED": 5}
-        candidates.sort(key=lambda c: order.get(c.get("state", ""), 9))
+        rank = {state: i for i, state in enumerate(states.ADOPTION_ORDER)}
+        candidates.sort(key=lambda c: rank.get(c.get("state", ""), len(rank)))
         best = candidates[0]
         cluster_id, state = str(best["cluster_id"]), best.get("state", "")
-        if state not in order:
+        if state not in rank:
             return None
         self.log.info("Adopting cluster %s (%s) created by an earlier try of this task", cluster_id, state)
-        if state in ("TERMINATING", "TERMINATED"):
-            self._wait_for(cluster_id, lambda s: s == "TERMINATED", "TERMINATED")
+        if state in states.RESTARTABLE_STATES:
+            self._wait_for(cluster_id, lambda s: s == states.TERMINATED, states.TERMINATED)
             self.hook.start_cluster_by_id(cluster_id)
         return cluster_id
 
@@ -249,11 +252,16 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
             time.sleep(self.poll_interval)
 
     def _wait_running(self, cluster_id: str) -> None:
-        cluster = self._wait_for(cluster_id, lambda s: s == "RUNNING" or s in _FAILED_STATES, "RUNNING")
+        from airbricks.utils import clusters as states
+
+        cluster = self._wait_for(cluster_id, lambda s: s == states.RUNNING or s in states.ENDED_STATES,
+                                 states.RUNNING)
         self._check_running(cluster_id, cluster)
 
     def _check_running(self, cluster_id: str, cluster: dict[str, Any]) -> None:
-        if cluster.get("state") == "RUNNING":
+        from airbricks.utils import clusters as states
+
+        if cluster.get("state") == states.RUNNING:
             self.log.info("Cluster %s is RUNNING", cluster_id)
             return
         detail = describe_failure(cluster)

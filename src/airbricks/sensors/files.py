@@ -2,116 +2,19 @@
 
 from __future__ import annotations
 
-import fnmatch
-import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator, conf
 
 from airbricks.operators.base import DatabricksHookMixin
+from airbricks.utils.files import FileTarget
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airbricks.hooks import AirbricksDatabricksHook
-
-_GLOB_CHARS = frozenset("*?[")
-
-
-@dataclass(frozen=True)
-class FileTarget:
-    """Where to look and how: DBFS (``dbfs/get-status``, ``dbfs/list``) or Volumes (Files API).
-
-    Shared by the sensor (sync) and the trigger (async) so both decide "found" identically.
-    """
-
-    path: str          # absolute path without the dbfs: scheme
-    volume: bool       # True: Files API; False: DBFS API
-    pattern: str | None  # fnmatch pattern for the last segment, or None for an exact path
-
-    @classmethod
-    def parse(cls, path: str) -> FileTarget:
-        raw = path.strip()
-        if raw.startswith("dbfs:"):
-            raw = raw[len("dbfs:"):]
-        if not raw.startswith("/"):
-            raise ValueError(f"path must be absolute (dbfs:/..., /... or /Volumes/...), got {path!r}")
-        raw = posixpath.normpath(raw)
-        parent, last = posixpath.split(raw)
-        if any(c in _GLOB_CHARS for c in parent):
-            raise ValueError(f"a glob is allowed only in the last path segment, got {path!r}")
-        volume = raw == "/Volumes" or raw.startswith("/Volumes/")
-        if any(c in _GLOB_CHARS for c in last):
-            return cls(parent, volume, last)
-        return cls(raw, volume, None)
-
-    @property
-    def display(self) -> str:
-        return posixpath.join(self.path, self.pattern) if self.pattern else self.path
-
-    # ------------------------------------------------------------------ decide
-    def _pick(self, candidates: list[dict[str, Any]], newer_than_ms: int | None) -> dict[str, Any] | None:
-        """The newest candidate that is fresh enough, as ``{path, size, modification_time, is_dir}``."""
-        fresh = [c for c in candidates
-                 if newer_than_ms is None or (c["modification_time"] or 0) > newer_than_ms]
-        if not fresh:
-            return None
-        return max(fresh, key=lambda c: c["modification_time"] or 0)
-
-    def _from_listing(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out = []
-        for e in entries:
-            is_dir = bool(e.get("is_dir", e.get("is_directory", False)))
-            path = e.get("path", "")
-            name = e.get("name") or posixpath.basename(path.rstrip("/"))
-            if is_dir or not fnmatch.fnmatchcase(name, self.pattern or ""):
-                continue
-            mtime = e.get("modification_time", e.get("last_modified"))
-            out.append({"path": path, "size": int(e.get("file_size", 0) or 0),
-                        "modification_time": int(mtime) if mtime is not None else None, "is_dir": False})
-        return out
-
-    @staticmethod
-    def _from_status(status: dict[str, Any]) -> dict[str, Any]:
-        mtime = status.get("modification_time")
-        return {"path": status.get("path"), "size": int(status.get("file_size", 0) or 0),
-                "modification_time": int(mtime) if mtime is not None else None,
-                "is_dir": bool(status.get("is_dir", False))}
-
-    # ------------------------------------------------------------------ look (sync / async)
-    def find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
-        """The matching file, or ``None`` when absent/stale; other API errors raise."""
-        from airbricks.hooks import DatabricksRequestError
-
-        try:
-            if self.pattern is None:
-                status = hook.files_head(self.path) if self.volume else hook.dbfs_get_status(self.path)
-                return self._pick([self._from_status(status)], newer_than_ms)
-            entries = hook.files_list_directory(self.path) if self.volume else hook.dbfs_list(self.path)
-            return self._pick(self._from_listing(entries), newer_than_ms)
-        except DatabricksRequestError as exc:
-            if exc.status == 404 or exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
-                return None
-            raise
-
-    async def a_find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
-        from airbricks.hooks import DatabricksRequestError
-
-        try:
-            if self.pattern is None:
-                status = (await hook.a_files_head(self.path) if self.volume
-                          else await hook.a_dbfs_get_status(self.path))
-                return self._pick([self._from_status(status)], newer_than_ms)
-            entries = (await hook.a_files_list_directory(self.path) if self.volume
-                       else await hook.a_dbfs_list(self.path))
-            return self._pick(self._from_listing(entries), newer_than_ms)
-        except DatabricksRequestError as exc:
-            if exc.status == 404 or exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
-                return None
-            raise
+__all__ = ["DatabricksFileSensor", "FileTarget", "to_epoch_ms"]  # FileTarget: tests and benchmarks import it here
 
 
 def to_epoch_ms(value: datetime | str | None) -> int | None:
@@ -135,9 +38,10 @@ class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):
     the Files API (``HEAD /api/2.0/fs/files/...``; ``/api/2.0/fs/directories/...`` for a glob) for
     ``/Volumes/...`` paths.
 
-    Keeps waiting while the answer is 404 (``RESOURCE_DOES_NOT_EXIST`` / ``NOT_FOUND``, for the file or
-    for its directory), or while every match is not newer than ``newer_than``.  Any other API error
-    (bad path, permission denied, ...) fails the task with Databricks' error code and message.
+    Keeps waiting while the answer is "not found" (404, ``RESOURCE_DOES_NOT_EXIST`` / ``NOT_FOUND``, for the
+    file or for its directory: :attr:`~airbricks.errors.DatabricksRequestError.is_not_found`), or while
+    every match is not newer than ``newer_than``.  Any other API error (bad path, permission denied, ...)
+    fails the task with Databricks' error code and message.
 
     Returns (XCom ``return_value``) the matched file: ``{"path", "size", "modification_time"}``
     (modification time in ms since epoch; the newest match wins for a glob).

@@ -1,14 +1,9 @@
-"""The ASGI application: routes, authentication, and Databricks-shaped errors for everything.
-
-Authentication and fault injection are plain ASGI middleware (not Starlette's ``BaseHTTPMiddleware``) to
-keep the per-request cost low: ``clusters/get`` is polled constantly by every waiting operator.
-"""
+"""The ASGI application: routes, and Databricks-shaped errors for everything (authentication and fault
+injection wrap it, in :mod:`airbricks.workspace.middleware`)."""
 
 from __future__ import annotations
 
-import base64
 import errno
-import hmac
 import logging
 from typing import Any
 
@@ -19,59 +14,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError
+from airbricks.workspace.middleware import AuthAndFaults
 
 log = logging.getLogger("airbricks.workspace")
-
-#: Paths answered without a token, as on the real service.
-PUBLIC_PATHS = frozenset({"/.well-known/databricks-config"})
-
 
 def _json_error(status: int, error_code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error_code": error_code, "message": message}, status_code=status, headers=headers)
 
 
-class AuthAndFaults:
-    """Checks ``Authorization`` (Bearer PAT, or Basic with the PAT as password) and applies fault rules."""
-
-    def __init__(self, app: Any, workspace: Workspace) -> None:
-        self.app = app
-        self.workspace = workspace
-        self._bearer = f"Bearer {workspace.token}".encode()
-        self._token = workspace.token.encode()
-
-    def _authorized(self, header: bytes | None) -> bool:
-        if header is None:
-            return False
-        if hmac.compare_digest(header, self._bearer):
-            return True
-        if header[:6].lower() == b"basic ":
-            try:
-                _, _, password = base64.b64decode(header[6:]).partition(b":")
-            except ValueError:
-                return False
-            return hmac.compare_digest(password, self._token)
-        return False
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
-            await self.app(scope, receive, send)
-            return
-        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if not self._authorized(header):
-            response = _json_error(401, "UNAUTHENTICATED",
-                                   "Invalid access token. Pass 'Authorization: Bearer <token>' with the workspace's"
-                                   " token (printed by 'airbricks serve').")
-            await response(scope, receive, send)
-            return
-        fault = self.workspace.faults.match(scope["method"], scope["path"])
-        if fault is not None:
-            handled = await fault.apply(scope, receive, send)
-            if handled:
-                return
-        await self.app(scope, receive, send)
-
-
-def create_app(workspace: Workspace) -> FastAPI:
+def create_app(workspace: Workspace) -> AuthAndFaults:
+    """The ASGI application: FastAPI's routes inside the authentication and fault-injection layer."""
     from airbricks.workspace.routes import admin, clusters, dbfs, files, jobs, objects
 
     app = FastAPI(title="airbricks local Databricks workspace", version="0.1.0", docs_url=None, redoc_url=None)
@@ -112,6 +64,5 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     for module in (clusters, jobs, dbfs, files, objects, admin):
         app.include_router(module.router)
-    app.add_middleware(AuthAndFaults, workspace=workspace)
-    return app
+    return AuthAndFaults(app, workspace)
 

@@ -12,8 +12,7 @@ import base64
 import binascii
 import os
 import shutil
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from airbricks.workspace.errors import (
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
+from airbricks.workspace.shared import Shared
 
 #: Inline ``put`` contents, ``add-block`` data and ``read`` length are each limited to 1 MB.
 MAX_BLOCK_BYTES = 1024 * 1024
@@ -66,15 +66,15 @@ class _Handle:
     path: str
     overwrite: bool
     staged: Path
-    touched: float = field(default_factory=time.monotonic)
+    touched: float
 
 
 class Dbfs:
     """The DBFS model: paths in, FileInfo dicts and bytes out; raises ``errors.*``."""
 
-    def __init__(self, workspace: Any) -> None:
-        self.workspace = workspace
-        self.root: Path = workspace.data_dir / "dbfs"
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
+        self.root: Path = shared.data_dir / "dbfs"
         self.root.mkdir(parents=True, exist_ok=True)
         self._handles: dict[int, _Handle] = {}
         self._next_handle = int.from_bytes(os.urandom(3), "big") * 1000 + 1
@@ -85,9 +85,9 @@ class Dbfs:
     def normalize(path: object, field_name: str = "path") -> str:
         return paths.normalize(path, field=field_name, prefix="dbfs:")
 
-    def local_path(self, path: str) -> Path:
+    def local_path(self, path: str, field_name: str = "path") -> Path:
         """The file under the data dir for ``dbfs:/x`` or ``/x`` (validated: nothing escapes the DBFS root)."""
-        return paths.resolve(self.root, self.normalize(path))
+        return paths.resolve(self.root, self.normalize(path, field_name))
 
     def _existing(self, path: object, field_name: str = "path") -> tuple[str, Path]:
         norm = self.normalize(path, field_name)
@@ -121,12 +121,12 @@ class Dbfs:
     # -- read side ---------------------------------------------------------------------------------------------
 
     def get_status(self, path: object) -> dict[str, Any]:
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._existing(path)
             return self._file_info(norm, local)
 
     def list(self, path: object) -> list[dict[str, Any]]:
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._existing(path)
             if not local.is_dir():
                 return [self._file_info(norm, local)]
@@ -152,7 +152,7 @@ class Dbfs:
         if length > MAX_BLOCK_BYTES:
             raise MaxReadSizeExceeded(f"Cannot read more than {MAX_BLOCK_BYTES} bytes (1 MB) at a time; got length"
                                       f" {length}. Read the file in chunks with offset and length.")
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._existing(path)
             if local.is_dir():
                 raise InvalidParameterValue(f"Cannot read {norm}: it is a directory, not a file.")
@@ -164,7 +164,7 @@ class Dbfs:
     # -- write side --------------------------------------------------------------------------------------------
 
     def mkdirs(self, path: object) -> None:
-        with self.workspace.lock:
+        with self.shared.lock:
             norm = self.normalize(path)
             local = paths.resolve(self.root, norm)
             if local.exists() and not local.is_dir():
@@ -174,7 +174,7 @@ class Dbfs:
 
     def delete(self, path: object, recursive: bool) -> None:
         """Deleting a missing path succeeds (as on the real service); a non-empty directory needs recursive."""
-        with self.workspace.lock:
+        with self.shared.lock:
             norm = self.normalize(path)
             local = paths.resolve(self.root, norm)
             if not local.exists():
@@ -192,7 +192,7 @@ class Dbfs:
 
     def put(self, path: object, contents: bytes | None, overwrite: bool, staged: Path | None = None) -> None:
         """Write a whole file: inline bytes, or a staging file already streamed to disk (multipart)."""
-        with self.workspace.lock:
+        with self.shared.lock:
             norm = self.normalize(path)
             local = paths.resolve(self.root, norm)
             try:
@@ -207,7 +207,7 @@ class Dbfs:
                 paths.atomic_write(local, contents or b"")
 
     def move(self, source: object, destination: object) -> None:
-        with self.workspace.lock:
+        with self.shared.lock:
             src, src_local = self._existing(source, "source_path")
             dst = self.normalize(destination, "destination_path")
             dst_local = paths.resolve(self.root, dst)
@@ -222,16 +222,16 @@ class Dbfs:
     # -- streaming handles -------------------------------------------------------------------------------------
 
     def create(self, path: object, overwrite: bool) -> int:
-        with self.workspace.lock:
+        with self.shared.lock:
             self._expire_handles()
             norm = self.normalize(path)
             local = paths.resolve(self.root, norm)
             self._check_writable(norm, local, overwrite)
-            staged = paths.staging_file(self.workspace.data_dir)
+            staged = paths.staging_file(self.shared.data_dir)
             staged.touch()
             handle = self._next_handle
             self._next_handle += 1
-            self._handles[handle] = _Handle(norm, overwrite, staged)
+            self._handles[handle] = _Handle(norm, overwrite, staged, self._seconds())
             return handle
 
     def _handle(self, handle: int) -> _Handle:
@@ -239,24 +239,27 @@ class Dbfs:
         found = self._handles.get(handle)
         if found is None:
             raise ResourceDoesNotExist(f"The handle {handle} does not exist (closed, expired, or never created).")
-        found.touched = time.monotonic()
+        found.touched = self._seconds()
         return found
 
     def add_block(self, handle: int, data: bytes) -> None:
-        with self.workspace.lock:
+        with self.shared.lock:
             found = self._handle(handle)
             with open(found.staged, "ab") as fh:
                 fh.write(data)
 
     def close(self, handle: int) -> None:
         """Make the streamed content visible in one rename (re-checking ``overwrite`` against files written since)."""
-        with self.workspace.lock:
+        with self.shared.lock:
             found = self._handle(handle)
             del self._handles[handle]
             self.put(found.path, None, found.overwrite, staged=found.staged)
 
+    def _seconds(self) -> float:
+        return self.shared.now_ms() / 1000
+
     def _expire_handles(self) -> None:
-        cutoff = time.monotonic() - HANDLE_IDLE_SECONDS
+        cutoff = self._seconds() - HANDLE_IDLE_SECONDS
         for handle, found in list(self._handles.items()):
             if found.touched < cutoff:
                 found.staged.unlink(missing_ok=True)
@@ -266,7 +269,7 @@ class Dbfs:
 
     def shutdown(self) -> None:
         """Drop the open streaming handles and their staged bytes (they were never acknowledged as files)."""
-        with self.workspace.lock:
+        with self.shared.lock:
             for found in self._handles.values():
                 found.staged.unlink(missing_ok=True)
             self._handles.clear()

@@ -10,33 +10,49 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from airbricks.workspace import paths
-from airbricks.workspace.errors import AlreadyExists, Conflict, InvalidParameterValue, NotFound
+from airbricks.workspace.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidParameterValue,
+    NotFound,
+)
+from airbricks.workspace.pagination import paginate
+from airbricks.workspace.shared import Shared
 
 MAX_PAGE_SIZE = 1000
 #: Single-shot uploads through the Files API are limited to 5 GiB on the real service.
 MAX_UPLOAD_BYTES = 5 * 1024 ** 3
 
 
+class VolumeFile(NamedTuple):
+    """A file on a volume: its normalized path, the file under the data dir, and its stat."""
+
+    path: str
+    local: Path
+    stat: os.stat_result
+
+
 class Volumes:
     """The Volumes model: validated paths in, stat results and staged files committed; raises ``errors.*``."""
 
-    def __init__(self, workspace: Any) -> None:
-        self.workspace = workspace
-        self.root: Path = workspace.data_dir / "volumes"
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
+        self.root: Path = shared.data_dir / "volumes"
         self.root.mkdir(parents=True, exist_ok=True)
 
     # -- paths -------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def normalize(path: object, *, is_file: bool) -> str:
+    def normalize(path: object, *, is_file: bool, field: str | None = None) -> str:
         """``/Volumes/<catalog>/<schema>/<volume>[/...]`` (a file needs at least one name below the volume)."""
-        norm = paths.normalize(path, field="file_path" if is_file else "directory_path")
+        norm = paths.normalize(path, field=field or ("file_path" if is_file else "directory_path"))
         parts = norm.split("/")[1:]
         if len(parts) < (5 if is_file else 4) or parts[0] != "Volumes":
             shape = "/Volumes/<catalog>/<schema>/<volume>/<path>" if is_file else "/Volumes/<catalog>/<schema>/<volume>"
@@ -47,9 +63,9 @@ class Volumes:
     def _local(self, norm: str) -> Path:
         return paths.resolve(self.root, norm[len("/Volumes"):])
 
-    def local_path(self, path: str) -> Path:
+    def local_path(self, path: str, *, field: str | None = None) -> Path:
         """The file under the data dir for ``/Volumes/c/s/v/x`` (validated: nothing escapes the volumes root)."""
-        return self._local(self.normalize(path, is_file=False))
+        return self._local(self.normalize(path, is_file=False, field=field))
 
     @staticmethod
     def _is_volume_root(norm: str) -> bool:
@@ -57,7 +73,7 @@ class Volumes:
 
     # -- files -------------------------------------------------------------------------------------------------
 
-    def file(self, path: object) -> tuple[str, Path, os.stat_result]:
+    def file(self, path: object) -> VolumeFile:
         """The file to download or describe, with its stat (404 NOT_FOUND for a directory or nothing)."""
         norm = self.normalize(path, is_file=True)
         local = self._local(norm)
@@ -67,11 +83,11 @@ class Volumes:
             raise NotFound(f"The file being accessed is not found: {norm}.") from None
         if local.is_dir():
             raise NotFound(f"The file being accessed is not found: {norm} is a directory.")
-        return norm, local, st
+        return VolumeFile(norm, local, st)
 
     def check_upload(self, path: object, overwrite: bool) -> str:
         """Refuse early (before the body is streamed) what :meth:`commit_upload` would refuse."""
-        with self.workspace.lock:
+        with self.shared.lock:
             norm = self.normalize(path, is_file=True)
             self._check_target(norm, self._local(norm), overwrite)
             return norm
@@ -91,7 +107,7 @@ class Volumes:
 
     def commit_upload(self, path: object, staged: Path, overwrite: bool) -> None:
         """Move a fully streamed upload into place in one rename (parents are created, as on the service)."""
-        with self.workspace.lock:
+        with self.shared.lock:
             try:
                 norm = self.normalize(path, is_file=True)
                 local = self._local(norm)
@@ -101,15 +117,14 @@ class Volumes:
                 staged.unlink(missing_ok=True)
 
     def delete_file(self, path: object) -> None:
-        with self.workspace.lock:
-            norm, local, _ = self.file(path)
-            local.unlink()
+        with self.shared.lock:
+            self.file(path).local.unlink()
 
     # -- directories -------------------------------------------------------------------------------------------
 
     def create_directory(self, path: object) -> None:
         """``mkdir -p``: an existing directory is fine, a file anywhere on the way is a conflict."""
-        with self.workspace.lock:
+        with self.shared.lock:
             norm = self.normalize(path, is_file=False)
             current = norm
             while True:
@@ -131,11 +146,11 @@ class Volumes:
         return norm, local
 
     def directory_exists(self, path: object) -> None:
-        with self.workspace.lock:
+        with self.shared.lock:
             self._directory(path)
 
     def delete_directory(self, path: object) -> None:
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._directory(path)
             if self._is_volume_root(norm):
                 raise InvalidParameterValue(f"Cannot delete {norm}: it is the root of a volume, not a directory in"
@@ -148,30 +163,29 @@ class Volumes:
         """Entries sorted by name; the page token is the last name returned, so pages survive restarts."""
         size = MAX_PAGE_SIZE if not page_size else min(page_size, MAX_PAGE_SIZE)
         after = _decode_token(page_token) if page_token else None
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._directory(path)
             names = sorted(c for c in (os.listdir(local) if local.is_dir() else []) if not paths.is_temporary(c))
-            if after is not None:
-                names = [n for n in names if n > after]
-            contents = []
-            for name in names:
-                if len(contents) == size:
-                    break
-                child = norm + "/" + name
-                try:
-                    child_local = paths.resolve(self.root, child[len("/Volumes"):])
-                    st = child_local.stat()
-                except (InvalidParameterValue, FileNotFoundError):
-                    continue  # e.g. a planted symlink pointing outside: never shown, never followed
-                entry: dict[str, Any] = {"path": child, "name": name, "is_directory": child_local.is_dir(),
-                                         "last_modified": int(st.st_mtime * 1000)}
-                if not entry["is_directory"]:
-                    entry["file_size"] = st.st_size
-                contents.append(entry)
-        result: dict[str, Any] = {"contents": contents}
-        if contents and len(contents) == size and names[-1] != contents[-1]["name"]:
-            result["next_page_token"] = base64.urlsafe_b64encode(contents[-1]["name"].encode()).decode()
+            entries = [entry for entry in (self._entry(norm, name) for name in names) if entry is not None]
+        start = bisect.bisect_right([e["name"] for e in entries], after) if after is not None else 0
+        page = paginate(entries, start, size)
+        result: dict[str, Any] = {"contents": page.items}
+        if page.has_more:
+            result["next_page_token"] = base64.urlsafe_b64encode(page.items[-1]["name"].encode()).decode()
         return result
+
+    def _entry(self, norm: str, name: str) -> dict[str, Any] | None:
+        child = norm + "/" + name
+        try:
+            child_local = paths.resolve(self.root, child[len("/Volumes"):])
+            st = child_local.stat()
+        except (InvalidParameterValue, FileNotFoundError):
+            return None  # e.g. a planted symlink pointing outside: never shown, never followed
+        entry: dict[str, Any] = {"path": child, "name": name, "is_directory": child_local.is_dir(),
+                                 "last_modified": int(st.st_mtime * 1000)}
+        if not entry["is_directory"]:
+            entry["file_size"] = st.st_size
+        return entry
 
 
 def _decode_token(token: str) -> str:

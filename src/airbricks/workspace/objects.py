@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from airbricks.workspace import paths
-from airbricks.workspace.core import now_ms
 from airbricks.workspace.errors import (
     DirectoryNotEmpty,
     InvalidParameterValue,
@@ -22,6 +21,7 @@ from airbricks.workspace.errors import (
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
+from airbricks.workspace.shared import Shared
 
 KIND = "workspace_object"
 #: The real service refuses imports over 10 MB.
@@ -33,6 +33,18 @@ COMMENT = {"PYTHON": "#", "SQL": "--", "SCALA": "//", "R": "#"}
 EXTENSION = {"PYTHON": "py", "SQL": "sql", "SCALA": "scala", "R": "r"}
 BY_EXTENSION = {".py": "PYTHON", ".sql": "SQL", ".scala": "SCALA", ".r": "R"}
 UNSUPPORTED_FORMATS = ("DBC", "HTML", "R_MARKDOWN")
+
+
+class Exported(NamedTuple):
+    """What ``workspace/export`` gives: the bytes, and the file type (extension) of a notebook."""
+
+    content: bytes
+    file_type: str | None
+
+
+class NotebookSource(NamedTuple):
+    language: str
+    text: str
 
 
 def header(language: str) -> str:
@@ -103,12 +115,12 @@ def to_jupyter(text: str, language: str) -> bytes:
 class WorkspaceObjects:
     """The Workspace model: paths in, ObjectInfo dicts and content out; raises ``errors.*``."""
 
-    def __init__(self, workspace: Any) -> None:
-        self.workspace = workspace
-        self.root: Path = workspace.data_dir / "workspace"
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
+        self.root: Path = shared.data_dir / "workspace"
         for folder in ROOT_FOLDERS:
             (self.root / folder.lstrip("/")).mkdir(parents=True, exist_ok=True)
-        self._meta: dict[str, dict[str, Any]] = dict(workspace.store.load(KIND))
+        self._meta: dict[str, dict[str, Any]] = dict(shared.store.load(KIND))
 
     # -- paths and metadata ------------------------------------------------------------------------------------
 
@@ -131,22 +143,22 @@ class WorkspaceObjects:
 
     def _record(self, norm: str, object_type: str, language: str | None, keep_created: bool = True) -> None:
         old = self._meta.get(norm)
-        now = now_ms()
+        now = self.shared.now_ms()
         doc: dict[str, Any] = {"object_type": object_type, "modified_at": now}
         if old is not None and keep_created and old.get("object_type") == object_type:
             doc["object_id"], doc["created_at"] = old["object_id"], old["created_at"]
         else:
-            doc["object_id"] = self.workspace.store.next_id("workspace_object_id", start=1_000_000_000_000_000)
+            doc["object_id"] = self.shared.store.next_id("workspace_object_id", start=1_000_000_000_000_000)
             doc["created_at"] = now
         if language:
             doc["language"] = language
-        self.workspace.store.put(KIND, norm, doc)
+        self.shared.store.put(KIND, norm, doc)
         self._meta[norm] = doc
 
     def _forget(self, norm: str) -> None:
         prefix = norm.rstrip("/") + "/"
         for key in [k for k in self._meta if k == norm or k.startswith(prefix)]:
-            self.workspace.store.delete(KIND, key)
+            self.shared.store.delete(KIND, key)
             del self._meta[key]
 
     def _info(self, norm: str, local: Path) -> dict[str, Any]:
@@ -180,12 +192,12 @@ class WorkspaceObjects:
     # -- read side ---------------------------------------------------------------------------------------------
 
     def get_status(self, path: object) -> dict[str, Any]:
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._existing(path)
             return self._info(norm, local)
 
     def list(self, path: object) -> list[dict[str, Any]]:
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._existing(path)
             if not local.is_dir():
                 return [self._info(norm, local)]
@@ -201,10 +213,10 @@ class WorkspaceObjects:
                     continue  # a planted symlink pointing outside is never shown or followed
             return infos
 
-    def export(self, path: object, fmt: str | None) -> tuple[bytes, str | None]:
+    def export(self, path: object, fmt: str | None) -> Exported:
         """(content, file_type) of a notebook (SOURCE/AUTO/JUPYTER) or a file (raw bytes)."""
         fmt = (fmt or "SOURCE").upper()
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._existing(path)
             if local.is_dir():
                 raise InvalidParameterValue(f"Cannot export folder {norm} as {fmt}: the local workspace exports"
@@ -215,23 +227,23 @@ class WorkspaceObjects:
         if meta.get("object_type") != "NOTEBOOK":
             if fmt not in ("SOURCE", "AUTO", "RAW"):
                 raise InvalidParameterValue(f"Cannot export file {norm} as {fmt}: use format SOURCE, AUTO or RAW.")
-            return data, None
+            return Exported(data, None)
         language = meta["language"]
         if fmt in ("SOURCE", "AUTO"):
-            return data, EXTENSION[language]
+            return Exported(data, EXTENSION[language])
         if fmt == "JUPYTER":
-            return to_jupyter(data.decode("utf-8", "replace"), language), "ipynb"
+            return Exported(to_jupyter(data.decode("utf-8", "replace"), language), "ipynb")
         raise InvalidParameterValue(f"Export format {fmt} is not supported by the local workspace: use SOURCE,"
                                     " AUTO or JUPYTER.")
 
-    def notebook_source(self, path: str) -> tuple[str, str]:
+    def notebook_source(self, path: str) -> NotebookSource:
         """(language, SOURCE text) of a notebook, for running ``notebook_task.notebook_path``."""
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._existing(path)
             meta = self._meta.get(norm, {})
             if local.is_dir() or meta.get("object_type") != "NOTEBOOK":
                 raise InvalidParameterValue(f"The object at {norm} is not a notebook.")
-            return meta["language"], local.read_text(encoding="utf-8", errors="replace")
+            return NotebookSource(meta["language"], local.read_text(encoding="utf-8", errors="replace"))
 
     # -- write side --------------------------------------------------------------------------------------------
 
@@ -254,7 +266,7 @@ class WorkspaceObjects:
             data = source.encode("utf-8")
         else:
             data = content
-        with self.workspace.lock:
+        with self.shared.lock:
             local = paths.resolve(self.root, norm)
             if norm == "/" or local.is_dir() or (local.exists() and not overwrite):
                 raise ResourceAlreadyExists(f"{norm} already exists")
@@ -291,7 +303,7 @@ class WorkspaceObjects:
         return norm[: -len(suffix)] if suffix and norm.count("/") and len(norm) > len(suffix) + 1 else norm
 
     def mkdirs(self, path: object) -> None:
-        with self.workspace.lock:
+        with self.shared.lock:
             norm = self.normalize(path)
             current = norm
             missing = []
@@ -308,7 +320,7 @@ class WorkspaceObjects:
                 paths.resolve(self.root, folder).mkdir(exist_ok=True)
 
     def delete(self, path: object, recursive: bool) -> None:
-        with self.workspace.lock:
+        with self.shared.lock:
             norm, local = self._existing(path)
             if norm == "/" or norm in ROOT_FOLDERS:
                 raise InvalidParameterValue(f"Cannot delete {norm}: it is a root folder of the workspace.")

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from airbricks.workspace.core import Workspace
-from airbricks.workspace.errors import DatabricksError, MalformedRequest
+from airbricks.workspace.errors import DatabricksError, InvalidParameterValue, MalformedRequest
 from airbricks.workspace.params import Params
 
 
@@ -75,3 +75,19 @@ def versioned(
         return func
 
     return decorate
+
+
+def page_offset(params: Params) -> int:
+    """Where a page starts: the ``page_token`` a previous page handed out (an offset), else ``offset``."""
+    token = params.str("page_token")
+    if token:
+        if not token.isdigit():
+            raise InvalidParameterValue(f"Invalid page_token '{token[:50]}': use next_page_token from the last page")
+        return int(token)
+    return params.int("offset", default=0, minimum=0) or 0
+
+
+def page_window(params: Params, *, default_limit: int, max_limit: int, size_field: str = "limit") -> tuple[int, int]:
+    """``(offset, limit)`` of a list call, from ``page_token``/``offset`` and ``limit`` (or ``page_size``)."""
+    limit = params.int(size_field, default=default_limit, minimum=1, maximum=max_limit) or default_limit
+    return page_offset(params), limit

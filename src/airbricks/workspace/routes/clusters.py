@@ -11,9 +11,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from airbricks.workspace import cluster_specs
 from airbricks.workspace.errors import InvalidParameterValue
 from airbricks.workspace.params import Params
-from airbricks.workspace.routes import read_params, versioned, workspace
+from airbricks.workspace.pagination import paginate
+from airbricks.workspace.routes import page_offset, read_params, versioned, workspace
 
 router = APIRouter()
 VERSIONS = ("2.0", "2.1")
@@ -40,7 +42,7 @@ async def create(request: Request) -> dict[str, Any]:
 @versioned(router, ["GET"], "clusters/get", VERSIONS)
 async def get(request: Request) -> Response:
     params = await read_params(request)
-    return _json(workspace(request).clusters.get_doc(_cluster_id(params)))
+    return _json(workspace(request).clusters.get(_cluster_id(params)))
 
 
 def _filter(request: Request, params: Params, name: str) -> set[str] | None:
@@ -55,27 +57,18 @@ def _filter(request: Request, params: Params, name: str) -> set[str] | None:
 @versioned(router, ["GET"], "clusters/list", VERSIONS)
 async def list_(request: Request) -> Response:
     params = await read_params(request)
-    clusters = workspace(request).clusters.list_clusters(
+    clusters = workspace(request).clusters.list(
         states=_filter(request, params, "cluster_states"), sources=_filter(request, params, "cluster_sources"))
     page_size = params.int("page_size", minimum=0, maximum=100)
     if not page_size:
         return _json({"clusters": clusters})
-    start = _page_token(params)
-    body: dict[str, Any] = {"clusters": clusters[start:start + page_size]}
-    if start + page_size < len(clusters):
-        body["next_page_token"] = str(start + page_size)
-    if start:
-        body["prev_page_token"] = str(max(0, start - page_size))
+    page = paginate(clusters, page_offset(params), page_size)
+    body: dict[str, Any] = {"clusters": page.items}
+    if page.next_offset is not None:
+        body["next_page_token"] = str(page.next_offset)
+    if page.prev_offset is not None:
+        body["prev_page_token"] = str(page.prev_offset)
     return _json(body)
-
-
-def _page_token(params: Params) -> int:
-    token = params.str("page_token")
-    if token is None or token == "":
-        return 0
-    if not token.isdigit():
-        raise InvalidParameterValue(f"Invalid page_token '{token[:50]}': use next_page_token from the last page")
-    return int(token)
 
 
 @versioned(router, ["POST"], "clusters/start", VERSIONS)
@@ -132,24 +125,24 @@ async def events(request: Request) -> Response:
     offset = params.int("offset", default=0, minimum=0)
     limit = params.int("limit", default=_EVENTS_DEFAULT_LIMIT, minimum=1, maximum=_EVENTS_MAX_LIMIT)
     event_types = params.list("event_types")
-    page, total = workspace(request).clusters.events(
+    page = workspace(request).clusters.events(
         cluster_id, order=order, offset=offset, limit=limit,
         event_types=[str(t) for t in event_types] if event_types else None,
         start_time=params.int("start_time"), end_time=params.int("end_time"))
-    body: dict[str, Any] = {"events": page, "total_count": total}
-    if offset + limit < total:
-        body["next_page"] = {**params.data, "cluster_id": cluster_id, "offset": offset + limit, "limit": limit}
+    body: dict[str, Any] = {"events": page.items, "total_count": page.total}
+    if page.next_offset is not None:
+        body["next_page"] = {**params.data, "cluster_id": cluster_id, "offset": page.next_offset, "limit": limit}
     return _json(body)
 
 
 @versioned(router, ["GET"], "clusters/spark-versions", VERSIONS)
 async def spark_versions(request: Request) -> dict[str, Any]:
-    return {"versions": workspace(request).clusters.spark_versions()}
+    return {"versions": cluster_specs.spark_versions()}
 
 
 @versioned(router, ["GET"], "clusters/list-node-types", VERSIONS)
 async def list_node_types(request: Request) -> dict[str, Any]:
-    return {"node_types": workspace(request).clusters.node_types()}
+    return {"node_types": cluster_specs.node_types()}
 
 
 @router.get("/api/2.0/airbricks/clusters", include_in_schema=True)

@@ -54,8 +54,8 @@ async def upload(request: Request, file_path: str) -> Response:
 @router.head("/api/2.0/fs/files{file_path:path}")
 async def download(request: Request, file_path: str) -> Response:
     """The file's bytes (``Range: bytes=a-b`` gives 206 with Content-Range); HEAD gives the headers only."""
-    _, local, st = workspace(request).volumes.file(file_path)
-    return FileResponse(local, media_type="application/octet-stream", stat_result=st)
+    found = workspace(request).volumes.file(file_path)
+    return FileResponse(found.local, media_type="application/octet-stream", stat_result=found.stat)
 
 
 @router.delete("/api/2.0/fs/files{file_path:path}")

@@ -69,12 +69,12 @@ async def _multipart(request: Request) -> tuple[Params, bytes]:
 @versioned(router, ["GET"], "workspace/export", VERSIONS)
 async def export(request: Request) -> Any:
     params = await read_params(request)
-    content, file_type = workspace(request).objects.export(params.raw("path"), params.str("format"))
+    exported = workspace(request).objects.export(params.raw("path"), params.str("format"))
     if params.bool("direct_download"):
-        return Response(content, media_type="application/octet-stream")
-    body: dict[str, Any] = {"content": base64.b64encode(content).decode()}
-    if file_type:
-        body["file_type"] = file_type
+        return Response(exported.content, media_type="application/octet-stream")
+    body: dict[str, Any] = {"content": base64.b64encode(exported.content).decode()}
+    if exported.file_type:
+        body["file_type"] = exported.file_type
     return body
 
 

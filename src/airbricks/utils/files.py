@@ -1,0 +1,104 @@
+"""Where a file sensor or trigger looks, and when it counts a file as found: :class:`FileTarget`.
+
+Shared by :class:`~airbricks.sensors.files.DatabricksFileSensor` (sync, in a worker) and
+:class:`~airbricks.triggers.DatabricksFileTrigger` (async, in the triggerer), so both decide "found",
+"still missing" and "failed" identically.  Imported while DAG files are parsed: it must not import the hook.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airbricks.errors import DatabricksRequestError
+
+if TYPE_CHECKING:
+    from airbricks.hooks import AirbricksDatabricksHook
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """Where to look and how: DBFS (``dbfs/get-status``, ``dbfs/list``) or Volumes (Files API)."""
+
+    path: str          # absolute path without the dbfs: scheme
+    volume: bool       # True: Files API; False: DBFS API
+    pattern: str | None  # fnmatch pattern for the last segment, or None for an exact path
+
+    @classmethod
+    def parse(cls, path: str) -> FileTarget:
+        raw = path.strip().removeprefix("dbfs:")
+        if not raw.startswith("/"):
+            raise ValueError(f"path must be absolute (dbfs:/..., /... or /Volumes/...), got {path!r}")
+        raw = posixpath.normpath(raw)
+        parent, last = posixpath.split(raw)
+        if any(c in _GLOB_CHARS for c in parent):
+            raise ValueError(f"a glob is allowed only in the last path segment, got {path!r}")
+        volume = raw == "/Volumes" or raw.startswith("/Volumes/")
+        if any(c in _GLOB_CHARS for c in last):
+            return cls(parent, volume, last)
+        return cls(raw, volume, None)
+
+    @property
+    def display(self) -> str:
+        return posixpath.join(self.path, self.pattern) if self.pattern else self.path
+
+    # ------------------------------------------------------------------ decide
+    def _pick(self, candidates: list[dict[str, Any]], newer_than_ms: int | None) -> dict[str, Any] | None:
+        """The newest candidate that is fresh enough, as ``{path, size, modification_time, is_dir}``."""
+        fresh = [c for c in candidates
+                 if newer_than_ms is None or (c["modification_time"] or 0) > newer_than_ms]
+        if not fresh:
+            return None
+        return max(fresh, key=lambda c: c["modification_time"] or 0)
+
+    def _from_listing(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for e in entries:
+            is_dir = bool(e.get("is_dir", e.get("is_directory", False)))
+            path = e.get("path", "")
+            name = e.get("name") or posixpath.basename(path.rstrip("/"))
+            if is_dir or not fnmatch.fnmatchcase(name, self.pattern or ""):
+                continue
+            mtime = e.get("modification_time", e.get("last_modified"))
+            out.append({"path": path, "size": int(e.get("file_size", 0) or 0),
+                        "modification_time": int(mtime) if mtime is not None else None, "is_dir": False})
+        return out
+
+    @staticmethod
+    def _from_status(status: dict[str, Any]) -> dict[str, Any]:
+        mtime = status.get("modification_time")
+        return {"path": status.get("path"), "size": int(status.get("file_size", 0) or 0),
+                "modification_time": int(mtime) if mtime is not None else None,
+                "is_dir": bool(status.get("is_dir", False))}
+
+    # ------------------------------------------------------------------ look (sync / async)
+    def find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
+        """The matching file, or ``None`` when absent (``is_not_found``) or stale; other API errors raise."""
+        try:
+            if self.pattern is None:
+                status = hook.files_head(self.path) if self.volume else hook.dbfs_get_status(self.path)
+                return self._pick([self._from_status(status)], newer_than_ms)
+            entries = hook.files_list_directory(self.path) if self.volume else hook.dbfs_list(self.path)
+            return self._pick(self._from_listing(entries), newer_than_ms)
+        except DatabricksRequestError as exc:
+            if exc.is_not_found:
+                return None
+            raise
+
+    async def a_find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
+        try:
+            if self.pattern is None:
+                status = (await hook.a_files_head(self.path) if self.volume
+                          else await hook.a_dbfs_get_status(self.path))
+                return self._pick([self._from_status(status)], newer_than_ms)
+            entries = (await hook.a_files_list_directory(self.path) if self.volume
+                       else await hook.a_dbfs_list(self.path))
+            return self._pick(self._from_listing(entries), newer_than_ms)
+        except DatabricksRequestError as exc:
+            if exc.is_not_found:
+                return None
+            raise

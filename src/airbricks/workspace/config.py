@@ -1,0 +1,54 @@
+"""Settings of one local workspace, and the token it is reached with."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class WorkspaceConfig:
+    """Settings of one local workspace. Durations are in (possibly scaled) seconds."""
+
+    data_dir: Path
+    token: str | None = None
+    cluster_start_seconds: float = 2.0
+    cluster_stop_seconds: float = 0.5
+    cluster_restart_seconds: float | None = None
+    cluster_resize_seconds: float = 0.5
+    #: Auto-termination minutes are multiplied by this, so tests can watch INACTIVITY happen (60 = real time).
+    seconds_per_minute: float = 60.0
+    tick_seconds: float = 0.02
+    #: The interpreter that runs notebooks (default: the server's own, ``sys.executable``).
+    python_executable: str | None = None
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    #: Seed of the fault rules' random decisions (None: unseeded), so chaos runs can be replayed.
+    fault_seed: int | None = None
+
+    @property
+    def restart_seconds(self) -> float:
+        return self.cluster_restart_seconds if self.cluster_restart_seconds is not None else (
+            self.cluster_stop_seconds + self.cluster_start_seconds)
+
+
+TOKEN_FILE = "token"
+
+
+def load_or_create_token(data_dir: Path, token: str | None) -> str:
+    """The token every request must carry: the one given, else the one kept in the data dir (0600)."""
+    if token:
+        return token
+    path = data_dir / TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = "dapi" + secrets.token_hex(16)
+    tmp = path.with_suffix(".tmp")
+    # Created 0600 from the start: the token is never readable by others, not even for a moment.
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+        fh.write(value + "\n")
+    tmp.replace(path)
+    return value

@@ -1,0 +1,100 @@
+"""The outermost ASGI layer: authentication, and fault injection applied to the connection itself.
+
+Plain ASGI (not Starlette's ``BaseHTTPMiddleware``) to keep the per-request cost low: ``clusters/get`` is
+polled constantly by every waiting operator. It wraps the FastAPI application from outside, so the ``send``
+it receives is the server's own: dropping a connection (a fault rule's ``drop``) reaches the transport in
+one step. ASGI has no way to say "reset this connection", so that one step is uvicorn-specific.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import json
+import socket
+import struct
+from typing import Any
+
+from airbricks.workspace.core import Workspace
+from airbricks.workspace.fault_rules import Rule
+
+#: Paths answered without a token, as on the real service.
+PUBLIC_PATHS = frozenset({"/.well-known/databricks-config"})
+UNAUTHENTICATED = ("Invalid access token. Pass 'Authorization: Bearer <token>' with the workspace's token (printed"
+                   " by 'airbricks serve').")
+
+
+async def send_json(send: Any, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    """Answer a request with a JSON body, straight through ASGI."""
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def drop_connection(send: Any) -> None:
+    """Reset the TCP connection (SO_LINGER 0, then abort): the client sees a reset or an empty reply."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("airbricks fault: dropping the connection needs uvicorn (no transport found)")
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    transport.abort()
+    for _ in range(3):  # let connection_lost run so the server does not try to answer a closed socket
+        await asyncio.sleep(0)
+
+
+async def inject(rule: Rule, path: str, send: Any) -> bool:
+    """Delay, then answer with the rule's error or drop; False lets the request through (latency only)."""
+    if rule.latency_ms:
+        await asyncio.sleep(rule.latency_ms / 1000)
+    if rule.drop:
+        await drop_connection(send)
+        return True
+    if rule.status is not None:
+        err = rule.error(path)
+        await send_json(send, err.status_code, err.body(), err.headers)
+        return True
+    return False
+
+
+class AuthAndFaults:
+    """Checks ``Authorization`` (Bearer PAT, or Basic with the PAT as password), then applies fault rules."""
+
+    def __init__(self, app: Any, workspace: Workspace) -> None:
+        self.app = app
+        self.faults = workspace.faults
+        self._bearer = f"Bearer {workspace.token}".encode()
+        self._token = workspace.token.encode()
+
+    def _authorized(self, header: bytes | None) -> bool:
+        if header is None:
+            return False
+        if hmac.compare_digest(header, self._bearer):
+            return True
+        if header[:6].lower() == b"basic ":
+            try:
+                _, _, password = base64.b64decode(header[6:]).partition(b":")
+            except ValueError:
+                return False
+            return hmac.compare_digest(password, self._token)
+        return False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        if not self._authorized(header):
+            await send_json(send, 401, {"error_code": "UNAUTHENTICATED", "message": UNAUTHENTICATED})
+            return
+        rule = self.faults.match(scope["method"], scope["path"])
+        if rule is not None and await inject(rule, scope["path"], send):
+            return
+        await self.app(scope, receive, send)

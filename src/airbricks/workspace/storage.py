@@ -1,0 +1,36 @@
+"""The one place that turns a path a user writes - ``dbfs:/x``, ``/dbfs/x``, ``/Volumes/c/s/v/x``, or a
+workspace path - into the file under the data dir, by asking the model that owns that root.
+
+Runs use it for ``python_file``; the kernel gets the roots so ``dbutils.fs`` and the FUSE-style paths agree
+with the APIs; the Spark engine will use it for ``spark.read`` paths.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airbricks.workspace.dbfs import Dbfs
+from airbricks.workspace.files import Volumes
+from airbricks.workspace.objects import WorkspaceObjects
+
+
+class LocalPaths:
+    def __init__(self, dbfs: Dbfs, volumes: Volumes, objects: WorkspaceObjects) -> None:
+        self.dbfs = dbfs
+        self.volumes = volumes
+        self.objects = objects
+
+    def local_file(self, path: str, *, field: str = "path") -> Path:
+        """The file behind ``path``; INVALID_PARAMETER_VALUE naming ``field`` for a path that escapes its root."""
+        if path.startswith("dbfs:/"):
+            return self.dbfs.local_path(path, field)
+        if path == "/dbfs" or path.startswith("/dbfs/"):
+            return self.dbfs.local_path(path[len("/dbfs"):] or "/", field)
+        if path.startswith("/Volumes/"):
+            return self.volumes.local_path(path, field=field)
+        return self.objects.local_path(path)
+
+    def roots(self) -> dict[str, str]:
+        """The roots the kernel maps ``dbfs:/``, ``/Volumes`` and the workspace onto."""
+        return {"dbfs_root": str(self.dbfs.root), "volumes_root": str(self.volumes.root),
+                "workspace_root": str(self.objects.root)}

@@ -1,0 +1,155 @@
+"""Running one task: getting its cluster, building its process's spec, starting, watching and killing it.
+
+:class:`airbricks.workspace.runs.Runs` decides *when* (the phases and outcomes); this decides *how*, so a new
+kind of task (Spark, SQL, a jar) adds to this module only. Processes come from ``launch`` (by default
+:class:`airbricks.workspace.runner.TaskProcess`), so unit tests can script them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from airbricks.workspace import runner
+from airbricks.workspace.clusters import Clusters
+from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
+from airbricks.workspace.objects import NotebookSource
+from airbricks.workspace.run import Run, TaskRun
+from airbricks.workspace.shared import Shared
+from airbricks.workspace.storage import LocalPaths
+
+
+class Process(Protocol):
+    """What the state machine needs of a task's process (see :class:`airbricks.workspace.runner.TaskProcess`)."""
+
+    pid: int
+    pgid: int
+
+    def poll(self) -> dict[str, Any] | None: ...
+    def kill(self) -> None: ...
+    def reaped(self) -> bool: ...
+
+
+Launcher = Callable[[Path, dict[str, Any]], Process]
+
+
+class NotebookSources(Protocol):
+    def notebook_source(self, path: str) -> NotebookSource: ...
+    def normalize(self, path: object) -> str: ...
+
+
+
+class TaskExecutor:
+    """Clusters, processes and files for task runs.
+
+    :param clusters: where tasks get (and give back) their clusters.
+    :param notebooks: the workspace objects, for a notebook task's source.
+    :param local_paths: turns ``python_file`` and the kernel's roots into files under the data dir.
+    :param launch: starts a task's process in a directory with a spec.
+    """
+
+    def __init__(self, shared: Shared, *, clusters: Clusters, notebooks: NotebookSources,
+                 local_paths: LocalPaths, launch: Launcher | None = None) -> None:
+        self.shared = shared
+        self.clusters = clusters
+        self.notebooks = notebooks
+        self.local_paths = local_paths
+        self.launch: Launcher = launch or (lambda directory, spec: runner.TaskProcess(
+            directory, spec, shared.config.python_executable))
+        self._procs: dict[int, Process] = {}
+        self._dying: list[Process] = []
+
+    def start(self, task: TaskRun) -> Process:
+        """Start the task's process (raises when its notebook or file is missing)."""
+        proc = self.launch(self.run_dir(task), self.process_spec(task))
+        self._procs[task.run_id] = proc
+        return proc
+
+    def process(self, task: TaskRun) -> Process | None:
+        return self._procs.get(task.run_id)
+
+    def run_dir(self, task: TaskRun) -> Path:
+        return runner.run_dir(self.shared.data_dir, task.run_id)
+
+    def reap(self) -> None:
+        """Forget killed processes that have exited."""
+        self._dying = [p for p in self._dying if not p.reaped()]
+
+    def kill_leftover(self, task: TaskRun) -> None:
+        """Kill the process a previous server left running for this task (if it still is ours)."""
+        runner.kill_leftover(task.pid, task.pgid, self.run_dir(task))
+
+    def shutdown(self) -> None:
+        for proc in list(self._procs.values()):
+            proc.kill()
+        self._procs.clear()
+
+    def acquire_cluster(self, run: Run, task: TaskRun) -> str | None:
+        """The cluster the task runs on (started or created as its settings say), or None for a local process."""
+        settings = task.settings
+        if settings.get("existing_cluster_id"):
+            cid = str(settings["existing_cluster_id"])
+            self.clusters.ensure_started(cid)
+            return cid
+        if settings.get("new_cluster"):
+            return self.clusters.create_job_cluster(settings["new_cluster"], run_id=run.run_id, task_key=task.key)
+        key = settings.get("job_cluster_key")
+        if not key:
+            return None  # serverless-like: runs directly in a local process
+        if key not in run.job_cluster_ids:
+            spec = next(c for c in run.job_clusters or [] if c["job_cluster_key"] == key)
+            if not isinstance(spec.get("new_cluster"), dict):
+                raise InvalidParameterValue(f"job_clusters entry {key} has no new_cluster specification.")
+            run.job_cluster_ids[key] = self.clusters.create_job_cluster(spec["new_cluster"], run_id=run.run_id,
+                                                                        task_key=key)
+        return run.job_cluster_ids[key]
+
+    def cluster_gone(self, cid: str, *, starting: bool = False) -> str | None:
+        """Why a cluster can no longer run the task, or None while it can (or still may: a cluster that
+        ``ensure_started`` found TERMINATING restarts after its termination)."""
+        try:
+            doc = self.clusters.get(cid)
+        except DatabricksError as err:
+            return err.message
+        if doc["state"] in (("TERMINATED", "ERROR") if starting else ("TERMINATING", "TERMINATED", "ERROR")):
+            reason = doc.get("termination_reason") or {}
+            why = f" Reason: {reason.get('code')} ({reason.get('type', 'SUCCESS')})." if reason.get("code") else ""
+            return f"Cluster {cid} was terminated.{why} {doc.get('state_message') or ''}".strip()
+        return None
+
+    def process_spec(self, task: TaskRun) -> dict[str, Any]:
+        """What the kernel needs to run this task; raises when the notebook or file is missing."""
+        base = {"widgets": task.widgets, **self.local_paths.roots()}
+        notebook = task.settings.get("notebook_task")
+        if notebook:
+            path = notebook["notebook_path"]
+            language, source = self.notebooks.notebook_source(path)
+            if language != "PYTHON":
+                raise InvalidParameterValue(f"Notebook {path} is a {language} notebook; the local workspace runs "
+                                            "Python notebooks only.")
+            return {**base, "kind": "notebook", "source": source, "name": self.notebooks.normalize(path)}
+        file = task.settings["spark_python_task"]["python_file"]
+        local = self.local_paths.local_file(file, field="python_file")
+        if not local.is_file():
+            raise InvalidParameterValue(f"Cannot read the python file {file}: it does not exist.")
+        return {**base, "kind": "python", "python_file": str(local), "argv": task.argv, "name": file}
+
+    def kill(self, task: TaskRun) -> None:
+        """Kill the task's process (if it has one); the zombie is reaped by a later :meth:`reap`."""
+        proc = self._procs.pop(task.run_id, None)
+        if proc is not None:
+            proc.kill()
+            self._dying.append(proc)
+
+    def release_job_cluster(self, cid: str) -> None:
+        try:
+            self.clusters.terminate(cid, reason={"code": "JOB_FINISHED", "type": "SUCCESS", "parameters": {}})
+        except DatabricksError:
+            pass
+
+    def mark_active(self, cid: str) -> None:
+        try:
+            self.clusters.mark_active(cid)
+        except DatabricksError:
+            pass

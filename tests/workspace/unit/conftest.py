@@ -1,0 +1,81 @@
+"""Model unit tests: a workspace with a manual clock, no ticker thread, no HTTP, scripted task processes.
+
+Time moves only through ``ws.step(ms)``, so a ten-minute auto-termination is one call; task processes are
+:class:`ScriptedProcess` objects the test ends when it wants (the kernel itself is tested through HTTP by
+the conformance suite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airbricks.workspace.clock import ManualClock
+from airbricks.workspace.core import Workspace
+from airbricks.workspace.config import WorkspaceConfig
+
+START_MS = 2_000
+STOP_MS = 500
+
+
+class ScriptedProcess:
+    """Stands in for a task's kernel process: alive until :meth:`finish`; records kills."""
+
+    pid = 0
+    pgid = 0
+
+    def __init__(self, directory: Path, spec: dict[str, Any]) -> None:
+        self.directory = directory
+        self.spec = spec
+        self.outcome: dict[str, Any] | None = None
+        self.killed = False
+
+    def finish(self, status: str = "SUCCESS", **fields: Any) -> None:
+        self.outcome = {"status": status, **fields}
+
+    def poll(self) -> dict[str, Any] | None:
+        return self.outcome
+
+    def kill(self) -> None:
+        self.killed = True
+
+    def reaped(self) -> bool:
+        return True
+
+
+class Processes(list):
+    def launch(self, directory: Path, spec: dict[str, Any]) -> ScriptedProcess:
+        proc = ScriptedProcess(directory, spec)
+        self.append(proc)
+        return proc
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def procs() -> Processes:
+    return Processes()
+
+
+def make_workspace(data_dir: Path, clock: ManualClock, procs: Processes, **settings: Any) -> Workspace:
+    config = WorkspaceConfig(data_dir=data_dir, token="dapi-unit", cluster_start_seconds=START_MS / 1000,
+                             cluster_stop_seconds=STOP_MS / 1000, **settings)
+    ws = Workspace(config, clock=clock, launch=procs.launch)
+    ws.start(ticker=False)
+    return ws
+
+
+@pytest.fixture
+def ws(tmp_path: Path, clock: ManualClock, procs: Processes) -> Iterator[Workspace]:
+    workspace = make_workspace(tmp_path / "ws", clock, procs)
+    yield workspace
+    workspace.stop()
+
+
+SPEC = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
