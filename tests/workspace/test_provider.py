@@ -287,7 +287,11 @@ def test_submit_run_operator_deferrable(run_dag, dag_id, sink, ti_states, cluste
 
     caplog.set_level(logging.INFO)
     cid = cluster()
-    greet, bad = notebook(GREET), notebook(_failing("deferred-boom-7"))
+    # Each run lasts a second, so the operator's first check always finds it running and defers (a run that
+    # ends before that check is answered synchronously, which is not what this test is about).
+    slow = "# Databricks notebook source\nimport time\ntime.sleep(1)\n# COMMAND ----------\n"
+    greet = notebook(slow + GREET.split("\n", 1)[1])
+    bad = notebook(slow + _failing("deferred-boom-7").split("\n", 1)[1])
     with _dag(dag_id) as dag:
         DatabricksSubmitRunOperator(task_id="ok", deferrable=True, polling_period_seconds=POLL,
                                     json={"existing_cluster_id": cid, "timeout_seconds": "600",

@@ -130,17 +130,7 @@ class Dbfs:
             norm, local = self._existing(path)
             if not local.is_dir():
                 return [self._file_info(norm, local)]
-            infos = []
-            for child in sorted(local.iterdir(), key=lambda p: p.name):
-                if paths.is_temporary(child.name):
-                    continue
-                child_norm = norm.rstrip("/") + "/" + child.name
-                try:
-                    paths.resolve(self.root, child_norm)  # a planted symlink pointing outside is not shown
-                    infos.append(self._file_info(child_norm, child))
-                except (InvalidParameterValue, FileNotFoundError):
-                    continue
-            return infos
+            return paths.list_entries(self.root, norm, local, self._file_info)
 
     def read(self, path: object, offset: int | None, length: int | None) -> dict[str, Any]:
         offset = 0 if offset is None else offset

@@ -201,17 +201,7 @@ class WorkspaceObjects:
             norm, local = self._existing(path)
             if not local.is_dir():
                 return [self._info(norm, local)]
-            infos = []
-            for child in sorted(local.iterdir(), key=lambda p: p.name):
-                child_norm = norm.rstrip("/") + "/" + child.name
-                if paths.is_temporary(child.name):
-                    continue
-                try:
-                    paths.resolve(self.root, child_norm)
-                    infos.append(self._info(child_norm, child))
-                except (InvalidParameterValue, FileNotFoundError):
-                    continue  # a planted symlink pointing outside is never shown or followed
-            return infos
+            return paths.list_entries(self.root, norm, local, self._info)
 
     def export(self, path: object, fmt: str | None) -> Exported:
         """(content, file_type) of a notebook (SOURCE/AUTO/JUPYTER) or a file (raw bytes)."""

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 from airbricks.workspace.errors import InvalidParameterValue
 
@@ -84,3 +88,19 @@ def commit_file(staged: Path, target: Path) -> None:
 def is_temporary(name: str) -> bool:
     """Whether a directory entry is an in-flight :func:`atomic_write` file, hidden from listings."""
     return name.startswith(".") and ".tmp-" in name
+
+
+def list_entries(root: Path, norm: str, local: Path, describe: Callable[[str, Path], T]) -> list[T]:
+    """``describe(path, file)`` of each entry of a directory, by name: in-flight temporary files are hidden,
+    and so is anything (a planted symlink) that resolves outside ``root`` - never shown, never followed."""
+    out = []
+    for child in sorted(local.iterdir(), key=lambda p: p.name):
+        if is_temporary(child.name):
+            continue
+        child_norm = norm.rstrip("/") + "/" + child.name
+        try:
+            resolve(root, child_norm)
+            out.append(describe(child_norm, child))
+        except (InvalidParameterValue, FileNotFoundError):
+            continue
+    return out
