@@ -87,7 +87,7 @@ class Dbfs:
 
     def local_path(self, path: str, field_name: str = "path") -> Path:
         """The file under the data dir for ``dbfs:/x`` or ``/x`` (validated: nothing escapes the DBFS root)."""
-        return paths.resolve(self.root, self.normalize(path, field_name))
+        return paths.dbfs_file(self.root, path, field_name)
 
     def _existing(self, path: object, field_name: str = "path") -> tuple[str, Path]:
         norm = self.normalize(path, field_name)

@@ -107,14 +107,8 @@ class Fs:
         self._volumes = volumes_root
 
     def _local(self, path: str) -> tuple[Path, str]:
-        """(local file, canonical URI) for a user path; ``file:`` paths are the local file system as on a driver."""
-        if path.startswith("file:"):
-            local = Path(path[len("file:"):])
-            return local, f"file:{local}"
-        norm = paths.normalize(path, prefix="dbfs:")
-        if norm == "/Volumes" or norm.startswith("/Volumes/"):
-            return paths.resolve(self._volumes, norm[len("/Volumes"):] or "/"), norm
-        return paths.resolve(self._dbfs, norm), f"dbfs:{norm}"
+        """(local file, canonical URI) for a user path (see :func:`airbricks.workspace.paths.storage_file`)."""
+        return paths.storage_file(path, dbfs_root=self._dbfs, volumes_root=self._volumes)
 
     def ls(self, dir: str) -> list[FileInfo]:  # noqa: A002
         local, uri = self._local(dir)

@@ -61,7 +61,7 @@ class Volumes:
         return norm
 
     def _local(self, norm: str) -> Path:
-        return paths.resolve(self.root, norm[len("/Volumes"):])
+        return paths.volume_file(self.root, norm)
 
     def local_path(self, path: str, *, field: str | None = None) -> Path:
         """The file under the data dir for ``/Volumes/c/s/v/x`` (validated: nothing escapes the volumes root)."""

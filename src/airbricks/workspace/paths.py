@@ -47,6 +47,34 @@ def resolve(root: Path, normalized: str) -> Path:
     return candidate
 
 
+def dbfs_file(root: Path, path: object, field: str = "path") -> Path:
+    """The file under the DBFS root for ``dbfs:/x`` or ``/x``."""
+    return resolve(root, normalize(path, field=field, prefix="dbfs:"))
+
+
+def volume_file(root: Path, normalized: str) -> Path:
+    """The file under the volumes root for an already normalized ``/Volumes/<catalog>/<schema>/...`` path."""
+    return resolve(root, normalized[len("/Volumes"):] or "/")
+
+
+def storage_file(path: str, *, dbfs_root: Path, volumes_root: Path, field: str = "path") -> tuple[Path, str]:
+    """(file under the data dir, canonical URI) for a storage path as Spark and ``dbutils.fs`` read it.
+
+    ``dbfs:/x``, ``/dbfs/x`` (the FUSE mount) and a bare ``/x`` are DBFS; ``/Volumes/c/s/v/x`` is a volume;
+    ``file:/x`` is the local file system, as on a Databricks driver. The one mapping every consumer uses:
+    the DBFS and Volumes models, runs, the kernel's ``dbutils`` and FUSE paths, the Spark engine.
+    """
+    if path.startswith("file:"):
+        local = Path(path[len("file:"):])
+        return local, f"file:{local}"
+    norm = normalize(path, field=field, prefix="dbfs:")
+    if not path.startswith("dbfs:") and (norm == "/dbfs" or norm.startswith("/dbfs/")):
+        norm = norm[len("/dbfs"):] or "/"
+    if norm == "/Volumes" or norm.startswith("/Volumes/"):
+        return volume_file(volumes_root, norm), norm
+    return resolve(dbfs_root, norm), f"dbfs:{norm}"
+
+
 def atomic_write(target: Path, data: bytes) -> None:
     """Write a file so that a reader (or a crash) sees the old content or the new, never half of it."""
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from airbricks.workspace import paths
 from airbricks.workspace.dbfs import Dbfs
 from airbricks.workspace.files import Volumes
 from airbricks.workspace.objects import WorkspaceObjects
@@ -21,13 +22,12 @@ class LocalPaths:
         self.objects = objects
 
     def local_file(self, path: str, *, field: str = "path") -> Path:
-        """The file behind ``path``; INVALID_PARAMETER_VALUE naming ``field`` for a path that escapes its root."""
-        if path.startswith("dbfs:/"):
-            return self.dbfs.local_path(path, field)
-        if path == "/dbfs" or path.startswith("/dbfs/"):
-            return self.dbfs.local_path(path[len("/dbfs"):] or "/", field)
-        if path.startswith("/Volumes/"):
-            return self.volumes.local_path(path, field=field)
+        """The file behind ``path``: a storage path (DBFS, ``/dbfs``, ``/Volumes``), else a workspace path;
+        INVALID_PARAMETER_VALUE naming ``field`` for a path that escapes its root."""
+        if path.startswith(("dbfs:/", "/dbfs/", "/Volumes/")):
+            local, _ = paths.storage_file(path, dbfs_root=self.dbfs.root, volumes_root=self.volumes.root,
+                                          field=field)
+            return local
         return self.objects.local_path(path)
 
     def roots(self) -> dict[str, str]:
