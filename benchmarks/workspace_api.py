@@ -1,13 +1,21 @@
 """Throughput and latency of the local workspace (issue 2's targets), on this machine.
 
 Starts ``airbricks serve`` in its own process, then:
-* ``wrk`` (a separate process, 2 threads, 16 connections) against ``clusters/get`` and ``runs/get``:
-  requests/s, p50 and p99 latency. Falls back to a Python client when wrk is not installed.
+* ``wrk`` (a separate process, 2 threads, 16 connections) against ``clusters/get``, ``runs/get``,
+  ``dbfs/put`` and ``dbfs/get-status``: requests/s, p50 and p99 latency. Falls back to a Python client when wrk
+  is not installed.
+  ``dbfs/put`` is a JSON body with 100 bytes of base64 ``contents`` and ``overwrite: true``, each request to a
+  new path (``/bench/put-<time>/t<wrk thread>-<n>``): real clients write distinct files, and one path rewritten
+  over and over would measure a single hot inode and directory entry instead of file creation. ``dbfs/get-status``
+  asks about one existing file.
+* with ``--peer-url`` (and ``--peer-token``), the same ``dbfs/put`` and ``dbfs/get-status`` load against another
+  local Databricks emulator already listening there, in the same run (rows tagged ``[peer]``), so the two are
+  compared on the same machine at the same moment. The script does not install or start the peer.
 * submit -> TERMINATED latency of a trivial notebook on a RUNNING cluster (client-side, polling runs/get
   every 5 ms), median and p90 over N runs.
 
 Prints a table. Targets: >= 1,500 req/s on clusters/get with p99 < 20 ms; trivial notebook < 250 ms median.
-Usage: python benchmarks/workspace_api.py [--seconds 10] [--runs 30]
+Usage: python benchmarks/workspace_api.py [--seconds 10] [--runs 30] [--peer-url URL --peer-token TOKEN]
 """
 
 from __future__ import annotations
@@ -27,6 +35,31 @@ import requests
 
 TOKEN = "dapi-benchmark-token"
 NOTEBOOK = "# Databricks notebook source\ndbutils.notebook.exit('ok')\n"
+PUT_CONTENTS = base64.b64encode(bytes(range(100))).decode()
+
+#: wrk script for dbfs/put: every request a POST to a new path (per-thread prefix, per-thread counter).
+#: Passing ``headers`` to wrk.format replaces wrk.headers, so the -H Authorization header is copied in.
+PUT_LUA = """
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  prefix = args[1]
+  contents = args[2]
+  n = 0
+  headers = {}
+  for k, v in pairs(wrk.headers) do headers[k] = v end
+  headers["Content-Type"] = "application/json"
+end
+function request()
+  n = n + 1
+  local body = '{"path": "' .. prefix .. '/t' .. tid .. '-' .. n .. '", "contents": "' .. contents
+               .. '", "overwrite": true}'
+  return wrk.format("POST", "/api/2.0/dbfs/put", headers, body)
+end
+"""
 
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -50,9 +83,12 @@ def api(session: requests.Session, base: str, method: str, path: str, **kw):
     return response.json()
 
 
-def wrk(url: str, seconds: int) -> tuple[float, float, float]:
+def wrk(url: str, seconds: int, token: str = TOKEN, lua: Path | None = None,
+        lua_args: tuple[str, ...] = ()) -> tuple[float, float, float]:
+    script = ["-s", str(lua)] if lua else []
     out = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {TOKEN}", url],
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}", *script, url,
+         *(["--", *lua_args] if lua_args else [])],
         capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
@@ -65,24 +101,36 @@ def wrk(url: str, seconds: int) -> tuple[float, float, float]:
     return rps, pct("50"), pct("99")
 
 
-def python_load(url: str, seconds: int) -> tuple[float, float, float]:
-    """A thread-pool client when wrk is missing (the client then shares the 2 cores and reads lower)."""
+def python_load(url: str, seconds: int, token: str = TOKEN, lua: Path | None = None,
+                lua_args: tuple[str, ...] = ()) -> tuple[float, float, float]:
+    """A thread-pool client when wrk is missing (the client then shares the 2 cores and reads lower).
+
+    With ``lua`` (the dbfs/put script) it POSTs the same bodies as the wrk script: ``lua_args`` are the path
+    prefix and the base64 contents.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     deadline = time.monotonic() + seconds
     latencies: list[float] = []
 
-    def worker() -> None:
+    def worker(tid: int) -> None:
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {TOKEN}"
+        session.headers["Authorization"] = f"Bearer {token}"
+        n = 0
         while time.monotonic() < deadline:
             t0 = time.perf_counter()
-            session.get(url, timeout=10).raise_for_status()
+            if lua is None:
+                session.get(url, timeout=10).raise_for_status()
+            else:
+                n += 1
+                prefix, contents = lua_args
+                session.post(f"{url}/api/2.0/dbfs/put", timeout=10, json={
+                    "path": f"{prefix}/t{tid}-{n}", "contents": contents, "overwrite": True}).raise_for_status()
             latencies.append((time.perf_counter() - t0) * 1000)
 
     with ThreadPoolExecutor(16) as pool:
-        for _ in range(16):
-            pool.submit(worker)
+        for tid in range(16):
+            pool.submit(worker, tid)
     latencies.sort()
     return len(latencies) / seconds, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
 
@@ -109,6 +157,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--peer-url", help="another local Databricks emulator, already running (e.g."
+                        " http://127.0.0.1:5000): dbfs/put and dbfs/get-status are measured against it too")
+    parser.add_argument("--peer-token", default="dapi-peer", help="the peer's token (sent as Bearer)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -140,15 +191,37 @@ def main() -> None:
                           ("runs/get", f"{base}/api/2.1/jobs/runs/get?run_id={run_id}")):
             rps, p50, p99 = load(url, args.seconds)
             rows.append((name, rps, p50, p99))
+
+        targets = [("", base, TOKEN, session)]
+        if args.peer_url:
+            peer = requests.Session()
+            peer.headers["Authorization"] = f"Bearer {args.peer_token}"
+            targets.append((" [peer]", args.peer_url.rstrip("/"), args.peer_token, peer))
+        lua = data_dir / "dbfs_put.lua"
+        lua.write_text(PUT_LUA)
+        prefix = f"/bench/put-{int(time.time())}"  # a fresh directory each run (a peer may keep its files)
+        status_path = f"{prefix}/status-probe"
+        for tag, url, token, client in targets:
+            api(client, url, "POST", "2.0/dbfs/put", json={
+                "path": status_path, "contents": PUT_CONTENTS, "overwrite": True})
+        for tag, url, token, _ in targets:  # the servers take turns, one endpoint at a time
+            rps, p50, p99 = load(url, args.seconds, token, lua, (prefix, PUT_CONTENTS))
+            rows.append((f"dbfs/put{tag}", rps, p50, p99))
+        for tag, url, token, _ in targets:
+            rps, p50, p99 = load(f"{url}/api/2.0/dbfs/get-status?path={status_path}", args.seconds, token)
+            rows.append((f"dbfs/get-status{tag}", rps, p50, p99))
     finally:
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(data_dir, ignore_errors=True)
 
     print(f"machine: {describe()}; load generator: {load.__name__} (16 connections, {args.seconds} s)")
-    print(f"{'endpoint':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    if args.peer_url:
+        print(f"peer: {args.peer_url} (rows tagged [peer])")
+    width = max(16, *(len(name) + 2 for name, *_ in rows))
+    print(f"{'endpoint':<{width}}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, rps, p50, p99 in rows:
-        print(f"{name:<16}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}")
+        print(f"{name:<{width}}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}")
     timings.sort()
     print(f"\ntrivial notebook, submit -> TERMINATED on a RUNNING cluster ({len(timings)} runs):")
     print(f"{'median ms':>12}{'p90 ms':>10}{'min ms':>10}{'max ms':>10}")

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError
@@ -22,6 +23,24 @@ def _json_error(status: int, error_code: str, message: str, headers: dict[str, s
     return JSONResponse({"error_code": error_code, "message": message}, status_code=status, headers=headers)
 
 
+def error_response(request: Request, exc: Exception) -> JSONResponse:
+    """The Databricks error body for an exception a route raised (both dispatch paths use this)."""
+    if isinstance(exc, DatabricksError):
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers or None)
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        # A path the file system cannot hold (a name over 255 bytes, a path over 4096) is bad input, not a bug.
+        return _json_error(400, "INVALID_PARAMETER_VALUE",
+                           "Invalid path: a path component is longer than 255 bytes or the whole path is too long")
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json_error(500, "INTERNAL_ERROR", f"Internal error: {type(exc).__name__}")
+
+
+def exact_routes(app: FastAPI) -> dict[str, Route]:
+    """The plain routes whose path has no parameters, by path: the middleware dispatches these directly."""
+    return {route.path: route for route in app.router.routes
+            if type(route) is Route and "{" not in route.path}
+
+
 def create_app(workspace: Workspace) -> AuthAndFaults:
     """The ASGI application: FastAPI's routes inside the authentication and fault-injection layer."""
     from airbricks.workspace.routes import admin, clusters, dbfs, files, jobs, objects
@@ -30,8 +49,8 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     app.state.workspace = workspace
 
     @app.exception_handler(DatabricksError)
-    async def databricks_error(_: Request, exc: DatabricksError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers or None)
+    async def databricks_error(request: Request, exc: DatabricksError) -> JSONResponse:
+        return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -45,18 +64,9 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
             return _json_error(404, "ENDPOINT_NOT_FOUND", f"No API found for '{request.method} {request.url.path}'")
         return _json_error(exc.status_code, "INVALID_REQUEST", str(exc.detail))
 
-    @app.exception_handler(OSError)
-    async def os_error(request: Request, exc: OSError) -> JSONResponse:
-        """A path the file system cannot hold (a name over 255 bytes, a path over 4096) is bad input, not a bug."""
-        if exc.errno == errno.ENAMETOOLONG:
-            return _json_error(400, "INVALID_PARAMETER_VALUE",
-                               "Invalid path: a path component is longer than 255 bytes or the whole path is too long")
-        return await unexpected(request, exc)
-
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _json_error(500, "INTERNAL_ERROR", f"Internal error: {type(exc).__name__}")
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(request, exc)
 
     @app.get("/.well-known/databricks-config", include_in_schema=False)
     async def well_known() -> dict[str, Any]:
@@ -64,5 +74,5 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
 
     for module in (clusters, jobs, dbfs, files, objects, admin):
         app.include_router(module.router)
-    return AuthAndFaults(app, workspace)
+    return AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response)
 

@@ -12,6 +12,7 @@ import base64
 import binascii
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,19 +105,19 @@ class Dbfs:
 
     def _check_parents(self, norm: str) -> None:
         """A file at any prefix of the path makes it impossible to create (RESOURCE_ALREADY_EXISTS)."""
-        parent = paths.parent_of(norm)
-        while parent != "/":
-            local = paths.resolve(self.root, parent)
-            if local.exists() and not local.is_dir():
-                raise already_exists(parent)
-            parent = paths.parent_of(parent)
+        blocking = paths.file_on_the_way(self.root, norm)
+        if blocking is not None:
+            raise already_exists(blocking)
 
     def _check_writable(self, norm: str, local: Path, overwrite: bool) -> None:
-        if norm == "/" or local.is_dir():
+        try:
+            mode: int | None = os.stat(local).st_mode
+        except OSError:
+            mode = None
+        if norm == "/" or (mode is not None and (stat.S_ISDIR(mode) or not overwrite)):
             raise already_exists(norm)
-        if local.exists() and not overwrite:
-            raise already_exists(norm)
-        self._check_parents(norm)
+        if mode is None:  # an existing file's parents are directories already
+            self._check_parents(norm)
 
     # -- read side ---------------------------------------------------------------------------------------------
 

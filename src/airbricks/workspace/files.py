@@ -98,12 +98,9 @@ class Volumes:
         if local.exists() and not overwrite:
             raise AlreadyExists(f"The file being created already exists: {norm}. Pass overwrite=true to replace"
                                 " it.")
-        parent = paths.parent_of(norm)
-        while not self._is_volume_root(parent):
-            p = self._local(parent)
-            if p.exists() and not p.is_dir():
-                raise AlreadyExists(f"A file already exists at {parent}; it cannot be used as a directory.")
-            parent = paths.parent_of(parent)
+        blocking = paths.file_on_the_way(self.root, norm[len("/Volumes"):])
+        if blocking is not None:
+            raise AlreadyExists(f"A file already exists at /Volumes{blocking}; it cannot be used as a directory.")
 
     def commit_upload(self, path: object, staged: Path, overwrite: bool) -> None:
         """Move a fully streamed upload into place in one rename (parents are created, as on the service)."""

@@ -14,7 +14,12 @@ import hmac
 import json
 import socket
 import struct
+from collections.abc import Callable
 from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.fault_rules import Rule
@@ -65,10 +70,19 @@ async def inject(rule: Rule, path: str, send: Any) -> bool:
 
 
 class AuthAndFaults:
-    """Checks ``Authorization`` (Bearer PAT, or Basic with the PAT as password), then applies fault rules."""
+    """Checks ``Authorization`` (Bearer PAT, or Basic with the PAT as password), applies fault rules, then
+    dispatches the request.
 
-    def __init__(self, app: Any, workspace: Workspace) -> None:
+    :param routes: plain routes by exact path, called directly (a dictionary lookup instead of matching the
+        path against every route's pattern: most of the cost of ``clusters/get`` or ``dbfs/put``).
+    :param on_error: turns what such a route raises into the Databricks error answer.
+    """
+
+    def __init__(self, app: Any, workspace: Workspace, *, routes: dict[str, Route] | None = None,
+                 on_error: Callable[[Request, Exception], Response] | None = None) -> None:
         self.app = app
+        self.routes = routes or {}
+        self.on_error = on_error
         self.faults = workspace.faults
         self._bearer = f"Bearer {workspace.token}".encode()
         self._token = workspace.token.encode()
@@ -97,4 +111,14 @@ class AuthAndFaults:
         rule = self.faults.match(scope["method"], scope["path"])
         if rule is not None and await inject(rule, scope["path"], send):
             return
-        await self.app(scope, receive, send)
+        route = self.routes.get(scope["path"])
+        if route is None or scope["method"] not in (route.methods or ()) or self.on_error is None:
+            await self.app(scope, receive, send)  # FastAPI: path parameters, 404/405, everything else
+            return
+        scope["app"] = self.app
+        request = Request(scope, receive, send)
+        try:
+            response = await route.endpoint(request)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a Databricks error answer
+            response = self.on_error(request, exc)
+        await response(scope, receive, send)

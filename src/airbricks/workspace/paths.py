@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,14 +39,50 @@ def normalize(path: object, *, field: str = "path", prefix: str = "") -> str:
     return "/" + "/".join(parts)
 
 
+@lru_cache(maxsize=64)
+def _real_root(root: str) -> str:
+    return os.path.realpath(root)
+
+
 def resolve(root: Path, normalized: str) -> Path:
-    """The file under ``root`` for an already normalized path; refuses anything escaping ``root``."""
-    candidate = root.joinpath(*[p for p in normalized.split("/") if p])
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(candidate)
-    if real != real_root and not real.startswith(real_root + os.sep):
-        raise InvalidParameterValue(f"Invalid path '{normalized}': it resolves outside the workspace")
+    """The file under ``root`` for an already normalized path; refuses anything escaping ``root``.
+
+    :func:`normalize` already removed ``..``, so only a symlink below ``root`` can lead out: the path is
+    walked with one ``lstat`` per component (cheaper than resolving it from ``/``), and only a path with a
+    symlink on it is resolved in full and compared with the root's real path.
+    """
+    parts = [p for p in normalized.split("/") if p]
+    candidate = root.joinpath(*parts)
+    current = str(root)
+    for part in parts:
+        current = f"{current}{os.sep}{part}"
+        try:
+            mode = os.lstat(current).st_mode
+        except OSError:  # nothing exists from here on (or the name is unusable: the caller's I/O says so)
+            return candidate
+        if stat.S_ISLNK(mode):
+            real_root = _real_root(str(root))
+            real = os.path.realpath(candidate)
+            if real != real_root and not real.startswith(real_root + os.sep):
+                raise InvalidParameterValue(f"Invalid path '{normalized}': it resolves outside the workspace")
+            return candidate
     return candidate
+
+
+def file_on_the_way(root: Path, normalized: str) -> str | None:
+    """The first parent of ``normalized`` (from the top) that exists and is not a directory, if any: a path
+    below a file can never be created."""
+    parts = [p for p in normalized.split("/") if p][:-1]
+    current = str(root)
+    for depth, part in enumerate(parts, start=1):
+        current = f"{current}{os.sep}{part}"
+        try:
+            mode = os.stat(current).st_mode
+        except OSError:
+            return None
+        if not stat.S_ISDIR(mode):
+            return "/" + "/".join(parts[:depth])
+    return None
 
 
 def dbfs_file(root: Path, path: object, field: str = "path") -> Path:
@@ -76,18 +114,24 @@ def storage_file(path: str, *, dbfs_root: Path, volumes_root: Path, field: str =
 
 
 def atomic_write(target: Path, data: bytes) -> None:
-    """Write a file so that a reader (or a crash) sees the old content or the new, never half of it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write a file so that a reader (or a killed process) sees the old content or the new, never half of it.
+
+    Written to a temporary name and renamed into place. There is no fsync: a kill -9 of the server cannot
+    lose what the page cache holds, and only a power loss could (the store's WAL makes the same trade).
+    """
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{id(data)}")
     try:
-        with open(tmp, "wb") as fh:
+        try:
+            fh = open(tmp, "wb")
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(tmp, "wb")
+        with fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def parent_of(normalized: str) -> str:
@@ -107,8 +151,6 @@ def staging_file(data_dir: Path) -> Path:
 
 def commit_file(staged: Path, target: Path) -> None:
     """Move a fully written staging file to ``target`` atomically (readers see old or new, never half)."""
-    with open(staged, "rb+") as fh:
-        os.fsync(fh.fileno())
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged, target)
 
