@@ -272,6 +272,10 @@ class Clusters:
 
     # ------------------------------------------------------------------ for runs, faults and the demo
 
+    def spark_remote(self, cluster_id: str) -> str | None:
+        """The Spark Connect URL of the cluster's driver (None: no Spark engine on this cluster)."""
+        return None
+
     def mark_active(self, cluster_id: str) -> None:
         """Something used the cluster now (a command, a run): auto-termination counts from here."""
         with self.shared.lock:

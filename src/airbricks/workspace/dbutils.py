@@ -31,10 +31,6 @@ class InputWidgetNotDefined(Exception):
     """The error Databricks raises for ``dbutils.widgets.get`` of a widget nobody defined."""
 
 
-class SparkUnavailableError(RuntimeError):
-    """Raised on any use of ``spark``: the local workspace runs notebooks in plain Python."""
-
-
 class SecretsUnavailableError(RuntimeError):
     """Raised by ``dbutils.secrets``: the local workspace keeps no secret scopes."""
 
@@ -197,16 +193,3 @@ class DBUtils:
         self.notebook = Notebook()
         self.fs = Fs(dbfs_root, volumes_root)
         self.secrets = Secrets()
-
-
-class UnavailableSpark:
-    """Stands in for the ``spark`` session: any attribute access explains that there is no engine."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise SparkUnavailableError(
-            f"spark.{name} is not available: this local airbricks workspace runs notebooks in plain Python "
-            "without a Spark engine (a real engine is a later step). Use plain Python/pandas locally, or run "
-            "this task on a real Databricks workspace.")
-
-    def __repr__(self) -> str:
-        return "<spark: not available in the local workspace>"

@@ -1,94 +1,31 @@
 """The process that runs one task run: ``python -m airbricks.workspace.kernel <spec.json>``.
 
 The spec (written by :mod:`airbricks.workspace.runner`) says what to run - a notebook's SOURCE text or a
-Python file - with which widgets/arguments, and where to write the outcome. The outcome file is written
+Python file - with which widgets/arguments, libraries, Spark driver, and where to write the outcome and the
+notebook's cell outputs. The outcome file is written
 atomically; its absence after exit means the process died (killed, crashed) before finishing.
-It imports only the standard library and :mod:`airbricks.workspace.dbutils`: start-up time is run latency.
+It imports only the standard library and small airbricks modules (pyspark on first use of ``spark``):
+start-up time is run latency.
 """
 
 from __future__ import annotations
 
 import json
-import linecache
 import os
-import re
 import sys
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any
 
-from airbricks.workspace.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit, UnavailableSpark
+from airbricks.workspace.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit
+from airbricks.workspace.display import Display
+from airbricks.workspace.notebook_cells import CellLog, NotebookRunner, Tee, install
+from airbricks.workspace.spark_session import SparkProxy, UnavailableSpark, connect_url, mount_fuse_paths
 
-SEPARATOR = re.compile(r"^# COMMAND -{10}\s*$", re.MULTILINE)
-HEADER = "# Databricks notebook source"
-MAGIC = "# MAGIC"
-
-
-class UnsupportedCellError(RuntimeError):
-    """A cell in a language the local workspace cannot run (SQL, Scala, R, shell)."""
-
-
-def cells(source: str) -> list[str]:
-    """The code cells of a Python notebook in SOURCE format (the header line dropped)."""
-    text = source.lstrip("\ufeff")
-    if text.startswith(HEADER):
-        text = text[len(HEADER):]
-    return [c.strip("\n") for c in SEPARATOR.split(text)]
-
-
-def magic_body(cell: str) -> list[str] | None:
-    """The lines of a ``# MAGIC`` cell without the prefix, or None for a plain Python cell."""
-    lines = [ln for ln in cell.splitlines() if ln.strip()]
-    if not lines or not all(ln.startswith(MAGIC) for ln in lines):
-        return None
-    return [ln[len(MAGIC):].removeprefix(" ") for ln in cell.splitlines() if ln.startswith(MAGIC)]
-
-
-def run_notebook(source: str, name: str, env: dict[str, Any], spec: dict[str, Any], depth: int = 0) -> None:
-    for number, cell in enumerate(cells(source), start=1):
-        body = magic_body(cell)
-        if body is not None:
-            command = body[0].strip().split(None, 1)
-            magic = command[0] if command else ""
-            if magic == "%md" or magic.startswith("%md-"):
-                continue
-            if magic == "%python":
-                cell = "\n".join(body[1:] + ([command[1]] if len(command) > 1 else []))
-            elif magic == "%run":
-                run_included(command[1] if len(command) > 1 else "", name, env, spec, depth)
-                continue
-            elif magic in ("%pip", "%conda"):
-                continue  # the local kernel uses the server's environment
-            else:
-                raise UnsupportedCellError(
-                    f"Cell {number} of {name} is a {magic or 'magic'} cell, which the local airbricks workspace "
-                    "cannot run: it executes Python cells only (no Spark engine for %sql, no %scala/%r/%sh).")
-        filename = f"<notebook {name}, cell {number}>"
-        # Registered so tracebacks show the notebook's own lines, as a notebook's error trace does.
-        linecache.cache[filename] = (len(cell), None, cell.splitlines(True), filename)
-        code = compile(cell, filename, "exec")
-        exec(code, env)  # noqa: S102 - running the user's notebook is the point
-
-
-def run_included(target: str, name: str, env: dict[str, Any], spec: dict[str, Any], depth: int) -> None:
-    """``%run ./other``: run another workspace notebook in the same globals (best effort, files on disk)."""
-    target = target.strip().strip("\"'")
-    if not target:
-        raise UnsupportedCellError(f"%run in {name} names no notebook")
-    if depth > 10:
-        raise RecursionError(f"%run nesting is deeper than 10 notebooks at {name}")
-    base = os.path.dirname(name) if not target.startswith("/") else ""
-    path = os.path.normpath(os.path.join("/", base, target))
-    if path.startswith("/Workspace/"):
-        path = path[len("/Workspace"):]
-    root = Path(spec["workspace_root"])
-    local = root / path.lstrip("/")
-    for candidate in (local, local.with_name(local.name + ".py")):
-        if candidate.is_file() and os.path.realpath(candidate).startswith(os.path.realpath(root) + os.sep):
-            run_notebook(candidate.read_text(encoding="utf-8"), path, env, spec, depth + 1)
-            return
-    raise FileNotFoundError(f"Notebook not found: {path} (in %run of {name})")
-
+NO_ENGINE = ("this task's compute has no Spark engine. Run it on a cluster of a local workspace started with"
+             " Spark (airbricks serve --spark; needs pip install 'airbricks[spark]' and Java 17+), or on a real"
+             " Databricks workspace.")
 
 def write_outcome(path: str, outcome: dict[str, Any]) -> None:
     tmp = f"{path}.tmp"
@@ -117,16 +54,37 @@ def failure_outcome(exc: BaseException) -> dict[str, Any]:
     return {"status": "FAILED", "error": error, "error_trace": trace}
 
 
+def _spark(spec: dict[str, Any]) -> SparkProxy | UnavailableSpark:
+    remote = spec.get("spark_remote")
+    if not remote:
+        return UnavailableSpark(spec.get("spark_unavailable") or NO_ENGINE)
+    url = connect_url(remote, spec.get("spark_session_id") or str(uuid.uuid4()))
+    os.environ["SPARK_REMOTE"] = url  # SparkSession.builder.getOrCreate() in user code: the same session
+    return SparkProxy(url)
+
+
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    dbutils = DBUtils(spec.get("widgets") or {}, Path(spec["dbfs_root"]), Path(spec["volumes_root"]))
+    dbfs_root, volumes_root = Path(spec["dbfs_root"]), Path(spec["volumes_root"])
+    dbutils = DBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root)
+    log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
+    display = Display(log)
+    spark = _spark(spec)
     env: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__, "dbutils": dbutils,
-                           "spark": UnavailableSpark(), "display": print, "displayHTML": print}
+                           "spark": spark, "display": display, "displayHTML": display.html}
+    mount_fuse_paths(dbfs_root, volumes_root)
     if spec.get("cwd"):
         os.chdir(spec["cwd"])
+    pip_dir = Path(spec.get("pip_dir") or Path(spec_path).parent / "site-packages")
     try:
+        if spec.get("libraries"):
+            install(spec["libraries"], pip_dir)
+            sys.path.insert(0, str(pip_dir))
         if spec["kind"] == "notebook":
-            run_notebook(spec["source"], spec["name"], env, spec)
+            sys.stdout = Tee(sys.stdout, log)  # type: ignore[assignment]
+            runner = NotebookRunner(env, log, workspace_root=Path(spec["workspace_root"]), pip_dir=pip_dir,
+                                    display=display)
+            runner.run(spec["source"], spec["name"])
         else:
             file = spec["python_file"]
             sys.argv = [file, *[str(a) for a in spec.get("argv") or []]]
@@ -147,8 +105,12 @@ def main(spec_path: str) -> int:
     except BaseException as exc:  # noqa: BLE001 - every failure of user code is the run's outcome
         traceback.print_exc()
         outcome = failure_outcome(exc)
+        log.fail(outcome["error"], outcome["error_trace"])
+    if isinstance(spark, SparkProxy):
+        spark.close()
     sys.stdout.flush()
     sys.stderr.flush()
+    log.save()
     write_outcome(spec["result_path"], outcome)
     return 0
 

@@ -14,7 +14,7 @@ import logging
 import shutil
 from typing import Any, NamedTuple
 
-from airbricks.workspace import runner
+from airbricks.workspace import notebook_export, runner
 from airbricks.workspace.cluster import USABLE_STATES
 from airbricks.workspace.errors import (
     DatabricksError,
@@ -22,6 +22,7 @@ from airbricks.workspace.errors import (
     InvalidState,
     does_not_exist,
 )
+from airbricks.workspace.notebook_cells import CELLS_FILE
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
 from airbricks.workspace.run import Outcome, Phase, Run, RunState, TaskRun
@@ -192,6 +193,24 @@ class Runs:
                 out["logs"] = runner.log_tail(runner.run_dir(self.shared.data_dir, task.run_id))
                 out["logs_truncated"] = False
             return out
+
+    def export(self, run_id: Any) -> dict[str, Any]:
+        """``runs/export``: the notebook of a task run as HTML with its cells' outputs."""
+        with self.shared.lock:
+            run, task = self.find(run_id)
+            if task is None:
+                if len(run.tasks) != 1:
+                    raise InvalidParameterValue(
+                        "Exporting runs with multiple tasks is not supported. Please export each task run instead.")
+                task = run.tasks[0]
+            notebook = task.settings.get("notebook_task")
+            if not notebook:
+                raise InvalidParameterValue(f"Run {task.run_id} is not a notebook run: only notebook runs can be "
+                                            "exported.")
+            directory = self.executor.run_dir(task)
+        name = notebook["notebook_path"]
+        html = notebook_export.render(name, notebook_export.load_cells(directory / CELLS_FILE))
+        return {"views": [{"content": html, "name": name.rsplit("/", 1)[-1], "type": "NOTEBOOK"}]}
 
     # -- client actions ------------------------------------------------------------------------------------
 

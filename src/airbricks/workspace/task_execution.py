@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+import uuid
 from typing import Any, Protocol
 
 from airbricks.workspace import runner
 from airbricks.workspace.clusters import Clusters
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
+from airbricks.workspace.notebook_cells import CELLS_FILE
 from airbricks.workspace.objects import NotebookSource
 from airbricks.workspace.run import Run, TaskRun
 from airbricks.workspace.shared import Shared
@@ -120,7 +122,9 @@ class TaskExecutor:
 
     def process_spec(self, task: TaskRun) -> dict[str, Any]:
         """What the kernel needs to run this task; raises when the notebook or file is missing."""
-        base = {"widgets": task.widgets, **self.local_paths.roots()}
+        base = {"widgets": task.widgets, **self.local_paths.roots(),
+                "cells_path": str(self.run_dir(task) / CELLS_FILE), "libraries": self.pip_requirements(task),
+                **self.spark_for(task)}
         notebook = task.settings.get("notebook_task")
         if notebook:
             path = notebook["notebook_path"]
@@ -134,6 +138,31 @@ class TaskExecutor:
         if not local.is_file():
             raise InvalidParameterValue(f"Cannot read the python file {file}: it does not exist.")
         return {**base, "kind": "python", "python_file": str(local), "argv": task.argv, "name": file}
+
+    def pip_requirements(self, task: TaskRun) -> list[str]:
+        """What ``pip install`` gets for the task's ``libraries``: PyPI requirements and wheel files."""
+        out = []
+        for i, library in enumerate(task.settings.get("libraries") or []):
+            if not isinstance(library, dict):
+                raise InvalidParameterValue(f"Invalid value for field 'libraries[{i}]': expected an object")
+            if isinstance(library.get("pypi"), dict) and library["pypi"].get("package"):
+                out.append(str(library["pypi"]["package"]))
+            elif isinstance(library.get("whl"), str):
+                out.append(str(self.local_paths.local_file(library["whl"], field=f"libraries[{i}].whl")))
+            elif library.get("jar") is not None:
+                continue  # for the Spark engine (spark-submit / the driver's class path)
+            else:
+                kind = next(iter(library), "?")
+                raise InvalidParameterValue(f"Library type {kind} (libraries[{i}]) is not supported by the local "
+                                            "workspace: use pypi, whl or jar.")
+        return out
+
+    def spark_for(self, task: TaskRun) -> dict[str, str]:
+        """The Spark driver the task's process connects to, or why it has none (for ``spark``'s error)."""
+        remote = self.clusters.spark_remote(task.cluster_id) if task.cluster_id else None
+        if remote:
+            return {"spark_remote": remote, "spark_session_id": str(uuid.uuid4())}
+        return {}
 
     def kill(self, task: TaskRun) -> None:
         """Kill the task's process (if it has one); the zombie is reaped by a later :meth:`reap`."""

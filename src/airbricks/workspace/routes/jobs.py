@@ -115,6 +115,7 @@ _endpoint("GET", "jobs/runs/list", lambda ws, p, _: _list_runs(ws, p))
 # API 2.0 still answers get-output for a single-task parent run; 2.1+ refuse every parent run.
 _endpoint("GET", "jobs/runs/get-output", lambda ws, p, request: ws.runs.output(
     _run_id(p), single_task_parent_ok=request.url.path.startswith("/api/2.0/")))
+_endpoint("GET", "jobs/runs/export", lambda ws, p, _: ws.runs.export(_run_id(p)))
 _endpoint("POST", "jobs/runs/cancel", lambda ws, p, _: ws.runs.cancel(_run_id(p)))
 _endpoint("POST", "jobs/runs/cancel-all", lambda ws, p, _: _cancel_all(ws, p))
 _endpoint("POST", "jobs/runs/delete", lambda ws, p, _: ws.runs.delete(_run_id(p)))
