@@ -21,13 +21,13 @@ from collections.abc import Callable
 from typing import Any
 
 from airbricks.workspace import cluster_specs
-from airbricks.workspace.cluster import DOWN_STATES, Cluster, new_cluster_id, user_request
+from airbricks.workspace.cluster import DOWN_STATES, UP_STATES, Cluster, new_cluster_id, user_request
+from airbricks.workspace.cluster_lifecycle import CLUSTER_KIND, EVENT_KIND, ClusterLifecycle
+from airbricks.workspace.compute import ComputeEngine, NoEngine
 from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.shared import CREATOR, Shared
 
-CLUSTER_KIND = "cluster"
-EVENT_KIND = "cluster_event"
 
 def _never_busy(_cluster_id: str) -> bool:
     return False
@@ -37,18 +37,20 @@ def _ignore(_kind: str) -> None:
     return None
 
 
-class Clusters:
+class Clusters(ClusterLifecycle):
     """All clusters of the workspace.
 
     :param shared: the workspace's store, lock, clock and settings.
+    :param engine: runs the process behind each cluster (a Spark driver); none by default.
     :param is_busy: whether a run waits for or runs on a cluster (busy clusters never auto-terminate).
     :param on_fault: called with the fault kind when an injected fault fires (for the fault counts).
     """
 
-    def __init__(self, shared: Shared, *, is_busy: Callable[[str], bool] = _never_busy,
-                 on_fault: Callable[[str], None] = _ignore) -> None:
+    def __init__(self, shared: Shared, *, engine: ComputeEngine | None = None,
+                 is_busy: Callable[[str], bool] = _never_busy, on_fault: Callable[[str], None] = _ignore) -> None:
         self.shared = shared
         self.config = shared.config
+        self.engine: ComputeEngine = engine or NoEngine()
         self.is_busy = is_busy
         self.on_fault = on_fault
         self._clusters: dict[str, Cluster] = {}
@@ -71,15 +73,14 @@ class Clusters:
                     cluster.events.append(event)
             for cluster in self._clusters.values():
                 cluster.events.sort(key=lambda e: e["_seq"])
-
-    def _save(self, cluster: Cluster) -> None:
-        self.shared.store.put(CLUSTER_KIND, cluster.id, cluster.to_store())
-
-    def _event(self, cluster: Cluster, type_: str, now: int, **details: Any) -> None:
-        seq = len(cluster.events)
-        event = {"cluster_id": cluster.id, "timestamp": now, "type": type_, "details": details, "_seq": seq}
-        cluster.events.append(event)
-        self.shared.store.put(EVENT_KIND, f"{cluster.id}/{seq:08d}", event)
+            self.engine.recover()
+            now = self.shared.now_ms()
+            for cluster in self._clusters.values():
+                if cluster.state in ("PENDING", "RESTARTING") or (cluster.state in UP_STATES and
+                                                                  not isinstance(self.engine, NoEngine)):
+                    self._relaunch_after_restart(cluster, now)
+                elif cluster.state in UP_STATES:
+                    self.engine.launch(cluster.id, cluster.doc)
 
     # ------------------------------------------------------------------ lookups
 
@@ -170,12 +171,6 @@ class Clusters:
                 raise cluster.unexpected()
             self._restart(cluster, self.shared.now_ms())
 
-    def _restart(self, cluster: Cluster, now: int) -> None:
-        cluster.doc["last_restarted_time"] = now
-        cluster.enter("RESTARTING", now, "Restarting Spark", self.config.restart_seconds)
-        self._event(cluster, "RESTARTING", now, user=CREATOR)
-        self._save(cluster)
-
     def resize(self, cluster_id: str, *, num_workers: Any = None, autoscale: Any = None) -> None:
         """``clusters/resize``: only while RUNNING; RESIZING for the resize time, then RUNNING at the new size."""
         with self.shared.lock:
@@ -246,6 +241,7 @@ class Clusters:
                     self._event(cluster, "TERMINATING", now, reason=reason, user=CREATOR)
                     cluster.doc["termination_reason"] = reason
                 self._finish_termination(cluster, now)
+            self.engine.kill(cluster.id)
             cluster.deleted = True
             cluster.transitions.append({"state": "DELETED", "timestamp": now})
             self._save(cluster)
@@ -274,7 +270,7 @@ class Clusters:
 
     def spark_remote(self, cluster_id: str) -> str | None:
         """The Spark Connect URL of the cluster's driver (None: no Spark engine on this cluster)."""
-        return None
+        return self.engine.report(cluster_id).remote
 
     def mark_active(self, cluster_id: str) -> None:
         """Something used the cluster now (a command, a run): auto-termination counts from here."""
@@ -306,95 +302,11 @@ class Clusters:
             now = self.shared.now_ms()
             message = f"Injected fault ({code}): the cluster's driver stopped responding and the cluster was lost."
             reason = {"code": code, "type": "SERVICE_FAULT", "parameters": {"databricks_error_message": message}}
-            cluster.doc["termination_reason"] = reason
-            cluster.doc["last_state_loss_time"] = now
-            self._event(cluster, "TERMINATING", now, reason=reason)
-            self._finish_termination(cluster, now)
+            self.engine.kill(cluster.id)
+            self._lose(cluster, now, reason)
 
     def usage(self) -> list[dict[str, Any]]:
         """Every cluster ever created (permanently deleted ones too), with the time it spent up."""
         with self.shared.lock:
             now = self.shared.now_ms()
             return [c.usage(now) for c in sorted(self._clusters.values(), key=lambda c: c.created_time)]
-
-    # ------------------------------------------------------------------ the clock
-
-    def tick(self, now: int) -> None:
-        """Finish transitional states whose time is up; auto-terminate idle clusters."""
-        with self.shared.lock:
-            for cluster in list(self._clusters.values()):
-                state = cluster.doc["state"]
-                if state == "TERMINATED":
-                    continue
-                if cluster.deadline is not None and now >= cluster.deadline:
-                    self._advance(cluster, now)
-                elif state == "RUNNING":
-                    self._check_inactivity(cluster, now)
-
-    def _check_inactivity(self, cluster: Cluster, now: int) -> None:
-        minutes = cluster.doc.get("autotermination_minutes") or 0
-        if not minutes:
-            return
-        if self.is_busy(cluster.id):
-            # Counted in memory only: persisting on every tick would be a write every 20 ms per busy cluster.
-            cluster.doc["last_activity_time"] = now
-            return
-        idle_ms = now - cluster.doc.get("last_activity_time", now)
-        if idle_ms >= minutes * self.config.seconds_per_minute * 1000:
-            reason = {"code": "INACTIVITY", "type": "SUCCESS",
-                      "parameters": {"inactivity_duration_min": str(minutes)}}
-            self._begin_termination(cluster, now, reason)
-
-    def _advance(self, cluster: Cluster, now: int) -> None:
-        state = cluster.state
-        if state == "PENDING" and cluster.launch_failure is not None:
-            reason, cluster.launch_failure = cluster.launch_failure, None
-            self._begin_termination(cluster, now, reason)
-        elif state in ("PENDING", "RESTARTING", "RESIZING"):
-            self._become_running(cluster, now, previous=state)
-        elif state == "TERMINATING":
-            self._finish_termination(cluster, now)
-            if cluster.start_after_termination:
-                cluster.start_after_termination = False
-                self._launch(cluster, now, event="STARTING")
-        else:  # a deadline in a stable state is stale (should not happen): drop it
-            cluster.deadline = None
-            self._save(cluster)
-
-    def _become_running(self, cluster: Cluster, now: int, previous: str) -> None:
-        workers = cluster.describe_running(now, new_driver=previous != "RESIZING")
-        cluster.enter("RUNNING", now, "", None)
-        if previous == "RESIZING":
-            if workers > (cluster.resize_from or 0):
-                self._event(cluster, "UPSIZE_COMPLETED", now, current_num_workers=workers,
-                            target_num_workers=workers)
-            cluster.resize_from = None
-        else:
-            self._event(cluster, "RUNNING", now, current_num_workers=workers, target_num_workers=workers)
-        self._save(cluster)
-
-    def _launch(self, cluster: Cluster, now: int, *, event: str | None) -> None:
-        """Enter PENDING for the start time; an injected failure (if any) is decided now, so it is durable."""
-        cluster.clear_for_launch(now)
-        cluster.launch_failure = self._launch_failures.pop(0) if self._launch_failures else None
-        if cluster.launch_failure is not None:
-            self.on_fault("cluster_launch_failure")
-        start_seconds = self.config.cluster_start_seconds
-        if self._slow_starts:
-            start_seconds = self._slow_starts.pop(0)
-            self.on_fault("slow_cluster_start")
-        if event is not None:
-            self._event(cluster, event, now, user=CREATOR)
-        cluster.enter("PENDING", now, "Finding instances for new nodes, acquiring more instances if necessary",
-                      start_seconds)
-        self._save(cluster)
-
-    def _begin_termination(self, cluster: Cluster, now: int, reason: dict[str, Any]) -> None:
-        cluster.doc["termination_reason"] = reason
-        self._event(cluster, "TERMINATING", now, reason=reason, user=CREATOR)
-        cluster.enter("TERMINATING", now, "Terminating the Spark cluster", self.config.cluster_stop_seconds)
-        self._save(cluster)
-
-    def _finish_termination(self, cluster: Cluster, now: int) -> None:
-        cluster.describe_terminated(now)
-        self._save(cluster)

@@ -27,6 +27,15 @@ class WorkspaceConfig:
     faults: list[dict[str, Any]] = field(default_factory=list)
     #: Seed of the fault rules' random decisions (None: unseeded), so chaos runs can be replayed.
     fault_seed: int | None = None
+    #: Real Spark behind clusters (needs ``airbricks[spark]`` and Java 17+): each cluster is a Spark Connect
+    #: driver; PENDING lasts until it answers (at least ``cluster_start_seconds``).
+    spark: bool = False
+    #: At most this many drivers at once (None: what this machine's memory fits).
+    max_spark_drivers: int | None = None
+    #: The cap of every driver's ``spark.driver.memory``.
+    spark_driver_memory: str = "1g"
+    #: Maven coordinates every driver loads (``spark.jars.packages``), e.g. ``io.delta:delta-spark_2.13:4.0.0``.
+    spark_packages: list[str] = field(default_factory=list)
 
     @property
     def restart_seconds(self) -> float:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from airbricks.workspace.clock import Clock, SystemClock
 from airbricks.workspace.clusters import Clusters
+from airbricks.workspace.compute import ComputeEngine, NoEngine
 from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_create_token
 from airbricks.workspace.dbfs import Dbfs
 from airbricks.workspace.faults import Faults
@@ -57,11 +58,11 @@ class Workspace:
         store = Store(data_dir / "state.db")
         self.shared = Shared(config=config, data_dir=data_dir, store=store, clock=clock or SystemClock(),
                              workspace_id=_workspace_id(store))
-        self.clusters = Clusters(self.shared)
-        self.faults = Faults(self.shared, self.clusters)
-        self.clusters.on_fault = self.faults.count
         self.dbfs = Dbfs(self.shared)
         self.volumes = Volumes(self.shared)
+        self.clusters = Clusters(self.shared, engine=self._engine(config))
+        self.faults = Faults(self.shared, self.clusters)
+        self.clusters.on_fault = self.faults.count
         self.objects = WorkspaceObjects(self.shared)
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
         executor = TaskExecutor(self.shared, clusters=self.clusters, notebooks=self.objects,
@@ -72,6 +73,15 @@ class Workspace:
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _engine(self, config: WorkspaceConfig) -> ComputeEngine:
+        if not config.spark:
+            return NoEngine()
+        from airbricks.workspace.spark.engine import SparkEngine
+
+        return SparkEngine(self.shared.data_dir, dbfs_root=self.dbfs.root, volumes_root=self.volumes.root,
+                           max_drivers=config.max_spark_drivers, driver_memory=config.spark_driver_memory,
+                           packages=config.spark_packages)
 
     # Facts the server and tests read.
     data_dir = property(lambda self: self.shared.data_dir)
@@ -125,5 +135,6 @@ class Workspace:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.runs.shutdown()
+        self.clusters.engine.shutdown()
         self.dbfs.shutdown()
         self.shared.store.close()

@@ -58,3 +58,9 @@ def render(name: str, cells: list[dict[str, Any]]) -> str:
         parts.append("</div>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def views(notebook_path: str, cells_file: Path) -> dict[str, Any]:
+    """The ``runs/export`` answer: one NOTEBOOK view of the run."""
+    page = render(notebook_path, load_cells(cells_file))
+    return {"views": [{"content": page, "name": notebook_path.rsplit("/", 1)[-1], "type": "NOTEBOOK"}]}

@@ -2,10 +2,8 @@
 
 A task run moves through :class:`~airbricks.workspace.run.Phase` ``WAIT`` (upstream tasks) -> ``CLUSTER``
 (waiting for a RUNNING cluster) -> ``RUN`` (its process alive) -> ``DONE``; the run ends when every task has.
-Every public method takes the workspace lock itself and saves what it changed before returning.
-
-How a task gets its cluster and process is :class:`airbricks.workspace.task_execution.TaskExecutor`'s job;
-given scripted processes and a manual clock, the state machine is unit-tested without waiting.
+Public methods take the workspace lock and save what they changed. How a task gets its cluster and process
+is :class:`airbricks.workspace.task_execution.TaskExecutor`'s job.
 """
 
 from __future__ import annotations
@@ -200,17 +198,15 @@ class Runs:
             run, task = self.find(run_id)
             if task is None:
                 if len(run.tasks) != 1:
-                    raise InvalidParameterValue(
-                        "Exporting runs with multiple tasks is not supported. Please export each task run instead.")
+                    raise InvalidParameterValue("Exporting runs with multiple tasks is not supported. Please export "
+                                                "each task run instead.")
                 task = run.tasks[0]
             notebook = task.settings.get("notebook_task")
             if not notebook:
                 raise InvalidParameterValue(f"Run {task.run_id} is not a notebook run: only notebook runs can be "
                                             "exported.")
-            directory = self.executor.run_dir(task)
-        name = notebook["notebook_path"]
-        html = notebook_export.render(name, notebook_export.load_cells(directory / CELLS_FILE))
-        return {"views": [{"content": html, "name": name.rsplit("/", 1)[-1], "type": "NOTEBOOK"}]}
+            cells = self.executor.run_dir(task) / CELLS_FILE
+        return notebook_export.views(notebook["notebook_path"], cells)
 
     # -- client actions ------------------------------------------------------------------------------------
 

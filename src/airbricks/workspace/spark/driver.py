@@ -1,0 +1,161 @@
+"""One cluster's driver: a Spark Connect server process, its readiness, its death, its stop.
+
+The server starts as ``spark-submit --class ...SparkConnectServer`` in the foreground (its own process group,
+marked as the workspace's). It is READY once its port answers *and* a first catalog query came back (the
+warm-up, so the cluster's first user query is not the slow one). A process that exits before or after is
+FAILED with a termination reason quoting its log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from airbricks.workspace.compute import DriverReport, DriverState
+from airbricks.workspace.spark import processes
+from airbricks.workspace.spark.install import SparkInstall
+
+START_TIMEOUT_SECONDS = 180
+STOP_GRACE_SECONDS = 10
+
+
+def failure(code: str, message: str, type_: str = "SERVICE_FAULT") -> dict[str, Any]:
+    return {"code": code, "type": type_, "parameters": {"databricks_error_message": message}}
+
+
+class Driver:
+    """The Spark Connect server of one cluster."""
+
+    def __init__(self, cluster_id: str, *, install: SparkInstall, conf: dict[str, str], env: dict[str, str],
+                 directory: Path, owner: Path, driver_memory: str, wait_for: Callable[[], str | None]) -> None:
+        self.cluster_id = cluster_id
+        self.directory = directory
+        self.port = processes.free_port()
+        self.log = directory / "driver.log"
+        self.state = DriverState.STARTING
+        self.reason: dict[str, Any] | None = None
+        self._stop_deadline: float | None = None
+        conf = {**conf, "spark.connect.grpc.binding.port": str(self.port),
+                "spark.connect.grpc.binding.address": "127.0.0.1", "spark.driver.host": "127.0.0.1",
+                "spark.driver.bindAddress": "127.0.0.1"}
+        command = [install.spark_submit, "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+                   "--name", f"airbricks cluster {cluster_id}", "--driver-memory", driver_memory,
+                   "--driver-java-options", f"{processes.MARKER}{owner} -Dairbricks.cluster={cluster_id}"]
+        for key, value in conf.items():
+            command += ["--conf", f"{key}={value}"]
+        full_env = {**os.environ, "SPARK_HOME": str(install.spark_home), "PYSPARK_PYTHON": sys.executable,
+                    "SPARK_LOCAL_IP": "127.0.0.1", **env}
+        full_env.pop("SPARK_REMOTE", None)
+        full_env.pop("SPARK_CONNECT_MODE_ENABLED", None)
+        self._proc: subprocess.Popen[bytes] = processes.spawn(command, log=self.log, env=full_env, cwd=directory)
+        self.started = time.monotonic()
+        self.ready_seconds: float | None = None
+        self._thread = threading.Thread(target=self._become_ready, args=(wait_for,), daemon=True,
+                                        name=f"airbricks-driver-{cluster_id}")
+        self._thread.start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def remote(self) -> str:
+        return f"sc://127.0.0.1:{self.port}"
+
+    # -- readiness (a thread of its own: the ticker never waits) ------------------------------------------
+
+    def _become_ready(self, wait_for: Callable[[], str | None]) -> None:
+        deadline = self.started + START_TIMEOUT_SECONDS
+        try:
+            while not processes.port_open(self.port):
+                if self._ended():
+                    return
+                problem = wait_for()  # the metastore, which the warm-up query needs
+                if problem:
+                    self._fail(failure("METASTORE_COMPONENT_UNHEALTHY", problem))
+                    return
+                if time.monotonic() > deadline:
+                    self._fail(failure("SPARK_STARTUP_FAILURE", f"The Spark driver did not listen within "
+                                       f"{START_TIMEOUT_SECONDS} s. Driver log: {self.log}"))
+                    return
+                time.sleep(0.1)
+            self._warm_up()
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong is the cluster's termination reason
+            if not self._ended():
+                self._fail(failure("SPARK_STARTUP_FAILURE", f"The Spark driver did not answer its first query: "
+                                   f"{type(exc).__name__}: {str(exc)[:500]}. Driver log: {self.log}"))
+            return
+        if self.state is DriverState.STARTING:
+            self.ready_seconds = time.monotonic() - self.started
+            self.state = DriverState.READY
+
+    def _warm_up(self) -> None:
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.builder.remote(f"{self.remote}/;session_id={uuid.uuid4()}").create()
+        try:
+            session.sql("SHOW DATABASES").collect()
+        finally:
+            session.stop()
+
+    def _ended(self) -> bool:
+        """Whether the process exited; marks the driver FAILED (or STOPPED when it was asked to stop)."""
+        code = self._proc.poll()
+        if code is None:
+            return False
+        if self.state in (DriverState.STOPPING, DriverState.STOPPED):
+            self.state = DriverState.STOPPED
+        elif self.state is not DriverState.FAILED:
+            tail = processes.log_tail(self.log, 1500)
+            self._fail(failure("DRIVER_UNREACHABLE", f"The Spark driver's process exited (code {code}). "
+                               f"Last lines of its log ({self.log}):\n{tail}"))
+        return True
+
+    def _fail(self, reason: dict[str, Any]) -> None:
+        self.reason = reason
+        self.state = DriverState.FAILED
+        processes.signal_group(self._proc, signal.SIGKILL)
+
+    # -- what the engine asks -----------------------------------------------------------------------------
+
+    def report(self) -> DriverReport:
+        if self.state is DriverState.STOPPING and self._stop_deadline and time.monotonic() > self._stop_deadline:
+            processes.signal_group(self._proc, signal.SIGKILL)
+        self._ended()
+        if self.state is DriverState.READY:
+            return DriverReport(DriverState.READY, remote=self.remote)
+        return DriverReport(self.state, reason=self.reason)
+
+    def stop(self) -> None:
+        """Begin a graceful stop (SIGTERM; SIGKILL after a grace period)."""
+        if self.state in (DriverState.STOPPED, DriverState.STOPPING):
+            return
+        self.state = DriverState.STOPPING
+        self._stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
+        processes.signal_group(self._proc, signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Kill now and reap (kill -9 of the whole group)."""
+        self.state = DriverState.STOPPED
+        processes.signal_group(self._proc, signal.SIGKILL)
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def rss_mb(self) -> float | None:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None

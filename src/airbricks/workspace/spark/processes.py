@@ -1,0 +1,89 @@
+"""JVM processes the workspace owns: each in its own process group, marked, and never outliving the server.
+
+Three guards, so no JVM is left behind: the group is killed as a unit (``spark-submit`` execs into the JVM,
+so the group is the JVM and anything it forks); on Linux the child gets ``PR_SET_PDEATHSIG`` so it dies with
+the thread that started it even after a kill -9 of the server; and every command carries
+``-Dairbricks.owner=<spark dir>``, so a restarted server finds and kills what a previous one left.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+MARKER = "-Dairbricks.owner="
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def spawn(command: list[str], *, log: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` in its own session with output to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cwd.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                cwd=str(cwd), start_new_session=True, close_fds=True,
+                                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+
+def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_leftovers(owner: Path) -> int:
+    """Kill every process group whose command line carries this owner's marker; returns how many."""
+    marker = f"{MARKER}{owner}".encode()
+    ends = (b" ", b"\0")
+    killed = 0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes() + b"\0"
+        except OSError:
+            continue
+        if any(marker + end in cmdline for end in ends):
+            try:
+                os.killpg(os.getpgid(int(entry)), signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def log_tail(log: Path, size: int = 3000) -> str:
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - size))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
