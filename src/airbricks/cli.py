@@ -49,12 +49,35 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"airbricks serve: --fault: {exc}", file=sys.stderr)
         return 2
 
+    spark = _spark_wanted(args.spark)
+    if spark is None:
+        return 2
+    default_start, default_stop = (0.0, 0.0) if spark else (2.0, 0.5)
     serve_forever(
         Path(args.data_dir), args.host, args.port, token=args.token,
-        cluster_start_seconds=args.cluster_start_seconds, cluster_stop_seconds=args.cluster_stop_seconds,
-        faults=faults, fault_seed=args.fault_seed,
+        cluster_start_seconds=default_start if args.cluster_start_seconds is None else args.cluster_start_seconds,
+        cluster_stop_seconds=default_stop if args.cluster_stop_seconds is None else args.cluster_stop_seconds,
+        faults=faults, fault_seed=args.fault_seed, spark=spark, max_spark_drivers=args.max_spark_drivers,
+        spark_driver_memory=args.spark_driver_memory, spark_packages=args.spark_packages,
     )
     return 0
+
+
+def _spark_wanted(choice: str) -> bool | None:
+    """``--spark auto`` (the default): Spark when pyspark and Java are here; ``on`` insists, ``off`` never."""
+    if choice == "off":
+        return False
+    from airbricks.workspace.spark.install import SparkNotAvailable, find_spark
+
+    try:
+        find_spark()
+    except SparkNotAvailable as missing:
+        if choice == "on":
+            print(f"airbricks serve: --spark on: {missing}", file=sys.stderr)
+            return None
+        print(f"airbricks serve: clusters run without Spark ({missing})", file=sys.stderr)
+        return False
+    return True
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -72,8 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="port (default: a free one, printed)")
     serve.add_argument("--data-dir", default=".airbricks", help="where state, DBFS and volumes live")
     serve.add_argument("--token", default=None, help="the PAT clients must send (default: generated, kept 0600)")
-    serve.add_argument("--cluster-start-seconds", type=float, default=2.0, help="PENDING -> RUNNING duration")
-    serve.add_argument("--cluster-stop-seconds", type=float, default=0.5, help="TERMINATING duration")
+    serve.add_argument("--spark", choices=("auto", "on", "off"), default="auto",
+                       help="real Spark drivers behind clusters (auto: when pyspark and Java 17+ are installed)")
+    serve.add_argument("--max-spark-drivers", type=int, default=None,
+                       help="at most this many drivers at once (default: what this machine's memory fits)")
+    serve.add_argument("--spark-driver-memory", default="1g", help="cap of every driver's spark.driver.memory")
+    serve.add_argument("--spark-packages", action="append", default=[], metavar="COORDINATES",
+                       help="Maven packages every driver loads (repeatable), e.g. io.delta:delta-spark_2.13:4.0.0"
+                            " to enable Delta Lake where Maven Central is reachable")
+    serve.add_argument("--cluster-start-seconds", type=float, default=None,
+                       help="minimum PENDING -> RUNNING duration (default 2 without Spark, 0 with it: the driver's"
+                            " real start)")
+    serve.add_argument("--cluster-stop-seconds", type=float, default=None,
+                       help="minimum TERMINATING duration (default 0.5 without Spark, 0 with it)")
     serve.add_argument("--fault", action="append", default=[], metavar="RULE",
                        help="a fault rule, as JSON or key=value,key=value (repeatable), e.g."
                             " 'path=clusters/get,status=429,retry_after=1,count=2'")
