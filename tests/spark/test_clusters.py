@@ -1,0 +1,106 @@
+"""Clusters as Spark drivers: tables outlive clusters and restarts, a killed driver, capacity, job clusters."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import compute, jobs
+from databricks.sdk.service.workspace import ImportFormat, Language
+
+from airbricks.workspace.server import LocalWorkspace
+
+from .conftest import CLUSTER, notebook_result, run_task, spark_processes, wait_cluster
+
+
+def _driver_pid(ws: LocalWorkspace, cluster_id: str) -> int:
+    driver = ws.workspace.clusters.engine.driver(cluster_id)
+    assert driver is not None
+    return driver.pid
+
+
+def test_a_table_written_on_one_cluster_is_read_on_another(spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient,
+                                                          spark_cluster: str, notebook: Callable[[str], str]) -> None:
+    tag = uuid.uuid4().hex[:8]
+    writer = notebook(f"spark.sql('CREATE TABLE shared_{tag} USING parquet AS SELECT id, id * 2 AS twice FROM "
+                      f"range(4)')\ndbutils.notebook.exit('written')\n")
+    assert notebook_result(spark_sdk, run_task(spark_sdk, existing_cluster_id=spark_cluster,
+                                               notebook_task=jobs.NotebookTask(writer))) == "written"
+    reader = notebook(f"tables = [t.name for t in spark.catalog.listTables()]\n"
+                      f"assert 'shared_{tag}' in tables, tables\n"
+                      f"dbutils.notebook.exit(str(spark.table('shared_{tag}').selectExpr('sum(twice)').first()[0]))\n")
+    # A job cluster of its own: another driver, started for this run and stopped after it.
+    run = run_task(spark_sdk, new_cluster=compute.ClusterSpec(**CLUSTER), notebook_task=jobs.NotebookTask(reader))
+    assert notebook_result(spark_sdk, run) == "12"
+    job_cluster = run.tasks[0].cluster_instance.cluster_id
+    assert job_cluster != spark_cluster
+    stopped = wait_cluster(spark_sdk, job_cluster, ("TERMINATED",), timeout=60)
+    assert stopped.termination_reason.code.value == "JOB_FINISHED"
+    deadline = time.monotonic() + 30
+    while spark_ws.workspace.clusters.engine.driver(job_cluster) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert spark_ws.workspace.clusters.engine.report(job_cluster).state.value == "STOPPED"
+
+
+def test_kill_9_of_a_driver_terminates_the_cluster_and_fails_its_run(spark_ws: LocalWorkspace,
+                                                                    spark_sdk: WorkspaceClient,
+                                                                    notebook: Callable[[str], str]) -> None:
+    cluster_id = spark_sdk.clusters.create(cluster_name="doomed-driver", **CLUSTER).response.cluster_id
+    wait_cluster(spark_sdk, cluster_id)
+    pid = _driver_pid(spark_ws, cluster_id)
+    path = notebook("import time\nspark.range(1).collect()\ntime.sleep(120)\n")
+    run_id = spark_sdk.jobs.submit(run_name="doomed", tasks=[jobs.SubmitTask(
+        task_key="t", existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path))]).response.run_id
+    deadline = time.monotonic() + 60
+    while spark_sdk.jobs.get_run(run_id).state.life_cycle_state.value != "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    cluster = wait_cluster(spark_sdk, cluster_id, ("TERMINATED",), timeout=30)
+    assert cluster.termination_reason.code.value == "DRIVER_UNREACHABLE"
+    assert "exited" in cluster.state_message
+    deadline = time.monotonic() + 30
+    while (run := spark_sdk.jobs.get_run(run_id)).state.life_cycle_state.value not in ("TERMINATED", "INTERNAL_ERROR"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert run.state.life_cycle_state.value == "INTERNAL_ERROR"
+    assert f"Cluster {cluster_id} was terminated. Reason: DRIVER_UNREACHABLE" in run.tasks[0].state.state_message
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3]
+    spark_sdk.clusters.permanent_delete(cluster_id)
+
+
+def test_tables_survive_a_restart_of_the_workspace(tmp_path: Path) -> None:
+    data_dir = tmp_path / "restarting"
+    settings = {"spark": True, "cluster_start_seconds": 0, "cluster_stop_seconds": 0}
+    for step in ("write", "read"):
+        with LocalWorkspace(data_dir, **settings) as ws:
+            sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
+            cluster_id = sdk.clusters.create(cluster_name=step, **CLUSTER).response.cluster_id
+            wait_cluster(sdk, cluster_id)
+            sdk.workspace.mkdirs("/Shared/restart")
+            source = ("spark.range(7).write.saveAsTable('kept')\ndbutils.notebook.exit('ok')" if step == "write"
+                      else "dbutils.notebook.exit(str(spark.table('kept').count()))")
+            sdk.workspace.upload(f"/Shared/restart/{step}", f"# Databricks notebook source\n{source}\n".encode(),
+                                 format=ImportFormat.SOURCE, language=Language.PYTHON)
+            run = run_task(sdk, existing_cluster_id=cluster_id,
+                           notebook_task=jobs.NotebookTask(f"/Shared/restart/{step}"))
+            assert notebook_result(sdk, run) == ("ok" if step == "write" else "7")
+        assert spark_processes(data_dir.resolve() / "spark") == []
+
+
+def test_a_driver_beyond_capacity_fails_the_launch(spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient,
+                                                  spark_cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = spark_ws.workspace.clusters.engine
+    monkeypatch.setattr(engine, "max_drivers", 1)  # the shared cluster already holds the only place
+    cluster_id = spark_sdk.clusters.create(cluster_name="no-room", **CLUSTER).response.cluster_id
+    cluster = wait_cluster(spark_sdk, cluster_id, ("TERMINATED",), timeout=30)
+    assert cluster.termination_reason.code.value == "CLOUD_PROVIDER_RESOURCE_STOCKOUT"
+    assert cluster.termination_reason.type.value == "CLOUD_FAILURE"
+    assert "at most 1 Spark drivers" in cluster.state_message
+    spark_sdk.clusters.permanent_delete(cluster_id)
