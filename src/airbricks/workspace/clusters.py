@@ -272,6 +272,11 @@ class Clusters(ClusterLifecycle):
         """The Spark Connect URL of the cluster's driver (None: no Spark engine on this cluster)."""
         return self.engine.report(cluster_id).remote
 
+    def spark_submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None:
+        """``spark-submit`` with the cluster's settings (None: the cluster has no Spark driver)."""
+        build = getattr(self.engine, "submit_command", None)
+        return build(cluster_id, arguments) if build is not None else None
+
     def mark_active(self, cluster_id: str) -> None:
         """Something used the cluster now (a command, a run): auto-termination counts from here."""
         with self.shared.lock:

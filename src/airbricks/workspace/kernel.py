@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import traceback
 import uuid
@@ -63,6 +64,16 @@ def _spark(spec: dict[str, Any]) -> SparkProxy | UnavailableSpark:
     return SparkProxy(url)
 
 
+def _jvm_exception(log: Path) -> str:
+    """The exception that ended a JVM (``Exception in thread "main" X: message``), from the run's log."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    found = [line.split(" ", 4)[-1] for line in lines if line.startswith('Exception in thread "main" ')]
+    return found[-1][:1000] if found else ""
+
+
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     dbfs_root, volumes_root = Path(spec["dbfs_root"]), Path(spec["volumes_root"])
@@ -85,6 +96,13 @@ def main(spec_path: str) -> int:
             runner = NotebookRunner(env, log, workspace_root=Path(spec["workspace_root"]), pip_dir=pip_dir,
                                     display=display)
             runner.run(spec["source"], spec["name"])
+        elif spec["kind"] == "spark_submit":
+            env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}  # a driver of its own, not Connect
+            done = subprocess.run(spec["command"], stdin=subprocess.DEVNULL, check=False,
+                                  env={**env, "SPARK_LOCAL_IP": "127.0.0.1"})
+            if done.returncode:
+                cause = _jvm_exception(Path(spec_path).parent / "output.log")
+                raise RuntimeError(f"spark-submit exited with code {done.returncode}" + (f": {cause}" if cause else ""))
         else:
             file = spec["python_file"]
             sys.argv = [file, *[str(a) for a in spec.get("argv") or []]]

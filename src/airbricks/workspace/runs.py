@@ -187,7 +187,7 @@ class Runs:
             elif task.settings.get("notebook_task"):
                 out["notebook_output"] = ({"result": outcome["result"], "truncated": bool(outcome.get("truncated"))}
                                           if outcome.get("result") is not None else {})
-            if task.settings.get("spark_python_task"):
+            if any(task.settings.get(k) for k in ("spark_python_task", "spark_jar_task", "spark_submit_task")):
                 out["logs"] = runner.log_tail(runner.run_dir(self.shared.data_dir, task.run_id))
                 out["logs_truncated"] = False
             return out

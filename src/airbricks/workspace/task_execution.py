@@ -133,11 +133,45 @@ class TaskExecutor:
                 raise InvalidParameterValue(f"Notebook {path} is a {language} notebook; the local workspace runs "
                                             "Python notebooks only.")
             return {**base, "kind": "notebook", "source": source, "name": self.notebooks.normalize(path)}
+        if task.settings.get("spark_jar_task") or task.settings.get("spark_submit_task"):
+            return {**base, "kind": "spark_submit", "command": self.submit_command(task), "name": task.key}
         file = task.settings["spark_python_task"]["python_file"]
         local = self.local_paths.local_file(file, field="python_file")
         if not local.is_file():
             raise InvalidParameterValue(f"Cannot read the python file {file}: it does not exist.")
         return {**base, "kind": "python", "python_file": str(local), "argv": task.argv, "name": file}
+
+    def submit_command(self, task: TaskRun) -> list[str]:
+        """The spark-submit command of a jar or submit task, on its cluster's Spark settings."""
+        settings = task.settings
+        if settings.get("spark_jar_task"):
+            jar_task = settings["spark_jar_task"]
+            jars = [self.local_paths.local_file(lib["jar"], field=f"libraries[{i}].jar")
+                    for i, lib in enumerate(settings.get("libraries") or []) if isinstance(lib, dict) and lib.get("jar")]
+            if jar_task.get("jar_uri"):
+                jars.insert(0, self.local_paths.local_file(jar_task["jar_uri"], field="spark_jar_task.jar_uri"))
+            if not jars:
+                raise InvalidParameterValue(f"Task {task.key}: a spark_jar_task needs its jar in libraries "
+                                            "([{\"jar\": \"dbfs:/path/app.jar\"}]).")
+            missing = [str(j) for j in jars if not j.is_file()]
+            if missing:
+                raise InvalidParameterValue(f"Cannot read the jar {missing[0]}: it does not exist.")
+            extra = ["--jars", ",".join(str(j) for j in jars[1:])] if len(jars) > 1 else []
+            arguments = ["--class", jar_task["main_class_name"], *extra, str(jars[0]),
+                         *[str(p) for p in jar_task.get("parameters") or []]]
+        else:
+            arguments = [self._local_argument(str(p)) for p in settings["spark_submit_task"]["parameters"]]
+        command = self.clusters.spark_submit_command(task.cluster_id, arguments) if task.cluster_id else None
+        if command is None:
+            raise InvalidParameterValue(f"Task {task.key} runs spark-submit, which needs a cluster with a Spark "
+                                        "driver: start the local workspace with Spark (airbricks serve --spark).")
+        return command
+
+    def _local_argument(self, argument: str) -> str:
+        """A spark-submit argument naming a file on DBFS, a volume or the workspace, as its local path."""
+        if argument.startswith(("dbfs:/", "/dbfs/", "/Volumes/", "/Workspace/")):
+            return str(self.local_paths.local_file(argument, field="spark_submit_task.parameters"))
+        return argument
 
     def pip_requirements(self, task: TaskRun) -> list[str]:
         """What ``pip install`` gets for the task's ``libraries``: PyPI requirements and wheel files."""

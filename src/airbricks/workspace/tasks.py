@@ -11,8 +11,13 @@ from typing import Any
 from airbricks.workspace.errors import InvalidParameterValue
 
 RUN_IF = ("ALL_SUCCESS", "ALL_DONE", "NONE_FAILED", "AT_LEAST_ONE_SUCCESS", "ALL_FAILED", "AT_LEAST_ONE_FAILED")
-TASK_TYPES = ("notebook_task", "spark_python_task")
-UNSUPPORTED_TYPES = ("spark_jar_task", "spark_submit_task", "pipeline_task", "python_wheel_task", "sql_task",
+TASK_TYPES = ("notebook_task", "spark_python_task", "spark_jar_task", "spark_submit_task")
+#: The field each task type needs (None: the type's body may be empty, e.g. a jar task's jar is a library).
+REQUIRED_FIELD = {"notebook_task": "notebook_path", "spark_python_task": "python_file",
+                  "spark_jar_task": "main_class_name", "spark_submit_task": None}
+#: Task types that run with spark-submit: they need a cluster (its Spark settings are theirs).
+SUBMIT_TYPES = ("spark_jar_task", "spark_submit_task")
+UNSUPPORTED_TYPES = ("pipeline_task", "python_wheel_task", "sql_task",
                      "dbt_task", "run_job_task", "condition_task", "for_each_task", "clean_rooms_notebook_task")
 LEGACY_TASK_FIELDS = ("notebook_task", "spark_python_task", "spark_jar_task", "spark_submit_task",
                       "python_wheel_task", "existing_cluster_id", "new_cluster", "libraries", "timeout_seconds",
@@ -65,13 +70,22 @@ def validate_tasks(tasks: list[Any], job_cluster_keys: set[str]) -> list[dict[st
         other = [t for t in UNSUPPORTED_TYPES if task.get(t) is not None]
         if other:
             raise InvalidParameterValue(f"Task {key}: {other[0]} is not supported by the local workspace; use "
-                                        "notebook_task or spark_python_task.")
+                                        f"one of {', '.join(TASK_TYPES)}.")
         if len(kinds) != 1:
-            raise InvalidParameterValue(f"Task {key} must have exactly one of notebook_task, spark_python_task.")
+            raise InvalidParameterValue(f"Task {key} must have exactly one of {', '.join(TASK_TYPES)}.")
         body = task[kinds[0]]
-        field = "notebook_path" if kinds[0] == "notebook_task" else "python_file"
-        if not isinstance(body, dict) or not isinstance(body.get(field), str) or not body.get(field):
+        field = REQUIRED_FIELD[kinds[0]]
+        if not isinstance(body, dict):
+            raise InvalidParameterValue(f"Invalid value for field 'tasks[{i}].{kinds[0]}': expected an object")
+        if field is not None and (not isinstance(body.get(field), str) or not body.get(field)):
             raise InvalidParameterValue(f"Missing required field: tasks[{i}].{kinds[0]}.{field}")
+        if kinds[0] == "spark_submit_task" and not isinstance(body.get("parameters"), list):
+            raise InvalidParameterValue(f"Missing required field: tasks[{i}].spark_submit_task.parameters (the "
+                                        "spark-submit arguments, e.g. [\"--class\", \"Main\", \"dbfs:/app.jar\"])")
+        if kinds[0] in SUBMIT_TYPES and not any(task.get(c) for c in ("existing_cluster_id", "new_cluster",
+                                                                      "job_cluster_key")):
+            raise InvalidParameterValue(f"Task {key}: a {kinds[0]} needs a cluster (existing_cluster_id, "
+                                        "new_cluster or job_cluster_key).")
         clusters = [c for c in ("existing_cluster_id", "new_cluster", "job_cluster_key") if task.get(c)]
         if len(clusters) > 1:
             raise InvalidParameterValue(f"Task {key} can set only one of existing_cluster_id, new_cluster, "

@@ -43,6 +43,9 @@ class Driver:
         self.state = DriverState.STARTING
         self.reason: dict[str, Any] | None = None
         self._stop_deadline: float | None = None
+        self.conf = dict(conf)
+        self.driver_memory = driver_memory
+        self.owner = owner
         conf = {**conf, "spark.connect.grpc.binding.port": str(self.port),
                 "spark.connect.grpc.binding.address": "127.0.0.1", "spark.driver.host": "127.0.0.1",
                 "spark.driver.bindAddress": "127.0.0.1"}

@@ -112,6 +112,19 @@ class SparkEngine:
         if self._metastore is not None:
             self._metastore.stop()
 
+    def submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None:
+        """``spark-submit`` with the cluster's Spark settings (master, metastore, paths), for jar and submit
+        tasks: they run in a driver of their own that sees the same tables and files. None: no driver."""
+        driver = self.driver(cluster_id)
+        if driver is None or self._install is None:
+            return None
+        command = [self._install.spark_submit, "--driver-memory", driver.driver_memory,
+                   "--driver-java-options", f"{processes.MARKER}{self.directory} -Dairbricks.cluster={cluster_id}"]
+        for key, value in driver.conf.items():
+            if not key.startswith("spark.connect.") and key != "spark.ui.port":
+                command += ["--conf", f"{key}={value}"]
+        return command + arguments
+
     # -- facts for benchmarks and the demo -----------------------------------------------------------------
 
     def driver(self, cluster_id: str) -> Driver | None:
