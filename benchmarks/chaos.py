@@ -52,15 +52,20 @@ FAULTS = "/api/2.0/airbricks/faults"
 HTTP_REASONS = ("REQUEST_LIMIT_EXCEEDED", "TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR")
 FIRST_DAY = datetime.date(2025, 1, 1)
 
+PYTHON_NOTEBOOK = Path(__file__).resolve().parent / "notebooks" / "summarize_landing_python.py"
 WRAPPER_DAG = textwrap.dedent('''\
     """Chaos variants of the seed pipeline: its tasks unchanged, unscheduled, many runs at once, short polls."""
+    import base64
     import copy
     import datetime
+    import pathlib
 
     from airflow.sdk.definitions._internal.contextmanager import DagContext
     from airflow.sdk.definitions.timetables.simple import NullTimetable
 
     from airbricks.example_dags import example_seed_pipeline as _seed
+
+    _PYTHON_NOTEBOOK = pathlib.Path("__PYTHON_NOTEBOOK__")
 
     _EPOCH = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -79,15 +84,24 @@ WRAPPER_DAG = textwrap.dedent('''\
         dag.start_date = _EPOCH
         for task in dag.tasks:
             task.start_date = _EPOCH
+        # The chaos run is about the operators, not Spark: its workspace has no Spark engine, so the notebook
+        # uploaded is a plain-Python stand-in with the same widgets and the same summary.
+        upload = dag.task_dict["upload_notebook"]
+        upload.json = {**upload.json, "content": base64.b64encode(_PYTHON_NOTEBOOK.read_bytes()).decode()}
         dag.task_dict["start_cluster"].poll_interval = 1
-        for task_id in ("wait_for_landing", "start_cluster", "run_notebook"):
+        for task_id in ("wait_for_landing", "start_cluster", "load_table", "run_notebook"):
             dag.task_dict[task_id].deferrable = deferrable
         if deferrable:
             # A trigger firing before the scheduler has handled the deferral's exit makes Airflow 3.3 fail
             # the task ("finished with state success, but the task instance's state attribute is queued"):
             # poll slowly enough that the scheduler, busy on two shared cores, sees the exit first.
-            dag.task_dict["start_cluster"].poll_interval = 10
+            # The chaos run is about the operators, not Spark: its workspace has no Spark engine, so the notebook
+        # uploaded is a plain-Python stand-in with the same widgets and the same summary.
+        upload = dag.task_dict["upload_notebook"]
+        upload.json = {**upload.json, "content": base64.b64encode(_PYTHON_NOTEBOOK.read_bytes()).decode()}
+        dag.task_dict["start_cluster"].poll_interval = 10
             dag.task_dict["run_notebook"].polling_period_seconds = 10
+            dag.task_dict["load_table"].polling_period_seconds = 10
         return dag
 
 
@@ -156,7 +170,7 @@ class Deployment(AirflowDeployment):
         from airbricks.demo import _Inbox
         from airbricks.workspace.server import free_port
 
-        super().__init__(root, {"chaos_seed_pipeline.py": WRAPPER_DAG}, DAG_IDS.values(), parallelism=parallelism,
+        super().__init__(root, {"chaos_seed_pipeline.py": WRAPPER_DAG.replace("__PYTHON_NOTEBOOK__", str(PYTHON_NOTEBOOK))}, DAG_IDS.values(), parallelism=parallelism,
                          cluster_start_seconds=2.0, cluster_stop_seconds=0.5)
         self.inbox = _Inbox()
         self.smtp = Controller(self.inbox, hostname="127.0.0.1", port=free_port())

@@ -40,8 +40,8 @@ def test_demo_runs_the_seed_pipeline_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, out + done.stderr
 
     states = section(out, "task states")
-    for task in ("wait_for_landing", "upload_notebook", "start_cluster", "run_notebook", "get_result",
-                 "send_result", "delete_cluster"):
+    for task in ("wait_for_landing", "upload_notebook", "start_cluster", "load_table", "run_notebook",
+                 "get_result", "send_result", "delete_cluster"):
         assert re.search(rf"{task}\s+success", states), states
     assert "DAG run: success" in states
 
@@ -57,6 +57,8 @@ def test_demo_runs_the_seed_pipeline_end_to_end(tmp_path: Path) -> None:
     for state in ("PENDING", "RUNNING", "TERMINATED", "permanently deleted"):
         assert state in timeline, timeline
     assert "0 clusters left" in out
+    assert re.search(r"driver start \(PENDING -> RUNNING, a Spark Connect server answering\): \d+\.\d s", out)
+    assert "0 Spark processes left" in out
     assert "[external process] landed" in out
 
 
@@ -67,9 +69,10 @@ def test_demo_with_failing_notebook_still_deletes_the_cluster(tmp_path: Path) ->
     assert done.returncode == 1, out + done.stderr
 
     states = section(out, "task states")
+    assert re.search(r"load_table\s+success", states), states  # the Spark job before it did its work
     assert re.search(r"run_notebook\s+failed", states), states
     assert re.search(r"delete_cluster\s+success", states), states
     assert "DAG run: failed" in states
     assert "permanently deleted" in section(out, "cluster timeline")
-    assert "0 clusters left" in out
+    assert "0 clusters left" in out and "0 Spark processes left" in out
     assert "(none)" in section(out, "email received by the SMTP server")

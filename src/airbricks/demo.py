@@ -142,7 +142,15 @@ def run_demo(marker_delay: float = 5.0, fail_notebook: bool = False, workdir: Pa
     home.mkdir(parents=True)
     day = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
 
-    workspace = LocalWorkspace(root / "workspace", cluster_start_seconds=3.0, cluster_stop_seconds=1.0)
+    from airbricks.workspace.spark.install import SparkNotAvailable, find_spark
+
+    try:
+        install = find_spark()
+    except SparkNotAvailable as missing:
+        _say(f"airbricks demo needs Spark: {missing}")
+        return 1
+    _say(f"Spark: pyspark {install.pyspark_version} on Java {install.java_major} (a cluster is a real driver)")
+    workspace = LocalWorkspace(root / "workspace", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0)
     inbox = _Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     children: list[subprocess.Popen[Any]] = []
@@ -185,6 +193,28 @@ def run_demo(marker_delay: float = 5.0, fail_notebook: bool = False, workdir: Pa
             _stop_process(child)
         smtp.stop()
         workspace.stop()
+        if workspace.workspace is not None:
+            left = spark_processes(workspace.workspace.data_dir / "spark")
+            _say(f"{len(left)} Spark processes left")
+
+
+def spark_processes(spark_dir: Path) -> list[int]:
+    """Live processes (not zombies) that carry this workspace's Spark marker: drivers, the metastore."""
+    from airbricks.workspace.spark.processes import MARKER
+
+    marker = f"{MARKER}{spark_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(")")[-1].split()[0]
+        except OSError:
+            continue
+        if marker in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 def _stop_process(child: subprocess.Popen[Any]) -> None:
@@ -223,6 +253,13 @@ def _report(workspace: Any, inbox: _Inbox, db: Path, root: Path) -> int:
         for step in cluster.get("transitions", []):
             stamp = datetime.datetime.fromtimestamp(step["timestamp"] / 1000).strftime("%H:%M:%S.%f")[:-3]
             _say(f"    {stamp}  {step['state']}{_TIMELINE_LABELS.get(step['state'], '')}")
+    for cluster in clusters:
+        steps = cluster.get("transitions", [])
+        pending = next((s["timestamp"] for s in steps if s["state"] == "PENDING"), None)
+        running = next((s["timestamp"] for s in steps if s["state"] == "RUNNING"), None)
+        if pending is not None and running is not None:
+            _say(f"  driver start (PENDING -> RUNNING, a Spark Connect server answering): "
+                 f"{(running - pending) / 1000:.1f} s")
     left = [c for c in clusters if not c.get("deleted")]
     _say(f"\n{len(left)} clusters left")
     _say(f"(Airflow output: {root / 'dag_test.log'})")

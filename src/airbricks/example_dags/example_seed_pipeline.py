@@ -1,9 +1,9 @@
 """The seed article's pipeline, as a user writes it with airbricks.
 
-file sensor -> upload the notebook -> create an all-purpose cluster -> submit a notebook run on it (the
-official ``DatabricksSubmitRunOperator``, ``existing_cluster_id`` from XCom in the seed's template form) ->
-get the notebook's ``dbutils.notebook.exit`` value -> email it -> permanently delete the cluster, whatever
-happened upstream.
+file sensor -> upload the notebook -> create an all-purpose cluster -> two processing jobs on it (the
+official ``DatabricksSubmitRunOperator``, ``existing_cluster_id`` from XCom in the seed's template form): one
+loads the landed CSV into a table with Spark, one queries that table -> get the query's result
+(``dbutils.notebook.exit``) -> email it -> permanently delete the cluster, whatever happened upstream.
 
 Runs unchanged against a real workspace or the local one (``airbricks serve``): only the
 ``databricks_default`` connection differs. Settings come from the DAG's params so a user can try it without
@@ -81,23 +81,31 @@ with DAG(
         poll_interval=2,
     )
 
-    run_notebook = DatabricksSubmitRunOperator(
-        task_id="run_notebook",
-        json={
-            "run_name": "summarize {{ ds }}",
-            "existing_cluster_id": CLUSTER_ID,
-            "notebook_task": {
-                "notebook_path": NOTEBOOK_PATH,
-                "base_parameters": {
-                    "landing_dir": LANDING_DIR,
-                    "fail": "{{ 'true' if params.fail_notebook else 'false' }}",
+    def processing_job(task_id: str, step: str, run_name: str) -> DatabricksSubmitRunOperator:
+        """One run of the notebook on the all-purpose cluster (``step`` says which job it is; the
+        ``fail_notebook`` param makes the summary fail, to show the cluster deleted after a failure)."""
+        return DatabricksSubmitRunOperator(
+            task_id=task_id,
+            json={
+                "run_name": run_name,
+                "existing_cluster_id": CLUSTER_ID,
+                "notebook_task": {
+                    "notebook_path": NOTEBOOK_PATH,
+                    "base_parameters": {
+                        "landing_dir": LANDING_DIR,
+                        "day": "{{ ds }}",
+                        "step": step,
+                        "fail": "{{ 'true' if params.fail_notebook else 'false' }}" if step == "summarize" else "false",
+                    },
                 },
             },
-        },
-        polling_period_seconds=1,
-        do_xcom_push=True,
-        retries=0,
-    )
+            polling_period_seconds=1,
+            do_xcom_push=True,
+            retries=0,
+        )
+
+    load_table = processing_job("load_table", "load", "load {{ ds }} into landing_sales")
+    run_notebook = processing_job("run_notebook", "summarize", "summarize {{ ds }}")
 
     get_result = DatabricksRunOutputOperator(task_id="get_result", run_task_id="run_notebook")
 
@@ -105,11 +113,12 @@ with DAG(
         task_id="send_result",
         to="{{ params.recipient }}",
         subject="airbricks: landing {{ ds }} summarized",
-        html_content="<p>Summary of dbfs:/landing/{{ ds }}:</p><pre>{{ ti.xcom_pull('get_result') }}</pre>",
+        html_content="<p>Summary of dbfs:/landing/{{ ds }} (table landing_sales):</p>"
+                     "<pre>{{ ti.xcom_pull('get_result') }}</pre>",
         from_email="airflow@airbricks.local",
     )
 
     delete_cluster = DatabricksDeleteClusterOperator(task_id="delete_cluster", cluster_id=CLUSTER_ID)
 
-    wait_for_landing >> upload_notebook >> start_cluster >> run_notebook >> get_result >> send_result
+    wait_for_landing >> upload_notebook >> start_cluster >> load_table >> run_notebook >> get_result >> send_result
     get_result >> delete_cluster.as_teardown(setups=start_cluster)
