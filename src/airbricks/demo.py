@@ -194,27 +194,10 @@ def run_demo(marker_delay: float = 5.0, fail_notebook: bool = False, workdir: Pa
         smtp.stop()
         workspace.stop()
         if workspace.workspace is not None:
-            left = spark_processes(workspace.workspace.data_dir / "spark")
+            from airbricks.workspace.spark.processes import owned_processes
+
+            left = owned_processes(workspace.workspace.data_dir / "spark")
             _say(f"{len(left)} Spark processes left")
-
-
-def spark_processes(spark_dir: Path) -> list[int]:
-    """Live processes (not zombies) that carry this workspace's Spark marker: drivers, the metastore."""
-    from airbricks.workspace.spark.processes import MARKER
-
-    marker = f"{MARKER}{spark_dir}".encode()
-    found = []
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().split(")")[-1].split()[0]
-        except OSError:
-            continue
-        if marker in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def _stop_process(child: subprocess.Popen[Any]) -> None:

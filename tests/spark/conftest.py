@@ -27,19 +27,9 @@ TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
 def spark_processes(spark_dir: Path) -> list[int]:
     """Live processes carrying this workspace's Spark marker (drivers, the metastore)."""
-    marker = f"-Dairbricks.owner={spark_dir}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().split(")")[-1].split()[0]
-        except OSError:
-            continue
-        if marker in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
+    from airbricks.workspace.spark.processes import owned_processes
+
+    return owned_processes(spark_dir)
 
 
 @pytest.fixture(scope="session")

@@ -104,3 +104,18 @@ def test_a_driver_beyond_capacity_fails_the_launch(spark_ws: LocalWorkspace, spa
     assert cluster.termination_reason.type.value == "CLOUD_FAILURE"
     assert "at most 1 Spark drivers" in cluster.state_message
     spark_sdk.clusters.permanent_delete(cluster_id)
+
+
+def test_serve_with_spark_on_and_no_java_refuses_naming_the_fix(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    java_dir = str(Path(shutil.which("java") or "/nonexistent/java").resolve().parent)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                           if p and Path(p).resolve() != Path(java_dir) and not (Path(p) / "java").exists())
+    done = subprocess.run([sys.executable, "-m", "airbricks.cli", "serve", "--spark", "on", "--data-dir",
+                           str(tmp_path / "ws")], env={**os.environ, "PATH": path, "JAVA_HOME": ""},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "Java is not installed: Spark needs a Java 17+ runtime on PATH" in done.stderr

@@ -66,3 +66,12 @@ def test_a_spark_python_task_gets_the_clusters_session(spark_sdk: WorkspaceClien
                    spark_python_task=jobs.SparkPythonTask(python_file=path, parameters=["10"]))
     assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state
     assert "sum is 45" in spark_sdk.jobs.get_run_output(run.tasks[0].run_id).logs
+
+
+def test_using_delta_without_its_jars_says_exactly_that(spark_sdk: WorkspaceClient, spark_cluster: str,
+                                                        notebook: Callable[[str], str]) -> None:
+    path = notebook(f"spark.sql('CREATE TABLE d_{uuid.uuid4().hex[:8]} (x INT) USING DELTA')\n")
+    run = run_task(spark_sdk, existing_cluster_id=spark_cluster, notebook_task=jobs.NotebookTask(path))
+    error = spark_sdk.jobs.get_run_output(run.tasks[0].run_id).error
+    assert "DATA_SOURCE_NOT_FOUND" in error and "Delta Lake is not available in this local workspace" in error
+    assert "--spark-packages io.delta:delta-spark_2.13" in error

@@ -24,6 +24,9 @@ from airbricks.workspace.display import Display
 from airbricks.workspace.notebook_cells import CellLog, NotebookRunner, Tee, install
 from airbricks.workspace.spark_session import SparkProxy, UnavailableSpark, connect_url, mount_fuse_paths
 
+NO_DELTA = ("airbricks: Delta Lake is not available in this local workspace - its jars are not on PyPI, so tables"
+            " are parquet here. Use parquet (the default), or start the workspace with --spark-packages"
+            " io.delta:delta-spark_2.13:<version> on a machine that can reach Maven Central.")
 NO_ENGINE = ("this task's compute has no Spark engine. Run it on a cluster of a local workspace started with"
              " Spark (airbricks serve --spark; needs pip install 'airbricks[spark]' and Java 17+), or on a real"
              " Databricks workspace.")
@@ -52,6 +55,8 @@ def failure_outcome(exc: BaseException) -> dict[str, Any]:
     trace = "".join(traceback.format_exception(type(exc), exc, tb))
     text = str(exc)
     error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if "DATA_SOURCE_NOT_FOUND" in text and "delta" in text.lower():
+        error += f" [{NO_DELTA}]"
     return {"status": "FAILED", "error": error, "error_trace": trace}
 
 

@@ -44,24 +44,32 @@ def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
         pass
 
 
-def kill_leftovers(owner: Path) -> int:
-    """Kill every process group whose command line carries this owner's marker; returns how many."""
+def owned_processes(owner: Path) -> list[int]:
+    """Live processes (zombies excluded) whose command line carries this owner's marker."""
     marker = f"{MARKER}{owner}".encode()
-    ends = (b" ", b"\0")
-    killed = 0
+    found = []
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes() + b"\0"
-        except OSError:
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except (OSError, IndexError):
             continue
-        if any(marker + end in cmdline for end in ends):
-            try:
-                os.killpg(os.getpgid(int(entry)), signal.SIGKILL)
-                killed += 1
-            except (ProcessLookupError, PermissionError):
-                pass
+        if state != "Z" and (marker + b" " in cmdline or marker + b"\0" in cmdline):
+            found.append(int(entry))
+    return found
+
+
+def kill_leftovers(owner: Path) -> int:
+    """Kill every process group with this owner's marker (what a previous server left); returns how many."""
+    killed = 0
+    for pid in owned_processes(owner):
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+            killed += 1
+        except (ProcessLookupError, PermissionError):
+            pass
     return killed
 
 

@@ -1,0 +1,137 @@
+"""The Spark engine on this machine: driver starts, warm notebook runs, query latency, memory, how many fit.
+
+Starts a local workspace with Spark in this process and drives it only through its REST API (databricks-sdk):
+* cluster create -> RUNNING (a Spark Connect driver answering its warm-up query), per cluster;
+* a trivial notebook, submit -> TERMINATED on the warm cluster (with and without touching ``spark``);
+* a trivial ``spark.sql("SELECT 1").collect()`` timed inside one notebook (after its first query);
+* the driver JVM's memory (RSS) idle and after the notebooks, and the metastore's;
+* K clusters running at once (default 3) and the engine's default capacity for this machine's memory;
+* strategy (b) of the seed: N sequential jobs on one all-purpose cluster pay exactly one driver start.
+
+Usage: python benchmarks/spark_engine.py [--runs 15] [--clusters 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import describe  # noqa: E402  (benchmarks/ is not a package)
+
+CLUSTER = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
+TRIVIAL = "# Databricks notebook source\ndbutils.notebook.exit('ok')\n"
+TRIVIAL_SPARK = "# Databricks notebook source\ndbutils.notebook.exit(str(spark.sql('SELECT 1 AS x').first().x))\n"
+LATENCY = ("# Databricks notebook source\nimport json, time\nspark.sql('SELECT 1').collect()\nsamples = []\n"
+           "for _ in range({n}):\n    t = time.perf_counter()\n    spark.sql('SELECT 1').collect()\n"
+           "    samples.append((time.perf_counter() - t) * 1000)\ndbutils.notebook.exit(json.dumps(samples))\n")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--clusters", type=int, default=3)
+    args = parser.parse_args()
+
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service import jobs
+    from databricks.sdk.service.workspace import ImportFormat, Language
+
+    from airbricks.workspace.server import LocalWorkspace
+    from airbricks.workspace.spark.engine import default_max_drivers
+
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="airbricks-spark-bench-") as tmp, \
+            LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0) as ws:
+        sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
+        engine = ws.workspace.clusters.engine
+
+        def start_cluster(name: str) -> tuple[str, float]:
+            started = time.monotonic()
+            cluster_id = sdk.clusters.create(cluster_name=name, **CLUSTER).response.cluster_id
+            while (state := sdk.clusters.get(cluster_id).state.value) != "RUNNING":
+                assert state not in ("TERMINATED", "ERROR"), sdk.clusters.get(cluster_id).state_message
+                time.sleep(0.05)
+            return cluster_id, time.monotonic() - started
+
+        def upload(name: str, source: str) -> str:
+            path = f"/Shared/bench/{name}"
+            sdk.workspace.mkdirs("/Shared/bench")
+            sdk.workspace.upload(path, source.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON,
+                                 overwrite=True)
+            return path
+
+        def run(cluster_id: str, path: str) -> tuple[float, str]:
+            started = time.monotonic()
+            run_id = sdk.jobs.submit(run_name="bench", tasks=[jobs.SubmitTask(
+                task_key="t", existing_cluster_id=cluster_id,
+                notebook_task=jobs.NotebookTask(notebook_path=path))]).response.run_id
+            while (got := sdk.jobs.get_run(run_id)).state.life_cycle_state.value not in ("TERMINATED",
+                                                                                           "INTERNAL_ERROR"):
+                time.sleep(0.005)
+            elapsed = time.monotonic() - started
+            return elapsed, sdk.jobs.get_run_output(got.tasks[0].run_id).notebook_output.result
+
+        # The first cluster also starts the shared metastore: reported on its own row.
+        first, first_start = start_cluster("bench-first")
+        rows.append(("first cluster create -> RUNNING (also starts the metastore)", f"{first_start:.2f} s"))
+        driver = engine.driver(first)
+        rows.append(("driver RSS, idle after warm-up", f"{_rss_mb(driver.pid):.0f} MB"))
+
+        trivial, trivial_spark = upload("trivial", TRIVIAL), upload("trivial_spark", TRIVIAL_SPARK)
+        plain = [run(first, trivial)[0] for _ in range(args.runs)]
+        with_spark = [run(first, trivial_spark)[0] for _ in range(args.runs)]
+        rows.append((f"trivial notebook, submit -> TERMINATED, warm cluster ({args.runs} runs, median / p90)",
+                     f"{statistics.median(plain):.2f} s / {sorted(plain)[int(0.9 * len(plain)) - 1]:.2f} s"))
+        rows.append((f"same, the notebook runs one spark.sql (new Connect session) ({args.runs} runs)",
+                     f"{statistics.median(with_spark):.2f} s / "
+                     f"{sorted(with_spark)[int(0.9 * len(with_spark)) - 1]:.2f} s"))
+        _, samples = run(first, upload("latency", LATENCY.format(n=50)))
+        samples = json.loads(samples)
+        rows.append(("spark.sql('SELECT 1').collect() inside a notebook (50, median / p90)",
+                     f"{statistics.median(samples):.1f} ms / {sorted(samples)[44]:.1f} ms"))
+        rows.append(("driver RSS after these notebooks", f"{_rss_mb(driver.pid):.0f} MB"))
+        metastore = engine._metastore  # noqa: SLF001 - in-process measurement of our own engine
+        if metastore is not None and metastore._proc is not None:  # noqa: SLF001
+            rows.append(("metastore service RSS", f"{_rss_mb(metastore._proc.pid):.0f} MB"))  # noqa: SLF001
+
+        starts = []
+        others = []
+        for i in range(args.clusters - 1):
+            cluster_id, seconds = start_cluster(f"bench-{i}")
+            others.append(cluster_id)
+            starts.append(seconds)
+        rows.append((f"next cluster create -> RUNNING (median of {len(starts)}, metastore already up)",
+                     f"{statistics.median(starts):.2f} s" if starts else "-"))
+        total = sum(_rss_mb(engine.driver(c).pid) for c in [first, *others])
+        rows.append((f"{args.clusters} clusters RUNNING at once: drivers' RSS together", f"{total:.0f} MB"))
+        rows.append(("default capacity on this machine (--max-spark-drivers)", f"{default_max_drivers()} drivers"))
+
+        events = [e for e in sdk.clusters.events(first) if e.type.value == "RUNNING"]
+        rows.append((f"strategy (b): driver starts paid by {2 * args.runs + 1} sequential jobs on one cluster",
+                     str(len(events))))
+        for cluster_id in [first, *others]:
+            sdk.clusters.permanent_delete(cluster_id)
+
+    print(describe())
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
