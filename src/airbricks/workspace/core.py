@@ -22,6 +22,7 @@ from airbricks.workspace.dbfs import Dbfs
 from airbricks.workspace.faults import Faults
 from airbricks.workspace.files import Volumes
 from airbricks.workspace.jobs import Jobs
+from airbricks.workspace.libraries import Libraries
 from airbricks.workspace.objects import WorkspaceObjects
 from airbricks.workspace.runs import Runs
 from airbricks.workspace.shared import Shared
@@ -70,7 +71,10 @@ class Workspace:
         self.runs = Runs(self.shared, executor=executor)
         self.clusters.is_busy = self.runs.is_cluster_busy
         self.jobs = Jobs(self.shared, runs=self.runs)
-        self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick]
+        self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
+        executor.cluster_site = self.libraries.site_dir
+        self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
+                                                      self.libraries.tick]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

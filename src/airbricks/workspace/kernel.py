@@ -92,6 +92,8 @@ def main(spec_path: str) -> int:
     if spec.get("cwd"):
         os.chdir(spec["cwd"])
     pip_dir = Path(spec.get("pip_dir") or Path(spec_path).parent / "site-packages")
+    if spec.get("cluster_site"):
+        sys.path.insert(0, spec["cluster_site"])  # the cluster's libraries (libraries/install)
     try:
         if spec.get("libraries"):
             install(spec["libraries"], pip_dir)

@@ -69,6 +69,11 @@ class SparkProxy:
                 self._session.stop()
             except Exception:  # noqa: BLE001 - the run's outcome is already decided; the driver may be gone
                 pass
+            finally:  # a closed client sends nothing from pyspark's exit hook (which could wait on a dead driver)
+                try:
+                    self._session.client.close()
+                except Exception:  # noqa: BLE001
+                    pass
 
 
 def connect_url(remote: str, session_id: str) -> str:

@@ -59,6 +59,8 @@ class TaskExecutor:
         self.local_paths = local_paths
         self.launch: Launcher = launch or (lambda directory, spec: runner.TaskProcess(
             directory, spec, shared.config.python_executable))
+        #: Where a cluster's libraries are installed (set by the workspace; None: no cluster libraries).
+        self.cluster_site: Callable[[str], Path] | None = None
         self._procs: dict[int, Process] = {}
         self._dying: list[Process] = []
 
@@ -124,7 +126,7 @@ class TaskExecutor:
         """What the kernel needs to run this task; raises when the notebook or file is missing."""
         base = {"widgets": task.widgets, **self.local_paths.roots(),
                 "cells_path": str(self.run_dir(task) / CELLS_FILE), "libraries": self.pip_requirements(task),
-                **self.spark_for(task)}
+                **self.spark_for(task), **self._cluster_site(task)}
         notebook = task.settings.get("notebook_task")
         if notebook:
             path = notebook["notebook_path"]
@@ -190,6 +192,11 @@ class TaskExecutor:
                 raise InvalidParameterValue(f"Library type {kind} (libraries[{i}]) is not supported by the local "
                                             "workspace: use pypi, whl or jar.")
         return out
+
+    def _cluster_site(self, task: TaskRun) -> dict[str, str]:
+        if task.cluster_id and self.cluster_site is not None:
+            return {"cluster_site": str(self.cluster_site(task.cluster_id))}
+        return {}
 
     def spark_for(self, task: TaskRun) -> dict[str, str]:
         """The Spark driver the task's process connects to, or why it has none (for ``spark``'s error)."""

@@ -27,6 +27,19 @@ START_TIMEOUT_SECONDS = 180
 STOP_GRACE_SECONDS = 10
 
 
+def close_session(session: Any) -> None:
+    """Release a Spark Connect session and close its client, so pyspark's exit hook sends nothing more."""
+    try:
+        session.stop()
+    except Exception:  # noqa: BLE001 - the driver may be gone; the client is closed below either way
+        pass
+    finally:
+        try:
+            session.client.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def failure(code: str, message: str, type_: str = "SERVICE_FAULT") -> dict[str, Any]:
     return {"code": code, "type": type_, "parameters": {"databricks_error_message": message}}
 
@@ -60,6 +73,7 @@ class Driver:
         full_env.pop("SPARK_CONNECT_MODE_ENABLED", None)
         self._proc: subprocess.Popen[bytes] = processes.spawn(command, log=self.log, env=full_env, cwd=directory)
         self.started = time.monotonic()
+        self._warm_session: Any = None
         self.ready_seconds: float | None = None
         self._thread = threading.Thread(target=self._become_ready, args=(wait_for,), daemon=True,
                                         name=f"airbricks-driver-{cluster_id}")
@@ -104,10 +118,12 @@ class Driver:
         from pyspark.sql import SparkSession
 
         session = SparkSession.builder.remote(f"{self.remote}/;session_id={uuid.uuid4()}").create()
+        self._warm_session = session
         try:
             session.sql("SHOW DATABASES").collect()
         finally:
-            session.stop()
+            self._warm_session = None
+            close_session(session)
 
     def _ended(self) -> bool:
         """Whether the process exited; marks the driver FAILED (or STOPPED when it was asked to stop)."""
@@ -125,7 +141,18 @@ class Driver:
     def _fail(self, reason: dict[str, Any]) -> None:
         self.reason = reason
         self.state = DriverState.FAILED
+        self._abandon_warm_up()
         processes.signal_group(self._proc, signal.SIGKILL)
+
+    def _abandon_warm_up(self) -> None:
+        """Close the warm-up client's channel, so a query waiting on a dead driver fails now instead of
+        retrying for minutes (and blocking the server's exit in pyspark's atexit hook)."""
+        session = self._warm_session
+        if session is not None:
+            try:
+                session.client.close()
+            except Exception:  # noqa: BLE001 - best effort: the driver is gone either way
+                pass
 
     # -- what the engine asks -----------------------------------------------------------------------------
 
@@ -148,6 +175,7 @@ class Driver:
     def kill(self) -> None:
         """Kill now and reap (kill -9 of the whole group)."""
         self.state = DriverState.STOPPED
+        self._abandon_warm_up()
         processes.signal_group(self._proc, signal.SIGKILL)
         try:
             self._proc.wait(timeout=10)
