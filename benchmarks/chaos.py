@@ -95,11 +95,7 @@ WRAPPER_DAG = textwrap.dedent('''\
             # A trigger firing before the scheduler has handled the deferral's exit makes Airflow 3.3 fail
             # the task ("finished with state success, but the task instance's state attribute is queued"):
             # poll slowly enough that the scheduler, busy on two shared cores, sees the exit first.
-            # The chaos run is about the operators, not Spark: its workspace has no Spark engine, so the notebook
-        # uploaded is a plain-Python stand-in with the same widgets and the same summary.
-        upload = dag.task_dict["upload_notebook"]
-        upload.json = {**upload.json, "content": base64.b64encode(_PYTHON_NOTEBOOK.read_bytes()).decode()}
-        dag.task_dict["start_cluster"].poll_interval = 10
+            dag.task_dict["start_cluster"].poll_interval = 10
             dag.task_dict["run_notebook"].polling_period_seconds = 10
             dag.task_dict["load_table"].polling_period_seconds = 10
         return dag
