@@ -48,7 +48,8 @@ class Driver:
     """The Spark Connect server of one cluster."""
 
     def __init__(self, cluster_id: str, *, install: SparkInstall, conf: dict[str, str], env: dict[str, str],
-                 directory: Path, owner: Path, driver_memory: str, wait_for: Callable[[], str | None]) -> None:
+                 directory: Path, owner: Path, driver_memory: str, wait_for: Callable[[], str | None],
+                 java_options: str = "") -> None:
         self.cluster_id = cluster_id
         self.directory = directory
         self.port = processes.free_port()
@@ -59,12 +60,13 @@ class Driver:
         self.conf = dict(conf)
         self.driver_memory = driver_memory
         self.owner = owner
+        self.java_options = f"{processes.MARKER}{owner} -Dairbricks.cluster={cluster_id} {java_options}".strip()
         conf = {**conf, "spark.connect.grpc.binding.port": str(self.port),
                 "spark.connect.grpc.binding.address": "127.0.0.1", "spark.driver.host": "127.0.0.1",
                 "spark.driver.bindAddress": "127.0.0.1"}
         command = [install.spark_submit, "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
                    "--name", f"airbricks cluster {cluster_id}", "--driver-memory", driver_memory,
-                   "--driver-java-options", f"{processes.MARKER}{owner} -Dairbricks.cluster={cluster_id}"]
+                   "--driver-java-options", self.java_options]
         for key, value in conf.items():
             command += ["--conf", f"{key}={value}"]
         full_env = {**os.environ, "SPARK_HOME": str(install.spark_home), "PYSPARK_PYTHON": sys.executable,

@@ -45,12 +45,13 @@ class SparkEngine:
     """:class:`airbricks.workspace.compute.ComputeEngine` with real Spark drivers."""
 
     def __init__(self, data_dir: Path, *, dbfs_root: Path, volumes_root: Path, max_drivers: int | None = None,
-                 driver_memory: str = "1g", packages: list[str] | None = None) -> None:
+                 driver_memory: str = "1g", packages: list[str] | None = None, java_options: str = "") -> None:
         self.directory = data_dir / "spark"
         self.warehouse = self.directory / "warehouse"
         self.max_drivers = max_drivers or default_max_drivers()
         self.driver_memory = driver_memory
         self.packages = list(packages or [])
+        self.java_options = java_options
         self.hadoop = hadoop_settings(dbfs_root, volumes_root)
         self._drivers: dict[str, Driver] = {}
         self._lock = threading.Lock()
@@ -82,7 +83,8 @@ class SparkEngine:
             self._drivers[cluster_id] = Driver(
                 cluster_id, install=install, conf=self._conf(doc, metastore), env=_env_vars(doc),
                 directory=self.directory / "drivers" / cluster_id, owner=self.directory,
-                driver_memory=self._driver_memory(doc), wait_for=lambda: metastore.failed())
+                driver_memory=self._driver_memory(doc), wait_for=lambda: metastore.failed(),
+                java_options=self.java_options)
 
     def report(self, cluster_id: str) -> DriverReport:
         driver = self._drivers.get(cluster_id)
@@ -119,7 +121,7 @@ class SparkEngine:
         if driver is None or self._install is None:
             return None
         command = [self._install.spark_submit, "--driver-memory", driver.driver_memory,
-                   "--driver-java-options", f"{processes.MARKER}{self.directory} -Dairbricks.cluster={cluster_id}"]
+                   "--driver-java-options", driver.java_options]
         for key, value in driver.conf.items():
             if not key.startswith("spark.connect.") and key != "spark.ui.port":
                 command += ["--conf", f"{key}={value}"]
