@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import traceback
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +62,7 @@ def _spark(spec: dict[str, Any]) -> SparkProxy | UnavailableSpark:
     remote = spec.get("spark_remote")
     if not remote:
         return UnavailableSpark(spec.get("spark_unavailable") or NO_ENGINE)
-    url = connect_url(remote, spec.get("spark_session_id") or str(uuid.uuid4()))
+    url = connect_url(remote, spec["spark_session_id"])
     os.environ["SPARK_REMOTE"] = url  # SparkSession.builder.getOrCreate() in user code: the same session
     return SparkProxy(url)
 
@@ -104,6 +102,8 @@ def main(spec_path: str) -> int:
                                     display=display)
             runner.run(spec["source"], spec["name"])
         elif spec["kind"] == "spark_submit":
+            import subprocess  # here only: the kernel's start-up time is every run's latency
+
             env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}  # a driver of its own, not Connect
             done = subprocess.run(spec["command"], stdin=subprocess.DEVNULL, check=False,
                                   env={**env, "SPARK_LOCAL_IP": "127.0.0.1"})

@@ -10,12 +10,10 @@ to the run's log, for ``runs/export`` and the run page. Runs in the kernel proce
 
 from __future__ import annotations
 
-import importlib
 import json
 import linecache
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -196,9 +194,13 @@ class NotebookRunner:
         install(args[1:], self.pip_dir)
         if str(self.pip_dir) not in sys.path:
             sys.path.insert(0, str(self.pip_dir))
+        import importlib
+
         importlib.invalidate_caches()
 
     def shell(self, text: str) -> None:
+        import subprocess
+
         done = subprocess.run(["bash", "-c", text], capture_output=True, text=True, cwd=os.getcwd(), check=False)
         sys.stdout.write(done.stdout + done.stderr)
         if done.returncode:
@@ -211,6 +213,8 @@ class InstallError(RuntimeError):
 
 def install(requirements: list[str], target: Path) -> None:
     """``pip install --target``: raises :class:`InstallError` with pip's own message when it fails."""
+    import subprocess
+
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
                            "--no-input", "--target", str(target), *requirements],
                           capture_output=True, text=True, check=False)
