@@ -90,7 +90,8 @@ class ServeProcess:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.args = args
+        # The restart and kill -9 tests are about the workspace's own state: no Spark drivers unless asked for.
+        self.args = args if "--spark" in args else ("--spark", "off", *args)
         self.proc = None
         self.stdout = ""
 

@@ -119,3 +119,30 @@ def test_serve_with_spark_on_and_no_java_refuses_naming_the_fix(tmp_path: Path) 
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "Java is not installed: Spark needs a Java 17+ runtime on PATH" in done.stderr
+
+
+def test_kill_9_of_the_server_leaves_no_spark_process_and_a_restart_brings_the_cluster_back(
+        tmp_path: Path, serve_process) -> None:
+    data = tmp_path / "killed"
+    server = serve_process(data, "--spark", "on", "--token", "dapi-kill9")
+    sdk = WorkspaceClient(host=server.url, token="dapi-kill9", auth_type="pat")
+    cluster_id = sdk.clusters.create(cluster_name="outlived", **CLUSTER).response.cluster_id
+    wait_cluster(sdk, cluster_id)
+    spark_dir = data.resolve() / "spark"
+    assert len(spark_processes(spark_dir)) == 2  # the driver and the metastore
+    server.kill9()
+    deadline = time.monotonic() + 30
+    while spark_processes(spark_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert spark_processes(spark_dir) == []  # they died with the server (no shutdown code ran)
+    server = serve_process(data, "--spark", "on", "--token", "dapi-kill9")
+    sdk = WorkspaceClient(host=server.url, token="dapi-kill9", auth_type="pat")
+    assert sdk.clusters.get(cluster_id).state.value in ("RESTARTING", "RUNNING")
+    wait_cluster(sdk, cluster_id)
+    events = [e.type.value for e in sdk.clusters.events(cluster_id)]
+    assert "RESTARTING" in events
+    sdk.clusters.permanent_delete(cluster_id)
+    deadline = time.monotonic() + 30
+    while len(spark_processes(spark_dir)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(spark_processes(spark_dir)) == 1  # the deleted cluster's driver is gone; the metastore stays

@@ -221,7 +221,7 @@ def test_serve_fault_flags(tmp_path: Path):
     port = free_port()
     token = "dapi-faults-cli-test"
     command = [sys.executable, "-m", "airbricks.cli", "serve", "--port", str(port), "--data-dir",
-               str(tmp_path), "--token", token, "--fault-seed", "7",
+               str(tmp_path), "--token", token, "--fault-seed", "7", "--spark", "off",
                "--fault", "path=clusters/list,status=429,retry_after=3,count=1",
                "--fault", '{"path": "dbfs/get-status", "status": 503, "count": 1}']
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())

@@ -340,7 +340,8 @@ def test_dbutils_fs_and_spark_python_task(sdk: WorkspaceClient, local_ws: LocalW
 def test_run_in_flight_when_server_is_killed_ends_internal_error(tmp_path: Path) -> None:
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "airbricks.cli", "serve", "--data-dir", str(tmp_path),
-                               "--port", str(port), "--cluster-start-seconds", "0.2", "--token", "dapitest"],
+                               "--port", str(port), "--cluster-start-seconds", "0.2", "--token", "dapitest",
+                               "--spark", "off"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         client = WorkspaceClient(host=f"http://127.0.0.1:{port}", token="dapitest", auth_type="pat")

@@ -77,7 +77,7 @@ class Clusters(ClusterLifecycle):
             now = self.shared.now_ms()
             for cluster in self._clusters.values():
                 if cluster.state in ("PENDING", "RESTARTING") or (cluster.state in UP_STATES and
-                                                                  not isinstance(self.engine, NoEngine)):
+                                                                  self.engine.drivers_die_with_server):
                     self._relaunch_after_restart(cluster, now)
                 elif cluster.state in UP_STATES:
                     self.engine.launch(cluster.id, cluster.doc)
@@ -274,8 +274,7 @@ class Clusters(ClusterLifecycle):
 
     def spark_submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None:
         """``spark-submit`` with the cluster's settings (None: the cluster has no Spark driver)."""
-        build = getattr(self.engine, "submit_command", None)
-        return build(cluster_id, arguments) if build is not None else None
+        return self.engine.submit_command(cluster_id, arguments)
 
     def mark_active(self, cluster_id: str) -> None:
         """Something used the cluster now (a command, a run): auto-termination counts from here."""

@@ -39,12 +39,17 @@ class CapacityExceeded(Exception):
 
 
 class ComputeEngine(Protocol):
+    #: Whether a driver dies with the server process (then a restarted server relaunches live clusters).
+    drivers_die_with_server: bool
+
+    def describe(self) -> str: ...
     def launch(self, cluster_id: str, doc: dict[str, Any]) -> None: ...
     def report(self, cluster_id: str) -> DriverReport: ...
     def stop(self, cluster_id: str) -> None: ...
     def kill(self, cluster_id: str) -> None: ...
     def recover(self) -> None: ...
     def shutdown(self) -> None: ...
+    def submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None: ...
 
 
 READY = DriverReport(DriverState.READY)
@@ -53,6 +58,8 @@ STOPPED = DriverReport(DriverState.STOPPED)
 
 class NoEngine:
     """No processes: a launched cluster is ready as soon as its (configured) start time is up."""
+
+    drivers_die_with_server = False
 
     def __init__(self) -> None:
         self._live: set[str] = set()
@@ -73,3 +80,11 @@ class NoEngine:
 
     def shutdown(self) -> None:
         self._live.clear()
+
+    @staticmethod
+    def describe() -> str:
+        return "no Spark (timed lifecycle; notebooks run as Python)"
+
+    @staticmethod
+    def submit_command(cluster_id: str, arguments: list[str]) -> None:
+        return None  # no Spark: jar and submit tasks are refused with a message saying so

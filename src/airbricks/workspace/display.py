@@ -58,7 +58,6 @@ class Display:
             return
         columns, rows, truncated = table
         self.log.add({"type": "table", "columns": columns, "rows": rows, "truncated": truncated})
-        self.log.add({"type": "text", "text": ""})  # the printed copy below goes into a text output of its own
         print(text_table(columns, rows) + ("\n(showing the first 1000 rows)" if truncated else ""))
 
     def html(self, html: str) -> None:

@@ -61,7 +61,7 @@ def failure_outcome(exc: BaseException) -> dict[str, Any]:
 def _spark(spec: dict[str, Any]) -> SparkProxy | UnavailableSpark:
     remote = spec.get("spark_remote")
     if not remote:
-        return UnavailableSpark(spec.get("spark_unavailable") or NO_ENGINE)
+        return UnavailableSpark(NO_ENGINE)
     url = connect_url(remote, spec["spark_session_id"])
     os.environ["SPARK_REMOTE"] = url  # SparkSession.builder.getOrCreate() in user code: the same session
     return SparkProxy(url)
@@ -89,7 +89,7 @@ def main(spec_path: str) -> int:
     mount_fuse_paths(dbfs_root, volumes_root)
     if spec.get("cwd"):
         os.chdir(spec["cwd"])
-    pip_dir = Path(spec.get("pip_dir") or Path(spec_path).parent / "site-packages")
+    pip_dir = Path(spec_path).parent / "site-packages"  # this run's own packages (%pip, task libraries)
     if spec.get("cluster_site"):
         sys.path.insert(0, spec["cluster_site"])  # the cluster's libraries (libraries/install)
     try:
@@ -104,11 +104,13 @@ def main(spec_path: str) -> int:
         elif spec["kind"] == "spark_submit":
             import subprocess  # here only: the kernel's start-up time is every run's latency
 
-            env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}  # a driver of its own, not Connect
+            from airbricks.workspace.runner import LOG
+
+            child_env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}  # its own driver, not Connect
             done = subprocess.run(spec["command"], stdin=subprocess.DEVNULL, check=False,
-                                  env={**env, "SPARK_LOCAL_IP": "127.0.0.1"})
+                                  env={**child_env, "SPARK_LOCAL_IP": "127.0.0.1"})
             if done.returncode:
-                cause = _jvm_exception(Path(spec_path).parent / "output.log")
+                cause = _jvm_exception(Path(spec_path).parent / LOG)
                 raise RuntimeError(f"spark-submit exited with code {done.returncode}" + (f": {cause}" if cause else ""))
         else:
             file = spec["python_file"]

@@ -102,7 +102,7 @@ def serve_forever(data_dir: Path, host: str, port: int, **settings: Any) -> None
     print("airbricks local Databricks workspace")
     print(f"  listening on      {workspace.url}")
     print(f"  data dir          {workspace.data_dir}")
-    print(f"  clusters          {_compute_line(workspace)}")
+    print(f"  clusters          {workspace.clusters.engine.describe()}")
     print("  Airflow:          export AIRFLOW_CONN_DATABRICKS_DEFAULT="
           f"'{connection_uri(host, port, workspace.token)}'")
     print(f"  databricks-sdk:   export DATABRICKS_HOST={workspace.url} "
@@ -113,14 +113,6 @@ def serve_forever(data_dir: Path, host: str, port: int, **settings: Any) -> None
                     lifespan="off")
     finally:
         workspace.stop()
-
-
-def _compute_line(workspace: Workspace) -> str:
-    engine = workspace.clusters.engine
-    max_drivers = getattr(engine, "max_drivers", None)
-    if max_drivers is None:
-        return "no Spark (timed lifecycle; notebooks run as Python)"
-    return f"Spark drivers (Spark Connect), at most {max_drivers} at once, tables under {workspace.data_dir}/spark"
 
 
 def _log_to_data_dir(data_dir: Path) -> None:

@@ -1,8 +1,9 @@
 """The one place that turns a path a user writes - ``dbfs:/x``, ``/dbfs/x``, ``/Volumes/c/s/v/x``, or a
 workspace path - into the file under the data dir, by asking the model that owns that root.
 
-Runs use it for ``python_file``; the kernel gets the roots so ``dbutils.fs`` and the FUSE-style paths agree
-with the APIs; the Spark engine will use it for ``spark.read`` paths.
+Runs use it for ``python_file``, jars and ``spark_submit_task`` arguments; the kernel gets the roots, so
+``dbutils.fs`` and the FUSE paths agree with the APIs (Spark maps the same roots by Hadoop configuration, in
+:mod:`airbricks.workspace.spark.paths`).
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ kind of task (Spark, SQL, a jar) adds to this module only. Processes come from `
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
-import uuid
 from typing import Any, Protocol
 
 from airbricks.workspace import runner
@@ -39,7 +39,6 @@ Launcher = Callable[[Path, dict[str, Any]], Process]
 class NotebookSources(Protocol):
     def notebook_source(self, path: str) -> NotebookSource: ...
     def normalize(self, path: object) -> str: ...
-
 
 
 class TaskExecutor:
@@ -199,7 +198,7 @@ class TaskExecutor:
         return {}
 
     def spark_for(self, task: TaskRun) -> dict[str, str]:
-        """The Spark driver the task's process connects to, or why it has none (for ``spark``'s error)."""
+        """The Spark driver the task's process connects to, with a session of its own (none: no driver)."""
         remote = self.clusters.spark_remote(task.cluster_id) if task.cluster_id else None
         if remote:
             return {"spark_remote": remote, "spark_session_id": str(uuid.uuid4())}

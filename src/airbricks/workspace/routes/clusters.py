@@ -1,15 +1,14 @@
 """HTTP for the Clusters API (``/api/2.0|2.1/clusters/*``): parameters in, :class:`Clusters` calls, JSON out.
 
 ``clusters/get`` is polled by every waiting client, so it stays cheap: the model copies the document under
-the lock, serialization happens here outside it, and the bytes go out without FastAPI's encoder.
+the lock, and serialization happens outside it (plain ``json.dumps`` in :func:`routes.versioned`).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 
 from airbricks.workspace import cluster_specs
 from airbricks.workspace.errors import InvalidParameterValue
@@ -25,10 +24,6 @@ _EVENTS_DEFAULT_LIMIT = 50
 _EVENTS_MAX_LIMIT = 500
 
 
-def _json(doc: dict[str, Any]) -> Response:
-    return Response(json.dumps(doc, separators=(",", ":")), media_type="application/json")
-
-
 def _cluster_id(params: Params) -> str:
     return params.str("cluster_id", required=True)  # type: ignore[return-value]
 
@@ -40,9 +35,9 @@ async def create(request: Request) -> dict[str, Any]:
 
 
 @versioned(router, ["GET"], "clusters/get", VERSIONS)
-async def get(request: Request) -> Response:
+async def get(request: Request) -> dict[str, Any]:
     params = await read_params(request)
-    return _json(workspace(request).clusters.get(_cluster_id(params)))
+    return workspace(request).clusters.get(_cluster_id(params))
 
 
 def _filter(request: Request, params: Params, name: str) -> set[str] | None:
@@ -55,20 +50,20 @@ def _filter(request: Request, params: Params, name: str) -> set[str] | None:
 
 
 @versioned(router, ["GET"], "clusters/list", VERSIONS)
-async def list_(request: Request) -> Response:
+async def list_(request: Request) -> dict[str, Any]:
     params = await read_params(request)
     clusters = workspace(request).clusters.list(
         states=_filter(request, params, "cluster_states"), sources=_filter(request, params, "cluster_sources"))
     page_size = params.int("page_size", minimum=0, maximum=100)
     if not page_size:
-        return _json({"clusters": clusters})
+        return {"clusters": clusters}
     page = paginate(clusters, page_offset(params), page_size)
     body: dict[str, Any] = {"clusters": page.items}
     if page.next_offset is not None:
         body["next_page_token"] = str(page.next_offset)
     if page.prev_offset is not None:
         body["prev_page_token"] = str(page.prev_offset)
-    return _json(body)
+    return body
 
 
 @versioned(router, ["POST"], "clusters/start", VERSIONS)
@@ -115,7 +110,7 @@ async def resize(request: Request) -> dict[str, Any]:
 
 
 @versioned(router, ["POST"], "clusters/events", VERSIONS)
-async def events(request: Request) -> Response:
+async def events(request: Request) -> dict[str, Any]:
     """One page of events; ``next_page`` is the request to send for the following page (the SDK does)."""
     params = await read_params(request)
     cluster_id = _cluster_id(params)
@@ -132,7 +127,7 @@ async def events(request: Request) -> Response:
     body: dict[str, Any] = {"events": page.items, "total_count": page.total}
     if page.next_offset is not None:
         body["next_page"] = {**params.data, "cluster_id": cluster_id, "offset": page.next_offset, "limit": limit}
-    return _json(body)
+    return body
 
 
 @versioned(router, ["GET"], "clusters/spark-versions", VERSIONS)
@@ -146,6 +141,6 @@ async def list_node_types(request: Request) -> dict[str, Any]:
 
 
 @router.get("/api/2.0/airbricks/clusters", include_in_schema=True)
-async def usage(request: Request) -> Response:
+async def usage(request: Request) -> dict[str, Any]:
     """airbricks-only admin view: every cluster ever created, deleted ones too, with its up time."""
-    return _json({"clusters": workspace(request).clusters.usage()})
+    return {"clusters": workspace(request).clusters.usage()}

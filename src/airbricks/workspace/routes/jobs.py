@@ -28,10 +28,8 @@ ModelCall = Callable[[Workspace, Params, Request], "dict[str, Any] | None"]
 
 
 def _endpoint(method: str, suffix: str, call: ModelCall) -> None:
-    async def endpoint(request: Request) -> dict[str, Any]:
-        params = await read_params(request)
-        result = call(workspace(request), params, request)
-        return {} if result is None else result
+    async def endpoint(request: Request) -> dict[str, Any] | None:
+        return call(workspace(request), await read_params(request), request)
 
     endpoint.__name__ = suffix.replace("/", "_").replace("-", "_")
     versioned(router, [method], suffix, ALL)(endpoint)

@@ -14,14 +14,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from airbricks.workspace.compute import CapacityExceeded, DriverReport, DriverState
+from airbricks.workspace.compute import STOPPED, CapacityExceeded, DriverReport, DriverState
 from airbricks.workspace.spark import processes
 from airbricks.workspace.spark.driver import Driver, failure
 from airbricks.workspace.spark.install import SparkInstall, SparkNotAvailable, find_spark
 from airbricks.workspace.spark.metastore import Metastore
 from airbricks.workspace.spark.paths import hadoop_settings
-
-STOPPED = DriverReport(DriverState.STOPPED)
 
 
 def default_max_drivers() -> int:
@@ -43,6 +41,8 @@ def _memory_mb(text: str) -> int:
 
 class SparkEngine:
     """:class:`airbricks.workspace.compute.ComputeEngine` with real Spark drivers."""
+
+    drivers_die_with_server = True
 
     def __init__(self, data_dir: Path, *, dbfs_root: Path, volumes_root: Path, max_drivers: int | None = None,
                  driver_memory: str = "1g", packages: list[str] | None = None, java_options: str = "") -> None:
@@ -113,6 +113,10 @@ class SparkEngine:
             driver.kill()
         if self._metastore is not None:
             self._metastore.stop()
+
+    def describe(self) -> str:
+        return (f"Spark drivers (Spark Connect), at most {self.max_drivers} at once, tables under "
+                f"{self.directory}")
 
     def submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None:
         """``spark-submit`` with the cluster's Spark settings (master, metastore, paths), for jar and submit
