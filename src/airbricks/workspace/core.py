@@ -85,7 +85,8 @@ class Workspace:
 
         return SparkEngine(self.shared.data_dir, dbfs_root=self.dbfs.root, volumes_root=self.volumes.root,
                            max_drivers=config.max_spark_drivers, driver_memory=config.spark_driver_memory,
-                           packages=config.spark_packages)
+                           packages=config.spark_packages, fast_start=config.spark_jit == "fast-start",
+                           class_cache=config.spark_class_cache)
 
     # Facts the server and tests read.
     data_dir = property(lambda self: self.shared.data_dir)
