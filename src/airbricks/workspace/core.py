@@ -72,7 +72,7 @@ class Workspace:
         self.clusters.is_busy = self.runs.is_cluster_busy
         self.jobs = Jobs(self.shared, runs=self.runs)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
-        executor.cluster_site = self.libraries.site_dir
+        executor.cluster_libraries = self.libraries
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
                                                       self.libraries.tick]
         self._stop = threading.Event()
