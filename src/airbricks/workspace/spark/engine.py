@@ -16,7 +16,7 @@ from typing import Any
 
 from airbricks.workspace.compute import STOPPED, CapacityExceeded, DriverReport, DriverState
 from airbricks.workspace.spark import processes
-from airbricks.workspace.spark.class_cache import FAST_START_OPTIONS, ClassCache
+from airbricks.workspace.spark.class_cache import FAST_START_OPTIONS, ClassCache, Dump
 from airbricks.workspace.spark.driver import Driver, failure
 from airbricks.workspace.spark.install import SparkInstall, SparkNotAvailable, find_spark
 from airbricks.workspace.spark.metastore import Metastore
@@ -155,7 +155,7 @@ class SparkEngine:
                 self._class_cache = ClassCache(self.class_cache_dir, self._install)
         return self._install
 
-    def _class_options(self, kind: str) -> tuple[list[str], Any]:
+    def _class_options(self, kind: str) -> tuple[list[str], Dump | None]:
         return self._class_cache.options(kind) if self._class_cache is not None else ([], None)
 
     def _ensure_metastore(self, install: SparkInstall) -> Metastore:

@@ -12,11 +12,9 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
-
-from collections.abc import Callable
-from typing import Any
 
 from airbricks.workspace.spark import processes
 from airbricks.workspace.spark.class_cache import Dump
@@ -26,7 +24,7 @@ from airbricks.workspace.spark.install import SparkInstall
 class Metastore:
     def __init__(self, install: SparkInstall, directory: Path, warehouse: Path, hadoop: dict[str, str],
                  owner: Path, java_options: str = "",
-                 class_options: Callable[[], tuple[list[str], Any]] = lambda: ([], None)) -> None:
+                 class_options: Callable[[], tuple[list[str], Dump | None]] = lambda: ([], None)) -> None:
         self.install = install
         self.java_options = java_options.split()
         self.class_options = class_options
