@@ -16,7 +16,11 @@ API requests are counted at the server by a small ASGI wrapper around the local 
 the time from the file's upload answer / the cluster's RUNNING transition (the workspace's usage records) to
 the wait ending in the waiting process.
 
-Usage: python benchmarks/deferrable_waits.py [--ks 10,100,500] [--poll 5] [--window 15]
+``--compare-src DIR`` adds, next to each deferrable row, the same waits run by the airbricks found in ``DIR``
+(e.g. ``git archive main src | tar -x -C /tmp/before``, then ``--compare-src /tmp/before/src``), interleaved in
+the same run: on a shared, loaded machine only figures measured side by side compare.
+
+Usage: python benchmarks/deferrable_waits.py [--ks 10,100,500] [--poll 5] [--window 15] [--compare-src DIR]
 """
 
 from __future__ import annotations
@@ -216,10 +220,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 def scenario(server: Server, tmp: Path, mode: str, kind: str, k: int, poll: float, window: float,
-             processes: int) -> dict[str, Any]:
-    """Start the waiters (``processes`` processes sharing the K targets), measure, make targets appear."""
-    tag = f"{mode}-{kind}-{k}-{processes}"
+             processes: int, src: str | None = None) -> dict[str, Any]:
+    """Start the waiters (``processes`` processes sharing the K targets), measure, make targets appear.
+
+    ``src``: run the waiters with the airbricks package found in this directory (first on ``PYTHONPATH``)."""
+    tag = f"{mode}-{kind}-{k}-{processes}{'-compared' if src else ''}"
     env = {**os.environ, "AIRFLOW_CONN_DATABRICKS_DEFAULT": server.connection_uri}
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [os.environ.get("PYTHONPATH")])])
     procs, outs, tfs = [], [], []
     for j in range(processes):
         tf, of = tmp / f"{tag}-{j}.targets.json", tmp / f"{tag}-{j}.out.json"
@@ -283,7 +291,8 @@ def scenario(server: Server, tmp: Path, mode: str, kind: str, k: int, poll: floa
         for cid in targets:
             server.call("POST", "2.1/clusters/permanent-delete", json={"cluster_id": cid})
     latencies = [done[t] - appeared[t] for t in targets if t in done and t in appeared]
-    return {"mode": mode, "kind": kind, "k": k, "processes": processes, "idle_rss": idle_rss,
+    return {"mode": f"{mode} ({src})" if src else mode, "kind": kind, "k": k, "processes": processes,
+            "idle_rss": idle_rss,
             "rss": steady_rss, "uss": steady_uss, "cpu": cpu, "req_per_min": rate,
             "lat_p50": statistics.median(latencies) if latencies else float("nan"),
             "lat_p95": pct(latencies, 0.95), "lat_max": max(latencies, default=float("nan")),
@@ -299,6 +308,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=15.0, help="steady waiting window measured (file waits)")
     parser.add_argument("--sample-processes", type=int, default=10,
                         help="poke mode: measure this many waiters as one process each, extrapolate beyond")
+    parser.add_argument("--compare-src", default=None,
+                        help="also run each deferrable row with the airbricks package in this directory")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -317,11 +328,12 @@ def main() -> None:
     try:
         for kind in kinds:
             for k in ks:
-                for mode in ("deferrable", "poke"):
+                variants = [("deferrable", args.compare_src)] if args.compare_src else []
+                for mode, src in [("deferrable", None), *variants, ("poke", None)]:
                     processes = 1
                     if mode == "poke" and k <= args.sample_processes:
                         processes = k
-                    row = scenario(server, tmp, mode, kind, k, args.poll, args.window, processes)
+                    row = scenario(server, tmp, mode, kind, k, args.poll, args.window, processes, src)
                     if mode == "poke" and processes == k:
                         per_process[kind] = (row["rss"] / k, row["uss"] / k)
                         row["mem_note"] = "measured, 1 process per waiter"
@@ -349,9 +361,9 @@ def main() -> None:
               f"{r['req_per_min']:.0f} | {r['lat_p50']:.2f} / {r['lat_p95']:.2f} / {r['lat_max']:.2f} | "
               f"{r['completed']}/{r['k']} | {r['mem_note']} |")
     for r in rows:
-        if r["mode"] == "deferrable" and r["k"] == 500:
+        if r["mode"].startswith("deferrable") and r["k"] == 500:
             ok = r["rss"] < 150 and r["cpu"] < 0.10
-            print(f"target (500 deferred {r['kind']} waits < 150 MB and < 10% of a core): "
+            print(f"target ({r['mode']}: 500 deferred {r['kind']} waits < 150 MB and < 10% of a core): "
                   f"{'meets' if ok else 'MISSES'} ({r['rss']:.0f} MiB, {r['cpu'] * 100:.1f}%)")
     if args.json:
         args.json.write_text(json.dumps({"machine": describe(), "rows": rows}, indent=1))

@@ -173,48 +173,69 @@ class AirbricksDatabricksHook(DatabricksHook):
         return _provider.url(self, "").rstrip("/")
 
     # ---------------------------------------------------------------- DBFS
-    def dbfs_get_status(self, path: str) -> dict[str, Any]:
+    # ``missing_ok=True``: a 404 (missing file or directory) answers ``None`` instead of raising.  File waits
+    # ask this way on every poll: the provider's error path costs a chain of exceptions per "not yet".
+    def dbfs_get_status(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
         """``dbfs/get-status``: ``{path, is_dir, file_size, modification_time}``."""
-        return self.call("GET", "2.0/dbfs/get-status", {"path": path})
+        if not missing_ok:
+            return self.call("GET", "2.0/dbfs/get-status", {"path": path})
+        return _json_unless_missing(self.raw_request("GET", "2.0/dbfs/get-status", params={"path": path},
+                                                     missing_ok=True))
 
-    async def a_dbfs_get_status(self, path: str) -> dict[str, Any]:
-        return await self.a_call("GET", "2.0/dbfs/get-status", {"path": path})
+    async def a_dbfs_get_status(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
+        if not missing_ok:
+            return await self.a_call("GET", "2.0/dbfs/get-status", {"path": path})
+        return _json_unless_missing(await self.a_raw_request("GET", "2.0/dbfs/get-status", params={"path": path},
+                                                             missing_ok=True))
 
-    def dbfs_list(self, path: str) -> list[dict[str, Any]]:
+    def dbfs_list(self, path: str, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
         """``dbfs/list`` of a directory (an empty directory lists nothing)."""
-        return list(self.call("GET", "2.0/dbfs/list", {"path": path}).get("files", []))
+        if not missing_ok:
+            return list(self.call("GET", "2.0/dbfs/list", {"path": path}).get("files", []))
+        page = _json_unless_missing(self.raw_request("GET", "2.0/dbfs/list", params={"path": path}, missing_ok=True))
+        return None if page is None else list(page.get("files", []))
 
-    async def a_dbfs_list(self, path: str) -> list[dict[str, Any]]:
-        return list((await self.a_call("GET", "2.0/dbfs/list", {"path": path})).get("files", []))
+    async def a_dbfs_list(self, path: str, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
+        if not missing_ok:
+            return list((await self.a_call("GET", "2.0/dbfs/list", {"path": path})).get("files", []))
+        page = _json_unless_missing(await self.a_raw_request("GET", "2.0/dbfs/list", params={"path": path},
+                                                             missing_ok=True))
+        return None if page is None else list(page.get("files", []))
 
     # ---------------------------------------------------------------- Files API (Volumes)
-    def files_head(self, path: str) -> dict[str, Any]:
+    def files_head(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
         """``HEAD /api/2.0/fs/files{path}``: ``{path, file_size, modification_time}`` (ms since epoch)."""
-        resp = self.raw_request("HEAD", f"2.0/fs/files{files_api_path(path)}")
-        return _file_metadata(path, resp.headers)
+        resp = self.raw_request("HEAD", f"2.0/fs/files{files_api_path(path)}", missing_ok=missing_ok)
+        return None if resp.status == 404 else _file_metadata(path, resp.headers)
 
-    async def a_files_head(self, path: str) -> dict[str, Any]:
-        resp = await self.a_raw_request("HEAD", f"2.0/fs/files{files_api_path(path)}")
-        return _file_metadata(path, resp.headers)
+    async def a_files_head(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
+        resp = await self.a_raw_request("HEAD", f"2.0/fs/files{files_api_path(path)}", missing_ok=missing_ok)
+        return None if resp.status == 404 else _file_metadata(path, resp.headers)
 
-    def files_list_directory(self, path: str) -> list[dict[str, Any]]:
+    def files_list_directory(self, path: str, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
         """``GET /api/2.0/fs/directories{path}``, all pages: entries ``{path, is_directory, file_size, last_modified, name}``."""
         entries: list[dict[str, Any]] = []
         params: dict[str, Any] = {}
         while True:
-            resp = self.raw_request("GET", f"2.0/fs/directories{files_api_path(path)}", params=params)
-            page = _json_or_empty(resp.content)
+            resp = self.raw_request("GET", f"2.0/fs/directories{files_api_path(path)}", params=params,
+                                    missing_ok=missing_ok)
+            page = _json_unless_missing(resp)
+            if page is None:
+                return None
             entries.extend(page.get("contents", []))
             if not page.get("next_page_token"):
                 return entries
             params = {"page_token": page["next_page_token"]}
 
-    async def a_files_list_directory(self, path: str) -> list[dict[str, Any]]:
+    async def a_files_list_directory(self, path: str, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
         entries: list[dict[str, Any]] = []
         params: dict[str, Any] = {}
         while True:
-            resp = await self.a_raw_request("GET", f"2.0/fs/directories{files_api_path(path)}", params=params)
-            page = _json_or_empty(resp.content)
+            resp = await self.a_raw_request("GET", f"2.0/fs/directories{files_api_path(path)}", params=params,
+                                            missing_ok=missing_ok)
+            page = _json_unless_missing(resp)
+            if page is None:
+                return None
             entries.extend(page.get("contents", []))
             if not page.get("next_page_token"):
                 return entries
@@ -240,11 +261,13 @@ class AirbricksDatabricksHook(DatabricksHook):
         json: dict[str, Any] | None = None,
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
+        missing_ok: bool = False,
     ) -> RawResponse:
         """A request the provider's ``_do_api_call`` cannot make (PUT/HEAD, bytes in or out).
 
         Same URL building, token/basic auth, AAD headers, user agent, timeout, proxies and retry policy
-        as the provider; a non-2xx answer raises :class:`DatabricksRequestError`.
+        as the provider; a non-2xx answer raises :class:`DatabricksRequestError`, except a 404 with
+        ``missing_ok`` (returned as it is: ``status == 404``).
         """
         endpoint = normalize_endpoint(endpoint)
         url = _provider.url(self, f"api/{endpoint}")
@@ -258,7 +281,8 @@ class AirbricksDatabricksHook(DatabricksHook):
                         method, url, params=params, json=json, data=data, auth=auth, headers=all_headers,
                         timeout=self.timeout_seconds, **_provider.requests_kwargs(self),
                     )
-                    resp.raise_for_status()
+                    if not (missing_ok and resp.status_code == 404):
+                        resp.raise_for_status()
                     return RawResponse(resp.status_code, {k.lower(): v for k, v in resp.headers.items()},
                                        resp.content)
         except RetryError as exc:
@@ -301,6 +325,7 @@ class AirbricksDatabricksHook(DatabricksHook):
         *,
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
+        missing_ok: bool = False,
     ) -> RawResponse:
         """Async :meth:`raw_request` (aiohttp), for triggers; the error body is kept, unlike the provider's."""
         await _provider.a_load_connection(self)
@@ -320,7 +345,7 @@ class AirbricksDatabricksHook(DatabricksHook):
                             **_provider.aiohttp_kwargs(self, url),
                         ) as resp:
                             body = await resp.read()
-                            if resp.status >= 400:
+                            if resp.status >= 400 and not (missing_ok and resp.status == 404):
                                 failed = (resp.status, body)
                                 resp.raise_for_status()
                             return RawResponse(resp.status, {k.lower(): v for k, v in resp.headers.items()},
@@ -340,6 +365,11 @@ def _json_or_empty(content: bytes) -> dict[str, Any]:
         return {}
     data = jsonlib.loads(content)
     return data if isinstance(data, dict) else {"result": data}
+
+
+def _json_unless_missing(resp: RawResponse) -> dict[str, Any] | None:
+    """A JSON answer, or ``None`` for the 404 a ``missing_ok`` request returns instead of raising."""
+    return None if resp.status == 404 else _json_or_empty(resp.content)
 
 
 def _file_metadata(path: str, headers: dict[str, str]) -> dict[str, Any]:

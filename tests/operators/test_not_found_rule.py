@@ -34,11 +34,11 @@ class _FailingHook:
 
     def __getattr__(self, name: str):
         if name.startswith("a_"):
-            async def fail(*args: object) -> None:
+            async def fail(*args: object, **kwargs: object) -> None:
                 raise self.error
             return fail
 
-        def fail_sync(*args: object) -> None:
+        def fail_sync(*args: object, **kwargs: object) -> None:
             raise self.error
         return fail_sync
 

@@ -76,29 +76,44 @@ class FileTarget:
                 "is_dir": bool(status.get("is_dir", False))}
 
     # ------------------------------------------------------------------ look (sync / async)
-    def find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
-        """The matching file, or ``None`` when absent (``is_not_found``) or stale; other API errors raise."""
+    # Asked with ``missing_ok``: "not there yet" is the common answer of a wait, so it is a ``None``, not a
+    # raised-and-caught error per poll.  An error that still says "not found" (``is_not_found``) counts the same.
+    def candidates(self, hook: AirbricksDatabricksHook) -> list[dict[str, Any]]:
+        """Every file matching the target now, as ``{path, size, modification_time, is_dir}`` (none: ``[]``)."""
         try:
             if self.pattern is None:
-                status = hook.files_head(self.path) if self.volume else hook.dbfs_get_status(self.path)
-                return self._pick([self._from_status(status)], newer_than_ms)
-            entries = hook.files_list_directory(self.path) if self.volume else hook.dbfs_list(self.path)
-            return self._pick(self._from_listing(entries), newer_than_ms)
+                status = (hook.files_head(self.path, missing_ok=True) if self.volume
+                          else hook.dbfs_get_status(self.path, missing_ok=True))
+                return [] if status is None else [self._from_status(status)]
+            entries = (hook.files_list_directory(self.path, missing_ok=True) if self.volume
+                       else hook.dbfs_list(self.path, missing_ok=True))
+            return self._from_listing(entries or [])
         except DatabricksRequestError as exc:
             if exc.is_not_found:
-                return None
+                return []
             raise
 
-    async def a_find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
+    async def a_candidates(self, hook: AirbricksDatabricksHook) -> list[dict[str, Any]]:
+        """Async :meth:`candidates`."""
         try:
             if self.pattern is None:
-                status = (await hook.a_files_head(self.path) if self.volume
-                          else await hook.a_dbfs_get_status(self.path))
-                return self._pick([self._from_status(status)], newer_than_ms)
-            entries = (await hook.a_files_list_directory(self.path) if self.volume
-                       else await hook.a_dbfs_list(self.path))
-            return self._pick(self._from_listing(entries), newer_than_ms)
+                status = (await hook.a_files_head(self.path, missing_ok=True) if self.volume
+                          else await hook.a_dbfs_get_status(self.path, missing_ok=True))
+                return [] if status is None else [self._from_status(status)]
+            entries = (await hook.a_files_list_directory(self.path, missing_ok=True) if self.volume
+                       else await hook.a_dbfs_list(self.path, missing_ok=True))
+            return self._from_listing(entries or [])
         except DatabricksRequestError as exc:
             if exc.is_not_found:
-                return None
+                return []
             raise
+
+    def find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
+        """The newest matching file modified after ``newer_than_ms``, or ``None`` (absent or stale); other API
+        errors raise."""
+        return self._pick(self.candidates(hook), newer_than_ms)
+
+    async def a_find(self, hook: AirbricksDatabricksHook, newer_than_ms: int | None) -> dict[str, Any] | None:
+        """Async :meth:`find`."""
+        return self._pick(await self.a_candidates(hook), newer_than_ms)
+
