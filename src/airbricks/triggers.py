@@ -1,22 +1,24 @@
-"""Triggers for deferrable mode: wait for a cluster state, wait for a file, in the triggerer's event loop.
+"""Triggers, in the triggerer's event loop: wait for a cluster state or a file (deferrable mode), watch for files.
 
-Each trigger serializes to its import path and plain kwargs, polls through the async half of
-:class:`~airbricks.hooks.AirbricksDatabricksHook` and yields exactly one ``TriggerEvent`` whose payload has
-a ``status`` (``success`` / ``error``) and a ``message``.
+Each trigger serializes to its import path and plain kwargs and polls through the async half of
+:class:`~airbricks.hooks.AirbricksDatabricksHook`.  The deferrable-mode ones yield exactly one ``TriggerEvent``
+whose payload has a ``status`` (``success`` / ``error``) and a ``message``; the file-arrival watcher
+(:class:`DatabricksFileArrivalTrigger`, for an ``AssetWatcher``) yields one per new file, for as long as it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airbricks.errors import DatabricksRequestError
 from airbricks.hooks import AirbricksDatabricksHook
 from airbricks.utils.clusters import RUNNING, TERMINAL_STATES
-from airbricks.utils.files import FileTarget
+from airbricks.utils.files import ArrivalMark, FileTarget, to_epoch_ms
 
 
 class DatabricksClusterStateTrigger(BaseTrigger):
@@ -114,3 +116,99 @@ class DatabricksFileTrigger(BaseTrigger):
                 return TriggerEvent({"status": "success", "path": self.path, "file": found,
                                      "message": f"found {found['path']}"})
             await asyncio.sleep(self.poll_interval)
+
+
+class DatabricksFileArrivalTrigger(BaseEventTrigger):
+    """Start DAGs when a file lands: one event per new or updated DBFS/Volume file, for an ``AssetWatcher``.
+
+    ``Asset("landing", watchers=[AssetWatcher(name="landing", trigger=DatabricksFileArrivalTrigger(...))])``:
+    the triggerer runs it for as long as the asset is watched, every DAG scheduled on the asset starts once
+    per event, and the asset event's ``extra["payload"]`` is the file: ``{"path", "size",
+    "modification_time"}`` (ms since epoch) and ``"modified"`` (ISO time, UTC).
+
+    The file check is :class:`~airbricks.utils.files.FileTarget`'s, as for the sensor and
+    :class:`DatabricksFileTrigger`.  What fired already is an :class:`~airbricks.utils.files.ArrivalMark`
+    (kept in memory, and in the asset's state store where Airflow has one, 3.3+, so a restarted triggerer
+    does not fire again for the same files).  An API error is logged and the next poll tries again: a
+    watcher has no task to fail, and ending would make the triggerer start it afresh.
+
+    :param path: ``dbfs:/...``, ``/...`` (DBFS) or ``/Volumes/...``; ``*?[]`` allowed in the last segment.
+        Checked when the DAG file is parsed.
+    :param databricks_conn_id: the Databricks connection.
+    :param newer_than: only files modified strictly after this fire (a datetime, naive = UTC, or an ISO-8601
+        string): a fixed time such as the day the pipeline goes live, never ``datetime.now()`` (the trigger's
+        arguments identify it; a value changing at every parse makes a new watcher each time).  ``None``: a
+        file already there fires once.
+    :param poll_interval: seconds between two checks.
+    """
+
+    def __init__(self, path: str, databricks_conn_id: str = "databricks_default",
+                 newer_than: datetime | str | None = None, poll_interval: float = 60.0) -> None:
+        super().__init__()
+        FileTarget.parse(path)  # a bad path fails the DAG file's import, not the triggerer later
+        self.path = path
+        self.databricks_conn_id = databricks_conn_id
+        self.newer_than_ms = to_epoch_ms(newer_than)
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{type(self).__module__}.{type(self).__qualname__}", {
+            "path": self.path, "databricks_conn_id": self.databricks_conn_id, "newer_than": _iso(self.newer_than_ms),
+            "poll_interval": self.poll_interval,
+        })
+
+    @property
+    def _state_key(self) -> str:
+        return f"airbricks.file_arrival:{self.path}"
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
+        target = FileTarget.parse(self.path)
+        mark = ArrivalMark(self.newer_than_ms).later_of(await self._stored_mark())
+        self.log.info("Watching %s every %gs for files modified after %s", target.display, self.poll_interval,
+                      _iso(mark.modification_time) or "any time")
+        async with hook.shared_session():  # keep-alive connections shared by all waits in this loop
+            while True:
+                try:
+                    candidates = await target.a_candidates(hook)
+                except DatabricksRequestError as exc:
+                    self.log.warning("Watching %s: %s; trying again in %gs", target.display, exc, self.poll_interval)
+                    candidates = []
+                for found in mark.new_files(candidates):
+                    mark = mark.after(found)
+                    self.log.info("New file %s (%s bytes, modified %s)", found["path"], found["size"],
+                                  _iso(found["modification_time"]))
+                    yield TriggerEvent({"status": "success", "watched": self.path, "path": found["path"],
+                                        "size": found["size"], "modification_time": found["modification_time"],
+                                        "modified": _iso(found["modification_time"])})
+                    await self._store_mark(mark)
+                await asyncio.sleep(self.poll_interval)
+
+    def _store(self) -> Any:
+        """The asset state store Airflow 3.3+ gives a watcher (``None`` before: memory only)."""
+        return getattr(self, "asset_state_store", None)
+
+    async def _stored_mark(self) -> ArrivalMark | None:
+        store = self._store()
+        if store is None:
+            return None
+        try:
+            return ArrivalMark.from_json(await store.aget(self._state_key))
+        except Exception as exc:  # e.g. one watcher on several assets (no single store): never a reason to stop
+            self.log.warning("Could not read what %s fired before (%s): files already there may fire again",
+                             self.path, exc)
+            return None
+
+    async def _store_mark(self, mark: ArrivalMark) -> None:
+        store = self._store()
+        if store is None:
+            return
+        try:
+            await store.aset(self._state_key, mark.to_json())
+        except Exception as exc:
+            self.log.warning("Could not store what %s fired (%s): a restarted triggerer may fire again",
+                             self.path, exc)
+
+
+def _iso(epoch_ms: int | None) -> str | None:
+    return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, timezone.utc).isoformat()

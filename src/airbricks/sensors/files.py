@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator, conf
 
 from airbricks.operators.base import DatabricksHookMixin
-from airbricks.utils.files import FileTarget
+from airbricks.utils.files import FileTarget, to_epoch_ms
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-__all__ = ["DatabricksFileSensor", "FileTarget", "to_epoch_ms"]  # FileTarget: tests and benchmarks import it here
-
-
-def to_epoch_ms(value: datetime | str | None) -> int | None:
-    """``newer_than`` as ms since epoch: a datetime (naive = UTC) or an ISO-8601 string; empty/"None" = no bound."""
-    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"newer_than must be a datetime or an ISO-8601 string, got {value!r}") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp() * 1000)
+__all__ = ["DatabricksFileSensor", "FileTarget", "to_epoch_ms"]  # tests and benchmarks import these two here
 
 
 class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):

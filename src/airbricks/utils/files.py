@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airbricks.errors import DatabricksRequestError
@@ -18,6 +19,20 @@ if TYPE_CHECKING:
     from airbricks.hooks import AirbricksDatabricksHook
 
 _GLOB_CHARS = frozenset("*?[")
+
+
+def to_epoch_ms(value: datetime | str | None) -> int | None:
+    """``newer_than`` as ms since epoch: a datetime (naive = UTC) or an ISO-8601 string; empty/"None" = no bound."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"newer_than must be a datetime or an ISO-8601 string, got {value!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -117,3 +132,55 @@ class FileTarget:
         """Async :meth:`find`."""
         return self._pick(await self.a_candidates(hook), newer_than_ms)
 
+
+@dataclass(frozen=True)
+class ArrivalMark:
+    """What a file-arrival watcher has fired for: the newest modification time fired and the paths modified then.
+
+    A file is new when it is modified after the mark, or at the mark's time under another path (two files
+    landing in the same millisecond, seen by different polls); so each new or updated file fires once, and a
+    file modified before ``newer_than`` (the first mark) never does.  Bounded: it does not grow with the
+    number of files in a landing directory.
+    """
+
+    modification_time: int | None = None   # ms since epoch; None: nothing fired yet and no newer_than
+    paths: frozenset[str] = frozenset()
+
+    def new_files(self, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The candidates not fired yet, oldest first (the order they landed in)."""
+        def is_new(c: dict[str, Any]) -> bool:
+            mtime = c["modification_time"] or 0
+            if self.modification_time is None or mtime > self.modification_time:
+                return True
+            # at the mark's time: new unless fired already; a newer_than mark (no paths) is strict, as the sensor
+            return mtime == self.modification_time and bool(self.paths) and c["path"] not in self.paths
+
+        return sorted((c for c in candidates if not c.get("is_dir") and is_new(c)),
+                      key=lambda c: (c["modification_time"] or 0, c["path"]))
+
+    def after(self, fired: dict[str, Any]) -> ArrivalMark:
+        """The mark once ``fired`` (one of :meth:`new_files`, taken in order) has fired."""
+        mtime = fired["modification_time"] or 0
+        if self.modification_time is not None and mtime == self.modification_time:
+            return ArrivalMark(mtime, self.paths | {fired["path"]})
+        return ArrivalMark(mtime, frozenset({fired["path"]}))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"modification_time": self.modification_time, "paths": sorted(self.paths)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ArrivalMark | None:
+        """A mark stored by :meth:`to_json`; ``None`` for anything else (nothing stored, another shape)."""
+        if not isinstance(data, dict) or not isinstance(data.get("modification_time"), int):
+            return None
+        return cls(data["modification_time"], frozenset(str(p) for p in data.get("paths") or []))
+
+    def later_of(self, other: ArrivalMark | None) -> ArrivalMark:
+        """The further-advanced of two marks (a stored one and the one ``newer_than`` gives)."""
+        if other is None or other.modification_time is None:
+            return self
+        if self.modification_time is None or other.modification_time > self.modification_time:
+            return other
+        if other.modification_time == self.modification_time:
+            return ArrivalMark(self.modification_time, self.paths | other.paths)
+        return self
