@@ -11,8 +11,8 @@ from typing import Any
 _EXPORTS = {
     "DatabricksApiOperator": "airbricks.operators.api",
     "DatabricksCreateClusterOperator": "airbricks.operators.clusters",
-    "DatabricksDeleteClusterOperator": "airbricks.operators.clusters",
-    "databricks_cluster": "airbricks.operators.clusters",
+    "DatabricksDeleteClusterOperator": "airbricks.operators.cluster_delete",
+    "databricks_cluster": "airbricks.operators.cluster_delete",
     "DatabricksRunOutputOperator": "airbricks.operators.runs",
 }
 
