@@ -14,6 +14,7 @@ _EXPORTS = {
     "DatabricksDeleteClusterOperator": "airbricks.operators.cluster_delete",
     "databricks_cluster": "airbricks.operators.cluster_delete",
     "DatabricksRunOutputOperator": "airbricks.operators.runs",
+    "DatabricksStartClusterOperator": "airbricks.operators.cluster_start",
 }
 
 __all__ = sorted(_EXPORTS)

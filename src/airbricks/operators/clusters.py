@@ -146,7 +146,7 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
             self.log.info("Cluster %s is RUNNING", cluster_id)
             return cluster_id
         detail = describe_failure(event) if event.get("state") else event.get("message", "")
-        self._delete_quietly(cluster_id)
+        self._give_up(cluster_id)
         raise AirflowException(f"Cluster {cluster_id} did not start: {detail or event.get('message')}")
 
     def on_kill(self) -> None:
@@ -208,9 +208,8 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
             if done(state):
                 return cluster
             if time.monotonic() > deadline:
-                self._delete_quietly(cluster_id)
                 raise AirflowException(f"Cluster {cluster_id} not {what} after {self.timeout}s (still {state}); "
-                                       "it was deleted")
+                                       f"{self._give_up(cluster_id)}")
             self.log.info("Cluster %s is %s, waiting for %s", cluster_id, state, what)
             time.sleep(self.poll_interval)
 
@@ -228,8 +227,13 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
             self.log.info("Cluster %s is RUNNING", cluster_id)
             return
         detail = describe_failure(cluster)
-        self._delete_quietly(cluster_id)
+        self._give_up(cluster_id)
         raise AirflowException(f"Cluster {cluster_id} did not start: {detail}")
+
+    def _give_up(self, cluster_id: str) -> str:
+        """What happens to a cluster that did not start: this operator created it, so it is deleted."""
+        self._delete_quietly(cluster_id)
+        return "it was deleted"
 
     def _delete_quietly(self, cluster_id: str) -> None:
         """Permanently delete; a cluster already gone is fine, another failure is logged (the task fails anyway)."""
