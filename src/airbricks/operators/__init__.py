@@ -10,6 +10,7 @@ from typing import Any
 
 _EXPORTS = {
     "DatabricksApiOperator": "airbricks.operators.api",
+    "DatabricksClusterLibrariesOperator": "airbricks.operators.libraries",
     "DatabricksCreateClusterOperator": "airbricks.operators.clusters",
     "DatabricksDeleteClusterOperator": "airbricks.operators.cluster_delete",
     "databricks_cluster": "airbricks.operators.cluster_delete",
