@@ -9,7 +9,6 @@ the JSON.
 from __future__ import annotations
 
 import logging
-
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
