@@ -115,7 +115,8 @@ def test_a_landing_file_starts_the_dag_once_within_a_poll_interval_and_a_stale_o
     event_after = event_at.timestamp() - landed
     print(f"file landed -> asset event {event_after:.2f} s, -> DAG run queued {started_after:.2f} s (poll {POLL} s)")
     assert run_type == "asset_triggered"
-    assert event_after <= POLL + 2.0, f"the asset event came {event_after:.1f} s after the file (poll {POLL} s)"
+    # within one poll, plus the triggerer's hand-over to the DB (< 3 s here); a missed poll would be >= 2 x POLL
+    assert event_after <= POLL + 3.0, f"the asset event came {event_after:.1f} s after the file (poll {POLL} s)"
     assert started_after <= POLL + HANDOVER, f"the run started {started_after:.1f} s after the file"
     payload = extra["payload"]
     assert extra["from_trigger"] is True
