@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
@@ -18,7 +18,7 @@ from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 from airbricks.errors import DatabricksRequestError
 from airbricks.hooks import AirbricksDatabricksHook
 from airbricks.utils.clusters import RUNNING, TERMINAL_STATES
-from airbricks.utils.files import ArrivalMark, FileTarget, to_epoch_ms
+from airbricks.utils.files import ArrivalMark, FileTarget, iso_time, to_epoch_ms
 
 
 class DatabricksClusterStateTrigger(BaseTrigger):
@@ -153,7 +153,7 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}", {
-            "path": self.path, "databricks_conn_id": self.databricks_conn_id, "newer_than": _iso(self.newer_than_ms),
+            "path": self.path, "databricks_conn_id": self.databricks_conn_id, "newer_than": iso_time(self.newer_than_ms),
             "poll_interval": self.poll_interval,
         })
 
@@ -166,7 +166,7 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
         target = FileTarget.parse(self.path)
         mark = ArrivalMark(self.newer_than_ms).later_of(await self._stored_mark())
         self.log.info("Watching %s every %gs for files modified after %s", target.display, self.poll_interval,
-                      _iso(mark.modification_time) or "any time")
+                      iso_time(mark.modification_time) or "any time")
         async with hook.shared_session():  # keep-alive connections shared by all waits in this loop
             while True:
                 try:
@@ -177,10 +177,10 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
                 for found in mark.new_files(candidates):
                     mark = mark.after(found)
                     self.log.info("New file %s (%s bytes, modified %s)", found["path"], found["size"],
-                                  _iso(found["modification_time"]))
+                                  iso_time(found["modification_time"]))
                     yield TriggerEvent({"status": "success", "watched": self.path, "path": found["path"],
                                         "size": found["size"], "modification_time": found["modification_time"],
-                                        "modified": _iso(found["modification_time"])})
+                                        "modified": iso_time(found["modification_time"])})
                     await self._store_mark(mark)
                 await asyncio.sleep(self.poll_interval)
 
@@ -208,7 +208,3 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
         except Exception as exc:
             self.log.warning("Could not store what %s fired (%s): a restarted triggerer may fire again",
                              self.path, exc)
-
-
-def _iso(epoch_ms: int | None) -> str | None:
-    return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, timezone.utc).isoformat()

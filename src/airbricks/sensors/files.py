@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator, conf
 
 from airbricks.operators.base import DatabricksHookMixin
-from airbricks.utils.files import FileTarget, to_epoch_ms
+from airbricks.utils.files import FileTarget, iso_time, to_epoch_ms
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -80,7 +80,8 @@ class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):
         if found is None:
             return False
         found.pop("is_dir", None)
-        self.log.info("Found %s (%s bytes, modified %s)", found["path"], found["size"], found["modification_time"])
+        self.log.info("Found %s (%s bytes, modified %s)", found["path"], found["size"],
+                      iso_time(found["modification_time"]))
         return PokeReturnValue(is_done=True, xcom_value=found)
 
     def execute(self, context: Context) -> Any:
@@ -106,5 +107,6 @@ class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):
             raise AirflowException(f"waiting for {self.path} failed: {event.get('message')}")
         found = dict(event["file"])
         found.pop("is_dir", None)
-        self.log.info("Found %s (%s bytes, modified %s)", found["path"], found["size"], found["modification_time"])
+        self.log.info("Found %s (%s bytes, modified %s)", found["path"], found["size"],
+                      iso_time(found["modification_time"]))
         return found

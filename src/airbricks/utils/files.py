@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 _GLOB_CHARS = frozenset("*?[")
 
 
+def iso_time(epoch_ms: int | None) -> str | None:
+    """A file's ``modification_time`` (ms since the epoch) as an ISO time in UTC, for logs and events."""
+    return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, timezone.utc).isoformat()
+
+
 def to_epoch_ms(value: datetime | str | None) -> int | None:
     """``newer_than`` as ms since epoch: a datetime (naive = UTC) or an ISO-8601 string; empty/"None" = no bound."""
     if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
