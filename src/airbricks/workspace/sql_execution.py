@@ -24,6 +24,8 @@ log = logging.getLogger("airbricks.workspace.sql")
 
 #: How long a statement waits for its warehouse to be RUNNING before it fails.
 START_WAIT_SECONDS = 300
+#: How long a cancel keeps interrupting a statement that has not ended yet.
+INTERRUPT_SECONDS = 30
 #: Catalogs that mean Spark's own session catalog (the Hive metastore every cluster shares).
 SESSION_CATALOGS = ("hive_metastore", "spark_catalog")
 #: pyspark logs every failed query with its JVM stack trace on these; here the statement's status says it.
@@ -203,6 +205,8 @@ class _Worker:
         session = self._session(remote)
         session.addTag(statement.id)
         try:
+            if statement.cancel_requested:
+                raise InterruptedError("canceled before it started")
             table, schema = self._execute(session, statement)
         except Exception as exc:  # noqa: BLE001 - Spark's error is the statement's error
             if statement.cancel_requested:
@@ -265,9 +269,9 @@ class _Worker:
         session = self.session
         if session is not None and self.current is statement:
             try:
-                session.interruptTag(statement.id)
+                session.interruptAll()  # the worker's session runs nothing but this statement
             except Exception:  # noqa: BLE001 - it may just have finished; the worker ends it either way
-                log.debug("interrupt of %s failed", statement.id, exc_info=True)
+                log.warning("interrupt of statement %s failed", statement.id, exc_info=True)
 
 
 class Executor:
@@ -302,9 +306,19 @@ class Executor:
             worker.abandon()
 
     def interrupt(self, statement: Statement) -> None:
+        """Interrupt a running statement, again until it ends: a cancel that lands between the worker marking
+        it RUNNING and its query reaching the driver would otherwise find nothing to interrupt."""
         worker = self._workers.get(statement.warehouse_id)
-        if worker is not None:
-            worker.interrupt(statement)
+        if worker is None:
+            return
+
+        def keep_interrupting() -> None:
+            deadline = time.monotonic() + INTERRUPT_SECONDS
+            while not statement.done.is_set() and time.monotonic() < deadline:
+                worker.interrupt(statement)
+                statement.done.wait(0.25)
+
+        threading.Thread(target=keep_interrupting, daemon=True, name=f"airbricks-sql-cancel-{statement.id}").start()
 
     def is_busy(self, warehouse_id: str) -> bool:
         worker = self._workers.get(warehouse_id)
