@@ -16,9 +16,14 @@ from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.service import jobs
 from databricks.sdk.errors import DatabricksError, InvalidParameterValue, NotFound
-from databricks.sdk.service.sql import Disposition, ExecuteStatementRequestOnWaitTimeout, Format, StatementParameterListItem
+from databricks.sdk.service import jobs
+from databricks.sdk.service.sql import (
+    Disposition,
+    ExecuteStatementRequestOnWaitTimeout,
+    Format,
+    StatementParameterListItem,
+)
 
 from airbricks.workspace.server import LocalWorkspace
 
