@@ -190,3 +190,13 @@ def test_statement_validation(ws: Workspace, warehouses: Warehouses, engine: Scr
     warehouses.delete(ident)
     with pytest.raises(NotFound, match="deleted"):
         statements.submit(Params({"statement": "SELECT 1", "warehouse_id": ident}))
+
+
+def test_without_spark_a_statement_fails_naming_the_extra(ws: Workspace) -> None:
+    ident = ws.warehouses.create({"name": "no-spark-statements"})
+    statement = ws.statements.submit(Params({"statement": "SELECT 1", "warehouse_id": ident}))
+    assert statement.state == "PENDING"
+    ws.step(START_MS)  # the start fails: there is no Spark
+    assert statement.done.wait(5), statement.state
+    assert statement.state == "FAILED" and statement.error["error_code"] == "BAD_REQUEST"
+    assert "airbricks[spark]" in statement.error["message"]

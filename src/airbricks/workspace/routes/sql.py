@@ -1,7 +1,7 @@
 """HTTP for SQL: warehouses (``/api/2.0/sql/warehouses`` and the legacy ``/sql/endpoints``), the Statement
 Execution API (``/api/2.0/sql/statements``), the result links it hands out, and the connector's path.
 
-A submit waits (in a worker thread, never blocking the event loop) up to ``wait_timeout`` for the statement
+A submit waits (polling on the event loop, never blocking it) up to ``wait_timeout`` for the statement
 to end, then answers with what it has; ``on_wait_timeout=CANCEL`` cancels it first.
 """
 
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -29,6 +32,17 @@ _MEDIA_TYPES = {"JSON_ARRAY": "application/json", "ARROW_STREAM": "application/v
 
 def _id(request: Request) -> str:
     return request.path_params["warehouse_id"]
+
+
+def _lifecycle(action: str) -> Callable[[Request], Awaitable[dict[str, Any]]]:
+    """``POST .../start`` or ``.../stop``: the answer is empty; clients poll ``get`` for the state."""
+
+    async def endpoint(request: Request) -> dict[str, Any]:
+        getattr(workspace(request).warehouses, action)(_id(request))
+        return {}
+
+    endpoint.__name__ = action
+    return endpoint
 
 
 def _warehouse_routes(group: str, list_key: str) -> None:
@@ -58,15 +72,8 @@ def _warehouse_routes(group: str, list_key: str) -> None:
         workspace(request).warehouses.edit(_id(request), params.data)
         return {}
 
-    @versioned(router, ["POST"], f"sql/{group}/{{warehouse_id}}/start", V2)
-    async def start(request: Request) -> dict[str, Any]:
-        workspace(request).warehouses.start(_id(request))
-        return {}
-
-    @versioned(router, ["POST"], f"sql/{group}/{{warehouse_id}}/stop", V2)
-    async def stop(request: Request) -> dict[str, Any]:
-        workspace(request).warehouses.stop(_id(request))
-        return {}
+    for action in ("start", "stop"):
+        versioned(router, ["POST"], f"sql/{group}/{{warehouse_id}}/{action}", V2)(_lifecycle(action))
 
 
 _warehouse_routes("warehouses", "warehouses")
@@ -77,16 +84,27 @@ def _links_base(request: Request) -> str:
     return workspace(request).url
 
 
+async def _ended(done: threading.Event, seconds: float) -> bool:
+    """Whether the statement ended within ``seconds``: polled on the event loop (5 ms steps), so any number of
+    waiting submits costs no threads (the default executor has only a few)."""
+    deadline = time.monotonic() + seconds
+    while not done.is_set():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.005)
+    return True
+
+
 @versioned(router, ["POST"], "sql/statements", V2)
 async def execute(request: Request) -> dict[str, Any]:
     params = await read_params(request)
     ws = workspace(request)
     statement = ws.statements.submit(params)
     wait = wait_seconds(params.raw("wait_timeout"))
-    if wait and not await asyncio.to_thread(statement.done.wait, wait):
+    if wait and not await _ended(statement.done, wait):
         if (params.str("on_wait_timeout") or "CONTINUE").upper() == "CANCEL":
             ws.statements.cancel(statement.id)
-            await asyncio.to_thread(statement.done.wait, _CANCEL_SETTLE_SECONDS)
+            await _ended(statement.done, _CANCEL_SETTLE_SECONDS)
     return ws.statements.describe(statement, links_base=_links_base(request))
 
 
