@@ -89,6 +89,16 @@ def typed_value(parameter: dict[str, Any]) -> Any:
                          "DECIMAL, BOOLEAN, DATE or TIMESTAMP.")
 
 
+def _spark_schema(table: Any, frame: Any) -> Any:
+    """The result's Spark schema, read off the Arrow table Spark sent (asking the driver costs a round trip)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    try:
+        return from_arrow_schema(table.schema, prefer_timestamp_ntz=True)
+    except Exception:  # noqa: BLE001 - a type Arrow cannot say in Spark's terms: ask the driver
+        return frame.schema
+
+
 class _Worker:
     """The statements of one warehouse, run one at a time in a thread of its own."""
 
@@ -249,7 +259,7 @@ class _Worker:
         if statement.row_limit is not None:
             frame = frame.limit(statement.row_limit + 1)
         table = frame.toArrow()
-        return table, frame.schema
+        return table, _spark_schema(table, frame)
 
     @staticmethod
     def _connection_lost(exc: BaseException) -> bool:
