@@ -83,3 +83,6 @@ def test_warehouse_operators_stop_and_a_statement_starts_it_again(run_dag, sql_c
     assert stopped.state.value == "STOPPED"
     started = spark_sdk.warehouses.start(spark_warehouse).result(timeout=datetime.timedelta(minutes=5))
     assert started.state.value == "RUNNING" and started.health.status.value == "HEALTHY"
+    # Hand its driver back: later Spark tests count drivers against the workspace's capacity.
+    assert spark_sdk.warehouses.stop(spark_warehouse).result(
+        timeout=datetime.timedelta(minutes=2)).state.value == "STOPPED"
