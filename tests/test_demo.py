@@ -76,3 +76,6 @@ def test_demo_with_failing_notebook_still_deletes_the_cluster(tmp_path: Path) ->
     assert "permanently deleted" in section(out, "cluster timeline")
     assert "0 clusters left" in out and "0 Spark processes left" in out
     assert "(none)" in section(out, "email received by the SMTP server")
+    # The notebook's own error, where the result would be, and the failed task said as failed while it runs.
+    assert "ValueError: Refusing to summarize" in section(out, "notebook result (dbutils.notebook.exit, via XCom)")
+    assert "  task run_notebook failed" in out

@@ -103,7 +103,8 @@ def _airflow_env(home: Path, conn_uri: str, smtp_port: int) -> dict[str, str]:
     return env
 
 
-def _run_states(db: Path) -> tuple[str, dict[str, str], Any]:
+def _run_states(db: Path) -> tuple[str, dict[str, str], Any, int | None]:
+    """The DAG run's state, its tasks' states, the mailed result, and the notebook's Databricks run id."""
     with sqlite3.connect(db) as conn:
         run_id, state = conn.execute(
             "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (DAG_ID,)).fetchone()
@@ -113,22 +114,28 @@ def _run_states(db: Path) -> tuple[str, dict[str, str], Any]:
         row = conn.execute(
             "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'get_result' AND key = 'return_value'",
             (DAG_ID, run_id)).fetchone()
+        notebook = conn.execute(
+            "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'run_notebook' AND key = 'run_id'",
+            (DAG_ID, run_id)).fetchone()
     result = json.loads(row[0]) if row and row[0] is not None else None
-    return state, tasks, result
+    return state, tasks, result, int(notebook[0]) if notebook and notebook[0] is not None else None  # stored as a number
 
 
 def _stream(proc: subprocess.Popen[str], log_path: Path, on_task_start: Any) -> None:
     """Copy the DAG run's output to a log file and surface which task runs."""
+    state = ""
     with open(log_path, "w") as log:
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
             if "[DAG TEST] starting task_id=" in line:
-                task = line.split("task_id=")[1].split()[0]
+                task, state = line.split("task_id=")[1].split()[0], ""
                 _say(f"> task {task} started")
                 on_task_start(task)
+            elif "new_state=" in line:  # the task runner's "Task instance state updated ... new_state=failed"
+                state = line.split("new_state=")[1].split()[0]
             elif "[DAG TEST] end task task_id=" in line:
-                _say(f"  task {line.split('task_id=')[1].split()[0]} finished")
+                _say(f"  task {line.split('task_id=')[1].split()[0]} {state or 'ended'}")
 
 
 def run_demo(marker_delay: float = 5.0, fail_notebook: bool = False, workdir: Path | None = None) -> int:
@@ -214,14 +221,24 @@ def _stop_process(child: subprocess.Popen[Any]) -> None:
         child.kill()
 
 
+def _notebook_error(workspace: Any, run_id: int | None) -> str:
+    """Why the summarizing notebook gave no result: its task run's error, as runs/get-output says it."""
+    if run_id is None:
+        return "the notebook did not run"
+    run = _api(workspace.url, workspace.token, "GET", "2.2/jobs/runs/get", params={"run_id": run_id})
+    errors = [_api(workspace.url, workspace.token, "GET", "2.2/jobs/runs/get-output",
+                   params={"run_id": task["run_id"]}).get("error") for task in run.get("tasks", [])]
+    return "; ".join(e for e in errors if e) or run.get("state", {}).get("state_message", "no error reported")
+
+
 def _report(workspace: Any, inbox: _Inbox, db: Path, root: Path) -> int:
-    state, tasks, result = _run_states(db)
+    state, tasks, result, notebook_run = _run_states(db)
     _say("\n== task states ==")
     for task, task_state in tasks.items():
         _say(f"  {task:<18} {task_state}")
     _say(f"  DAG run: {state}")
     _say("\n== notebook result (dbutils.notebook.exit, via XCom) ==")
-    _say(f"  {result}")
+    _say(f"  {result}" if result is not None else f"  (none) - {_notebook_error(workspace, notebook_run)}")
     _say("\n== email received by the SMTP server ==")
     for message in inbox.messages:
         _say(f"  From: {message['From']}\n  To: {message['To']}\n  Subject: {message['Subject']}")

@@ -75,7 +75,7 @@ class Workspace:
         self.clusters.is_busy = self.runs.is_cluster_busy
         self.jobs = Jobs(self.shared, runs=self.runs)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
-        executor.cluster_site = self.libraries.site_dir
+        executor.cluster_libraries = self.libraries
         # SQL warehouses are drivers of the clusters' engine: one metastore, one capacity.
         self.warehouses = Warehouses(self.shared, engine=self.clusters.engine)
         self.statements = Statements(self.shared, warehouses=self.warehouses)
@@ -96,7 +96,8 @@ class Workspace:
 
         return SparkEngine(self.shared.data_dir, dbfs_root=self.dbfs.root, volumes_root=self.volumes.root,
                            max_drivers=config.max_spark_drivers, driver_memory=config.spark_driver_memory,
-                           packages=config.spark_packages)
+                           packages=config.spark_packages, fast_start=config.spark_jit == "fast-start",
+                           class_cache=config.spark_class_cache)
 
     # Facts the server and tests read.
     data_dir = property(lambda self: self.shared.data_dir)
