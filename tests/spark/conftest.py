@@ -104,3 +104,14 @@ def notebook_result(sdk: WorkspaceClient, run: jobs.Run) -> str:
     output = sdk.jobs.get_run_output(run.tasks[0].run_id)
     assert output.error is None, f"{output.error}\n{output.error_trace}"
     return output.notebook_output.result
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse(spark_sdk: WorkspaceClient) -> Iterator[str]:
+    """One SQL warehouse for the session (its own Spark Connect driver, sharing the clusters' metastore)."""
+    import datetime
+
+    warehouse = spark_sdk.warehouses.create_and_wait(name="spark-tests-sql", cluster_size="2X-Small",
+                                                     auto_stop_mins=0, timeout=datetime.timedelta(minutes=5))
+    yield warehouse.id
+    spark_sdk.warehouses.delete(warehouse.id)

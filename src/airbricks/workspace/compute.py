@@ -41,6 +41,8 @@ class CapacityExceeded(Exception):
 class ComputeEngine(Protocol):
     #: Whether a driver dies with the server process (then a restarted server relaunches live clusters).
     drivers_die_with_server: bool
+    #: Whether a READY driver is a Spark Connect server (SQL warehouses need one).
+    runs_spark: bool
 
     def describe(self) -> str: ...
     def launch(self, cluster_id: str, doc: dict[str, Any]) -> None: ...
@@ -60,6 +62,7 @@ class NoEngine:
     """No processes: a launched cluster is ready as soon as its (configured) start time is up."""
 
     drivers_die_with_server = False
+    runs_spark = False
 
     def __init__(self) -> None:
         self._live: set[str] = set()

@@ -26,9 +26,12 @@ from airbricks.workspace.libraries import Libraries
 from airbricks.workspace.objects import WorkspaceObjects
 from airbricks.workspace.runs import Runs
 from airbricks.workspace.shared import Shared
+from airbricks.workspace.sql_execution import Executor
+from airbricks.workspace.statements import Statements
 from airbricks.workspace.storage import LocalPaths
 from airbricks.workspace.store import Store
 from airbricks.workspace.task_execution import Launcher, TaskExecutor
+from airbricks.workspace.warehouses import Warehouses
 
 __all__ = ["TOKEN_FILE", "Workspace", "WorkspaceConfig"]
 
@@ -73,8 +76,16 @@ class Workspace:
         self.jobs = Jobs(self.shared, runs=self.runs)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
         executor.cluster_libraries = self.libraries
+        # SQL warehouses are drivers of the clusters' engine: one metastore, one capacity.
+        self.warehouses = Warehouses(self.shared, engine=self.clusters.engine)
+        self.statements = Statements(self.shared, warehouses=self.warehouses)
+        self.sql = Executor(self.statements, self.warehouses)
+        self.warehouses.is_busy = self.sql.is_busy
+        self.warehouses.on_running = self.sql.warm
+        self.warehouses.on_down = self.sql.abandon
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
-                                                      self.libraries.tick]
+                                                      self.libraries.tick, self.warehouses.tick,
+                                                      self.statements.tick]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -107,6 +118,7 @@ class Workspace:
     def start(self, *, ticker: bool = True) -> None:
         """Recover what a previous process left (runs in flight), install configured faults, start ticking."""
         self.clusters.recover()
+        self.warehouses.recover()
         self.runs.recover()
         self.faults.start()
         if ticker:
@@ -140,6 +152,7 @@ class Workspace:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.runs.shutdown()
+        self.sql.shutdown()
         self.clusters.engine.shutdown()
         self.dbfs.shutdown()
         self.shared.store.close()

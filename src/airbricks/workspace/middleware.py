@@ -26,6 +26,8 @@ from airbricks.workspace.fault_rules import Rule
 
 #: Paths answered without a token, as on the real service.
 PUBLIC_PATHS = frozenset({"/.well-known/databricks-config"})
+#: Path prefixes answered without a token: result links carry a secret of their own, as presigned URLs do.
+PUBLIC_PREFIXES = ("/airbricks/sql-results/",)
 UNAUTHENTICATED = ("Invalid access token. Pass 'Authorization: Bearer <token>' with the workspace's token (printed"
                    " by 'airbricks serve').")
 
@@ -101,7 +103,7 @@ class AuthAndFaults:
         return False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or scope["path"].startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)

@@ -44,6 +44,7 @@ class SparkEngine:
     """:class:`airbricks.workspace.compute.ComputeEngine` with real Spark drivers."""
 
     drivers_die_with_server = True
+    runs_spark = True
 
     def __init__(self, data_dir: Path, *, dbfs_root: Path, volumes_root: Path, max_drivers: int | None = None,
                  driver_memory: str = "1g", packages: list[str] | None = None, java_options: str = "",

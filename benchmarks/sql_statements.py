@@ -1,0 +1,108 @@
+"""SQL warehouses on this machine: warehouse start time and statement round trips (Statement Execution API).
+
+Starts a local workspace with Spark in this process and drives it only through its REST API (databricks-sdk):
+* warehouse create -> RUNNING (a Spark Connect driver answering, polled every 50 ms), the first start on the
+  data dir (it also starts the shared metastore) and a stop -> start of the same warehouse;
+* ``SELECT 1`` round trip (submit with wait_timeout=10s -> SUCCEEDED result in the answer) on the running
+  warehouse, median and p90;
+* a 100k-row aggregate (``GROUP BY`` over a 100,000-row table written once with CTAS) round trip;
+* fetching 100k rows back (JSON_ARRAY INLINE, all chunks) for scale.
+
+Usage: python benchmarks/sql_statements.py [--runs 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import describe  # noqa: E402  (benchmarks/ is not a package)
+
+
+def _wait(sdk, warehouse_id: str, state: str, timeout: float = 300) -> float:
+    started = time.perf_counter()
+    while True:
+        info = sdk.warehouses.get(warehouse_id)
+        if info.state.value == state:
+            return time.perf_counter() - started
+        if info.health and info.health.status and info.health.status.value == "FAILED":
+            raise RuntimeError(f"warehouse failed: {info.health.summary}")
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"warehouse still {info.state} after {timeout} s")
+        time.sleep(0.05)
+
+
+def _p90(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+
+
+def _round_trips(sdk, warehouse_id: str, statement: str, runs: int, fetch_all: bool = False) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = sdk.statement_execution.execute_statement(statement, warehouse_id, wait_timeout="30s")
+        assert response.status.state.value == "SUCCEEDED", response.status
+        if fetch_all:
+            for index in range(1, response.manifest.total_chunk_count):
+                sdk.statement_execution.get_statement_result_chunk_n(response.statement_id, index)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+
+    from databricks.sdk import WorkspaceClient
+
+    from airbricks.workspace.server import LocalWorkspace
+
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="airbricks-sql-bench-") as tmp, \
+            LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0) as ws:
+        sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
+        started = time.perf_counter()
+        warehouse_id = sdk.warehouses.create(name="bench", cluster_size="Small", auto_stop_mins=0).response.id
+        first = time.perf_counter() - started + _wait(sdk, warehouse_id, "RUNNING")
+        rows.append(("warehouse create -> RUNNING (first, incl. metastore start)", f"{first:.1f} s"))
+        sdk.warehouses.stop(warehouse_id)
+        _wait(sdk, warehouse_id, "STOPPED")
+        started = time.perf_counter()
+        sdk.warehouses.start(warehouse_id)
+        again = time.perf_counter() - started + _wait(sdk, warehouse_id, "RUNNING")
+        rows.append(("warehouse stop -> start -> RUNNING", f"{again:.1f} s"))
+        time.sleep(1)  # the worker's session connects right after RUNNING
+
+        one = _round_trips(sdk, warehouse_id, "SELECT 1", args.runs)
+        rows.append((f"SELECT 1 round trip, median / p90 ({args.runs} runs)",
+                     f"{statistics.median(one):.0f} / {_p90(one):.0f} ms"))
+        created = sdk.statement_execution.execute_statement(
+            "CREATE TABLE bench_rows USING parquet AS SELECT id, id % 100 AS bucket, rand() AS value "
+            "FROM range(100000)", warehouse_id, wait_timeout="50s")
+        assert created.status.state.value == "SUCCEEDED", created.status
+        aggregate = _round_trips(sdk, warehouse_id, "SELECT bucket, count(*), avg(value) FROM bench_rows GROUP BY "
+                                 "bucket ORDER BY bucket", args.runs)
+        rows.append((f"100k-row aggregate (GROUP BY, 100 rows out), median / p90 ({args.runs} runs)",
+                     f"{statistics.median(aggregate):.0f} / {_p90(aggregate):.0f} ms"))
+        fetch = _round_trips(sdk, warehouse_id, "SELECT * FROM bench_rows", max(3, args.runs // 4), fetch_all=True)
+        rows.append(("100k rows fetched (JSON_ARRAY INLINE, all chunks), median",
+                     f"{statistics.median(fetch):.0f} ms"))
+        sdk.warehouses.delete(warehouse_id)
+
+    width = max(len(name) for name, _ in rows)
+    print(f"SQL warehouses and statements - {describe()}")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
