@@ -140,9 +140,15 @@ class DagRunResult:
             return self
         parts = [f"DAG {self.dag_id} run {self.run_id} ended {self.state}; task states: {self.task_states}"]
         for task_id in self.failed_tasks:
-            tail = "\n".join(self.log(task_id).splitlines()[-40:])
+            tail = "\n".join(self.log(task_id).splitlines()[-60:])
             parts.append(f"--- {task_id} ({self.task_states[task_id]}) log ---\n{tail or '(no log: it never ran)'}")
         raise DagRunFailed("\n".join(parts))
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the DagRun's own (``get_task_instances()``, ``conf``, ``logical_date``...)."""
+        if name.startswith("__") or name in ("dag_run", "_logs"):
+            raise AttributeError(name)
+        return getattr(self.dag_run, name)
 
     def __repr__(self) -> str:
         return f"<DagRunResult {self.dag_id} {self.run_id} {self.state} {self.task_states}>"

@@ -65,8 +65,9 @@ class TestWorkspace:
     def __init__(self, data_dir: str | Path | None = None, *, spark: bool = False, **settings: Any) -> None:
         from airbricks.workspace.server import LocalWorkspace
 
-        self._temporary = data_dir is None
-        self.data_dir = Path(tempfile.mkdtemp(prefix="airbricks-ws-")) if data_dir is None else Path(data_dir)
+        # A temporary data dir sits in a private parent folder, so nothing else shares the folder around it.
+        self._temporary = Path(tempfile.mkdtemp(prefix="airbricks-ws-")) if data_dir is None else None
+        self.data_dir = self._temporary / "workspace" if self._temporary else Path(data_dir)
         settings.setdefault("cluster_start_seconds", DEFAULT_START_SECONDS)
         settings.setdefault("cluster_stop_seconds", DEFAULT_STOP_SECONDS)
         self.server = LocalWorkspace(self.data_dir, spark=spark, **settings)
@@ -92,7 +93,7 @@ class TestWorkspace:
 
     def _remove_temporary(self) -> None:
         if self._temporary:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
+            shutil.rmtree(self._temporary, ignore_errors=True)
 
     def __enter__(self) -> TestWorkspace:
         return self.start()
