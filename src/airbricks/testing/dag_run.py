@@ -116,7 +116,7 @@ class DagRunResult:
 
     @property
     def failed_tasks(self) -> list[str]:
-        return [task_id for task_id, state in self.task_states.items() if state in ("failed", "upstream_failed")]
+        return [task_id for task_id, state in self.task_states.items() if state == "failed"]
 
     def xcom(self, task_id: str, key: str = "return_value") -> Any:
         """The XCom ``key`` a task pushed in this run (None when it pushed none)."""
