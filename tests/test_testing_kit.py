@@ -3,6 +3,7 @@
 * the example user project (examples/my_pipeline) passes;
 * a user's test against a notebook that raises is reported failed, with the notebook's error in the output;
   a test that leaves a cluster running fails naming the cluster's id; the test after them sees neither;
+  options from the ini file and the command line reach the workspace and Airflow;
 * where the airbricks[testing] extra is missing, the plugin still loads (cheaply, touching nothing) and a
   fixture used there fails naming the extra.
 
@@ -78,6 +79,15 @@ def test_leaves_a_cluster_running(workspace_client):
 def test_after_them_the_workspace_is_empty(workspace_client):
     assert list(workspace_client.clusters.list()) == []
     assert list(workspace_client.jobs.list_runs()) == []
+
+
+def test_options_from_the_ini_file_and_the_command_line(local_workspace, airflow_env):
+    data_dir = Path(os.environ["EXPECTED_DATA_DIR"])
+    assert Path(os.environ["AIRFLOW_HOME"]) == data_dir / "airflow" == airflow_env.home
+    assert local_workspace.data_dir == data_dir / "workspace"
+    assert local_workspace.token == "dapi-from-the-command-line"
+    assert os.environ["AIRFLOW_CONN_OTHER_WS"] == local_workspace.connection_uri
+    assert airflow_env.connection_ids == ["databricks_default", "other_ws"]
 '''
 
 
@@ -87,12 +97,14 @@ def test_a_raising_notebook_and_a_leaked_cluster_fail_the_users_tests(tmp_path: 
     project = tmp_path / "project"
     shutil.copytree(EXAMPLE / "dags", project / "dags")
     shutil.copytree(EXAMPLE / "notebooks", project / "notebooks")
-    shutil.copy(EXAMPLE / "pytest.ini", project / "pytest.ini")
+    (project / "pytest.ini").write_text((EXAMPLE / "pytest.ini").read_text() + "airbricks_connection_ids = other_ws\n")
     (project / "test_user.py").write_text(USER_TESTS)
     leaked_file = tmp_path / "leaked-cluster-id"
     monkeypatch.setenv("LEAKED_ID_FILE", str(leaked_file))
+    monkeypatch.setenv("EXPECTED_DATA_DIR", str(tmp_path / "kept"))
 
-    done = run_pytest(project, "test_user.py", f"--junitxml={tmp_path / 'report.xml'}")
+    done = run_pytest(project, "test_user.py", f"--junitxml={tmp_path / 'report.xml'}",
+                      "--airbricks-data-dir", str(tmp_path / "kept"), "--airbricks-token=dapi-from-the-command-line")
     found = outcomes(tmp_path / "report.xml")
 
     assert done.returncode == 1, done.stdout[-6000:]
@@ -106,6 +118,9 @@ def test_a_raising_notebook_and_a_leaked_cluster_fail_the_users_tests(tmp_path: 
     assert f"the test left clusters running: {leaked}" in found["test_leaves_a_cluster_running"][1]
     assert leaked in done.stdout
     assert found["test_after_them_the_workspace_is_empty"] == ("passed", "")
+    assert found["test_options_from_the_ini_file_and_the_command_line"] == ("passed", "")
+    assert (tmp_path / "kept" / "workspace" / "state.db").exists()  # a fixed data dir outlives the session
+    assert (tmp_path / "kept" / "airflow" / "airflow.db").exists()
 
 
 PLUGIN_CHECKS = '''
