@@ -7,7 +7,8 @@ Each measurement runs in a fresh interpreter, as a CI job would:
 * first use, broken down: the local workspace's start, ``airflow db migrate`` plus the bundle sync, and the
   first ``run_dag`` of a one-task DAG (Airflow's imports and the DAG's serialization land here);
 * each test after that: the isolation (snapshot before, running-cluster check and reset after) of an empty
-  test and of a test that made a cluster, a run and three files; a warm ``run_dag`` of the same DAG;
+  test and of a test that made a cluster, a run and three files (the test's own calls not counted); a warm
+  ``run_dag`` of a one-task DAG;
 * end to end with pytest: a user project of 1 and of 1 + N tests using ``local_workspace`` (Spark off); the
   difference divided by N is the per-test cost as pytest reports it.
 
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe as describe_machine  # noqa: E402
 
 IN_PROCESS = textwrap.dedent('''
-    import datetime, json, sys, tempfile, time
+    import datetime, json, statistics, sys, tempfile, time
     from pathlib import Path
     from airbricks.testing.airflow_env import AirflowEnvironment
     home = Path(tempfile.mkdtemp(prefix="bench-airflow-"))
@@ -67,8 +68,9 @@ IN_PROCESS = textwrap.dedent('''
         t = time.perf_counter()
         before = ws.snapshot(); ws.running_clusters(before); ws.reset(before)
         empty.append(time.perf_counter() - t)
+        t = time.perf_counter()
         before = ws.snapshot()
-        t0 = time.perf_counter()
+        snapshot_seconds = time.perf_counter() - t
         client = ws.client()
         cluster = client.clusters.create(cluster_name="b", spark_version="15.4.x-scala2.12",
                                          node_type_id="i3.xlarge", num_workers=0).response.cluster_id
@@ -80,7 +82,7 @@ IN_PROCESS = textwrap.dedent('''
             notebook_task=jobs.NotebookTask(notebook_path="/Shared/bench/nb"))])
         t = time.perf_counter()
         left = ws.running_clusters(before); ws.reset(before)
-        busy.append(time.perf_counter() - t)
+        busy.append(snapshot_seconds + time.perf_counter() - t)
         assert [c["cluster_id"] for c in left] == [cluster]
     figures["run_dag after the first (one task)"] = statistics.median(runs)
     figures["isolation, empty test"] = statistics.median(empty)
@@ -113,17 +115,13 @@ def in_process(repeat: int) -> dict[str, float]:
     return json.loads(line[0][len("FIGURES "):])
 
 
-def plugin_load(repeat: int) -> tuple[float, float]:
-    """(import pytest, import pytest + the plugin), median seconds in fresh interpreters."""
-    def timed(code: str) -> float:
-        samples = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True, env=clean_env())
-            samples.append(time.perf_counter() - t)
-        return statistics.median(samples)
-
-    return timed("import pytest"), timed("import pytest, airbricks.testing.plugin")
+def plugin_load(repeat: int) -> float:
+    """Seconds to import the plugin once pytest is imported (median over fresh interpreters)."""
+    code = ("import time, pytest; t = time.perf_counter(); import airbricks.testing.plugin; "
+            "print(time.perf_counter() - t)")
+    samples = [float(subprocess.run([sys.executable, "-c", code], check=True, env=clean_env(), capture_output=True,
+                                    text=True).stdout) for _ in range(repeat)]
+    return statistics.median(samples)
 
 
 def pytest_session(tests: int) -> float:
@@ -146,14 +144,14 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=20)
     args = parser.parse_args()
 
-    bare, with_plugin = plugin_load(args.repeat)
+    plugin = plugin_load(args.repeat)
     figures = in_process(args.repeat)
     one = pytest_session(1)
     many = pytest_session(1 + args.tests)
 
     print(f"machine: {describe_machine()}")
     print(f"{'what':58} {'seconds':>9}")
-    rows = [("plugin load (import pytest + plugin - import pytest)", with_plugin - bare)]
+    rows = [("plugin load (import after pytest's own)", plugin)]
     rows += [(f"first use: {name}", value) for name, value in figures.items() if not name.startswith(
         ("run_dag after", "isolation"))]
     rows += [(f"per test: {name}", value) for name, value in figures.items() if name.startswith(
