@@ -105,8 +105,15 @@ def local_workspace(pytestconfig: pytest.Config) -> Iterator[Any]:
         "cluster_stop_seconds": float(setting(pytestconfig, "airbricks_cluster_stop_seconds")),
         "token": setting(pytestconfig, "airbricks_token") or None,
     }
-    workspace = TestWorkspace(Path(fixed) / "workspace" if fixed else None,
-                              spark=_switch(pytestconfig, "airbricks_spark"), **settings)
+    spark = _switch(pytestconfig, "airbricks_spark")
+    if spark:
+        from airbricks.workspace.spark.install import SparkNotAvailable, find_spark
+
+        try:
+            find_spark()
+        except SparkNotAvailable as missing:  # a clear failure, never a quiet fallback to plain Python
+            pytest.fail(f"airbricks_spark = on, but Spark cannot run here: {missing}", pytrace=False)
+    workspace = TestWorkspace(Path(fixed) / "workspace" if fixed else None, spark=spark, **settings)
     with workspace:
         env = pytestconfig.stash.get(_ENV_KEY, (None, False))[0]
         if env is not None:
