@@ -34,8 +34,13 @@ task process's start and DAG parse, all in real (unscaled) seconds.
 The provider's workflow launch task polls its run every 5 s (a literal ``time.sleep(5)``); in scaled time that
 would be 5 minutes, so it is scaled like every other duration (5 s -> 5/60 s).
 
+Real drivers (``--spark``): the workspace runs with Spark, every cluster start is a real Spark Connect driver
+start (``S`` is then measured, not set) and time is not scaled (``--job`` and ``--poll`` are real seconds);
+each job also runs a small Spark query through its own Connect session. Sequential shape only.
+
 Usage: python benchmarks/cluster_strategies.py [--start 5] [--job 5] [--jobs 4] [--shapes sequential,parallel]
        [--sweep 0.1,0.5,1,2,5 --sweep-start 2 --sweep-jobs 2] [--plot benchmarks/plots/cluster_strategies.png]
+       python benchmarks/cluster_strategies.py --spark [--job 10] [--jobs 4] [--poll 1]
 """
 
 from __future__ import annotations
@@ -70,8 +75,12 @@ if TYPE_CHECKING:
 # importing it must not touch the environment; main() does that.
 
 NOTEBOOK_PATH = "/Shared/airbricks-bench/sleep"
-NOTEBOOK = "# Databricks notebook source\nimport time\ntime.sleep(float(dbutils.widgets.get('seconds')))\n"
-SECONDS_PER_SCALED_SECOND = 60.0  # one scaled second stands for one real minute
+NOTEBOOK = ("# Databricks notebook source\nimport time\nif dbutils.widgets.get('spark') == '1':\n"
+            "    spark.range(1000).count()\ntime.sleep(float(dbutils.widgets.get('seconds')))\n")
+#: One scaled second stands for one real minute (``--spark``: 1, time is real).
+SECONDS_PER_SCALED_SECOND = 60.0
+#: ``--spark``: clusters are real Spark drivers and the jobs touch Spark.
+REAL_SPARK = False
 STRATEGIES = {
     "a": "a: job cluster per task (official SubmitRun new_cluster)",
     "b": "b: one all-purpose cluster (airbricks create/delete)",
@@ -114,9 +123,8 @@ class Result:
 
     @property
     def real_minutes(self) -> float:
-        """Wall time in real minutes: scaled seconds are minutes; Airflow's own seconds are not scaled."""
-        scaled = self.wall - self.baseline
-        return scaled + self.baseline / SECONDS_PER_SCALED_SECOND
+        """Wall time in real minutes: scaled seconds stand for minutes; Airflow's own seconds are not scaled."""
+        return ((self.wall - self.baseline) * SECONDS_PER_SCALED_SECOND + self.baseline) / 60
 
 
 # ---------------------------------------------------------------------------------------------- set-up
@@ -192,7 +200,7 @@ def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: 
 
         return PythonOperator(task_id=task_id, python_callable=lambda: None)
 
-    params = {"seconds": str(job)}
+    params = {"seconds": str(job), "spark": "1" if REAL_SPARK else "0"}
     dag = DAG(dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False)
     with dag:
         if strategy == "a":
@@ -308,6 +316,8 @@ def account(strategy: str, shape: str, n: int, start: float, job: float, wall: f
     tasks_cp = {"a": n if shape == "sequential" else 1, "b": (n if shape == "sequential" else 1) + 2,
                 "c": (n if shape == "sequential" else 1) + 1}[strategy]
 
+    if REAL_SPARK and start_times:  # S is what the drivers took
+        start = sorted(start_times)[len(start_times) // 2]
     result = Result(strategy, shape, n, start, job, wall, baseline, len(clusters), start_cp, job_cp, tasks_cp,
                     ok=ok)
     for c in clusters:
@@ -459,7 +469,7 @@ def table(results: list[Result], prices: Prices) -> str:
         lines.append(
             f"| {STRATEGIES[r.strategy]} | {r.shape} | {r.n} | {r.start:g} | {r.job:g} | {r.wall:.1f} | "
             f"{r.real_minutes:.1f} | {r.starts} | {r.seconds_by_type.get('JOBS', 0):.1f} | "
-            f"{r.seconds_by_type.get('ALL_PURPOSE', 0):.1f} | {r.dbus:.3f} | {r.cost:.3f} | {r.baseline:.1f} | "
+            f"{r.seconds_by_type.get('ALL_PURPOSE', 0):.1f} | {r.dbus:.4g} | {r.cost:.4g} | {r.baseline:.1f} | "
             f"{r.overhead / r.tasks_cp:+.2f} | {'yes' if r.ok else 'NO'} |")
     return "\n".join(lines)
 
@@ -515,7 +525,14 @@ def main() -> None:
     parser.add_argument("--sweep-jobs", type=int, default=2)
     parser.add_argument("--plot", type=Path, default=HERE / "plots" / "cluster_strategies.png")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
+    parser.add_argument("--spark", action="store_true",
+                        help="real Spark drivers, real time: S measured, --job and --poll in real seconds")
     args = parser.parse_args()
+    if args.spark:
+        if "parallel" in args.shapes:
+            parser.error("--spark runs the sequential shape only")
+        globals().update(SECONDS_PER_SCALED_SECOND=1.0, REAL_SPARK=True)
+        args.sweep = ""
 
     prices = Prices(args.price_jobs, args.price_all_purpose, args.dbu_per_node_hour)
     strategies = [s for s in args.strategies.split(",") if s]
@@ -533,7 +550,8 @@ def main() -> None:
     print(f"machine: {describe()}")
     print(f"prices: Jobs ${prices.jobs}/DBU, All-Purpose ${prices.all_purpose}/DBU, "
           f"{prices.dbu_per_node_hour} DBU/h per node, {args.workers} worker(s) + driver; "
-          f"poll {args.poll:g} s; 1 scaled s = 1 real min", flush=True)
+          f"poll {args.poll:g} s; " + ("real Spark drivers, real time" if REAL_SPARK else "1 scaled s = 1 real min"),
+          flush=True)
 
     out: dict[str, Any] = {"machine": describe(), "main": [], "sweep": []}
     baselines: dict[tuple[str, str, int], float] = {}
@@ -547,7 +565,9 @@ def main() -> None:
     def workspace(start: float) -> LocalWorkspace:
         from airbricks.workspace.server import LocalWorkspace
 
-        ws = LocalWorkspace(tmp / f"ws-{start:g}", cluster_start_seconds=start, cluster_stop_seconds=0.1)
+        ws = (LocalWorkspace(tmp / "ws-spark", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0)
+              if REAL_SPARK else
+              LocalWorkspace(tmp / f"ws-{start:g}", cluster_start_seconds=start, cluster_stop_seconds=0.1))
         ws.start()
         os.environ["AIRFLOW_CONN_DATABRICKS_DEFAULT"] = ws.connection_uri
         api = Api(ws)
@@ -573,7 +593,8 @@ def main() -> None:
         results += run_parallel(tmp / "deployment", strategies, args.jobs, args.start, args.job, args.poll,
                                 args.workers, args.parallelism, prices, args.baseline_repeat)
     print()
-    print(f"## N = {args.jobs} jobs, S = {args.start:g} (min), J = {args.job:g} (min)"
+    print(f"## N = {args.jobs} jobs, S = measured real driver starts (s), J = {args.job:g} s (real)" if REAL_SPARK
+          else f"## N = {args.jobs} jobs, S = {args.start:g} (min), J = {args.job:g} (min)"
           + (" (parallel: real Airflow deployment, LocalExecutor)" if "parallel" in shapes else ""))
     print(table(results, prices))
     print()

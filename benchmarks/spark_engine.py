@@ -6,7 +6,13 @@ Starts a local workspace with Spark in this process and drives it only through i
 * a trivial ``spark.sql("SELECT 1").collect()`` timed inside one notebook (after its first query);
 * the driver JVM's memory (RSS) idle and after the notebooks, and the metastore's;
 * K clusters running at once (default 3) and the engine's default capacity for this machine's memory;
-* strategy (b) of the seed: N sequential jobs on one all-purpose cluster pay exactly one driver start.
+* strategy (b) of the seed: N sequential jobs on one all-purpose cluster pay exactly one driver start;
+* the peer, side by side: pyspark's own ``SparkConnectServer`` started bare with its defaults (no metastore
+  service, no class-data archive, the JVM's default JIT), timed to listening and to its first catalog query,
+  interleaved with the workspace's cluster starts - the ratio is what compares across machines.
+
+The workspace gets a class-data cache of its own (a temp dir), so the first cluster also pays for writing the
+archives and the next ones show starts from them.
 
 Usage: python benchmarks/spark_engine.py [--runs 15] [--clusters 3]
 """
@@ -15,6 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import socket
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -40,6 +50,42 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def bare_connect_server() -> tuple[float, float]:
+    """pyspark's Spark Connect server with its defaults: seconds to listening, and to a first catalog query."""
+    import pyspark
+    from pyspark.sql import SparkSession
+
+    home = Path(pyspark.__file__).resolve().parent
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="airbricks-bare-connect-") as tmp:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [str(home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+             "--conf", f"spark.connect.grpc.binding.port={port}", "--conf", "spark.connect.grpc.binding.address=127.0.0.1"],
+            cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"})
+        try:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    assert proc.poll() is None, "the bare Spark Connect server exited"
+                    time.sleep(0.05)
+            listening = time.monotonic() - started
+            session = SparkSession.builder.remote(f"sc://127.0.0.1:{port}").create()
+            session.sql("SHOW DATABASES").collect()
+            answered = time.monotonic() - started
+            session.stop()
+            session.client.close()
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return listening, answered
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -55,7 +101,8 @@ def main() -> int:
 
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="airbricks-spark-bench-") as tmp, \
-            LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0) as ws:
+            LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0,
+                           spark_class_cache=Path(tmp) / "jvm-classes") as ws:
         sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
         engine = ws.workspace.clusters.engine
 
@@ -87,7 +134,8 @@ def main() -> int:
 
         # The first cluster also starts the shared metastore: reported on its own row.
         first, first_start = start_cluster("bench-first")
-        rows.append(("first cluster create -> RUNNING (also starts the metastore)", f"{first_start:.2f} s"))
+        rows.append(("first cluster create -> RUNNING (also starts the metastore, writes the class archives)",
+                     f"{first_start:.2f} s"))
         driver = engine.driver(first)
         rows.append(("driver RSS, idle after warm-up", f"{_rss_mb(driver.pid):.0f} MB"))
 
@@ -108,14 +156,21 @@ def main() -> int:
         if metastore is not None and metastore._proc is not None:  # noqa: SLF001
             rows.append(("metastore service RSS", f"{_rss_mb(metastore._proc.pid):.0f} MB"))  # noqa: SLF001
 
-        starts = []
-        others = []
-        for i in range(args.clusters - 1):
+        starts, others, peer = [], [], []
+        for i in range(args.clusters - 1):  # interleaved with the peer: the same load on both
+            peer.append(bare_connect_server())
             cluster_id, seconds = start_cluster(f"bench-{i}")
             others.append(cluster_id)
             starts.append(seconds)
         rows.append((f"next cluster create -> RUNNING (median of {len(starts)}, metastore already up)",
                      f"{statistics.median(starts):.2f} s" if starts else "-"))
+        if peer:
+            listening = statistics.median(p[0] for p in peer)
+            answered = statistics.median(p[1] for p in peer)
+            rows.append((f"peer: bare pyspark SparkConnectServer, start -> listening / -> first catalog query "
+                         f"(median of {len(peer)})", f"{listening:.2f} s / {answered:.2f} s"))
+            rows.append(("next cluster create -> RUNNING / peer's start -> listening (target: 6 s / 3.75 s = 1.6)",
+                         f"{statistics.median(starts) / listening:.2f}"))
         total = sum(_rss_mb(engine.driver(c).pid) for c in [first, *others])
         rows.append((f"{args.clusters} clusters RUNNING at once: drivers' RSS together", f"{total:.0f} MB"))
         rows.append(("default capacity on this machine (--max-spark-drivers)", f"{default_max_drivers()} drivers"))

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from airbricks.workspace.config import SPARK_JIT_MODES, default_class_cache
+
 
 def parse_rule_text(text: str) -> dict[str, Any]:
     """A rule from the command line: compact JSON, or ``key=value,key=value`` with numbers and booleans."""
@@ -58,7 +60,9 @@ def _serve(args: argparse.Namespace) -> int:
         cluster_start_seconds=default_start if args.cluster_start_seconds is None else args.cluster_start_seconds,
         cluster_stop_seconds=default_stop if args.cluster_stop_seconds is None else args.cluster_stop_seconds,
         faults=faults, fault_seed=args.fault_seed, spark=spark, max_spark_drivers=args.max_spark_drivers,
-        spark_driver_memory=args.spark_driver_memory, spark_packages=args.spark_packages,
+        spark_driver_memory=args.spark_driver_memory, spark_packages=args.spark_packages, spark_jit=args.spark_jit,
+        spark_class_cache=None if args.spark_class_cache == "off" else (
+            Path(args.spark_class_cache) if args.spark_class_cache else default_class_cache()),
     )
     return 0
 
@@ -103,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--spark-packages", action="append", default=[], metavar="COORDINATES",
                        help="Maven packages every driver loads (repeatable), e.g. io.delta:delta-spark_2.13:4.0.0"
                             " to enable Delta Lake where Maven Central is reachable")
+    serve.add_argument("--spark-jit", choices=SPARK_JIT_MODES, default="fast-start",
+                       help="fast-start (default): drivers JIT with C1 only, starting and answering short queries"
+                            " about twice as fast on few cores; full: the JVM's tiered JIT, for long CPU-bound jobs")
+    serve.add_argument("--spark-class-cache", default=None, metavar="DIR|off",
+                       help="where the JVMs' class-data archives are kept (default: ~/.cache/airbricks/jvm-classes"
+                            "); off: none")
     serve.add_argument("--cluster-start-seconds", type=float, default=None,
                        help="minimum PENDING -> RUNNING duration (default 2 without Spark, 0 with it: the driver's"
                             " real start)")

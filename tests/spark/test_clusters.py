@@ -75,14 +75,31 @@ def test_kill_9_of_a_driver_terminates_the_cluster_and_fails_its_run(spark_ws: L
     spark_sdk.clusters.permanent_delete(cluster_id)
 
 
-def test_tables_survive_a_restart_of_the_workspace(tmp_path: Path) -> None:
-    data_dir = tmp_path / "restarting"
-    settings = {"spark": True, "cluster_start_seconds": 0, "cluster_stop_seconds": 0}
+def _java_options(pid: int) -> list[str]:
+    return [a for a in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0") if a.startswith("-XX:")]
+
+
+def test_tables_survive_a_restart_of_the_workspace_and_the_second_start_maps_the_first_ones_classes(
+        tmp_path: Path) -> None:
+    """Also the class-data archives, with a cache of the test's own: the first workspace's driver and metastore
+    archive their classes before the cluster is RUNNING; the restarted workspace's JVMs start from them."""
+    data_dir, cache = tmp_path / "restarting", tmp_path / "jvm-classes"
+    settings = {"spark": True, "cluster_start_seconds": 0, "cluster_stop_seconds": 0, "spark_class_cache": cache}
     for step in ("write", "read"):
         with LocalWorkspace(data_dir, **settings) as ws:
             sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
             cluster_id = sdk.clusters.create(cluster_name=step, **CLUSTER).response.cluster_id
             wait_cluster(sdk, cluster_id)
+            engine = ws.workspace.clusters.engine
+            driver_options = _java_options(engine.driver(cluster_id).pid)
+            metastore_options = _java_options(engine._metastore._proc.pid)  # noqa: SLF001 - its real command line
+            archives = sorted(p.name.split("-")[0] for p in cache.glob("*.jsa"))
+            assert archives == ["driver", "metastore"] and not list(cache.glob("*.pending"))
+            if step == "write":
+                assert "-XX:+RecordDynamicDumpInfo" in driver_options and "-XX:+RecordDynamicDumpInfo" in metastore_options
+            else:
+                assert f"-XX:SharedArchiveFile={next(cache.glob('driver-*.jsa'))}" in driver_options
+                assert f"-XX:SharedArchiveFile={next(cache.glob('metastore-*.jsa'))}" in metastore_options
             sdk.workspace.mkdirs("/Shared/restart")
             source = ("spark.range(7).write.saveAsTable('kept')\ndbutils.notebook.exit('ok')" if step == "write"
                       else "dbutils.notebook.exit(str(spark.table('kept').count()))")

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue
-from databricks.sdk.service.compute import Library, LibraryInstallStatus, PythonPyPiLibrary
+from databricks.sdk.service.compute import Library, LibraryInstallStatus, MavenLibrary, PythonPyPiLibrary
 
 from .test_jobs import CLUSTER, _nb_task, _upload, _wait_run
 
@@ -17,7 +17,8 @@ from .test_jobs import CLUSTER, _nb_task, _upload, _wait_run
 def _statuses(sdk: WorkspaceClient, cluster_id: str, until: set[str], timeout: float = 120) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while True:
-        statuses = {(s.library.pypi.package if s.library.pypi else s.library.jar or s.library.whl): s
+        statuses = {(s.library.pypi.package if s.library.pypi else s.library.maven.coordinates if s.library.maven
+                     else s.library.jar or s.library.whl): s
                     for s in sdk.libraries.cluster_status(cluster_id)}
         if statuses and all(s.status.value in until for s in statuses.values()):
             return statuses
@@ -31,12 +32,15 @@ def test_cluster_libraries_are_installed_and_importable(sdk: WorkspaceClient) ->
         missing = f"airbricks-no-such-package-{uuid.uuid4().hex[:6]}"
         sdk.libraries.install(cluster_id, [Library(pypi=PythonPyPiLibrary(package="tinydb==4.8.2")),
                                            Library(pypi=PythonPyPiLibrary(package=missing)),
-                                           Library(jar="dbfs:/jars/nothing.jar")])
+                                           Library(jar="dbfs:/jars/nothing.jar"),
+                                           Library(maven=MavenLibrary(coordinates="org.example:nothing:1.0"))])
         statuses = _statuses(sdk, cluster_id, {"INSTALLED", "FAILED"})
         assert statuses["tinydb==4.8.2"].status == LibraryInstallStatus.INSTALLED
         assert statuses[missing].status == LibraryInstallStatus.FAILED
         assert "No matching distribution found" in statuses[missing].messages[0]
-        assert "give a jar to the task" in statuses["dbfs:/jars/nothing.jar"].messages[0]
+        assert statuses["dbfs:/jars/nothing.jar"].messages == ["Cannot read the jar dbfs:/jars/nothing.jar: it does "
+                                                               "not exist."]
+        assert "--spark-packages" in statuses["org.example:nothing:1.0"].messages[0]
         path = _upload(sdk, "import tinydb\ndbutils.notebook.exit(tinydb.__version__)\n")
         run = _wait_run(sdk, sdk.jobs.submit(run_name="libs", tasks=[_nb_task("t", path, cluster_id)]).run_id)
         assert sdk.jobs.get_run_output(run.tasks[0].run_id).notebook_output.result == "4.8.2"

@@ -231,7 +231,8 @@ class Clusters(ClusterLifecycle):
             self._begin_termination(cluster, self.shared.now_ms(), dict(reason))
 
     def permanent_delete(self, cluster_id: str) -> None:
-        """``clusters/permanent-delete``: terminate at once and hide it; record and events are kept."""
+        """``clusters/permanent-delete``: TERMINATED and hidden at once (record and events are kept); its driver
+        stops gracefully in the background within a grace period."""
         with self.shared.lock:
             cluster = self._find(cluster_id)
             now = self.shared.now_ms()
@@ -241,7 +242,7 @@ class Clusters(ClusterLifecycle):
                     self._event(cluster, "TERMINATING", now, reason=reason, user=CREATOR)
                     cluster.doc["termination_reason"] = reason
                 self._finish_termination(cluster, now)
-            self.engine.kill(cluster.id)
+            self.engine.stop(cluster.id)  # graceful (a JVM may be writing its class archive), bounded by a grace
             cluster.deleted = True
             cluster.transitions.append({"state": "DELETED", "timestamp": now})
             self._save(cluster)

@@ -72,7 +72,7 @@ class Workspace:
         self.clusters.is_busy = self.runs.is_cluster_busy
         self.jobs = Jobs(self.shared, runs=self.runs)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
-        executor.cluster_site = self.libraries.site_dir
+        executor.cluster_libraries = self.libraries
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
                                                       self.libraries.tick]
         self._stop = threading.Event()
@@ -85,7 +85,8 @@ class Workspace:
 
         return SparkEngine(self.shared.data_dir, dbfs_root=self.dbfs.root, volumes_root=self.volumes.root,
                            max_drivers=config.max_spark_drivers, driver_memory=config.spark_driver_memory,
-                           packages=config.spark_packages)
+                           packages=config.spark_packages, fast_start=config.spark_jit == "fast-start",
+                           class_cache=config.spark_class_cache)
 
     # Facts the server and tests read.
     data_dir = property(lambda self: self.shared.data_dir)

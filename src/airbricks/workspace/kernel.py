@@ -64,7 +64,7 @@ def _spark(spec: dict[str, Any]) -> SparkProxy | UnavailableSpark:
         return UnavailableSpark(NO_ENGINE)
     url = connect_url(remote, spec["spark_session_id"])
     os.environ["SPARK_REMOTE"] = url  # SparkSession.builder.getOrCreate() in user code: the same session
-    return SparkProxy(url)
+    return SparkProxy(url, jars=spec.get("jars") or [])
 
 
 def _jvm_exception(log: Path) -> str:

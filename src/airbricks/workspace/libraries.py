@@ -2,10 +2,13 @@
 
 ``install`` attaches libraries to a cluster; once it is RUNNING they are installed with pip into the cluster's
 own directory (``<data dir>/clusters/<id>/site-packages``), which every task run on that cluster puts on its
-``sys.path`` - a notebook then imports them as on Databricks. Statuses follow the real API: PENDING ->
-INSTALLING -> INSTALLED, or FAILED with pip's own message. Jar and Maven libraries on a running cluster are
-not supported locally (FAILED, saying to attach the jar to the task instead). Installs run in a thread of
-their own (pip takes seconds); the ticker only starts them.
+``sys.path`` - a notebook then imports them as on Databricks. A jar (from DBFS, a volume or the workspace) is
+INSTALLED once its file is there, and every later run on the cluster gets it: added to the run's Spark
+Connect session (its classes serve Java UDFs and data sources) and to a jar task's ``--jars``. Statuses
+follow the real API: PENDING -> INSTALLING -> INSTALLED, or FAILED with pip's own message. Maven, egg, CRAN
+and requirements libraries are FAILED with a message saying what works instead (Maven needs a repository the
+driver resolves at start: ``airbricks serve --spark-packages``). Installs run in a thread of their own (pip
+takes seconds); the ticker only starts them.
 """
 
 from __future__ import annotations
@@ -41,6 +44,13 @@ class Libraries:
 
     def site_dir(self, cluster_id: str) -> Path:
         return self.shared.data_dir / "clusters" / cluster_id / "site-packages"
+
+    def jars(self, cluster_id: str) -> list[Path]:
+        """The cluster's INSTALLED jars, as local files."""
+        with self.shared.lock:
+            statuses = list(self._statuses.get(cluster_id, []))
+        return [self.local_paths.local_file(s["library"]["jar"], field="jar") for s in statuses
+                if s["status"] == "INSTALLED" and s["library"].get("jar")]
 
     def _save(self, cluster_id: str) -> None:
         self.shared.store.put(KIND, cluster_id, {"statuses": self._statuses[cluster_id]})
@@ -119,10 +129,16 @@ class Libraries:
                 elif library.get("whl"):
                     self.installer([str(self.local_paths.local_file(library["whl"], field="whl"))],
                                    self.site_dir(cluster_id))
+                elif library.get("jar"):
+                    if not self.local_paths.local_file(library["jar"], field="jar").is_file():
+                        raise InstallError(f"Cannot read the jar {library['jar']}: it does not exist.")
+                elif library.get("maven"):
+                    raise InstallError("Maven libraries cannot be installed on a running cluster of the local "
+                                       "workspace: start it with airbricks serve --spark-packages <coordinates> "
+                                       "(every driver resolves them at start), or install the jar itself.")
                 else:
-                    raise InstallError(f"{next(iter(library))} libraries cannot be installed on a running cluster of "
-                                       "the local workspace: give a jar to the task that needs it (the libraries "
-                                       "of a spark_jar_task), or use pypi/whl.")
+                    raise InstallError(f"{next(iter(library))} libraries are not supported by the local "
+                                       "workspace: use pypi, whl or jar.")
                 result, messages = "INSTALLED", []
             except (InstallError, InvalidParameterValue) as exc:
                 result, messages = "FAILED", [str(exc)]

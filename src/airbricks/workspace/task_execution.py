@@ -36,6 +36,13 @@ class Process(Protocol):
 Launcher = Callable[[Path, dict[str, Any]], Process]
 
 
+class ClusterLibraries(Protocol):
+    """What a cluster has installed (:class:`airbricks.workspace.libraries.Libraries`)."""
+
+    def site_dir(self, cluster_id: str) -> Path: ...
+    def jars(self, cluster_id: str) -> list[Path]: ...
+
+
 class NotebookSources(Protocol):
     def notebook_source(self, path: str) -> NotebookSource: ...
     def normalize(self, path: object) -> str: ...
@@ -58,8 +65,8 @@ class TaskExecutor:
         self.local_paths = local_paths
         self.launch: Launcher = launch or (lambda directory, spec: runner.TaskProcess(
             directory, spec, shared.config.python_executable))
-        #: Where a cluster's libraries are installed (set by the workspace; None: no cluster libraries).
-        self.cluster_site: Callable[[str], Path] | None = None
+        #: What clusters have installed (set by the workspace; None: no cluster libraries).
+        self.cluster_libraries: ClusterLibraries | None = None
         self._procs: dict[int, Process] = {}
         self._dying: list[Process] = []
 
@@ -125,7 +132,7 @@ class TaskExecutor:
         """What the kernel needs to run this task; raises when the notebook or file is missing."""
         base = {"widgets": task.widgets, **self.local_paths.roots(),
                 "cells_path": str(self.run_dir(task) / CELLS_FILE), "libraries": self.pip_requirements(task),
-                **self.spark_for(task), **self._cluster_site(task)}
+                **self.spark_for(task), **self._cluster_site(task), "jars": [str(j) for j in self.jars(task)]}
         notebook = task.settings.get("notebook_task")
         if notebook:
             path = notebook["notebook_path"]
@@ -147,8 +154,7 @@ class TaskExecutor:
         settings = task.settings
         if settings.get("spark_jar_task"):
             jar_task = settings["spark_jar_task"]
-            jars = [self.local_paths.local_file(lib["jar"], field=f"libraries[{i}].jar")
-                    for i, lib in enumerate(settings.get("libraries") or []) if isinstance(lib, dict) and lib.get("jar")]
+            jars = self.jars(task)
             if jar_task.get("jar_uri"):
                 jars.insert(0, self.local_paths.local_file(jar_task["jar_uri"], field="spark_jar_task.jar_uri"))
             if not jars:
@@ -161,7 +167,9 @@ class TaskExecutor:
             arguments = ["--class", jar_task["main_class_name"], *extra, str(jars[0]),
                          *[str(p) for p in jar_task.get("parameters") or []]]
         else:
-            arguments = [self._local_argument(str(p)) for p in settings["spark_submit_task"]["parameters"]]
+            jars = self.jars(task)
+            extra = ["--jars", ",".join(str(j) for j in jars)] if jars else []
+            arguments = [*extra, *[self._local_argument(str(p)) for p in settings["spark_submit_task"]["parameters"]]]
         command = self.clusters.spark_submit_command(task.cluster_id, arguments) if task.cluster_id else None
         if command is None:
             raise InvalidParameterValue(f"Task {task.key} runs spark-submit, which needs a cluster with a Spark "
@@ -193,9 +201,17 @@ class TaskExecutor:
         return out
 
     def _cluster_site(self, task: TaskRun) -> dict[str, str]:
-        if task.cluster_id and self.cluster_site is not None:
-            return {"cluster_site": str(self.cluster_site(task.cluster_id))}
+        if task.cluster_id and self.cluster_libraries is not None:
+            return {"cluster_site": str(self.cluster_libraries.site_dir(task.cluster_id))}
         return {}
+
+    def jars(self, task: TaskRun) -> list[Path]:
+        """The task's jar libraries, then its cluster's installed jars."""
+        own = [self.local_paths.local_file(lib["jar"], field=f"libraries[{i}].jar")
+               for i, lib in enumerate(task.settings.get("libraries") or []) if isinstance(lib, dict) and lib.get("jar")]
+        cluster = (self.cluster_libraries.jars(task.cluster_id)
+                   if task.cluster_id and self.cluster_libraries is not None else [])
+        return own + [j for j in cluster if j not in own]
 
     def spark_for(self, task: TaskRun) -> dict[str, str]:
         """The Spark driver the task's process connects to, with a session of its own (none: no driver)."""

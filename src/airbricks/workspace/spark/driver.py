@@ -15,12 +15,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from airbricks.workspace.compute import DriverReport, DriverState
 from airbricks.workspace.spark import processes
+from airbricks.workspace.spark.class_cache import Dump
 from airbricks.workspace.spark.install import SparkInstall
 
 START_TIMEOUT_SECONDS = 180
@@ -40,6 +40,14 @@ def close_session(session: Any) -> None:
             pass
 
 
+class Service(Protocol):
+    """What a driver needs before its warm-up query (the shared metastore)."""
+
+    def ready(self) -> bool: ...
+    def failed(self) -> str | None: ...
+    def warmed(self) -> None: ...
+
+
 def failure(code: str, message: str, type_: str = "SERVICE_FAULT") -> dict[str, Any]:
     return {"code": code, "type": type_, "parameters": {"databricks_error_message": message}}
 
@@ -48,15 +56,14 @@ class Driver:
     """The Spark Connect server of one cluster."""
 
     def __init__(self, cluster_id: str, *, install: SparkInstall, conf: dict[str, str], env: dict[str, str],
-                 directory: Path, owner: Path, driver_memory: str, wait_for: Callable[[], str | None],
-                 java_options: str = "") -> None:
+                 directory: Path, owner: Path, driver_memory: str, metastore: Service,
+                 java_options: str = "", class_options: list[str] | None = None, dump: Dump | None = None) -> None:
         self.cluster_id = cluster_id
         self.directory = directory
         self.port = processes.free_port()
         self.log = directory / "driver.log"
         self.state = DriverState.STARTING
         self.reason: dict[str, Any] | None = None
-        self._stop_deadline: float | None = None
         self.conf = dict(conf)
         self.driver_memory = driver_memory
         self.owner = owner
@@ -64,9 +71,10 @@ class Driver:
         conf = {**conf, "spark.connect.grpc.binding.port": str(self.port),
                 "spark.connect.grpc.binding.address": "127.0.0.1", "spark.driver.host": "127.0.0.1",
                 "spark.driver.bindAddress": "127.0.0.1"}
+        self._dump = dump
         command = [install.spark_submit, "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
                    "--name", f"airbricks cluster {cluster_id}", "--driver-memory", driver_memory,
-                   "--driver-java-options", self.java_options]
+                   "--driver-java-options", " ".join([self.java_options, *(class_options or [])])]
         for key, value in conf.items():
             command += ["--conf", f"{key}={value}"]
         full_env = {**os.environ, "SPARK_HOME": str(install.spark_home), "PYSPARK_PYTHON": sys.executable,
@@ -77,7 +85,7 @@ class Driver:
         self.started = time.monotonic()
         self._warm_session: Any = None
         self.ready_seconds: float | None = None
-        self._thread = threading.Thread(target=self._become_ready, args=(wait_for,), daemon=True,
+        self._thread = threading.Thread(target=self._become_ready, args=(metastore,), daemon=True,
                                         name=f"airbricks-driver-{cluster_id}")
         self._thread.start()
 
@@ -91,22 +99,26 @@ class Driver:
 
     # -- readiness (a thread of its own: the ticker never waits) ------------------------------------------
 
-    def _become_ready(self, wait_for: Callable[[], str | None]) -> None:
+    def _become_ready(self, metastore: Service) -> None:
         deadline = self.started + START_TIMEOUT_SECONDS
         try:
-            while not processes.port_open(self.port):
+            # The warm-up query needs the metastore too (a fast driver can listen before it does).
+            while not (processes.port_open(self.port) and metastore.ready()):
                 if self._ended():
                     return
-                problem = wait_for()  # the metastore, which the warm-up query needs
+                problem = metastore.failed()
                 if problem:
                     self._fail(failure("METASTORE_COMPONENT_UNHEALTHY", problem))
                     return
                 if time.monotonic() > deadline:
-                    self._fail(failure("SPARK_STARTUP_FAILURE", f"The Spark driver did not listen within "
-                                       f"{START_TIMEOUT_SECONDS} s. Driver log: {self.log}"))
+                    self._fail(failure("SPARK_STARTUP_FAILURE", f"The Spark driver (or the metastore) did not "
+                                       f"listen within {START_TIMEOUT_SECONDS} s. Driver log: {self.log}"))
                     return
                 time.sleep(0.1)
             self._warm_up()
+            if self._dump is not None:  # the first driver on this machine: archive its classes for the next
+                self._dump.take(self.pid)
+            metastore.warmed()
         except Exception as exc:  # noqa: BLE001 - whatever went wrong is the cluster's termination reason
             if not self._ended():
                 self._fail(failure("SPARK_STARTUP_FAILURE", f"The Spark driver did not answer its first query: "
@@ -159,20 +171,27 @@ class Driver:
     # -- what the engine asks -----------------------------------------------------------------------------
 
     def report(self) -> DriverReport:
-        if self.state is DriverState.STOPPING and self._stop_deadline and time.monotonic() > self._stop_deadline:
-            processes.signal_group(self._proc, signal.SIGKILL)
         self._ended()
         if self.state is DriverState.READY:
             return DriverReport(DriverState.READY, remote=self.remote)
         return DriverReport(self.state, reason=self.reason)
 
     def stop(self) -> None:
-        """Begin a graceful stop (SIGTERM; SIGKILL after a grace period)."""
+        """Begin a graceful stop: SIGTERM, and a thread that kills the group after a grace period, so the
+        driver stops even when nobody asks about it again (a permanently deleted cluster)."""
         if self.state in (DriverState.STOPPED, DriverState.STOPPING):
             return
         self.state = DriverState.STOPPING
-        self._stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
         processes.signal_group(self._proc, signal.SIGTERM)
+        threading.Thread(target=self._await_stop, daemon=True, name=f"airbricks-driver-stop-{self.cluster_id}").start()
+
+    def _await_stop(self) -> None:
+        try:
+            self._proc.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            processes.signal_group(self._proc, signal.SIGKILL)
+            self._proc.wait(timeout=10)
+        self.state = DriverState.STOPPED
 
     def kill(self) -> None:
         """Kill now and reap (kill -9 of the whole group)."""

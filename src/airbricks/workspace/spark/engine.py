@@ -16,6 +16,7 @@ from typing import Any
 
 from airbricks.workspace.compute import STOPPED, CapacityExceeded, DriverReport, DriverState
 from airbricks.workspace.spark import processes
+from airbricks.workspace.spark.class_cache import FAST_START_OPTIONS, ClassCache, Dump
 from airbricks.workspace.spark.driver import Driver, failure
 from airbricks.workspace.spark.install import SparkInstall, SparkNotAvailable, find_spark
 from airbricks.workspace.spark.metastore import Metastore
@@ -45,13 +46,16 @@ class SparkEngine:
     drivers_die_with_server = True
 
     def __init__(self, data_dir: Path, *, dbfs_root: Path, volumes_root: Path, max_drivers: int | None = None,
-                 driver_memory: str = "1g", packages: list[str] | None = None, java_options: str = "") -> None:
+                 driver_memory: str = "1g", packages: list[str] | None = None, java_options: str = "",
+                 fast_start: bool = True, class_cache: Path | None = None) -> None:
         self.directory = data_dir / "spark"
         self.warehouse = self.directory / "warehouse"
         self.max_drivers = max_drivers or default_max_drivers()
         self.driver_memory = driver_memory
         self.packages = list(packages or [])
-        self.java_options = java_options
+        self.java_options = " ".join([*(FAST_START_OPTIONS if fast_start else ()), java_options]).strip()
+        self.class_cache_dir = class_cache
+        self._class_cache: ClassCache | None = None
         self.hadoop = hadoop_settings(dbfs_root, volumes_root)
         self._drivers: dict[str, Driver] = {}
         self._lock = threading.Lock()
@@ -80,11 +84,14 @@ class SparkEngine:
                                                                  type_="CLIENT_ERROR"))
                 return
             metastore = self._ensure_metastore(install)
+            conf = self._conf(doc, metastore)
+            java_options = " ".join([self.java_options, conf.pop("spark.driver.extraJavaOptions", "")]).strip()
+            class_options, dump = self._class_options("driver")
             self._drivers[cluster_id] = Driver(
-                cluster_id, install=install, conf=self._conf(doc, metastore), env=_env_vars(doc),
+                cluster_id, install=install, conf=conf, env=_env_vars(doc),
                 directory=self.directory / "drivers" / cluster_id, owner=self.directory,
-                driver_memory=self._driver_memory(doc), wait_for=lambda: metastore.failed(),
-                java_options=self.java_options)
+                driver_memory=self._driver_memory(doc), metastore=metastore,
+                java_options=java_options, class_options=class_options, dump=dump)
 
     def report(self, cluster_id: str) -> DriverReport:
         driver = self._drivers.get(cluster_id)
@@ -124,8 +131,10 @@ class SparkEngine:
         driver = self.driver(cluster_id)
         if driver is None or self._install is None:
             return None
+        archive = self._class_cache.archive("driver") if self._class_cache is not None else None
+        sharing = [f"-XX:SharedArchiveFile={archive}"] if archive is not None and archive.is_file() else []
         command = [self._install.spark_submit, "--driver-memory", driver.driver_memory,
-                   "--driver-java-options", driver.java_options]
+                   "--driver-java-options", " ".join([driver.java_options, *sharing])]
         for key, value in driver.conf.items():
             if not key.startswith("spark.connect.") and key != "spark.ui.port":
                 command += ["--conf", f"{key}={value}"]
@@ -142,13 +151,19 @@ class SparkEngine:
     def _installation(self) -> SparkInstall:
         if self._install is None:
             self._install = find_spark()
+            if self.class_cache_dir is not None:
+                self._class_cache = ClassCache(self.class_cache_dir, self._install)
         return self._install
+
+    def _class_options(self, kind: str) -> tuple[list[str], Dump | None]:
+        return self._class_cache.options(kind) if self._class_cache is not None else ([], None)
 
     def _ensure_metastore(self, install: SparkInstall) -> Metastore:
         if self._metastore is None:
             self.warehouse.mkdir(parents=True, exist_ok=True)
             self._metastore = Metastore(install, self.directory / "metastore", self.warehouse, self.hadoop,
-                                        owner=self.directory)
+                                        owner=self.directory, java_options=self.java_options,
+                                        class_options=lambda: self._class_options("metastore"))
         self._metastore.ensure_started()
         return self._metastore
 

@@ -12,17 +12,23 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from airbricks.workspace.spark import processes
+from airbricks.workspace.spark.class_cache import Dump
 from airbricks.workspace.spark.install import SparkInstall
 
 
 class Metastore:
     def __init__(self, install: SparkInstall, directory: Path, warehouse: Path, hadoop: dict[str, str],
-                 owner: Path) -> None:
+                 owner: Path, java_options: str = "",
+                 class_options: Callable[[], tuple[list[str], Dump | None]] = lambda: ([], None)) -> None:
         self.install = install
+        self.java_options = java_options.split()
+        self.class_options = class_options
+        self._dump: Dump | None = None
         self.directory = directory
         self.warehouse = warehouse
         self.hadoop = hadoop
@@ -58,15 +64,27 @@ class Metastore:
             (conf / "hive-site.xml").write_text(
                 "<configuration>\n" + "".join(f"<property><name>{escape(k)}</name><value>{escape(v)}</value>"
                                               "</property>\n" for k, v in settings.items()) + "</configuration>\n")
-            command = [self.install.java, "-Xmx512m", f"{processes.MARKER}{self.owner}",
+            sharing, self._dump = self.class_options()
+            command = [self.install.java, "-Xmx512m", f"{processes.MARKER}{self.owner}", *self.java_options, *sharing,
                        "-Dhive.async.log.enabled=false", f"-Dderby.system.home={self.directory}",
                        f"-Dderby.stream.error.file={self.directory / 'derby.log'}",
-                       "-cp", f"{conf}{os.pathsep}{self.install.jars}/*",
+                       "-cp", f"{self.install.jars}/*",
                        "org.apache.hadoop.hive.metastore.HiveMetaStore", "-p", str(self.port)]
-            self._proc = processes.spawn(command, log=self.log, env=dict(os.environ), cwd=self.directory)
+            # hive-site.xml found through HIVE_CONF_DIR, not the class path: a class-data archive cannot be built
+            # over a class path holding a non-empty directory.
+            self._proc = processes.spawn(command, log=self.log, env={**os.environ, "HIVE_CONF_DIR": str(conf)},
+                                         cwd=self.directory)
 
     def ready(self) -> bool:
         return self.port > 0 and processes.port_open(self.port)
+
+    def warmed(self) -> None:
+        """A driver's first query went through this service: archive its classes if it is the first one."""
+        with self._lock:
+            dump, self._dump = self._dump, None
+            proc = self._proc
+        if dump is not None and proc is not None and proc.poll() is None:
+            dump.take(proc.pid)
 
     def failed(self) -> str | None:
         """Why the service died, if it did."""
