@@ -70,6 +70,17 @@ def _switch(config: pytest.Config, name: str) -> bool:
     return value in ("on", "true", "1", "yes")
 
 
+def _seconds(config: pytest.Config, name: str) -> float:
+    value = setting(config, name)
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise pytest.UsageError(f"{name} = {value!r}: use a number of seconds, 0 or more")
+    return seconds
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     """Set the isolated AIRFLOW_HOME before conftest files and test modules can import Airflow."""
@@ -101,8 +112,8 @@ def local_workspace(pytestconfig: pytest.Config) -> Iterator[Any]:
 
     fixed = setting(pytestconfig, "airbricks_data_dir")
     settings: dict[str, Any] = {
-        "cluster_start_seconds": float(setting(pytestconfig, "airbricks_cluster_start_seconds")),
-        "cluster_stop_seconds": float(setting(pytestconfig, "airbricks_cluster_stop_seconds")),
+        "cluster_start_seconds": _seconds(pytestconfig, "airbricks_cluster_start_seconds"),
+        "cluster_stop_seconds": _seconds(pytestconfig, "airbricks_cluster_stop_seconds"),
         "token": setting(pytestconfig, "airbricks_token") or None,
     }
     spark = _switch(pytestconfig, "airbricks_spark")
