@@ -110,3 +110,22 @@ def test_a_fixed_data_dir_is_kept(tmp_path):
         ws.land_file("dbfs:/x.txt", "kept")
         assert ws.token == "dapi-fixed"
     assert (tmp_path / "ws" / "state.db").exists()
+
+
+def test_xcom_gives_back_exactly_what_the_task_returned(run_dag):
+    from airflow.sdk import DAG, task
+
+    with DAG(dag_id="kit_xcom", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
+        @task
+        def json_text():
+            return '{"a": 1}'
+
+        @task
+        def seen(value):
+            return type(value).__name__
+
+        seen(json_text())
+
+    result = run_dag(dag).assert_success()
+    assert result.xcom("seen") == "str"
+    assert result.xcom("json_text") == '{"a": 1}'

@@ -1,5 +1,6 @@
 """my_pipeline against a local Databricks workspace, with the airbricks pytest plugin's fixtures only."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ def test_summarizes_the_landed_file(run_dag, land_file):
     result = run_dag("my_pipeline", logical_date="2026-01-05")
 
     result.assert_success()
-    assert result.xcom("get_result") == {"rows": 2, "total_amount": 100.0}  # the exit value, parsed
+    assert json.loads(result.xcom("get_result")) == {"rows": 2, "total_amount": 100.0}  # dbutils.notebook.exit
 
 
 def test_a_negative_amount_fails_the_notebook_and_the_cluster_is_still_deleted(run_dag, land_file,

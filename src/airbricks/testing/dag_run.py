@@ -119,14 +119,19 @@ class DagRunResult:
         return [task_id for task_id, state in self.task_states.items() if state == "failed"]
 
     def xcom(self, task_id: str, key: str = "return_value") -> Any:
-        """The XCom ``key`` a task pushed in this run (None when it pushed none)."""
+        """The XCom ``key`` a task pushed in this run, as a downstream task would pull it (None when none).
+
+        Read from the metadata DB and decoded by the configured XCom backend's ``deserialize_value``, as the
+        Task SDK decodes what the execution API hands it (not the scheduler-side model's, which would decode a
+        JSON-looking string a second time)."""
         from airflow.models.xcom import XComModel
+        from airflow.sdk.execution_time.xcom import XCom
         from airflow.utils.session import create_session
 
         with create_session() as session:
             row = session.query(XComModel).filter_by(
                 dag_id=self.dag_id, run_id=self.run_id, task_id=task_id, key=key).one_or_none()
-            return XComModel.deserialize_value(row) if row is not None else None
+            return XCom.deserialize_value(row) if row is not None else None
 
     def log(self, task_id: str) -> str:
         """What the task logged while it ran (empty when it never ran)."""
