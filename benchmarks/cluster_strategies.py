@@ -220,10 +220,8 @@ def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: 
                 DatabricksSubmitRunOperator,
             )
 
-            from airbricks.operators.clusters import (
-                DatabricksCreateClusterOperator,
-                DatabricksDeleteClusterOperator,
-            )
+            from airbricks.operators.cluster_delete import DatabricksDeleteClusterOperator
+            from airbricks.operators.clusters import DatabricksCreateClusterOperator
 
             if noop:
                 create, delete = noop_task("create_cluster"), noop_task("delete_cluster")

@@ -24,7 +24,8 @@ from _machine import describe  # noqa: E402
 
 PROVIDER = "import airflow.providers.databricks.operators.databricks"
 AIRBRICKS = (
-    "; from airbricks.operators.clusters import DatabricksCreateClusterOperator, DatabricksDeleteClusterOperator"
+    "; from airbricks.operators.cluster_delete import DatabricksDeleteClusterOperator"
+    "; from airbricks.operators.clusters import DatabricksCreateClusterOperator"
     "; from airbricks.sensors.files import DatabricksFileSensor"
     "; from airbricks.operators.runs import DatabricksRunOutputOperator"
     "; from airbricks.operators.api import DatabricksApiOperator"

@@ -1,5 +1,6 @@
 """Command line: ``airbricks serve`` (the local workspace) and ``airbricks demo`` (the seed's pipeline)."""
 
+
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from airbricks.workspace.config import SPARK_JIT_MODES, default_class_cache
+
+DESCRIPTION = ("airbricks: a local Databricks workspace for Airflow (serve) and the article's pipeline end to end "
+               "on it (demo).")
+#: ``airbricks serve``'s port unless told otherwise: stable, so an exported connection stays valid.
+DEFAULT_PORT = 8765
+
+
+class _ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` shows each option's default, except where there is none to show (the help says what happens)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, [], False) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def parse_rule_text(text: str) -> dict[str, Any]:
@@ -91,12 +106,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="airbricks", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="airbricks", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,demo}")
+    shown = _ShowDefaults
 
-    serve = sub.add_parser("serve", help="run the local Databricks workspace")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    serve.add_argument("--port", type=int, default=0, help="port (default: a free one, printed)")
+    serve = sub.add_parser("serve", help="run the local Databricks workspace", formatter_class=shown,
+                           description="Run a local Databricks workspace that the Airflow provider and databricks-sdk"
+                                       " accept unmodified; prints how to connect.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback: only this machine)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one, printed)")
     serve.add_argument("--data-dir", default=".airbricks", help="where state, DBFS and volumes live")
     serve.add_argument("--token", default=None, help="the PAT clients must send (default: generated, kept 0600)")
     serve.add_argument("--spark", choices=("auto", "on", "off"), default="auto",
@@ -108,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Maven packages every driver loads (repeatable), e.g. io.delta:delta-spark_2.13:4.0.0"
                             " to enable Delta Lake where Maven Central is reachable")
     serve.add_argument("--spark-jit", choices=SPARK_JIT_MODES, default="fast-start",
-                       help="fast-start (default): drivers JIT with C1 only, starting and answering short queries"
+                       help="fast-start: drivers JIT with C1 only, starting and answering short queries"
                             " about twice as fast on few cores; full: the JVM's tiered JIT, for long CPU-bound jobs")
     serve.add_argument("--spark-class-cache", default=None, metavar="DIR|off",
                        help="where the JVMs' class-data archives are kept (default: ~/.cache/airbricks/jvm-classes"
@@ -124,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault-seed", type=int, default=None, help="seed of the fault rules' random choices")
     serve.set_defaults(func=_serve)
 
-    demo = sub.add_parser("demo", help="run the seed's pipeline end to end on a local workspace")
+    demo = sub.add_parser("demo", help="run the seed's pipeline end to end on a local workspace", formatter_class=shown,
+                          description="Run the article's pipeline (file sensor, cluster, two Spark jobs, result by "
+                                      "e-mail, delete) with real Airflow on a local workspace and SMTP server.")
     demo.add_argument("--marker-delay", type=float, default=5.0, help="seconds before the marker file lands")
     demo.add_argument("--fail-notebook", action="store_true", help="make the notebook fail (cluster still deleted)")
     demo.set_defaults(func=_demo)

@@ -16,7 +16,8 @@ import pytest
 def _setup_teardown_dag(dag_id: str, sink: dict, deferrable: bool):
     from airflow.sdk import DAG
 
-    from airbricks.operators.clusters import DatabricksCreateClusterOperator, DatabricksDeleteClusterOperator
+    from airbricks.operators.cluster_delete import DatabricksDeleteClusterOperator
+    from airbricks.operators.clusters import DatabricksCreateClusterOperator
 
     def record(context):
         sink["error"] = str(context.get("exception"))

@@ -113,7 +113,7 @@ def test_token_never_in_server_log_or_error_bodies(tmp_path, serve_process):
     data = tmp_path / "ws"
     server = serve_process(data, "--cluster-start-seconds", "0.2", "--cluster-stop-seconds", "0.1")
     token = (data / "token").read_text().strip()
-    banner = "".join(server.proc.stdout.readline() for _ in range(6))  # the banner before "(the token is kept...)"
+    banner = "".join(iter(server.proc.stdout.readline, "  (the token is kept in the data dir, readable by you only)\n"))
     assert f"DATABRICKS_TOKEN={token}" in banner, banner  # the operator is told the token, on the terminal only
     auth = {"Authorization": f"Bearer {token}"}
     bodies: list[str] = []

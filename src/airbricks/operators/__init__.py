@@ -10,10 +10,12 @@ from typing import Any
 
 _EXPORTS = {
     "DatabricksApiOperator": "airbricks.operators.api",
+    "DatabricksClusterLibrariesOperator": "airbricks.operators.libraries",
     "DatabricksCreateClusterOperator": "airbricks.operators.clusters",
-    "DatabricksDeleteClusterOperator": "airbricks.operators.clusters",
-    "databricks_cluster": "airbricks.operators.clusters",
+    "DatabricksDeleteClusterOperator": "airbricks.operators.cluster_delete",
+    "databricks_cluster": "airbricks.operators.cluster_delete",
     "DatabricksRunOutputOperator": "airbricks.operators.runs",
+    "DatabricksStartClusterOperator": "airbricks.operators.cluster_start",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -9,17 +9,14 @@ this module does about it:
   idempotency token, so every cluster carries tags naming the DAG, run, task and map index, and the next
   try lists the clusters and adopts its own instead of creating a second one.  The id is also written to
   the task state store (Airflow 3.3+) as soon as it is known.
-* Someone forgets the delete: :func:`databricks_cluster` wires create as an Airflow *setup* task and delete
-  as its *teardown*, so the delete always runs and the DAG run's state still reflects the work tasks.
+* The delete, ``databricks_cluster(...)`` and how a DAG run is never green by accident:
+  :mod:`airbricks.operators.cluster_delete`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +24,13 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 
 from airbricks.links import XCOM_CLUSTER_URL_KEY, DatabricksClusterLink
 from airbricks.operators.base import DatabricksHookMixin
+from airbricks.operators.cluster_ownership import (  # noqa: F401 - OWNER_TAGS, sanitize_tag_value: public here too
+    OWNER_TAGS,
+    describe_failure,
+    owner_tags,
+    retry_left,
+    sanitize_tag_value,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -36,47 +40,6 @@ if TYPE_CHECKING:
 XCOM_CLUSTER_ID_KEY = "all_purpose_cluster_id"
 #: Key of the cluster id in the task state store (survives retries of the same task instance).
 STATE_CLUSTER_ID_KEY = "databricks_cluster_id"
-#: The tags that name the task instance owning a cluster.
-OWNER_TAGS = ("airflow_dag_id", "airflow_run_id", "airflow_task_id", "airflow_map_index", "airflow_ti_key")
-
-_TAG_VALUE_BAD = re.compile(r"[^A-Za-z0-9 +\-=._:/@]")
-
-
-def sanitize_tag_value(value: object) -> str:
-    """A valid Databricks (and cloud provider) tag value: letters, digits, spaces and ``+-=._:/@``, <= 255 chars."""
-    return _TAG_VALUE_BAD.sub("_", str(value))[:255]
-
-
-def owner_tags(dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[str, str]:
-    """The custom tags naming the task instance that owns a cluster.
-
-    ``airflow_ti_key`` is a hash of the raw (unsanitized) names: two task instances whose names sanitize
-    to the same tag values still get different keys.
-    """
-    raw = f"{dag_id}\x1f{run_id}\x1f{task_id}\x1f{map_index}"
-    return {
-        "airflow_dag_id": sanitize_tag_value(dag_id),
-        "airflow_run_id": sanitize_tag_value(run_id),
-        "airflow_task_id": sanitize_tag_value(task_id),
-        "airflow_map_index": str(map_index),
-        "airflow_ti_key": hashlib.sha256(raw.encode()).hexdigest()[:32],
-    }
-
-
-def _retry_left(context: Context) -> bool:
-    """Whether Airflow will run this task again after a failure of the current try."""
-    ti = context["ti"]
-    return int(getattr(ti, "try_number", 1) or 1) <= int(getattr(ti, "max_tries", 0) or 0)
-
-
-def describe_failure(cluster: dict[str, Any]) -> str:
-    """``state: state_message; termination_reason code=.. type=.. parameters={..}`` for an error message."""
-    reason = cluster.get("termination_reason") or {}
-    text = f"{cluster.get('state')}: {cluster.get('state_message', '')}".rstrip(": ")
-    if reason:
-        text += (f"; termination_reason code={reason.get('code')} type={reason.get('type')} "
-                 f"parameters={reason.get('parameters', {})}")
-    return text
 
 
 class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
@@ -151,7 +114,7 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
         except Exception:
             # The cluster exists but this try failed (e.g. API retries exhausted): on the last try nothing
             # will adopt it and the teardown is skipped after a failed setup, so delete it now.
-            if not _retry_left(context):
+            if not retry_left(context):
                 self._delete_quietly(cluster_id)
             raise
 
@@ -183,7 +146,7 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
             self.log.info("Cluster %s is RUNNING", cluster_id)
             return cluster_id
         detail = describe_failure(event) if event.get("state") else event.get("message", "")
-        self._delete_quietly(cluster_id)
+        self._give_up(cluster_id)
         raise AirflowException(f"Cluster {cluster_id} did not start: {detail or event.get('message')}")
 
     def on_kill(self) -> None:
@@ -245,9 +208,8 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
             if done(state):
                 return cluster
             if time.monotonic() > deadline:
-                self._delete_quietly(cluster_id)
                 raise AirflowException(f"Cluster {cluster_id} not {what} after {self.timeout}s (still {state}); "
-                                       "it was deleted")
+                                       f"{self._give_up(cluster_id)}")
             self.log.info("Cluster %s is %s, waiting for %s", cluster_id, state, what)
             time.sleep(self.poll_interval)
 
@@ -265,8 +227,13 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
             self.log.info("Cluster %s is RUNNING", cluster_id)
             return
         detail = describe_failure(cluster)
-        self._delete_quietly(cluster_id)
+        self._give_up(cluster_id)
         raise AirflowException(f"Cluster {cluster_id} did not start: {detail}")
+
+    def _give_up(self, cluster_id: str) -> str:
+        """What happens to a cluster that did not start: this operator created it, so it is deleted."""
+        self._delete_quietly(cluster_id)
+        return "it was deleted"
 
     def _delete_quietly(self, cluster_id: str) -> None:
         """Permanently delete; a cluster already gone is fine, another failure is logged (the task fails anyway)."""
@@ -280,98 +247,3 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
                 self.log.info("Cluster %s is already gone", cluster_id)
             else:
                 self.log.error("Could not delete cluster %s: %s", cluster_id, exc)
-
-
-class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
-    """Delete a cluster: permanently (``clusters/permanent-delete``) or terminate only (``clusters/delete``).
-
-    Runs whatever happened upstream (trigger rule ``all_done``).  A cluster that does not exist any more
-    counts as deleted (logged), so re-running the teardown is harmless.  Use it as an Airflow teardown:
-    ``delete.as_teardown(setups=create)``, or through :func:`databricks_cluster`.
-
-    :param cluster_id: the cluster to delete, e.g. ``create.output`` or
-        ``"{{ ti.xcom_pull('start_cluster', key='all_purpose_cluster_id') }}"``. Templated.
-    :param permanent: ``True`` (default): permanent-delete (gone from the workspace); ``False``: terminate,
-        keeping the configuration listed as TERMINATED.
-    :param databricks_conn_id: the Databricks connection.
-    :param databricks_retry_limit: attempts for retryable API failures.
-    :param databricks_retry_delay: seconds before the first API retry (then exponential).
-    :param kwargs: the other ``BaseOperator`` arguments (``trigger_rule`` defaults to ``all_done``).
-    """
-
-    template_fields: Sequence[str] = ("cluster_id",)
-    operator_extra_links = (DatabricksClusterLink(),)
-    ui_color = "#f6d5d5"
-
-    def __init__(
-        self,
-        *,
-        cluster_id: str,
-        permanent: bool = True,
-        databricks_conn_id: str = "databricks_default",
-        databricks_retry_limit: int = 3,
-        databricks_retry_delay: float = 1.0,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("trigger_rule", "all_done")
-        super().__init__(**kwargs)
-        self.cluster_id = cluster_id
-        self.permanent = permanent
-        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
-
-    def execute(self, context: Context) -> None:
-        from airbricks.hooks import DatabricksRequestError
-
-        cluster_id = str(self.cluster_id or "").strip()
-        if not cluster_id or cluster_id == "None":
-            raise AirflowException("cluster_id is empty: did the create task push it?")
-        context["ti"].xcom_push(key=XCOM_CLUSTER_URL_KEY, value=self.hook.cluster_url(cluster_id))
-        try:
-            if self.permanent:
-                self.hook.permanent_delete_cluster(cluster_id)
-            else:
-                self.hook.delete_cluster(cluster_id)
-        except DatabricksRequestError as exc:
-            if not exc.is_not_found:
-                raise
-            self.log.info("Cluster %s does not exist (already deleted): nothing to do", cluster_id)
-            return
-        self.log.info("%s cluster %s", "Permanently deleted" if self.permanent else "Terminated", cluster_id)
-
-
-@contextmanager
-def databricks_cluster(
-    cluster_spec: dict[str, Any],
-    *,
-    create_task_id: str = "create_cluster",
-    delete_task_id: str = "delete_cluster",
-    databricks_conn_id: str = "databricks_default",
-    permanent: bool = True,
-    create_kwargs: dict[str, Any] | None = None,
-    delete_kwargs: dict[str, Any] | None = None,
-) -> Iterator[DatabricksCreateClusterOperator]:
-    """Tasks defined inside the block run on a cluster created before them and deleted after them.
-
-    Create is the Airflow *setup* task and delete its *teardown*: the delete runs even when work tasks
-    fail, its own failure does not fail the DAG run, and clearing a work task re-runs create (which adopts
-    the existing cluster) and delete.  Inside the block, use the yielded create task's id, e.g.
-    ``existing_cluster_id="{{ ti.xcom_pull('create_cluster', key='all_purpose_cluster_id') }}"``::
-
-        with databricks_cluster(spec, create_task_id="start_cluster") as cluster:
-            DatabricksSubmitRunOperator(task_id="job", json={..., "existing_cluster_id": cluster.output})
-
-    :param cluster_spec: the ``clusters/create`` body.
-    :param create_task_id: task id of the create (setup) task.
-    :param delete_task_id: task id of the delete (teardown) task.
-    :param databricks_conn_id: the Databricks connection of both tasks.
-    :param permanent: permanent-delete (default) or only terminate at the end.
-    :param create_kwargs: more arguments for :class:`DatabricksCreateClusterOperator`.
-    :param delete_kwargs: more arguments for :class:`DatabricksDeleteClusterOperator`.
-    """
-    create = DatabricksCreateClusterOperator(task_id=create_task_id, cluster_spec=cluster_spec,
-                                             databricks_conn_id=databricks_conn_id, **(create_kwargs or {}))
-    delete = DatabricksDeleteClusterOperator(task_id=delete_task_id, cluster_id=create.output,
-                                             permanent=permanent, databricks_conn_id=databricks_conn_id,
-                                             **(delete_kwargs or {}))
-    with delete.as_teardown(setups=create):
-        yield create

@@ -28,10 +28,17 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
     fails the task with the run's ``state_message`` and each failed task's ``error``.  An output that
     Databricks truncated (``truncated: true``) is returned as is and logged as truncated.
 
+    With ``log_output`` (the default) the task log also gets what each task run printed: a notebook's cells'
+    text output, displayed tables and error with its trace (from ``jobs/runs/export``), or the ``logs`` of a
+    Python/jar task and the ``error_trace`` of a failed one (from ``runs/get-output``).  Put it after the
+    official ``DatabricksSubmitRunOperator`` / ``DatabricksRunNowOperator`` (``trigger_rule="all_done"`` to
+    see a failed run's output too): they log only the run's page URL.
+
     :param run_id: the Databricks run id. Templated. Either this or ``run_task_id``.
     :param run_task_id: task id of a ``DatabricksSubmitRunOperator`` / ``DatabricksRunNowOperator`` whose
         XCom ``run_id`` names the run (the run operator's ``do_xcom_push`` must be on, the default).
     :param decode_json: decode each result as JSON (a result that is not JSON fails the task).
+    :param log_output: write each task run's printed output and error trace into the task log.
     :param databricks_conn_id: the Databricks connection.
     :param databricks_retry_limit: attempts for retryable API failures.
     :param databricks_retry_delay: seconds before the first API retry (then exponential).
@@ -48,6 +55,7 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
         run_id: int | str | None = None,
         run_task_id: str | None = None,
         decode_json: bool = False,
+        log_output: bool = True,
         databricks_conn_id: str = "databricks_default",
         databricks_retry_limit: int = 3,
         databricks_retry_delay: float = 1.0,
@@ -60,6 +68,8 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
         self.run_id = run_id
         self.run_task_id = run_task_id
         self.decode_json = decode_json
+        self.log_output = log_output
+        self._outputs: dict[int, dict[str, Any]] = {}
         self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
 
     def _resolve_run_id(self, context: Context) -> int:
@@ -87,6 +97,11 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
             raise AirflowException(f"run {run_id} is not finished ({life or 'unknown state'}): its output is "
                                    "not available yet; run this task after the run's task")
         keys = [(t.get("task_key") or str(t["run_id"]), int(t["run_id"])) for t in tasks] or [("", run_id)]
+        if self.log_output:
+            notebooks = {int(t["run_id"]) for t in tasks if t.get("notebook_task")} or (
+                {run_id} if not tasks and (run.get("task") or {}).get("notebook_task") else set())
+            for key, task_run_id in keys:
+                self._log_output_of(key or "run", task_run_id, task_run_id in notebooks)
         if state.get("result_state") != "SUCCESS":
             errors = []
             for key, task_run_id in keys:
@@ -107,10 +122,36 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
     def _output_of(self, task_run_id: int) -> dict[str, Any]:
         from airbricks.hooks import DatabricksRequestError
 
+        if task_run_id not in self._outputs:
+            try:
+                self._outputs[task_run_id] = self.hook.call("GET", "2.2/jobs/runs/get-output",
+                                                            {"run_id": task_run_id})
+            except DatabricksRequestError as exc:
+                raise AirflowException(f"could not read the output of task run {task_run_id}: {exc}") from None
+        return self._outputs[task_run_id]
+
+    def _log_output_of(self, key: str, task_run_id: int, notebook: bool) -> None:
+        """What the task run printed and raised, into the task log (never fails the task: it is a courtesy)."""
+        from airbricks.hooks import DatabricksRequestError
+        from airbricks.utils.notebook_output import export_lines
+
+        lines: list[str] = []
         try:
-            return self.hook.call("GET", "2.2/jobs/runs/get-output", {"run_id": task_run_id})
-        except DatabricksRequestError as exc:
-            raise AirflowException(f"could not read the output of task run {task_run_id}: {exc}") from None
+            if notebook:
+                lines = export_lines(self.hook.call("GET", "2.0/jobs/runs/export",
+                                                    {"run_id": task_run_id, "views_to_export": "CODE"}))
+            output = self._output_of(task_run_id)
+        except (DatabricksRequestError, AirflowException) as exc:
+            self.log.warning("Could not read the output of %s (task run %s) for the log: %s", key, task_run_id, exc)
+            return
+        if not notebook and output.get("logs"):
+            lines += str(output["logs"]).rstrip("\n").splitlines()
+        if output.get("error_trace") and not any(line.startswith("ERROR ") for line in lines):
+            lines += [f"ERROR {output.get('error', '')}".rstrip(), *str(output["error_trace"]).splitlines()]
+        if lines:
+            self.log.info("Output of %s (task run %s):\n%s", key, task_run_id, "\n".join(f"  {line}" for line in lines))
+        else:
+            self.log.info("%s (task run %s) printed nothing", key, task_run_id)
 
     def _result(self, key: str, output: dict[str, Any]) -> Any:
         notebook = output.get("notebook_output") or {}

@@ -6,6 +6,7 @@ state change writes into the cluster's document, so the model reads as the state
 
 from __future__ import annotations
 
+import logging
 import secrets
 import string
 import time
@@ -16,6 +17,8 @@ from typing import Any
 from airbricks.workspace import cluster_specs
 from airbricks.workspace.errors import InvalidState
 from airbricks.workspace.shared import CREATOR
+
+log = logging.getLogger("airbricks.workspace.clusters")
 
 #: States in which the cluster's nodes exist (and would be billed); summed into ``running_seconds``.
 UP_STATES = frozenset({"RUNNING", "RESIZING", "RESTARTING"})
@@ -97,6 +100,7 @@ class Cluster:
         return cls(**data)
 
     def enter(self, state: str, now: int, message: str, seconds: float | None) -> None:
+        log.info("cluster %s: %s%s", self.id, state, f" ({message})" if message else "")
         self.doc["state"] = state
         self.doc["state_message"] = message
         self.deadline = None if seconds is None else now + int(seconds * 1000)

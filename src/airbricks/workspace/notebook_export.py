@@ -3,12 +3,19 @@
 The kernel records the cells (:class:`airbricks.workspace.notebook_cells.CellLog`); this renders them the
 way the Databricks export reads: the source, the text output, displayed tables, and the failing cell marked
 with its error and trace. Also what the workspace's run page will show.
+
+Like the real export, the page also carries the notebook as data - ``__DATABRICKS_NOTEBOOK_MODEL``, the
+model's JSON URL-encoded then base64-encoded - whose ``commands`` hold each cell's source, its ``results``
+(``raw`` text or a ``table``) and its ``errorSummary``/``error``: what clients decode to read a run's output
+(:mod:`airbricks.utils.notebook_output`, the run-output operator's task log).
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +51,33 @@ def _output(output: dict[str, Any]) -> str:
     return ""
 
 
+def _command(cell: dict[str, Any]) -> dict[str, Any]:
+    """One cell as a command of the notebook model."""
+    texts = [o["text"] for o in cell["outputs"] if o["type"] in ("text", "markdown")]
+    tables = [o for o in cell["outputs"] if o["type"] == "table"]
+    if tables:
+        results: dict[str, Any] = {"type": "table", "data": tables[-1]["rows"],
+                                   "schema": [{"name": c, "type": "string"} for c in tables[-1]["columns"]]}
+    else:
+        results = {"type": "raw", "data": "".join(texts)}
+    command = {"command": cell["source"], "position": cell["number"], "results": results,
+               "state": "error" if "error" in cell else "finished"}
+    if "error" in cell:
+        command.update(errorSummary=cell["error"]["error"], error=cell["error"]["trace"])
+    return command
+
+
+def model(name: str, cells: list[dict[str, Any]]) -> str:
+    """The notebook model of a run as the export page carries it (JSON, URL-encoded, base64)."""
+    document = {"version": "NotebookV1", "name": name.rsplit("/", 1)[-1], "language": "python",
+                "commands": [_command(cell) for cell in cells]}
+    return base64.b64encode(urllib.parse.quote(json.dumps(document)).encode()).decode()
+
+
 def render(name: str, cells: list[dict[str, Any]]) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title>"
-             f"<style>{STYLE}</style></head><body><h1>{html.escape(name)}</h1>"]
+             f"<style>{STYLE}</style><script>var __DATABRICKS_NOTEBOOK_MODEL = '{model(name, cells)}';</script>"
+             f"</head><body><h1>{html.escape(name)}</h1>"]
     for cell in cells:
         failed = "error" in cell
         parts.append(f'<div class="cell{" failed" if failed else ""}" data-cell="{cell["number"]}">')

@@ -8,9 +8,12 @@ the JSON.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
+
+log = logging.getLogger("airbricks.workspace.runs")
 
 ACTIVE = ("PENDING", "QUEUED", "BLOCKED", "RUNNING", "TERMINATING")
 #: Fields of a task's settings the run shows as given (everything but retry policy and libraries).
@@ -212,3 +215,11 @@ class Run:
     def from_store(cls, data: dict[str, Any]) -> Run:
         return cls(**{**data, "tasks": [TaskRun.from_store(t) for t in data["tasks"]],
                       "state": RunState(**data["state"]), "timing": Timing(**data["timing"])})
+
+
+def logged(run: Run, task: TaskRun | None, state: RunState) -> RunState:
+    """``state``, which the run (or its task) enters: logged for the server's terminal (``airbricks serve``)."""
+    what = f"run {run.run_id}" if task is None else f"run {run.run_id} task {task.key} (task run {task.run_id})"
+    result = f" {state.result_state}" if state.result_state else ""
+    log.info("%s: %s%s%s", what, state.life_cycle_state, result, f" ({state.state_message})" if state.state_message else "")
+    return state

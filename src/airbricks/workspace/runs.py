@@ -23,7 +23,7 @@ from airbricks.workspace.errors import (
 from airbricks.workspace.notebook_cells import CELLS_FILE
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
-from airbricks.workspace.run import Outcome, Phase, Run, RunState, TaskRun
+from airbricks.workspace.run import Outcome, Phase, Run, RunState, TaskRun, logged
 from airbricks.workspace.run_rules import (
     CANCELED,
     FAILED,
@@ -272,7 +272,7 @@ class Runs:
             elif task.phase is Phase.RUN:
                 changed |= self._watch(run, task, now)
         if run.state.life_cycle_state == "PENDING" and any(t.phase in (Phase.RUN, Phase.DONE) for t in run.tasks):
-            run.state = RunState("RUNNING")
+            run.state = logged(run, None, RunState("RUNNING"))
             changed = True
         if all(t.phase is Phase.DONE for t in run.tasks):
             self._finish_run(run, now, overall_outcome(run.tasks))
@@ -295,7 +295,7 @@ class Runs:
             self._finish_task(run, task, now, cluster_error(err.message, code))
             return True
         task.phase = Phase.CLUSTER
-        task.state = RunState("PENDING", "Waiting for cluster" if task.cluster_id else "")
+        task.state = logged(run, task, RunState("PENDING", "Waiting for cluster" if task.cluster_id else ""))
         self._wait_cluster(run, task, now)
         return True
 
@@ -317,7 +317,7 @@ class Runs:
         task.phase = Phase.RUN
         task.pid, task.pgid, task.process_start = proc.pid, proc.pgid, now
         task.timing.setup_duration = now - task.timing.start_time
-        task.state = RunState("RUNNING", "In run")
+        task.state = logged(run, task, RunState("RUNNING", "In run"))
         return True
 
     def _watch(self, run: Run, task: TaskRun, now: int) -> bool:
@@ -353,7 +353,7 @@ class Runs:
             timing.start_time = now
         timing.end_time = now
         timing.run_duration = now - timing.start_time
-        task.state = RunState.of(outcome)
+        task.state = logged(run, task, RunState.of(outcome))
         if task.cluster_id and task.settings.get("new_cluster"):
             self.executor.release_job_cluster(task.cluster_id)
         if task.cluster_id:
@@ -377,7 +377,7 @@ class Runs:
         starts = [t.timing.start_time for t in run.tasks if t.timing.start_time]
         if starts:
             timing.start_time = min(timing.start_time, *starts)
-        run.state = RunState.of(outcome)
+        run.state = logged(run, None, RunState.of(outcome))
         self.active.discard(run.run_id)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
@@ -396,4 +396,3 @@ class Runs:
     def shutdown(self) -> None:
         with self.shared.lock:
             self.executor.shutdown()
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,11 +15,25 @@ import uvicorn
 from airbricks.workspace.app import create_app
 from airbricks.workspace.core import Workspace, WorkspaceConfig
 
+#: How long an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter than the gaps clients
+#: leave between polls (the SDK's pooled session, the provider's 30 s poll), so a reused connection was reset.
+KEEP_ALIVE_SECONDS = 120
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def _can_bind(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def connection_uri(host: str, port: int, token: str) -> str:
@@ -62,7 +77,7 @@ class LocalWorkspace:
         self.workspace.start()
         config = uvicorn.Config(
             create_app(self.workspace), host=self.host, port=self.port, log_level="warning",
-            access_log=False, lifespan="off", timeout_graceful_shutdown=2,
+            access_log=False, lifespan="off", timeout_graceful_shutdown=2, timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="airbricks-http", daemon=True)
@@ -93,26 +108,41 @@ class LocalWorkspace:
 
 def serve_forever(data_dir: Path, host: str, port: int, **settings: Any) -> None:
     """Run in the foreground until SIGINT/SIGTERM (``airbricks serve``)."""
+    if port and not _can_bind(host, port):
+        raise SystemExit(f"airbricks serve: port {port} on {host} is in use (another airbricks serve?): pass "
+                         "--port N, or --port 0 for any free port.")
     config = WorkspaceConfig(data_dir=data_dir, **settings)
     workspace = Workspace(config)
     port = port or free_port(host)
     workspace.url = f"http://{host}:{port}"
     _log_to_data_dir(workspace.data_dir)
+    _log_to_terminal()
     workspace.start()
     print("airbricks local Databricks workspace")
     print(f"  listening on      {workspace.url}")
     print(f"  data dir          {workspace.data_dir}")
     print(f"  clusters          {workspace.clusters.engine.describe()}")
-    print("  Airflow:          export AIRFLOW_CONN_DATABRICKS_DEFAULT="
-          f"'{connection_uri(host, port, workspace.token)}'")
+    uri = connection_uri(host, port, workspace.token)
+    print(f"  Airflow:          export AIRFLOW_CONN_DATABRICKS_DEFAULT='{uri}'")
+    print(f"  Airflow CLI:      airflow connections add databricks_default --conn-uri '{uri}'")
+    print(f"  Airflow UI form:  Connection Type Databricks, Host {host}, Port {port}, Schema http (plain HTTP: "
+          "leave it empty and clients try HTTPS), Password the token")
     print(f"  databricks-sdk:   export DATABRICKS_HOST={workspace.url} "
           f"DATABRICKS_TOKEN={workspace.token}")
     print("  (the token is kept in the data dir, readable by you only)", flush=True)
     try:
-        uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning", access_log=False,
-                    lifespan="off")
+        # Each request (method, path, status) and each cluster/run state change in the terminal; tokens travel
+        # in headers, which neither log.
+        uvicorn.run(create_app(workspace), host=host, port=port, log_level="info", access_log=True,
+                    lifespan="off", timeout_keep_alive=KEEP_ALIVE_SECONDS)
     finally:
         workspace.stop()
+
+
+def _log_to_terminal() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logging.getLogger("airbricks").addHandler(handler)
 
 
 def _log_to_data_dir(data_dir: Path) -> None:
