@@ -12,8 +12,11 @@ import datetime
 from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
 from airflow.sdk import DAG
 
-from airbricks.operators.clusters import DatabricksCreateClusterOperator, DatabricksDeleteClusterOperator
-from airbricks.operators.runs import DatabricksRunOutputOperator
+from airbricks.operators import (
+    DatabricksCreateClusterOperator,
+    DatabricksDeleteClusterOperator,
+    DatabricksRunOutputOperator,
+)
 from airbricks.sensors.files import DatabricksFileSensor
 
 LANDING_FILE = "dbfs:/landing/{{ ds }}/sales.csv"
