@@ -90,12 +90,11 @@ class _ClusterWatcher(threading.Thread):
 
 
 def _airflow_env(home: Path, conn_uri: str, smtp_port: int) -> dict[str, str]:
+    from airbricks.testing.airflow_env import AirflowEnvironment
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(AirflowEnvironment(home, EXAMPLE_DAGS).variables())  # the testing kit's isolated Airflow
     env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW_CONN_DATABRICKS_DEFAULT": conn_uri,
         "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{smtp_port}?disable_tls=true&disable_ssl=true",
         "PYTHONUNBUFFERED": "1",

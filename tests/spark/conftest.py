@@ -42,11 +42,13 @@ def spark_ws(session_dir: Path) -> Iterator[LocalWorkspace]:
         if os.environ.get("CI"):  # CI installs both: a missing piece there is a failure, never a quiet skip
             pytest.fail(f"Spark tests need pyspark and Java 17+: {missing}")
         pytest.skip(f"Spark tests need pyspark and Java 17+: {missing}")
-    ws = LocalWorkspace(session_dir / "spark-workspace", spark=True, cluster_start_seconds=0,
-                        cluster_stop_seconds=0, max_spark_drivers=4)
-    ws.start()
-    yield ws
-    ws.stop()
+    from airbricks.testing import local_workspace
+
+    # The testing kit's workspace (what users get with airbricks_spark = on), a second one beside the plugin's.
+    with local_workspace(session_dir / "spark-workspace", spark=True, cluster_start_seconds=0,
+                         cluster_stop_seconds=0, max_spark_drivers=4) as testing_ws:
+        ws = testing_ws.server
+        yield ws
     assert spark_processes(ws.workspace.data_dir / "spark") == []  # nothing outlives the workspace
 
 

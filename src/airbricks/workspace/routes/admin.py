@@ -1,5 +1,6 @@
-"""HTTP for the local workspace's own admin API: fault rules (``/api/2.0/airbricks/faults``) and the OpenAPI
-description used by the fuzz tests. Same bearer auth as everything else; no other back doors."""
+"""HTTP for the local workspace's own admin API: fault rules (``/api/2.0/airbricks/faults``), the volumes that
+exist (for the testing kit's reset) and the OpenAPI description used by the fuzz tests. Same bearer auth as
+everything else; no other back doors."""
 
 from __future__ import annotations
 
@@ -50,3 +51,13 @@ async def openapi_description() -> dict[str, Any]:
     from airbricks.workspace.openapi import build_spec
 
     return build_spec()
+
+
+@router.get("/api/2.0/airbricks/volumes", include_in_schema=False)
+async def list_volumes(request: Request) -> dict[str, Any]:
+    """Every volume that has a folder, as ``/Volumes/<catalog>/<schema>/<volume>``. The Files API cannot list
+    above a volume and there is no Unity Catalog API here, so this is how a test reset finds the files a
+    notebook wrote into a volume (then lists and deletes them through the Files API)."""
+    root = workspace(request).volumes.root
+    found = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*/*") if p.is_dir())
+    return {"volumes": [f"/Volumes/{volume}" for volume in found]}

@@ -1,0 +1,131 @@
+"""Isolation between tests, through the workspace's public REST API (and one admin listing), never its models.
+
+Before a test a :class:`Snapshot` records what exists: clusters, jobs, runs, DBFS paths, workspace objects and
+files in Volumes. After it, whatever is new was the test's: :func:`running_clusters_since` names the clusters
+it left running (the plugin fails the test with their ids), and :func:`reset_to` removes all of it - runs
+cancelled and deleted, jobs deleted, clusters permanently deleted, files and folders deleted - so the next test
+sees exactly what the one before it saw. What existed before (a session's shared cluster, notebooks a
+session fixture uploaded) is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airbricks.testing.workspace import Api
+
+#: Cluster states that count as "left running" (TERMINATING is already on its way down).
+RUNNING_STATES = ("PENDING", "RUNNING", "RESTARTING", "RESIZING", "UNKNOWN")
+#: The admin listing of volumes: the Files API cannot list above ``/Volumes/<catalog>/<schema>/<volume>``.
+VOLUMES = "/api/2.0/airbricks/volumes"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Ids and paths that existed at one moment."""
+
+    clusters: frozenset[str] = field(default_factory=frozenset)
+    jobs: frozenset[int] = field(default_factory=frozenset)
+    runs: frozenset[int] = field(default_factory=frozenset)
+    dbfs: frozenset[str] = field(default_factory=frozenset)
+    objects: frozenset[str] = field(default_factory=frozenset)
+    volume_files: frozenset[str] = field(default_factory=frozenset)
+
+
+def take_snapshot(api: Api) -> Snapshot:
+    return Snapshot(
+        clusters=frozenset(c["cluster_id"] for c in _clusters(api)),
+        jobs=frozenset(j["job_id"] for j in _paged(api, "/api/2.1/jobs/list", "jobs")),
+        runs=frozenset(r["run_id"] for r in _paged(api, "/api/2.1/jobs/runs/list", "runs")),
+        dbfs=frozenset(path for path, _ in _dbfs_tree(api)),
+        objects=frozenset(path for path, _ in _object_tree(api)),
+        volume_files=frozenset(path for path, _ in _volume_tree(api)),
+    )
+
+
+def running_clusters_since(api: Api, since: Snapshot) -> list[dict[str, Any]]:
+    return [c for c in _clusters(api) if c["cluster_id"] not in since.clusters and c.get("state") in RUNNING_STATES]
+
+
+def reset_to(api: Api, snapshot: Snapshot) -> None:
+    """Remove everything created after ``snapshot``; runs first, so no run is left on a deleted cluster."""
+    for run in _paged(api, "/api/2.1/jobs/runs/list", "runs"):
+        if run["run_id"] not in snapshot.runs:
+            api.call("POST", "/api/2.1/jobs/runs/cancel", json={"run_id": run["run_id"]})
+            api.call("POST", "/api/2.1/jobs/runs/delete", json={"run_id": run["run_id"]}, ok_missing=True)
+    for job in _paged(api, "/api/2.1/jobs/list", "jobs"):
+        if job["job_id"] not in snapshot.jobs:
+            api.call("POST", "/api/2.1/jobs/delete", json={"job_id": job["job_id"]}, ok_missing=True)
+    for cluster in _clusters(api):
+        if cluster["cluster_id"] not in snapshot.clusters:
+            api.call("POST", "/api/2.1/clusters/permanent-delete", json={"cluster_id": cluster["cluster_id"]},
+                     ok_missing=True)
+    for path in _topmost_new(_dbfs_tree(api), snapshot.dbfs):
+        api.call("POST", "/api/2.0/dbfs/delete", json={"path": path, "recursive": True}, ok_missing=True)
+    for path in _topmost_new(_object_tree(api), snapshot.objects):
+        api.call("POST", "/api/2.0/workspace/delete", json={"path": path, "recursive": True}, ok_missing=True)
+    # The Files API deletes only empty directories: files first, then directories deepest first.
+    new = [(path, is_dir) for path, is_dir in _volume_tree(api) if path not in snapshot.volume_files]
+    for path, is_dir in sorted(new, key=lambda entry: (entry[1], -entry[0].count("/"))):
+        kind = "directories" if is_dir else "files"
+        api.call("DELETE", f"/api/2.0/fs/{kind}{path}", ok_missing=True)
+
+
+def _topmost_new(tree: Iterator[tuple[str, bool]], old: frozenset[str]) -> list[str]:
+    """New paths whose parent is not new too (deleting those, recursively, removes the rest)."""
+    new = [path for path, _ in tree if path not in old]
+    new_set = set(new)
+    return [path for path in new if path.rpartition("/")[0] not in new_set]
+
+
+def _clusters(api: Api) -> list[dict[str, Any]]:
+    return list(_paged(api, "/api/2.1/clusters/list", "clusters", size_field="page_size"))
+
+
+def _paged(api: Api, path: str, key: str, *, size_field: str = "limit") -> Iterator[dict[str, Any]]:
+    params: dict[str, Any] = {size_field: 100}
+    while True:
+        page = api.call("GET", path, params=params) or {}
+        yield from page.get(key, [])
+        token = page.get("next_page_token")
+        if not token:
+            return
+        params["page_token"] = token
+
+
+def _dbfs_tree(api: Api, root: str = "/") -> Iterator[tuple[str, bool]]:
+    answer = api.call("GET", "/api/2.0/dbfs/list", params={"path": root}, ok_missing=True) or {}
+    for entry in answer.get("files", []):
+        yield entry["path"], entry["is_dir"]
+        if entry["is_dir"]:
+            yield from _dbfs_tree(api, entry["path"])
+
+
+def _object_tree(api: Api, root: str = "/") -> Iterator[tuple[str, bool]]:
+    answer = api.call("GET", "/api/2.0/workspace/list", params={"path": root}, ok_missing=True) or {}
+    for entry in answer.get("objects", []):
+        is_dir = entry.get("object_type") in ("DIRECTORY", "REPO")
+        yield entry["path"], is_dir
+        if is_dir:
+            yield from _object_tree(api, entry["path"])
+
+
+def _volume_tree(api: Api) -> Iterator[tuple[str, bool]]:
+    for volume in (api.call("GET", VOLUMES) or {}).get("volumes", []):
+        yield from _volume_dir(api, volume)
+
+
+def _volume_dir(api: Api, directory: str) -> Iterator[tuple[str, bool]]:
+    params: dict[str, Any] = {}
+    while True:
+        page = api.call("GET", f"/api/2.0/fs/directories{directory}", params=params, ok_missing=True) or {}
+        for entry in page.get("contents", []):
+            yield entry["path"], entry["is_directory"]
+            if entry["is_directory"]:
+                yield from _volume_dir(api, entry["path"])
+        if not page.get("next_page_token"):
+            return
+        params["page_token"] = page["next_page_token"]
