@@ -143,3 +143,8 @@ def test_newer_than_parsing():
     assert FileTarget.parse("/Volumes/c/s/v/f").volume
     with pytest.raises(ValueError, match="last path segment"):
         FileTarget.parse("/a/*/f")
+    with pytest.raises(ValueError, match=r"'s3://bucket/landing/_SUCCESS' is a s3: URI; this watches dbfs:/"):
+        FileTarget.parse("s3://bucket/landing/_SUCCESS")
+    with pytest.raises(ValueError, match=r"starts with /Volume/: a volume path is /Volumes/<catalog>"):
+        FileTarget.parse("/Volume/c/s/v/_SUCCESS")
+    assert FileTarget.parse("/Volumes/c/s/v") == FileTarget("/Volumes/c/s/v", True, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from airbricks.hooks import AirbricksDatabricksHook
 
 _GLOB_CHARS = frozenset("*?[")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_ACCEPTED = "dbfs:/..., /... on DBFS, or /Volumes/<catalog>/<schema>/<volume>/..."
 
 
 def iso_time(epoch_ms: int | None) -> str | None:
@@ -51,9 +54,17 @@ class FileTarget:
     @classmethod
     def parse(cls, path: str) -> FileTarget:
         raw = path.strip().removeprefix("dbfs:")
+        scheme = _SCHEME.match(raw)
+        if scheme:
+            raise ValueError(f"path {path!r} is a {scheme.group(1)}: URI; this watches {_ACCEPTED}. For files in cloud "
+                             "storage, watch a Unity Catalog volume over that location.")
         if not raw.startswith("/"):
-            raise ValueError(f"path must be absolute (dbfs:/..., /... or /Volumes/...), got {path!r}")
+            raise ValueError(f"path must be absolute ({_ACCEPTED}), got {path!r}")
         raw = posixpath.normpath(raw)
+        first = raw.split("/")[1] if raw.count("/") else ""
+        if first.lower() in ("volume", "volumes") and first != "Volumes":
+            raise ValueError(f"path {path!r} starts with /{first}/: a volume path is /Volumes/<catalog>/<schema>/"
+                             "<volume>/... (capital V, plural); as it is, it would be read as a DBFS path.")
         parent, last = posixpath.split(raw)
         if any(c in _GLOB_CHARS for c in parent):
             raise ValueError(f"a glob is allowed only in the last path segment, got {path!r}")
