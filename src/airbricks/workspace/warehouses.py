@@ -211,14 +211,19 @@ class Warehouses:
     def start(self, warehouse_id: str) -> None:
         """``POST .../start``: STOPPED -> STARTING; a no-op while starting or running; after a stop ends."""
         with self.shared.lock:
-            doc = self._find(warehouse_id)
-            if doc["state"] == "DELETED":
-                raise InvalidState(f"SQL warehouse {warehouse_id} is deleted and cannot be started.")
+            doc = self._not_deleted(warehouse_id, "started")
             if doc["state"] == "STOPPED":
                 self._launch(doc, self.shared.now_ms())
             elif doc["state"] == "STOPPING":
                 doc["_start_after_stop"] = True
                 self._save(doc)
+
+    def _not_deleted(self, warehouse_id: str, action: str) -> dict[str, Any]:
+        """The warehouse, which must not be deleted to be ``action`` (started, stopped)."""
+        doc = self._find(warehouse_id)
+        if doc["state"] == "DELETED":
+            raise InvalidState(f"SQL warehouse {warehouse_id} is deleted and cannot be {action}.")
+        return doc
 
     def ensure_started(self, warehouse_id: str) -> None:
         """For a statement: start a stopped warehouse (as the real one does on the first query)."""
@@ -227,9 +232,7 @@ class Warehouses:
     def stop(self, warehouse_id: str) -> None:
         """``POST .../stop``: STARTING/RUNNING -> STOPPING -> STOPPED once the driver stopped."""
         with self.shared.lock:
-            doc = self._find(warehouse_id)
-            if doc["state"] == "DELETED":
-                raise InvalidState(f"SQL warehouse {warehouse_id} is deleted and cannot be stopped.")
+            doc = self._not_deleted(warehouse_id, "stopped")
             doc.pop("_start_after_stop", None)
             if doc["state"] in ("STARTING", "RUNNING"):
                 self._begin_stop(doc, self.shared.now_ms())
