@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from airbricks.workspace import runner
+from airbricks.workspace.display import text_table
 from airbricks.workspace.notebook_cells import CELLS_FILE
 from airbricks.workspace.notebook_export import load_cells
 from airbricks.workspace.params import to_int
@@ -113,6 +114,22 @@ def _pick(run: Run, task: TaskRun | None, key: str | None) -> TaskRun:
     return (failed or [t for t in run.tasks if t.state.result_state not in (None, "SUCCESS")] or run.tasks)[0]
 
 
+def without_echo(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cells with the text copy of each displayed table dropped: ``display`` prints it for the run's log,
+    and the page already shows the table itself."""
+    for cell in cells:
+        outputs, kept = cell.get("outputs", []), []
+        for i, out in enumerate(outputs):
+            if out["type"] == "text" and i and outputs[i - 1]["type"] == "table":
+                echo = text_table(outputs[i - 1]["columns"], outputs[i - 1]["rows"])
+                if out["text"].startswith(echo):
+                    out = {**out, "text": out["text"][len(echo):].removeprefix(
+                        "\n(showing the first 1000 rows)").removeprefix("\n")}
+            kept.append(out)
+        cell["outputs"] = kept
+    return cells
+
+
 def _task_kind(settings: dict[str, Any]) -> tuple[str, str]:
     """(kind, what it runs) of a task's settings."""
     for field, label, key in (("notebook_task", "Notebook", "notebook_path"),
@@ -137,7 +154,7 @@ async def run_page(request: Request, ws: Any) -> Page:
                   "kind": _task_kind(selected.settings), "key": selected.key}
         directory = ws.runs.executor.run_dir(selected)
         active = run.state.is_active
-    cells = load_cells(directory / CELLS_FILE) if selected.settings.get("notebook_task") else []
+    cells = without_echo(load_cells(directory / CELLS_FILE)) if selected.settings.get("notebook_task") else []
     failing = next((c["number"] for c in cells if "error" in c), None)
     log = runner.log_tail(directory)
     return Page("run.html", {"nav": "runs", "run": view, "columns": graph_columns(view["tasks"]), "task": detail,

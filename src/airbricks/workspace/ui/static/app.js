@@ -111,5 +111,6 @@ document.addEventListener("click", (event) => {
 });
 
 routeHome();
+window.addEventListener("hashchange", routeHome);  // a link that differs only in its fragment
 keepSignInTarget();
 schedule();
