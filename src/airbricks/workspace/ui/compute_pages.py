@@ -5,8 +5,6 @@ through :mod:`airbricks.workspace.ui.actions`.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -15,6 +13,7 @@ from starlette.routing import Route
 from airbricks.workspace import cluster_specs
 from airbricks.workspace.compute import DriverState
 from airbricks.workspace.errors import DatabricksError
+from airbricks.workspace.spark.processes import log_tail
 from airbricks.workspace.ui.web import Page, page
 
 #: What the cluster page shows of the driver's log.
@@ -23,16 +22,6 @@ DRIVER_LOG_TAIL = 16_000
 SUMMARY_FIELDS = ("cluster_name", "spark_version", "node_type_id", "driver_node_type_id", "cluster_source",
                   "autotermination_minutes", "data_security_mode", "runtime_engine")
 TRANSITIONAL = ("PENDING", "RESTARTING", "RESIZING", "TERMINATING")
-
-
-def _tail(path: Path, size: int) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - size))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 def _driver_facts(ws: Any, cluster_id: str, state: str) -> dict[str, Any]:
@@ -46,7 +35,7 @@ def _driver_facts(ws: Any, cluster_id: str, state: str) -> dict[str, Any]:
     port = driver.conf.get("spark.ui.port")
     ready = driver.state is DriverState.READY
     return {"spark_ui": f"http://127.0.0.1:{port}" if port and ready else None,
-            "driver_log": _tail(driver.log, DRIVER_LOG_TAIL), "driver_log_path": str(driver.log),
+            "driver_log": log_tail(driver.log, DRIVER_LOG_TAIL), "driver_log_path": str(driver.log),
             "why": "" if ready else "The Spark driver is starting: its Spark UI opens once it answers."}
 
 

@@ -35,14 +35,14 @@ SECURITY_HEADERS = {
 
 def _ms_time(value: Any) -> str:
     """Epoch milliseconds as ``2026-12-02 06:45:40 UTC`` (0 or None: an empty cell)."""
-    if not value:
+    if not isinstance(value, (int, float)) or not value:
         return ""
     return datetime.datetime.fromtimestamp(int(value) / 1000, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _duration(ms: Any) -> str:
     """Milliseconds as ``1h 02m``, ``3m 04s``, ``5.2 s`` or ``310 ms``."""
-    if ms is None or ms == "":
+    if not isinstance(ms, (int, float)):  # absent (the API leaves a zero run_duration out) or not yet known
         return ""
     ms = int(ms)
     if ms < 1000:
