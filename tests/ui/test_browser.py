@@ -194,3 +194,16 @@ def test_live_refresh_and_the_cancel_button(sdk: Any, signed_in: Any, local_ws: 
     expect(page.locator("#run-state")).to_contain_text("CANCELED")
     assert sdk.jobs.get_run(waiter.run_id).state.result_state.value == "CANCELED"
     assert page.locator("#main").get_attribute("data-refresh") is None  # refreshing stops once it ended
+
+
+def test_fragment_links_land_on_their_pages(pipeline: dict[str, Any], signed_in: Any, local_ws: Any) -> None:
+    page = signed_in
+    page.goto(f"{local_ws.url}/#workspace{NOTEBOOK_PATH}")
+    page.wait_for_url(re.compile("/ui/workspace/Shared/airbricks-ui-tests/orders$"))
+    assert "raise ValueError(\"orders file is empty" in page.locator("#notebook-source").inner_text()
+    job_id = re.search(r"#job/(\d+)/run/", pipeline["run_page_url"]).group(1)
+    page.goto(f"{local_ws.url}/?o=1#job/{job_id}")
+    page.wait_for_url(re.compile(f"/ui/jobs/{job_id}$"))
+    assert page.locator("#job-runs tbody tr").count() == 1  # the one-time run of that job id
+    page.goto(f"{local_ws.url}/#no/such/page")
+    expect(page.locator("#notice")).to_contain_text("No page here for the link #no/such/page")

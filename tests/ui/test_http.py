@@ -187,3 +187,20 @@ def test_a_displayed_tables_text_copy_is_not_shown_twice() -> None:
     table = {"type": "table", "columns": ["x"], "rows": [["1"]], "truncated": False}
     cells = [{"number": 1, "outputs": [table, {"type": "text", "text": text_table(["x"], [["1"]]) + "\nafter\n"}]}]
     assert without_echo(cells)[0]["outputs"][1]["text"] == "after\n"
+
+
+def test_volumes_browser_lists_down_to_a_file_and_downloads_it(local_ws: Any, land_file: Any,
+                                                              browser_session: requests.Session) -> None:
+    content = b"id,v\n1,2\n"
+    land_file("/Volumes/main/ui_tests/landing/in/data.csv", content)
+    for path, expected in (("/ui/volumes", "/ui/volumes/main"), ("/ui/volumes/main", "/ui/volumes/main/ui_tests"),
+                           ("/ui/volumes/main/ui_tests", "/ui/volumes/main/ui_tests/landing"),
+                           ("/ui/volumes/main/ui_tests/landing", "/ui/volumes/main/ui_tests/landing/in"),
+                           ("/ui/volumes/main/ui_tests/landing/in", "/ui/volumes/main/ui_tests/landing/in/data.csv")):
+        answer = browser_session.get(f"{local_ws.url}{path}", timeout=10)
+        assert answer.status_code == 200 and f'href="{expected}"' in answer.text, path
+    download = browser_session.get(f"{local_ws.url}/ui/volumes/main/ui_tests/landing/in/data.csv?download=1",
+                                   timeout=10)
+    assert download.content == content
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert download.headers["content-type"] == "application/octet-stream"
