@@ -30,8 +30,9 @@ class Session:
 class Sessions:
     """One-time login tokens and live sessions of one server process (thread-safe)."""
 
-    def __init__(self, api_token: str) -> None:
+    def __init__(self, api_token: str, *, max_sessions: int = MAX_SESSIONS) -> None:
         self._api_token = api_token.encode()
+        self._max = max_sessions
         self._login_tokens: set[str] = set()
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
@@ -61,7 +62,7 @@ class Sessions:
     def _open(self) -> Session:
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(24))
         self._sessions[session.sid] = session
-        while len(self._sessions) > MAX_SESSIONS:
+        while len(self._sessions) > self._max:
             self._sessions.pop(next(iter(self._sessions)))
         return session
 
