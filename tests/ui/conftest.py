@@ -29,9 +29,12 @@ def _no_browser(reason: str) -> None:
     pytest.skip(f"the web UI's browser tests need a browser: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session (each test opens its own context: cookies apart)."""
+    """One headless Chromium for all the session's browser tests (each test opens its own context: cookies
+    apart). Package scope, not session: while Playwright's sync API is started, the main thread's asyncio loop
+    counts as running, so ``asyncio.run()`` fails (triggers, deferrable operators under ``dag.test()``); the
+    browser must be gone before the other packages' tests run. Every browser test lives in this package."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
