@@ -84,7 +84,16 @@ def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
     return ws.jobs.run_now(
         p.int("job_id", required=True), job_parameters=p.raw("job_parameters"),
         notebook_params=p.raw("notebook_params"), python_params=p.list("python_params"),
-        idempotency_token=p.str("idempotency_token"))
+        idempotency_token=p.str("idempotency_token"), queue=p.raw("queue"))
+
+
+def _repair(ws: Workspace, p: Params) -> dict[str, Any]:
+    widgets = {**(p.dict("job_parameters") or {}), **(p.dict("notebook_params") or {})}
+    latest = p.int("latest_repair_id")
+    return ws.runs.repair(_run_id(p), rerun_tasks=p.list("rerun_tasks"),
+                          rerun_all_failed_tasks=p.bool("rerun_all_failed_tasks"),
+                          rerun_dependent_tasks=p.bool("rerun_dependent_tasks"), latest_repair_id=latest,
+                          widgets={str(k): str(v) for k, v in widgets.items()})
 
 
 def _update(ws: Workspace, p: Params) -> None:
@@ -108,7 +117,8 @@ _endpoint("POST", "jobs/update", lambda ws, p, _: _update(ws, p))
 _endpoint("POST", "jobs/delete", lambda ws, p, _: ws.jobs.delete(_job_id(p)))
 _endpoint("POST", "jobs/run-now", lambda ws, p, _: _run_now(ws, p))
 _endpoint("POST", "jobs/runs/submit", lambda ws, p, _: _submit(ws, p))
-_endpoint("GET", "jobs/runs/get", lambda ws, p, _: ws.runs.get(_run_id(p)))
+_endpoint("GET", "jobs/runs/get", lambda ws, p, _: ws.runs.get(_run_id(p), include_history=p.bool("include_history")))
+_endpoint("POST", "jobs/runs/repair", lambda ws, p, _: _repair(ws, p))
 _endpoint("GET", "jobs/runs/list", lambda ws, p, _: _list_runs(ws, p))
 # API 2.0 still answers get-output for a single-task parent run; 2.1+ refuse every parent run.
 _endpoint("GET", "jobs/runs/get-output", lambda ws, p, request: ws.runs.output(
