@@ -123,8 +123,9 @@ def run_wheel(package: str, entry_point: str, argv: list[str]) -> None:
 
     importlib.invalidate_caches()
     wanted = package.lower().replace("-", "_")
-    found = [ep for ep in metadata.entry_points() if ep.name == entry_point and ep.dist is not None
-             and ep.dist.name.lower().replace("-", "_") == wanted]
+    found = [ep for dist in metadata.distributions()
+             if str(dist.metadata["Name"] or "").lower().replace("-", "_") == wanted
+             for ep in dist.entry_points if ep.name == entry_point]
     sys.argv = [entry_point, *[str(a) for a in argv]]
     if found:
         function = found[0].load()
