@@ -8,7 +8,6 @@ import io
 import time
 import uuid
 import zipfile
-from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient

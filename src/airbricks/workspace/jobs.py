@@ -138,9 +138,12 @@ class Jobs:
 
     def run_now(self, job_id: Any, *, job_parameters: Any = None, notebook_params: Any = None,
                 python_params: list[Any] | None = None, idempotency_token: str | None = None,
-                parent_task_run_id: int | None = None, queue: Any = None) -> dict[str, Any]:
+                parent_task_run_id: int | None = None, queue: Any = None,
+                python_named_params: dict[str, Any] | None = None) -> dict[str, Any]:
         """``run-now``: job parameter defaults, overlaid with the call's parameters, become widgets; the run
         is QUEUED or SKIPPED when the job already has ``max_concurrent_runs`` active runs."""
+        if python_named_params and python_params is None:  # a wheel task's named parameters, as arguments
+            python_params = [f"--{k}={v}" for k, v in python_named_params.items()]
         with self.shared.lock:
             job = self._job(job_id)
             settings = job["settings"]

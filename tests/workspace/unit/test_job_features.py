@@ -217,3 +217,15 @@ def test_unsupported_types_are_accepted_and_end_failed_while_the_others_run(ws: 
 def test_task_bodies_are_validated_naming_the_field(ws: Workspace, task: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidParameterValue, match=message.replace("[", r"\[").replace("]", r"\]")):
         ws.jobs.submit(tasks=[task], run_name="bad")
+
+
+def test_a_wheel_task_gets_its_named_parameters_and_run_now_overrides_them(ws: Workspace, procs: Processes) -> None:
+    wheel = {"task_key": "w", "python_wheel_task": {"package_name": "pkg", "entry_point": "main",
+                                                    "named_parameters": {"day": "{{job.parameters.day}}"}}}
+    job_id = ws.jobs.create({"name": "wheel", "tasks": [wheel], "max_concurrent_runs": 2,
+                             "parameters": [{"name": "day", "default": "monday"}]})
+    ws.jobs.run_now(job_id)
+    ws.jobs.run_now(job_id, python_named_params={"day": "friday", "n": 2})
+    ws.step(10)
+    assert [(p.spec["kind"], p.spec["package_name"], p.spec["argv"]) for p in procs] == [
+        ("wheel", "pkg", ["--day=monday"]), ("wheel", "pkg", ["--day=friday", "--n=2"])]

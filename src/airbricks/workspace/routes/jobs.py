@@ -84,7 +84,8 @@ def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
     return ws.jobs.run_now(
         p.int("job_id", required=True), job_parameters=p.raw("job_parameters"),
         notebook_params=p.raw("notebook_params"), python_params=p.list("python_params"),
-        idempotency_token=p.str("idempotency_token"), queue=p.raw("queue"))
+        idempotency_token=p.str("idempotency_token"), queue=p.raw("queue"),
+        python_named_params=p.dict("python_named_params"))
 
 
 def _repair(ws: Workspace, p: Params) -> dict[str, Any]:
