@@ -8,6 +8,7 @@ import io
 import time
 import uuid
 import zipfile
+from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
@@ -209,3 +210,24 @@ def test_a_run_job_task_runs_the_other_job_with_its_parameters(sdk: WorkspaceCli
     assert sdk.jobs.get_run_output(inner_run.tasks[0].run_id).notebook_output.result == "echo outer"
     for job_id in (outer, inner):
         sdk.jobs.delete(job_id)
+
+
+def test_api_2_2_pages_large_task_lists_and_the_sdk_reads_every_page(sdk: WorkspaceClient, local_ws: Any,
+                                                                     folder: str) -> None:
+    import requests
+
+    path = upload(sdk, f"{folder}/noop", "x = 1\n")
+    job_id = sdk.jobs.create(name="wide", tasks=[jobs.Task(task_key=f"t{i:03}", notebook_task=jobs.NotebookTask(
+        notebook_path=path)) for i in range(130)]).job_id
+    assert [t.task_key for t in sdk.jobs.get(job_id).settings.tasks] == [f"t{i:03}" for i in range(130)]
+    headers = {"Authorization": f"Bearer {local_ws.token}"}
+    first = requests.get(f"{local_ws.url}/api/2.2/jobs/get", params={"job_id": job_id}, headers=headers,
+                         timeout=10).json()
+    assert len(first["settings"]["tasks"]) == 100 and first["next_page_token"] == "100"
+    second = requests.get(f"{local_ws.url}/api/2.2/jobs/get", params={"job_id": job_id, "page_token": "100"},
+                          headers=headers, timeout=10).json()
+    assert len(second["settings"]["tasks"]) == 30 and "next_page_token" not in second
+    whole = requests.get(f"{local_ws.url}/api/2.1/jobs/get", params={"job_id": job_id}, headers=headers,
+                         timeout=10).json()
+    assert len(whole["settings"]["tasks"]) == 130
+    sdk.jobs.delete(job_id)

@@ -62,3 +62,14 @@ def test_the_for_each_input_and_its_fields() -> None:
     refs = References(run, task, workspace_id=1, workspace_url="", item={"city": "Oslo", "n": 2}, has_item=True)
     assert refs.text("{{input}}") == '{"city": "Oslo", "n": 2}'
     assert refs.text("{{input.city}}-{{input.n}}") == "Oslo-2"
+
+
+def test_run_pages_carry_every_paged_array_until_the_longest_ends() -> None:
+    from airbricks.workspace.job_tasks.paging import run_page
+
+    view = {"run_id": 1, "tasks": [{"task_key": "loop"}], "iterations": [{"n": i} for i in range(230)]}
+    assert run_page({"run_id": 1, "tasks": [{}] * 100}, 0) == {"run_id": 1, "tasks": [{}] * 100}
+    pages = [run_page(view, offset) for offset in (0, 100, 200)]
+    assert [len(p["iterations"]) for p in pages] == [100, 100, 30]
+    assert [p.get("next_page_token") for p in pages] == ["100", "200", None]
+    assert pages[0]["tasks"] == [{"task_key": "loop"}] and pages[1]["tasks"] == [] and pages[1]["job_clusters"] == []

@@ -129,8 +129,9 @@ class RunJob(ServerTask):
                 body["job_id"], job_parameters=body.get("job_parameters"),
                 notebook_params=body.get("notebook_params"), python_params=body.get("python_params"),
                 parent_task_run_id=task.run_id)
-        except DatabricksError as err:
-            self.error = f"The run_job_task could not start job {body['job_id']}: {err.message}"
+        except (DatabricksError, TypeError, ValueError) as err:
+            why = err.message if isinstance(err, DatabricksError) else str(err)
+            self.error = f"The run_job_task could not start job {body['job_id']}: {why}"
             return
         task.extra["child_run_id"] = started["run_id"]
         task.extra["view"] = {"run_job_task": {"job_id": int(body["job_id"])}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from airbricks.workspace.job_tasks import task_type
@@ -10,16 +11,23 @@ from airbricks.workspace.job_tasks.for_each import ForEach
 from airbricks.workspace.job_tasks.sql import Sql
 from airbricks.workspace.run import Phase, Run, TaskRun
 
+log = logging.getLogger("airbricks.workspace.runs")
+
 DRIVERS = {"condition_task": Condition, "run_job_task": RunJob, "for_each_task": ForEach, "sql_task": Sql}
 
 __all__ = ["Host", "job_context", "start_server_task"]
 
 
 def start_server_task(host: Host, run: Run, task: TaskRun) -> ServerTask:
+    """The driver of an in-server task; a driver that cannot start fails its task, never the whole run."""
     kind = task_type(task.settings)
     if kind in REFUSED:
         return Done(host, run, task, failed(REFUSED[kind]))
-    return DRIVERS[kind](host, run, task)
+    try:
+        return DRIVERS[kind](host, run, task)
+    except Exception as err:  # noqa: BLE001 - a malformed body the validation let through
+        log.exception("task run %s (%s) could not start", task.run_id, kind)
+        return Done(host, run, task, failed(f"The {kind} {task.key} could not start: {type(err).__name__}: {err}"))
 
 
 def task_values(run: Run) -> dict[str, dict[str, Any]]:

@@ -42,6 +42,9 @@ def check_body(where: str, key: str, kind: str, body: Any) -> None:
         given = [k for k in SQL_KINDS if body.get(k) is not None]
         if len(given) != 1:
             raise InvalidParameterValue(f"Task {key}: a sql_task needs exactly one of {', '.join(SQL_KINDS)}.")
+        if body.get("parameters") is not None and not isinstance(body["parameters"], dict):
+            raise InvalidParameterValue(f"Invalid value for field '{where}.sql_task.parameters': expected an "
+                                        "object of strings")
         needed = {"query": "query_id", "file": "path", "alert": "alert_id", "dashboard": "dashboard_id"}[given[0]]
         if not isinstance(body[given[0]], dict) or not body[given[0]].get(needed):
             raise InvalidParameterValue(f"Missing required field: {where}.sql_task.{given[0]}.{needed}")
@@ -53,7 +56,10 @@ def check_body(where: str, key: str, kind: str, body: Any) -> None:
         if not isinstance(body["inputs"], str):
             raise InvalidParameterValue(f"Invalid value for field '{where}.for_each_task.inputs': expected a JSON "
                                         "array as a string, or a reference such as {{tasks.t.values.v}}.")
-        if isinstance(body["task"], dict) and body["task"].get("for_each_task") is not None:
+        if not isinstance(body["task"], dict):
+            raise InvalidParameterValue(f"Invalid value for field '{where}.for_each_task.task': expected a task "
+                                        "object (task_key and one *_task).")
+        if body["task"].get("for_each_task") is not None:
             raise InvalidParameterValue(f"Task {key}: a for_each_task cannot contain another for_each_task.")
     elif kind == "run_job_task":
         try:
