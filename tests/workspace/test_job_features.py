@@ -78,7 +78,9 @@ def test_a_mixed_job_runs_every_kind_of_task(sdk: WorkspaceClient, folder: str) 
         "try:\n    dbutils.notebook.run('./bad', 30)\n    bad = 'no error'\nexcept Exception as err:\n    bad = str(err)\n"
         "try:\n    dbutils.notebook.run('./child', 1, {'x': 'sleep'})\n    slow = 'no timeout'\n"
         "except Exception as err:\n    slow = str(err)\n"
-        "dbutils.notebook.exit(f'{n}|{missing}|{child}|{bad}|{slow}')\n"))
+        "import json\nctx = json.loads(dbutils.notebook.entry_point.getDbutils().notebook().getContext().toJson())\n"
+        "ids = ctx['tags']['jobId'] + ',' + str(ctx['currentRunId']['id'])\n"
+        "dbutils.notebook.exit(f'{n}|{missing}|{child}|{bad}|{slow}|{ids}')\n"))
     upload(sdk, f"{folder}/child", "x = dbutils.widgets.get('x')\nif x == 'sleep':\n    import time\n"
                                    "    time.sleep(20)\ndbutils.notebook.exit('child got ' + x)\n")
     upload(sdk, f"{folder}/bad", "raise ValueError('child broke')\n")
@@ -109,7 +111,9 @@ def test_a_mixed_job_runs_every_kind_of_task(sdk: WorkspaceClient, folder: str) 
         states, {k: sdk.jobs.get_run_output(t.run_id).error for k, t in tasks.items()})
     assert "no dbt runtime" in tasks["dbt"].state.state_message
     assert tasks["check"].condition_task.outcome == "true"
-    n, missing, child, bad, slow = sdk.jobs.get_run_output(tasks["reader"].run_id).notebook_output.result.split("|")
+    n, missing, child, bad, slow, ids = sdk.jobs.get_run_output(tasks["reader"].run_id).notebook_output.result.split(
+        "|")
+    assert ids == f"{job_id},{tasks['reader'].run_id}"
     assert (n, missing, child) == ("3", "dflt", "child got 6")
     assert "com.databricks.WorkflowException" in bad and "ValueError: child broke" in bad
     assert "timed out after 1 seconds" in slow

@@ -67,13 +67,96 @@ class Jobs:
         self.taskValues = task_values  # noqa: N815
 
 
+class Option:
+    """A Scala ``Option`` as the context's accessors return it (``.get()``, ``.isDefined()``)."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def get(self) -> Any:
+        if self._value is None:
+            raise ValueError("None.get")
+        return self._value
+
+    def isDefined(self) -> bool:  # noqa: N802
+        return self._value is not None
+
+    def getOrElse(self, default: Any) -> Any:  # noqa: N802
+        return default if self._value is None else self._value
+
+
+class RunId:
+    def __init__(self, value: int) -> None:
+        self._value = value
+
+    def id(self) -> int:
+        return self._value
+
+
+class Context:
+    """``getContext()``: the job and run a notebook runs in (``toJson()``, ``tags()``, ``jobId()``...). The
+    real context also carries an API token; this one never does."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        job = spec.get("job") or {}
+        self._job = job
+        tags = {"jobId": job.get("job_id"), "runId": job.get("task_run_id"),
+                "multitaskParentRunId": job.get("run_id"), "taskKey": job.get("task_key")}
+        self._tags = {k: str(v) for k, v in tags.items() if v is not None}
+        self._path = spec.get("name")
+
+    def toJson(self) -> str:  # noqa: N802
+        data: dict[str, Any] = {"tags": self._tags, "extraContext": {"notebook_path": self._path}}
+        if self._job:
+            data["currentRunId"] = {"id": self._job["task_run_id"]}
+            data["rootRunId"] = {"id": self._job["run_id"]}
+        return json.dumps(data)
+
+    def tags(self) -> Any:
+        return _Tags(self._tags)
+
+    def jobId(self) -> Option:  # noqa: N802
+        return Option(self._tags.get("jobId"))
+
+    def currentRunId(self) -> Option:  # noqa: N802
+        return Option(RunId(self._job["task_run_id"]) if self._job else None)
+
+    def notebookPath(self) -> Option:  # noqa: N802
+        return Option(self._path)
+
+
+class _Tags(dict):
+    def apply(self, name: str) -> str:
+        return self[name]
+
+
+class _EntryPoint:
+    """``dbutils.notebook.entry_point.getDbutils().notebook().getContext()``."""
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+
+    def getDbutils(self) -> Any:  # noqa: N802
+        return self
+
+    def notebook(self) -> Any:
+        return self
+
+    def getContext(self) -> Context:  # noqa: N802
+        return self._context
+
+
 class WorkflowNotebook(Notebook):
-    """``dbutils.notebook`` with ``run``: the child notebook in a kernel process of its own."""
+    """``dbutils.notebook`` with ``run`` (the child notebook in a kernel process of its own) and the context."""
 
     def __init__(self, spec: dict[str, Any], run_dir: Path) -> None:
         self._spec = spec
         self._run_dir = run_dir
         self._count = 0
+        self.entry_point = _EntryPoint(Context(spec))
+
+    def getContext(self) -> Context:  # noqa: N802
+        return self.entry_point.getContext()
 
     def run(self, path: str, timeout_seconds: int = 0, arguments: dict[str, str] | None = None) -> str:
         from airbricks.workspace.runner import TaskProcess  # here: only notebooks that call run pay for it
