@@ -23,9 +23,9 @@ def task_arguments(spec: dict[str, Any]) -> list[str]:
     return [str(p) for p in body.get("parameters") or []]
 
 
-
 class RunFeatures:
-    """Making runs and task runs: ``create``, ``runs/repair``, and what :class:`airbricks.workspace.job_tasks.drivers.Host` needs."""
+    """Making runs and task runs: ``create``, ``runs/repair``, and what in-server tasks need
+    (:class:`airbricks.workspace.job_tasks.drivers.Host`)."""
 
     shared: Any
     active: set[int]
@@ -71,10 +71,10 @@ class RunFeatures:
         rid = self._new_id()
         nested = TaskRun(run_id=rid, settings={**spec, "run_if": spec.get("run_if", "ALL_SUCCESS"),
                                                "depends_on": []},
-                         page_url=self._page(run, rid), widgets=dict(parent.widgets), argv=task_arguments(spec),
-                         iteration_of=parent.run_id, extra={"input": item, "index": index})
-        nested.widgets.update({str(k): str(v) for k, v in
-                               ((spec.get("notebook_task") or {}).get("base_parameters") or {}).items()})
+                         page_url=self._page(run, rid), argv=task_arguments(spec), iteration_of=parent.run_id,
+                         extra={"input": item, "index": index})
+        base = (spec.get("notebook_task") or {}).get("base_parameters") or {}
+        nested.widgets = {**{str(k): str(v) for k, v in base.items()}, **parent.widgets}  # job parameters win
         run.tasks.append(nested)
         self._adopt(run, [nested])
         return nested
