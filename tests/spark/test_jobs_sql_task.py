@@ -44,6 +44,10 @@ def test_sql_tasks_run_queries_and_files_on_the_warehouse(spark_sdk: WorkspaceCl
         "create": "SUCCESS", "insert": "SUCCESS", "broken": "FAILED", "alert": "FAILED"}, states
     assert "no_such_table_here" in states["broken"].state_message
     assert "it has no SQL alerts" in states["alert"].state_message
+    insert = next(t for t in run.tasks if t.task_key == "insert")
+    query_output = spark_sdk.jobs.get_run_output(insert.run_id).sql_output.query_output
+    assert query_output.warehouse_id == spark_warehouse and f"INSERT INTO {table} VALUES (3)" in query_output.query_text
+    assert len(query_output.sql_statements) == 2
     total = spark_sdk.statement_execution.execute_statement(statement=f"SELECT sum(n) FROM {table}",
                                                             warehouse_id=spark_warehouse, wait_timeout="30s")
     assert total.result.data_array == [["45"]]

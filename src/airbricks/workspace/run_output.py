@@ -25,6 +25,8 @@ def output(run: Run, task: TaskRun | None, data_dir: Path, *, single_task_parent
     out: dict[str, Any] = {"metadata": run.task_view(task)}
     if task.extra.get("child_run_id"):
         out["run_job_output"] = {"run_id": task.extra["child_run_id"]}
+    if task.extra.get("sql_output"):
+        out["sql_output"] = task.extra["sql_output"]
     outcome = task.output
     if outcome is None:
         if task.state.life_cycle_state == "INTERNAL_ERROR":

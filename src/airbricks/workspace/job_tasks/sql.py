@@ -45,9 +45,14 @@ class Sql(ServerTask):
         if self.error:
             return
         try:
-            self.pending = sql_statements(_text(host, self.body))
+            text = _text(host, self.body)
+            self.pending = sql_statements(text)
         except (DatabricksError, ValueError) as err:
             self.error = f"sql_task {task.key}: {getattr(err, 'message', None) or err}"
+            return
+        #: ``runs/get-output``'s ``sql_output``: the text run and each statement's id (a lookup key).
+        task.extra["sql_output"] = {"query_output": {"query_text": text, "warehouse_id": self.body["warehouse_id"],
+                                                     "sql_statements": []}}
 
     def _submit(self, text: str) -> Any:
         used = [{"name": k, "value": v} for k, v in self.parameters.items() if re.search(rf":{k}\b", text)]
@@ -71,6 +76,7 @@ class Sql(ServerTask):
             self.current = self._submit(self.pending.pop(0))
         except DatabricksError as err:
             return failed(f"sql_task {self.task.key}: {err.message}")
+        self.task.extra["sql_output"]["query_output"]["sql_statements"].append({"lookup_key": self.current.id})
         return None
 
     def kill(self) -> None:
