@@ -60,7 +60,7 @@ class References:
         simple = {
             "job.id": run.job_id, "job_id": run.job_id, "job.name": run.run_name, "job.run_id": run.run_id,
             "run_id": task.run_id, "parent_run_id": run.run_id, "job.repair_count": len(run.history[1:]),
-            "job.trigger.type": "ONETIME" if run.run_type == "JOB_RUN" else "RUN_JOB_TASK",
+            "job.trigger.type": "RUN_JOB_TASK" if run.parent_task_run_id else "ONE_TIME",
             "task.name": task.key, "task_key": task.key, "task.run_id": task.run_id,
             "task.execution_count": task.attempt_number + 1, "workspace.id": self.workspace["id"],
             "workspace.url": self.workspace["url"],
