@@ -228,8 +228,9 @@ class Run:
                 view["job_clusters"] = self.job_clusters
         if self.job_parameters:
             view["job_parameters"] = self.job_parameters
-        if len(self.tasks) == 1 and self.tasks[0].cluster_id:
-            view["cluster_instance"] = {"cluster_id": self.tasks[0].cluster_id}
+        current = self.current
+        if len(current) == 1 and current[0].cluster_id:  # a retried task: its latest attempt's cluster
+            view["cluster_instance"] = {"cluster_id": current[0].cluster_id}
         return view
 
     def task_view(self, task: TaskRun) -> dict[str, Any]:
