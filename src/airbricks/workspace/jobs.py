@@ -139,7 +139,8 @@ class Jobs:
     def run_now(self, job_id: Any, *, job_parameters: Any = None, notebook_params: Any = None,
                 python_params: list[Any] | None = None, idempotency_token: str | None = None,
                 parent_task_run_id: int | None = None, queue: Any = None,
-                python_named_params: dict[str, Any] | None = None) -> dict[str, Any]:
+                python_named_params: dict[str, Any] | None = None,
+                jar_params: list[Any] | None = None) -> dict[str, Any]:
         """``run-now``: job parameter defaults, overlaid with the call's parameters, become widgets; the run
         is QUEUED or SKIPPED when the job already has ``max_concurrent_runs`` active runs."""
         if python_named_params and python_params is None:  # a wheel task's named parameters, as arguments
@@ -156,6 +157,7 @@ class Jobs:
                 tasks=settings["tasks"], job_clusters=settings.get("job_clusters"),
                 timeout_seconds=settings.get("timeout_seconds"), token=idempotency_token, widgets=widgets,
                 python_params=[str(p) for p in python_params] if python_params is not None else None,
+                jar_params=[str(p) for p in jar_params] if jar_params is not None else None,
                 creator=CREATOR,
                 job_parameters=[{"name": k, "value": v} for k, v in widgets.items()] if widgets else None,
                 concurrency_limit=int(settings.get("max_concurrent_runs", 1)),

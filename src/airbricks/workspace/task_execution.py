@@ -156,7 +156,7 @@ class TaskExecutor:
                                             "Python notebooks only.")
             return {**base, "kind": "notebook", "source": source, "name": self.notebooks.normalize(path)}
         if task.settings.get("spark_jar_task") or task.settings.get("spark_submit_task"):
-            return {**base, "kind": "spark_submit", "command": self.submit_command(task), "name": task.key}
+            return {**base, "kind": "spark_submit", "command": self.submit_command(task, argv), "name": task.key}
         wheel = task.settings.get("python_wheel_task")
         if wheel:
             return {**base, "kind": "wheel", "package_name": wheel["package_name"],
@@ -167,7 +167,7 @@ class TaskExecutor:
             raise InvalidParameterValue(f"Cannot read the python file {file}: it does not exist.")
         return {**base, "kind": "python", "python_file": str(local), "argv": argv, "name": file}
 
-    def submit_command(self, task: TaskRun) -> list[str]:
+    def submit_command(self, task: TaskRun, argv: list[str] | None = None) -> list[str]:
         """The spark-submit command of a jar or submit task, on its cluster's Spark settings."""
         settings = task.settings
         if settings.get("spark_jar_task"):
@@ -182,8 +182,8 @@ class TaskExecutor:
             if missing:
                 raise InvalidParameterValue(f"Cannot read the jar {missing[0]}: it does not exist.")
             extra = ["--jars", ",".join(str(j) for j in jars[1:])] if len(jars) > 1 else []
-            arguments = ["--class", jar_task["main_class_name"], *extra, str(jars[0]),
-                         *[str(p) for p in jar_task.get("parameters") or []]]
+            given = argv if argv is not None else task.argv  # parameters, or run-now's jar_params
+            arguments = ["--class", jar_task["main_class_name"], *extra, str(jars[0]), *[str(p) for p in given]]
         else:
             jars = self.jars(task)
             extra = ["--jars", ",".join(str(j) for j in jars)] if jars else []

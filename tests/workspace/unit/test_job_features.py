@@ -229,3 +229,13 @@ def test_a_wheel_task_gets_its_named_parameters_and_run_now_overrides_them(ws: W
     ws.step(10)
     assert [(p.spec["kind"], p.spec["package_name"], p.spec["argv"]) for p in procs] == [
         ("wheel", "pkg", ["--day=monday"]), ("wheel", "pkg", ["--day=friday", "--n=2"])]
+
+
+def test_run_now_jar_params_replace_a_jar_tasks_parameters_and_python_params_leave_it(ws: Workspace) -> None:
+    jar = {"task_key": "j", "existing_cluster_id": "c1", "spark_jar_task": {"main_class_name": "Main",
+                                                                             "parameters": ["from-job"]}}
+    job_id = ws.jobs.create({"name": "jar", "tasks": [jar], "max_concurrent_runs": 3})
+    plain = ws.jobs.run_now(job_id, python_params=["py"])["run_id"]
+    given = ws.jobs.run_now(job_id, jar_params=["x", 2])["run_id"]
+    assert ws.runs.runs[plain].tasks[0].argv == ["from-job"]
+    assert ws.runs.runs[given].tasks[0].argv == ["x", "2"]

@@ -17,7 +17,7 @@ from airbricks.workspace.run import Outcome, Run, TaskRun, logged
 
 def task_arguments(spec: dict[str, Any]) -> list[str]:
     """The command-line arguments of a Python-file or wheel task (``named_parameters`` as ``--name=value``)."""
-    body = spec.get("spark_python_task") or spec.get("python_wheel_task") or {}
+    body = spec.get("spark_python_task") or spec.get("python_wheel_task") or spec.get("spark_jar_task") or {}
     if body.get("named_parameters"):
         return [f"--{k}={v}" for k, v in body["named_parameters"].items()]
     return [str(p) for p in body.get("parameters") or []]
@@ -87,6 +87,7 @@ class RunFeatures:
     def create(self, *, job_id: int, run_name: str, run_type: str, tasks: list[dict[str, Any]],
                job_clusters: list[dict[str, Any]] | None, timeout_seconds: int | None, token: str | None,
                widgets: dict[str, str], python_params: list[str] | None, creator: str,
+               jar_params: list[str] | None = None,
                job_parameters: list[dict[str, str]] | None = None, concurrency_limit: int | None = None,
                queue_enabled: bool = False, parent_task_run_id: int | None = None) -> Run:
         """A new PENDING run of ``tasks`` (validated settings); the same run again for a known ``token``."""
@@ -100,7 +101,8 @@ class RunFeatures:
             for spec in tasks:
                 trid = store.next_id("run_id", start=1001)
                 base = (spec.get("notebook_task") or {}).get("base_parameters") or {}
-                argv = python_params if python_params is not None else task_arguments(spec)
+                override = jar_params if spec.get("spark_jar_task") is not None else python_params
+                argv = override if override is not None else task_arguments(spec)
                 task_runs.append(TaskRun(
                     run_id=trid, settings={**spec, "run_if": spec.get("run_if", "ALL_SUCCESS")},
                     page_url=self.shared.page_url(f"job/{job_id}/run/{trid}"),

@@ -41,7 +41,9 @@ class Sql(ServerTask):
         self.error: str | None = next((m for k, m in UNSUPPORTED.items() if self.body.get(k)), None)
         self.pending: list[str] = []
         self.current: Any = None
-        self.parameters = {str(k): str(v) for k, v in refs.deep(self.body.get("parameters") or {}).items()}
+        # Job parameters are pushed down to the task, as on Databricks (used where the text names :them).
+        given = {**(self.body.get("parameters") or {}), **task.widgets}
+        self.parameters = {str(k): str(v) for k, v in refs.deep(given).items()}
         if self.error:
             return
         try:
