@@ -21,6 +21,7 @@ from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_crea
 from airbricks.workspace.dbfs import Dbfs
 from airbricks.workspace.faults import Faults
 from airbricks.workspace.files import Volumes
+from airbricks.workspace.job_tasks.queries import Queries
 from airbricks.workspace.jobs import Jobs
 from airbricks.workspace.libraries import Libraries
 from airbricks.workspace.objects import WorkspaceObjects
@@ -86,6 +87,8 @@ class Workspace:
         self.warehouses.is_busy = self.sql.is_busy
         self.warehouses.on_running = self.sql.warm
         self.warehouses.on_down = self.sql.abandon
+        self.queries = Queries(self.shared)
+        self.runs.statements, self.runs.queries = self.statements, self.queries  # sql_task
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
                                                       self.libraries.tick, self.warehouses.tick,
                                                       self.statements.tick]
