@@ -79,7 +79,8 @@ def test_stale_file_does_not_fire_until_rewritten(run_dag, dag_id, sink, sdk, ti
     assert sink["found"]["size"] == 6
 
 
-def test_volume_file_via_files_api(run_dag, dag_id, sink, sdk, ti_states):
+def test_volume_file_via_files_api(run_dag, dag_id, sink, sdk, ti_states, create_volume):
+    create_volume("main.landing.raw")  # the sensor waits for the file; the volume must exist, as on Databricks
     path = f"/Volumes/main/landing/raw/{dag_id}/_SUCCESS"
     writer = _later(0.8, lambda: sdk.files.upload(path, io.BytesIO(b"vol"), overwrite=True))
     dr = run_dag(_sensor_dag(dag_id, sink, path=path))
@@ -89,7 +90,8 @@ def test_volume_file_via_files_api(run_dag, dag_id, sink, sdk, ti_states):
     assert sink["found"]["modification_time"] > 0
 
 
-def test_volume_glob_via_directory_listing(run_dag, dag_id, sink, sdk, ti_states):
+def test_volume_glob_via_directory_listing(run_dag, dag_id, sink, sdk, ti_states, create_volume):
+    create_volume("main.landing.raw")
     base = f"/Volumes/main/landing/raw/{dag_id}"
     writer = _later(0.8, lambda: sdk.files.upload(f"{base}/batch_7.json", io.BytesIO(b"{}"), overwrite=True))
     dr = run_dag(_sensor_dag(dag_id, sink, path=f"{base}/batch_*.json"))
@@ -107,7 +109,7 @@ def test_other_api_error_fails_instead_of_waiting(run_dag, dag_id, sink, ti_stat
 
 
 @pytest.mark.parametrize("kind", ["dbfs", "volume"])
-def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind, caplog):
+def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind, caplog, create_volume):
     import logging
 
     caplog.set_level(logging.INFO)
@@ -115,6 +117,7 @@ def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind
         path = f"/landing/{dag_id}/_SUCCESS"
         writer = _later(1.0, lambda: sdk.dbfs.upload(path, io.BytesIO(b"done"), overwrite=True))
     else:
+        create_volume("main.landing.raw")
         path = f"/Volumes/main/landing/raw/{dag_id}/_SUCCESS"
         writer = _later(1.0, lambda: sdk.files.upload(path, io.BytesIO(b"done"), overwrite=True))
     dr = run_dag(_sensor_dag(dag_id, sink, path=path, deferrable=True))

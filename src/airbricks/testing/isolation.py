@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 RUNNING_STATES = ("PENDING", "RUNNING", "RESTARTING", "RESIZING", "UNKNOWN")
 #: The admin listing of volumes: the Files API cannot list above ``/Volumes/<catalog>/<schema>/<volume>``.
 VOLUMES = "/api/2.0/airbricks/volumes"
+UC = "/api/2.1/unity-catalog"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Snapshot:
     dbfs: frozenset[str] = field(default_factory=frozenset)
     objects: frozenset[str] = field(default_factory=frozenset)
     volume_files: frozenset[str] = field(default_factory=frozenset)
+    #: Unity Catalog objects by kind (``catalogs``, ``schemas``, ``volumes``), full names.
+    catalog: frozenset[tuple[str, str]] = field(default_factory=frozenset)
 
 
 def take_snapshot(api: Api) -> Snapshot:
@@ -43,6 +46,7 @@ def take_snapshot(api: Api) -> Snapshot:
         dbfs=frozenset(path for path, _ in _dbfs_tree(api)),
         objects=frozenset(path for path, _ in _object_tree(api)),
         volume_files=frozenset(path for path, _ in _volume_tree(api)),
+        catalog=frozenset(_catalog_objects(api)),
     )
 
 
@@ -72,6 +76,25 @@ def reset_to(api: Api, snapshot: Snapshot) -> None:
     for path, is_dir in sorted(new, key=lambda entry: (entry[1], -entry[0].count("/"))):
         kind = "directories" if is_dir else "files"
         api.call("DELETE", f"/api/2.0/fs/{kind}{path}", ok_missing=True)
+    # Unity Catalog objects the test created: volumes, then schemas, then catalogs (each with what is in it).
+    new_objects = [obj for obj in _catalog_objects(api) if obj not in snapshot.catalog]
+    new_names = {name for _, name in new_objects}
+    for kind in ("volumes", "schemas", "catalogs"):
+        for _, name in (obj for obj in new_objects if obj[0] == kind):
+            if name.rpartition(".")[0] not in new_names:  # else deleting its parent (forced) takes it along
+                api.call("DELETE", f"{UC}/{kind}/{name}", params={"force": "true"} if kind != "volumes" else None,
+                         ok_missing=True)
+
+
+def _catalog_objects(api: Api) -> Iterator[tuple[str, str]]:
+    for catalog in api.call("GET", f"{UC}/catalogs").get("catalogs", []):
+        yield "catalogs", catalog["name"]
+        for schema in api.call("GET", f"{UC}/schemas", params={"catalog_name": catalog["name"]}).get("schemas", []):
+            yield "schemas", schema["full_name"]
+            found = api.call("GET", f"{UC}/volumes", params={"catalog_name": catalog["name"],
+                                                               "schema_name": schema["name"]})
+            for volume in found.get("volumes", []):
+                yield "volumes", volume["full_name"]
 
 
 def _topmost_new(tree: Iterator[tuple[str, bool]], old: frozenset[str]) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from airbricks.workspace.clock import Clock, SystemClock
 from airbricks.workspace.clusters import Clusters
+from airbricks.workspace.command_contexts import Contexts
 from airbricks.workspace.compute import ComputeEngine, NoEngine
 from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_create_token
 from airbricks.workspace.dbfs import Dbfs
@@ -31,6 +32,8 @@ from airbricks.workspace.statements import Statements
 from airbricks.workspace.storage import LocalPaths
 from airbricks.workspace.store import Store
 from airbricks.workspace.task_execution import Launcher, TaskExecutor
+from airbricks.workspace.uc_tables import Tables
+from airbricks.workspace.unity_catalog import UnityCatalog
 from airbricks.workspace.warehouses import Warehouses
 
 __all__ = ["TOKEN_FILE", "Workspace", "WorkspaceConfig"]
@@ -64,8 +67,11 @@ class Workspace:
                              workspace_id=_workspace_id(store))
         self.dbfs = Dbfs(self.shared)
         self.volumes = Volumes(self.shared)
+        self.catalog = UnityCatalog(self.shared, self.volumes.root)
+        self.volumes.require_volume = self.catalog.require_volume
         self.clusters = Clusters(self.shared, engine=self._engine(config))
         self.faults = Faults(self.shared, self.clusters)
+        self.tables = Tables(self.catalog, getattr(self.clusters.engine, "metastore_port", lambda start: None))
         self.clusters.on_fault = self.faults.count
         self.objects = WorkspaceObjects(self.shared)
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
@@ -74,6 +80,7 @@ class Workspace:
         self.runs = Runs(self.shared, executor=executor)
         self.clusters.is_busy = self.runs.is_cluster_busy
         self.jobs = Jobs(self.shared, runs=self.runs)
+        self.contexts = Contexts(self.shared, self.clusters, self.local_paths)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
         executor.cluster_libraries = self.libraries
         # SQL warehouses are drivers of the clusters' engine: one metastore, one capacity.
@@ -85,7 +92,7 @@ class Workspace:
         self.warehouses.on_down = self.sql.abandon
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
                                                       self.libraries.tick, self.warehouses.tick,
-                                                      self.statements.tick]
+                                                      self.statements.tick, self.contexts.tick]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -152,6 +159,7 @@ class Workspace:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.runs.shutdown()
+        self.contexts.shutdown()
         self.sql.shutdown()
         self.clusters.engine.shutdown()
         self.dbfs.shutdown()

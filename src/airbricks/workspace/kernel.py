@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from airbricks.workspace.paths import AUTO_CREATE_VOLUMES_ENV
 from airbricks.workspace.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit
 from airbricks.workspace.display import Display
 from airbricks.workspace.notebook_cells import CellLog, NotebookRunner, Tee, install
@@ -80,6 +81,8 @@ def _jvm_exception(log: Path) -> str:
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     dbfs_root, volumes_root = Path(spec["dbfs_root"]), Path(spec["volumes_root"])
+    if spec.get("auto_create_volumes"):
+        os.environ[AUTO_CREATE_VOLUMES_ENV] = "1"
     dbutils = DBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root)
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
     display = Display(log)
