@@ -43,8 +43,8 @@ def exact_routes(app: FastAPI) -> dict[str, Route]:
 
 def create_app(workspace: Workspace) -> AuthAndFaults:
     """The ASGI application: FastAPI's routes inside the authentication and fault-injection layer."""
-    from airbricks.workspace.routes import (admin, clusters, commands, dbfs, files, jobs, libraries, objects, sql,
-                                           unity_catalog)
+    from airbricks.workspace.routes import (admin, clusters, commands, dbfs, files, jobs, libraries, objects, repos,
+                                           sql, unity_catalog)
 
     app = FastAPI(title="airbricks local Databricks workspace", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.workspace = workspace
@@ -73,7 +73,7 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     async def well_known() -> dict[str, Any]:
         return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id}
 
-    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, admin, unity_catalog, commands):
+    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, admin, unity_catalog, commands, repos):
         app.include_router(module.router)
     return AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response)
 

@@ -22,9 +22,12 @@ from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_crea
 from airbricks.workspace.dbfs import Dbfs
 from airbricks.workspace.faults import Faults
 from airbricks.workspace.files import Volumes
+from airbricks.workspace.git_repos import GitRepos
+from airbricks.workspace.git_tasks import GitCheckouts
 from airbricks.workspace.jobs import Jobs
 from airbricks.workspace.libraries import Libraries
 from airbricks.workspace.objects import WorkspaceObjects
+from airbricks.workspace.repos import Repos
 from airbricks.workspace.runs import Runs
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.sql_execution import Executor
@@ -74,6 +77,8 @@ class Workspace:
         self.tables = Tables(self.catalog, getattr(self.clusters.engine, "metastore_port", lambda start: None))
         self.clusters.on_fault = self.faults.count
         self.objects = WorkspaceObjects(self.shared)
+        self.git = GitRepos(self.shared.data_dir / "git")
+        self.repos = Repos(self.shared, self.objects, self.git)
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
         executor = TaskExecutor(self.shared, clusters=self.clusters, notebooks=self.objects,
                                 local_paths=self.local_paths, launch=launch)
@@ -83,6 +88,7 @@ class Workspace:
         self.contexts = Contexts(self.shared, self.clusters, self.local_paths)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
         executor.cluster_libraries = self.libraries
+        executor.git_checkouts = GitCheckouts(self.git)
         # SQL warehouses are drivers of the clusters' engine: one metastore, one capacity.
         self.warehouses = Warehouses(self.shared, engine=self.clusters.engine)
         self.statements = Statements(self.shared, warehouses=self.warehouses)

@@ -92,6 +92,7 @@ def main(spec_path: str) -> int:
     mount_fuse_paths(dbfs_root, volumes_root)
     if spec.get("cwd"):
         os.chdir(spec["cwd"])
+        sys.path.insert(0, spec["cwd"])  # modules beside the notebook import, as in a Git folder
     pip_dir = Path(spec_path).parent / "site-packages"  # this run's own packages (%pip, task libraries)
     if spec.get("cluster_site"):
         sys.path.insert(0, spec["cluster_site"])  # the cluster's libraries (libraries/install)

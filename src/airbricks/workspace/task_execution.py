@@ -67,6 +67,8 @@ class TaskExecutor:
             directory, spec, shared.config.python_executable))
         #: What clusters have installed (set by the workspace; None: no cluster libraries).
         self.cluster_libraries: ClusterLibraries | None = None
+        #: Checks out a task's ``git_source`` (set by the workspace; see :mod:`airbricks.workspace.git_tasks`).
+        self.git_checkouts: Any = None
         self._procs: dict[int, Process] = {}
         self._dying: list[Process] = []
 
@@ -134,13 +136,20 @@ class TaskExecutor:
                 "cells_path": str(self.run_dir(task) / CELLS_FILE), "libraries": self.pip_requirements(task),
                 **self.spark_for(task), **self._cluster_site(task), "jars": [str(j) for j in self.jars(task)]}
         notebook = task.settings.get("notebook_task")
+        checkout = self.git_checkouts.checkout_for(task) if self.git_checkouts else None
+        if checkout is not None:
+            base["cwd"] = str(checkout.directory)
+            return {**base, **checkout.spec}
         if notebook:
             path = notebook["notebook_path"]
             language, source = self.notebooks.notebook_source(path)
             if language != "PYTHON":
                 raise InvalidParameterValue(f"Notebook {path} is a {language} notebook; the local workspace runs "
                                             "Python notebooks only.")
-            return {**base, "kind": "notebook", "source": source, "name": self.notebooks.normalize(path)}
+            name = self.notebooks.normalize(path)
+            if name.startswith("/Repos/"):  # in a Git folder, as on Databricks: its folder is cwd and importable
+                base["cwd"] = str(self.local_paths.objects.local_path(name).parent)
+            return {**base, "kind": "notebook", "source": source, "name": name}
         if task.settings.get("spark_jar_task") or task.settings.get("spark_submit_task"):
             return {**base, "kind": "spark_submit", "command": self.submit_command(task), "name": task.key}
         file = task.settings["spark_python_task"]["python_file"]
