@@ -44,6 +44,9 @@ def test_context_keeps_state_uses_spark_and_the_tables_api_sees_its_table(spark_
         assert spark_sdk.tables.exists(f"main.{schema}.numbers").table_exists is False
         gone = run(spark_sdk, spark_cluster, ctx, f"spark.catalog.tableExists('{schema}.numbers')")
         assert gone.results.data == "False"  # Spark sees the same metastore
+        made = run(spark_sdk, spark_cluster, ctx, f"CREATE SCHEMA {schema}_sql", language=Language.SQL)
+        assert made.results.result_type == ResultType.TABLE, made.results
+        assert f"{schema}_sql" in {s.name for s in spark_sdk.schemas.list(catalog_name="main")}  # Spark's schemas too
 
         slow = spark_sdk.command_execution.execute(
             cluster_id=spark_cluster, context_id=ctx, command="spark.range(10**11).selectExpr('sum(id)').collect()",
@@ -52,7 +55,11 @@ def test_context_keeps_state_uses_spark_and_the_tables_api_sees_its_table(spark_
         time.sleep(0.5)
         spark_sdk.command_execution.cancel(cluster_id=spark_cluster, context_id=ctx, command_id=slow)
         assert wait_command(spark_sdk, spark_cluster, ctx, slow, timeout=30).status == CommandStatus.CANCELLED
+        after = run(spark_sdk, spark_cluster, ctx, "SELECT 1 AS one", language=Language.SQL)
+        assert after.results.data == [[1]], after.results.summary  # the context and its spark survive the cancel
     finally:
         spark_sdk.command_execution.destroy(cluster_id=spark_cluster, context_id=ctx)
-        spark_sdk.schemas.delete(f"main.{schema}", force=True)
+        for name in (schema, f"{schema}_sql"):
+            if name in {s.name for s in spark_sdk.schemas.list(catalog_name="main")}:
+                spark_sdk.schemas.delete(f"main.{name}", force=True)
     assert spark_ws.workspace.contexts.processes() == []

@@ -36,6 +36,7 @@ class Snapshot:
     volume_files: frozenset[str] = field(default_factory=frozenset)
     #: Unity Catalog objects by kind (``catalogs``, ``schemas``, ``volumes``), full names.
     catalog: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    repos: frozenset[int] = field(default_factory=frozenset)
 
 
 def take_snapshot(api: Api) -> Snapshot:
@@ -47,6 +48,7 @@ def take_snapshot(api: Api) -> Snapshot:
         objects=frozenset(path for path, _ in _object_tree(api)),
         volume_files=frozenset(path for path, _ in _volume_tree(api)),
         catalog=frozenset(_catalog_objects(api)),
+        repos=frozenset(r["id"] for r in _paged(api, "/api/2.0/repos", "repos")),
     )
 
 
@@ -69,6 +71,9 @@ def reset_to(api: Api, snapshot: Snapshot) -> None:
                      ok_missing=True)
     for path in _topmost_new(_dbfs_tree(api), snapshot.dbfs):
         api.call("POST", "/api/2.0/dbfs/delete", json={"path": path, "recursive": True}, ok_missing=True)
+    for repo in _paged(api, "/api/2.0/repos", "repos"):  # Git folders, with their files
+        if repo["id"] not in snapshot.repos:
+            api.call("DELETE", f"/api/2.0/repos/{repo['id']}", ok_missing=True)
     for path in _topmost_new(_object_tree(api), snapshot.objects):
         api.call("POST", "/api/2.0/workspace/delete", json={"path": path, "recursive": True}, ok_missing=True)
     # The Files API deletes only empty directories: files first, then directories deepest first.

@@ -14,8 +14,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from airbricks.workspace.errors import InvalidParameterValue, TableDoesNotExist, TemporarilyUnavailable
-from airbricks.workspace.unity_catalog import DEFAULT_CATALOG, UnityCatalog, split_name
+from airbricks.workspace.errors import (
+    DatabricksError,
+    InvalidParameterValue,
+    SchemaDoesNotExist,
+    TableDoesNotExist,
+    TemporarilyUnavailable,
+)
+from airbricks.workspace.unity_catalog import DEFAULT_CATALOG, SCHEMA, UnityCatalog, split_name
 
 #: Spark's type names (JSON schema) as Unity Catalog's ``type_name`` and ``type_text``.
 _TYPES = {"long": ("LONG", "bigint"), "integer": ("INT", "int"), "short": ("SHORT", "smallint"),
@@ -64,8 +70,18 @@ class Tables:
                 time.sleep(0.5)
                 client = self._client() or client
 
+    def _schema(self, catalog_name: str, schema_name: str) -> dict[str, Any]:
+        """The schema, adopting the metastore's databases first when ``main`` does not know it yet."""
+        try:
+            return self.catalog.get_schema(f"{catalog_name}.{schema_name}")
+        except SchemaDoesNotExist:
+            if str(catalog_name).lower() != DEFAULT_CATALOG:
+                raise
+            self.adopt_databases()
+            return self.catalog.get_schema(f"{catalog_name}.{schema_name}")
+
     def list(self, catalog_name: str, schema_name: str) -> list[dict[str, Any]]:
-        schema = self.catalog.get_schema(f"{catalog_name}.{schema_name}")
+        schema = self._schema(catalog_name, schema_name)
         if schema["catalog_name"] != DEFAULT_CATALOG:
             return []
         found = self._call(lambda ms: [(name, ms.table(schema["name"], name)) for name in ms.tables(schema["name"])])
@@ -73,7 +89,7 @@ class Tables:
 
     def get(self, full_name: str) -> dict[str, Any]:
         catalog, schema, name = split_name(full_name, 3, "table")
-        self.catalog.get_schema(f"{catalog}.{schema}")
+        self._schema(catalog, schema)
         raw = self._call(lambda ms: _get_or_none(ms, schema, name)) if catalog == DEFAULT_CATALOG else None
         if raw is None:
             raise TableDoesNotExist(f"Table '{catalog}.{schema}.{name}' does not exist.")
@@ -89,6 +105,17 @@ class Tables:
     def delete(self, full_name: str) -> None:
         info = self.get(full_name)
         self._call(lambda ms: ms.drop_table(info["schema_name"], info["name"]))
+
+    def adopt_databases(self) -> None:
+        """Databases Spark created (``CREATE SCHEMA`` in a notebook) become schemas of ``main`` (when the
+        metastore runs), so ``schemas/list`` and ``tables/list`` see them."""
+        found = self._call(lambda ms: ms.databases(), start=False) or []
+        for name in found:
+            if self.catalog.shared.store.get(SCHEMA, f"{DEFAULT_CATALOG}.{name.lower()}") is None:
+                try:
+                    self.catalog.create_schema(DEFAULT_CATALOG, name)
+                except DatabricksError:
+                    continue  # a name Unity Catalog refuses, or created meanwhile
 
     def schema_created(self, schema: dict[str, Any]) -> None:
         """The metastore database behind a new schema of ``main`` (when the metastore runs), so Spark can use it."""

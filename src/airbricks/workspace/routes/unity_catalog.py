@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from airbricks.workspace.errors import InvalidParameterValue
 from airbricks.workspace.params import Params
@@ -48,20 +49,35 @@ async def list_catalogs(request: Request) -> dict[str, Any]:
     return _page(workspace(request).catalog.list_catalogs(), await read_params(request), "catalogs")
 
 
-@router.get(f"{UC}/catalogs/{{name}}")
-async def get_catalog(request: Request, name: str) -> dict[str, Any]:
-    return workspace(request).catalog.get_catalog(name)
+def _object_routes(kind: str, key: str, force: bool) -> None:
+    """``GET``/``PATCH``/``DELETE {UC}/<kind>s/{name}``: read, update and delete of one catalog, schema or volume
+    (``delete_<kind>`` takes ``force`` where the API has it)."""
+
+    def model(request: Request) -> Any:
+        return workspace(request).catalog
+
+    async def get(request: Request) -> dict[str, Any]:
+        return getattr(model(request), f"get_{kind}")(request.path_params[key])
+
+    async def update(request: Request) -> dict[str, Any]:
+        return getattr(model(request), f"update_{kind}")(request.path_params[key],
+                                                         _changes(await read_params(request)))
+
+    async def delete(request: Request) -> dict[str, Any]:
+        params = await read_params(request)
+        extra = {"force": params.bool("force")} if force else {}
+        getattr(model(request), f"delete_{kind}")(request.path_params[key], **extra)
+        return {}
+
+    path = f"{UC}/{kind}s/{{{key}}}"
+    router.add_api_route(path, get, methods=["GET"], name=f"get_{kind}")
+    router.add_api_route(path, update, methods=["PATCH"], name=f"update_{kind}")
+    router.add_api_route(path, delete, methods=["DELETE"], name=f"delete_{kind}")
 
 
-@router.patch(f"{UC}/catalogs/{{name}}")
-async def update_catalog(request: Request, name: str) -> dict[str, Any]:
-    return workspace(request).catalog.update_catalog(name, _changes(await read_params(request)))
-
-
-@router.delete(f"{UC}/catalogs/{{name}}")
-async def delete_catalog(request: Request, name: str) -> dict[str, Any]:
-    workspace(request).catalog.delete_catalog(name, force=(await read_params(request)).bool("force"))
-    return {}
+_object_routes("catalog", "name", force=True)
+_object_routes("schema", "full_name", force=True)
+_object_routes("volume", "name", force=False)
 
 
 # -- schemas -----------------------------------------------------------------------------------------------------
@@ -80,23 +96,11 @@ async def create_schema(request: Request) -> dict[str, Any]:
 async def list_schemas(request: Request) -> dict[str, Any]:
     p = await read_params(request)
     catalog = p.str("catalog_name", required=True)
-    return _page(workspace(request).catalog.list_schemas(catalog), p, "schemas")
+    ws = workspace(request)
+    if catalog == "main":
+        await run_in_threadpool(ws.tables.adopt_databases)
+    return _page(ws.catalog.list_schemas(catalog), p, "schemas")
 
-
-@router.get(f"{UC}/schemas/{{full_name}}")
-async def get_schema(request: Request, full_name: str) -> dict[str, Any]:
-    return workspace(request).catalog.get_schema(full_name)
-
-
-@router.patch(f"{UC}/schemas/{{full_name}}")
-async def update_schema(request: Request, full_name: str) -> dict[str, Any]:
-    return workspace(request).catalog.update_schema(full_name, _changes(await read_params(request)))
-
-
-@router.delete(f"{UC}/schemas/{{full_name}}")
-async def delete_schema(request: Request, full_name: str) -> dict[str, Any]:
-    workspace(request).catalog.delete_schema(full_name, force=(await read_params(request)).bool("force"))
-    return {}
 
 
 # -- volumes -----------------------------------------------------------------------------------------------------
@@ -116,21 +120,6 @@ async def list_volumes(request: Request) -> dict[str, Any]:
                                                     p.str("schema_name", required=True))
     return _page(found, p, "volumes")
 
-
-@router.get(f"{UC}/volumes/{{name}}")
-async def get_volume(request: Request, name: str) -> dict[str, Any]:
-    return workspace(request).catalog.get_volume(name)
-
-
-@router.patch(f"{UC}/volumes/{{name}}")
-async def update_volume(request: Request, name: str) -> dict[str, Any]:
-    return workspace(request).catalog.update_volume(name, _changes(await read_params(request)))
-
-
-@router.delete(f"{UC}/volumes/{{name}}")
-async def delete_volume(request: Request, name: str) -> dict[str, Any]:
-    workspace(request).catalog.delete_volume(name)
-    return {}
 
 
 # -- tables (the metastore's; blocking calls run in a worker thread) ---------------------------------------------
