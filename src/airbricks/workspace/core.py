@@ -36,6 +36,7 @@ from airbricks.workspace.storage import LocalPaths
 from airbricks.workspace.store import Store
 from airbricks.workspace.task_execution import Launcher, TaskExecutor
 from airbricks.workspace.uc_tables import Tables
+from airbricks.workspace.ui.sessions import Sessions
 from airbricks.workspace.unity_catalog import UnityCatalog
 from airbricks.workspace.warehouses import Warehouses
 
@@ -65,6 +66,8 @@ class Workspace:
         data_dir = Path(config.data_dir).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         self.token = load_or_create_token(data_dir, config.token)
+        #: Sign-in links and browser sessions of the web UI (in memory: a restart signs browsers out).
+        self.ui_sessions = Sessions(self.token)
         store = Store(data_dir / "state.db")
         self.shared = Shared(config=config, data_dir=data_dir, store=store, clock=clock or SystemClock(),
                              workspace_id=_workspace_id(store))
