@@ -79,6 +79,7 @@ IN_PROCESS = textwrap.dedent('''
                                          node_type_id="i3.xlarge", num_workers=0).response.cluster_id
         ws.upload_notebooks(NOTEBOOKS, "/Workspace/Shared/bench")
         ws.land_file("dbfs:/bench/a.csv", "a\\n1\\n")
+        ws.create_volume("main.default.bench")
         ws.land_file("/Volumes/main/default/bench/b.csv", "b\\n2\\n")
         from databricks.sdk.service import jobs
         client.jobs.submit(run_name="b", tasks=[jobs.SubmitTask(task_key="t", existing_cluster_id=cluster,

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from airbricks.testing.workspace import WorkspaceApiError
+
 NOTEBOOK = "# Databricks notebook source\nprint('hi')\ndbutils.notebook.exit(dbutils.widgets.get('x'))\n"
 
 
@@ -47,7 +49,8 @@ def test_a_dag_id_missing_from_the_dags_folder_says_what_the_folder_holds(run_da
         run_dag("not_there")
 
 
-def test_notebooks_files_and_output_helpers(tmp_path, upload_notebooks, land_file, notebook_output, sdk):
+def test_notebooks_files_and_output_helpers(tmp_path, upload_notebooks, land_file, notebook_output, sdk,
+                                            create_volume):
     from databricks.sdk.service import jobs
 
     (tmp_path / "nb.py").write_text(NOTEBOOK)
@@ -59,6 +62,9 @@ def test_notebooks_files_and_output_helpers(tmp_path, upload_notebooks, land_fil
     assert sdk.workspace.get_status("/Workspace/Repos/team/project/conf/settings.json").object_type.value == "FILE"
 
     land_file("dbfs:/kit/a.csv", "a\n1\n")
+    with pytest.raises(WorkspaceApiError, match="Volume 'main.default.kit' does not exist"):
+        land_file("/Volumes/main/default/kit/b.bin", b"x")  # volumes exist only once created, as on Databricks
+    assert create_volume("main.default.kit") == "/Volumes/main/default/kit"
     land_file("/Volumes/main/default/kit/b.bin", bytes(range(256)) * 5000)  # more than one add-block
     assert sdk.dbfs.get_status("/kit/a.csv").file_size == 4
     assert sdk.files.get_metadata("/Volumes/main/default/kit/b.bin").content_length == 256 * 5000
@@ -74,10 +80,12 @@ def test_notebooks_files_and_output_helpers(tmp_path, upload_notebooks, land_fil
 
 def test_reset_removes_what_came_after_the_snapshot_and_keeps_the_rest(local_workspace, sdk):
     sdk.dbfs.mkdirs("/kept")
+    local_workspace.create_volume("main.default.kept")
     local_workspace.land_file("/Volumes/main/default/kept/old.txt", "old")
     before = local_workspace.snapshot()
     local_workspace.land_file("dbfs:/kept/new/deep/x.txt", "x")
     local_workspace.land_file("/Volumes/main/default/kept/new/y.txt", "y")
+    local_workspace.create_volume("other.default.fresh")
     local_workspace.land_file("/Volumes/other/default/fresh/z.txt", "z")
     sdk.workspace.mkdirs("/Shared/kit-new/sub")
     cluster_id = sdk.clusters.create(cluster_name="kit", spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge",
@@ -91,6 +99,7 @@ def test_reset_removes_what_came_after_the_snapshot_and_keeps_the_rest(local_wor
     assert [e.path for e in sdk.files.list_directory_contents("/Volumes/main/default/kept")] == [
         "/Volumes/main/default/kept/old.txt"]
     assert cluster_id not in {c.cluster_id for c in sdk.clusters.list()}
+    assert "other" not in {c.name for c in sdk.catalogs.list()}  # the catalog the test created went too
 
 
 def test_local_workspace_context_manager_owns_a_temporary_data_dir():

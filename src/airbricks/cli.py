@@ -78,6 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
         spark_driver_memory=args.spark_driver_memory, spark_packages=args.spark_packages, spark_jit=args.spark_jit,
         spark_class_cache=None if args.spark_class_cache == "off" else (
             Path(args.spark_class_cache) if args.spark_class_cache else default_class_cache()),
+        auto_create_volumes=args.auto_create_volumes,
     )
     return 0
 
@@ -139,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault", action="append", default=[], metavar="RULE",
                        help="a fault rule, as JSON or key=value,key=value (repeatable), e.g."
                             " 'path=clusters/get,status=429,retry_after=1,count=2'")
+    serve.add_argument("--auto-create-volumes", action="store_true",
+                       help="a /Volumes/<catalog>/<schema>/<volume>/... path in a volume nobody created creates it"
+                            " (off: 404, as on Databricks, where volumes are created first)")
     serve.add_argument("--fault-seed", type=int, default=None, help="seed of the fault rules' random choices")
     serve.set_defaults(func=_serve)
 

@@ -74,7 +74,7 @@ def test_endpoint_without_version_is_refused():
         normalize_endpoint("clusters/get")
 
 
-def test_hook_raw_bytes_roundtrip_through_files_api(local_ws, sdk):
+def test_hook_raw_bytes_roundtrip_through_files_api(local_ws, sdk, create_volume):
     """PUT/GET/HEAD and directory listing with the provider hook's own auth, sync and async."""
     import asyncio
 
@@ -82,6 +82,7 @@ def test_hook_raw_bytes_roundtrip_through_files_api(local_ws, sdk):
 
     hook = AirbricksDatabricksHook()
     path = "/Volumes/main/raw/hooks/dir with space/data.bin"
+    create_volume("main.raw.hooks")
     payload = bytes(range(256)) * 10
     hook.files_upload(path, payload)
     assert hook.files_download(path) == payload
@@ -103,14 +104,14 @@ def test_hook_raw_bytes_roundtrip_through_files_api(local_ws, sdk):
     assert local_ws.token not in str(err.value)
 
 
-def test_operator_head_and_delete_go_through_the_raw_path(run_dag, dag_id, sink, sdk, ti_states):
+def test_operator_head_and_delete_go_through_the_raw_path(run_dag, dag_id, sink, sdk, ti_states, create_volume):
     import io
 
     from airflow.sdk import task
 
     from airbricks.operators.api import DatabricksApiOperator
 
-    path = f"/Volumes/main/raw/{dag_id}/f.txt"
+    path = f"{create_volume(f'main.raw.{dag_id}')}/f.txt"
     sdk.files.upload(path, io.BytesIO(b"hello"), overwrite=True)
     with _dag(dag_id) as dag:
         head = DatabricksApiOperator(task_id="head", method="HEAD", endpoint=f"api/2.0/fs/files{path}")

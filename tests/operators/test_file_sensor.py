@@ -80,7 +80,8 @@ def test_stale_file_does_not_fire_until_rewritten(run_dag, dag_id, sink, sdk, ti
     assert sink["found"]["size"] == 6
 
 
-def test_volume_file_via_files_api(run_dag, dag_id, sink, sdk, ti_states):
+def test_volume_file_via_files_api(run_dag, dag_id, sink, sdk, ti_states, create_volume):
+    create_volume("main.landing.raw")  # the sensor waits for the file; the volume must exist, as on Databricks
     path = f"/Volumes/main/landing/raw/{dag_id}/_SUCCESS"
     writer = _later(0.8, lambda: sdk.files.upload(path, io.BytesIO(b"vol"), overwrite=True))
     dr = run_dag(_sensor_dag(dag_id, sink, path=path))
@@ -90,7 +91,8 @@ def test_volume_file_via_files_api(run_dag, dag_id, sink, sdk, ti_states):
     assert sink["found"]["modification_time"] > 0
 
 
-def test_volume_glob_via_directory_listing(run_dag, dag_id, sink, sdk, ti_states):
+def test_volume_glob_via_directory_listing(run_dag, dag_id, sink, sdk, ti_states, create_volume):
+    create_volume("main.landing.raw")
     base = f"/Volumes/main/landing/raw/{dag_id}"
     writer = _later(0.8, lambda: sdk.files.upload(f"{base}/batch_7.json", io.BytesIO(b"{}"), overwrite=True))
     dr = run_dag(_sensor_dag(dag_id, sink, path=f"{base}/batch_*.json"))
@@ -122,12 +124,13 @@ class _OnceLogged(logging.Handler):
 
 
 @pytest.mark.parametrize("kind", ["dbfs", "volume"])
-def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind):
+def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind, create_volume):
     if kind == "dbfs":
         path = f"/landing/{dag_id}/_SUCCESS"
         writer = _OnceLogged("running trigger in line", lambda: sdk.dbfs.upload(path, io.BytesIO(b"done"),
                                                                                  overwrite=True))
     else:
+        create_volume("main.landing.raw")
         path = f"/Volumes/main/landing/raw/{dag_id}/_SUCCESS"
         writer = _OnceLogged("running trigger in line", lambda: sdk.files.upload(path, io.BytesIO(b"done"),
                                                                                   overwrite=True))

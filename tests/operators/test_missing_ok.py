@@ -25,7 +25,7 @@ def _put(local_ws, path: str, content: bytes) -> None:
 
 
 @pytest.mark.parametrize("path", ["/missing-ok/none/file", "/Volumes/main/raw/none/file"])
-def test_missing_ok_answers_none_for_a_missing_file_or_directory(local_ws, path: str) -> None:
+def test_missing_ok_answers_none_for_a_missing_file_or_directory(local_ws, create_volume, path: str) -> None:
     hook = AirbricksDatabricksHook()
     volume = path.startswith("/Volumes/")
     head = hook.files_head if volume else hook.dbfs_get_status
@@ -40,6 +40,8 @@ def test_missing_ok_answers_none_for_a_missing_file_or_directory(local_ws, path:
     assert asyncio.run(both()) == (None, None)
     folder = path.rsplit("/", 1)[0]
     if volume:
+        create_volume("main.raw.none")  # a missing volume was "missing" too; a file needs the volume
+        assert head(path, missing_ok=True) is None
         hook.files_upload(path, b"abc")
     else:
         _put(local_ws, path, b"abc")

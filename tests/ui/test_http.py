@@ -189,9 +189,10 @@ def test_a_displayed_tables_text_copy_is_not_shown_twice() -> None:
     assert without_echo(cells)[0]["outputs"][1]["text"] == "after\n"
 
 
-def test_volumes_browser_lists_down_to_a_file_and_downloads_it(local_ws: Any, land_file: Any,
+def test_volumes_browser_lists_down_to_a_file_and_downloads_it(local_ws: Any, land_file: Any, create_volume: Any,
                                                               browser_session: requests.Session) -> None:
     content = b"id,v\n1,2\n"
+    create_volume("main.ui_tests.landing")  # volumes exist only once created, as on Databricks
     land_file("/Volumes/main/ui_tests/landing/in/data.csv", content)
     for path, expected in (("/ui/volumes", "/ui/volumes/main"), ("/ui/volumes/main", "/ui/volumes/main/ui_tests"),
                            ("/ui/volumes/main/ui_tests", "/ui/volumes/main/ui_tests/landing"),

@@ -49,6 +49,7 @@ def _kernels_of(spec_path: str) -> list[psutil.Process]:
 def state(tmp_path, serve_process):
     """A server holding one of everything, including a notebook run in flight; then kill -9."""
     from databricks.sdk.service import compute, jobs
+    from databricks.sdk.service.catalog import VolumeType
     from databricks.sdk.service.workspace import ImportFormat, Language
 
     data = tmp_path / "ws"
@@ -65,6 +66,7 @@ def state(tmp_path, serve_process):
     w.workspace.upload("/Shared/durable/sleeper", io.BytesIO(SLEEPER.encode()), format=ImportFormat.SOURCE,
                        language=Language.PYTHON, overwrite=True)
     w.dbfs.upload("/durable/data.bin", io.BytesIO(bytes(range(256)) * 4000), overwrite=True)
+    w.volumes.create(catalog_name="main", schema_name="default", name="landing", volume_type=VolumeType.MANAGED)
     w.files.upload("/Volumes/main/default/landing/durable.csv", io.BytesIO(b"a,b\n1,2\n"), overwrite=True)
     job_id = w.jobs.create(name="durable-job", tasks=[jobs.Task(
         task_key="t", existing_cluster_id=running,

@@ -17,8 +17,9 @@ from airbricks.workspace.server import LocalWorkspace
 
 
 @pytest.fixture
-def vol() -> str:
-    return f"/Volumes/main/default/v{uuid.uuid4().hex[:8]}"
+def vol(create_volume) -> str:
+    """A fresh volume: volumes must exist before the Files API accepts their paths."""
+    return create_volume(f"main.default.v{uuid.uuid4().hex[:8]}")
 
 
 def _fs(local_ws: LocalWorkspace, method: str, suffix: str, **kwargs: object) -> requests.Response:
@@ -140,11 +141,17 @@ def test_oversized_declared_upload_is_refused(local_ws: LocalWorkspace, vol: str
 
 
 def test_volume_files_survive_restart(tmp_path: Path) -> None:
-    with LocalWorkspace(tmp_path / "ws") as ws:
-        WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat").files.upload(
-            "/Volumes/c/s/v/keep.txt", io.BytesIO(b"durable"))
+    from databricks.sdk.service.catalog import VolumeType
+
     with LocalWorkspace(tmp_path / "ws") as ws:
         client = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
+        client.catalogs.create(name="c")
+        client.schemas.create(name="s", catalog_name="c")
+        client.volumes.create(catalog_name="c", schema_name="s", name="v", volume_type=VolumeType.MANAGED)
+        client.files.upload("/Volumes/c/s/v/keep.txt", io.BytesIO(b"durable"))
+    with LocalWorkspace(tmp_path / "ws") as ws:
+        client = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
+        assert client.volumes.read("c.s.v").volume_type == VolumeType.MANAGED
         assert client.files.download("/Volumes/c/s/v/keep.txt").contents.read() == b"durable"
     assert (tmp_path / "ws" / "volumes" / "c" / "s" / "v" / "keep.txt").read_bytes() == b"durable"
 

@@ -45,6 +45,10 @@ def fuzz_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalWor
         }).raise_for_status()
         requests.post(ws.url + "/api/2.0/workspace/mkdirs", headers=auth, json={"path": "/Shared/fuzz"},
                       timeout=10).raise_for_status()
+        # The traversal sweep goes through a volume that exists, so the Files API reaches the disk.
+        requests.post(ws.url + "/api/2.1/unity-catalog/volumes", headers=auth, timeout=10, json={
+            "catalog_name": "main", "schema_name": "default", "name": "vol", "volume_type": "MANAGED",
+        }).raise_for_status()
         yield ws, base
 
 

@@ -35,8 +35,9 @@ dbutils.notebook.exit(open("/Volumes/main/default/vol/{tag}/out.txt").read())
 """
 
 
-def test_display_shell_and_fuse_paths_are_in_the_export(sdk: WorkspaceClient, cluster: str) -> None:
+def test_display_shell_and_fuse_paths_are_in_the_export(sdk: WorkspaceClient, cluster: str, create_volume) -> None:
     tag = uuid.uuid4().hex[:8]
+    create_volume("main.default.vol")
     path = _upload(sdk, PANDAS_AND_FUSE.format(tag=tag))
     run = _wait_run(sdk, sdk.jobs.submit(run_name="features", tasks=[_nb_task("t", path, cluster)]).run_id)
     task_run = run.tasks[0].run_id

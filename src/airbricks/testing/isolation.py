@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 RUNNING_STATES = ("PENDING", "RUNNING", "RESTARTING", "RESIZING", "UNKNOWN")
 #: The admin listing of volumes: the Files API cannot list above ``/Volumes/<catalog>/<schema>/<volume>``.
 VOLUMES = "/api/2.0/airbricks/volumes"
+UC = "/api/2.1/unity-catalog"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Snapshot:
     dbfs: frozenset[str] = field(default_factory=frozenset)
     objects: frozenset[str] = field(default_factory=frozenset)
     volume_files: frozenset[str] = field(default_factory=frozenset)
+    #: Unity Catalog objects by kind (``catalogs``, ``schemas``, ``volumes``), full names.
+    catalog: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    repos: frozenset[int] = field(default_factory=frozenset)
 
 
 def take_snapshot(api: Api) -> Snapshot:
@@ -43,6 +47,8 @@ def take_snapshot(api: Api) -> Snapshot:
         dbfs=frozenset(path for path, _ in _dbfs_tree(api)),
         objects=frozenset(path for path, _ in _object_tree(api)),
         volume_files=frozenset(path for path, _ in _volume_tree(api)),
+        catalog=frozenset(_catalog_objects(api)),
+        repos=frozenset(r["id"] for r in _paged(api, "/api/2.0/repos", "repos")),
     )
 
 
@@ -65,6 +71,9 @@ def reset_to(api: Api, snapshot: Snapshot) -> None:
                      ok_missing=True)
     for path in _topmost_new(_dbfs_tree(api), snapshot.dbfs):
         api.call("POST", "/api/2.0/dbfs/delete", json={"path": path, "recursive": True}, ok_missing=True)
+    for repo in _paged(api, "/api/2.0/repos", "repos"):  # Git folders, with their files
+        if repo["id"] not in snapshot.repos:
+            api.call("DELETE", f"/api/2.0/repos/{repo['id']}", ok_missing=True)
     for path in _topmost_new(_object_tree(api), snapshot.objects):
         api.call("POST", "/api/2.0/workspace/delete", json={"path": path, "recursive": True}, ok_missing=True)
     # The Files API deletes only empty directories: files first, then directories deepest first.
@@ -72,6 +81,25 @@ def reset_to(api: Api, snapshot: Snapshot) -> None:
     for path, is_dir in sorted(new, key=lambda entry: (entry[1], -entry[0].count("/"))):
         kind = "directories" if is_dir else "files"
         api.call("DELETE", f"/api/2.0/fs/{kind}{path}", ok_missing=True)
+    # Unity Catalog objects the test created: volumes, then schemas, then catalogs (each with what is in it).
+    new_objects = [obj for obj in _catalog_objects(api) if obj not in snapshot.catalog]
+    new_names = {name for _, name in new_objects}
+    for kind in ("volumes", "schemas", "catalogs"):
+        for _, name in (obj for obj in new_objects if obj[0] == kind):
+            if name.rpartition(".")[0] not in new_names:  # else deleting its parent (forced) takes it along
+                api.call("DELETE", f"{UC}/{kind}/{name}", params={"force": "true"} if kind != "volumes" else None,
+                         ok_missing=True)
+
+
+def _catalog_objects(api: Api) -> Iterator[tuple[str, str]]:
+    for catalog in api.call("GET", f"{UC}/catalogs").get("catalogs", []):
+        yield "catalogs", catalog["name"]
+        for schema in api.call("GET", f"{UC}/schemas", params={"catalog_name": catalog["name"]}).get("schemas", []):
+            yield "schemas", schema["full_name"]
+            found = api.call("GET", f"{UC}/volumes", params={"catalog_name": catalog["name"],
+                                                               "schema_name": schema["name"]})
+            for volume in found.get("volumes", []):
+                yield "volumes", volume["full_name"]
 
 
 def _topmost_new(tree: Iterator[tuple[str, bool]], old: frozenset[str]) -> list[str]:

@@ -40,6 +40,9 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
     "airbricks_dags_folder": ("the DAG folder run_dag('dag_id') parses (relative to the rootdir)", "string", ""),
     "airbricks_connection_ids": ("connection ids besides databricks_default pointing at the workspace",
                                  "string", ""),
+    "airbricks_auto_create_volumes": ("on: a /Volumes/c/s/v/... path in a missing volume creates it; off: 404, as"
+                                      " on Databricks (create volumes first: the create_volume fixture)",
+                                      "string", "off"),
     "airbricks_isolation": ("on: remove what each test created and fail a test that leaves a cluster running",
                             "string", "on"),
     "airbricks_airflow_home": ("isolated: a temporary AIRFLOW_HOME for the session; keep: leave AIRFLOW_HOME alone",
@@ -115,6 +118,7 @@ def local_workspace(pytestconfig: pytest.Config) -> Iterator[Any]:
         "cluster_start_seconds": _seconds(pytestconfig, "airbricks_cluster_start_seconds"),
         "cluster_stop_seconds": _seconds(pytestconfig, "airbricks_cluster_stop_seconds"),
         "token": setting(pytestconfig, "airbricks_token") or None,
+        "auto_create_volumes": _switch(pytestconfig, "airbricks_auto_create_volumes"),
     }
     spark = _switch(pytestconfig, "airbricks_spark")
     if spark:
@@ -167,6 +171,13 @@ def upload_notebooks(local_workspace: Any) -> Callable[[str | Path, str], list[s
 def land_file(local_workspace: Any) -> Callable[[str, bytes | str], str]:
     """``land_file("dbfs:/landing/x.csv" or "/Volumes/c/s/v/x.csv", content)``: write a file."""
     return local_workspace.land_file
+
+
+@pytest.fixture
+def create_volume(local_workspace: Any) -> Callable[..., str]:
+    """``create_volume("main.default.landing")``: the volume (and its catalog and schema) exists; returns
+    ``/Volumes/main/default/landing``. Volumes must exist before ``/Volumes/...`` paths work, as on Databricks."""
+    return local_workspace.create_volume
 
 
 @pytest.fixture

@@ -149,8 +149,27 @@ class TestWorkspace:
             uploaded.append(_notebook_name(path) if status else path)
         return uploaded
 
+    def create_volume(self, full_name: str, volume_type: str = "MANAGED") -> str:
+        """Make sure the volume ``catalog.schema.volume`` exists (its catalog and schema too), as a real
+        workspace needs before ``/Volumes/...`` paths work; returns ``/Volumes/catalog/schema/volume``.
+        What a test creates is removed after it, like its files."""
+        parts = full_name.split(".")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"create_volume: {full_name!r} is not catalog.schema.volume")
+        catalog, schema, volume = parts
+        uc = "/api/2.1/unity-catalog"
+        if self.api.call("GET", f"{uc}/catalogs/{catalog}", ok_missing=True) is None:
+            self.api.call("POST", f"{uc}/catalogs", json={"name": catalog})
+        if self.api.call("GET", f"{uc}/schemas/{catalog}.{schema}", ok_missing=True) is None:
+            self.api.call("POST", f"{uc}/schemas", json={"catalog_name": catalog, "name": schema})
+        if self.api.call("GET", f"{uc}/volumes/{full_name}", ok_missing=True) is None:
+            self.api.call("POST", f"{uc}/volumes", json={"catalog_name": catalog, "schema_name": schema,
+                                                         "name": volume, "volume_type": volume_type})
+        return f"/Volumes/{catalog}/{schema}/{volume}"
+
     def land_file(self, path: str, content: bytes | str) -> str:
-        """Write ``content`` at ``path`` in DBFS (``dbfs:/x`` or ``/x``) or a Volume (``/Volumes/c/s/v/x``).
+        """Write ``content`` at ``path`` in DBFS (``dbfs:/x`` or ``/x``) or a Volume (``/Volumes/c/s/v/x``, which
+        must exist: :meth:`create_volume` first).
 
         Parent folders are created; an existing file is replaced. Returns the path as given.
         """

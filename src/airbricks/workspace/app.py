@@ -47,14 +47,17 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     from airbricks.workspace.routes import (
         admin,
         clusters,
+        commands,
         dbfs,
         files,
         jobs,
         libraries,
         objects,
         queries,
+        repos,
         sql,
         ui_links,
+        unity_catalog,
     )
 
     app = FastAPI(title="airbricks local Databricks workspace", version="0.1.0", docs_url=None, redoc_url=None)
@@ -84,7 +87,8 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     async def well_known() -> dict[str, Any]:
         return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id}
 
-    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, queries, admin, ui_links):
+    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, queries, admin, ui_links, unity_catalog,
+                   commands, repos):
         app.include_router(module.router)
     ui = create_ui(workspace)
     outer = AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response, ui=ui)

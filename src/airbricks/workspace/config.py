@@ -41,6 +41,8 @@ class WorkspaceConfig:
     spark_jit: str = "fast-start"
     #: Where the JVMs' class-data archives are kept (see :mod:`airbricks.workspace.spark.class_cache`); None: off.
     spark_class_cache: Path | None = field(default_factory=lambda: default_class_cache())
+    #: A ``/Volumes/c/s/v/...`` path in a volume nobody created creates it (off: 404, as on Databricks).
+    auto_create_volumes: bool = False
 
     @property
     def restart_seconds(self) -> float:

@@ -16,15 +16,19 @@ from pathlib import Path
 
 from airbricks.workspace.clock import Clock, SystemClock
 from airbricks.workspace.clusters import Clusters
+from airbricks.workspace.command_contexts import Contexts
 from airbricks.workspace.compute import ComputeEngine, NoEngine
 from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_create_token
 from airbricks.workspace.dbfs import Dbfs
 from airbricks.workspace.faults import Faults
 from airbricks.workspace.files import Volumes
+from airbricks.workspace.git_repos import GitRepos
+from airbricks.workspace.git_tasks import GitCheckouts
 from airbricks.workspace.job_tasks.queries import Queries
 from airbricks.workspace.jobs import Jobs
 from airbricks.workspace.libraries import Libraries
 from airbricks.workspace.objects import WorkspaceObjects
+from airbricks.workspace.repos import Repos
 from airbricks.workspace.runs import Runs
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.sql_execution import Executor
@@ -32,7 +36,9 @@ from airbricks.workspace.statements import Statements
 from airbricks.workspace.storage import LocalPaths
 from airbricks.workspace.store import Store
 from airbricks.workspace.task_execution import Launcher, TaskExecutor
+from airbricks.workspace.uc_tables import Tables
 from airbricks.workspace.ui.sessions import Sessions
+from airbricks.workspace.unity_catalog import UnityCatalog
 from airbricks.workspace.warehouses import Warehouses
 
 __all__ = ["TOKEN_FILE", "Workspace", "WorkspaceConfig"]
@@ -68,18 +74,25 @@ class Workspace:
                              workspace_id=_workspace_id(store))
         self.dbfs = Dbfs(self.shared)
         self.volumes = Volumes(self.shared)
+        self.catalog = UnityCatalog(self.shared, self.volumes.root)
+        self.volumes.require_volume = self.catalog.require_volume
         self.clusters = Clusters(self.shared, engine=self._engine(config))
         self.faults = Faults(self.shared, self.clusters)
+        self.tables = Tables(self.catalog, getattr(self.clusters.engine, "metastore_port", lambda start: None))
         self.clusters.on_fault = self.faults.count
         self.objects = WorkspaceObjects(self.shared)
+        self.git = GitRepos(self.shared.data_dir / "git")
+        self.repos = Repos(self.shared, self.objects, self.git)
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
         executor = TaskExecutor(self.shared, clusters=self.clusters, notebooks=self.objects,
                                 local_paths=self.local_paths, launch=launch)
         self.runs = Runs(self.shared, executor=executor)
         self.clusters.is_busy = self.runs.is_cluster_busy
         self.jobs = Jobs(self.shared, runs=self.runs)
+        self.contexts = Contexts(self.shared, self.clusters, self.local_paths)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
         executor.cluster_libraries = self.libraries
+        executor.git_checkouts = GitCheckouts(self.git)
         # SQL warehouses are drivers of the clusters' engine: one metastore, one capacity.
         self.warehouses = Warehouses(self.shared, engine=self.clusters.engine)
         self.statements = Statements(self.shared, warehouses=self.warehouses)
@@ -91,7 +104,7 @@ class Workspace:
         self.runs.statements, self.runs.queries = self.statements, self.queries  # sql_task
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
                                                       self.libraries.tick, self.warehouses.tick,
-                                                      self.statements.tick]
+                                                      self.statements.tick, self.contexts.tick]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -158,6 +171,7 @@ class Workspace:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.runs.shutdown()
+        self.contexts.shutdown()
         self.sql.shutdown()
         self.clusters.engine.shutdown()
         self.dbfs.shutdown()

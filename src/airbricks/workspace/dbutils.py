@@ -95,6 +95,15 @@ class FileInfo:
     modificationTime: int  # noqa: N815
 
 
+@dataclass(frozen=True)
+class MountInfo:
+    """What ``dbutils.fs.mounts()`` returns per mount."""
+
+    mountPoint: str  # noqa: N815
+    source: str
+    encryptionType: str = ""  # noqa: N815
+
+
 class Fs:
     """``dbutils.fs`` over the local DBFS (``dbfs:/``, ``/``) and Volumes (``/Volumes/...``) directories."""
 
@@ -103,8 +112,15 @@ class Fs:
         self._volumes = volumes_root
 
     def _local(self, path: str) -> tuple[Path, str]:
-        """(local file, canonical URI) for a user path (see :func:`airbricks.workspace.paths.storage_file`)."""
-        return paths.storage_file(path, dbfs_root=self._dbfs, volumes_root=self._volumes)
+        """(local file, canonical URI) for a user path (see :func:`airbricks.workspace.paths.storage_file`); a
+        volume path needs its volume to exist."""
+        local, uri = paths.storage_file(path, dbfs_root=self._dbfs, volumes_root=self._volumes)
+        paths.require_volume_folder(self._volumes, uri)
+        return local, uri
+
+    def mounts(self) -> list[MountInfo]:
+        """The mounts of a Unity Catalog driver: the DBFS root and the volumes (each on its local folder)."""
+        return [MountInfo("/", "DatabricksRoot"), MountInfo("/Volumes", "UnityCatalogVolumes")]
 
     def ls(self, dir: str) -> list[FileInfo]:  # noqa: A002
         local, uri = self._local(dir)

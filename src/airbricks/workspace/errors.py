@@ -89,6 +89,33 @@ class NotFound(DatabricksError):
     error_code = "NOT_FOUND"
 
 
+class CatalogDoesNotExist(DatabricksError):
+    """Unity Catalog's code for a missing catalog (the SDK maps 404 to NotFound)."""
+
+    status_code = 404
+    error_code = "CATALOG_DOES_NOT_EXIST"
+
+
+class SchemaDoesNotExist(DatabricksError):
+    status_code = 404
+    error_code = "SCHEMA_DOES_NOT_EXIST"
+
+
+class TableDoesNotExist(DatabricksError):
+    status_code = 404
+    error_code = "TABLE_DOES_NOT_EXIST"
+
+
+class CatalogAlreadyExists(DatabricksError):
+    status_code = 409
+    error_code = "CATALOG_ALREADY_EXISTS"
+
+
+class SchemaAlreadyExists(DatabricksError):
+    status_code = 409
+    error_code = "SCHEMA_ALREADY_EXISTS"
+
+
 class EndpointNotFound(DatabricksError):
     status_code = 404
     error_code = "ENDPOINT_NOT_FOUND"

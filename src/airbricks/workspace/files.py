@@ -1,7 +1,7 @@
 """Unity Catalog Volumes through the Files API (``/api/2.0/fs``): files under ``<data dir>/volumes``.
 
-``/Volumes/<catalog>/<schema>/<volume>/x`` is ``<data dir>/volumes/<catalog>/<schema>/<volume>/x``. There is no
-Unity Catalog here, so every volume exists implicitly. Uploads arrive already streamed to a staging file and
+``/Volumes/<catalog>/<schema>/<volume>/x`` is ``<data dir>/volumes/<catalog>/<schema>/<volume>/x``. The volume
+must exist in Unity Catalog (:mod:`airbricks.workspace.unity_catalog`): else 404 NOT_FOUND. Uploads arrive already streamed to a staging file and
 are renamed into place (never half-written, never held in memory); errors follow the Files API: 404
 NOT_FOUND, 409 ALREADY_EXISTS, 400 INVALID_PARAMETER_VALUE for paths outside a volume.
 """
@@ -14,6 +14,7 @@ import bisect
 import os
 import shutil
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from airbricks.workspace import paths
@@ -46,6 +47,8 @@ class Volumes:
         self.shared = shared
         self.root: Path = shared.data_dir / "volumes"
         self.root.mkdir(parents=True, exist_ok=True)
+        #: Says whether a volume exists (set by the workspace: Unity Catalog); None: every volume exists.
+        self.require_volume: Callable[[str], None] | None = None
 
     # -- paths -------------------------------------------------------------------------------------------------
 
@@ -58,6 +61,13 @@ class Volumes:
             shape = "/Volumes/<catalog>/<schema>/<volume>/<path>" if is_file else "/Volumes/<catalog>/<schema>/<volume>"
             raise InvalidParameterValue(f"Invalid path {norm}: the Files API accepts Unity Catalog volume paths"
                                         f" only, of the form {shape}.")
+        return norm
+
+    def _existing(self, path: object, *, is_file: bool) -> str:
+        """The normalized path, in a volume that exists (404 NOT_FOUND naming the volume otherwise)."""
+        norm = self.normalize(path, is_file=is_file)
+        if self.require_volume is not None:
+            self.require_volume(norm)
         return norm
 
     def _local(self, norm: str) -> Path:
@@ -75,7 +85,7 @@ class Volumes:
 
     def file(self, path: object) -> VolumeFile:
         """The file to download or describe, with its stat (404 NOT_FOUND for a directory or nothing)."""
-        norm = self.normalize(path, is_file=True)
+        norm = self._existing(path, is_file=True)
         local = self._local(norm)
         try:
             st = local.stat()
@@ -88,7 +98,7 @@ class Volumes:
     def check_upload(self, path: object, overwrite: bool) -> str:
         """Refuse early (before the body is streamed) what :meth:`commit_upload` would refuse."""
         with self.shared.lock:
-            norm = self.normalize(path, is_file=True)
+            norm = self._existing(path, is_file=True)
             self._check_target(norm, self._local(norm), overwrite)
             return norm
 
@@ -106,7 +116,7 @@ class Volumes:
         """Move a fully streamed upload into place in one rename (parents are created, as on the service)."""
         with self.shared.lock:
             try:
-                norm = self.normalize(path, is_file=True)
+                norm = self._existing(path, is_file=True)
                 local = self._local(norm)
                 self._check_target(norm, local, overwrite)
                 paths.commit_file(staged, local)
@@ -122,7 +132,7 @@ class Volumes:
     def create_directory(self, path: object) -> None:
         """``mkdir -p``: an existing directory is fine, a file anywhere on the way is a conflict."""
         with self.shared.lock:
-            norm = self.normalize(path, is_file=False)
+            norm = self._existing(path, is_file=False)
             current = norm
             while True:
                 p = self._local(current)
@@ -134,10 +144,10 @@ class Volumes:
             self._local(norm).mkdir(parents=True, exist_ok=True)
 
     def _directory(self, path: object) -> tuple[str, Path]:
-        norm = self.normalize(path, is_file=False)
+        norm = self._existing(path, is_file=False)
         local = self._local(norm)
         if self._is_volume_root(norm):
-            return norm, local  # volumes exist implicitly
+            return norm, local
         if not local.is_dir():
             raise NotFound(f"The directory being accessed is not found: {norm}.")
         return norm, local

@@ -13,6 +13,7 @@ from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
 from airbricks.workspace.runs import Runs
+from airbricks.workspace.git_repos import check_git_source, with_git_source
 from airbricks.workspace.shared import CREATOR, Shared
 from airbricks.workspace.tasks import job_cluster_keys, validate_tasks
 
@@ -37,6 +38,8 @@ def complete_settings(settings: dict[str, Any]) -> dict[str, Any]:
     out = dict(settings)
     out.setdefault("name", "Untitled")
     out["tasks"] = validate_tasks(out.get("tasks") or [], job_cluster_keys(out.get("job_clusters")))
+    if out.get("git_source") is not None:
+        out["git_source"] = check_git_source(out["git_source"])
     out.setdefault("max_concurrent_runs", 1)
     limit, queue = out["max_concurrent_runs"], out.get("queue")
     if not isinstance(limit, int) or not 0 <= limit <= 1000:
@@ -154,7 +157,8 @@ class Jobs:
             widgets.update(_str_map(notebook_params, "notebook_params"))
             run = self.runs.create(
                 job_id=job["job_id"], run_name=settings.get("name", "Untitled"), run_type="JOB_RUN",
-                tasks=settings["tasks"], job_clusters=settings.get("job_clusters"),
+                tasks=with_git_source(settings["tasks"], settings.get("git_source")),
+                job_clusters=settings.get("job_clusters"),
                 timeout_seconds=settings.get("timeout_seconds"), token=idempotency_token, widgets=widgets,
                 python_params=[str(p) for p in python_params] if python_params is not None else None,
                 jar_params=[str(p) for p in jar_params] if jar_params is not None else None,
@@ -166,7 +170,8 @@ class Jobs:
             return {"run_id": run.run_id, "number_in_job": run.run_id}
 
     def submit(self, *, tasks: list[Any], run_name: str | None = None, job_clusters: Any = None,
-               timeout_seconds: int | None = None, idempotency_token: str | None = None) -> dict[str, Any]:
+               timeout_seconds: int | None = None, idempotency_token: str | None = None,
+               git_source: Any = None) -> dict[str, Any]:
         """``runs/submit``: a one-time run (its own job id); the same run again for a known token."""
         valid = validate_tasks(tasks, job_cluster_keys(job_clusters))
         with self.shared.lock:
@@ -175,7 +180,8 @@ class Jobs:
                 return {"run_id": known.run_id}
             jid = self.shared.store.next_id("job_id", start=1001)
             run = self.runs.create(
-                job_id=jid, run_name=run_name or "Untitled", run_type="SUBMIT_RUN", tasks=valid,
+                job_id=jid, run_name=run_name or "Untitled", run_type="SUBMIT_RUN",
+                tasks=with_git_source(valid, git_source),
                 job_clusters=job_clusters, timeout_seconds=timeout_seconds, token=idempotency_token, widgets={},
                 python_params=None, creator=CREATOR)
             return {"run_id": run.run_id}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airbricks.workspace import job_kernel
+from airbricks.workspace.paths import AUTO_CREATE_VOLUMES_ENV
 from airbricks.workspace.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit
 from airbricks.workspace.display import Display
 from airbricks.workspace.notebook_cells import CellLog, NotebookRunner, Tee, install
@@ -81,6 +82,8 @@ def _jvm_exception(log: Path) -> str:
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     dbfs_root, volumes_root = Path(spec["dbfs_root"]), Path(spec["volumes_root"])
+    if spec.get("auto_create_volumes"):
+        os.environ[AUTO_CREATE_VOLUMES_ENV] = "1"
     dbutils = DBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root)
     job_kernel.install(dbutils, spec, Path(spec_path).parent)
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
@@ -91,6 +94,7 @@ def main(spec_path: str) -> int:
     mount_fuse_paths(dbfs_root, volumes_root)
     if spec.get("cwd"):
         os.chdir(spec["cwd"])
+        sys.path.insert(0, spec["cwd"])  # modules beside the notebook import, as in a Git folder
     pip_dir = Path(spec_path).parent / "site-packages"  # this run's own packages (%pip, task libraries)
     if spec.get("cluster_site"):
         sys.path.insert(0, spec["cluster_site"])  # the cluster's libraries (libraries/install)

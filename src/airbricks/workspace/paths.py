@@ -113,6 +113,28 @@ def storage_file(path: str, *, dbfs_root: Path, volumes_root: Path, field: str =
     return resolve(dbfs_root, norm), f"dbfs:{norm}"
 
 
+#: Set in a kernel process whose workspace runs with ``--auto-create-volumes``.
+AUTO_CREATE_VOLUMES_ENV = "AIRBRICKS_AUTO_CREATE_VOLUMES"
+
+
+def require_volume_folder(volumes_root: Path, uri: str) -> None:
+    """In a kernel process: ``/Volumes/c/s/v/...`` needs the volume's folder, which exists exactly while the
+    volume does (see :mod:`airbricks.workspace.unity_catalog`); with auto-creation the folder is made."""
+    parts = uri.split("/")
+    if len(parts) < 5 or parts[1] != "Volumes":
+        return
+    folder = volumes_root.joinpath(*(p.lower() for p in parts[2:5]))
+    if folder.is_dir():
+        return
+    if os.environ.get(AUTO_CREATE_VOLUMES_ENV) == "1":
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    name = ".".join(parts[2:5])
+    raise FileNotFoundError(f"[UC_VOLUME_NOT_FOUND] Volume '{name}' does not exist (path {uri}). Create it first"
+                            " (CREATE VOLUME or w.volumes.create), or start the local workspace with"
+                            " --auto-create-volumes.")
+
+
 def atomic_write(target: Path, data: bytes) -> None:
     """Write a file so that a reader (or a killed process) sees the old content or the new, never half of it.
 

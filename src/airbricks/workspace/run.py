@@ -17,7 +17,7 @@ log = logging.getLogger("airbricks.workspace.runs")
 
 ACTIVE = ("PENDING", "QUEUED", "BLOCKED", "RUNNING", "TERMINATING")
 #: Fields of a task's settings the run shows as given (everything but retry policy and libraries).
-HIDDEN_TASK_FIELDS = ("max_retries", "min_retry_interval_millis", "retry_on_timeout", "libraries")
+HIDDEN_TASK_FIELDS = ("max_retries", "min_retry_interval_millis", "retry_on_timeout", "libraries", "git_source")
 
 
 class Phase(str, Enum):
@@ -228,6 +228,9 @@ class Run:
                 view["job_clusters"] = self.job_clusters
         if self.job_parameters:
             view["job_parameters"] = self.job_parameters
+        git_source = next((t.settings["git_source"] for t in self.tasks if t.settings.get("git_source")), None)
+        if git_source:  # with git_snapshot.used_commit once a task checked it out
+            view["git_source"] = git_source
         current = self.current
         if len(current) == 1 and current[0].cluster_id:  # a retried task: its latest attempt's cluster
             view["cluster_instance"] = {"cluster_id": current[0].cluster_id}

@@ -95,7 +95,9 @@ def mount_fuse_paths(dbfs_root: Path, volumes_root: Path) -> None:
         if isinstance(file, (str, os.PathLike)):
             text = os.fspath(file)
             if isinstance(text, str) and (text in ("/dbfs", "/Volumes") or text.startswith(("/dbfs/", "/Volumes/"))):
-                return paths.storage_file(text, dbfs_root=dbfs_root, volumes_root=volumes_root)[0]
+                local_file, uri = paths.storage_file(text, dbfs_root=dbfs_root, volumes_root=volumes_root)
+                paths.require_volume_folder(volumes_root, uri)
+                return local_file
         return file
 
     def wrap(func: Any) -> Any:

@@ -9,6 +9,7 @@ Runs use it for ``python_file``, jars and ``spark_submit_task`` arguments; the k
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from airbricks.workspace import paths
 from airbricks.workspace.dbfs import Dbfs
@@ -31,7 +32,9 @@ class LocalPaths:
             return local
         return self.objects.local_path(path)
 
-    def roots(self) -> dict[str, str]:
-        """The roots the kernel maps ``dbfs:/``, ``/Volumes`` and the workspace onto."""
+    def roots(self) -> dict[str, Any]:
+        """The roots the kernel maps ``dbfs:/``, ``/Volumes`` and the workspace onto (and whether a missing
+        volume is created on first use)."""
         return {"dbfs_root": str(self.dbfs.root), "volumes_root": str(self.volumes.root),
-                "workspace_root": str(self.objects.root)}
+                "workspace_root": str(self.objects.root),
+                "auto_create_volumes": self.volumes.shared.config.auto_create_volumes}

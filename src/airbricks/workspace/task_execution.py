@@ -73,6 +73,8 @@ class TaskExecutor:
         self.cluster_libraries: ClusterLibraries | None = None
         #: The Jobs service in-server tasks and value references need (set by :class:`~.runs.Runs`).
         self.host: Host = None  # type: ignore[assignment]
+        #: Checks out a task's ``git_source`` (set by the workspace; see :mod:`airbricks.workspace.git_tasks`).
+        self.git_checkouts: Any = None
         self._procs: dict[int, Process] = {}
         self._dying: list[Process] = []
 
@@ -148,13 +150,20 @@ class TaskExecutor:
                 "cells_path": str(self.run_dir(task) / CELLS_FILE), "libraries": self.pip_requirements(task),
                 **self.spark_for(task), **self._cluster_site(task), "jars": [str(j) for j in self.jars(task)]}
         notebook = task.settings.get("notebook_task")
+        checkout = self.git_checkouts.checkout_for(task) if self.git_checkouts else None
+        if checkout is not None:
+            base["cwd"] = str(checkout.directory)
+            return {**base, **checkout.spec}
         if notebook:
             path = notebook["notebook_path"]
             language, source = self.notebooks.notebook_source(path)
             if language != "PYTHON":
                 raise InvalidParameterValue(f"Notebook {path} is a {language} notebook; the local workspace runs "
                                             "Python notebooks only.")
-            return {**base, "kind": "notebook", "source": source, "name": self.notebooks.normalize(path)}
+            name = self.notebooks.normalize(path)
+            if name.startswith("/Repos/"):  # in a Git folder, as on Databricks: its folder is cwd and importable
+                base["cwd"] = str(self.local_paths.objects.local_path(name).parent)
+            return {**base, "kind": "notebook", "source": source, "name": name}
         if task.settings.get("spark_jar_task") or task.settings.get("spark_submit_task"):
             return {**base, "kind": "spark_submit", "command": self.submit_command(task, argv), "name": task.key}
         wheel = task.settings.get("python_wheel_task")

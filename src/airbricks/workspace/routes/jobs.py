@@ -78,7 +78,7 @@ def _submit(ws: Workspace, p: Params) -> dict[str, Any]:
     settings = lift_legacy_task(body, key_from_name(p.str("run_name")))
     return ws.jobs.submit(tasks=settings["tasks"], run_name=p.str("run_name"), job_clusters=body.get("job_clusters"),
                           timeout_seconds=p.int("timeout_seconds", minimum=0),
-                          idempotency_token=p.str("idempotency_token"))
+                          idempotency_token=p.str("idempotency_token"), git_source=body.get("git_source"))
 
 
 def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:

@@ -141,6 +141,20 @@ class SparkEngine:
                 command += ["--conf", f"{key}={value}"]
         return command + arguments
 
+    def metastore_port(self, start: bool = True) -> int | None:
+        """The shared metastore's port (Unity Catalog's tables API reads it), started on first use when
+        ``start``; None without Spark (or not running and not to be started). The caller waits until it answers."""
+        if self._metastore is None or not self._metastore.port:
+            if not start:
+                return None
+            try:
+                install = self._installation()
+            except SparkNotAvailable:
+                return None
+            with self._lock:
+                self._ensure_metastore(install)
+        return self._metastore.port if self._metastore is not None else None
+
     # -- facts for benchmarks and the demo -----------------------------------------------------------------
 
     def driver(self, cluster_id: str) -> Driver | None:
