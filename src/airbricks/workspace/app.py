@@ -43,7 +43,7 @@ def exact_routes(app: FastAPI) -> dict[str, Route]:
 
 def create_app(workspace: Workspace) -> AuthAndFaults:
     """The ASGI application: FastAPI's routes inside the authentication and fault-injection layer."""
-    from airbricks.workspace.routes import admin, clusters, dbfs, files, jobs, libraries, objects, sql
+    from airbricks.workspace.routes import admin, clusters, dbfs, files, jobs, libraries, objects, sql, sql_connector
 
     app = FastAPI(title="airbricks local Databricks workspace", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.workspace = workspace
@@ -72,7 +72,7 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     async def well_known() -> dict[str, Any]:
         return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id}
 
-    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, admin):
+    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, sql_connector, admin):
         app.include_router(module.router)
     return AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response)
 

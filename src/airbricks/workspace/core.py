@@ -27,6 +27,7 @@ from airbricks.workspace.objects import WorkspaceObjects
 from airbricks.workspace.runs import Runs
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.sql_execution import Executor
+from airbricks.workspace.sql_sessions import SqlSessions
 from airbricks.workspace.statements import Statements
 from airbricks.workspace.storage import LocalPaths
 from airbricks.workspace.store import Store
@@ -59,6 +60,7 @@ class Workspace:
         data_dir = Path(config.data_dir).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         self.token = load_or_create_token(data_dir, config.token)
+        self.tls_url: str | None = None  # the HTTPS listener's base URL, when the server runs one
         store = Store(data_dir / "state.db")
         self.shared = Shared(config=config, data_dir=data_dir, store=store, clock=clock or SystemClock(),
                              workspace_id=_workspace_id(store))
@@ -80,12 +82,13 @@ class Workspace:
         self.warehouses = Warehouses(self.shared, engine=self.clusters.engine)
         self.statements = Statements(self.shared, warehouses=self.warehouses)
         self.sql = Executor(self.statements, self.warehouses)
+        self.sql_sessions = self.statements.sessions = SqlSessions(self.shared, warehouses=self.warehouses)
         self.warehouses.is_busy = self.sql.is_busy
         self.warehouses.on_running = self.sql.warm
         self.warehouses.on_down = self.sql.abandon
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
                                                       self.libraries.tick, self.warehouses.tick,
-                                                      self.statements.tick]
+                                                      self.statements.tick, self.sql_sessions.tick]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
