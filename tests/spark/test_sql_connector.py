@@ -145,3 +145,39 @@ def test_the_connector_verifies_the_generated_certificate(spark_ws: LocalWorkspa
                                      headers={"Authorization": f"Bearer {spark_ws.token}"})
     with urllib.request.urlopen(request, context=context, timeout=30) as answer:
         assert json.loads(answer.read())["odbc_params"]["path"] == path
+
+
+def test_example_sql_pipeline_mails_what_the_warehouse_read_from_the_spark_job(
+        run_dag, spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spark_cluster: str, spark_warehouse: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from aiosmtpd.controller import Controller
+
+    from airbricks.demo import _Inbox
+    from airbricks.example_dags import example_sql_pipeline as example
+    from airbricks.workspace.server import free_port
+
+    day = "2026-03-04"
+    for name, content in (("a.csv", "order_id,amount\n1,19.99\n2,5.01\n"), ("b.csv", "order_id,amount\n3,75.00\n"),
+                          ("_SUCCESS", "")):
+        spark_sdk.dbfs.upload(f"/landing/{day}/{name}", io.BytesIO(content.encode()), overwrite=True)
+    inbox = _Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    monkeypatch.setenv("AIRFLOW_CONN_DATABRICKS_DEFAULT", connection(spark_ws))
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", f"smtp://127.0.0.1:{smtp.port}?disable_tls=true&disable_ssl=true")
+    try:
+        result = run_dag(example.dag, conf={"cluster_id": spark_cluster, "warehouse_name": WAREHOUSE_NAME,
+                                            "recipient": "team@example.com"},
+                         logical_date=datetime.datetime(2026, 3, 4, tzinfo=datetime.timezone.utc))
+    finally:
+        smtp.stop()
+    assert result.state == "success", result
+    description, rows = result.xcom("summarize")
+    assert [c[0] for c in description] == ["day", "files", "n_rows", "total_amount"]
+    assert [list(r) for r in rows] == [[day, 2, 3, 100.0]]
+    (mail,) = inbox.messages
+    body = mail.get_body(("html",)).get_content()
+    assert mail["To"] == "team@example.com" and f"day {day}" in body
+    assert "<td>2026-03-04</td><td>2</td><td>3</td><td>100.0</td>" in body
