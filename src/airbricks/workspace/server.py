@@ -191,10 +191,12 @@ def serve_forever(data_dir: Path, host: str, port: int, *, tls_port: int | None 
 
 def print_tls_settings(workspace: Workspace, host: str, port: int, tls_port: int, files: TlsFiles) -> None:
     """How the SQL connector (DatabricksSqlOperator) reaches the HTTPS listener, and how REST clients trust it."""
-    extra = json.dumps(connector_extra(tls_port, files.ca_file), separators=(",", ":"))
+    connection = json.dumps({"conn_type": "databricks", "host": host, "port": port, "schema": "http",
+                             "password": workspace.token, "extra": connector_extra(tls_port, files.ca_file)})
     print(f"  HTTPS listener    {workspace.tls_url} (same workspace; CA certificate {files.ca_file})")
-    print(f"  SQL connector:    Host {host}, Port {port}, Schema http, Password the token, Extra '{extra}'"
-          " (plus http_path /sql/1.0/warehouses/<id>, or sql_endpoint_name on the operator)")
+    print(f"  SQL connector:    export AIRFLOW_CONN_DATABRICKS_DEFAULT='{connection}'")
+    print("                    (the same connection with the connector's extra; add http_path "
+          "/sql/1.0/warehouses/<id> to it, or give the operator sql_endpoint_name)")
     print(f"  HTTPS REST:       export REQUESTS_CA_BUNDLE={files.bundle_file} (the CA plus the public roots), then "
           f"DATABRICKS_HOST={workspace.tls_url}")
 

@@ -22,7 +22,7 @@ def detail_target(text: str, spark_packages: list[str]) -> str | None:
     if any("delta" in package.lower() for package in spark_packages):
         return None
     match = _DESCRIBE_DETAIL.match(text)
-    return match.group("table").strip("`") if match else None
+    return match.group("table").replace("`", "") if match else None
 
 
 def describe_detail(session: Any, table: str) -> tuple[Any, Any]:
