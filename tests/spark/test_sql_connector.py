@@ -2,8 +2,9 @@
 unmodified, on the session's warehouse through the workspace's HTTPS listener, verifying the generated CA.
 
 Both of the connector's protocols: the default Thrift one and the REST session one (``use_sea``). Only the
-Airflow connection differs from a real workspace's. The warehouse is stopped after the last SQL test before this
-file, so the first statement here starts it again (as on Databricks), and the module stops it when done.
+Airflow connection differs from a real workspace's. This is the last SQL test file: its module teardown stops
+the shared warehouse, so the Spark tests after it have the driver capacity they had (run alone, the first
+statement here starts the warehouse, as on Databricks).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def connection(ws: LocalWorkspace, **extra: Any) -> str:
 
 @pytest.fixture(scope="module", autouse=True)
 def _hand_back_the_warehouse(spark_sdk: WorkspaceClient, spark_warehouse: str) -> Iterator[None]:
+    """Later Spark tests count drivers against the workspace's capacity."""
     yield
     spark_sdk.warehouses.stop(spark_warehouse).result(timeout=datetime.timedelta(minutes=2))
 
@@ -130,6 +132,8 @@ def test_connector_sessions_keep_their_namespace_and_errors_are_clear(connect: C
             if not use_sea:  # a Thrift call not served names the settings that work
                 with pytest.raises(Exception, match="use_sea=True"):
                     cursor.tables(schema_name=schema)
+                with pytest.raises(Exception, match="positional '\\?' markers are not supported"):
+                    cursor.execute("SELECT count(*) FROM t WHERE id > ?", [0])
 
 
 def test_the_connector_verifies_the_generated_certificate(spark_ws: LocalWorkspace, spark_warehouse: str) -> None:
@@ -144,7 +148,8 @@ def test_the_connector_verifies_the_generated_certificate(spark_ws: LocalWorkspa
     request = urllib.request.Request(f"{spark_ws.tls_url}/api/2.0/sql/warehouses/{spark_warehouse}",
                                      headers={"Authorization": f"Bearer {spark_ws.token}"})
     with urllib.request.urlopen(request, context=context, timeout=30) as answer:
-        assert json.loads(answer.read())["odbc_params"]["path"] == path
+        odbc = json.loads(answer.read())["odbc_params"]
+    assert odbc == {"hostname": "127.0.0.1", "port": spark_ws.tls_port, "protocol": "https", "path": path}
 
 
 def test_example_sql_pipeline_mails_what_the_warehouse_read_from_the_spark_job(

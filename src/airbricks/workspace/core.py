@@ -60,7 +60,6 @@ class Workspace:
         data_dir = Path(config.data_dir).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         self.token = load_or_create_token(data_dir, config.token)
-        self.tls_url: str | None = None  # the HTTPS listener's base URL, when the server runs one
         store = Store(data_dir / "state.db")
         self.shared = Shared(config=config, data_dir=data_dir, store=store, clock=clock or SystemClock(),
                              workspace_id=_workspace_id(store))
@@ -117,6 +116,15 @@ class Workspace:
     @url.setter
     def url(self, value: str) -> None:
         self.shared.url = value
+
+    @property
+    def tls_url(self) -> str | None:
+        """The HTTPS listener's base URL (set by the server when it runs one)."""
+        return self.shared.tls_url
+
+    @tls_url.setter
+    def tls_url(self, value: str | None) -> None:
+        self.shared.tls_url = value
 
     def start(self, *, ticker: bool = True) -> None:
         """Recover what a previous process left (runs in flight), install configured faults, start ticking."""

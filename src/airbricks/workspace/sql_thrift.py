@@ -124,7 +124,10 @@ class ThriftService:
             processor.process(TBinaryProtocol.TBinaryProtocol(TTransport.TMemoryBuffer(body)),
                               TBinaryProtocol.TBinaryProtocol(out))
         except (EOFError, TTransport.TTransportException, ValueError) as exc:
-            raise MalformedRequest(f"Not a Thrift (binary protocol) TCLIService call: {exc}") from None
+            raise MalformedRequest(
+                "This is the SQL connector's Thrift endpoint (databricks-sql-connector, DatabricksSqlOperator), and "
+                f"the body is not a TCLIService call in the binary protocol ({type(exc).__name__}). For SQL over plain "
+                "REST use the Statement Execution API: POST /api/2.0/sql/statements.") from None
         return out.getvalue()
 
     def add(self, statement: Statement) -> None:
