@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from databricks.sql.thrift_api.TCLIService import TCLIService, ttypes
@@ -36,6 +37,8 @@ DIRECT_WAIT_SECONDS = 5.0
 STATUS_WAIT_SECONDS = 1.0
 #: The newest protocol answered: V8 is where the connector sends named parameters natively.
 PROTOCOL = ttypes.TProtocolVersion.SPARK_CLI_SERVICE_PROTOCOL_V8
+#: At most this many Thrift calls are answered at once (the others queue): sessions of concurrent Airflow tasks.
+THREADS = 32
 #: A fetch returns at most this many bytes of Arrow data unless the client asks for less.
 _FETCH_BYTES = 8 * 1024 * 1024
 
@@ -115,6 +118,8 @@ class ThriftService:
         self.sessions = sessions
         self._operations: dict[str, _Operation] = {}
         self._lock = threading.Lock()
+        #: Where calls run (they block while they wait for a statement): one thread per concurrent client call.
+        self.threads = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="airbricks-thrift")
 
     def call(self, warehouse_id: str, body: bytes) -> bytes:
         """One binary-protocol call (a whole HTTP body) in, its answer out."""

@@ -57,7 +57,10 @@ async def thrift(request: Request) -> Response:
     service = getattr(state, "thrift_service", None)
     if service is None:  # made on first use: the thrift package comes with the connector, not the server
         service = state.thrift_service = ThriftService(ws.statements, ws.sql_sessions)
-    answer = await asyncio.to_thread(service.call, request.path_params["warehouse_id"], body)
+    # Calls wait for statements (up to a few seconds), so they run on the service's own threads, never on the
+    # event loop's default executor that other routes share.
+    answer = await asyncio.get_running_loop().run_in_executor(service.threads, service.call,
+                                                              request.path_params["warehouse_id"], body)
     return Response(answer, media_type="application/x-thrift")
 
 
