@@ -59,3 +59,15 @@ def test_certificate_is_reissued_for_a_new_host_under_the_same_ca(tmp_path: Path
         x509.SubjectAlternativeName).value
     assert set(names.get_values_for_type(x509.DNSName)) == {"ws.example.internal", "localhost"}
     assert first.ca_file.read_bytes() in second.bundle_file.read_bytes()
+
+
+def test_the_testing_kit_serves_https_on_request() -> None:
+    from airbricks.testing import local_workspace
+
+    with local_workspace(tls=True) as ws:
+        assert ws.connector_extra == {"_port": int(ws.tls_url.rsplit(":", 1)[1]),
+                                      "_tls_trusted_ca_file": str(ws.ca_file), "enable_telemetry": False}
+        answer = requests.get(f"{ws.tls_url}/api/2.1/clusters/list", headers={"Authorization": f"Bearer {ws.token}"},
+                              verify=str(ws.ca_file), timeout=10)
+        assert answer.status_code == 200 and answer.json() == {"clusters": []}
+        assert str(ws.ca_file).startswith(str(ws.data_dir))  # kept in the data dir, removed with it
