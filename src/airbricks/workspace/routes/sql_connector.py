@@ -13,12 +13,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from airbricks.workspace.errors import DatabricksError, NotImplementedOnLocal
 from airbricks.workspace.routes import read_body, read_params, versioned, workspace
 
 router = APIRouter()
 V2 = ("2.0",)
 #: Thrift messages are small (a statement, a fetch request); a larger body is not a client of ours.
 _THRIFT_BODY_LIMIT = 16 * 1024 * 1024
+#: The header databricks-sql-connector reads an HTTP error's message from on its Thrift path.
+THRIFT_ERROR_HEADER = "x-thriftserver-error-message"
 
 
 @versioned(router, ["POST"], "sql/sessions", V2)
@@ -48,8 +51,30 @@ async def telemetry(request: Request) -> Response:
     return Response(b'{"errors":[],"numSuccess":0,"numProtoSuccess":0}', media_type="application/json")
 
 
+def _for_the_connector(exc: DatabricksError) -> DatabricksError:
+    """The connector shows an HTTP error's message only from this header (as the real service sends it)."""
+    exc.headers = {**exc.headers, THRIFT_ERROR_HEADER: " ".join(exc.message.split())[:2000].encode(
+        "latin-1", "replace").decode("latin-1")}
+    return exc
+
+
 async def thrift(request: Request) -> Response:
     """One Thrift call (binary protocol) to the warehouse in the path, answered by :mod:`..sql_thrift`."""
+    try:
+        return await _thrift(request)
+    except DatabricksError as exc:
+        raise _for_the_connector(exc) from None
+
+
+async def cluster_thrift(request: Request) -> Response:
+    """An all-purpose cluster's ``http_path``: not served (statements run on warehouses here)."""
+    raise _for_the_connector(NotImplementedOnLocal(
+        f"SQL on an all-purpose cluster's http_path ({request.url.path}) is not served by the local workspace: "
+        "use a SQL warehouse, http_path /sql/1.0/warehouses/<id> (its odbc_params.path) or sql_endpoint_name "
+        "(warehouses share the clusters' tables)"))
+
+
+async def _thrift(request: Request) -> Response:
     from airbricks.workspace.sql_thrift import ThriftService
 
     body = await read_body(request, _THRIFT_BODY_LIMIT)
@@ -65,5 +90,6 @@ async def thrift(request: Request) -> Response:
 
 
 router.routes.append(Route("/telemetry-ext", telemetry, methods=["POST"]))
+router.routes.append(Route("/sql/protocolv1/o/{org_id}/{cluster_id}", cluster_thrift, methods=["POST"]))
 for _kind in ("warehouses", "endpoints"):
     router.routes.append(Route(f"/sql/1.0/{_kind}/{{warehouse_id}}", thrift, methods=["POST"]))
