@@ -6,7 +6,10 @@ Starts a local workspace with Spark in this process and drives it only through i
 * ``SELECT 1`` round trip (submit with wait_timeout=10s -> SUCCEEDED result in the answer) on the running
   warehouse, median and p90;
 * a 100k-row aggregate (``GROUP BY`` over a 100,000-row table written once with CTAS) round trip;
-* fetching 100k rows back (JSON_ARRAY INLINE, all chunks) for scale.
+* fetching 100k rows back (JSON_ARRAY INLINE, all chunks) for scale;
+* the same through ``databricks-sql-connector`` (what DatabricksSqlOperator uses) on the HTTPS listener, over
+  its default Thrift protocol and its REST session protocol (``use_sea``): connect (open a session), then
+  ``SELECT 1``, the aggregate and the 100k rows (Arrow) on one open connection.
 
 Usage: python benchmarks/sql_statements.py [--runs 20]
 """
@@ -56,6 +59,34 @@ def _round_trips(sdk, warehouse_id: str, statement: str, runs: int, fetch_all: b
     return samples
 
 
+def _connector_trips(connect, statement: str, runs: int) -> list[float]:
+    samples = []
+    with connect() as conn, conn.cursor() as cursor:
+        for _ in range(runs):
+            started = time.perf_counter()
+            cursor.execute(statement)
+            cursor.fetchall()
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _connector_rows(connect, runs: int, aggregate: str) -> list[tuple[str, str]]:
+    rows = []
+    for label, use_sea in (("Thrift", False), ("REST sessions, use_sea", True)):
+        opened = []
+        for _ in range(max(3, runs // 4)):
+            started = time.perf_counter()
+            connect(use_sea=use_sea).close()
+            opened.append((time.perf_counter() - started) * 1000)
+        rows.append((f"connector ({label}): connect + close, median", f"{statistics.median(opened):.0f} ms"))
+        for name, statement, count in (("SELECT 1", "SELECT 1", runs), ("100k-row aggregate", aggregate, runs),
+                                       ("100k rows fetched", "SELECT * FROM bench_rows", max(3, runs // 4))):
+            samples = _connector_trips(lambda: connect(use_sea=use_sea), statement, count)
+            rows.append((f"connector ({label}): {name}, median / p90 ({count} runs)",
+                         f"{statistics.median(samples):.0f} / {_p90(samples):.0f} ms"))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -67,7 +98,8 @@ def main() -> int:
 
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="airbricks-sql-bench-") as tmp, \
-            LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0) as ws:
+            LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0,
+                           tls=True) as ws:
         sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
         started = time.perf_counter()
         warehouse_id = sdk.warehouses.create(name="bench", cluster_size="Small", auto_stop_mins=0).response.id
@@ -88,13 +120,20 @@ def main() -> int:
             "CREATE TABLE bench_rows USING parquet AS SELECT id, id % 100 AS bucket, rand() AS value "
             "FROM range(100000)", warehouse_id, wait_timeout="50s")
         assert created.status.state.value == "SUCCEEDED", created.status
-        aggregate = _round_trips(sdk, warehouse_id, "SELECT bucket, count(*), avg(value) FROM bench_rows GROUP BY "
-                                 "bucket ORDER BY bucket", args.runs)
+        aggregate_sql = "SELECT bucket, count(*), avg(value) FROM bench_rows GROUP BY bucket ORDER BY bucket"
+        aggregate = _round_trips(sdk, warehouse_id, aggregate_sql, args.runs)
         rows.append((f"100k-row aggregate (GROUP BY, 100 rows out), median / p90 ({args.runs} runs)",
                      f"{statistics.median(aggregate):.0f} / {_p90(aggregate):.0f} ms"))
         fetch = _round_trips(sdk, warehouse_id, "SELECT * FROM bench_rows", max(3, args.runs // 4), fetch_all=True)
         rows.append(("100k rows fetched (JSON_ARRAY INLINE, all chunks), median",
                      f"{statistics.median(fetch):.0f} ms"))
+        from databricks import sql
+
+        def connect(**kwargs):
+            return sql.connect(ws.host, f"/sql/1.0/warehouses/{warehouse_id}", ws.token,
+                               **{**ws.connector_extra, **kwargs})
+
+        rows += _connector_rows(connect, args.runs, aggregate_sql)
         sdk.warehouses.delete(warehouse_id)
 
     width = max(len(name) for name, _ in rows)

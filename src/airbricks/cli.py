@@ -71,7 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     default_start, default_stop = (0.0, 0.0) if spark else (2.0, 0.5)
     serve_forever(
-        Path(args.data_dir), args.host, args.port, token=args.token,
+        Path(args.data_dir), args.host, args.port, tls_port=args.tls_port if args.tls else None, token=args.token,
         cluster_start_seconds=default_start if args.cluster_start_seconds is None else args.cluster_start_seconds,
         cluster_stop_seconds=default_stop if args.cluster_stop_seconds is None else args.cluster_stop_seconds,
         faults=faults, fault_seed=args.fault_seed, spark=spark, max_spark_drivers=args.max_spark_drivers,
@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one, printed)")
     serve.add_argument("--data-dir", default=".airbricks", help="where state, DBFS and volumes live")
     serve.add_argument("--token", default=None, help="the PAT clients must send (default: generated, kept 0600)")
+    serve.add_argument("--tls", action="store_true",
+                       help="also serve HTTPS (what databricks-sql-connector / DatabricksSqlOperator need): a CA and"
+                            " certificate are made in the data dir at first start; the CA file is printed")
+    serve.add_argument("--tls-port", type=int, default=DEFAULT_PORT + 1, help="the HTTPS port with --tls (0: any)")
     serve.add_argument("--spark", choices=("auto", "on", "off"), default="auto",
                        help="real Spark drivers behind clusters (auto: when pyspark and Java 17+ are installed)")
     serve.add_argument("--max-spark-drivers", type=int, default=None,

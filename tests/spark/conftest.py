@@ -44,9 +44,10 @@ def spark_ws(session_dir: Path) -> Iterator[LocalWorkspace]:
         pytest.skip(f"Spark tests need pyspark and Java 17+: {missing}")
     from airbricks.testing import local_workspace
 
-    # The testing kit's workspace (what users get with airbricks_spark = on), a second one beside the plugin's.
+    # The testing kit's workspace (what users get with airbricks_spark = on), a second one beside the plugin's;
+    # its HTTPS listener is what the SQL connector tests reach.
     with local_workspace(session_dir / "spark-workspace", spark=True, cluster_start_seconds=0,
-                         cluster_stop_seconds=0, max_spark_drivers=4) as testing_ws:
+                         cluster_stop_seconds=0, max_spark_drivers=4, tls=True) as testing_ws:
         ws = testing_ws.server
         yield ws
     assert spark_processes(ws.workspace.data_dir / "spark") == []  # nothing outlives the workspace

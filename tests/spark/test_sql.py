@@ -145,8 +145,8 @@ def test_error_shapes(spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spar
         spark_sdk.statement_execution.execute_statement("SELECT 1", "0123456789abcdef")
     with pytest.raises(NotFound):
         spark_sdk.statement_execution.get_statement(str(uuid.uuid4()))
-    with pytest.raises(DatabricksError, match="Statement Execution API"):
-        spark_sdk.api_client.do("POST", f"/sql/1.0/warehouses/{spark_warehouse}", body={})
+    with pytest.raises(DatabricksError, match="SQL connector's Thrift endpoint.*Statement Execution API"):
+        spark_sdk.api_client.do("POST", f"/sql/1.0/warehouses/{spark_warehouse}", body={})  # JSON, not Thrift
 
 
 def test_notebook_table_is_read_by_a_statement_and_the_reverse(spark_sdk: WorkspaceClient, spark_cluster: str,

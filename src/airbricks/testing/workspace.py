@@ -56,8 +56,9 @@ class TestWorkspace:
     :param data_dir: where the workspace keeps its state; None: a temporary dir, removed on exit.
     :param spark: real Spark behind clusters (``airbricks[spark]`` and Java 17+); off, notebooks run in plain
         Python processes and ``spark`` is not defined in them.
-    :param settings: any other :class:`~airbricks.workspace.config.WorkspaceConfig` field (``token``,
-        ``cluster_start_seconds``, ``cluster_stop_seconds``, ``max_spark_drivers``...).
+    :param settings: ``tls=True`` (an HTTPS listener too, for the SQL connector), or any other
+        :class:`~airbricks.workspace.config.WorkspaceConfig` field (``token``, ``cluster_start_seconds``,
+        ``cluster_stop_seconds``, ``max_spark_drivers``...).
     """
 
     __test__ = False  # not a test class, whatever pytest's name patterns say
@@ -106,6 +107,11 @@ class TestWorkspace:
     token = property(lambda self: self.server.token)
     #: ``AIRFLOW_CONN_<ID>`` value (``databricks://:TOKEN@127.0.0.1:PORT/http``).
     connection_uri = property(lambda self: self.server.connection_uri)
+    #: With ``tls=True``: the HTTPS listener, its CA file, and the connection extra of databricks-sql-connector
+    #: (``DatabricksSqlOperator``): ``_port``, ``_tls_trusted_ca_file``, ``enable_telemetry``.
+    tls_url = property(lambda self: self.server.tls_url)
+    ca_file = property(lambda self: self.server.ca_file)
+    connector_extra = property(lambda self: self.server.connector_extra)
 
     @property
     def api(self) -> Api:

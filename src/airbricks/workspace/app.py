@@ -56,6 +56,7 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
         queries,
         repos,
         sql,
+        sql_connector,
         ui_links,
         unity_catalog,
     )
@@ -87,8 +88,8 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     async def well_known() -> dict[str, Any]:
         return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id}
 
-    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, queries, admin, ui_links, unity_catalog,
-                   commands, repos):
+    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, sql_connector, queries, admin, ui_links,
+                   unity_catalog, commands, repos):
         app.include_router(module.router)
     ui = create_ui(workspace)
     outer = AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response, ui=ui)

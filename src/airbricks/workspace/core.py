@@ -32,6 +32,7 @@ from airbricks.workspace.repos import Repos
 from airbricks.workspace.runs import Runs
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.sql_execution import Executor
+from airbricks.workspace.sql_sessions import SqlSessions
 from airbricks.workspace.statements import Statements
 from airbricks.workspace.storage import LocalPaths
 from airbricks.workspace.store import Store
@@ -97,6 +98,7 @@ class Workspace:
         self.warehouses = Warehouses(self.shared, engine=self.clusters.engine)
         self.statements = Statements(self.shared, warehouses=self.warehouses)
         self.sql = Executor(self.statements, self.warehouses)
+        self.sql_sessions = self.statements.sessions = SqlSessions(self.shared, warehouses=self.warehouses)
         self.warehouses.is_busy = self.sql.is_busy
         self.warehouses.on_running = self.sql.warm
         self.warehouses.on_down = self.sql.abandon
@@ -104,7 +106,8 @@ class Workspace:
         self.runs.statements, self.runs.queries = self.statements, self.queries  # sql_task
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
                                                       self.libraries.tick, self.warehouses.tick,
-                                                      self.statements.tick, self.contexts.tick]
+                                                      self.statements.tick, self.contexts.tick,
+                                                      self.sql_sessions.tick]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -133,6 +136,15 @@ class Workspace:
     @url.setter
     def url(self, value: str) -> None:
         self.shared.url = value
+
+    @property
+    def tls_url(self) -> str | None:
+        """The HTTPS listener's base URL (set by the server when it runs one)."""
+        return self.shared.tls_url
+
+    @tls_url.setter
+    def tls_url(self, value: str | None) -> None:
+        self.shared.tls_url = value
 
     def start(self, *, ticker: bool = True) -> None:
         """Recover what a previous process left (runs in flight), install configured faults, start ticking."""

@@ -30,6 +30,8 @@ class Shared:
     lock: threading.RLock = field(default_factory=threading.RLock)
     #: Base URL clients use (set by the server once bound); used for run_page_url and cluster links.
     url: str = "http://127.0.0.1"
+    #: The HTTPS listener's base URL when the server runs one (the SQL connector's; warehouses' odbc_params).
+    tls_url: str | None = None
 
     def now_ms(self) -> int:
         return self.clock.now_ms()

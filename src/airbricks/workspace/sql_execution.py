@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import Any
 
+from airbricks.workspace.sql_describe import describe_detail, detail_target
 from airbricks.workspace.sql_results import CHUNK_BYTES, build
 from airbricks.workspace.statements import Statement, Statements
 from airbricks.workspace.warehouses import Warehouses
@@ -252,13 +253,19 @@ class _Worker:
             session.catalog.setCurrentCatalog(namespace[0])
             session.catalog.setCurrentDatabase(namespace[1])
             self.namespace = namespace
-        if statement.text.lstrip().lower().startswith("use"):
+        detail = detail_target(statement.text, self.executor.warehouses.shared.config.spark_packages)
+        if detail:
+            return describe_detail(session, detail)
+        moves = statement.text.lstrip().lower().startswith("use")
+        if moves:
             self.namespace = None  # the statement moves the session itself
         args = {p["name"]: typed_value(p) for p in statement.parameters}
         frame = session.sql(statement.text, args=args or None)
         if statement.row_limit is not None:
             frame = frame.limit(statement.row_limit + 1)
         table = frame.toArrow()
+        if moves and statement.session is not None:
+            statement.session.moved_to(session.catalog.currentCatalog(), session.catalog.currentDatabase())
         return table, _spark_schema(table, frame)
 
     @staticmethod

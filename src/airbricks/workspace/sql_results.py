@@ -110,7 +110,8 @@ class ResultSet:
 
     format: str
     columns: list[dict[str, Any]]
-    rows: list[list[str | None]]
+    #: The JSON_ARRAY cells; None until a JSON or CSV rendering needs them (an Arrow result is served as Arrow).
+    rows: list[list[str | None]] | None
     arrow: Any  # the pyarrow Table (sliced per chunk for ARROW_STREAM)
     truncated: bool
     chunks: list[Chunk] = field(default_factory=list)
@@ -121,10 +122,16 @@ class ResultSet:
 
     def manifest(self) -> dict[str, Any]:
         return {"format": self.format, "schema": {"column_count": len(self.columns), "columns": self.columns},
-                "total_chunk_count": len(self.chunks), "total_row_count": len(self.rows),
+                "total_chunk_count": len(self.chunks), "total_row_count": self.arrow.num_rows,
                 "total_byte_count": self.total_bytes, "truncated": self.truncated,
                 "chunks": [{"chunk_index": c.index, "row_offset": c.row_offset, "row_count": c.row_count,
                             "byte_count": c.byte_count} for c in self.chunks]}
+
+    def text_rows(self) -> list[list[str | None]]:
+        """Every row as JSON_ARRAY cells (made on first use)."""
+        if self.rows is None:
+            self.rows = _text_rows(self.arrow)
+        return self.rows
 
     def chunk(self, index: int) -> Chunk:
         return self.chunks[index]
@@ -136,7 +143,7 @@ class ResultSet:
         if self.format == "ARROW_STREAM":
             body["attachment"] = base64.b64encode(self.payload(index)).decode()
         elif chunk.row_count:
-            body["data_array"] = self.rows[chunk.row_offset:chunk.row_offset + chunk.row_count]
+            body["data_array"] = self.text_rows()[chunk.row_offset:chunk.row_offset + chunk.row_count]
         return body
 
     def link(self, index: int, statement_id: str, url: str, expiration: str) -> dict[str, Any]:
@@ -156,7 +163,6 @@ class ResultSet:
     def payload(self, index: int) -> bytes:
         """The bytes an external link serves: JSON text, an Arrow IPC stream, or CSV."""
         chunk = self.chunks[index]
-        rows = self.rows[chunk.row_offset:chunk.row_offset + chunk.row_count]
         if self.format == "ARROW_STREAM":
             import pyarrow as pa
 
@@ -165,6 +171,7 @@ class ResultSet:
             with pa.ipc.new_stream(sink, part.schema) as writer:
                 writer.write_table(part)
             return sink.getvalue()
+        rows = self.text_rows()[chunk.row_offset:chunk.row_offset + chunk.row_count]
         if self.format == "CSV":
             text = io.StringIO()
             csv.writer(text, lineterminator="\n").writerows(["" if v is None else v for v in row] for row in rows)
@@ -178,15 +185,19 @@ def build(table: Any, schema: Any, *, result_format: str, row_limit: int | None,
     truncated = False
     if row_limit is not None and table.num_rows > row_limit:
         table, truncated = table.slice(0, row_limit), True
-    cells = [[_text(v) for v in column.to_pylist()] for column in table.columns]
-    rows = [list(row) for row in zip(*cells)] if cells else [[] for _ in range(table.num_rows)]
-    sizes = [len(json.dumps(row, separators=(",", ":"))) + 1 for row in rows]
+    rows: list[list[str | None]] | None = None
+    if result_format == "ARROW_STREAM":  # sized by its Arrow bytes: no text cells are made for it
+        sizes = [table.nbytes // table.num_rows + 1] * table.num_rows if table.num_rows else []
+    else:
+        rows = _text_rows(table)
+        sizes = [len(json.dumps(row, separators=(",", ":"))) + 1 for row in rows]
     if byte_limit is not None:
         total = 0
         for count, size in enumerate(sizes):
             total += size
             if total > byte_limit:
-                rows, sizes, truncated = rows[:count], sizes[:count], True
+                sizes, truncated = sizes[:count], True
+                rows = rows[:count] if rows is not None else None
                 table = table.slice(0, count)
                 break
     result = ResultSet(format=result_format, columns=columns(schema), rows=rows, arrow=table, truncated=truncated)
@@ -196,5 +207,10 @@ def build(table: Any, schema: Any, *, result_format: str, row_limit: int | None,
             result.chunks.append(Chunk(len(result.chunks), start, offset - start, size_so_far))
             start, size_so_far = offset, 0
         size_so_far += size
-    result.chunks.append(Chunk(len(result.chunks), start, len(rows) - start, size_so_far))
+    result.chunks.append(Chunk(len(result.chunks), start, len(sizes) - start, size_so_far))
     return result
+
+
+def _text_rows(table: Any) -> list[list[str | None]]:
+    cells = [[_text(v) for v in column.to_pylist()] for column in table.columns]
+    return [list(row) for row in zip(*cells)] if cells else [[] for _ in range(table.num_rows)]

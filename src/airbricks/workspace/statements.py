@@ -25,7 +25,8 @@ from airbricks.workspace.warehouses import Warehouses
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELED", "CLOSED")
 FORMATS = ("JSON_ARRAY", "ARROW_STREAM", "CSV")
-DISPOSITIONS = ("INLINE", "EXTERNAL_LINKS")
+#: INLINE_OR_EXTERNAL_LINKS (the connector's "hybrid" choice) leaves the choice to the server: links, here.
+DISPOSITIONS = ("INLINE", "EXTERNAL_LINKS", "INLINE_OR_EXTERNAL_LINKS")
 RESULT_LIFETIME_MS = 60 * 60 * 1000
 WAIT_TIMEOUT_MESSAGE = ("The wait_timeout field must be 0 seconds (disables wait), or between 5 seconds and 50 "
                         "seconds.")
@@ -54,6 +55,8 @@ class Statement:
     #: The secret external links carry (they are fetched without the workspace token, like presigned URLs).
     link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     done: threading.Event = field(default_factory=threading.Event)
+    #: The SQL session it runs in (the connector's), whose catalog/schema it uses and a USE in it moves.
+    session: Any = None
 
 
 def wait_seconds(value: Any) -> int:
@@ -105,6 +108,7 @@ class Statements:
         self.warehouses = warehouses
         self._statements: dict[str, Statement] = {}
         self.executor: Any = None  # set by the workspace (sql_execution.Executor)
+        self.sessions: Any = None  # set by the workspace (sql_sessions.SqlSessions)
 
     def submit(self, params: Params) -> Statement:
         """``POST /sql/statements``: validate, queue on the warehouse (starting it if stopped)."""
@@ -120,11 +124,15 @@ class Statements:
         state, _ = self.warehouses.state(warehouse_id)
         if state == "DELETED":
             raise NotFound(f"SQL warehouse {warehouse_id} is deleted: statements cannot run on it")
+        session_id = params.str("session_id")
+        session = self.sessions.find(session_id, warehouse_id) if session_id else None
+        catalog, schema = session.namespace() if session else (None, None)
         statement = Statement(
-            id=str(uuid.uuid4()), warehouse_id=warehouse_id, text=text, catalog=params.str("catalog"),
-            schema=params.str("schema"), parameters=_parameters(params.list("parameters")), format=result_format,
-            disposition=disposition, row_limit=params.int("row_limit", minimum=0),
-            byte_limit=params.int("byte_limit", minimum=0), created_ms=self.shared.now_ms())
+            id=str(uuid.uuid4()), warehouse_id=warehouse_id, text=text, catalog=params.str("catalog") or catalog,
+            schema=params.str("schema") or schema, parameters=_parameters(params.list("parameters")),
+            format=result_format, disposition="EXTERNAL_LINKS" if disposition == "INLINE_OR_EXTERNAL_LINKS" else
+            disposition, row_limit=params.int("row_limit", minimum=0), byte_limit=params.int("byte_limit", minimum=0),
+            created_ms=self.shared.now_ms(), session=session)
         with self.shared.lock:
             self._statements[statement.id] = statement
         self.warehouses.ensure_started(warehouse_id)
@@ -150,6 +158,15 @@ class Statements:
                 self.finish(statement, "CANCELED")
                 return
         self.executor.interrupt(statement)
+
+    def close(self, statement_id: str) -> None:
+        """``DELETE .../statements/{id}`` (the connector closing a cursor): cancel if still running, free the
+        result; the statement stays readable as CLOSED."""
+        statement = self.find(statement_id)
+        self.cancel(statement_id)
+        with self.shared.lock:
+            if statement.state in TERMINAL:
+                statement.state, statement.result = "CLOSED", None
 
     def finish(self, statement: Statement, state: str, *, result: ResultSet | None = None,
                error: dict[str, Any] | None = None, sql_state: str | None = None) -> None:

@@ -146,8 +146,9 @@ class Warehouses:
 
     def _public(self, doc: dict[str, Any]) -> dict[str, Any]:
         public = {k: v for k, v in doc.items() if not k.startswith("_")}
-        host, _, port = self.shared.url.partition("://")[2].partition(":")
-        protocol = self.shared.url.partition("://")[0]
+        base = self.shared.tls_url or self.shared.url  # ODBC/JDBC drivers and the SQL connector speak HTTPS
+        host, _, port = base.partition("://")[2].partition(":")
+        protocol = base.partition("://")[0]
         port_number = int(port) if port.isdigit() else (443 if protocol == "https" else 80)
         public["odbc_params"] = {"hostname": host, "port": port_number, "protocol": protocol,
                                  "path": f"/sql/1.0/warehouses/{doc['id']}"}

@@ -1,5 +1,6 @@
 """HTTP for SQL: warehouses (``/api/2.0/sql/warehouses`` and the legacy ``/sql/endpoints``), the Statement
-Execution API (``/api/2.0/sql/statements``), the result links it hands out, and the connector's path.
+Execution API (``/api/2.0/sql/statements``), and the result links it hands out (the SQL connector's own paths
+are in :mod:`.sql_connector`).
 
 A submit waits (polling on the event loop, never blocking it) up to ``wait_timeout`` for the statement
 to end, then answers with what it has; ``on_wait_timeout=CANCEL`` cancels it first.
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from airbricks.workspace.errors import InvalidParameterValue, NotFound, NotImplementedOnLocal
+from airbricks.workspace.errors import InvalidParameterValue, NotFound
 from airbricks.workspace.routes import read_params, versioned, workspace
 from airbricks.workspace.statements import wait_seconds
 
@@ -81,7 +82,9 @@ _warehouse_routes("endpoints", "endpoints")
 
 
 def _links_base(request: Request) -> str:
-    return workspace(request).url
+    """Result links point at the listener the request came in on (HTTPS for the SQL connector)."""
+    ws = workspace(request)
+    return ws.tls_url if request.url.scheme == "https" and ws.tls_url else ws.url
 
 
 async def _ended(done: threading.Event, seconds: float) -> bool:
@@ -113,6 +116,12 @@ async def get_statement(request: Request) -> dict[str, Any]:
     ws = workspace(request)
     statement = ws.statements.find(request.path_params["statement_id"])
     return ws.statements.describe(statement, links_base=_links_base(request))
+
+
+@versioned(router, ["DELETE"], "sql/statements/{statement_id}", V2)
+async def close_statement(request: Request) -> dict[str, Any]:
+    workspace(request).statements.close(request.path_params["statement_id"])
+    return {}
 
 
 @versioned(router, ["POST"], "sql/statements/{statement_id}/cancel", V2)
@@ -149,15 +158,3 @@ async def result_link(request: Request) -> Response:
 
 
 router.routes.append(Route("/airbricks/sql-results/{statement_id}/{chunk_index}", result_link, methods=["GET"]))
-
-
-async def connector_path(request: Request) -> Response:
-    raise NotImplementedOnLocal(
-        f"{request.url.path} (the Thrift protocol of databricks-sql-connector / DatabricksSqlOperator) is not served "
-        "by the local workspace yet. Run SQL through the Statement Execution API instead: "
-        "DatabricksSQLStatementsOperator, or databricks-sdk's w.statement_execution.execute_statement.")
-
-
-for _kind in ("warehouses", "endpoints"):
-    router.routes.append(Route(f"/sql/1.0/{_kind}/{{warehouse_id}}", connector_path,
-                               methods=["GET", "POST", "PUT", "DELETE"]))
