@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from airbricks.workspace.config import SPARK_JIT_MODES, default_class_cache
+from airbricks.workspace.config import CLOUDS, SPARK_JIT_MODES, default_class_cache
 
 DESCRIPTION = ("airbricks: a local Databricks workspace for Airflow (serve) and the article's pipeline end to end "
                "on it (demo).")
@@ -71,7 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     default_start, default_stop = (0.0, 0.0) if spark else (2.0, 0.5)
     serve_forever(
-        Path(args.data_dir), args.host, args.port, token=args.token,
+        Path(args.data_dir), args.host, args.port, token=args.token, user=args.user, cloud=args.cloud,
         cluster_start_seconds=default_start if args.cluster_start_seconds is None else args.cluster_start_seconds,
         cluster_stop_seconds=default_stop if args.cluster_stop_seconds is None else args.cluster_stop_seconds,
         faults=faults, fault_seed=args.fault_seed, spark=spark, max_spark_drivers=args.max_spark_drivers,
@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one, printed)")
     serve.add_argument("--data-dir", default=".airbricks", help="where state, DBFS and volumes live")
     serve.add_argument("--token", default=None, help="the PAT clients must send (default: generated, kept 0600)")
+    serve.add_argument("--user", default="airbricks@localhost",
+                       help="the user the token belongs to (SCIM Me, creator_user_name, /Users/<user>)")
+    serve.add_argument("--cloud", choices=CLOUDS, default="aws",
+                       help="the cloud the workspace looks like: its node types, and the cloud clients read")
     serve.add_argument("--spark", choices=("auto", "on", "off"), default="auto",
                        help="real Spark drivers behind clusters (auto: when pyspark and Java 17+ are installed)")
     serve.add_argument("--max-spark-drivers", type=int, default=None,

@@ -44,6 +44,7 @@ def exact_routes(app: FastAPI) -> dict[str, Route]:
 def create_app(workspace: Workspace) -> AuthAndFaults:
     """The ASGI application: FastAPI's routes inside the authentication and fault-injection layer."""
     from airbricks.workspace.routes import admin, clusters, dbfs, files, jobs, libraries, objects, sql
+    from airbricks.workspace.routes import identity, secrets
 
     app = FastAPI(title="airbricks local Databricks workspace", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.workspace = workspace
@@ -70,9 +71,10 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
 
     @app.get("/.well-known/databricks-config", include_in_schema=False)
     async def well_known() -> dict[str, Any]:
-        return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id}
+        return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id,
+                "account_id": workspace.account_id, "cloud": workspace.config.cloud.upper()}
 
-    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, admin):
+    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, admin, identity, secrets):
         app.include_router(module.router)
     return AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response)
 

@@ -13,7 +13,7 @@ from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
 from airbricks.workspace.runs import Runs
-from airbricks.workspace.shared import CREATOR, Shared
+from airbricks.workspace.shared import Shared
 from airbricks.workspace.tasks import job_cluster_keys, validate_tasks
 
 KIND = "job"
@@ -68,7 +68,10 @@ class Jobs:
         complete = complete_settings(settings)
         with self.shared.lock:
             jid = self.shared.store.next_id("job_id", start=1001)
-            job = {"job_id": jid, "creator_user_name": CREATOR, "run_as_user_name": CREATOR,
+            run_as = complete["run_as"] if isinstance(complete.get("run_as"), dict) else {}
+            job = {"job_id": jid, "creator_user_name": self.shared.user_name,
+                   "run_as_user_name": run_as.get("user_name") or run_as.get("service_principal_name")
+                   or self.shared.user_name,
                    "created_time": self.shared.now_ms(), "settings": complete}
             self._save(job)
             self.jobs[jid] = job
@@ -145,7 +148,7 @@ class Jobs:
                 tasks=settings["tasks"], job_clusters=settings.get("job_clusters"),
                 timeout_seconds=settings.get("timeout_seconds"), token=idempotency_token, widgets=widgets,
                 python_params=[str(p) for p in python_params] if python_params is not None else None,
-                creator=CREATOR,
+                creator=self.shared.user_name, run_as=job["run_as_user_name"],
                 job_parameters=[{"name": k, "value": v} for k, v in widgets.items()] if widgets else None)
             return {"run_id": run.run_id, "number_in_job": run.run_id}
 
@@ -161,5 +164,5 @@ class Jobs:
             run = self.runs.create(
                 job_id=jid, run_name=run_name or "Untitled", run_type="SUBMIT_RUN", tasks=valid,
                 job_clusters=job_clusters, timeout_seconds=timeout_seconds, token=idempotency_token, widgets={},
-                python_params=None, creator=CREATOR)
+                python_params=None, creator=self.shared.user_name)
             return {"run_id": run.run_id}

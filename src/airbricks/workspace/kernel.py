@@ -20,6 +20,7 @@ from typing import Any
 from airbricks.workspace.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit
 from airbricks.workspace.display import Display
 from airbricks.workspace.notebook_cells import CellLog, NotebookRunner, Tee, install
+from airbricks.workspace.run_channel import WorkspaceChannel
 from airbricks.workspace.spark_session import SparkProxy, UnavailableSpark, connect_url, mount_fuse_paths
 
 NO_DELTA = ("airbricks: Delta Lake is not available in this local workspace - its jars are not on PyPI, so tables"
@@ -80,7 +81,7 @@ def _jvm_exception(log: Path) -> str:
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     dbfs_root, volumes_root = Path(spec["dbfs_root"]), Path(spec["volumes_root"])
-    dbutils = DBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root)
+    dbutils = DBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root, WorkspaceChannel.from_environment())
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
     display = Display(log)
     spark = _spark(spec)

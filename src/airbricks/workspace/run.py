@@ -173,6 +173,8 @@ class Run:
     job_cluster_ids: dict[str, str] = field(default_factory=dict)
     idempotency_token: str | None = None
     job_parameters: list[dict[str, str]] | None = None
+    #: Who the run's tasks run as (a job's ``run_as_user_name``; empty: its creator).
+    run_as: str = ""
 
     def task(self, key: str) -> TaskRun:
         return next(t for t in self.tasks if t.key == key)

@@ -103,7 +103,7 @@ class Runs:
     def create(self, *, job_id: int, run_name: str, run_type: str, tasks: list[dict[str, Any]],
                job_clusters: list[dict[str, Any]] | None, timeout_seconds: int | None, token: str | None,
                widgets: dict[str, str], python_params: list[str] | None, creator: str,
-               job_parameters: list[dict[str, str]] | None = None) -> Run:
+               job_parameters: list[dict[str, str]] | None = None, run_as: str = "") -> Run:
         """A new PENDING run of ``tasks`` (validated settings); the same run again for a known ``token``."""
         with self.shared.lock:
             existing = self.by_token(token)
@@ -124,7 +124,7 @@ class Runs:
             run = Run(run_id=rid, job_id=job_id, run_name=run_name, run_type=run_type, creator_user_name=creator,
                       page_url=self.shared.page_url(f"job/{job_id}/run/{rid}"), tasks=task_runs,
                       timeout_seconds=int(timeout_seconds or 0), job_clusters=job_clusters or None,
-                      idempotency_token=token, job_parameters=job_parameters)
+                      idempotency_token=token, job_parameters=job_parameters, run_as=run_as)
             run.timing.start_time = self.shared.now_ms()
             self._index(run)
             self._save(run)
@@ -310,7 +310,7 @@ class Runs:
                 return False
             self.clusters.mark_active(cid)
         try:
-            proc = self.executor.start(task)
+            proc = self.executor.start(task, run.run_as or run.creator_user_name)
         except DatabricksError as err:
             self._finish_task(run, task, now, cluster_error(err.message, "RESOURCE_NOT_FOUND"))
             return True
