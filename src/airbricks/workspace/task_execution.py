@@ -109,6 +109,7 @@ class TaskExecutor:
         directory = self.run_dir(task)
         redactor.text_file(directory / runner.LOG)
         redactor.json_file(directory / CELLS_FILE)
+        redactor.json_file(directory / runner.OUTCOME)
 
     def process(self, task: TaskRun) -> Process | None:
         return self._procs.get(task.run_id)

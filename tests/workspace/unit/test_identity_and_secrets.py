@@ -1,0 +1,111 @@
+"""The identity and secrets models without HTTP: ACL resolution, encryption at rest, minted-token expiry on a
+manual clock, per-run tokens and redaction."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from airbricks.workspace import errors
+from airbricks.workspace.core import Workspace
+from airbricks.workspace.identity import Principal
+from airbricks.workspace.redaction import REDACTED, Redactor
+from airbricks.workspace.run_channel import RunTokens
+from airbricks.workspace.secret_cipher import SecretCipher
+from airbricks.workspace.secret_scopes import effective_permission
+
+
+def _p(name: str, *groups: str) -> Principal:
+    return Principal("1", name, "user", frozenset({"users", *groups}))
+
+
+def test_effective_permission_is_the_strongest_grant_of_any_name() -> None:
+    acls = {"alice": "READ", "analysts": "WRITE", "users": "READ"}
+    assert effective_permission(_p("alice"), acls) == "READ"
+    assert effective_permission(_p("alice", "analysts"), acls) == "WRITE"
+    assert effective_permission(_p("bob"), acls) == "READ"  # through users
+    assert effective_permission(_p("bob"), {"alice": "MANAGE"}) is None
+    assert effective_permission(_p("root", "admins"), {}) == "MANAGE"
+
+
+def test_cipher_round_trips_binds_to_the_name_and_keeps_its_key_private(tmp_path: Path) -> None:
+    cipher = SecretCipher(tmp_path)
+    sealed = cipher.encrypt(b"p@ss", bound_to="s/k")
+    assert b"p@ss" not in sealed.encode() and cipher.decrypt(sealed, bound_to="s/k") == b"p@ss"
+    with pytest.raises(ValueError, match="does not decrypt"):
+        cipher.decrypt(sealed, bound_to="s/other")
+    assert stat.S_IMODE((tmp_path / "secrets.key").stat().st_mode) == 0o600
+    assert SecretCipher(tmp_path).decrypt(sealed, bound_to="s/k") == b"p@ss"  # the key survives a restart
+    assert cipher.encrypt(b"p@ss", bound_to="s/k") != sealed  # a fresh nonce each time
+
+
+def test_acls_through_the_model(ws: Workspace) -> None:
+    me, secrets = ws.identity.me, ws.secrets
+    bot_doc = ws.identity.create(me, "ServicePrincipals", {"displayName": "bot"})
+    bot = ws.identity.principal_of("ServicePrincipals", bot_doc["id"])
+    secrets.create_scope(me, "s")
+    secrets.put(me, "s", "k", string_value="v")
+    with pytest.raises(errors.PermissionDenied, match=f"{bot.name} does not have READ permission on scope s"):
+        secrets.get(bot, "s", "k")
+    secrets.put_acl(me, "s", bot.name, "WRITE")
+    secrets.put(bot, "s", "k2", bytes_value=b"\x00")
+    assert secrets.get(bot, "s", "k2") == b"\x00"
+    with pytest.raises(errors.PermissionDenied, match="MANAGE"):
+        secrets.delete_scope(bot, "s")
+    resolved, used = secrets.resolve(me, "jdbc://u:{{secrets/s/k}}@h")
+    assert resolved == "jdbc://u:v@h" and used == {"v"}
+    with pytest.raises(errors.ResourceDoesNotExist):
+        secrets.resolve(me, "{{secrets/s/missing}}")
+    with pytest.raises(errors.PermissionDenied):
+        ws.identity.create(bot, "Users", {"userName": "x@example.com"})
+
+
+def test_minted_tokens_expire_on_the_clock_and_die_with_their_principal(ws: Workspace) -> None:
+    identity = ws.identity
+    doc = identity.create(identity.me, "Users", {"userName": "carol@example.com"})
+    value, info = identity.mint_token(identity.me, resource="Users", principal_id=doc["id"], lifetime_seconds=60,
+                                      comment="test")
+    assert identity.authenticate(value).name == "carol@example.com"
+    ws.step(59_000)
+    assert identity.authenticate(value) is not None
+    ws.step(1_000)
+    assert identity.authenticate(value) is None
+    forever, _ = identity.mint_token(identity.me, resource="Users", principal_id=doc["id"], lifetime_seconds=None,
+                                     comment=None)
+    identity.delete(identity.me, "Users", doc["id"])
+    assert identity.authenticate(forever) is None
+    assert identity.authenticate("dapi-unit") is identity.me
+    with pytest.raises(errors.InvalidParameterValue, match="lifetime_seconds"):
+        identity.mint_token(identity.me, resource="Users", principal_id=identity.me.id, lifetime_seconds=0,
+                            comment=None)
+
+
+def test_run_tokens_live_for_one_run_and_collect_what_it_read() -> None:
+    tokens = RunTokens()
+    first = tokens.issue(7, "alice")
+    assert tokens.principal(first) == "alice"
+    tokens.note_read(7, {"a", ""})
+    second = tokens.issue(7, "alice")  # a new process of the same task run: the old token is gone
+    assert tokens.principal(first) is None and tokens.values_read(7) == set()
+    tokens.note_read(7, {"b"})
+    assert tokens.revoke(7) == {"b"} and tokens.principal(second) is None
+    tokens.note_read(7, {"c"})  # after the end: ignored
+    assert tokens.values_read(7) == set()
+
+
+def test_redactor_replaces_every_value_longest_first(tmp_path: Path) -> None:
+    redactor = Redactor({"abc", "abcdef", ""})
+    assert redactor.text("x abcdef y abc") == f"x {REDACTED} y {REDACTED}"
+    assert redactor.data({"abc": ["abc", 1, {"k": "zabcz"}]}) == {REDACTED: [REDACTED, 1, {"k": f"z{REDACTED}z"}]}
+    cells = tmp_path / "cells.json"
+    cells.write_text(json.dumps([{"text": 'say "abc"'}]))
+    redactor.json_file(cells)
+    assert json.loads(cells.read_text()) == [{"text": f'say "{REDACTED}"'}]
+    log = tmp_path / "output.log"
+    log.write_bytes(b"\xff abc\n")
+    redactor.text_file(log)
+    assert log.read_bytes() == b"\xff " + REDACTED.encode() + b"\n"
+    assert not Redactor([])
