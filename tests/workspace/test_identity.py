@@ -107,3 +107,15 @@ def test_a_second_principal_gets_its_own_token_and_is_not_an_admin(sdk: Workspac
     assert answer.status_code == 401
     # the minted tokens are kept as digests only
     assert obo.token_value.encode() not in (local_ws.workspace.data_dir / "state.db").read_bytes()
+
+
+def test_the_testing_kits_reset_removes_new_scopes_and_principals(local_workspace, sdk: WorkspaceClient) -> None:
+    before = local_workspace.snapshot()
+    scope, user_name = _name("kit"), f"{_name('kit')}@example.com"
+    sdk.secrets.create_scope(scope)
+    user = sdk.users.create(user_name=user_name)
+    sp = sdk.service_principals.create(display_name=_name("kit-bot"))
+    local_workspace.reset(before)
+    assert scope not in {s.name for s in sdk.secrets.list_scopes()}
+    assert not {user.id, sp.id} & {p.id for p in [*sdk.users.list(), *sdk.service_principals.list()]}
+    assert sdk.current_user.me().user_name == "airbricks@localhost"  # what existed before stays

@@ -1,7 +1,7 @@
 """Isolation between tests, through the workspace's public REST API (and one admin listing), never its models.
 
-Before a test a :class:`Snapshot` records what exists: clusters, jobs, runs, DBFS paths, workspace objects and
-files in Volumes. After it, whatever is new was the test's: :func:`running_clusters_since` names the clusters
+Before a test a :class:`Snapshot` records what exists: clusters, jobs, runs, DBFS paths, workspace objects,
+files in Volumes, secret scopes and SCIM principals. After it, whatever is new was the test's: :func:`running_clusters_since` names the clusters
 it left running (the plugin fails the test with their ids), and :func:`reset_to` removes all of it - runs
 cancelled and deleted, jobs deleted, clusters permanently deleted, files and folders deleted - so the next test
 sees exactly what the one before it saw. What existed before (a session's shared cluster, notebooks a
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 RUNNING_STATES = ("PENDING", "RUNNING", "RESTARTING", "RESIZING", "UNKNOWN")
 #: The admin listing of volumes: the Files API cannot list above ``/Volumes/<catalog>/<schema>/<volume>``.
 VOLUMES = "/api/2.0/airbricks/volumes"
+SCIM = "/api/2.0/preview/scim/v2"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Snapshot:
     dbfs: frozenset[str] = field(default_factory=frozenset)
     objects: frozenset[str] = field(default_factory=frozenset)
     volume_files: frozenset[str] = field(default_factory=frozenset)
+    secret_scopes: frozenset[str] = field(default_factory=frozenset)
+    #: SCIM resources as ``(Users|Groups|ServicePrincipals, id)``.
+    principals: frozenset[tuple[str, str]] = field(default_factory=frozenset)
 
 
 def take_snapshot(api: Api) -> Snapshot:
@@ -43,6 +47,8 @@ def take_snapshot(api: Api) -> Snapshot:
         dbfs=frozenset(path for path, _ in _dbfs_tree(api)),
         objects=frozenset(path for path, _ in _object_tree(api)),
         volume_files=frozenset(path for path, _ in _volume_tree(api)),
+        secret_scopes=frozenset(_secret_scopes(api)),
+        principals=frozenset(_principals(api)),
     )
 
 
@@ -67,6 +73,12 @@ def reset_to(api: Api, snapshot: Snapshot) -> None:
         api.call("POST", "/api/2.0/dbfs/delete", json={"path": path, "recursive": True}, ok_missing=True)
     for path in _topmost_new(_object_tree(api), snapshot.objects):
         api.call("POST", "/api/2.0/workspace/delete", json={"path": path, "recursive": True}, ok_missing=True)
+    for scope in _secret_scopes(api):
+        if scope not in snapshot.secret_scopes:
+            api.call("POST", "/api/2.0/secrets/scopes/delete", json={"scope": scope}, ok_missing=True)
+    for resource, ident in _principals(api):
+        if (resource, ident) not in snapshot.principals:
+            api.call("DELETE", f"{SCIM}/{resource}/{ident}", ok_missing=True)
     # The Files API deletes only empty directories: files first, then directories deepest first.
     new = [(path, is_dir) for path, is_dir in _volume_tree(api) if path not in snapshot.volume_files]
     for path, is_dir in sorted(new, key=lambda entry: (entry[1], -entry[0].count("/"))):
@@ -79,6 +91,15 @@ def _topmost_new(tree: Iterator[tuple[str, bool]], old: frozenset[str]) -> list[
     new = [path for path, _ in tree if path not in old]
     new_set = set(new)
     return [path for path in new if path.rpartition("/")[0] not in new_set]
+
+
+def _secret_scopes(api: Api) -> list[str]:
+    return [s["name"] for s in (api.call("GET", "/api/2.0/secrets/scopes/list") or {}).get("scopes", [])]
+
+
+def _principals(api: Api) -> list[tuple[str, str]]:
+    return [(resource, doc["id"]) for resource in ("Groups", "ServicePrincipals", "Users")
+            for doc in (api.call("GET", f"{SCIM}/{resource}") or {}).get("Resources", [])]
 
 
 def _clusters(api: Api) -> list[dict[str, Any]]:
