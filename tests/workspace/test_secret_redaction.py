@@ -15,6 +15,8 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
+from .test_jobs import _wait_run
+
 NOTEBOOK = """# Databricks notebook source
 import os
 scope = dbutils.widgets.get("scope")
@@ -44,7 +46,6 @@ dbutils.notebook.exit("match" if hashlib.sha256(value.encode()).hexdigest() == d
 DENIED_NOTEBOOK = """# Databricks notebook source
 dbutils.secrets.get(dbutils.widgets.get("scope"), "pw")
 """
-TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
 
 @pytest.fixture(scope="module")
@@ -63,18 +64,8 @@ def _upload(sdk: WorkspaceClient, source: str) -> str:
     return path
 
 
-def _wait(sdk: WorkspaceClient, run_id: int, timeout: float = 30.0) -> jobs.Run:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = sdk.jobs.get_run(run_id)
-        if run.state.life_cycle_state.value in TERMINAL or time.monotonic() > deadline:
-            assert run.state.life_cycle_state.value in TERMINAL, run.state
-            return run
-        time.sleep(0.05)
-
-
 def _submit(sdk: WorkspaceClient, task: jobs.SubmitTask) -> tuple[jobs.Run, jobs.RunOutput]:
-    run = _wait(sdk, sdk.jobs.submit(run_name="secrets", tasks=[task]).run_id)
+    run = _wait_run(sdk, sdk.jobs.submit(run_name="secrets", tasks=[task]).run_id)
     return run, sdk.jobs.get_run_output(run.tasks[0].run_id)
 
 
@@ -137,7 +128,7 @@ def test_a_run_as_another_principal_is_refused_by_the_scope_acl(sdk: WorkspaceCl
         jobs.Task(task_key="read", notebook_task=jobs.NotebookTask(notebook_path=_upload(sdk, DENIED_NOTEBOOK),
                                                                    base_parameters={"scope": scope}))])
     try:
-        run = _wait(sdk, sdk.jobs.run_now(job.job_id).run_id)
+        run = _wait_run(sdk, sdk.jobs.run_now(job.job_id).run_id)
         output = sdk.jobs.get_run_output(run.tasks[0].run_id)
         assert run.state.result_state == jobs.RunResultState.FAILED
         assert output.error == (f"SecretsError: PERMISSION_DENIED: {sp.application_id} does not have READ permission "

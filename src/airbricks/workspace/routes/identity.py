@@ -64,33 +64,32 @@ async def delete_resource(request: Request, resource: str, ident: str) -> Any:
     return Response(status_code=204)
 
 
+async def _mint(request: Request, resource: str, field: str, name_field: str, missing: str) -> dict[str, Any]:
+    """A token for the principal whose ``field`` (``application_id``/``user_name``) the body names."""
+    params = await read_params(request)
+    identity = workspace(request).identity
+    name = params.str(field, required=True) or ""
+    owner = next((d for d in identity.list(resource) if d[name_field] == name), None)
+    if owner is None:
+        raise InvalidParameterValue(missing.format(name=name))
+    value, info = identity.mint_token(caller(request), resource=resource, principal_id=owner["id"],
+                                      lifetime_seconds=params.int("lifetime_seconds"), comment=params.str("comment"))
+    return {"token_info": info, "token_value": value}
+
+
 @versioned(router, ["POST"], "token-management/on-behalf-of/tokens", ("2.0",))
 async def create_obo_token(request: Request) -> dict[str, Any]:
     """The real admin API: a token for a service principal, named by its ``application_id``."""
-    params = await read_params(request)
-    identity = workspace(request).identity
-    application_id = params.str("application_id", required=True) or ""
-    principal = next((d for d in identity.list("ServicePrincipals") if d["applicationId"] == application_id), None)
-    if principal is None:
-        raise InvalidParameterValue(f"Service principal with application id {application_id} does not exist.")
-    value, info = identity.mint_token(caller(request), resource="ServicePrincipals", principal_id=principal["id"],
-                                      lifetime_seconds=params.int("lifetime_seconds"), comment=params.str("comment"))
-    return {"token_info": info, "token_value": value}
+    return await _mint(request, "ServicePrincipals", "application_id", "applicationId",
+                       "Service principal with application id {name} does not exist.")
 
 
 @router.post("/api/2.0/airbricks/tokens", include_in_schema=False)
 async def create_user_token(request: Request) -> dict[str, Any]:
     """The local workspace's own admin API: a token for a SCIM user (``user_name``), so a test can act as a
     second user. On Databricks only that user's own login can make one."""
-    params = await read_params(request)
-    identity = workspace(request).identity
-    user_name = params.str("user_name", required=True) or ""
-    user = next((d for d in identity.list("Users") if d["userName"] == user_name), None)
-    if user is None:
-        raise InvalidParameterValue(f"User {user_name} does not exist: create it with POST {SCIM}/Users first.")
-    value, info = identity.mint_token(caller(request), resource="Users", principal_id=user["id"],
-                                      lifetime_seconds=params.int("lifetime_seconds"), comment=params.str("comment"))
-    return {"token_info": info, "token_value": value}
+    return await _mint(request, "Users", "user_name", "userName",
+                       "User {name} does not exist: create it with POST " + SCIM + "/Users first.")
 
 
 @versioned(router, ["GET"], "token-management/tokens", ("2.0",))

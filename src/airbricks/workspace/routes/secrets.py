@@ -1,107 +1,79 @@
-"""HTTP for the Secrets API (``/api/2.0/secrets/...``): scopes, secrets and ACLs, as the calling principal."""
+"""HTTP for the Secrets API (``/api/2.0/secrets/...``): scopes, secrets and ACLs, as the calling principal.
+
+Each endpoint is one line of :data:`ENDPOINTS`: which model call a path makes with which parameters, and how
+its answer is shaped (lists answer ``{}`` when empty, as the real service does).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 
+from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
+from airbricks.workspace.identity import Principal
+from airbricks.workspace.params import Params
 from airbricks.workspace.routes import read_params, versioned, workspace
 from airbricks.workspace.routes.identity import caller
 
 router = APIRouter()
-VERSIONS = ("2.0",)
 #: 128 KB of value, base64-encoded, plus the other fields.
 _BODY_LIMIT = 256 * 1024
 
-
-@versioned(router, ["POST"], "secrets/scopes/create", VERSIONS)
-async def create_scope(request: Request) -> dict[str, Any]:
-    p = await read_params(request, _BODY_LIMIT)
-    workspace(request).secrets.create_scope(caller(request), p.raw("scope"),
-                                            initial_manage_principal=p.str("initial_manage_principal"),
-                                            backend_type=p.str("scope_backend_type"))
-    return {}
+Call = Callable[[Workspace, Principal, Params], "dict[str, Any] | None"]
 
 
-@versioned(router, ["GET"], "secrets/scopes/list", VERSIONS)
-async def list_scopes(request: Request) -> dict[str, Any]:
-    scopes = workspace(request).secrets.list_scopes()
-    return {"scopes": scopes} if scopes else {}
+def _listed(key: str, items: list[Any]) -> dict[str, Any]:
+    return {key: items} if items else {}
 
 
-@versioned(router, ["POST"], "secrets/scopes/delete", VERSIONS)
-async def delete_scope(request: Request) -> dict[str, Any]:
-    p = await read_params(request, _BODY_LIMIT)
-    workspace(request).secrets.delete_scope(caller(request), p.raw("scope"))
-    return {}
-
-
-@versioned(router, ["POST"], "secrets/put", VERSIONS)
-async def put_secret(request: Request) -> dict[str, Any]:
-    p = await read_params(request, _BODY_LIMIT)
+def _bytes_value(p: Params) -> bytes | None:
     raw = p.raw("bytes_value")
-    data = None
-    if raw is not None:
-        try:
-            data = base64.b64decode(str(raw), validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidParameterValue("Invalid value for field 'bytes_value': it is not valid base64") from None
-    workspace(request).secrets.put(caller(request), p.raw("scope"), p.raw("key"),
-                                   string_value=p.raw("string_value"), bytes_value=data)
-    return {}
+    if raw is None:
+        return None
+    try:
+        return base64.b64decode(str(raw), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidParameterValue("Invalid value for field 'bytes_value': it is not valid base64") from None
 
 
-@versioned(router, ["POST"], "secrets/delete", VERSIONS)
-async def delete_secret(request: Request) -> dict[str, Any]:
-    p = await read_params(request, _BODY_LIMIT)
-    workspace(request).secrets.delete(caller(request), p.raw("scope"), p.raw("key"))
-    return {}
-
-
-@versioned(router, ["GET"], "secrets/list", VERSIONS)
-async def list_secrets(request: Request) -> dict[str, Any]:
-    p = await read_params(request)
-    found = workspace(request).secrets.list(caller(request), p.raw("scope"))
-    return {"secrets": found} if found else {}
-
-
-@versioned(router, ["GET"], "secrets/get", VERSIONS)
-async def get_secret(request: Request) -> dict[str, Any]:
-    """The value, base64-encoded. A task run's process reading it (its run token) gets it redacted from the
-    run's outputs."""
-    p = await read_params(request)
-    ws, who = workspace(request), caller(request)
+def _get(ws: Workspace, who: Principal, p: Params) -> dict[str, Any]:
+    """The value, base64-encoded; a task run's process reading it gets it redacted from the run's outputs."""
     value = ws.secrets.get(who, p.raw("scope"), p.raw("key"))
     ws.run_identity.note_read(who.task_run_id, value)
     return {"key": p.raw("key"), "value": base64.b64encode(value).decode()}
 
 
-@versioned(router, ["POST"], "secrets/acls/put", VERSIONS)
-async def put_acl(request: Request) -> dict[str, Any]:
-    p = await read_params(request, _BODY_LIMIT)
-    workspace(request).secrets.put_acl(caller(request), p.raw("scope"), p.raw("principal"), p.raw("permission"))
-    return {}
+ENDPOINTS: list[tuple[str, str, Call]] = [
+    ("POST", "scopes/create", lambda ws, who, p: ws.secrets.create_scope(
+        who, p.raw("scope"), initial_manage_principal=p.str("initial_manage_principal"),
+        backend_type=p.str("scope_backend_type"))),
+    ("GET", "scopes/list", lambda ws, who, p: _listed("scopes", ws.secrets.list_scopes())),
+    ("POST", "scopes/delete", lambda ws, who, p: ws.secrets.delete_scope(who, p.raw("scope"))),
+    ("POST", "put", lambda ws, who, p: ws.secrets.put(who, p.raw("scope"), p.raw("key"),
+                                                      string_value=p.raw("string_value"), bytes_value=_bytes_value(p))),
+    ("POST", "delete", lambda ws, who, p: ws.secrets.delete(who, p.raw("scope"), p.raw("key"))),
+    ("GET", "list", lambda ws, who, p: _listed("secrets", ws.secrets.list(who, p.raw("scope")))),
+    ("GET", "get", _get),
+    ("POST", "acls/put", lambda ws, who, p: ws.secrets.put_acl(who, p.raw("scope"), p.raw("principal"),
+                                                               p.raw("permission"))),
+    ("POST", "acls/delete", lambda ws, who, p: ws.secrets.delete_acl(who, p.raw("scope"), p.raw("principal"))),
+    ("GET", "acls/get", lambda ws, who, p: ws.secrets.get_acl(who, p.raw("scope"), p.raw("principal"))),
+    ("GET", "acls/list", lambda ws, who, p: _listed("items", ws.secrets.list_acls(who, p.raw("scope")))),
+]
 
 
-@versioned(router, ["POST"], "secrets/acls/delete", VERSIONS)
-async def delete_acl(request: Request) -> dict[str, Any]:
-    p = await read_params(request, _BODY_LIMIT)
-    workspace(request).secrets.delete_acl(caller(request), p.raw("scope"), p.raw("principal"))
-    return {}
+def _register(method: str, suffix: str, call: Call) -> None:
+    async def endpoint(request: Request) -> dict[str, Any] | None:
+        return call(workspace(request), caller(request), await read_params(request, _BODY_LIMIT))
+
+    endpoint.__name__ = "secrets_" + suffix.replace("/", "_")
+    versioned(router, [method], f"secrets/{suffix}", ("2.0",))(endpoint)
 
 
-@versioned(router, ["GET"], "secrets/acls/get", VERSIONS)
-async def get_acl(request: Request) -> dict[str, Any]:
-    p = await read_params(request)
-    return workspace(request).secrets.get_acl(caller(request), p.raw("scope"), p.raw("principal"))
-
-
-@versioned(router, ["GET"], "secrets/acls/list", VERSIONS)
-async def list_acls(request: Request) -> dict[str, Any]:
-    p = await read_params(request)
-    items = workspace(request).secrets.list_acls(caller(request), p.raw("scope"))
-    return {"items": items} if items else {}
+for _method, _suffix, _call in ENDPOINTS:
+    _register(_method, _suffix, _call)
