@@ -10,8 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import InvalidParameterValue, NotFound, PermissionDenied, ResourceAlreadyExists
-from databricks.sdk.service.workspace import AclPermission
+from databricks.sdk.errors import (
+    InvalidParameterValue,
+    NotFound,
+    NotImplemented,
+    PermissionDenied,
+    ResourceAlreadyExists,
+)
+from databricks.sdk.service.workspace import AclPermission, ScopeBackendType
 
 
 @pytest.fixture
@@ -66,6 +72,13 @@ def test_errors_are_the_real_ones(sdk: WorkspaceClient, scope: str) -> None:
         sdk.secrets.put_secret(scope, "big", string_value="x" * (128 * 1024 + 1))
     with pytest.raises(InvalidParameterValue, match="bytes_value"):
         sdk.api_client.do("POST", "/api/2.0/secrets/put", body={"scope": scope, "key": "k", "bytes_value": "!!"})
+    with pytest.raises(InvalidParameterValue, match="scope_backend_type"):
+        sdk.api_client.do("POST", "/api/2.0/secrets/scopes/create", body={"scope": "x", "scope_backend_type": "S3"})
+    with pytest.raises(NotImplemented, match="Azure Key Vault-backed scopes are not available"):
+        sdk.secrets.create_scope("kv", scope_backend_type=ScopeBackendType.AZURE_KEYVAULT)
+    with pytest.raises(InvalidParameterValue, match="Missing required field: principal"):
+        sdk.api_client.do("POST", "/api/2.0/secrets/acls/put",
+                          body={"scope": scope, "principal": {}, "permission": "READ"})
     with pytest.raises(InvalidParameterValue, match="READ, WRITE, MANAGE"):
         sdk.api_client.do("POST", "/api/2.0/secrets/acls/put",
                           body={"scope": scope, "principal": "users", "permission": "OWN"})

@@ -242,6 +242,9 @@ class Identity:
         name = body.get(key)
         if not isinstance(name, str) or not name.strip():
             raise scim_error(InvalidParameterValue, 400, f"Missing required field: {key}")
+        if len(name.encode()) > 255 or "/" in name or name != name.strip():
+            raise scim_error(InvalidParameterValue, 400, f"Invalid value for field '{key}': at most 255 bytes, "
+                             "no '/' and no leading or trailing spaces")
         fields = {k: v for k, v in body.items() if k not in ("id", "schemas", "groups", "meta")}
         with self.shared.lock:
             if resource != "ServicePrincipals" and self._by_name(resource, name) is not None:
@@ -251,12 +254,16 @@ class Identity:
                 fields.setdefault("displayName", name.split("@")[0])
                 fields.setdefault("emails", [{"value": name, "type": "work", "primary": True}])
             if resource == "Groups":
-                fields["members"] = [self._member(m) for m in body.get("members") or []]
+                members = body.get("members") or []
+                fields["members"] = [self._member(m) for m in (members if isinstance(members, list) else [members])]
+            groups = body.get("groups") or []
+            # Checked before anything is written: a bad group leaves no half-created principal.
+            targets = [self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")
+                       for g in (groups if isinstance(groups, list) else [groups])]
             doc = self._new(resource, fields)
             if resource == "Users":
                 self.on_user_created(name)
-            for group in body.get("groups") or []:
-                target = self._doc("Groups", str(group.get("value")) if isinstance(group, dict) else "")
+            for target in targets:
                 target.setdefault("members", []).append({"value": doc["id"], "display": name})
                 self._save("Groups", target)
             return self.view(resource, doc)

@@ -52,6 +52,13 @@ def check_name(kind: str, value: Any) -> str:
     return value
 
 
+def check_principal(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParameterValue("Missing required field: principal (a user name, group name or service "
+                                    "principal application id)")
+    return value
+
+
 class SecretScopes:
     """All scopes of the workspace, their secrets and ACLs."""
 
@@ -78,9 +85,12 @@ class SecretScopes:
     def create_scope(self, caller: Principal, name: Any, *, initial_manage_principal: str | None = None,
                      backend_type: str | None = None) -> None:
         check_name("scope", name)
-        if backend_type not in (None, "", "DATABRICKS"):
-            raise NotImplementedOnLocal(f"Scope backend {backend_type} is not available in the local workspace: "
+        if backend_type == "AZURE_KEYVAULT":
+            raise NotImplementedOnLocal("Azure Key Vault-backed scopes are not available in the local workspace: "
                                         "create a DATABRICKS-backed scope (the default).")
+        if backend_type not in (None, "", "DATABRICKS"):
+            raise InvalidParameterValue(f"Invalid value for field 'scope_backend_type': {str(backend_type)[:100]} is "
+                                        "not one of DATABRICKS, AZURE_KEYVAULT")
         if initial_manage_principal not in (None, "", USERS):
             raise InvalidParameterValue("Invalid value for field 'initial_manage_principal': the only supported "
                                         "value is 'users' (omit it to give MANAGE to the creator).")
@@ -176,9 +186,8 @@ class SecretScopes:
     # -- ACLs ----------------------------------------------------------------------------------------------
 
     def put_acl(self, caller: Principal, scope_name: Any, principal: Any, permission: Any) -> None:
-        if not isinstance(principal, str) or not principal:
-            raise InvalidParameterValue("Missing required field: principal")
-        if permission not in LEVELS:
+        check_principal(principal)
+        if not isinstance(permission, str) or permission not in LEVELS:
             raise InvalidParameterValue(f"Invalid value for field 'permission': {permission!r} is not one of "
                                         "READ, WRITE, MANAGE")
         with self.shared.lock:
@@ -188,6 +197,7 @@ class SecretScopes:
             self.shared.store.put(SCOPE_KIND, scope_name, scope)
 
     def delete_acl(self, caller: Principal, scope_name: Any, principal: Any) -> None:
+        check_principal(principal)
         with self.shared.lock:
             scope = self._scope(scope_name)
             self._require(caller, scope, "MANAGE")
@@ -197,6 +207,7 @@ class SecretScopes:
             self.shared.store.put(SCOPE_KIND, scope_name, scope)
 
     def get_acl(self, caller: Principal, scope_name: Any, principal: Any) -> dict[str, str]:
+        check_principal(principal)
         with self.shared.lock:
             scope = self._scope(scope_name)
             self._require(caller, scope, "MANAGE")

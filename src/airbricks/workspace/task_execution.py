@@ -110,6 +110,7 @@ class TaskExecutor:
         redactor.text_file(directory / runner.LOG)
         redactor.json_file(directory / CELLS_FILE)
         redactor.json_file(directory / runner.OUTCOME)
+        redactor.json_file(directory / runner.SPEC)  # a jar task's command carries resolved spark_conf
 
     def process(self, task: TaskRun) -> Process | None:
         return self._procs.get(task.run_id)
