@@ -209,7 +209,8 @@ class Clusters(ClusterLifecycle):
             cluster.doc.update(clean)
             cluster.doc["spec"] = dict(clean)
             cluster.doc["default_tags"] = self._default_tags(cluster.id, clean["cluster_name"])
-            self._event(cluster, "EDITED", now, previous_attributes=previous, attributes=dict(clean), user=self.shared.user_name)
+            self._event(cluster, "EDITED", now, previous_attributes=previous, attributes=dict(clean),
+                        user=self.shared.user_name)
             if cluster.state == "RUNNING":
                 self._restart(cluster, now)
             else:
