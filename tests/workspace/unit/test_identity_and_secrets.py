@@ -17,6 +17,8 @@ from airbricks.workspace.run_channel import RunTokens
 from airbricks.workspace.secret_cipher import SecretCipher
 from airbricks.workspace.secret_scopes import effective_permission
 
+from .conftest import make_workspace
+
 
 def _p(name: str, *groups: str) -> Principal:
     return Principal("1", name, "user", frozenset({"users", *groups}))
@@ -109,3 +111,22 @@ def test_redactor_replaces_every_value_longest_first(tmp_path: Path) -> None:
     redactor.text_file(log)
     assert log.read_bytes() == b"\xff " + REDACTED.encode() + b"\n"
     assert not Redactor([])
+
+
+def test_the_configured_user_owns_the_token_and_a_restart_can_rename_it(tmp_path: Path, clock, procs) -> None:
+    ws = make_workspace(tmp_path / "ws", clock, procs, user="first@example.com")
+    try:
+        assert ws.identity.authenticate("dapi-unit").name == "first@example.com"
+        cluster = ws.clusters.create({"spark_version": "16.4.x-scala2.12", "node_type_id": "i3.xlarge",
+                                      "num_workers": 0})
+        assert ws.clusters.get(cluster)["creator_user_name"] == "first@example.com"
+        assert (ws.objects.get_status("/Users/first@example.com"))["object_type"] == "DIRECTORY"
+        owner_id = ws.identity.me.id
+    finally:
+        ws.stop()
+    again = make_workspace(tmp_path / "ws", clock, procs, user="renamed@example.com")
+    try:
+        assert again.identity.me.id == owner_id and again.identity.me.name == "renamed@example.com"
+        assert [u["userName"] for u in again.identity.list("Users")] == ["renamed@example.com"]
+    finally:
+        again.stop()
