@@ -196,23 +196,24 @@ class SecretScopes:
             scope["acls"][principal] = permission
             self.shared.store.put(SCOPE_KIND, scope_name, scope)
 
-    def delete_acl(self, caller: Principal, scope_name: Any, principal: Any) -> None:
+    def _acl_scope(self, caller: Principal, scope_name: Any, principal: Any) -> dict[str, Any]:
+        """The scope whose ACL for ``principal`` a MANAGE holder reads or removes (it must exist)."""
         check_principal(principal)
+        scope = self._scope(scope_name)
+        self._require(caller, scope, "MANAGE")
+        if principal not in scope["acls"]:
+            raise ResourceDoesNotExist(f"No ACL for principal {principal} exists on scope {scope_name}!")
+        return scope
+
+    def delete_acl(self, caller: Principal, scope_name: Any, principal: Any) -> None:
         with self.shared.lock:
-            scope = self._scope(scope_name)
-            self._require(caller, scope, "MANAGE")
-            if principal not in scope["acls"]:
-                raise ResourceDoesNotExist(f"No ACL for principal {principal} exists on scope {scope_name}!")
+            scope = self._acl_scope(caller, scope_name, principal)
             del scope["acls"][principal]
             self.shared.store.put(SCOPE_KIND, scope_name, scope)
 
     def get_acl(self, caller: Principal, scope_name: Any, principal: Any) -> dict[str, str]:
-        check_principal(principal)
         with self.shared.lock:
-            scope = self._scope(scope_name)
-            self._require(caller, scope, "MANAGE")
-            if principal not in scope["acls"]:
-                raise ResourceDoesNotExist(f"No ACL for principal {principal} exists on scope {scope_name}!")
+            scope = self._acl_scope(caller, scope_name, principal)
             return {"principal": principal, "permission": scope["acls"][principal]}
 
     def list_acls(self, caller: Principal, scope_name: Any) -> list[dict[str, str]]:
