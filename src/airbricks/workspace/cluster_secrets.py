@@ -50,7 +50,13 @@ class ClusterSecrets:
 
 
 class ResolvingEngine:
-    """A compute engine whose drivers start with their spec's secret references resolved."""
+    """A compute engine whose drivers start with their spec's secret references resolved.
+
+    Every other attribute is the wrapped engine's, read and written (``engine.max_drivers = 1`` changes the
+    real engine's), so code and tests that know the engine keep working through the wrapper.
+    """
+
+    _OWN = frozenset({"inner", "resolver", "_failed"})
 
     def __init__(self, inner: ComputeEngine, resolver: ClusterSecrets) -> None:
         self.inner = inner
@@ -59,6 +65,12 @@ class ResolvingEngine:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.inner, name, value)
 
     def launch(self, cluster_id: str, doc: dict[str, Any]) -> None:
         self._failed.pop(cluster_id, None)
