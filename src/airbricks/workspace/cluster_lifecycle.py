@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airbricks.workspace.cluster import UP_STATES, Cluster
-from airbricks.workspace.compute import CapacityExceeded, ComputeEngine, DriverState
+from airbricks.workspace.compute import ComputeEngine, DriverState, LaunchRefused
 from airbricks.workspace.config import WorkspaceConfig
 from airbricks.workspace.shared import Shared
 
@@ -33,6 +33,7 @@ class ClusterLifecycle:
     engine: ComputeEngine
     is_busy: Callable[[str], bool]
     on_fault: Callable[[str], None]
+    launch_spec: Callable[[dict[str, Any]], dict[str, Any]]
     _clusters: dict[str, Cluster]
     _launch_failures: list[dict[str, Any]]
     _slow_starts: list[float]
@@ -56,11 +57,12 @@ class ClusterLifecycle:
         self._save(cluster)
 
     def _start_driver(self, cluster: Cluster, now: int) -> None:
-        """Ask the engine for the cluster's driver; no capacity makes the launch fail with that reason."""
+        """Ask the engine for the cluster's driver (its spec as :attr:`launch_spec` makes it); no capacity, or a
+        spec that cannot be made (a missing secret), makes the launch fail with that reason."""
         try:
-            self.engine.launch(cluster.id, cluster.doc)
-        except CapacityExceeded as full:
-            cluster.launch_failure = full.reason
+            self.engine.launch(cluster.id, self.launch_spec(cluster.doc))
+        except LaunchRefused as refused:
+            cluster.launch_failure = refused.reason
             cluster.deadline = now
 
     def _restart(self, cluster: Cluster, now: int) -> None:

@@ -2,16 +2,16 @@
 
 As on Databricks, the reference stays in the cluster's spec (``clusters/get`` shows it, never the value); the
 value is looked up with the cluster creator's permissions each time a driver starts, and handed to the driver
-(:class:`ResolvingEngine` wraps the compute engine) and to the processes of task runs on that cluster (their
-environment, :meth:`ClusterSecrets.task_env`), whose outputs then redact it. A reference that cannot be
-resolved fails the start with ``SECRET_RESOLUTION_ERROR`` and the reason.
+(:meth:`ClusterSecrets.launch_spec`, the clusters model's hook) and to the processes of task runs on that
+cluster (their environment, :meth:`ClusterSecrets.task_env`), whose outputs then redact it. A reference that
+cannot be resolved fails the start with ``SECRET_RESOLUTION_ERROR`` and the reason.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airbricks.workspace.compute import ComputeEngine, DriverReport, DriverState
+from airbricks.workspace.compute import LaunchRefused
 from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.identity import Identity
 from airbricks.workspace.secret_scopes import REFERENCE, SecretScopes
@@ -45,52 +45,12 @@ class ClusterSecrets:
         resolved, used = self.resolve(doc)
         return {str(k): str(v) for k, v in (resolved.get("spark_env_vars") or {}).items()}, used
 
-    def engine(self, inner: ComputeEngine) -> ResolvingEngine:
-        return ResolvingEngine(inner, self)
-
-
-class ResolvingEngine:
-    """A compute engine whose drivers start with their spec's secret references resolved.
-
-    Every other attribute is the wrapped engine's, read and written (``engine.max_drivers = 1`` changes the
-    real engine's), so code and tests that know the engine keep working through the wrapper.
-    """
-
-    _OWN = frozenset({"inner", "resolver", "_failed"})
-
-    def __init__(self, inner: ComputeEngine, resolver: ClusterSecrets) -> None:
-        self.inner = inner
-        self.resolver = resolver
-        self._failed: dict[str, dict[str, Any]] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in self._OWN:
-            object.__setattr__(self, name, value)
-        else:
-            setattr(self.inner, name, value)
-
-    def launch(self, cluster_id: str, doc: dict[str, Any]) -> None:
-        self._failed.pop(cluster_id, None)
+    def launch_spec(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The spec a driver starts with (:attr:`Clusters.launch_spec`); a reference that cannot be resolved
+        refuses the launch, and the cluster terminates with ``SECRET_RESOLUTION_ERROR`` and the reason."""
         try:
-            resolved, _ = self.resolver.resolve(doc)
+            return self.resolve(doc)[0]
         except DatabricksError as err:
-            self._failed[cluster_id] = {"code": "SECRET_RESOLUTION_ERROR", "type": "CLIENT_ERROR", "parameters": {
-                "databricks_error_message": f"Failed to resolve the secret references of the cluster: {err.message}"}}
-            return
-        self.inner.launch(cluster_id, resolved)
-
-    def report(self, cluster_id: str) -> DriverReport:
-        if cluster_id in self._failed:
-            return DriverReport(DriverState.FAILED, reason=self._failed[cluster_id])
-        return self.inner.report(cluster_id)
-
-    def stop(self, cluster_id: str) -> None:
-        self._failed.pop(cluster_id, None)
-        self.inner.stop(cluster_id)
-
-    def kill(self, cluster_id: str) -> None:
-        self._failed.pop(cluster_id, None)
-        self.inner.kill(cluster_id)
+            raise LaunchRefused({"code": "SECRET_RESOLUTION_ERROR", "type": "CLIENT_ERROR", "parameters": {
+                "databricks_error_message": f"Failed to resolve the secret references of the cluster: {err.message}"
+            }}) from None

@@ -53,6 +53,8 @@ class Clusters(ClusterLifecycle):
         self.engine: ComputeEngine = engine or NoEngine()
         self.is_busy = is_busy
         self.on_fault = on_fault
+        #: The spec a driver starts with, from the cluster's (set by the workspace: secret references resolved).
+        self.launch_spec: Callable[[dict[str, Any]], dict[str, Any]] = lambda doc: doc
         self._clusters: dict[str, Cluster] = {}
         #: Injected launch failures still to hand out: termination reasons, one per launch.
         self._launch_failures: list[dict[str, Any]] = []

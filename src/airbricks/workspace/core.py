@@ -81,7 +81,8 @@ class Workspace:
         cluster_secrets = ClusterSecrets(self.secrets, self.identity)
         self.dbfs = Dbfs(self.shared)
         self.volumes = Volumes(self.shared)
-        self.clusters = Clusters(self.shared, engine=cluster_secrets.engine(self._engine(config)))
+        self.clusters = Clusters(self.shared, engine=self._engine(config))
+        self.clusters.launch_spec = cluster_secrets.launch_spec
         self.faults = Faults(self.shared, self.clusters)
         self.clusters.on_fault = self.faults.count
         self.objects = WorkspaceObjects(self.shared)
