@@ -41,10 +41,6 @@ class LaunchRefused(Exception):
 class CapacityExceeded(LaunchRefused):
     """No room for another driver: the launch fails with this termination reason."""
 
-    def __init__(self, reason: dict[str, Any]) -> None:
-        super().__init__(reason.get("parameters", {}).get("databricks_error_message", "capacity exceeded"))
-        self.reason = reason
-
 
 class ComputeEngine(Protocol):
     #: Whether a driver dies with the server process (then a restarted server relaunches live clusters).
