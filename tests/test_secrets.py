@@ -130,7 +130,6 @@ def test_values_stored_through_the_secrets_api_appear_nowhere_in_plain_text(
     """A secret put through the Secrets API, read by a notebook that prints it and returns it, run from a real
     Airflow DAG: the value is in no task log, XCom, rendered field, run output, Airflow file or data-dir file."""
     import datetime
-    import uuid
 
     from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
     from airflow.sdk import DAG
@@ -138,9 +137,9 @@ def test_values_stored_through_the_secrets_api_appear_nowhere_in_plain_text(
 
     from airbricks.operators import DatabricksRunOutputOperator
 
-    scope, value = f"scan-{uuid.uuid4().hex[:8]}", f"sk-{uuid.uuid4().hex}"
-    sdk.secrets.create_scope(scope)
-    sdk.secrets.put_secret(scope, "api-key", string_value=value)
+    from secret_helpers import new_secret
+
+    scope, value = new_secret(sdk, "scan", "api-key")
     path = f"/Shared/secret-scan/{scope}"
     sdk.workspace.mkdirs("/Shared/secret-scan")
     sdk.workspace.upload(path, SECRET_NOTEBOOK.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON)

@@ -15,6 +15,8 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
+from secret_helpers import new_secret
+
 from .test_jobs import _wait_run
 
 NOTEBOOK = """# Databricks notebook source
@@ -50,9 +52,7 @@ dbutils.secrets.get(dbutils.widgets.get("scope"), "pw")
 
 @pytest.fixture(scope="module")
 def secret(sdk: WorkspaceClient) -> Iterator[tuple[str, str]]:
-    scope, value = f"redact-{uuid.uuid4().hex[:8]}", f"hunter2-{uuid.uuid4().hex}"
-    sdk.secrets.create_scope(scope)
-    sdk.secrets.put_secret(scope, "pw", string_value=value)
+    scope, value = new_secret(sdk, "redact", "pw")
     yield scope, value
     sdk.secrets.delete_scope(scope)
 
