@@ -113,8 +113,19 @@ def main() -> None:
     gcp = [node(n, cat, c, m, 1 if d else 0, d, "gcp", 0) for n, cat, c, m, d in GCP]
     catalog = json.loads(CATALOG.read_text())
     catalog["node_types"] = {"aws": aws, "azure": azure, "gcp": gcp}
-    CATALOG.write_text(json.dumps(catalog, indent=1) + "\n")
+    CATALOG.write_text(_dump(catalog))
     print({cloud: len(nodes) for cloud, nodes in catalog["node_types"].items()})
+
+
+def _dump(catalog: dict) -> str:
+    """JSON with one node type (or version) per line: a diff of the catalogue shows which entries changed."""
+    def rows(items: list) -> str:
+        return ",\n".join("   " + json.dumps(item) for item in items)
+
+    clouds = ",\n".join(f'  {json.dumps(cloud)}: [\n{rows(nodes)}\n  ]'
+                         for cloud, nodes in catalog["node_types"].items())
+    return (f'{{\n "_comment": {json.dumps(catalog["_comment"])},\n "node_types": {{\n{clouds}\n }},\n'
+            f' "spark_versions": [\n{rows(catalog["spark_versions"])}\n ]\n}}\n')
 
 
 if __name__ == "__main__":
