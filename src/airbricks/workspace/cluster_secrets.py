@@ -30,7 +30,7 @@ class ClusterSecrets:
         """A copy of ``doc`` with its references replaced, and the values used (raises when one fails)."""
         if not any(REFERENCE.search(str(v)) for name in FIELDS for v in (doc.get(name) or {}).values()):
             return doc, set()
-        owner = self.identity.named(str(doc.get("creator_user_name") or ""))
+        owner = self.identity.named(str(doc.get("creator_user_name") or "")) or self.identity.me
         resolved, used = dict(doc), set()
         for name in FIELDS:
             mapping = {}

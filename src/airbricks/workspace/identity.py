@@ -199,14 +199,14 @@ class Identity:
             return Principal(doc["id"], doc["userName"], "user", groups)
         return Principal(doc["id"], doc["applicationId"], "service_principal", groups)
 
-    def named(self, name: str) -> Principal:
-        """The principal a user name or application id names (the first user when nobody has it)."""
+    def named(self, name: str) -> Principal | None:
+        """The principal a user name or application id names, or None."""
         with self.shared.lock:
             for resource in ("Users", "ServicePrincipals"):
                 doc = self._by_name(resource, name)
                 if doc is not None:
                     return self.principal_of(resource, doc["id"])
-        return self.me
+        return None
 
     def view(self, resource: str, doc: dict[str, Any]) -> dict[str, Any]:
         """A resource as SCIM returns it: users and service principals list their groups."""

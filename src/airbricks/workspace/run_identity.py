@@ -12,7 +12,7 @@ from typing import Any
 from airbricks.workspace import run_channel
 from airbricks.workspace.cluster_secrets import ClusterSecrets
 from airbricks.workspace.errors import DatabricksError
-from airbricks.workspace.identity import Identity
+from airbricks.workspace.identity import USERS, Identity, Principal
 from airbricks.workspace.shared import Shared
 
 
@@ -26,7 +26,10 @@ class RunIdentity:
 
     def open(self, task_run_id: int, run_as: str, cluster: dict[str, Any] | None) -> dict[str, str]:
         """The environment of a task run's process: its cluster's variables, the workspace URL, its token."""
-        principal = dataclasses.replace(self.identity.named(run_as or self.shared.user_name), task_run_id=task_run_id)
+        name = run_as or self.shared.user_name
+        # A run_as nobody has (deleted since): that name with no rights beyond the ``users`` group, never an admin.
+        found = self.identity.named(name) or Principal("0", name, "user", frozenset({USERS}))
+        principal = dataclasses.replace(found, task_run_id=task_run_id)
         token = self.tokens.issue(task_run_id, principal)
         env: dict[str, str] = {}
         if cluster is not None:

@@ -130,3 +130,17 @@ def test_the_configured_user_owns_the_token_and_a_restart_can_rename_it(tmp_path
         assert [u["userName"] for u in again.identity.list("Users")] == ["renamed@example.com"]
     finally:
         again.stop()
+
+
+def test_a_run_gets_a_token_of_its_run_as_principal_and_never_an_admins_by_mistake(ws: Workspace) -> None:
+    from airbricks.workspace.run_channel import TOKEN_ENV, URL_ENV
+
+    env = ws.run_identity.open(41, "airbricks@localhost", None)
+    assert env[URL_ENV] == ws.url
+    mine = ws.identity.authenticate(env[TOKEN_ENV])
+    assert mine.name == "airbricks@localhost" and mine.is_admin and mine.task_run_id == 41
+    ghost = ws.identity.authenticate(ws.run_identity.open(42, "deleted@example.com", None)[TOKEN_ENV])
+    assert ghost.name == "deleted@example.com" and not ghost.is_admin and ghost.groups == {"users"}
+    ws.run_identity.note_read(41, "s3cr3t".encode())
+    assert ws.run_identity.close(41) == {"s3cr3t"}
+    assert ws.identity.authenticate(env[TOKEN_ENV]) is None

@@ -40,8 +40,8 @@ async def list_resources(request: Request, resource: str) -> dict[str, Any]:
     params = await read_params(request)
     found = workspace(request).identity.list(_resource(resource), filter_=params.str("filter"))
     start = params.int("startIndex", default=1, minimum=1) or 1
-    count = params.int("count", default=MAX_COUNT, minimum=0, maximum=MAX_COUNT)
-    page = found[start - 1:start - 1 + (MAX_COUNT if count is None else count)]
+    count = min(params.int("count", default=MAX_COUNT, minimum=0) or 0, MAX_COUNT)  # SCIM: a server may cap it
+    page = found[start - 1:start - 1 + count]
     return {"schemas": [LIST_SCHEMA], "totalResults": len(found), "startIndex": start, "itemsPerPage": len(page),
             "Resources": page}
 
