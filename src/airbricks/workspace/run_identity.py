@@ -48,6 +48,9 @@ class RunIdentity:
             except UnicodeDecodeError:
                 pass
 
+    def values_read(self, task_run_id: int) -> set[str]:
+        return self.tokens.values_read(task_run_id)
+
     def close(self, task_run_id: int) -> set[str]:
         return self.tokens.revoke(task_run_id)
 

@@ -206,7 +206,8 @@ class Runs:
                 raise InvalidParameterValue(f"Run {task.run_id} is not a notebook run: only notebook runs can be "
                                             "exported.")
             cells = self.executor.run_dir(task) / CELLS_FILE
-        return notebook_export.views(notebook["notebook_path"], cells)
+            live = None if task.phase is Phase.DONE else self.executor.live_redactor(task).data  # files: at the end
+        return notebook_export.views(notebook["notebook_path"], cells, live)
 
     # -- client actions ------------------------------------------------------------------------------------
 

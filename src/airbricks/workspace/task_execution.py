@@ -44,6 +44,7 @@ class RunIdentity(Protocol):
     def open(self, task_run_id: int, run_as: str, cluster: dict[str, Any] | None) -> dict[str, str]: ...
     def close(self, task_run_id: int) -> set[str]: ...
     def close_all(self) -> None: ...
+    def values_read(self, task_run_id: int) -> set[str]: ...
 
 
 class ClusterLibraries(Protocol):
@@ -96,6 +97,10 @@ class TaskExecutor:
                 raise
         self._procs[task.run_id] = proc
         return proc
+
+    def live_redactor(self, task: TaskRun) -> Redactor:
+        """The redaction of what a run in flight has read so far (its files are redacted when it ends)."""
+        return Redactor(self.identity.values_read(task.run_id) if self.identity is not None else ())
 
     def _end_identity(self, task: TaskRun) -> None:
         """Revoke the run's token; redact the secret values it read from its outcome and files."""

@@ -144,3 +144,26 @@ def test_a_run_gets_a_token_of_its_run_as_principal_and_never_an_admins_by_mista
     ws.run_identity.note_read(41, "s3cr3t".encode())
     assert ws.run_identity.close(41) == {"s3cr3t"}
     assert ws.identity.authenticate(env[TOKEN_ENV]) is None
+
+
+def test_what_a_run_read_is_redacted_live_and_then_in_its_outcome_and_files(ws: Workspace, procs) -> None:
+    ws.objects.mkdirs("/Shared/unit")
+    ws.objects.import_("/Shared/unit/nb", b"x = 1\n", "SOURCE", "PYTHON", False)
+    run_id = ws.jobs.submit(tasks=[{"task_key": "t", "notebook_task": {"notebook_path": "/Shared/unit/nb"}}],
+                            run_name="unit")["run_id"]
+    ws.step(10)
+    task_run = ws.runs.get(run_id)["tasks"][0]["run_id"]
+    ws.run_identity.open(task_run, "airbricks@localhost", None)  # what a real (not scripted) start does
+    ws.run_identity.note_read(task_run, b"topsecret")
+    cells = ws.runs.executor.run_dir(ws.runs.find(task_run).task) / "cells.json"
+    cells.parent.mkdir(parents=True, exist_ok=True)  # a scripted process writes no files of its own
+    cells.write_text(json.dumps([{"number": 1, "source": "print(v)", "outputs": [
+        {"type": "text", "text": "v is topsecret\n"}]}]))
+    live = ws.runs.export(task_run)["views"][0]["content"]
+    assert "v is [REDACTED]" in live and "topsecret" not in live
+    procs[0].finish(status="FAILED", error="ValueError: topsecret", error_trace="line 1: topsecret")
+    ws.step(10)
+    output = ws.runs.output(task_run, single_task_parent_ok=False)
+    assert (output["error"], output["error_trace"]) == ("ValueError: [REDACTED]", "line 1: [REDACTED]")
+    assert "topsecret" not in cells.read_text() and "[REDACTED]" in cells.read_text()
+    assert ws.run_identity.values_read(task_run) == set()  # the token is gone with the run
