@@ -6,6 +6,10 @@ children's) through ``capfd``.  Then the token is searched in every task log (``
 template field in the metadata DB, the raw metadata DB file, ``dag_test.log``, the demo's output and the
 workspace's log.  A positive control proves the scanner finds the token where it legitimately is (the
 token file in the data dir) and in its base64 form.
+
+The second test does the same for a value stored through the Secrets API and read by a notebook (printed and
+returned by it) in a real Airflow DAG: the run shows ``[REDACTED]``, and the value is in no task log, XCom,
+rendered field, run output, Airflow file or data-dir file (the store holds it encrypted).
 """
 
 from __future__ import annotations
@@ -112,3 +116,64 @@ def test_demo_pipeline_leaves_the_token_nowhere(tmp_path: Path, workspace_log: P
     leaks = {name: n for name, n in scanned.items() if n}
     assert not leaks, f"token found in: {leaks}"
     assert len(scanned) > 10, scanned  # the scan covered the task logs, the DB and the logs
+
+
+SECRET_NOTEBOOK = """# Databricks notebook source
+value = dbutils.secrets.get(dbutils.widgets.get("scope"), "api-key")
+print("connecting with", value)
+dbutils.notebook.exit(value)
+"""
+
+
+def test_values_stored_through_the_secrets_api_appear_nowhere_in_plain_text(
+        run_dag, airflow_db: Path, local_ws, sdk, capfd) -> None:
+    """A secret put through the Secrets API, read by a notebook that prints it and returns it, run from a real
+    Airflow DAG: the value is in no task log, XCom, rendered field, run output, Airflow file or data-dir file."""
+    import datetime
+
+    from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
+    from airflow.sdk import DAG
+    from databricks.sdk.service.workspace import ImportFormat, Language
+
+    from airbricks.operators import DatabricksRunOutputOperator
+
+    from secret_helpers import new_secret
+
+    scope, value = new_secret(sdk, "scan", "api-key")
+    path = f"/Shared/secret-scan/{scope}"
+    sdk.workspace.mkdirs("/Shared/secret-scan")
+    sdk.workspace.upload(path, SECRET_NOTEBOOK.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON)
+    with DAG(f"secret_scan_{scope.replace('-', '_')}", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
+        run = DatabricksSubmitRunOperator(task_id="run_notebook", polling_period_seconds=0.2, json={
+            "run_name": "scan", "tasks": [{"task_key": "use_key", "notebook_task": {
+                "notebook_path": path, "base_parameters": {"scope": scope}}}]})
+        run >> DatabricksRunOutputOperator(task_id="get_result", run_task_id="run_notebook")
+    try:
+        dr = run_dag(dag)
+        assert {ti.task_id: ti.state for ti in dr.get_task_instances()} == {"run_notebook": "success",
+                                                                            "get_result": "success"}
+        out, err = capfd.readouterr()
+        assert "connecting with [REDACTED]" in out  # the printed line reached the task log, redacted
+
+        runs = [r for r in sdk.jobs.list_runs(expand_tasks=True) if r.run_name == "scan"]
+        assert runs
+        output = sdk.jobs.get_run_output(runs[0].tasks[0].run_id)
+        assert output.notebook_output.result == "[REDACTED]"
+        scanned = {"task logs (stdout)": out.count(value), "stderr": err.count(value),
+                   "get-output": str(output.as_dict()).count(value),
+                   "export": "".join(v.content for v in sdk.jobs.export_run(runs[0].tasks[0].run_id).views)
+                   .count(value)}
+        values = list(db_values(airflow_db / "airflow.db"))
+        assert any(name.startswith("xcom.value of get_result") for name, _ in values)
+        for name, stored in values:
+            scanned[name] = stored.count(value.encode())
+        roots = [airflow_db, local_ws.workspace.data_dir]
+        for root in roots:
+            for file in files_under(root):
+                if "site-packages" not in file.parts:  # what pip installed for other tests' runs
+                    scanned[str(file)] = file.read_bytes().count(value.encode())
+        assert len(scanned) > 10
+        leaks = {name: n for name, n in scanned.items() if n}
+        assert not leaks, f"secret value found in: {leaks}"
+    finally:
+        sdk.secrets.delete_scope(scope)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from airbricks.workspace.config import SPARK_JIT_MODES, default_class_cache
+from airbricks.workspace.config import CLOUDS, SPARK_JIT_MODES, default_class_cache
 
 DESCRIPTION = ("airbricks: a local Databricks workspace for Airflow (serve) and the article's pipeline end to end "
                "on it (demo).")
@@ -72,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
     default_start, default_stop = (0.0, 0.0) if spark else (2.0, 0.5)
     serve_forever(
         Path(args.data_dir), args.host, args.port, tls_port=args.tls_port if args.tls else None, token=args.token,
+        user=args.user, cloud=args.cloud,
         cluster_start_seconds=default_start if args.cluster_start_seconds is None else args.cluster_start_seconds,
         cluster_stop_seconds=default_stop if args.cluster_stop_seconds is None else args.cluster_stop_seconds,
         faults=faults, fault_seed=args.fault_seed, spark=spark, max_spark_drivers=args.max_spark_drivers,
@@ -122,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also serve HTTPS (what databricks-sql-connector / DatabricksSqlOperator need): a CA and"
                             " certificate are made in the data dir at first start; the CA file is printed")
     serve.add_argument("--tls-port", type=int, default=DEFAULT_PORT + 1, help="the HTTPS port with --tls (0: any)")
+    serve.add_argument("--user", default="airbricks@localhost",
+                       help="the user the token belongs to (SCIM Me, creator_user_name, /Users/<user>)")
+    serve.add_argument("--cloud", choices=CLOUDS, default="aws",
+                       help="the cloud the workspace looks like: its node types, and the cloud clients read")
     serve.add_argument("--spark", choices=("auto", "on", "off"), default="auto",
                        help="real Spark drivers behind clusters (auto: when pyspark and Java 17+ are installed)")
     serve.add_argument("--max-spark-drivers", type=int, default=None,

@@ -204,7 +204,7 @@ def test_create_refuses_bad_values(sdk: WorkspaceClient) -> None:
 
 def test_node_types_and_spark_versions_serve_sdk_selectors(sdk: WorkspaceClient) -> None:
     node_types = {n.node_type_id: n for n in sdk.clusters.list_node_types().node_types}
-    assert {"i3.xlarge", "m5d.large", "Standard_DS3_v2"} <= set(node_types)
+    assert {"i3.xlarge", "m5d.large", "r3.xlarge"} <= set(node_types) and "Standard_DS3_v2" not in node_types
     assert node_types["i3.xlarge"].memory_mb > 0 and node_types["i3.xlarge"].num_cores == 4
     assert sdk.clusters.select_node_type(local_disk=True, min_memory_gb=16)
     assert sdk.clusters.select_spark_version(long_term_support=True) == "16.4.x-scala2.12"

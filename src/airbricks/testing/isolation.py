@@ -1,10 +1,10 @@
 """Isolation between tests, through the workspace's public REST API (and one admin listing), never its models.
 
-Before a test a :class:`Snapshot` records what exists: clusters, jobs, runs, DBFS paths, workspace objects and
-files in Volumes. After it, whatever is new was the test's: :func:`running_clusters_since` names the clusters
-it left running (the plugin fails the test with their ids), and :func:`reset_to` removes all of it - runs
-cancelled and deleted, jobs deleted, clusters permanently deleted, files and folders deleted - so the next test
-sees exactly what the one before it saw. What existed before (a session's shared cluster, notebooks a
+Before a test a :class:`Snapshot` records what exists: clusters, jobs, runs, DBFS paths, workspace objects,
+files in Volumes, secret scopes and SCIM principals. After it, whatever is new was the test's:
+:func:`running_clusters_since` names the clusters it left running (the plugin fails the test with their ids), and
+:func:`reset_to` removes all of it - runs cancelled and deleted, jobs deleted, clusters permanently deleted, files
+and folders deleted, scopes and principals deleted - so the next test sees exactly what the one before it saw. What existed before (a session's shared cluster, notebooks a
 session fixture uploaded) is left alone.
 """
 
@@ -22,6 +22,7 @@ RUNNING_STATES = ("PENDING", "RUNNING", "RESTARTING", "RESIZING", "UNKNOWN")
 #: The admin listing of volumes: the Files API cannot list above ``/Volumes/<catalog>/<schema>/<volume>``.
 VOLUMES = "/api/2.0/airbricks/volumes"
 UC = "/api/2.1/unity-catalog"
+SCIM = "/api/2.0/preview/scim/v2"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Snapshot:
     #: Unity Catalog objects by kind (``catalogs``, ``schemas``, ``volumes``), full names.
     catalog: frozenset[tuple[str, str]] = field(default_factory=frozenset)
     repos: frozenset[int] = field(default_factory=frozenset)
+    secret_scopes: frozenset[str] = field(default_factory=frozenset)
+    #: SCIM resources as ``(Users|Groups|ServicePrincipals, id)``.
+    principals: frozenset[tuple[str, str]] = field(default_factory=frozenset)
 
 
 def take_snapshot(api: Api) -> Snapshot:
@@ -49,6 +53,8 @@ def take_snapshot(api: Api) -> Snapshot:
         volume_files=frozenset(path for path, _ in _volume_tree(api)),
         catalog=frozenset(_catalog_objects(api)),
         repos=frozenset(r["id"] for r in _paged(api, "/api/2.0/repos", "repos")),
+        secret_scopes=frozenset(_secret_scopes(api)),
+        principals=frozenset(_principals(api)),
     )
 
 
@@ -76,6 +82,12 @@ def reset_to(api: Api, snapshot: Snapshot) -> None:
             api.call("DELETE", f"/api/2.0/repos/{repo['id']}", ok_missing=True)
     for path in _topmost_new(_object_tree(api), snapshot.objects):
         api.call("POST", "/api/2.0/workspace/delete", json={"path": path, "recursive": True}, ok_missing=True)
+    for scope in _secret_scopes(api):
+        if scope not in snapshot.secret_scopes:
+            api.call("POST", "/api/2.0/secrets/scopes/delete", json={"scope": scope}, ok_missing=True)
+    for resource, ident in _principals(api):
+        if (resource, ident) not in snapshot.principals:
+            api.call("DELETE", f"{SCIM}/{resource}/{ident}", ok_missing=True)
     # The Files API deletes only empty directories: files first, then directories deepest first.
     new = [(path, is_dir) for path, is_dir in _volume_tree(api) if path not in snapshot.volume_files]
     for path, is_dir in sorted(new, key=lambda entry: (entry[1], -entry[0].count("/"))):
@@ -107,6 +119,15 @@ def _topmost_new(tree: Iterator[tuple[str, bool]], old: frozenset[str]) -> list[
     new = [path for path, _ in tree if path not in old]
     new_set = set(new)
     return [path for path in new if path.rpartition("/")[0] not in new_set]
+
+
+def _secret_scopes(api: Api) -> list[str]:
+    return [s["name"] for s in (api.call("GET", "/api/2.0/secrets/scopes/list") or {}).get("scopes", [])]
+
+
+def _principals(api: Api) -> list[tuple[str, str]]:
+    return [(resource, doc["id"]) for resource in ("Groups", "ServicePrincipals", "Users")
+            for doc in (api.call("GET", f"{SCIM}/{resource}") or {}).get("Resources", [])]
 
 
 def _clusters(api: Api) -> list[dict[str, Any]]:

@@ -35,6 +35,8 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
     "airbricks_spark": ("on: real Spark behind clusters (airbricks[spark], Java 17+); off: plain Python",
                         "string", "off"),
     "airbricks_token": ("the workspace's token (default: a random one)", "string", ""),
+    "airbricks_user": ("the user the workspace's token belongs to", "string", "airbricks@localhost"),
+    "airbricks_cloud": ("the cloud the workspace looks like (aws, azure, gcp): its node types", "string", "aws"),
     "airbricks_data_dir": ("a fixed data dir, kept after the run to inspect (default: a temporary one)",
                            "string", ""),
     "airbricks_dags_folder": ("the DAG folder run_dag('dag_id') parses (relative to the rootdir)", "string", ""),
@@ -119,6 +121,8 @@ def local_workspace(pytestconfig: pytest.Config) -> Iterator[Any]:
         "cluster_stop_seconds": _seconds(pytestconfig, "airbricks_cluster_stop_seconds"),
         "token": setting(pytestconfig, "airbricks_token") or None,
         "auto_create_volumes": _switch(pytestconfig, "airbricks_auto_create_volumes"),
+        "user": setting(pytestconfig, "airbricks_user") or "airbricks@localhost",
+        "cloud": setting(pytestconfig, "airbricks_cloud") or "aws",
     }
     spark = _switch(pytestconfig, "airbricks_spark")
     if spark:

@@ -50,11 +50,13 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
         commands,
         dbfs,
         files,
+        identity,
         jobs,
         libraries,
         objects,
         queries,
         repos,
+        secrets,
         sql,
         sql_connector,
         ui_links,
@@ -86,10 +88,11 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
 
     @app.get("/.well-known/databricks-config", include_in_schema=False)
     async def well_known() -> dict[str, Any]:
-        return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id}
+        return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id,
+                "account_id": workspace.account_id, "cloud": workspace.config.cloud.upper()}
 
     for module in (clusters, jobs, dbfs, files, objects, libraries, sql, sql_connector, queries, admin, ui_links,
-                   unity_catalog, commands, repos):
+                   unity_catalog, commands, repos, identity, secrets):
         app.include_router(module.router)
     ui = create_ui(workspace)
     outer = AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response, ui=ui)

@@ -47,8 +47,8 @@ def reason_message(reason: dict[str, Any], minutes: int | None = None) -> str:
     return f"Cluster terminated. Reason: {code}"
 
 
-def user_request() -> dict[str, Any]:
-    return {"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": CREATOR}}
+def user_request(username: str = CREATOR) -> dict[str, Any]:
+    return {"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": username}}
 
 
 def new_cluster_id(now: int, taken: Container[str]) -> str:

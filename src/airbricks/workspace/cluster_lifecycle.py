@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from airbricks.workspace.cluster import UP_STATES, Cluster
-from airbricks.workspace.compute import CapacityExceeded, ComputeEngine, DriverState
+from airbricks.workspace.compute import ComputeEngine, DriverState, LaunchRefused
 from airbricks.workspace.config import WorkspaceConfig
-from airbricks.workspace.shared import CREATOR, Shared
+from airbricks.workspace.shared import Shared
 
 CLUSTER_KIND = "cluster"
 EVENT_KIND = "cluster_event"
@@ -33,6 +33,7 @@ class ClusterLifecycle:
     engine: ComputeEngine
     is_busy: Callable[[str], bool]
     on_fault: Callable[[str], None]
+    launch_spec: Callable[[dict[str, Any]], dict[str, Any]]
     _clusters: dict[str, Cluster]
     _launch_failures: list[dict[str, Any]]
     _slow_starts: list[float]
@@ -51,22 +52,23 @@ class ClusterLifecycle:
         starts again (RUNNING ones through RESTARTING, as a driver restart looks on Databricks)."""
         if cluster.state in UP_STATES and cluster.state != "RESTARTING":
             cluster.enter("RESTARTING", now, "Restarting Spark: the local workspace restarted", 0)
-            self._event(cluster, "RESTARTING", now, user=CREATOR)
+            self._event(cluster, "RESTARTING", now, user=self.shared.user_name)
         self._start_driver(cluster, now)
         self._save(cluster)
 
     def _start_driver(self, cluster: Cluster, now: int) -> None:
-        """Ask the engine for the cluster's driver; no capacity makes the launch fail with that reason."""
+        """Ask the engine for the cluster's driver (its spec as :attr:`launch_spec` makes it); no capacity, or a
+        spec that cannot be made (a missing secret), makes the launch fail with that reason."""
         try:
-            self.engine.launch(cluster.id, cluster.doc)
-        except CapacityExceeded as full:
-            cluster.launch_failure = full.reason
+            self.engine.launch(cluster.id, self.launch_spec(cluster.doc))
+        except LaunchRefused as refused:
+            cluster.launch_failure = refused.reason
             cluster.deadline = now
 
     def _restart(self, cluster: Cluster, now: int) -> None:
         cluster.doc["last_restarted_time"] = now
         cluster.enter("RESTARTING", now, "Restarting Spark", self.config.restart_seconds)
-        self._event(cluster, "RESTARTING", now, user=CREATOR)
+        self._event(cluster, "RESTARTING", now, user=self.shared.user_name)
         self.engine.kill(cluster.id)
         self._start_driver(cluster, now)
         self._save(cluster)
@@ -159,7 +161,7 @@ class ClusterLifecycle:
             start_seconds = self._slow_starts.pop(0)
             self.on_fault("slow_cluster_start")
         if event is not None:
-            self._event(cluster, event, now, user=CREATOR)
+            self._event(cluster, event, now, user=self.shared.user_name)
         cluster.enter("PENDING", now, "Finding instances for new nodes, acquiring more instances if necessary",
                       start_seconds)
         if cluster.launch_failure is None:
@@ -168,7 +170,7 @@ class ClusterLifecycle:
 
     def _begin_termination(self, cluster: Cluster, now: int, reason: dict[str, Any]) -> None:
         cluster.doc["termination_reason"] = reason
-        self._event(cluster, "TERMINATING", now, reason=reason, user=CREATOR)
+        self._event(cluster, "TERMINATING", now, reason=reason, user=self.shared.user_name)
         cluster.enter("TERMINATING", now, "Terminating the Spark cluster", self.config.cluster_stop_seconds)
         self.engine.stop(cluster.id)
         self._save(cluster)

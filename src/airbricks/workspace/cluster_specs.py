@@ -32,9 +32,9 @@ def _catalog() -> dict[str, Any]:
     return json.loads(text)
 
 
-def node_types() -> list[dict[str, Any]]:
-    """What ``clusters/list-node-types`` offers (copies: callers may not change the catalogue)."""
-    return [dict(n) for n in _catalog()["node_types"]]
+def node_types(cloud: str = "aws") -> list[dict[str, Any]]:
+    """What ``clusters/list-node-types`` offers on ``cloud`` (copies: callers may not change the catalogue)."""
+    return [dict(n) for n in _catalog()["node_types"][cloud]]
 
 
 def spark_versions() -> list[dict[str, str]]:
@@ -45,9 +45,26 @@ def node_type(node_type_id: str) -> dict[str, Any] | None:
     return _nodes_by_id().get(node_type_id)
 
 
-@lru_cache(maxsize=1)
-def _nodes_by_id() -> dict[str, dict[str, Any]]:
-    return {n["node_type_id"]: n for n in _catalog()["node_types"]}
+@lru_cache(maxsize=4)
+def _nodes_by_id(cloud: str | None = None) -> dict[str, dict[str, Any]]:
+    """The catalogue's node types by id: one cloud's, or (None) every cloud's."""
+    clouds = _catalog()["node_types"]
+    return {n["node_type_id"]: n for name in ([cloud] if cloud else list(clouds)) for n in clouds[name]}
+
+
+def _cloud_of(node_type_id: str) -> str | None:
+    return next((c for c in _catalog()["node_types"] if node_type_id in _nodes_by_id(c)), None)
+
+
+def unsupported_node_type(value: str, field: str, cloud: str) -> InvalidParameterValue:
+    """The real refusal (``Node type X is not supported. Supported node types: ...``), plus where X comes from
+    when it is another cloud's."""
+    other = _cloud_of(value)
+    hint = (f" ({value} is a node type of {other.upper()}; this workspace is on {cloud.upper()}: start it with "
+            f"airbricks serve --cloud {other})") if other else ""
+    what = "Driver node type" if field == "driver_node_type_id" else "Node type"
+    return InvalidParameterValue(f"{what} {value} is not supported{hint}. Supported node types: "
+                                 f"{', '.join(_nodes_by_id(cloud))}")
 
 
 def workers(doc: dict[str, Any]) -> int:
@@ -62,8 +79,8 @@ def size(doc: dict[str, Any]) -> dict[str, Any]:
     return {"autoscale": doc["autoscale"]} if "autoscale" in doc else {"num_workers": workers(doc)}
 
 
-def validate_spec(spec: Any) -> dict[str, Any]:
-    """Check a cluster spec as ``clusters/create`` does; return its known fields, normalized."""
+def validate_spec(spec: Any, cloud: str = "aws") -> dict[str, Any]:
+    """Check a cluster spec as ``clusters/create`` does on ``cloud``; return its known fields, normalized."""
     if not isinstance(spec, dict):
         raise InvalidParameterValue("Invalid cluster spec: expected an object")
     params = Params(spec)
@@ -73,13 +90,12 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     node = params.str("node_type_id")
     if node is None and "instance_pool_id" not in params:
         raise InvalidParameterValue("Missing required field: node_type_id (or instance_pool_id). Pick one of"
-                                    " clusters/list-node-types, e.g. i3.xlarge.")
-    known = _nodes_by_id()
+                                    f" clusters/list-node-types, e.g. {next(iter(_nodes_by_id(cloud)))}.")
+    known = _nodes_by_id(cloud)
     for name in ("node_type_id", "driver_node_type_id"):
         value = params.str(name)
         if value is not None and value not in known:
-            raise InvalidParameterValue(f"Node type {value} is not supported (field '{name}'). Supported node"
-                                        f" types: {', '.join(known)}")
+            raise unsupported_node_type(value, name, cloud)
         if value is not None:
             clean[name] = value
     if node is not None:

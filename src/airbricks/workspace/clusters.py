@@ -26,7 +26,7 @@ from airbricks.workspace.cluster_lifecycle import CLUSTER_KIND, EVENT_KIND, Clus
 from airbricks.workspace.compute import ComputeEngine, NoEngine
 from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
 from airbricks.workspace.pagination import Page, paginate
-from airbricks.workspace.shared import CREATOR, Shared
+from airbricks.workspace.shared import Shared
 
 
 def _never_busy(_cluster_id: str) -> bool:
@@ -53,6 +53,8 @@ class Clusters(ClusterLifecycle):
         self.engine: ComputeEngine = engine or NoEngine()
         self.is_busy = is_busy
         self.on_fault = on_fault
+        #: The spec a driver starts with, from the cluster's (set by the workspace: secret references resolved).
+        self.launch_spec: Callable[[dict[str, Any]], dict[str, Any]] = lambda doc: doc
         self._clusters: dict[str, Cluster] = {}
         #: Injected launch failures still to hand out: termination reasons, one per launch.
         self._launch_failures: list[dict[str, Any]] = []
@@ -113,13 +115,13 @@ class Clusters(ClusterLifecycle):
 
     def create(self, spec: dict[str, Any]) -> str:
         """``clusters/create``: a new all-purpose cluster, PENDING now, RUNNING after the start time."""
-        clean = cluster_specs.validate_spec(spec)
+        clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
         with self.shared.lock:
             return self._create(clean, source="API")
 
     def create_job_cluster(self, spec: dict[str, Any], *, run_id: int, task_key: str | None) -> str:
         """A job cluster for one run (source JOB, never auto-terminated: the run terminates it)."""
-        clean = cluster_specs.validate_spec(spec)
+        clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
         clean["cluster_name"] = f"job-{run_id}-run-{task_key or 'run'}"
         clean["autotermination_minutes"] = 0
         with self.shared.lock:
@@ -129,7 +131,7 @@ class Clusters(ClusterLifecycle):
         now = self.shared.now_ms()
         ident = new_cluster_id(now, self._clusters)
         doc: dict[str, Any] = {
-            "cluster_id": ident, "creator_user_name": CREATOR, "cluster_source": source,
+            "cluster_id": ident, "creator_user_name": self.shared.user_name, "cluster_source": source,
             **clean, "spec": dict(clean),
             "default_tags": self._default_tags(ident, clean["cluster_name"]),
             "state": "PENDING", "state_message": "", "start_time": now, "last_state_loss_time": 0,
@@ -137,13 +139,12 @@ class Clusters(ClusterLifecycle):
         }
         cluster = Cluster(doc=doc, created_time=now)
         self._clusters[ident] = cluster
-        self._event(cluster, "CREATING", now, cluster_size=cluster_specs.size(doc), user=CREATOR)
+        self._event(cluster, "CREATING", now, cluster_size=cluster_specs.size(doc), user=self.shared.user_name)
         self._launch(cluster, now, event=None)
         return ident
 
-    @staticmethod
-    def _default_tags(ident: str, name: str) -> dict[str, str]:
-        return {"Vendor": "Databricks", "Creator": CREATOR, "ClusterName": name, "ClusterId": ident}
+    def _default_tags(self, ident: str, name: str) -> dict[str, str]:
+        return {"Vendor": "Databricks", "Creator": self.shared.user_name, "ClusterName": name, "ClusterId": ident}
 
     def start(self, cluster_id: str) -> None:
         """``clusters/start``: only a TERMINATED (or ERROR) cluster can start."""
@@ -190,7 +191,7 @@ class Clusters(ClusterLifecycle):
             cluster.enter("RESIZING", now, f"Resizing cluster from {current} to {target} workers",
                           self.config.cluster_resize_seconds)
             self._event(cluster, "RESIZING", now, current_num_workers=current, target_num_workers=target,
-                        user=CREATOR)
+                        user=self.shared.user_name)
             self._save(cluster)
 
     def edit(self, cluster_id: str, spec: dict[str, Any]) -> None:
@@ -200,7 +201,7 @@ class Clusters(ClusterLifecycle):
             if cluster.is_job_cluster:
                 raise InvalidParameterValue(f"Cluster {cluster.id} is a job cluster and cannot be edited; change"
                                             " the job's new_cluster instead")
-            clean = cluster_specs.validate_spec(spec)
+            clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
             if cluster.state not in ("RUNNING", "TERMINATED"):
                 raise cluster.unexpected()
             now = self.shared.now_ms()
@@ -210,7 +211,8 @@ class Clusters(ClusterLifecycle):
             cluster.doc.update(clean)
             cluster.doc["spec"] = dict(clean)
             cluster.doc["default_tags"] = self._default_tags(cluster.id, clean["cluster_name"])
-            self._event(cluster, "EDITED", now, previous_attributes=previous, attributes=dict(clean), user=CREATOR)
+            self._event(cluster, "EDITED", now, previous_attributes=previous, attributes=dict(clean),
+                        user=self.shared.user_name)
             if cluster.state == "RUNNING":
                 self._restart(cluster, now)
             else:
@@ -218,7 +220,7 @@ class Clusters(ClusterLifecycle):
 
     def delete(self, cluster_id: str) -> None:
         """``clusters/delete`` (= terminate): a no-op on a cluster already terminating or terminated."""
-        self.terminate(cluster_id, reason=user_request())
+        self.terminate(cluster_id, reason=user_request(self.shared.user_name))
 
     def terminate(self, cluster_id: str, *, reason: dict[str, Any]) -> None:
         """Begin terminating with the given reason (e.g. JOB_FINISHED for a job cluster); idempotent."""
@@ -237,9 +239,9 @@ class Clusters(ClusterLifecycle):
             cluster = self._find(cluster_id)
             now = self.shared.now_ms()
             if cluster.state != "TERMINATED":
-                reason = user_request()
+                reason = user_request(self.shared.user_name)
                 if cluster.state != "TERMINATING":
-                    self._event(cluster, "TERMINATING", now, reason=reason, user=CREATOR)
+                    self._event(cluster, "TERMINATING", now, reason=reason, user=self.shared.user_name)
                     cluster.doc["termination_reason"] = reason
                 self._finish_termination(cluster, now)
             self.engine.stop(cluster.id)  # graceful (a JVM may be writing its class archive), bounded by a grace

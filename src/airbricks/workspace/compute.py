@@ -30,12 +30,16 @@ class DriverReport:
     remote: str | None = None
 
 
-class CapacityExceeded(Exception):
-    """No room for another driver: the launch fails with this termination reason."""
+class LaunchRefused(Exception):
+    """A driver cannot be launched: the launch fails with this termination reason."""
 
     def __init__(self, reason: dict[str, Any]) -> None:
-        super().__init__(reason.get("parameters", {}).get("databricks_error_message", "capacity exceeded"))
+        super().__init__(reason.get("parameters", {}).get("databricks_error_message", "launch refused"))
         self.reason = reason
+
+
+class CapacityExceeded(LaunchRefused):
+    """No room for another driver: the launch fails with this termination reason."""
 
 
 class ComputeEngine(Protocol):

@@ -15,6 +15,10 @@ class WorkspaceConfig:
 
     data_dir: Path
     token: str | None = None
+    #: The user the token belongs to (SCIM ``Me``, ``creator_user_name``, ``/Users/<user>``).
+    user: str = "airbricks@localhost"
+    #: The cloud the workspace looks like: node types of its catalogue, ``/.well-known`` (aws, azure or gcp).
+    cloud: str = "aws"
     cluster_start_seconds: float = 2.0
     cluster_stop_seconds: float = 0.5
     cluster_restart_seconds: float | None = None
@@ -44,6 +48,13 @@ class WorkspaceConfig:
     #: A ``/Volumes/c/s/v/...`` path in a volume nobody created creates it (off: 404, as on Databricks).
     auto_create_volumes: bool = False
 
+    def __post_init__(self) -> None:
+        self.cloud = str(self.cloud).lower()
+        if self.cloud not in CLOUDS:
+            raise ValueError(f"cloud must be one of {', '.join(CLOUDS)}, got {self.cloud!r}")
+        if not self.user or not str(self.user).strip():
+            raise ValueError("user must name the workspace's first user, e.g. someone@example.com")
+
     @property
     def restart_seconds(self) -> float:
         return self.cluster_restart_seconds if self.cluster_restart_seconds is not None else (
@@ -51,6 +62,7 @@ class WorkspaceConfig:
 
 
 SPARK_JIT_MODES = ("fast-start", "full")
+CLOUDS = ("aws", "azure", "gcp")
 
 
 def default_class_cache() -> Path:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from airbricks.workspace.clock import Clock, SystemClock
+from airbricks.workspace.cluster_secrets import ClusterSecrets
 from airbricks.workspace.clusters import Clusters
 from airbricks.workspace.command_contexts import Contexts
 from airbricks.workspace.compute import ComputeEngine, NoEngine
@@ -24,12 +26,15 @@ from airbricks.workspace.faults import Faults
 from airbricks.workspace.files import Volumes
 from airbricks.workspace.git_repos import GitRepos
 from airbricks.workspace.git_tasks import GitCheckouts
+from airbricks.workspace.identity import Identity
 from airbricks.workspace.job_tasks.queries import Queries
 from airbricks.workspace.jobs import Jobs
 from airbricks.workspace.libraries import Libraries
 from airbricks.workspace.objects import WorkspaceObjects
 from airbricks.workspace.repos import Repos
+from airbricks.workspace.run_identity import RunIdentity
 from airbricks.workspace.runs import Runs
+from airbricks.workspace.secret_scopes import SecretScopes
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.sql_execution import Executor
 from airbricks.workspace.sql_sessions import SqlSessions
@@ -55,6 +60,15 @@ def _workspace_id(store: Store) -> str:
     return doc["workspace_id"]
 
 
+def _account_id(store: Store) -> str:
+    """The account the workspace belongs to (``/.well-known/databricks-config``), fixed at first start."""
+    doc = store.get("meta", "account")
+    if doc is None:
+        doc = {"account_id": str(uuid.uuid4())}
+        store.put("meta", "account", doc)
+    return doc["account_id"]
+
+
 class Workspace:
     """One local workspace: all models over one store, plus the ticker thread.
 
@@ -73,21 +87,28 @@ class Workspace:
         store = Store(data_dir / "state.db")
         self.shared = Shared(config=config, data_dir=data_dir, store=store, clock=clock or SystemClock(),
                              workspace_id=_workspace_id(store))
+        self.identity = Identity(self.shared, token=self.token)
+        self.secrets = SecretScopes(self.shared)
+        cluster_secrets = ClusterSecrets(self.secrets, self.identity)
         self.dbfs = Dbfs(self.shared)
         self.volumes = Volumes(self.shared)
         self.catalog = UnityCatalog(self.shared, self.volumes.root)
         self.volumes.require_volume = self.catalog.require_volume
         self.clusters = Clusters(self.shared, engine=self._engine(config))
+        self.clusters.launch_spec = cluster_secrets.launch_spec
         self.faults = Faults(self.shared, self.clusters)
         self.tables = Tables(self.catalog, getattr(self.clusters.engine, "metastore_port", lambda start: None))
         self.clusters.on_fault = self.faults.count
         self.objects = WorkspaceObjects(self.shared)
         self.git = GitRepos(self.shared.data_dir / "git")
         self.repos = Repos(self.shared, self.objects, self.git)
+        self.identity.on_user_created = lambda name: self.objects.mkdirs(f"/Users/{name}")
+        self.objects.mkdirs(f"/Users/{self.identity.user_name}")
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
         executor = TaskExecutor(self.shared, clusters=self.clusters, notebooks=self.objects,
                                 local_paths=self.local_paths, launch=launch)
         self.runs = Runs(self.shared, executor=executor)
+        self.run_identity = executor.identity = RunIdentity(self.shared, self.identity, cluster_secrets)
         self.clusters.is_busy = self.runs.is_cluster_busy
         self.jobs = Jobs(self.shared, runs=self.runs)
         self.contexts = Contexts(self.shared, self.clusters, self.local_paths)
@@ -127,6 +148,7 @@ class Workspace:
     lock = property(lambda self: self.shared.lock)
     clock = property(lambda self: self.shared.clock)
     workspace_id = property(lambda self: self.shared.workspace_id)
+    account_id = property(lambda self: _account_id(self.shared.store))
 
     @property
     def url(self) -> str:

@@ -1,12 +1,14 @@
 """``dbutils`` and ``spark`` as a notebook sees them in the local workspace's kernel process.
 
 Only what a local run can honour is provided: widgets (from ``base_parameters`` / ``notebook_params``),
-``notebook.exit``, file-system helpers over the local DBFS and Volumes directories, and secrets that fail
-clearly. Imported by the kernel process, so it must stay light: standard library and ``paths`` only.
+``notebook.exit``, file-system helpers over the local DBFS and Volumes directories, and secrets read from the
+workspace's Secrets API over the run's channel (:mod:`airbricks.workspace.run_channel`). Imported by the
+kernel process, so it must stay light: standard library, ``paths`` and ``run_channel`` only.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from airbricks.workspace import paths
+from airbricks.workspace.run_channel import WorkspaceCallError, WorkspaceChannel
 
 #: ``dbutils.notebook.exit`` values beyond this many bytes are cut (and reported as ``truncated``).
 MAX_EXIT_BYTES = 5 * 1024 * 1024
@@ -31,8 +34,8 @@ class InputWidgetNotDefined(Exception):
     """The error Databricks raises for ``dbutils.widgets.get`` of a widget nobody defined."""
 
 
-class SecretsUnavailableError(RuntimeError):
-    """Raised by ``dbutils.secrets``: the local workspace keeps no secret scopes."""
+class SecretsError(RuntimeError):
+    """Raised by ``dbutils.secrets``: the Secrets API's error (``PERMISSION_DENIED: ...``, a missing secret)."""
 
 
 class Widgets:
@@ -192,20 +195,56 @@ class Fs:
         return True
 
 
-class Secrets:
-    def _refuse(self, *_: Any, **__: Any) -> Any:
-        raise SecretsUnavailableError(
-            "dbutils.secrets is not available in the local airbricks workspace: it keeps no secret scopes. "
-            "Read the value from an environment variable or a widget (base_parameters) instead.")
+@dataclass(frozen=True)
+class SecretMetadata:
+    """What ``dbutils.secrets.list`` returns per secret."""
 
-    get = getBytes = list = listScopes = _refuse  # noqa: N815
+    key: str
+
+
+@dataclass(frozen=True)
+class SecretScope:
+    """What ``dbutils.secrets.listScopes`` returns per scope."""
+
+    name: str
+
+
+class Secrets:
+    """``dbutils.secrets`` over the workspace's Secrets API, as the run's principal (its per-run token).
+
+    Values read here are redacted (``[REDACTED]``) from the run's output by the workspace.
+    """
+
+    def __init__(self, channel: WorkspaceChannel) -> None:
+        self._channel = channel
+
+    def _call(self, path: str, params: dict[str, str]) -> Any:
+        try:
+            return self._channel.call("GET", path, params)
+        except WorkspaceCallError as failed:
+            raise SecretsError(f"{failed.error_code}: {failed.message}" if failed.error_code else failed.message
+                               ) from None
+
+    def getBytes(self, scope: str, key: str) -> bytes:  # noqa: N802
+        return base64.b64decode(self._call("/api/2.0/secrets/get", {"scope": scope, "key": key})["value"])
+
+    def get(self, scope: str, key: str) -> str:
+        return self.getBytes(scope, key).decode("utf-8")
+
+    def list(self, scope: str) -> list[SecretMetadata]:
+        found = self._call("/api/2.0/secrets/list", {"scope": scope}).get("secrets") or []
+        return [SecretMetadata(s["key"]) for s in found]
+
+    def listScopes(self) -> list[SecretScope]:  # noqa: N802
+        return [SecretScope(s["name"]) for s in self._call("/api/2.0/secrets/scopes/list", {}).get("scopes") or []]
 
 
 class DBUtils:
     """The ``dbutils`` global injected into notebooks and Python files run by the local workspace."""
 
-    def __init__(self, widgets: dict[str, str], dbfs_root: Path, volumes_root: Path) -> None:
+    def __init__(self, widgets: dict[str, str], dbfs_root: Path, volumes_root: Path,
+                 channel: WorkspaceChannel | None = None) -> None:
         self.widgets = Widgets(widgets)
         self.notebook = Notebook()
         self.fs = Fs(dbfs_root, volumes_root)
-        self.secrets = Secrets()
+        self.secrets = Secrets(channel or WorkspaceChannel(None, None))

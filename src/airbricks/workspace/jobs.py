@@ -14,7 +14,7 @@ from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
 from airbricks.workspace.runs import Runs
 from airbricks.workspace.git_repos import check_git_source, with_git_source
-from airbricks.workspace.shared import CREATOR, Shared
+from airbricks.workspace.shared import Shared
 from airbricks.workspace.tasks import job_cluster_keys, validate_tasks
 
 KIND = "job"
@@ -77,7 +77,10 @@ class Jobs:
         complete = complete_settings(settings)
         with self.shared.lock:
             jid = self.shared.store.next_id("job_id", start=1001)
-            job = {"job_id": jid, "creator_user_name": CREATOR, "run_as_user_name": CREATOR,
+            run_as = complete["run_as"] if isinstance(complete.get("run_as"), dict) else {}
+            job = {"job_id": jid, "creator_user_name": self.shared.user_name,
+                   "run_as_user_name": run_as.get("user_name") or run_as.get("service_principal_name")
+                   or self.shared.user_name,
                    "created_time": self.shared.now_ms(), "settings": complete}
             self._save(job)
             self.jobs[jid] = job
@@ -162,7 +165,7 @@ class Jobs:
                 timeout_seconds=settings.get("timeout_seconds"), token=idempotency_token, widgets=widgets,
                 python_params=[str(p) for p in python_params] if python_params is not None else None,
                 jar_params=[str(p) for p in jar_params] if jar_params is not None else None,
-                creator=CREATOR,
+                creator=self.shared.user_name, run_as=job["run_as_user_name"],
                 job_parameters=[{"name": k, "value": v} for k, v in widgets.items()] if widgets else None,
                 concurrency_limit=int(settings.get("max_concurrent_runs", 1)),
                 queue_enabled=bool((queue if isinstance(queue, dict) else settings.get("queue") or {}).get("enabled")),
@@ -183,5 +186,5 @@ class Jobs:
                 job_id=jid, run_name=run_name or "Untitled", run_type="SUBMIT_RUN",
                 tasks=with_git_source(valid, git_source),
                 job_clusters=job_clusters, timeout_seconds=timeout_seconds, token=idempotency_token, widgets={},
-                python_params=None, creator=CREATOR)
+                python_params=None, creator=self.shared.user_name)
             return {"run_id": run.run_id}

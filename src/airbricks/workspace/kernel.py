@@ -22,6 +22,7 @@ from airbricks.workspace.paths import AUTO_CREATE_VOLUMES_ENV
 from airbricks.workspace.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit
 from airbricks.workspace.display import Display
 from airbricks.workspace.notebook_cells import CellLog, NotebookRunner, Tee, install
+from airbricks.workspace.run_channel import WorkspaceChannel
 from airbricks.workspace.spark_session import SparkProxy, UnavailableSpark, connect_url, mount_fuse_paths
 
 NO_DELTA = ("airbricks: Delta Lake is not available in this local workspace - its jars are not on PyPI, so tables"
@@ -84,7 +85,7 @@ def main(spec_path: str) -> int:
     dbfs_root, volumes_root = Path(spec["dbfs_root"]), Path(spec["volumes_root"])
     if spec.get("auto_create_volumes"):
         os.environ[AUTO_CREATE_VOLUMES_ENV] = "1"
-    dbutils = DBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root)
+    dbutils = DBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root, WorkspaceChannel.from_environment())
     job_kernel.install(dbutils, spec, Path(spec_path).parent)
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
     display = Display(log)

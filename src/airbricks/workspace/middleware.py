@@ -73,7 +73,8 @@ async def inject(rule: Rule, path: str, send: Any) -> bool:
 
 
 class AuthAndFaults:
-    """Checks ``Authorization`` (Bearer PAT, or Basic with the PAT as password), applies fault rules, then
+    """Checks ``Authorization`` (Bearer token, or Basic with it as password: the workspace's token, one minted
+    for a principal, or a run's - see :mod:`airbricks.workspace.identity`), applies fault rules, then
     dispatches the request.
 
     :param routes: plain routes by exact path, called directly (a dictionary lookup instead of matching the
@@ -90,21 +91,28 @@ class AuthAndFaults:
         self.routes = routes or {}
         self.on_error = on_error
         self.faults = workspace.faults
+        self.identity = workspace.identity
         self._bearer = f"Bearer {workspace.token}".encode()
-        self._token = workspace.token.encode()
 
-    def _authorized(self, header: bytes | None) -> bool:
+    def _principal(self, header: bytes | None) -> Any:
+        """Who the ``Authorization`` header names (the workspace's token first: the hot path), or None."""
         if header is None:
-            return False
+            return None
         if hmac.compare_digest(header, self._bearer):
-            return True
-        if header[:6].lower() == b"basic ":
+            return self.identity.me
+        if header[:7].lower() == b"bearer ":
+            token = header[7:]
+        elif header[:6].lower() == b"basic ":
             try:
-                _, _, password = base64.b64decode(header[6:]).partition(b":")
+                _, _, token = base64.b64decode(header[6:]).partition(b":")
             except ValueError:
-                return False
-            return hmac.compare_digest(password, self._token)
-        return False
+                return None
+        else:
+            return None
+        try:
+            return self.identity.authenticate(token.decode().strip())
+        except UnicodeDecodeError:
+            return None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if self.ui is not None and scope["type"] == "http" and is_ui_path(scope["path"]):
@@ -114,9 +122,11 @@ class AuthAndFaults:
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if not self._authorized(header):
+        principal = self._principal(header)
+        if principal is None:
             await send_json(send, 401, {"error_code": "UNAUTHENTICATED", "message": UNAUTHENTICATED})
             return
+        scope.setdefault("state", {})["principal"] = principal  # request.state.principal in the routes
         rule = self.faults.match(scope["method"], scope["path"])
         if rule is not None and await inject(rule, scope["path"], send):
             return

@@ -16,6 +16,7 @@ import base64
 import html
 import json
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,9 @@ def render(name: str, cells: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
-def views(notebook_path: str, cells_file: Path) -> dict[str, Any]:
-    """The ``runs/export`` answer: one NOTEBOOK view of the run."""
-    page = render(notebook_path, load_cells(cells_file))
+def views(notebook_path: str, cells_file: Path,
+          redact: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """The ``runs/export`` answer: one NOTEBOOK view of the run (its cells passed through ``redact`` first)."""
+    cells = load_cells(cells_file)
+    page = render(notebook_path, redact(cells) if redact else cells)
     return {"views": [{"content": page, "name": notebook_path.rsplit("/", 1)[-1], "type": "NOTEBOOK"}]}

@@ -16,7 +16,7 @@ from typing import Any
 from airbricks.workspace.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from airbricks.workspace.git_repos import GitRepos, provider_for
 from airbricks.workspace.objects import WorkspaceObjects
-from airbricks.workspace.shared import CREATOR, Shared
+from airbricks.workspace.shared import Shared
 
 KIND = "repo"
 #: Where Git folders may live.
@@ -33,7 +33,7 @@ class Repos:
         if not isinstance(url, str) or not url:
             raise InvalidParameterValue("Missing required field: url")
         name = posixpath.basename(url.rstrip("/")).removesuffix(".git") or "repo"
-        norm = self.objects.normalize(path if path else f"/Repos/{CREATOR}/{name}")
+        norm = self.objects.normalize(path if path else f"/Repos/{self.shared.user_name}/{name}")
         if not norm.startswith(ROOTS) or norm.count("/") < 3:
             raise InvalidParameterValue(f"Invalid path {norm}: a Git folder lives at /Repos/<folder>/<name> or "
                                         "/Users/<user>/<name> (also /Workspace/...).")

@@ -188,6 +188,8 @@ class Run:
     job_cluster_ids: dict[str, str] = field(default_factory=dict)
     idempotency_token: str | None = None
     job_parameters: list[dict[str, str]] | None = None
+    #: Who the run's tasks run as (a job's ``run_as_user_name``; empty: its creator).
+    run_as: str = ""
     #: ``max_concurrent_runs`` of the job when the run was made (None: a one-time run, no limit).
     concurrency_limit: int | None = None
     #: ``repair_history`` once the run was repaired: the original run, then one entry per ``runs/repair``.

@@ -31,7 +31,9 @@ def run_dir(data_dir: Path, task_run_id: int) -> Path:
 class TaskProcess:
     """A running kernel process for one task run."""
 
-    def __init__(self, directory: Path, spec: dict[str, Any], python: str | None = None) -> None:
+    def __init__(self, directory: Path, spec: dict[str, Any], python: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        """``env``: added to the process's environment only (never written down: it may carry the run's token)."""
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.outcome_path = directory / OUTCOME
@@ -39,7 +41,7 @@ class TaskProcess:
             self.outcome_path.unlink()
         spec = {**spec, "result_path": str(self.outcome_path)}
         paths.atomic_write(directory / SPEC, json.dumps(spec).encode())
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         with open(directory / LOG, "ab") as log:
             self.popen = subprocess.Popen(
                 [python or sys.executable, "-m", "airbricks.workspace.kernel", str(directory / SPEC)],

@@ -171,7 +171,9 @@ class Runs(RunFeatures):
         with self.shared.lock:
             run, task = self.find(run_id)
             path, cells = run_output.exported(run, task, self.executor.run_dir)
-        return notebook_export.views(path, cells)
+            task = task or run.current[0]
+            live = None if task.phase is Phase.DONE else self.executor.live_redactor(task).data  # files: at the end
+        return notebook_export.views(path, cells, live)
 
     # -- client actions ------------------------------------------------------------------------------------
 

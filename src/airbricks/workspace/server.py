@@ -167,6 +167,7 @@ def serve_forever(data_dir: Path, host: str, port: int, *, tls_port: int | None 
     print(f"  listening on      {workspace.url}")
     print(f"  data dir          {workspace.data_dir}")
     print(f"  clusters          {workspace.clusters.engine.describe()}")
+    print(f"  user, cloud       {workspace.identity.user_name} (the token's), {config.cloud.upper()} node types")
     uri = connection_uri(host, port, workspace.token)
     print(f"  Airflow:          export AIRFLOW_CONN_DATABRICKS_DEFAULT='{uri}'")
     print(f"  Airflow CLI:      airflow connections add databricks_default --conn-uri '{uri}'")

@@ -16,7 +16,7 @@ from airbricks.workspace.clock import Clock
 from airbricks.workspace.config import WorkspaceConfig
 from airbricks.workspace.store import Store
 
-#: Who creates and runs things in the local workspace (there are no other users).
+#: The workspace's first user (the token's) unless ``--user`` names another.
 CREATOR = "airbricks@localhost"
 
 
@@ -32,6 +32,11 @@ class Shared:
     url: str = "http://127.0.0.1"
     #: The HTTPS listener's base URL when the server runs one (the SQL connector's; warehouses' odbc_params).
     tls_url: str | None = None
+
+    @property
+    def user_name(self) -> str:
+        """Who creates and runs what the workspace's token asks for (``creator_user_name``, home folder)."""
+        return self.config.user
 
     def now_ms(self) -> int:
         return self.clock.now_ms()

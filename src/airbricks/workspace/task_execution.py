@@ -20,6 +20,7 @@ from airbricks.workspace.job_tasks.references import References
 from airbricks.workspace.job_tasks.start import Host, job_context, start_server_task
 from airbricks.workspace.notebook_cells import CELLS_FILE
 from airbricks.workspace.objects import NotebookSource
+from airbricks.workspace.redaction import Redactor
 from airbricks.workspace.run import Run, TaskRun
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.storage import LocalPaths
@@ -37,6 +38,16 @@ class Process(Protocol):
 
 
 Launcher = Callable[[Path, dict[str, Any]], Process]
+
+
+class RunIdentity(Protocol):
+    """Who a run runs as, and the per-run tokens and cluster environments its process gets
+    (:class:`airbricks.workspace.run_identity.RunIdentity`)."""
+
+    def open(self, task_run_id: int, run_as: str, cluster: dict[str, Any] | None) -> dict[str, str]: ...
+    def close(self, task_run_id: int) -> set[str]: ...
+    def close_all(self) -> None: ...
+    def values_read(self, task_run_id: int) -> set[str]: ...
 
 
 class ClusterLibraries(Protocol):
@@ -67,8 +78,9 @@ class TaskExecutor:
         self.clusters = clusters
         self.notebooks = notebooks
         self.local_paths = local_paths
-        self.launch: Launcher = launch or (lambda directory, spec: runner.TaskProcess(
-            directory, spec, shared.config.python_executable))
+        self._scripted = launch
+        #: Gives each task run's process its token and cluster environment (set by the workspace; None: none).
+        self.identity: RunIdentity | None = None
         #: What clusters have installed (set by the workspace; None: no cluster libraries).
         self.cluster_libraries: ClusterLibraries | None = None
         #: The Jobs service in-server tasks and value references need (set by :class:`~.runs.Runs`).
@@ -79,14 +91,45 @@ class TaskExecutor:
         self._dying: list[Process] = []
 
     def start(self, run: Run, task: TaskRun) -> Process:
-        """Start the task's process, or its in-server driver (raises when its notebook or file is missing)."""
+        """Start the task's process as the run's ``run_as`` (its creator by default), or its in-server driver
+        (raises when its notebook or file is missing)."""
         if task_type(task.settings) in SERVER_TYPES:
             proc: Process = start_server_task(self.host, run, task)
         else:
-            proc = self.launch(self.run_dir(task), self.process_spec(task, self.host.references(run, task),
-                                                                     job_context(run, task)))
+            spec = self.process_spec(task, self.host.references(run, task), job_context(run, task))
+            if self._scripted is not None:
+                proc = self._scripted(self.run_dir(task), spec)
+            else:
+                cluster = self.clusters.get(task.cluster_id) if task.cluster_id else None
+                run_as = run.run_as or run.creator_user_name
+                env = self.identity.open(task.run_id, run_as, cluster) if self.identity is not None else {}
+                try:
+                    proc = runner.TaskProcess(self.run_dir(task), spec, self.shared.config.python_executable,
+                                              env=env)
+                except BaseException:
+                    self._end_identity(task)
+                    raise
         self._procs[task.run_id] = proc
         return proc
+
+    def live_redactor(self, task: TaskRun) -> Redactor:
+        """The redaction of what a run in flight has read so far (its files are redacted when it ends)."""
+        return Redactor(self.identity.values_read(task.run_id) if self.identity is not None else ())
+
+    def _end_identity(self, task: TaskRun) -> None:
+        """Revoke the run's token; redact the secret values it read from its outcome and files."""
+        if self.identity is None:
+            return
+        redactor = Redactor(self.identity.close(task.run_id))
+        if not redactor:
+            return
+        if task.output is not None:
+            task.output = redactor.data(task.output)
+        directory = self.run_dir(task)
+        redactor.text_file(directory / runner.LOG)
+        redactor.json_file(directory / CELLS_FILE)
+        redactor.json_file(directory / runner.OUTCOME)
+        redactor.json_file(directory / runner.SPEC)  # a jar task's command carries resolved spark_conf
 
     def process(self, task: TaskRun) -> Process | None:
         return self._procs.get(task.run_id)
@@ -106,6 +149,8 @@ class TaskExecutor:
         for proc in list(self._procs.values()):
             proc.kill()
         self._procs.clear()
+        if self.identity is not None:
+            self.identity.close_all()
 
     def acquire_cluster(self, run: Run, task: TaskRun) -> str | None:
         """The cluster the task runs on (started or created as its settings say), or None for a local process."""
@@ -248,11 +293,13 @@ class TaskExecutor:
         return {}
 
     def kill(self, task: TaskRun) -> None:
-        """Kill the task's process (if it has one); the zombie is reaped by a later :meth:`reap`."""
+        """Kill the task's process (if it has one; the zombie is reaped by a later :meth:`reap`), then end its
+        token and redact what it produced: every way a task run ends passes here."""
         proc = self._procs.pop(task.run_id, None)
         if proc is not None:
             proc.kill()
             self._dying.append(proc)
+        self._end_identity(task)
 
     def release_job_cluster(self, cid: str) -> None:
         try:

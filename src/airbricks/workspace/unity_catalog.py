@@ -29,7 +29,7 @@ from airbricks.workspace.errors import (
     SchemaAlreadyExists,
     SchemaDoesNotExist,
 )
-from airbricks.workspace.shared import CREATOR, Shared
+from airbricks.workspace.shared import Shared
 
 CATALOG, SCHEMA, VOLUME = "uc_catalog", "uc_schema", "uc_volume"
 DEFAULT_CATALOG, DEFAULT_SCHEMA = "main", "default"
@@ -81,8 +81,8 @@ class UnityCatalog:
                 self._ensure_volume(c, s, v)
 
     def _stamp(self, doc: dict[str, Any]) -> dict[str, Any]:
-        now = self.shared.now_ms()
-        return {"created_at": now, "created_by": CREATOR, "updated_at": now, "updated_by": CREATOR, "owner": CREATOR,
+        now, user = self.shared.now_ms(), self.shared.user_name
+        return {"created_at": now, "created_by": user, "updated_at": now, "updated_by": user, "owner": user,
                 "metastore_id": self.metastore_id, **doc}
 
     # -- catalogs ----------------------------------------------------------------------------------------------

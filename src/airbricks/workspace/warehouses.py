@@ -17,7 +17,7 @@ from typing import Any
 
 from airbricks.workspace.compute import CapacityExceeded, ComputeEngine, DriverState, NoEngine
 from airbricks.workspace.errors import InvalidParameterValue, InvalidState, ResourceAlreadyExists, ResourceDoesNotExist
-from airbricks.workspace.shared import CREATOR, Shared
+from airbricks.workspace.shared import Shared
 
 WAREHOUSE_KIND = "sql_warehouse"
 
@@ -181,7 +181,7 @@ class Warehouses:
             self._unique_name(clean["name"])
             ident = self._new_id()
             now = self.shared.now_ms()
-            doc = {"id": ident, "creator_name": CREATOR, **clean, "state": "STOPPED",
+            doc = {"id": ident, "creator_name": self.shared.user_name, **clean, "state": "STOPPED",
                    "health": {}, "_created": now, "_last_activity": now}
             self._docs[ident] = doc
             self._launch(doc, now)

@@ -89,7 +89,7 @@ class RunFeatures:
                widgets: dict[str, str], python_params: list[str] | None, creator: str,
                jar_params: list[str] | None = None,
                job_parameters: list[dict[str, str]] | None = None, concurrency_limit: int | None = None,
-               queue_enabled: bool = False, parent_task_run_id: int | None = None) -> Run:
+               queue_enabled: bool = False, parent_task_run_id: int | None = None, run_as: str = "") -> Run:
         """A new PENDING run of ``tasks`` (validated settings); the same run again for a known ``token``."""
         with self.shared.lock:
             existing = self.by_token(token)
@@ -111,7 +111,7 @@ class RunFeatures:
                       page_url=self.shared.page_url(f"job/{job_id}/run/{rid}"), tasks=task_runs,
                       timeout_seconds=int(timeout_seconds or 0), job_clusters=job_clusters or None,
                       idempotency_token=token, job_parameters=job_parameters,
-                      concurrency_limit=concurrency_limit, parent_task_run_id=parent_task_run_id)
+                      concurrency_limit=concurrency_limit, parent_task_run_id=parent_task_run_id, run_as=run_as)
             run.timing.start_time = self.shared.now_ms()
             self._index(run)
             decision = queueing.admission(run, [self.runs[r] for r in self.active], queue_enabled)

@@ -13,7 +13,7 @@ from typing import Any
 
 from airbricks.workspace.errors import InvalidParameterValue, ResourceDoesNotExist
 from airbricks.workspace.pagination import Page, paginate
-from airbricks.workspace.shared import CREATOR, Shared
+from airbricks.workspace.shared import Shared
 
 KIND = "sql_query"
 FIELDS = ("display_name", "query_text", "warehouse_id", "description", "parent_path", "catalog", "schema",
@@ -44,7 +44,7 @@ class Queries:
                 raise InvalidParameterValue(f"Missing required field: query.{name}")
         now = _now_text(self.shared.now_ms())
         query = {k: body[k] for k in FIELDS if body.get(k) is not None}
-        query.update({"id": str(uuid.uuid4()), "owner_user_name": CREATOR, "last_modifier_user_name": CREATOR,
+        query.update({"id": str(uuid.uuid4()), "owner_user_name": self.shared.user_name, "last_modifier_user_name": self.shared.user_name,
                       "lifecycle_state": "ACTIVE", "create_time": now, "update_time": now})
         with self.shared.lock:
             self.queries[query["id"]] = query

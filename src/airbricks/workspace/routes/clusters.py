@@ -137,7 +137,7 @@ async def spark_versions(request: Request) -> dict[str, Any]:
 
 @versioned(router, ["GET"], "clusters/list-node-types", VERSIONS)
 async def list_node_types(request: Request) -> dict[str, Any]:
-    return {"node_types": cluster_specs.node_types()}
+    return {"node_types": cluster_specs.node_types(workspace(request).config.cloud)}
 
 
 @router.get("/api/2.0/airbricks/clusters", include_in_schema=True)
