@@ -237,22 +237,25 @@ class AirflowDeployment:
         """kill -9 of a service's whole process group (a lost machine: no ``on_kill``, no clean-up)."""
         self.supervisor.kill(name)
 
-    def warm_shutdown(self, name: str, timeout: float = 600.0) -> None:
+    def warm_shutdown(self, name: str, timeout: float = 600.0, wait: bool = True) -> None:
         """Celery's warm shutdown (SIGTERM to the worker's main process: finish the running tasks, take no
-        new ones), waited for."""
+        new ones); ``wait``: until it exited."""
         service = self.supervisor.services[name]
         assert service.proc is not None
         with contextlib.suppress(ProcessLookupError):
             os.kill(service.proc.pid, signal.SIGTERM)
-        service.proc.wait(timeout=timeout)
+        if wait:
+            service.proc.wait(timeout=timeout)
 
-    def restart(self, name: str) -> None:
-        """Stop (if still running) and start a service again, waited until ready."""
-        if name in self.worker_names:
-            service = self.supervisor.services[name]
-            self.supervisor.stop(name)
-            self.supervisor.services[name] = self._worker(name, service.env or self.env())
-        self.supervisor.restart(name)
+    def restart(self, name: str, wait: bool = True) -> None:
+        """Stop (if still running) and start a service again; ``wait``: until it is ready."""
+        service = self.supervisor.services[name]
+        self.supervisor.stop(name)
+        if name in self.worker_names:  # a fresh readiness check: the log's new ``ready.`` line
+            service = self._worker(name, service.env or self.env())
+        self.supervisor.spawn(service)
+        if wait:
+            self.supervisor.wait_ready([name])
 
     # -- talking to the pieces ---------------------------------------------------------------------------
 
