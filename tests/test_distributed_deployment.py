@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime
 import os
-import time
 import uuid
 from typing import Any
 
 import pytest
+
+from waiting import wait_for
 
 from airbricks.testing.deployment import AirflowDeployment
 
@@ -65,16 +66,6 @@ def celery_deployment(tmp_path_factory: pytest.TempPathFactory) -> Any:
         os.environ.update(saved)
 
 
-def _wait(what: str, check: Any, timeout: float, poll: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def _clusters_of(dep: AirflowDeployment, run_id: str) -> list[dict[str, Any]]:
     """Every cluster the workspace ever created for this run's start_cluster, deleted ones too."""
     return [c for c in dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
@@ -106,7 +97,7 @@ def test_sigkill_of_the_worker_while_the_cluster_is_pending_adopts_it_on_the_oth
         worker = dep.worker_running(str(uuid.UUID(str(rows[0][0]))))
         return (worker, str(rows[0][0])) if worker else None
 
-    worker, _ = _wait("start_cluster running on a worker with its cluster PENDING", pending_on_a_worker, 120)
+    worker, _ = wait_for("start_cluster running on a worker with its cluster PENDING", pending_on_a_worker, 120)
     dep.kill_service(worker)  # kill -9 of the worker's whole process group
     (cluster,) = _clusters_of(dep, run_id)
     assert cluster["state"] == "PENDING", cluster["state"]
