@@ -31,7 +31,7 @@ def draw(rng: random.Random, deferrable: bool) -> list[str]:
     """A seeded choice of distributed faults for one run (at most one worker fault)."""
     faults = []
     worker = rng.random()
-    if worker < 0.25:
+    if worker < 0.25 and not deferrable:  # a deferred start_cluster waits in the triggerer, not on a worker
         faults.append("worker kill -9")
     elif worker < 0.4:
         faults.append("warm shutdown")

@@ -140,9 +140,9 @@ class Plan:
                           *self.distributed])
 
 
-def random_plan(rng: random.Random, executor: str = "local") -> Plan:
+def random_plan(rng: random.Random, executor: str = "local", distributed_rng: random.Random | None = None) -> Plan:
     """A seeded mix of faults; count-limited HTTP faults.  Celery: the worker kill replaces the task kill, and
-    the distributed faults are drawn after the others (the local draw for a seed stays what it was)."""
+    the distributed faults come from ``distributed_rng``, so both executors meet the same other faults."""
     plan = Plan(deferrable=rng.random() < 0.3)
     plan.kill = not plan.deferrable and rng.random() < 0.3
     http = [
@@ -161,7 +161,7 @@ def random_plan(rng: random.Random, executor: str = "local") -> Plan:
     if plan.kill or rng.random() < 0.2:
         plan.rules.append({"kind": "slow_cluster_start", "count": 1, "seconds": 12 if plan.kill else 6})
     if executor == "celery":
-        plan.distributed = draw(rng, plan.deferrable)
+        plan.distributed = draw(distributed_rng or rng, plan.deferrable)
         if plan.kill:  # the worker kill replaces the task-process kill, and needs a longer PENDING
             plan.kill = False
             plan.distributed = ["worker kill -9", *[k for k in plan.distributed if k != "worker kill -9"]]
@@ -283,6 +283,7 @@ class ChaosResult:
     startup_seconds: float = 0.0
     crash_restarts: dict[str, int] = field(default_factory=dict)
     unattributed_http: list[str] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -290,7 +291,8 @@ class ChaosResult:
 
     def table(self) -> str:
         rows = [("executor", self.executor), ("runs", str(self.runs)), ("wall time", f"{self.seconds:.0f} s"),
-                ("deployment start-up", f"{self.startup_seconds:.0f} s")]
+                ("deployment start-up", f"{self.startup_seconds:.0f} s"),
+                ("deployment peak memory (sum of RSS, sampled every 5 s)", f"{self.peak_rss_mb:.0f} MB")]
         rows += [(f"faults injected: {kind}", str(n)) for kind, n in sorted(self.faults.items())]
         rows += [(f"DAG runs {state}", str(n)) for state, n in sorted(self.outcomes.items())]
         rows += [(f"services started again after dying of a fault: {name}", str(n))
@@ -386,7 +388,8 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
               executor: str = "local", postgres_restart: bool = True) -> ChaosResult:
     """Run the chaos experiment; ``plans`` (one per run) replaces the random draw."""
     rng = random.Random(seed)
-    plans = plans or [random_plan(rng, executor) for _ in range(runs)]
+    distributed_rng = random.Random(f"distributed-{seed}")
+    plans = plans or [random_plan(rng, executor, distributed_rng) for _ in range(runs)]
     say = print if verbose else (lambda *a, **k: None)
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
@@ -405,7 +408,7 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
         todo = [Run(i, plan, DAG_IDS[plan.deferrable], f"chaos_{seed}_{i:03d}", FIRST_DAY + datetime.timedelta(i))
                 for i, plan in enumerate(plans)]
         queue, active, done = list(todo), [], []
-        started_runs = 0
+        started_runs, peak_rss, sampled = 0, dep.rss_bytes(), time.monotonic()
         deadline = time.monotonic() + timeout
         while queue or active:
             if time.monotonic() > deadline:
@@ -423,6 +426,8 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
                 started_runs += 1
             if distributed is not None:
                 distributed.step(active, started_runs)
+            if time.monotonic() - sampled > 5:
+                peak_rss, sampled = max(peak_rss, dep.rss_bytes()), time.monotonic()
             for run in list(active):
                 if run.plan.kill and not run.killed and executor == "local":
                     try_kill(dep, run)
@@ -445,7 +450,7 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
         if distributed is not None:
             distributed.settle()
         result = _verdict(dep, done, time.monotonic() - started)
-        result.executor, result.startup_seconds = executor, startup
+        result.executor, result.startup_seconds, result.peak_rss_mb = executor, startup, peak_rss / 2**20
         if distributed is not None:  # the worker kill replaces the task-process kill
             result.faults.pop("kill -9 of start_cluster", None)
             result.faults.update(distributed.counts)

@@ -216,6 +216,22 @@ class AirflowDeployment:
             if self.postgres is not None:
                 self.postgres.cleanup()
 
+    def rss_bytes(self) -> int:
+        """Resident memory of every service and what it forked (sum of RSS: pages shared after a fork count
+        once per process, so an upper bound); the in-process workspace is not included."""
+        import psutil
+
+        total = 0
+        for service in self.supervisor.services.values():
+            if not service.running():
+                continue
+            with contextlib.suppress(psutil.Error):
+                root = psutil.Process(service.pid)
+                for proc in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += proc.memory_info().rss
+        return total
+
     # -- faults the chaos run and the tests inject ------------------------------------------------------
 
     def worker_running(self, ti_id: str) -> str | None:
