@@ -1,6 +1,6 @@
 """Chaos run: the seed's pipeline N times under a real Airflow deployment, with faults, leaking no cluster.
 
-``python benchmarks/chaos.py --runs 30 --seed 1 [--executor celery]``
+``python benchmarks/chaos.py --runs 30 --seed 1 2 3 [--executor celery]``
 
 Starts, in a temporary AIRFLOW_HOME (SQLite metadata DB, LocalExecutor), ``airflow scheduler``,
 ``airflow triggerer``, ``airflow dag-processor`` and ``airflow api-server`` (the task runners talk to its
@@ -544,7 +544,8 @@ def _went_through(run: Run, docs: dict[str, dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, nargs="+", default=[0],
+                        help="one or more seeds: one deployment and one table each, then a summary")
     parser.add_argument("--concurrency", type=int, default=3, help="DAG runs active at once")
     parser.add_argument("--workdir", type=Path, help="keep AIRFLOW_HOME and logs here (default: a temp dir)")
     parser.add_argument("--executor", choices=("local", "celery"), default="local",
@@ -553,18 +554,29 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).parent))
     from _machine import describe
 
-    result = run_chaos(args.runs, args.seed, args.concurrency, workdir=args.workdir, executor=args.executor)
-    print("\n== runs ==\n" + "\n".join(result.run_lines))
-    for title, items in (("clusters left", result.clusters_left), ("duplicated clusters", result.duplicated),
-                         ("replaced after a failed launch", result.replaced),
-                         ("failed runs lacking the reason", result.missing_reason),
-                         ("failed by a transient HTTP fault alone", result.transient_failed),
-                         ("HTTP faults attributed to no run", result.unattributed_http),
-                         ("failed by Airflow's defer/resume race", result.airflow_races)):
-        if items:
-            print(f"\n== {title} ==\n" + "\n".join(items))
-    print(f"\n== chaos: seed {args.seed}, {describe()} ==\n{result.table()}")
-    return 0 if result.ok else 1
+    results = []
+    for seed in args.seed:
+        workdir = args.workdir / f"seed-{seed}" if args.workdir and len(args.seed) > 1 else args.workdir
+        result = run_chaos(args.runs, seed, args.concurrency, workdir=workdir, executor=args.executor)
+        results.append(result)
+        print("\n== runs ==\n" + "\n".join(result.run_lines))
+        for title, items in (("clusters left", result.clusters_left), ("duplicated clusters", result.duplicated),
+                             ("replaced after a failed launch", result.replaced),
+                             ("failed runs lacking the reason", result.missing_reason),
+                             ("failed by a transient HTTP fault alone", result.transient_failed),
+                             ("HTTP faults attributed to no run", result.unattributed_http),
+                             ("failed by Airflow's defer/resume race", result.airflow_races)):
+            if items:
+                print(f"\n== {title} ==\n" + "\n".join(items))
+        print(f"\n== chaos: seed {seed}, {describe()} ==\n{result.table()}", flush=True)
+    if len(results) > 1:
+        print(f"\n== chaos summary: {args.executor}, seeds {args.seed}, {args.runs} runs each ==")
+        print("seed  wall s  start s  peak MB  failed  left  duplicated  no-reason  transient-HTTP")
+        for seed, r in zip(args.seed, results):
+            print(f"{seed:>4}  {r.seconds:>6.0f}  {r.startup_seconds:>7.0f}  {r.peak_rss_mb:>7.0f}  "
+                  f"{r.outcomes.get('failed', 0):>6}  {len(r.clusters_left):>4}  {len(r.duplicated):>10}  "
+                  f"{len(r.missing_reason):>9}  {len(r.transient_failed):>14}")
+    return 0 if all(r.ok for r in results) else 1
 
 
 if __name__ == "__main__":
