@@ -24,7 +24,7 @@ from airbricks.testing.deployment import AirflowDeployment
 
 DAG_ID = "distributed_kill"
 #: A worker missing heartbeats this long is given up by the scheduler (then the task is retried).
-HEARTBEAT_TIMEOUT = 15.0
+HEARTBEAT_TIMEOUT = 20.0
 DAG = '''
 import datetime
 
