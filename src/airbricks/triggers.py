@@ -57,7 +57,8 @@ class DatabricksClusterStateTrigger(BaseTrigger):
         if self.retry_limit is None and self.retry_delay is None:
             retry: dict[str, Any] = {"retry_args": DATABRICKS_RETRY_ARGS}
         else:
-            retry = {"retry_limit": self.retry_limit or 3, "retry_delay": self.retry_delay or 1.0}
+            retry = {"retry_limit": 3 if self.retry_limit is None else self.retry_limit,
+                     "retry_delay": 1.0 if self.retry_delay is None else self.retry_delay}
         hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__, **retry)
         loop = asyncio.get_running_loop()
         deadline = None if self.timeout is None else loop.time() + self.timeout
