@@ -48,6 +48,9 @@ def test_demo_runs_the_seed_pipeline_end_to_end(tmp_path: Path) -> None:
     result = json.loads(section(out, "notebook result (dbutils.notebook.exit, via XCom)").strip())
     assert result == EXPECTED_SUMMARY
 
+    page = section(out, "the notebook run in the workspace UI")
+    assert re.match(r"\s+http://127\.0\.0\.1:\d+/\?o=\d+#job/\d+/run/\d+\n", page), page
+
     mail = section(out, "email received by the SMTP server")
     assert "To: data-team@example.com" in mail
     assert '"total_amount": 100.0' in mail  # the notebook's result is in the body

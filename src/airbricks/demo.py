@@ -230,6 +230,17 @@ def _notebook_error(workspace: Any, run_id: int | None) -> str:
     return "; ".join(e for e in errors if e) or run.get("state", {}).get("state_message", "no error reported")
 
 
+def _say_run_page(workspace: Any, run_id: int | None) -> None:
+    """The notebook run's page in the workspace UI (its ``run_page_url``), and how to open it after the demo."""
+    if run_id is None:
+        return
+    run = _api(workspace.url, workspace.token, "GET", "2.2/jobs/runs/get", params={"run_id": run_id})
+    _say("\n== the notebook run in the workspace UI ==")
+    _say(f"  {run['run_page_url']}")
+    _say(f"  (the demo's workspace stops now; `airbricks serve --data-dir {workspace.config.data_dir} --port "
+         f"{workspace.port}` serves it again: open the sign-in link it prints, then this link)")
+
+
 def _report(workspace: Any, inbox: _Inbox, db: Path, root: Path) -> int:
     state, tasks, result, notebook_run = _run_states(db)
     _say("\n== task states ==")
@@ -238,6 +249,7 @@ def _report(workspace: Any, inbox: _Inbox, db: Path, root: Path) -> int:
     _say(f"  DAG run: {state}")
     _say("\n== notebook result (dbutils.notebook.exit, via XCom) ==")
     _say(f"  {result}" if result is not None else f"  (none) - {_notebook_error(workspace, notebook_run)}")
+    _say_run_page(workspace, notebook_run)
     _say("\n== email received by the SMTP server ==")
     for message in inbox.messages:
         _say(f"  From: {message['From']}\n  To: {message['To']}\n  Subject: {message['Subject']}")

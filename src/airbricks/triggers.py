@@ -2,13 +2,14 @@
 
 Each trigger serializes to its import path and plain kwargs and polls through the async half of
 :class:`~airbricks.hooks.AirbricksDatabricksHook`.  The deferrable-mode ones yield exactly one ``TriggerEvent``
-whose payload has a ``status`` (``success`` / ``error``) and a ``message``; the file-arrival watcher
+whose payload has a ``status`` (``success`` / ``error`` / ``timeout``) and a ``message``; the file-arrival watcher
 (:class:`DatabricksFileArrivalTrigger`, for an ``AssetWatcher``) yields one per new file, for as long as it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -97,20 +98,27 @@ class DatabricksFileTrigger(BaseTrigger):
     :param databricks_conn_id: the Databricks connection.
     :param newer_than_ms: only files modified strictly after this (ms since epoch) count; ``None``: any.
     :param poll_interval: seconds between two checks.
+    :param timeout_at: when to give up (seconds since epoch; ``None``: never) with a ``timeout`` event. The
+        sensor's own deadline, carried by the trigger because nothing else enforces it everywhere: the
+        scheduler's deferral timeout does not run under ``dag.test()`` / ``airflow dags test``, and an absolute
+        time survives a triggerer restart.
     """
 
     def __init__(self, path: str, databricks_conn_id: str = "databricks_default",
-                 newer_than_ms: int | None = None, poll_interval: float = 60.0) -> None:
+                 newer_than_ms: int | None = None, poll_interval: float = 60.0,
+                 timeout_at: float | None = None) -> None:
         super().__init__()
         self.path = path
         self.databricks_conn_id = databricks_conn_id
         self.newer_than_ms = newer_than_ms
         self.poll_interval = poll_interval
+        self.timeout_at = timeout_at
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}", {
             "path": self.path, "databricks_conn_id": self.databricks_conn_id,
             "newer_than_ms": self.newer_than_ms, "poll_interval": self.poll_interval,
+            "timeout_at": self.timeout_at,
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -130,7 +138,11 @@ class DatabricksFileTrigger(BaseTrigger):
             if found is not None:
                 return TriggerEvent({"status": "success", "path": self.path, "file": found,
                                      "message": f"found {found['path']}"})
-            await asyncio.sleep(self.poll_interval)
+            left = None if self.timeout_at is None else self.timeout_at - time.time()
+            if left is not None and left <= 0:
+                return TriggerEvent({"status": "timeout", "path": self.path,
+                                     "message": f"no file at {self.path} by {iso_time(self.timeout_at * 1000)}"})
+            await asyncio.sleep(self.poll_interval if left is None else min(self.poll_interval, left))
 
 
 class DatabricksFileArrivalTrigger(BaseEventTrigger):

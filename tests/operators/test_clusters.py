@@ -98,6 +98,27 @@ def test_launch_failure_fails_fast_with_reason_and_deletes(run_dag, dag_id, sink
     assert _clusters_of(sdk, dag_id) == []
 
 
+def test_refused_create_fails_with_the_api_error_and_no_link_noise(run_dag, dag_id, sink, sdk):
+    """A spec the API refuses: the task fails with Databricks' message, and Airflow's end-of-task link step
+    logs no misleading ``XCom not found ... cluster_page_url`` (no cluster, so no link, so nothing to read)."""
+    from airbricks.operators.libraries import DatabricksClusterLibrariesOperator
+
+    with _dag(dag_id) as dag:
+        _create(sink, cluster_spec=_spec("refused", autotermination_minutes=3))
+        DatabricksClusterLibrariesOperator(task_id="libraries", cluster_id="0000-000000-doesnotexist",
+                                           libraries=[{"pypi": {"package": "tinydb"}}], poll_interval=0.2)
+    dr = run_dag(dag)
+    assert dr.task_states == {"start_cluster": "failed", "libraries": "failed"}
+    assert "autotermination_minutes" in sink["error"], sink["error"]
+    for task_id in ("start_cluster", "libraries"):
+        assert "XCom not found" not in dr.log(task_id), dr.log(task_id)
+        assert "Failed to push an xcom for task operator extra link" not in dr.log(task_id)
+    # The libraries task knew its cluster id: its link is there although the install was refused.
+    assert dr.xcom("libraries", key="cluster_page_url").endswith(
+        "/#setting/clusters/0000-000000-doesnotexist/configuration")
+    assert _clusters_of(sdk, dag_id) == []
+
+
 def test_deleting_an_unknown_cluster_counts_as_success(run_dag, dag_id, ti_states, caplog):
     from airbricks.operators.cluster_delete import DatabricksDeleteClusterOperator
 

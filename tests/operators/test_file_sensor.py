@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import logging
 import threading
 import time
 
@@ -32,7 +33,7 @@ def _sensor_dag(dag_id: str, sink: dict, **sensor_kwargs):
     from airbricks.sensors.files import DatabricksFileSensor
 
     with _dag(dag_id) as dag:
-        sensor = DatabricksFileSensor(task_id="wait", poke_interval=0.2, timeout=30, **sensor_kwargs)
+        sensor = DatabricksFileSensor(task_id="wait", **{"poke_interval": 0.2, "timeout": 30, **sensor_kwargs})
 
         @task
         def record(value):
@@ -106,21 +107,38 @@ def test_other_api_error_fails_instead_of_waiting(run_dag, dag_id, sink, ti_stat
     assert "found" not in sink
 
 
-@pytest.mark.parametrize("kind", ["dbfs", "volume"])
-def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind, caplog):
-    import logging
+class _OnceLogged(logging.Handler):
+    """Runs ``fn`` once ``text`` is logged: to land a file only after the sensor has deferred (on a slow or busy
+    machine the task's start alone can outlast a fixed delay, and the first check would find the file)."""
 
-    caplog.set_level(logging.INFO)
+    def __init__(self, text: str, fn) -> None:
+        super().__init__(level=logging.INFO)
+        self.text, self.fn, self.done = text, fn, threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.done.is_set() and self.text in record.getMessage():
+            self.done.set()
+            _later(0.5, self.fn)
+
+
+@pytest.mark.parametrize("kind", ["dbfs", "volume"])
+def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind):
     if kind == "dbfs":
         path = f"/landing/{dag_id}/_SUCCESS"
-        writer = _later(1.0, lambda: sdk.dbfs.upload(path, io.BytesIO(b"done"), overwrite=True))
+        writer = _OnceLogged("running trigger in line", lambda: sdk.dbfs.upload(path, io.BytesIO(b"done"),
+                                                                                 overwrite=True))
     else:
         path = f"/Volumes/main/landing/raw/{dag_id}/_SUCCESS"
-        writer = _later(1.0, lambda: sdk.files.upload(path, io.BytesIO(b"done"), overwrite=True))
-    dr = run_dag(_sensor_dag(dag_id, sink, path=path, deferrable=True))
-    writer.join()
+        writer = _OnceLogged("running trigger in line", lambda: sdk.files.upload(path, io.BytesIO(b"done"),
+                                                                                  overwrite=True))
+    dag_log = logging.getLogger("airflow.sdk.definitions.dag")
+    dag_log.addHandler(writer)
+    try:
+        dr = run_dag(_sensor_dag(dag_id, sink, path=path, deferrable=True))
+    finally:
+        dag_log.removeHandler(writer)
+    assert writer.done.is_set(), "the sensor never deferred"
     assert ti_states(dr) == {"wait": "success", "record": "success"}
-    assert "running trigger in line" in caplog.text
     assert sink["found"]["path"] == path
     assert sink["found"]["size"] == 4
 
@@ -128,6 +146,20 @@ def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind
 def test_deferrable_trigger_reports_other_errors(run_dag, dag_id, sink, ti_states):
     dr = run_dag(_sensor_dag(dag_id, sink, path="/Volumes/only_catalog/x*", deferrable=True))
     assert ti_states(dr)["wait"] == "failed"
+
+
+@pytest.mark.parametrize("soft_fail", [False, True])
+def test_deferrable_wait_ends_at_the_sensor_timeout_under_dag_test(run_dag, dag_id, sink, soft_fail):
+    """``dag.test()`` (and ``airflow dags test``) run the trigger in line, where no scheduler enforces the
+    deferral timeout: the trigger carries the sensor's deadline, so ``timeout`` ends the wait there too."""
+    started = time.monotonic()
+    dr = run_dag(_sensor_dag(dag_id, sink, path=f"/landing/{dag_id}/never/_SUCCESS", deferrable=True,
+                             timeout=2, soft_fail=soft_fail))
+    waited = time.monotonic() - started
+    assert dr.task_states["wait"] == ("skipped" if soft_fail else "failed")
+    assert "Sensor timed out after 2s: no file at" in dr.log("wait"), dr.log("wait")
+    assert "found" not in sink
+    assert waited < 60, f"the run took {waited:.0f}s for a 2 s sensor timeout"
 
 
 def test_newer_than_parsing():

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
-from airbricks.links import XCOM_CLUSTER_URL_KEY, DatabricksClusterLink
+from airbricks.links import XCOM_CLUSTER_URL_KEY, DatabricksClusterLink, expect_links, push_link
 from airbricks.operators.base import DatabricksHookMixin
 from airbricks.operators.clusters import DatabricksCreateClusterOperator
 
@@ -95,10 +95,11 @@ class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
     def execute(self, context: Context) -> None:
         from airbricks.hooks import DatabricksRequestError
 
+        expect_links(self)
         cluster_id = str(self.cluster_id or "").strip()
         if not cluster_id or cluster_id == "None":
             raise AirflowException("cluster_id is empty: did the create task push it?")
-        context["ti"].xcom_push(key=XCOM_CLUSTER_URL_KEY, value=self.hook.cluster_url(cluster_id))
+        push_link(self, context["ti"], XCOM_CLUSTER_URL_KEY, self.hook.cluster_url(cluster_id))
         try:
             if self.permanent:
                 self.hook.permanent_delete_cluster(cluster_id)

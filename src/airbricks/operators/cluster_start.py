@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airbricks.links import expect_links
 from airbricks.operators.cluster_ownership import describe_failure
 from airbricks.operators.clusters import DatabricksCreateClusterOperator
 
@@ -50,6 +51,7 @@ class DatabricksStartClusterOperator(DatabricksCreateClusterOperator):
     def execute(self, context: Context) -> str:
         from airbricks.utils import clusters as states
 
+        expect_links(self)
         cluster_id = self.cluster_id or self._find_by_name(str(self.cluster_name))
         self.cluster_id = cluster_id
         cluster = self.hook.get_cluster(cluster_id)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
 
-from airbricks.links import XCOM_CLUSTER_URL_KEY, DatabricksClusterLink
+from airbricks.links import XCOM_CLUSTER_URL_KEY, DatabricksClusterLink, expect_links, push_link
 from airbricks.operators.base import DatabricksHookMixin
 from airbricks.operators.cluster_ownership import (  # noqa: F401 - OWNER_TAGS, sanitize_tag_value: public here too
     OWNER_TAGS,
@@ -103,6 +103,7 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
 
     # ------------------------------------------------------------------ execute
     def execute(self, context: Context) -> str:
+        expect_links(self)
         ti = context["ti"]
         tags = owner_tags(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
         cluster_id = self._adopt(context, tags) if self.adopt_existing else None
@@ -185,7 +186,7 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
         """Make the id findable before waiting: XCom (for downstream and the link) and the task state store."""
         ti = context["ti"]
         ti.xcom_push(key=XCOM_CLUSTER_ID_KEY, value=cluster_id)
-        ti.xcom_push(key=XCOM_CLUSTER_URL_KEY, value=self.hook.cluster_url(cluster_id))
+        push_link(self, ti, XCOM_CLUSTER_URL_KEY, self.hook.cluster_url(cluster_id))
         store = context.get("task_state_store")
         if store is not None:
             try:

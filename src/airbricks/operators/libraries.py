@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
-from airbricks.links import DatabricksClusterLink
+from airbricks.links import XCOM_CLUSTER_URL_KEY, DatabricksClusterLink, expect_links, push_link
 from airbricks.operators.base import DatabricksHookMixin
 
 if TYPE_CHECKING:
@@ -54,10 +54,12 @@ class DatabricksClusterLibrariesOperator(DatabricksHookMixin, BaseOperator):
         self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay, databricks_retry_args)
 
     def execute(self, context: Context) -> dict[str, str]:
+        expect_links(self)
         if not isinstance(self.libraries, list) or not self.libraries:
             raise AirflowException("libraries must be a non-empty list such as [{\"pypi\": {\"package\": "
                                    "\"tinydb==4.8.2\"}}]")
         cluster_id = str(self.cluster_id)
+        push_link(self, context["ti"], XCOM_CLUSTER_URL_KEY, self.hook.cluster_url(cluster_id))
         self.hook.call("POST", "api/2.0/libraries/install", {"cluster_id": cluster_id, "libraries": self.libraries})
         self.log.info("Installing %d libraries on cluster %s", len(self.libraries), cluster_id)
         deadline = time.monotonic() + self.timeout

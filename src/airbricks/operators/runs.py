@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
-from airbricks.links import XCOM_RUN_PAGE_URL_KEY, DatabricksRunLink
+from airbricks.links import XCOM_RUN_PAGE_URL_KEY, DatabricksRunLink, expect_links, push_link
 from airbricks.operators.base import DatabricksHookMixin
 
 if TYPE_CHECKING:
@@ -88,10 +88,11 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
             raise AirflowException(f"run id must be an integer, got {value!r}") from None
 
     def execute(self, context: Context) -> Any:
+        expect_links(self)
         run_id = self._resolve_run_id(context)
         run = self.hook.get_run(run_id)
         if run.get("run_page_url"):
-            context["ti"].xcom_push(key=XCOM_RUN_PAGE_URL_KEY, value=run["run_page_url"])
+            push_link(self, context["ti"], XCOM_RUN_PAGE_URL_KEY, run["run_page_url"])
         state = run.get("state") or run.get("status") or {}
         life = state.get("life_cycle_state", "")
         tasks = run.get("tasks") or []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator, conf
+from airflow.providers.common.compat.sdk import AirflowException, AirflowSensorTimeout, AirflowSkipException, \
+    BaseSensorOperator, conf
 
 from airbricks.operators.base import DatabricksHookMixin
 from airbricks.utils.files import FileTarget, iso_time, to_epoch_ms
@@ -96,13 +98,18 @@ class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):
         self.defer(
             trigger=DatabricksFileTrigger(path=self.path, databricks_conn_id=self.databricks_conn_id,
                                           newer_than_ms=to_epoch_ms(self.newer_than),
-                                          poll_interval=self.poke_interval),
+                                          poll_interval=self.poke_interval,
+                                          timeout_at=time.time() + self.timeout if self.timeout else None),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout) if self.timeout else None,
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        """Resume after the trigger: the matched file, or the trigger's error."""
+        """Resume after the trigger: the matched file, the timeout (skipped with ``soft_fail``), or the error."""
+        if event.get("status") == "timeout":
+            message = f"Sensor timed out after {self.timeout:g}s: {event.get('message')}"
+            self.log.info(message)  # a skip's own message is not logged
+            raise AirflowSkipException(message) if self.soft_fail else AirflowSensorTimeout(message)
         if event.get("status") != "success":
             raise AirflowException(f"waiting for {self.path} failed: {event.get('message')}")
         found = dict(event["file"])

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.middleware import AuthAndFaults
+from airbricks.workspace.ui.app import create_ui
 
 log = logging.getLogger("airbricks.workspace")
 
@@ -43,7 +44,18 @@ def exact_routes(app: FastAPI) -> dict[str, Route]:
 
 def create_app(workspace: Workspace) -> AuthAndFaults:
     """The ASGI application: FastAPI's routes inside the authentication and fault-injection layer."""
-    from airbricks.workspace.routes import admin, clusters, dbfs, files, jobs, libraries, objects, sql
+    from airbricks.workspace.routes import (
+        admin,
+        clusters,
+        dbfs,
+        files,
+        jobs,
+        libraries,
+        objects,
+        queries,
+        sql,
+        ui_links,
+    )
 
     app = FastAPI(title="airbricks local Databricks workspace", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.workspace = workspace
@@ -72,7 +84,10 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     async def well_known() -> dict[str, Any]:
         return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id}
 
-    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, admin):
+    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, queries, admin, ui_links):
         app.include_router(module.router)
-    return AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response)
+    ui = create_ui(workspace)
+    outer = AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response, ui=ui)
+    ui.state.api = outer  # the UI's buttons call the API through this, bearer check included
+    return outer
 

@@ -21,6 +21,7 @@ from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_crea
 from airbricks.workspace.dbfs import Dbfs
 from airbricks.workspace.faults import Faults
 from airbricks.workspace.files import Volumes
+from airbricks.workspace.job_tasks.queries import Queries
 from airbricks.workspace.jobs import Jobs
 from airbricks.workspace.libraries import Libraries
 from airbricks.workspace.objects import WorkspaceObjects
@@ -31,6 +32,7 @@ from airbricks.workspace.statements import Statements
 from airbricks.workspace.storage import LocalPaths
 from airbricks.workspace.store import Store
 from airbricks.workspace.task_execution import Launcher, TaskExecutor
+from airbricks.workspace.ui.sessions import Sessions
 from airbricks.workspace.warehouses import Warehouses
 
 __all__ = ["TOKEN_FILE", "Workspace", "WorkspaceConfig"]
@@ -59,6 +61,8 @@ class Workspace:
         data_dir = Path(config.data_dir).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         self.token = load_or_create_token(data_dir, config.token)
+        #: Sign-in links and browser sessions of the web UI (in memory: a restart signs browsers out).
+        self.ui_sessions = Sessions(self.token)
         store = Store(data_dir / "state.db")
         self.shared = Shared(config=config, data_dir=data_dir, store=store, clock=clock or SystemClock(),
                              workspace_id=_workspace_id(store))
@@ -83,6 +87,8 @@ class Workspace:
         self.warehouses.is_busy = self.sql.is_busy
         self.warehouses.on_running = self.sql.warm
         self.warehouses.on_down = self.sql.abandon
+        self.queries = Queries(self.shared)
+        self.runs.statements, self.runs.queries = self.statements, self.queries  # sql_task
         self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
                                                       self.libraries.tick, self.warehouses.tick,
                                                       self.statements.tick]

@@ -38,6 +38,11 @@ def complete_settings(settings: dict[str, Any]) -> dict[str, Any]:
     out.setdefault("name", "Untitled")
     out["tasks"] = validate_tasks(out.get("tasks") or [], job_cluster_keys(out.get("job_clusters")))
     out.setdefault("max_concurrent_runs", 1)
+    limit, queue = out["max_concurrent_runs"], out.get("queue")
+    if not isinstance(limit, int) or not 0 <= limit <= 1000:
+        raise InvalidParameterValue("Invalid value for field 'max_concurrent_runs': it must be between 0 and 1000.")
+    if queue is not None and (not isinstance(queue, dict) or not isinstance(queue.get("enabled"), bool)):
+        raise InvalidParameterValue("Invalid value for field 'queue': expected {\"enabled\": true|false}.")
     out.setdefault("timeout_seconds", 0)
     out.setdefault("email_notifications", {})
     out.setdefault("format", "MULTI_TASK")
@@ -50,6 +55,7 @@ class Jobs:
     def __init__(self, shared: Shared, *, runs: Runs) -> None:
         self.shared = shared
         self.runs = runs
+        runs.jobs = self  # run_job_task starts other jobs
         self.jobs: dict[int, dict[str, Any]] = {int(i): d for i, d in shared.store.load(KIND)}
 
     def _job(self, job_id: Any) -> dict[str, Any]:
@@ -131,8 +137,14 @@ class Jobs:
     # -- starting runs -------------------------------------------------------------------------------------
 
     def run_now(self, job_id: Any, *, job_parameters: Any = None, notebook_params: Any = None,
-                python_params: list[Any] | None = None, idempotency_token: str | None = None) -> dict[str, Any]:
-        """``run-now``: job parameter defaults, overlaid with the call's parameters, become widgets."""
+                python_params: list[Any] | None = None, idempotency_token: str | None = None,
+                parent_task_run_id: int | None = None, queue: Any = None,
+                python_named_params: dict[str, Any] | None = None,
+                jar_params: list[Any] | None = None) -> dict[str, Any]:
+        """``run-now``: job parameter defaults, overlaid with the call's parameters, become widgets; the run
+        is QUEUED or SKIPPED when the job already has ``max_concurrent_runs`` active runs."""
+        if python_named_params and python_params is None:  # a wheel task's named parameters, as arguments
+            python_params = [f"--{k}={v}" for k, v in python_named_params.items()]
         with self.shared.lock:
             job = self._job(job_id)
             settings = job["settings"]
@@ -145,8 +157,12 @@ class Jobs:
                 tasks=settings["tasks"], job_clusters=settings.get("job_clusters"),
                 timeout_seconds=settings.get("timeout_seconds"), token=idempotency_token, widgets=widgets,
                 python_params=[str(p) for p in python_params] if python_params is not None else None,
+                jar_params=[str(p) for p in jar_params] if jar_params is not None else None,
                 creator=CREATOR,
-                job_parameters=[{"name": k, "value": v} for k, v in widgets.items()] if widgets else None)
+                job_parameters=[{"name": k, "value": v} for k, v in widgets.items()] if widgets else None,
+                concurrency_limit=int(settings.get("max_concurrent_runs", 1)),
+                queue_enabled=bool((queue if isinstance(queue, dict) else settings.get("queue") or {}).get("enabled")),
+                parent_task_run_id=parent_task_run_id)
             return {"run_id": run.run_id, "number_in_job": run.run_id}
 
     def submit(self, *, tasks: list[Any], run_name: str | None = None, job_clusters: Any = None,

@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from airbricks.workspace import job_kernel
 from airbricks.workspace.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit
 from airbricks.workspace.display import Display
 from airbricks.workspace.notebook_cells import CellLog, NotebookRunner, Tee, install
@@ -81,6 +82,7 @@ def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     dbfs_root, volumes_root = Path(spec["dbfs_root"]), Path(spec["volumes_root"])
     dbutils = DBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root)
+    job_kernel.install(dbutils, spec, Path(spec_path).parent)
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
     display = Display(log)
     spark = _spark(spec)
@@ -112,6 +114,8 @@ def main(spec_path: str) -> int:
             if done.returncode:
                 cause = _jvm_exception(Path(spec_path).parent / LOG)
                 raise RuntimeError(f"spark-submit exited with code {done.returncode}" + (f": {cause}" if cause else ""))
+        elif spec["kind"] == "wheel":
+            job_kernel.run_wheel(spec["package_name"], spec["entry_point"], spec.get("argv") or [])
         else:
             file = spec["python_file"]
             sys.argv = [file, *[str(a) for a in spec.get("argv") or []]]
@@ -138,6 +142,7 @@ def main(spec_path: str) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     log.save()
+    outcome.update(job_kernel.outcome_extras(dbutils))
     write_outcome(spec["result_path"], outcome)
     return 0
 

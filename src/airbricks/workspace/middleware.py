@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.fault_rules import Rule
+from airbricks.workspace.ui import is_ui_path
 
 #: Paths answered without a token, as on the real service.
 PUBLIC_PATHS = frozenset({"/.well-known/databricks-config"})
@@ -90,11 +91,14 @@ class AuthAndFaults:
     :param routes: plain routes by exact path, called directly (a dictionary lookup instead of matching the
         path against every route's pattern: most of the cost of ``clusters/get`` or ``dbfs/put``).
     :param on_error: turns what such a route raises into the Databricks error answer.
+    :param ui: the web UI's application, answering :func:`~airbricks.workspace.ui.is_ui_path` paths.
     """
 
     def __init__(self, app: Any, workspace: Workspace, *, routes: dict[str, Route] | None = None,
-                 on_error: Callable[[Request, Exception], Response] | None = None) -> None:
+                 on_error: Callable[[Request, Exception], Response] | None = None, ui: Any = None) -> None:
         self.app = app
+        #: The web UI's application: its paths (outside ``/api``) check a session cookie of their own.
+        self.ui = ui
         self.routes = routes or {}
         self.on_error = on_error
         self.faults = workspace.faults
@@ -115,6 +119,9 @@ class AuthAndFaults:
         return False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.ui is not None and scope["type"] == "http" and is_ui_path(scope["path"]):
+            await self.ui(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or scope["path"].startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return

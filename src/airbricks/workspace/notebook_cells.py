@@ -168,22 +168,12 @@ class NotebookRunner:
 
     def run_included(self, target: str, name: str, depth: int) -> None:
         """``%run ./other``: run another workspace notebook in the same globals."""
-        target = target.strip().strip("\"'")
-        if not target:
+        if not target.strip().strip("\"'"):
             raise UnsupportedCellError(f"%run in {name} names no notebook")
         if depth > 10:
             raise RecursionError(f"%run nesting is deeper than 10 notebooks at {name}")
-        base = os.path.dirname(name) if not target.startswith("/") else ""
-        path = os.path.normpath(os.path.join("/", base, target))
-        if path.startswith("/Workspace/"):
-            path = path[len("/Workspace"):]
-        root = self.workspace_root
-        local = root / path.lstrip("/")
-        for candidate in (local, local.with_name(local.name + ".py")):
-            if candidate.is_file() and os.path.realpath(candidate).startswith(os.path.realpath(root) + os.sep):
-                self.run(candidate.read_text(encoding="utf-8"), path, depth + 1)
-                return
-        raise FileNotFoundError(f"Notebook not found: {path} (in %run of {name})")
+        path, source = find_notebook(self.workspace_root, target, name, why=f"in %run of {name}")
+        self.run(source, path, depth + 1)
 
     def pip(self, text: str) -> None:
         """``%pip install ...`` into this run's own directory (first on ``sys.path``), for real."""
@@ -205,6 +195,20 @@ class NotebookRunner:
         sys.stdout.write(done.stdout + done.stderr)
         if done.returncode:
             raise RuntimeError(f"%sh cell exited with code {done.returncode}")
+
+
+def find_notebook(root: Path, target: str, name: str, *, why: str = "") -> tuple[str, str]:
+    """(path, SOURCE text) of the workspace notebook ``target`` names, relative to the notebook ``name``."""
+    target = target.strip().strip("\"'")
+    base = os.path.dirname(name) if not target.startswith("/") else ""
+    path = os.path.normpath(os.path.join("/", base, target))
+    if path.startswith("/Workspace/"):
+        path = path[len("/Workspace"):]
+    local = root / path.lstrip("/")
+    for candidate in (local, local.with_name(local.name + ".py")):
+        if candidate.is_file() and os.path.realpath(candidate).startswith(os.path.realpath(root) + os.sep):
+            return path, candidate.read_text(encoding="utf-8")
+    raise FileNotFoundError(f"Notebook not found: {path}" + (f" ({why})" if why else ""))
 
 
 class InstallError(RuntimeError):

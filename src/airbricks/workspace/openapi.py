@@ -31,7 +31,15 @@ _TASK = {"type": "object", "properties": {
     "task_key": S, "existing_cluster_id": S, "new_cluster": _NEW_CLUSTER, "job_cluster_key": S,
     "notebook_task": _NOTEBOOK_TASK, "depends_on": {"type": "array", "items": {
         "type": "object", "properties": {"task_key": S}}},
-    "timeout_seconds": I, "max_retries": I, "run_if": S,
+    "timeout_seconds": I, "max_retries": I, "run_if": S, "min_retry_interval_millis": I,
+    "condition_task": {"type": "object", "properties": {"op": S, "left": S, "right": S}},
+    "python_wheel_task": {"type": "object", "properties": {"package_name": S, "entry_point": S,
+                                                           "parameters": STRS}},
+    "run_job_task": {"type": "object", "properties": {"job_id": I, "job_parameters": TAGS}},
+    "sql_task": {"type": "object", "properties": {"warehouse_id": S, "parameters": TAGS, "query": {
+        "type": "object", "properties": {"query_id": S}}}},
+    "for_each_task": {"type": "object", "properties": {"inputs": S, "concurrency": I, "task": {
+        "type": "object", "properties": {"task_key": S, "notebook_task": _NOTEBOOK_TASK}}}},
 }}
 _TASKS = {"type": "array", "items": _TASK}
 _JOB_SETTINGS = {
@@ -39,6 +47,7 @@ _JOB_SETTINGS = {
     "job_clusters": {"type": "array", "items": {"type": "object", "properties": {
         "job_cluster_key": S, "new_cluster": _NEW_CLUSTER}}},
     "parameters": {"type": "array", "items": {"type": "object", "properties": {"name": S, "default": S}}},
+    "queue": {"type": "object", "properties": {"enabled": B}},
 }
 
 
@@ -120,9 +129,13 @@ def build_spec() -> dict[str, Any]:
                             ("cluster_id",)),
         j + "runs/submit": _post({"run_name": S, "tasks": _TASKS, "timeout_seconds": I,
                                   "idempotency_token": S}),
-        j + "runs/get": _get({"run_id": I}, ("run_id",)),
+        j + "runs/get": _get({"run_id": I, "include_history": B}, ("run_id",)),
         j + "runs/get-output": _get({"run_id": I}, ("run_id",)),
         j + "runs/cancel": _post({"run_id": I}, ("run_id",)),
+        j + "runs/repair": _post({"run_id": I, "rerun_tasks": STRS, "rerun_all_failed_tasks": B,
+                                  "rerun_dependent_tasks": B, "latest_repair_id": I}, ("run_id",)),
+        "/api/2.0/sql/queries": {**_post({"query": {"type": "object", "properties": {
+            "display_name": S, "query_text": S, "warehouse_id": S}}}), **_get({"page_size": I, "page_token": S})},
         j + "runs/list": _get({"job_id": I, "active_only": B, "limit": I, "offset": I}),
         j + "create": _post(_JOB_SETTINGS),
         j + "get": _get({"job_id": I}, ("job_id",)),

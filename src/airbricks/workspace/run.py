@@ -72,6 +72,8 @@ class RunState:
         life = self.life_cycle_state
         status: dict[str, Any] = {"state": "TERMINATED" if life in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED")
                                   else life}
+        if life == "QUEUED":
+            status["queue_details"] = {"code": "MAX_CONCURRENT_RUNS_REACHED", "message": self.state_message}
         if self.termination_code:
             status["termination_details"] = {"code": self.termination_code, "type": self.termination_type,
                                              "message": self.state_message}
@@ -115,8 +117,18 @@ class TaskRun:
     pgid: int | None = None
     #: When the process started (``execution_duration`` counts from here).
     process_start: int = 0
-    #: What the kernel reported (``status``, ``result``, ``error``...), once the process has ended.
+    #: What the kernel reported (``status``, ``result``, ``error``, ``task_values``...), once it has ended.
     output: dict[str, Any] | None = None
+    #: 0 for the first attempt; a retry (``max_retries``) or a repair adds one.
+    attempt_number: int = 0
+    #: A retry does not start before this (epoch ms; ``min_retry_interval_millis`` after the failure).
+    retry_at: int = 0
+    #: A later attempt (retry or repair) replaced this one: it stays listed, the state machine skips it.
+    superseded: bool = False
+    #: For an iteration of a ``for_each_task``: the for-each task run's id (iterations are not in ``tasks``).
+    iteration_of: int | None = None
+    #: What a server-side task (condition, run job, for each, SQL) keeps between ticks, and shows.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -136,11 +148,14 @@ class TaskRun:
 
     def to_api(self) -> dict[str, Any]:
         view = {k: v for k, v in self.settings.items() if k not in HIDDEN_TASK_FIELDS}
-        view.update({"run_id": self.run_id, "attempt_number": 0, **self.timing.to_api(with_run_duration=False),
+        view.update({"run_id": self.run_id, "attempt_number": self.attempt_number,
+                     **self.timing.to_api(with_run_duration=False),
                      "run_if": self.run_if, "state": self.state.state_json(), "status": self.state.status_json(),
                      "run_page_url": self.page_url})
         if self.cluster_id:
             view["cluster_instance"] = {"cluster_id": self.cluster_id}
+        for kind, shown in self.extra.get("view", {}).items():  # e.g. condition_task.outcome, for_each stats
+            view[kind] = {**(view.get(kind) or {}), **shown}
         return view
 
     def to_store(self) -> dict[str, Any]:
@@ -173,9 +188,29 @@ class Run:
     job_cluster_ids: dict[str, str] = field(default_factory=dict)
     idempotency_token: str | None = None
     job_parameters: list[dict[str, str]] | None = None
+    #: ``max_concurrent_runs`` of the job when the run was made (None: a one-time run, no limit).
+    concurrency_limit: int | None = None
+    #: ``repair_history`` once the run was repaired: the original run, then one entry per ``runs/repair``.
+    history: list[dict[str, Any]] = field(default_factory=list)
+    #: For a run started by a ``run_job_task``: the parent task run (cancelled with it).
+    parent_task_run_id: int | None = None
+
+    @property
+    def current(self) -> list[TaskRun]:
+        """The latest attempt of each task (no iterations): what the state machine moves and the run's result."""
+        return [t for t in self.tasks if not t.superseded and t.iteration_of is None]
+
+    @property
+    def live(self) -> list[TaskRun]:
+        """Every task run the state machine still moves: latest attempts and for-each iterations."""
+        return [t for t in self.tasks if not t.superseded]
 
     def task(self, key: str) -> TaskRun:
-        return next(t for t in self.tasks if t.key == key)
+        """The latest attempt of the task ``key``."""
+        return next(t for t in reversed(self.tasks) if t.key == key and t.iteration_of is None)
+
+    def iterations(self, task: TaskRun) -> list[TaskRun]:
+        return [t for t in self.tasks if t.iteration_of == task.run_id]
 
     def to_api(self, *, with_tasks: bool = True) -> dict[str, Any]:
         view: dict[str, Any] = {
@@ -185,14 +220,17 @@ class Run:
             "status": self.state.status_json(), **self.timing.to_api(with_run_duration=True),
             "attempt_number": 0, "format": "MULTI_TASK", "run_page_url": self.page_url,
         }
+        if self.state.life_cycle_state == "QUEUED":
+            view["state"]["queue_reason"] = self.state.state_message
         if with_tasks:
-            view["tasks"] = [t.to_api() for t in self.tasks]
+            view["tasks"] = [t.to_api() for t in self.tasks if t.iteration_of is None]
             if self.job_clusters:
                 view["job_clusters"] = self.job_clusters
         if self.job_parameters:
             view["job_parameters"] = self.job_parameters
-        if len(self.tasks) == 1 and self.tasks[0].cluster_id:
-            view["cluster_instance"] = {"cluster_id": self.tasks[0].cluster_id}
+        current = self.current
+        if len(current) == 1 and current[0].cluster_id:  # a retried task: its latest attempt's cluster
+            view["cluster_instance"] = {"cluster_id": current[0].cluster_id}
         return view
 
     def task_view(self, task: TaskRun) -> dict[str, Any]:
@@ -204,7 +242,18 @@ class Run:
         # The provider's DatabricksNotebookOperator reads a task run's failure from its own ``tasks`` list
         # (utils.databricks.extract_failed_task_errors), so the task run lists itself there.
         view["tasks"] = [task.to_api()]
+        if task.settings.get("for_each_task"):
+            view["iterations"] = [t.to_api() for t in self.iterations(task)]
         return view
+
+    def repair_history(self) -> list[dict[str, Any]]:
+        """``repair_history`` (``runs/get`` with ``include_history``): the original run, then each repair."""
+        if self.history:
+            return self.history
+        ids = [t.run_id for t in self.tasks if t.iteration_of is None]
+        return [{"type": "ORIGINAL", "id": self.run_id, "start_time": self.timing.start_time,
+                 "end_time": self.timing.end_time, "state": self.state.state_json(),
+                 "status": self.state.status_json(), "task_run_ids": ids}]
 
     def to_store(self) -> dict[str, Any]:
         data = asdict(self)

@@ -6,6 +6,7 @@ Pure functions of task states (no clock, no I/O), so every rule is unit-tested d
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from airbricks.workspace.run import Outcome, TaskRun
 
@@ -81,3 +82,27 @@ def overall_outcome(tasks: Sequence[TaskRun]) -> Outcome:
     if any(r in CANCELED_LIKE for r in results):
         return CANCELED
     return FAILED
+
+
+EXCLUDED_BY_CONDITION = Outcome("TERMINATED", "EXCLUDED", "The task was excluded because the outcome of an upstream "
+                                "condition task did not match its dependency.", "EXCLUDED", "SUCCESS")
+
+
+def gate_by_conditions(run_if: str, upstream: Sequence[tuple[str | None, str | None, str | None]]) -> Outcome | None:
+    """EXCLUDED when a ``depends_on[].outcome`` did not match its condition task's outcome (``ALL_SUCCESS``), or
+    when every upstream task was excluded (an untaken branch stays untaken); None: decide by ``run_if``.
+
+    ``upstream`` holds (result state, the dependency's expected outcome, the condition's actual outcome).
+    """
+    if not upstream or run_if == "ALL_DONE":
+        return None
+    mismatched = [r for r, want, got in upstream if want is not None and r == "SUCCESS" and got != want]
+    effective = ["EXCLUDED" if want is not None and r == "SUCCESS" and got != want else r for r, want, got in upstream]
+    if (mismatched and run_if == "ALL_SUCCESS") or all(r == "EXCLUDED" for r in effective):
+        return EXCLUDED_BY_CONDITION
+    return None
+
+
+def ended(outcome: Outcome, message: str | None) -> Outcome:
+    """``outcome`` with the task's own ``state_message`` (an in-server task says why it failed)."""
+    return replace(outcome, message=message) if message else outcome

@@ -12,7 +12,7 @@ import logging
 import shutil
 from typing import Any, NamedTuple
 
-from airbricks.workspace import notebook_export, runner
+from airbricks.workspace import notebook_export, run_output, runner
 from airbricks.workspace.cluster import USABLE_STATES
 from airbricks.workspace.errors import (
     DatabricksError,
@@ -20,7 +20,8 @@ from airbricks.workspace.errors import (
     InvalidState,
     does_not_exist,
 )
-from airbricks.workspace.notebook_cells import CELLS_FILE
+from airbricks.workspace.job_tasks import attempts, queueing
+from airbricks.workspace.job_tasks.host import RunFeatures
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
 from airbricks.workspace.run import Outcome, Phase, Run, RunState, TaskRun, logged
@@ -34,6 +35,8 @@ from airbricks.workspace.run_rules import (
     TIMED_OUT,
     blocked_by_upstream,
     cluster_error,
+    ended,
+    gate_by_conditions,
     overall_outcome,
 )
 from airbricks.workspace.shared import Shared
@@ -51,7 +54,7 @@ class Found(NamedTuple):
     task: TaskRun | None
 
 
-class Runs:
+class Runs(RunFeatures):
     """All runs of the workspace.
 
     :param executor: gets clusters for tasks and runs their processes.
@@ -65,6 +68,12 @@ class Runs:
         self._task_parent: dict[int, int] = {}
         self._tokens: dict[str, int] = {}
         self.active: set[int] = set()
+        executor.host = self
+        #: Set by the workspace: the Jobs model (run_job_task), statements and saved queries (sql_task).
+        self.jobs: Any = None
+        self.statements: Any = None
+        self.queries: Any = None
+        self.notebooks = executor.notebooks
         for _ident, doc in shared.store.load(KIND):
             self._index(Run.from_store(doc))
 
@@ -78,6 +87,16 @@ class Runs:
             self._tokens[run.idempotency_token] = run.run_id
         if run.state.is_active:
             self.active.add(run.run_id)
+
+    def _adopt(self, run: Run, tasks: list[TaskRun]) -> None:
+        for task in tasks:
+            self._task_parent[task.run_id] = run.run_id
+
+    def _new_id(self) -> int:
+        return self.shared.store.next_id("run_id", start=1001)
+
+    def _page(self, run: Run, rid: int) -> str:
+        return self.shared.page_url(f"job/{run.job_id}/run/{rid}")
 
     def _save(self, run: Run) -> None:
         self.shared.store.put(KIND, run.run_id, run.to_store())
@@ -98,45 +117,21 @@ class Runs:
         with self.shared.lock:
             return self.runs[self._tokens[token]] if token and token in self._tokens else None
 
-    # -- creation ------------------------------------------------------------------------------------------
-
-    def create(self, *, job_id: int, run_name: str, run_type: str, tasks: list[dict[str, Any]],
-               job_clusters: list[dict[str, Any]] | None, timeout_seconds: int | None, token: str | None,
-               widgets: dict[str, str], python_params: list[str] | None, creator: str,
-               job_parameters: list[dict[str, str]] | None = None) -> Run:
-        """A new PENDING run of ``tasks`` (validated settings); the same run again for a known ``token``."""
-        with self.shared.lock:
-            existing = self.by_token(token)
-            if existing is not None:
-                return existing
-            store = self.shared.store
-            rid = store.next_id("run_id", start=1001)
-            task_runs = []
-            for spec in tasks:
-                trid = store.next_id("run_id", start=1001)
-                base = (spec.get("notebook_task") or {}).get("base_parameters") or {}
-                argv = python_params if python_params is not None else \
-                    (spec.get("spark_python_task") or {}).get("parameters") or []
-                task_runs.append(TaskRun(
-                    run_id=trid, settings={**spec, "run_if": spec.get("run_if", "ALL_SUCCESS")},
-                    page_url=self.shared.page_url(f"job/{job_id}/run/{trid}"),
-                    widgets={**{str(k): str(v) for k, v in base.items()}, **widgets}, argv=list(argv)))
-            run = Run(run_id=rid, job_id=job_id, run_name=run_name, run_type=run_type, creator_user_name=creator,
-                      page_url=self.shared.page_url(f"job/{job_id}/run/{rid}"), tasks=task_runs,
-                      timeout_seconds=int(timeout_seconds or 0), job_clusters=job_clusters or None,
-                      idempotency_token=token, job_parameters=job_parameters)
-            run.timing.start_time = self.shared.now_ms()
-            self._index(run)
-            self._save(run)
-            return run
-
     # -- reading -------------------------------------------------------------------------------------------
 
-    def get(self, run_id: Any) -> dict[str, Any]:
-        """``runs/get``: a parent run, or a task run shown as a run of its own."""
+    def get(self, run_id: Any, *, include_history: bool = False) -> dict[str, Any]:
+        """``runs/get``: a parent run (with ``repair_history`` on request), or a task run as a run of its own."""
         with self.shared.lock:
             run, task = self.find(run_id)
-            return run.task_view(task) if task is not None else run.to_api()
+            if task is not None:
+                return run.task_view(task)
+            view = run.to_api()
+            if include_history or run.history:
+                view["repair_history"] = run.repair_history()
+            return view
+
+    def run_of(self, run_id: int) -> Run | None:
+        return self.runs.get(run_id)
 
     def list(self, *, job_id: int | None = None, active_only: bool = False, completed_only: bool = False,
              run_type: str | None = None, start_time_from: int | None = None, start_time_to: int | None = None,
@@ -169,44 +164,14 @@ class Runs:
         """``runs/get-output`` of a task run (API 2.0 also accepts a single-task parent run)."""
         with self.shared.lock:
             run, task = self.find(run_id)
-            if task is None:
-                if len(run.tasks) != 1 or not single_task_parent_ok:
-                    raise InvalidParameterValue(
-                        "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the "
-                        "output of each individual task run instead.")
-                task = run.tasks[0]
-            out: dict[str, Any] = {"metadata": run.task_view(task)}
-            outcome = task.output
-            if outcome is None:
-                if task.state.life_cycle_state == "INTERNAL_ERROR":
-                    out["error"] = task.state.state_message
-                return out
-            if outcome["status"] == "FAILED":
-                out["error"] = outcome.get("error", "")
-                out["error_trace"] = outcome.get("error_trace", "")
-            elif task.settings.get("notebook_task"):
-                out["notebook_output"] = ({"result": outcome["result"], "truncated": bool(outcome.get("truncated"))}
-                                          if outcome.get("result") is not None else {})
-            if any(task.settings.get(k) for k in ("spark_python_task", "spark_jar_task", "spark_submit_task")):
-                out["logs"] = runner.log_tail(runner.run_dir(self.shared.data_dir, task.run_id))
-                out["logs_truncated"] = False
-            return out
+            return run_output.output(run, task, self.shared.data_dir, single_task_parent_ok=single_task_parent_ok)
 
     def export(self, run_id: Any) -> dict[str, Any]:
         """``runs/export``: the notebook of a task run as HTML with its cells' outputs."""
         with self.shared.lock:
             run, task = self.find(run_id)
-            if task is None:
-                if len(run.tasks) != 1:
-                    raise InvalidParameterValue("Exporting runs with multiple tasks is not supported. Please export "
-                                                "each task run instead.")
-                task = run.tasks[0]
-            notebook = task.settings.get("notebook_task")
-            if not notebook:
-                raise InvalidParameterValue(f"Run {task.run_id} is not a notebook run: only notebook runs can be "
-                                            "exported.")
-            cells = self.executor.run_dir(task) / CELLS_FILE
-        return notebook_export.views(notebook["notebook_path"], cells)
+            path, cells = run_output.exported(run, task, self.executor.run_dir)
+        return notebook_export.views(path, cells)
 
     # -- client actions ------------------------------------------------------------------------------------
 
@@ -246,7 +211,8 @@ class Runs:
     def tick(self, now: int) -> None:
         with self.shared.lock:
             self.executor.reap()
-            for rid in list(self.active):
+            self._dequeue()
+            for rid in sorted(self.active):
                 run = self.runs.get(rid)
                 if run is None:
                     self.active.discard(rid)
@@ -259,12 +225,24 @@ class Runs:
                     self._end_all(run, now, MODEL_BUG)
                     self._save(run)
 
+    def _dequeue(self) -> None:
+        """Queued runs start, oldest first, when their job has a free slot."""
+        for rid in sorted(self.active):
+            run = self.runs[rid]
+            if run.state.life_cycle_state == "QUEUED" and queueing.admission(
+                    run, [self.runs[r] for r in self.active], True) == "run":
+                run.state = logged(run, None, RunState("PENDING"))
+                run.timing.start_time = self.shared.now_ms()
+                self._save(run)
+
     def _advance(self, run: Run, now: int) -> bool:
+        if run.state.life_cycle_state == "QUEUED":
+            return False
         if run.timeout_seconds and now - run.timing.start_time > run.timeout_seconds * 1000:
             self._end_all(run, now, TIMED_OUT)
             return True
         changed = False
-        for task in run.tasks:
+        for task in run.live:
             if task.phase is Phase.WAIT:
                 changed |= self._maybe_start(run, task, now)
             elif task.phase is Phase.CLUSTER:
@@ -274,20 +252,25 @@ class Runs:
         if run.state.life_cycle_state == "PENDING" and any(t.phase in (Phase.RUN, Phase.DONE) for t in run.tasks):
             run.state = logged(run, None, RunState("RUNNING"))
             changed = True
-        if all(t.phase is Phase.DONE for t in run.tasks):
-            self._finish_run(run, now, overall_outcome(run.tasks))
+        if all(t.phase is Phase.DONE for t in run.live):
+            self._finish_run(run, now, overall_outcome(run.current))
             changed = True
         return changed
 
     def _maybe_start(self, run: Run, task: TaskRun, now: int) -> bool:
+        if now < task.retry_at:
+            return False
         upstream = [run.task(key) for key in task.upstream_keys]
         if any(d.phase is not Phase.DONE for d in upstream):
             return False
-        skip = blocked_by_upstream(task.run_if, [d.result_state for d in upstream])
+        skip = gate_by_conditions(task.run_if, [(d.result_state, dep.get("outcome"), d.extra.get("condition_outcome"))
+                                                for d, dep in zip(upstream, task.settings.get("depends_on") or [])])
+        if skip is None:
+            skip = blocked_by_upstream(task.run_if, [d.result_state for d in upstream])
         if skip is not None:
             self._finish_task(run, task, now, skip)
             return True
-        task.timing.start_time = now
+        task.timing.start_time = task.timing.start_time if task.attempt_number else now
         try:
             task.cluster_id = self.executor.acquire_cluster(run, task)
         except DatabricksError as err:
@@ -310,7 +293,7 @@ class Runs:
                 return False
             self.clusters.mark_active(cid)
         try:
-            proc = self.executor.start(task)
+            proc = self.executor.start(run, task)
         except DatabricksError as err:
             self._finish_task(run, task, now, cluster_error(err.message, "RESOURCE_NOT_FOUND"))
             return True
@@ -329,11 +312,12 @@ class Runs:
         if outcome is not None:
             task.output = outcome
             task.timing.execution_duration = now - task.process_start
-            self._finish_task(run, task, now, SUCCEEDED if outcome["status"] == "SUCCESS" else FAILED)
+            self._finish_task(run, task, now, SUCCEEDED if outcome["status"] == "SUCCESS" else
+                              ended(FAILED, outcome.get("message")))
             return True
         timeout = int(task.settings.get("timeout_seconds") or 0)
-        if timeout and now - task.timing.start_time > timeout * 1000:
-            self._finish_task(run, task, now, TASK_TIMED_OUT)
+        if timeout and now - (task.process_start or task.timing.start_time) > timeout * 1000:
+            self._finish_task(run, task, now, TASK_TIMED_OUT, timed_out=True)
             return True
         gone = self.executor.cluster_gone(task.cluster_id) if task.cluster_id else None
         if gone:
@@ -343,7 +327,8 @@ class Runs:
 
     # -- endings -------------------------------------------------------------------------------------------
 
-    def _finish_task(self, run: Run, task: TaskRun, now: int, outcome: Outcome) -> None:
+    def _finish_task(self, run: Run, task: TaskRun, now: int, outcome: Outcome, *, timed_out: bool = False,
+                     retry: bool = True) -> None:
         self.executor.kill(task)
         timing = task.timing
         if task.phase is Phase.RUN and not timing.execution_duration:
@@ -358,12 +343,15 @@ class Runs:
             self.executor.release_job_cluster(task.cluster_id)
         if task.cluster_id:
             self.executor.mark_active(task.cluster_id)
+        if retry and attempts.should_retry(task, outcome, timed_out):
+            rid = self._new_id()
+            self._adopt(run, [attempts.retry(run, task, now, rid, self._page(run, rid))])
 
     def _end_all(self, run: Run, now: int, outcome: Outcome) -> None:
         """End every unfinished task and the run itself with one outcome (timeout, cancel, loss)."""
-        for task in run.tasks:
+        for task in run.live:
             if task.phase is not Phase.DONE:
-                self._finish_task(run, task, now, outcome)
+                self._finish_task(run, task, now, outcome, retry=False)
         self._finish_run(run, now, outcome)
 
     def _finish_run(self, run: Run, now: int, outcome: Outcome) -> None:
@@ -378,6 +366,7 @@ class Runs:
         if starts:
             timing.start_time = min(timing.start_time, *starts)
         run.state = logged(run, None, RunState.of(outcome))
+        attempts.close_repair(run)
         self.active.discard(run.run_id)
 
     # -- lifecycle -----------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import uvicorn
 
 from airbricks.workspace.app import create_app
 from airbricks.workspace.core import Workspace, WorkspaceConfig
+from airbricks.workspace.ui import login_url
 
 #: How long an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter than the gaps clients
 #: leave between polls (the SDK's pooled session, the provider's 30 s poll), so a reused connection was reset.
@@ -70,6 +71,11 @@ class LocalWorkspace:
     @property
     def connection_uri(self) -> str:
         return connection_uri(self.host, self.port, self.token)
+
+    def ui_login_url(self) -> str:
+        """A one-time sign-in link of the web UI (what ``airbricks serve`` prints)."""
+        assert self.workspace is not None, "start the workspace first"
+        return login_url(self.workspace)
 
     def start(self) -> LocalWorkspace:
         self.workspace = Workspace(self.config)
@@ -129,6 +135,7 @@ def serve_forever(data_dir: Path, host: str, port: int, **settings: Any) -> None
           "leave it empty and clients try HTTPS), Password the token")
     print(f"  databricks-sdk:   export DATABRICKS_HOST={workspace.url} "
           f"DATABRICKS_TOKEN={workspace.token}")
+    print(f"  web UI:           {login_url(workspace)}  (signs one browser in, once)")
     print("  (the token is kept in the data dir, readable by you only)", flush=True)
     try:
         # Each request (method, path, status) and each cluster/run state change in the terminal; tokens travel

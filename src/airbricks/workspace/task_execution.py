@@ -15,6 +15,9 @@ from typing import Any, Protocol
 from airbricks.workspace import runner
 from airbricks.workspace.clusters import Clusters
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
+from airbricks.workspace.job_tasks import SERVER_TYPES, task_type
+from airbricks.workspace.job_tasks.references import References
+from airbricks.workspace.job_tasks.start import Host, job_context, start_server_task
 from airbricks.workspace.notebook_cells import CELLS_FILE
 from airbricks.workspace.objects import NotebookSource
 from airbricks.workspace.run import Run, TaskRun
@@ -46,6 +49,7 @@ class ClusterLibraries(Protocol):
 class NotebookSources(Protocol):
     def notebook_source(self, path: str) -> NotebookSource: ...
     def normalize(self, path: object) -> str: ...
+    def export(self, path: object, fmt: str | None) -> Any: ...
 
 
 class TaskExecutor:
@@ -67,12 +71,18 @@ class TaskExecutor:
             directory, spec, shared.config.python_executable))
         #: What clusters have installed (set by the workspace; None: no cluster libraries).
         self.cluster_libraries: ClusterLibraries | None = None
+        #: The Jobs service in-server tasks and value references need (set by :class:`~.runs.Runs`).
+        self.host: Host = None  # type: ignore[assignment]
         self._procs: dict[int, Process] = {}
         self._dying: list[Process] = []
 
-    def start(self, task: TaskRun) -> Process:
-        """Start the task's process (raises when its notebook or file is missing)."""
-        proc = self.launch(self.run_dir(task), self.process_spec(task))
+    def start(self, run: Run, task: TaskRun) -> Process:
+        """Start the task's process, or its in-server driver (raises when its notebook or file is missing)."""
+        if task_type(task.settings) in SERVER_TYPES:
+            proc: Process = start_server_task(self.host, run, task)
+        else:
+            proc = self.launch(self.run_dir(task), self.process_spec(task, self.host.references(run, task),
+                                                                     job_context(run, task)))
         self._procs[task.run_id] = proc
         return proc
 
@@ -128,9 +138,13 @@ class TaskExecutor:
             return f"Cluster {cid} was terminated.{why} {doc.get('state_message') or ''}".strip()
         return None
 
-    def process_spec(self, task: TaskRun) -> dict[str, Any]:
-        """What the kernel needs to run this task; raises when the notebook or file is missing."""
-        base = {"widgets": task.widgets, **self.local_paths.roots(),
+    def process_spec(self, task: TaskRun, refs: References | None = None,
+                     context: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What the kernel needs to run this task (value references resolved with ``refs``; ``context``: the
+        job run, task values of finished tasks); raises when the notebook or file is missing."""
+        widgets = {k: refs.text(v) for k, v in task.widgets.items()} if refs else task.widgets
+        argv = [refs.text(a) for a in task.argv] if refs else task.argv
+        base = {"widgets": widgets, **(context or {}), **self.local_paths.roots(),
                 "cells_path": str(self.run_dir(task) / CELLS_FILE), "libraries": self.pip_requirements(task),
                 **self.spark_for(task), **self._cluster_site(task), "jars": [str(j) for j in self.jars(task)]}
         notebook = task.settings.get("notebook_task")
@@ -142,14 +156,18 @@ class TaskExecutor:
                                             "Python notebooks only.")
             return {**base, "kind": "notebook", "source": source, "name": self.notebooks.normalize(path)}
         if task.settings.get("spark_jar_task") or task.settings.get("spark_submit_task"):
-            return {**base, "kind": "spark_submit", "command": self.submit_command(task), "name": task.key}
+            return {**base, "kind": "spark_submit", "command": self.submit_command(task, argv), "name": task.key}
+        wheel = task.settings.get("python_wheel_task")
+        if wheel:
+            return {**base, "kind": "wheel", "package_name": wheel["package_name"],
+                    "entry_point": wheel["entry_point"], "argv": argv, "name": wheel["package_name"]}
         file = task.settings["spark_python_task"]["python_file"]
         local = self.local_paths.local_file(file, field="python_file")
         if not local.is_file():
             raise InvalidParameterValue(f"Cannot read the python file {file}: it does not exist.")
-        return {**base, "kind": "python", "python_file": str(local), "argv": task.argv, "name": file}
+        return {**base, "kind": "python", "python_file": str(local), "argv": argv, "name": file}
 
-    def submit_command(self, task: TaskRun) -> list[str]:
+    def submit_command(self, task: TaskRun, argv: list[str] | None = None) -> list[str]:
         """The spark-submit command of a jar or submit task, on its cluster's Spark settings."""
         settings = task.settings
         if settings.get("spark_jar_task"):
@@ -164,8 +182,8 @@ class TaskExecutor:
             if missing:
                 raise InvalidParameterValue(f"Cannot read the jar {missing[0]}: it does not exist.")
             extra = ["--jars", ",".join(str(j) for j in jars[1:])] if len(jars) > 1 else []
-            arguments = ["--class", jar_task["main_class_name"], *extra, str(jars[0]),
-                         *[str(p) for p in jar_task.get("parameters") or []]]
+            given = argv if argv is not None else task.argv  # parameters, or run-now's jar_params
+            arguments = ["--class", jar_task["main_class_name"], *extra, str(jars[0]), *[str(p) for p in given]]
         else:
             jars = self.jars(task)
             extra = ["--jars", ",".join(str(j) for j in jars)] if jars else []

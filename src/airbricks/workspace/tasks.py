@@ -9,16 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from airbricks.workspace.errors import InvalidParameterValue
+from airbricks.workspace.job_tasks import TASK_TYPES
+from airbricks.workspace.job_tasks.validation import check_body, check_outcomes, check_retries
 
 RUN_IF = ("ALL_SUCCESS", "ALL_DONE", "NONE_FAILED", "AT_LEAST_ONE_SUCCESS", "ALL_FAILED", "AT_LEAST_ONE_FAILED")
-TASK_TYPES = ("notebook_task", "spark_python_task", "spark_jar_task", "spark_submit_task")
-#: The field each task type needs (None: the type's body may be empty, e.g. a jar task's jar is a library).
-REQUIRED_FIELD = {"notebook_task": "notebook_path", "spark_python_task": "python_file",
-                  "spark_jar_task": "main_class_name", "spark_submit_task": None}
 #: Task types that run with spark-submit: they need a cluster (its Spark settings are theirs).
 SUBMIT_TYPES = ("spark_jar_task", "spark_submit_task")
-UNSUPPORTED_TYPES = ("pipeline_task", "python_wheel_task", "sql_task",
-                     "dbt_task", "run_job_task", "condition_task", "for_each_task", "clean_rooms_notebook_task")
 LEGACY_TASK_FIELDS = ("notebook_task", "spark_python_task", "spark_jar_task", "spark_submit_task",
                       "python_wheel_task", "existing_cluster_id", "new_cluster", "libraries", "timeout_seconds",
                       "max_retries", "min_retry_interval_millis", "retry_on_timeout")
@@ -67,21 +63,16 @@ def validate_tasks(tasks: list[Any], job_cluster_keys: set[str]) -> list[dict[st
             raise InvalidParameterValue(f"Task key {key} is duplicated: task_key must be unique within a job.")
         keys.append(key)
         kinds = [t for t in TASK_TYPES if task.get(t) is not None]
-        other = [t for t in UNSUPPORTED_TYPES if task.get(t) is not None]
-        if other:
-            raise InvalidParameterValue(f"Task {key}: {other[0]} is not supported by the local workspace; use "
-                                        f"one of {', '.join(TASK_TYPES)}.")
         if len(kinds) != 1:
             raise InvalidParameterValue(f"Task {key} must have exactly one of {', '.join(TASK_TYPES)}.")
+        check_body(f"tasks[{i}]", key, kinds[0], task[kinds[0]])
+        check_retries(f"tasks[{i}]", task)
         body = task[kinds[0]]
-        field = REQUIRED_FIELD[kinds[0]]
-        if not isinstance(body, dict):
-            raise InvalidParameterValue(f"Invalid value for field 'tasks[{i}].{kinds[0]}': expected an object")
-        if field is not None and (not isinstance(body.get(field), str) or not body.get(field)):
-            raise InvalidParameterValue(f"Missing required field: tasks[{i}].{kinds[0]}.{field}")
         if kinds[0] == "spark_submit_task" and not isinstance(body.get("parameters"), list):
             raise InvalidParameterValue(f"Missing required field: tasks[{i}].spark_submit_task.parameters (the "
                                         "spark-submit arguments, e.g. [\"--class\", \"Main\", \"dbfs:/app.jar\"])")
+        if kinds[0] == "for_each_task" and isinstance(body["task"], dict):
+            validate_tasks([body["task"]], job_cluster_keys)
         if kinds[0] in SUBMIT_TYPES and not any(task.get(c) for c in ("existing_cluster_id", "new_cluster",
                                                                       "job_cluster_key")):
             raise InvalidParameterValue(f"Task {key}: a {kinds[0]} needs a cluster (existing_cluster_id, "
@@ -102,6 +93,7 @@ def validate_tasks(tasks: list[Any], job_cluster_keys: set[str]) -> list[dict[st
             if not isinstance(dep, dict) or dep.get("task_key") not in keys:
                 raise InvalidParameterValue(f"Task {task['task_key']} depends on {dep!r}, which is not a task_key "
                                             "of this job.")
+    check_outcomes(tasks)
     order: list[str] = []
     deps = {t["task_key"]: {d["task_key"] for d in t.get("depends_on") or []} for t in tasks}
     while len(order) < len(keys):

@@ -17,7 +17,8 @@ from fastapi import APIRouter, Request
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.pagination import Page
 from airbricks.workspace.params import Params, coerce_numbers
-from airbricks.workspace.routes import page_window, read_params, versioned, workspace
+from airbricks.workspace.job_tasks.paging import job_page, run_page
+from airbricks.workspace.routes import page_offset, page_window, read_params, versioned, workspace
 from airbricks.workspace.tasks import DEFAULT_TASK_KEY, key_from_name, lift_legacy_task
 
 router = APIRouter()
@@ -84,7 +85,23 @@ def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
     return ws.jobs.run_now(
         p.int("job_id", required=True), job_parameters=p.raw("job_parameters"),
         notebook_params=p.raw("notebook_params"), python_params=p.list("python_params"),
-        idempotency_token=p.str("idempotency_token"))
+        idempotency_token=p.str("idempotency_token"), queue=p.raw("queue"),
+        python_named_params=p.dict("python_named_params"), jar_params=p.list("jar_params"))
+
+
+def _paged(request: Request, p: Params, page: Callable[[dict[str, Any], int], dict[str, Any]],
+           doc: dict[str, Any]) -> dict[str, Any]:
+    """API 2.2 pages the large arrays of jobs/get and runs/get (100 a page); older versions answer them whole."""
+    return page(doc, page_offset(p)) if request.url.path.startswith("/api/2.2/") else doc
+
+
+def _repair(ws: Workspace, p: Params) -> dict[str, Any]:
+    widgets = {**(p.dict("job_parameters") or {}), **(p.dict("notebook_params") or {})}
+    latest = p.int("latest_repair_id")
+    return ws.runs.repair(_run_id(p), rerun_tasks=p.list("rerun_tasks"),
+                          rerun_all_failed_tasks=p.bool("rerun_all_failed_tasks"),
+                          rerun_dependent_tasks=p.bool("rerun_dependent_tasks"), latest_repair_id=latest,
+                          widgets={str(k): str(v) for k, v in widgets.items()})
 
 
 def _update(ws: Workspace, p: Params) -> None:
@@ -100,7 +117,7 @@ def _cancel_all(ws: Workspace, p: Params) -> None:
 
 
 _endpoint("POST", "jobs/create", lambda ws, p, _: {"job_id": ws.jobs.create(_settings(p.data))})
-_endpoint("GET", "jobs/get", lambda ws, p, _: ws.jobs.get(_job_id(p)))
+_endpoint("GET", "jobs/get", lambda ws, p, request: _paged(request, p, job_page, ws.jobs.get(_job_id(p))))
 _endpoint("GET", "jobs/list", lambda ws, p, _: _list_jobs(ws, p))
 _endpoint("POST", "jobs/reset", lambda ws, p, _: ws.jobs.reset(
     _job_id(p), _settings(p.dict("new_settings", required=True))))  # type: ignore[arg-type]
@@ -108,7 +125,9 @@ _endpoint("POST", "jobs/update", lambda ws, p, _: _update(ws, p))
 _endpoint("POST", "jobs/delete", lambda ws, p, _: ws.jobs.delete(_job_id(p)))
 _endpoint("POST", "jobs/run-now", lambda ws, p, _: _run_now(ws, p))
 _endpoint("POST", "jobs/runs/submit", lambda ws, p, _: _submit(ws, p))
-_endpoint("GET", "jobs/runs/get", lambda ws, p, _: ws.runs.get(_run_id(p)))
+_endpoint("GET", "jobs/runs/get", lambda ws, p, request: _paged(
+    request, p, run_page, ws.runs.get(_run_id(p), include_history=p.bool("include_history"))))
+_endpoint("POST", "jobs/runs/repair", lambda ws, p, _: _repair(ws, p))
 _endpoint("GET", "jobs/runs/list", lambda ws, p, _: _list_runs(ws, p))
 # API 2.0 still answers get-output for a single-task parent run; 2.1+ refuse every parent run.
 _endpoint("GET", "jobs/runs/get-output", lambda ws, p, request: ws.runs.output(

@@ -1,0 +1,23 @@
+"""The local workspace's web UI: where the links the API hands out land (run, cluster, job and file pages).
+
+Server-rendered Jinja2 pages and one small vanilla script, no front-end build. Every UI path sits outside
+``/api`` (:func:`is_ui_path`), so the API keeps its bearer-token check unchanged; the UI checks its own
+session cookie (:mod:`airbricks.workspace.ui.sessions`). Pages read the models directly; buttons call the
+real API through :mod:`airbricks.workspace.ui.actions`.
+"""
+
+from __future__ import annotations
+
+#: Paths the UI answers; everything else (``/api/...``, ``/.well-known/...``) is the API's.
+UI_PATHS = frozenset({"/", "/login", "/logout", "/favicon.ico"})
+UI_PREFIX = "/ui/"
+
+
+def is_ui_path(path: str) -> bool:
+    return path in UI_PATHS or path.startswith(UI_PREFIX)
+
+
+def login_url(workspace: object) -> str:
+    """A fresh one-time sign-in link of this workspace's UI (what ``airbricks serve`` prints)."""
+    token = workspace.ui_sessions.new_login_token()  # type: ignore[attr-defined]
+    return f"{workspace.url}/login?token={token}"  # type: ignore[attr-defined]
