@@ -10,7 +10,8 @@
 
 A fault is recorded on every DAG run it reached (:attr:`Run.events`), whichever run's plan asked for it: a
 worker fault on the runs with a task on that worker at that moment, a scheduler, triggerer or database
-restart on every run active then.  A run's label says exactly what it went through.
+restart on every run active then.  A run's label says exactly what it went through, and a worker kill names
+the run's tasks it took down.
 A service that dies of a fault (a scheduler losing the database) is started again, as a real deployment's
 process manager would, and counted.
 """
@@ -53,19 +54,25 @@ class DistributedFaults:
         self.counts: dict[str, int] = {}
         self.crash_restarts: dict[str, int] = {}
 
-    def _record(self, kind: str, active: list[Any]) -> None:
+    def _record(self, kind: str, reached: list[Any]) -> None:
+        """Count one fault; put it on each run it reached: runs, or (run, tasks it hit) for a worker fault."""
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        for run in active:
-            run.events.append(kind)
+        for item in reached:
+            run, tasks = item if isinstance(item, tuple) else (item, [])
+            run.events.append(f"{kind} ({', '.join(tasks)})" if tasks else kind)
 
-    def _on_worker(self, worker: str, active: list[Any]) -> list[Any]:
-        """The active runs with a task running on ``worker`` now: the runs a worker fault reaches."""
-        hit = []
+    def _on_worker(self, worker: str, active: list[Any], lost: bool = False) -> list[tuple[Any, list[str]]]:
+        """The active runs with a task running on ``worker`` now, with those tasks: what a worker fault
+        reaches.  ``lost``: the worker is about to be killed, so each of those tasks loses a try (``Run.lost``)."""
+        hit: list[tuple[Any, list[str]]] = []
         for run in active:
-            rows = self.dep.query("SELECT id FROM task_instance WHERE dag_id = ? AND run_id = ? AND state = 'running'",
-                                  run.dag_id, run.run_id)
-            if any(self.dep.worker_running(str(uuid.UUID(str(row[0])))) == worker for row in rows):
-                hit.append(run)
+            rows = self.dep.query("SELECT id, task_id FROM task_instance WHERE dag_id = ? AND run_id = ? "
+                                  "AND state = 'running'", run.dag_id, run.run_id)
+            tasks = [row[1] for row in rows if self.dep.worker_running(str(uuid.UUID(str(row[0])))) == worker]
+            if tasks:
+                hit.append((run, tasks))
+            for task_id in tasks if lost else ():
+                run.lost[task_id] = run.lost.get(task_id, 0) + 1
         return hit
 
     def _ti(self, run: Any, task_id: str) -> tuple[str, str, int] | None:
@@ -101,7 +108,7 @@ class DistributedFaults:
             worker = self.dep.worker_running(ti[0])
             if worker is None:
                 return False
-            reached = self._on_worker(worker, active)
+            reached = self._on_worker(worker, active, lost=True)
             self.dep.kill_service(worker)
             self._record(kind, reached)
             self.dep.restart(worker, wait=False)

@@ -25,6 +25,10 @@ the cluster), some run in deferrable mode.  The verdict rows must all be 0:
   Databricks cause is such a fault (no termination code, no failed run).  The DAGs' retry policy
   (:mod:`airbricks.retry`) must ride those out.
 
+A task that failed because its worker was killed on every try it had (a sensor with ``retries=0`` that
+happened to run on the killed worker, or a task whose two tries both lost their worker) has no Databricks
+reason to give: it is counted on its own row, like Airflow's defer/resume race, and listed.
+
 ``--executor celery`` runs the same on CeleryExecutor with two workers, PostgreSQL and Redis
 (``airbricks.testing.deployment``) and adds the faults of :mod:`_chaos_distributed`: kill -9 of the worker
 running a waiting ``start_cluster``, a warm shutdown of a worker mid-run, scheduler and triggerer restarts,
@@ -232,6 +236,8 @@ class Run:
     fired: list[str] = field(default_factory=list)
     #: The injected HTTP faults that answered this run's own requests (``_attribute_http_hits``).
     http: list[str] = field(default_factory=list)
+    #: Tries lost with their worker (kill -9), by task id.
+    lost: dict[str, int] = field(default_factory=dict)
 
 
 def land_batch(dep: Deployment, day: datetime.date) -> None:
@@ -284,6 +290,7 @@ class ChaosResult:
     crash_restarts: dict[str, int] = field(default_factory=dict)
     unattributed_http: list[str] = field(default_factory=list)
     peak_rss_mb: float = 0.0
+    worker_lost: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -300,6 +307,8 @@ class ChaosResult:
         rows += [("clusters created", str(self.clusters_created)),
                  ("tasks that replaced a cluster that failed to launch", str(len(self.replaced))),
                  ("tasks failed by Airflow's defer/resume race (no Databricks cause)", str(len(self.airflow_races))),
+                 ("tasks failed by losing their worker on every try (no Databricks cause)",
+                  str(len(self.worker_lost))),
                  ("clusters left at the end (must be 0)", str(len(self.clusters_left))),
                  ("tasks that created more than one live cluster (must be 0)", str(len(self.duplicated))),
                  ("failed runs whose task log lacks the Databricks reason (must be 0)",
@@ -469,7 +478,7 @@ def _verdict(dep: Deployment, done: list[Run], seconds: float) -> ChaosResult:
     faults["kill -9 of start_cluster"] = sum(r.killed for r in done)
     faults["deferrable runs (mode)"] = sum(r.plan.deferrable for r in done)
     duplicated, replaced = _duplicates(clusters)
-    missing, races, transient = [], [], []
+    missing, races, transient, worker_lost = [], [], [], []
     for run in done:
         if run.state != "failed":
             continue
@@ -482,6 +491,9 @@ def _verdict(dep: Deployment, done: list[Run], seconds: float) -> ChaosResult:
                 continue
             if _airflow_race(dep, run, task_id):
                 races.append(f"{run.run_id}/{task_id}")
+            elif run.lost.get(task_id, 0) >= _tries(dep, run, task_id):
+                worker_lost.append(f"{run.run_id}/{task_id}: its worker was killed on each of its "
+                                   f"{run.lost[task_id]} tries")
             else:
                 missing.append(f"{run.run_id}/{task_id}: none of {sorted(reasons)} in its log")
     lines = [f"{r.run_id} {r.dag_id:<22} {r.state:<8} {r.plan.label() or '-'}{_went_through(r, docs)}"
@@ -491,7 +503,14 @@ def _verdict(dep: Deployment, done: list[Run], seconds: float) -> ChaosResult:
         clusters_created=sum(c.get("compute_type") == "ALL_PURPOSE" for c in clusters),
         clusters_left=[c["cluster_id"] for c in clusters if not c.get("deleted")],
         duplicated=duplicated, replaced=replaced, missing_reason=missing, airflow_races=races,
-        run_lines=sorted(lines), transient_failed=transient, unattributed_http=unattributed)
+        run_lines=sorted(lines), transient_failed=transient, unattributed_http=unattributed,
+        worker_lost=worker_lost)
+
+
+def _tries(dep: Deployment, run: Run, task_id: str) -> int:
+    rows = dep.query("SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?",
+                     run.dag_id, run.run_id, task_id)
+    return int(rows[0][0]) if rows else 1
 
 
 def _attribute_http_hits(hits: list[dict[str, Any]], done: list[Run], docs: dict[str, dict[str, Any]],
@@ -565,7 +584,8 @@ def main(argv: list[str] | None = None) -> int:
                              ("failed runs lacking the reason", result.missing_reason),
                              ("failed by a transient HTTP fault alone", result.transient_failed),
                              ("HTTP faults attributed to no run", result.unattributed_http),
-                             ("failed by Airflow's defer/resume race", result.airflow_races)):
+                             ("failed by Airflow's defer/resume race", result.airflow_races),
+                             ("failed by losing their worker on every try", result.worker_lost)):
             if items:
                 print(f"\n== {title} ==\n" + "\n".join(items))
         print(f"\n== chaos: seed {seed}, {describe()} ==\n{result.table()}", flush=True)
