@@ -215,7 +215,7 @@ class Deployment(AirflowDeployment):
         self.stop_airflow()
         with contextlib.suppress(Exception):
             self.smtp.stop()
-        self.workspace.stop()
+        super().stop()  # PostgreSQL and Redis, the workspace, PostgreSQL's data directory
 
 
 # ---------------------------------------------------------------------------------------------- one run
