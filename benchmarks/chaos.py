@@ -1,6 +1,6 @@
 """Chaos run: the seed's pipeline N times under a real Airflow deployment, with faults, leaking no cluster.
 
-``python benchmarks/chaos.py --runs 30 --seed 1``
+``python benchmarks/chaos.py --runs 30 --seed 1 2 3 [--executor celery]``
 
 Starts, in a temporary AIRFLOW_HOME (SQLite metadata DB, LocalExecutor), ``airflow scheduler``,
 ``airflow triggerer``, ``airflow dag-processor`` and ``airflow api-server`` (the task runners talk to its
@@ -20,6 +20,20 @@ the cluster), some run in deferrable mode.  The verdict rows must all be 0:
   failed to launch and was deleted is a replacement, counted on its own row);
 * failed runs whose task log lacks the Databricks reason (error code, termination code or run
   ``state_message``) that caused the failure.
+
+* DAG runs failed by a transient HTTP fault alone (429, 503, dropped connection): a failed run whose only
+  Databricks cause is such a fault (no termination code, no failed run).  The DAGs' retry policy
+  (:mod:`airbricks.retry`) must ride those out.
+
+A task that failed because its worker was killed on every try it had (a sensor with ``retries=0`` that
+happened to run on the killed worker, or a task whose two tries both lost their worker) has no Databricks
+reason to give: it is counted on its own row, like Airflow's defer/resume race, and listed.
+
+``--executor celery`` runs the same on CeleryExecutor with two workers, PostgreSQL and Redis
+(``airbricks.testing.deployment``) and adds the faults of :mod:`_chaos_distributed`: kill -9 of the worker
+running a waiting ``start_cluster``, a warm shutdown of a worker mid-run, scheduler and triggerer restarts,
+one PostgreSQL restart.  Each run's label is exact: its plan, then ``| went through:`` the deployment-wide
+faults that happened while it was active and the cluster faults its own clusters met.
 
 Importable: :func:`run_chaos` returns a :class:`ChaosResult` (the short variant in tests/test_chaos.py).
 """
@@ -44,6 +58,7 @@ from typing import Any
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _chaos_distributed import DistributedFaults, draw  # noqa: E402
 from _deployment import AirflowDeployment  # benchmarks/ is not a package
 
 DAG_IDS = {False: "chaos_seed", True: "chaos_seed_deferrable"}
@@ -64,6 +79,7 @@ WRAPPER_DAG = textwrap.dedent('''\
     from airflow.sdk.definitions.timetables.simple import NullTimetable
 
     from airbricks.example_dags import example_seed_pipeline as _seed
+    from airbricks.retry import databricks_retry
 
     _PYTHON_NOTEBOOK = pathlib.Path("__PYTHON_NOTEBOOK__")
 
@@ -98,6 +114,9 @@ WRAPPER_DAG = textwrap.dedent('''\
             dag.task_dict["start_cluster"].poll_interval = 10
             dag.task_dict["run_notebook"].polling_period_seconds = 10
             dag.task_dict["load_table"].polling_period_seconds = 10
+            for task_id in ("load_table", "run_notebook"):  # the triggerer takes plain numbers only
+                for name, value in databricks_retry(deferrable=True).items():
+                    setattr(dag.task_dict[task_id], name, value)
         return dag
 
 
@@ -116,14 +135,18 @@ class Plan:
     deferrable: bool = False
     kill: bool = False
     rules: list[dict[str, Any]] = field(default_factory=list)
+    #: Deployment-wide faults (Celery executor): see ``_chaos_distributed.DISTRIBUTED_FAULTS``.
+    distributed: list[str] = field(default_factory=list)
 
     def label(self) -> str:
         kinds = [r.get("kind") or ("drop" if r.get("drop") else f"{r['status']} {r['path']}") for r in self.rules]
-        return ", ".join([*(["deferrable"] if self.deferrable else []), *(["kill -9"] if self.kill else []), *kinds])
+        return ", ".join([*(["deferrable"] if self.deferrable else []), *(["kill -9"] if self.kill else []), *kinds,
+                          *self.distributed])
 
 
-def random_plan(rng: random.Random) -> Plan:
-    """A seeded mix of faults; count-limited HTTP faults so the provider's retries (3) usually win."""
+def random_plan(rng: random.Random, executor: str = "local", distributed_rng: random.Random | None = None) -> Plan:
+    """A seeded mix of faults; count-limited HTTP faults.  Celery: the worker kill replaces the task kill, and
+    the distributed faults come from ``distributed_rng``, so both executors meet the same other faults."""
     plan = Plan(deferrable=rng.random() < 0.3)
     plan.kill = not plan.deferrable and rng.random() < 0.3
     http = [
@@ -141,6 +164,14 @@ def random_plan(rng: random.Random) -> Plan:
         plan.rules.append({"kind": "cluster_death"})
     if plan.kill or rng.random() < 0.2:
         plan.rules.append({"kind": "slow_cluster_start", "count": 1, "seconds": 12 if plan.kill else 6})
+    if executor == "celery":
+        plan.distributed = draw(distributed_rng or rng, plan.deferrable)
+        if plan.kill:  # the worker kill replaces the task-process kill, and needs a longer PENDING
+            plan.kill = False
+            plan.distributed = ["worker kill -9", *[k for k in plan.distributed if k != "worker kill -9"]]
+        if "worker kill -9" in plan.distributed:
+            plan.rules = [r for r in plan.rules if r.get("kind") != "slow_cluster_start"]
+            plan.rules.append({"kind": "slow_cluster_start", "count": 1, "seconds": 40})
     return plan
 
 
@@ -160,14 +191,15 @@ def short_plans() -> list[Plan]:
 class Deployment(AirflowDeployment):
     """The shared deployment (``_deployment.py``) over the wrapper DAG, plus an SMTP server for the seed's e-mail."""
 
-    def __init__(self, root: Path, parallelism: int = 4) -> None:
+    def __init__(self, root: Path, parallelism: int = 4, executor: str = "local") -> None:
         from aiosmtpd.controller import Controller
 
         from airbricks.demo import _Inbox
         from airbricks.workspace.server import free_port
 
         super().__init__(root, {"chaos_seed_pipeline.py": WRAPPER_DAG.replace("__PYTHON_NOTEBOOK__", str(PYTHON_NOTEBOOK))}, DAG_IDS.values(), parallelism=parallelism,
-                         cluster_start_seconds=2.0, cluster_stop_seconds=0.5)
+                         cluster_start_seconds=2.0, cluster_stop_seconds=0.5, executor=executor, workers=2,
+                         heartbeat_timeout=20 if executor == "celery" else 60)
         self.inbox = _Inbox()
         self.smtp = Controller(self.inbox, hostname="127.0.0.1", port=free_port())
 
@@ -183,7 +215,7 @@ class Deployment(AirflowDeployment):
         self.stop_airflow()
         with contextlib.suppress(Exception):
             self.smtp.stop()
-        self.workspace.stop()
+        super().stop()  # PostgreSQL and Redis, the workspace, PostgreSQL's data directory
 
 
 # ---------------------------------------------------------------------------------------------- one run
@@ -199,6 +231,13 @@ class Run:
     state: str = "queued"
     killed: bool = False
     failed_tasks: list[str] = field(default_factory=list)
+    #: Deployment-wide faults that happened while this run was active (exact, whichever run asked).
+    events: list[str] = field(default_factory=list)
+    fired: list[str] = field(default_factory=list)
+    #: The injected HTTP faults that answered this run's own requests (``_attribute_http_hits``).
+    http: list[str] = field(default_factory=list)
+    #: Tries lost with their worker (kill -9), by task id.
+    lost: dict[str, int] = field(default_factory=dict)
 
 
 def land_batch(dep: Deployment, day: datetime.date) -> None:
@@ -245,22 +284,37 @@ class ChaosResult:
     missing_reason: list[str]
     airflow_races: list[str]
     run_lines: list[str]
+    transient_failed: list[str] = field(default_factory=list)
+    executor: str = "local"
+    startup_seconds: float = 0.0
+    crash_restarts: dict[str, int] = field(default_factory=dict)
+    unattributed_http: list[str] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+    worker_lost: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.clusters_left or self.duplicated or self.missing_reason)
+        return not (self.clusters_left or self.duplicated or self.missing_reason or self.transient_failed)
 
     def table(self) -> str:
-        rows = [("runs", str(self.runs)), ("wall time", f"{self.seconds:.0f} s")]
+        rows = [("executor", self.executor), ("runs", str(self.runs)), ("wall time", f"{self.seconds:.0f} s"),
+                ("deployment start-up", f"{self.startup_seconds:.0f} s"),
+                ("deployment peak memory (sum of RSS, sampled every 5 s)", f"{self.peak_rss_mb:.0f} MB")]
         rows += [(f"faults injected: {kind}", str(n)) for kind, n in sorted(self.faults.items())]
         rows += [(f"DAG runs {state}", str(n)) for state, n in sorted(self.outcomes.items())]
+        rows += [(f"services started again after dying of a fault: {name}", str(n))
+                 for name, n in sorted(self.crash_restarts.items())]
         rows += [("clusters created", str(self.clusters_created)),
                  ("tasks that replaced a cluster that failed to launch", str(len(self.replaced))),
                  ("tasks failed by Airflow's defer/resume race (no Databricks cause)", str(len(self.airflow_races))),
+                 ("tasks failed by losing their worker on every try (no Databricks cause)",
+                  str(len(self.worker_lost))),
                  ("clusters left at the end (must be 0)", str(len(self.clusters_left))),
                  ("tasks that created more than one live cluster (must be 0)", str(len(self.duplicated))),
                  ("failed runs whose task log lacks the Databricks reason (must be 0)",
-                  str(len(self.missing_reason)))]
+                  str(len(self.missing_reason))),
+                 ("DAG runs failed by a transient HTTP fault alone (must be 0)", str(len(self.transient_failed))),
+                 ("HTTP faults no run's label holds (the labels are exact when 0)", str(len(self.unattributed_http)))]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v:>6}" for k, v in rows)
 
@@ -339,22 +393,31 @@ def _list_db_runs(dep: Deployment) -> list[dict[str, Any]]:
 
 
 def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[Plan] | None = None,
-              workdir: Path | None = None, timeout: float = 1800.0, verbose: bool = True) -> ChaosResult:
+              workdir: Path | None = None, timeout: float = 1800.0, verbose: bool = True,
+              executor: str = "local", postgres_restart: bool = True) -> ChaosResult:
     """Run the chaos experiment; ``plans`` (one per run) replaces the random draw."""
     rng = random.Random(seed)
-    plans = plans or [random_plan(rng) for _ in range(runs)]
+    distributed_rng = random.Random(f"distributed-{seed}")
+    plans = plans or [random_plan(rng, executor, distributed_rng) for _ in range(runs)]
     say = print if verbose else (lambda *a, **k: None)
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         root = Path(workdir) if workdir else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
-        dep = Deployment(root)
+        dep = Deployment(root, executor=executor)
         stack.callback(dep.stop)
         dep.start()
+        startup = time.monotonic() - started
+        distributed = None
+        if executor == "celery":
+            distributed = DistributedFaults(
+                dep, lambda text: say(f"[{time.monotonic() - started:5.0f}s] {text}", flush=True),
+                postgres_restart_at=len(plans) // 2 if postgres_restart else None)
         dep.ws("POST", FAULTS, json={"rules": [], "seed": seed})
         say(f"deployment ready in {time.monotonic() - started:.0f} s (AIRFLOW_HOME={dep.home})", flush=True)
         todo = [Run(i, plan, DAG_IDS[plan.deferrable], f"chaos_{seed}_{i:03d}", FIRST_DAY + datetime.timedelta(i))
                 for i, plan in enumerate(plans)]
         queue, active, done = list(todo), [], []
+        started_runs, peak_rss, sampled = 0, dep.rss_bytes(), time.monotonic()
         deadline = time.monotonic() + timeout
         while queue or active:
             if time.monotonic() > deadline:
@@ -369,8 +432,13 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
                 say(f"[{time.monotonic() - started:5.0f}s] run {run.index:3d} {run.dag_id}: {run.plan.label() or '-'}",
                     flush=True)
                 active.append(run)
+                started_runs += 1
+            if distributed is not None:
+                distributed.step(active, started_runs)
+            if time.monotonic() - sampled > 5:
+                peak_rss, sampled = max(peak_rss, dep.rss_bytes()), time.monotonic()
             for run in list(active):
-                if run.plan.kill and not run.killed:
+                if run.plan.kill and not run.killed and executor == "local":
                     try_kill(dep, run)
                     if run.killed:
                         say(f"[{time.monotonic() - started:5.0f}s] run {run.index:3d}: killed start_cluster (kill -9)",
@@ -388,7 +456,15 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
                         f"{' (' + ', '.join(run.failed_tasks) + ' failed)' if run.failed_tasks else ''}", flush=True)
             time.sleep(0.3)
         time.sleep(2.0)  # let the last permanent deletes land in the usage record
-        return _verdict(dep, done, time.monotonic() - started)
+        if distributed is not None:
+            distributed.settle()
+        result = _verdict(dep, done, time.monotonic() - started)
+        result.executor, result.startup_seconds, result.peak_rss_mb = executor, startup, peak_rss / 2**20
+        if distributed is not None:  # the worker kill replaces the task-process kill
+            result.faults.pop("kill -9 of start_cluster", None)
+            result.faults.update(distributed.counts)
+            result.crash_restarts = dict(distributed.crash_restarts)
+        return result
     raise AssertionError("unreachable")
 
 
@@ -396,53 +472,131 @@ def _verdict(dep: Deployment, done: list[Run], seconds: float) -> ChaosResult:
     clusters = dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
     docs = _cluster_docs(clusters)
     db_runs = _list_db_runs(dep)
-    faults = dict(dep.ws("GET", FAULTS).get("injected", {}))
+    state = dep.ws("GET", FAULTS)
+    faults = dict(state.get("injected", {}))
+    unattributed = _attribute_http_hits(state.get("hits", []), done, docs, db_runs)
     faults["kill -9 of start_cluster"] = sum(r.killed for r in done)
     faults["deferrable runs (mode)"] = sum(r.plan.deferrable for r in done)
     duplicated, replaced = _duplicates(clusters)
-    missing, races = [], []
+    missing, races, transient, worker_lost = [], [], [], []
     for run in done:
         if run.state != "failed":
             continue
         reasons = _reasons(dep, run, docs, db_runs)
+        if reasons == set(HTTP_REASONS) and any(_transient_http(_latest_log(dep, run, t)) for t in run.failed_tasks):
+            transient.append(f"{run.run_id}: {', '.join(run.failed_tasks)} failed on a transient HTTP fault")
         for task_id in run.failed_tasks or ["(no failed task)"]:
             log = _latest_log(dep, run, task_id)
             if any(reason in log for reason in reasons):
                 continue
             if _airflow_race(dep, run, task_id):
                 races.append(f"{run.run_id}/{task_id}")
+            elif run.lost.get(task_id, 0) >= _tries(dep, run, task_id):
+                worker_lost.append(f"{run.run_id}/{task_id}: its worker was killed on each of its "
+                                   f"{run.lost[task_id]} tries")
             else:
                 missing.append(f"{run.run_id}/{task_id}: none of {sorted(reasons)} in its log")
-    lines = [f"{r.run_id} {r.dag_id:<22} {r.state:<8} {r.plan.label() or '-'}"
+    lines = [f"{r.run_id} {r.dag_id:<22} {r.state:<8} {r.plan.label() or '-'}{_went_through(r, docs)}"
              f"{' | failed: ' + ', '.join(r.failed_tasks) if r.failed_tasks else ''}" for r in done]
     return ChaosResult(
         runs=len(done), seconds=seconds, faults=faults, outcomes=dict(Counter(r.state for r in done)),
         clusters_created=sum(c.get("compute_type") == "ALL_PURPOSE" for c in clusters),
         clusters_left=[c["cluster_id"] for c in clusters if not c.get("deleted")],
         duplicated=duplicated, replaced=replaced, missing_reason=missing, airflow_races=races,
-        run_lines=sorted(lines))
+        run_lines=sorted(lines), transient_failed=transient, unattributed_http=unattributed,
+        worker_lost=worker_lost)
+
+
+def _tries(dep: Deployment, run: Run, task_id: str) -> int:
+    rows = dep.query("SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?",
+                     run.dag_id, run.run_id, task_id)
+    return int(rows[0][0]) if rows else 1
+
+
+def _attribute_http_hits(hits: list[dict[str, Any]], done: list[Run], docs: dict[str, dict[str, Any]],
+                         db_runs: list[dict[str, Any]]) -> list[str]:
+    """Put each injected HTTP fault on the DAG run whose request it answered (``Run.http``), by the request's
+    subject as the workspace recorded it: a cluster (its owner tags), a job run (its run name names the day),
+    a DBFS path (the landing folder names the day).  Returns the hits no run can be found for."""
+    by_run_id = {run.run_id: run for run in done}
+    by_day = {run.day.isoformat(): run for run in done}
+    run_names = {str(r.get("run_id")): r.get("run_name") or "" for r in db_runs}
+    unattributed = []
+    for hit in hits:
+        owner = None
+        if "cluster_id" in hit:
+            owner = by_run_id.get(((docs.get(hit["cluster_id"]) or {}).get("custom_tags") or {}).get("airflow_run_id"))
+        elif "run_id" in hit:
+            name = run_names.get(hit["run_id"], "")
+            owner = next((run for day, run in by_day.items() if day in name), None)
+        elif "path" in hit:
+            owner = next((run for day, run in by_day.items() if f"/landing/{day}/" in hit["path"]), None)
+        endpoint = hit["request"].split("/api/", 1)[-1].split("/", 1)[-1]
+        if owner is None:
+            unattributed.append(f"{hit['kind']} {hit['method']} {hit['request']} {hit}")
+        else:
+            owner.http.append(f"{hit['kind']} {endpoint}")
+    return unattributed
+
+
+#: What a task log shows when an HTTP call failed on a transient fault (the provider's and requests' words).
+TRANSIENT_SIGNS = ("429 Client Error", "503 Server Error", "REQUEST_LIMIT_EXCEEDED", "TEMPORARILY_UNAVAILABLE",
+                   "Connection aborted", "RemoteDisconnected", "ServerDisconnectedError", "ConnectionError")
+
+
+def _transient_http(log: str) -> bool:
+    return any(sign in log for sign in TRANSIENT_SIGNS)
+
+
+def _went_through(run: Run, docs: dict[str, dict[str, Any]]) -> str:
+    """What this run met, exactly: deployment-wide faults while it was active, its own clusters' faults."""
+    met = [*run.http, *run.events]
+    for doc in docs.values():
+        if (doc.get("custom_tags") or {}).get("airflow_run_id") != run.run_id:
+            continue
+        code = (doc.get("termination_reason") or {}).get("code")
+        if code and code not in ("USER_REQUEST", "INACTIVITY"):
+            met.append(f"cluster {code}")
+    return f" | went through: {', '.join(met)}" if met else ""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, nargs="+", default=[0],
+                        help="one or more seeds: one deployment and one table each, then a summary")
     parser.add_argument("--concurrency", type=int, default=3, help="DAG runs active at once")
     parser.add_argument("--workdir", type=Path, help="keep AIRFLOW_HOME and logs here (default: a temp dir)")
+    parser.add_argument("--executor", choices=("local", "celery"), default="local",
+                        help="local: LocalExecutor on SQLite; celery: CeleryExecutor, 2 workers, PostgreSQL, Redis")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).parent))
     from _machine import describe
 
-    result = run_chaos(args.runs, args.seed, args.concurrency, workdir=args.workdir)
-    print("\n== runs ==\n" + "\n".join(result.run_lines))
-    for title, items in (("clusters left", result.clusters_left), ("duplicated clusters", result.duplicated),
-                         ("replaced after a failed launch", result.replaced),
-                         ("failed runs lacking the reason", result.missing_reason),
-                         ("failed by Airflow's defer/resume race", result.airflow_races)):
-        if items:
-            print(f"\n== {title} ==\n" + "\n".join(items))
-    print(f"\n== chaos: seed {args.seed}, {describe()} ==\n{result.table()}")
-    return 0 if result.ok else 1
+    results = []
+    for seed in args.seed:
+        workdir = args.workdir / f"seed-{seed}" if args.workdir and len(args.seed) > 1 else args.workdir
+        result = run_chaos(args.runs, seed, args.concurrency, workdir=workdir, executor=args.executor)
+        results.append(result)
+        print("\n== runs ==\n" + "\n".join(result.run_lines))
+        for title, items in (("clusters left", result.clusters_left), ("duplicated clusters", result.duplicated),
+                             ("replaced after a failed launch", result.replaced),
+                             ("failed runs lacking the reason", result.missing_reason),
+                             ("failed by a transient HTTP fault alone", result.transient_failed),
+                             ("HTTP faults attributed to no run", result.unattributed_http),
+                             ("failed by Airflow's defer/resume race", result.airflow_races),
+                             ("failed by losing their worker on every try", result.worker_lost)):
+            if items:
+                print(f"\n== {title} ==\n" + "\n".join(items))
+        print(f"\n== chaos: seed {seed}, {describe()} ==\n{result.table()}", flush=True)
+    if len(results) > 1:
+        print(f"\n== chaos summary: {args.executor}, seeds {args.seed}, {args.runs} runs each ==")
+        print("seed  wall s  start s  peak MB  failed  left  duplicated  no-reason  transient-HTTP")
+        for seed, r in zip(args.seed, results):
+            print(f"{seed:>4}  {r.seconds:>6.0f}  {r.startup_seconds:>7.0f}  {r.peak_rss_mb:>7.0f}  "
+                  f"{r.outcomes.get('failed', 0):>6}  {len(r.clusters_left):>4}  {len(r.duplicated):>10}  "
+                  f"{len(r.missing_reason):>9}  {len(r.transient_failed):>14}")
+    return 0 if all(r.ok for r in results) else 1
 
 
 if __name__ == "__main__":

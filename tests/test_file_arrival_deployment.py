@@ -24,6 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from _deployment import AirflowDeployment  # noqa: E402  (benchmarks/ is not a package)
+from waiting import wait_for as _wait  # noqa: E402
 
 import airbricks.example_dags.example_file_arrival as example  # noqa: E402
 
@@ -40,16 +41,6 @@ def _example_source(landing: str, newer_than: str) -> str:
         source, n = re.subn(rf"^{name} = .*$", f"{name} = {value}", source, count=1, flags=re.MULTILINE)
         assert n == 1, f"the example DAG no longer sets {name} on one line"
     return source
-
-
-def _wait(what: str, check, timeout: float, poll: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

@@ -16,3 +16,14 @@ def wait_cluster_state(sdk: Any, cluster_id: str, state: Any, timeout: float = 1
             assert info.state == state, f"{cluster_id} is {info.state}: {info.state_message}"
             return info
         time.sleep(0.05)
+
+
+def wait_for(what: str, check: Any, timeout: float, poll: float = 0.2) -> Any:
+    """Call ``check`` every ``poll`` seconds until it returns something truthy (returned); fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -18,6 +18,7 @@ from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airbricks.errors import DatabricksRequestError
 from airbricks.hooks import AirbricksDatabricksHook
+from airbricks.retry import DATABRICKS_RETRY_ARGS
 from airbricks.utils.clusters import RUNNING, TERMINAL_STATES
 from airbricks.utils.files import ArrivalMark, FileTarget, iso_time, to_epoch_ms
 
@@ -29,24 +30,37 @@ class DatabricksClusterStateTrigger(BaseTrigger):
     :param databricks_conn_id: the Databricks connection.
     :param poll_interval: seconds between two ``clusters/get`` calls.
     :param timeout: seconds since the trigger started after which it reports an error.
+    :param retry_limit: the operator's explicit ``databricks_retry_limit`` (with ``retry_delay``: the provider's
+        count-based retries); ``None``: :data:`airbricks.retry.DATABRICKS_RETRY_ARGS`.
+    :param retry_delay: the operator's explicit ``databricks_retry_delay``.
     """
 
     def __init__(self, cluster_id: str, databricks_conn_id: str = "databricks_default",
-                 poll_interval: float = 10.0, timeout: float | None = None) -> None:
+                 poll_interval: float = 10.0, timeout: float | None = None, retry_limit: int | None = None,
+                 retry_delay: float | None = None) -> None:
         super().__init__()
         self.cluster_id = cluster_id
         self.databricks_conn_id = databricks_conn_id
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.retry_limit = retry_limit
+        self.retry_delay = retry_delay
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        retry = {k: v for k, v in (("retry_limit", self.retry_limit), ("retry_delay", self.retry_delay))
+                 if v is not None}
         return (f"{type(self).__module__}.{type(self).__qualname__}", {
             "cluster_id": self.cluster_id, "databricks_conn_id": self.databricks_conn_id,
-            "poll_interval": self.poll_interval, "timeout": self.timeout,
+            "poll_interval": self.poll_interval, "timeout": self.timeout, **retry,
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
+        if self.retry_limit is None and self.retry_delay is None:
+            retry: dict[str, Any] = {"retry_args": DATABRICKS_RETRY_ARGS}
+        else:
+            retry = {"retry_limit": 3 if self.retry_limit is None else self.retry_limit,
+                     "retry_delay": 1.0 if self.retry_delay is None else self.retry_delay}
+        hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__, **retry)
         loop = asyncio.get_running_loop()
         deadline = None if self.timeout is None else loop.time() + self.timeout
         base = {"cluster_id": self.cluster_id}
@@ -108,7 +122,8 @@ class DatabricksFileTrigger(BaseTrigger):
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
+        hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__,
+                                       retry_args=DATABRICKS_RETRY_ARGS)
         target = FileTarget.parse(self.path)
         async with hook.shared_session():  # keep-alive connections shared by all waits in this loop
             event = await self._wait(hook, target)
@@ -174,7 +189,8 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
         return f"airbricks.file_arrival:{self.path}"
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
+        hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__,
+                                       retry_args=DATABRICKS_RETRY_ARGS)
         target = FileTarget.parse(self.path)
         mark = ArrivalMark(self.newer_than_ms).later_of(await self._stored_mark())
         self.log.info("Watching %s every %gs for files modified after %s", target.display, self.poll_interval,

@@ -24,6 +24,7 @@ from airbricks.operators.api import DatabricksApiOperator
 from airbricks.operators.cluster_delete import DatabricksDeleteClusterOperator
 from airbricks.operators.clusters import DatabricksCreateClusterOperator
 from airbricks.operators.runs import DatabricksRunOutputOperator
+from airbricks.retry import databricks_retry
 from airbricks.sensors.files import DatabricksFileSensor
 
 NOTEBOOK_SOURCE = Path(__file__).parent / "notebooks" / "summarize_landing.py"
@@ -103,6 +104,9 @@ with DAG(
             polling_period_seconds=1,
             do_xcom_push=True,
             retries=0,
+            # Ride out rate limits, 503s and dropped connections for minutes (the provider's default gives up
+            # after 3 attempts within ~3 s); airbricks' own operators do this by default.
+            **databricks_retry(),
         )
 
     load_table = processing_job("load_table", "load", "load {{ ds }} into landing_sales")

@@ -28,6 +28,8 @@ class DatabricksApiOperator(DatabricksHookMixin, BaseOperator):
     :param databricks_conn_id: the Databricks connection.
     :param databricks_retry_limit: attempts for retryable failures (connection errors, 5xx, 429).
     :param databricks_retry_delay: seconds before the first retry (then exponential).
+    :param databricks_retry_args: ``tenacity`` arguments for API retries; default (with no limit or delay given)
+        :data:`airbricks.retry.DATABRICKS_RETRY_ARGS`, which rides out 429/503/dropped connections for minutes.
     :param kwargs: the other ``BaseOperator`` arguments.
     """
 
@@ -42,15 +44,16 @@ class DatabricksApiOperator(DatabricksHookMixin, BaseOperator):
         endpoint: str,
         json: dict[str, Any] | None = None,
         databricks_conn_id: str = "databricks_default",
-        databricks_retry_limit: int = 3,
-        databricks_retry_delay: float = 1.0,
+        databricks_retry_limit: int | None = None,
+        databricks_retry_delay: float | None = None,
+        databricks_retry_args: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.method = method.upper()
         self.endpoint = endpoint
         self.json = json
-        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
+        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay, databricks_retry_args)
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.log.info("Calling %s %s", self.method, self.endpoint)

@@ -53,6 +53,8 @@ class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
     :param databricks_conn_id: the Databricks connection.
     :param databricks_retry_limit: attempts for retryable API failures.
     :param databricks_retry_delay: seconds before the first API retry (then exponential).
+    :param databricks_retry_args: ``tenacity`` arguments for API retries; default (with no limit or delay given)
+        :data:`airbricks.retry.DATABRICKS_RETRY_ARGS`, which rides out 429/503/dropped connections for minutes.
     :param auto_teardown: become the teardown of the create task ``cluster_id`` comes from (see above).
     :param kwargs: the other ``BaseOperator`` arguments (``trigger_rule`` defaults to ``all_done``).
     """
@@ -67,8 +69,9 @@ class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
         cluster_id: str,
         permanent: bool = True,
         databricks_conn_id: str = "databricks_default",
-        databricks_retry_limit: int = 3,
-        databricks_retry_delay: float = 1.0,
+        databricks_retry_limit: int | None = None,
+        databricks_retry_delay: float | None = None,
+        databricks_retry_args: dict[str, Any] | None = None,
         auto_teardown: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -76,7 +79,7 @@ class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
         super().__init__(**kwargs)
         self.cluster_id = cluster_id
         self.permanent = permanent
-        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
+        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay, databricks_retry_args)
         create = self._creating_task(cluster_id) if auto_teardown else None
         if create is not None and not self.is_teardown:
             self.as_teardown(setups=create, on_failure_fail_dagrun=True)
@@ -169,7 +172,11 @@ def databricks_cluster(
     ``existing_cluster_id="{{ ti.xcom_pull('create_cluster', key='all_purpose_cluster_id') }}"``::
 
         with databricks_cluster(spec, create_task_id="start_cluster") as cluster:
-            DatabricksSubmitRunOperator(task_id="job", json={..., "existing_cluster_id": cluster.output})
+            DatabricksSubmitRunOperator(task_id="job", json={..., "existing_cluster_id": cluster.output},
+                                        **databricks_retry())  # from airbricks.retry
+
+    The create and delete ride out transient API faults by default (:mod:`airbricks.retry`); give the
+    official operators inside the block the same policy with ``**databricks_retry()``.
 
     :param cluster_spec: the ``clusters/create`` body.
     :param create_task_id: task id of the create (setup) task.

@@ -68,6 +68,8 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
     :param adopt_existing: look for a cluster already created by this task instance before creating one.
     :param databricks_retry_limit: attempts for retryable API failures (connection errors, 5xx, 429).
     :param databricks_retry_delay: seconds before the first API retry (then exponential).
+    :param databricks_retry_args: ``tenacity`` arguments for API retries; default (with no limit or delay given)
+        :data:`airbricks.retry.DATABRICKS_RETRY_ARGS`, which rides out 429/503/dropped connections for minutes.
     :param kwargs: the other ``BaseOperator`` arguments.
     """
 
@@ -85,13 +87,14 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
         timeout: float = 3600.0,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         adopt_existing: bool = True,
-        databricks_retry_limit: int = 3,
-        databricks_retry_delay: float = 1.0,
+        databricks_retry_limit: int | None = None,
+        databricks_retry_delay: float | None = None,
+        databricks_retry_args: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.cluster_spec = cluster_spec
-        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
+        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay, databricks_retry_args)
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.deferrable = deferrable
@@ -130,7 +133,8 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
 
                 self.defer(
                     trigger=DatabricksClusterStateTrigger(cluster_id, self.databricks_conn_id,
-                                                          self.poll_interval, self.timeout),
+                                                          self.poll_interval, self.timeout,
+                                                          **self._explicit_retry()),
                     method_name="execute_complete",
                     timeout=timedelta(seconds=self.timeout + 60),
                 )

@@ -44,13 +44,14 @@ class DatabricksClusterLibrariesOperator(DatabricksHookMixin, BaseOperator):
 
     def __init__(self, *, cluster_id: str, libraries: list[dict[str, Any]], poll_interval: float = 10.0,
                  timeout: float = 1800.0, databricks_conn_id: str = "databricks_default",
-                 databricks_retry_limit: int = 3, databricks_retry_delay: float = 1.0, **kwargs: Any) -> None:
+                 databricks_retry_limit: int | None = None, databricks_retry_delay: float | None = None,
+                 databricks_retry_args: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.cluster_id = cluster_id
         self.libraries = libraries
         self.poll_interval = poll_interval
         self.timeout = timeout
-        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
+        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay, databricks_retry_args)
 
     def execute(self, context: Context) -> dict[str, str]:
         expect_links(self)

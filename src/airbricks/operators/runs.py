@@ -42,6 +42,8 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
     :param databricks_conn_id: the Databricks connection.
     :param databricks_retry_limit: attempts for retryable API failures.
     :param databricks_retry_delay: seconds before the first API retry (then exponential).
+    :param databricks_retry_args: ``tenacity`` arguments for API retries; default (with no limit or delay given)
+        :data:`airbricks.retry.DATABRICKS_RETRY_ARGS`, which rides out 429/503/dropped connections for minutes.
     :param kwargs: the other ``BaseOperator`` arguments.
     """
 
@@ -57,8 +59,9 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
         decode_json: bool = False,
         log_output: bool = True,
         databricks_conn_id: str = "databricks_default",
-        databricks_retry_limit: int = 3,
-        databricks_retry_delay: float = 1.0,
+        databricks_retry_limit: int | None = None,
+        databricks_retry_delay: float | None = None,
+        databricks_retry_args: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -70,7 +73,7 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
         self.decode_json = decode_json
         self.log_output = log_output
         self._outputs: dict[int, dict[str, Any]] = {}
-        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay)
+        self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay, databricks_retry_args)
 
     def _resolve_run_id(self, context: Context) -> int:
         value: Any = self.run_id

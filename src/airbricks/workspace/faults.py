@@ -10,9 +10,11 @@ come from one seeded :class:`random.Random` (``seed``), so a chaos run can be re
 
 from __future__ import annotations
 
+import json
 import random
 import threading
-from collections import Counter
+from collections import Counter, deque
+from urllib.parse import parse_qsl
 from typing import Any
 
 from airbricks.workspace.clusters import Clusters
@@ -26,6 +28,10 @@ from airbricks.workspace.fault_rules import (
     validate_rule,
 )
 from airbricks.workspace.shared import Shared
+
+
+#: Request fields a fault hit record keeps: what the request is about, nothing else.
+IDENTIFYING_FIELDS = ("cluster_id", "run_id", "job_id", "path")
 
 
 class Faults:
@@ -46,6 +52,9 @@ class Faults:
         #: ``cluster_death`` rules without a cluster id wait here for the next cluster a run lands on.
         self.pending_deaths: list[Rule] = []
         self._configured = list(shared.config.faults or [])
+        #: The HTTP faults injected, newest last, each with the request's identifying fields (``cluster_id``,
+        #: ``run_id``, ``path``), so a chaos run can tell which of its runs a fault reached.
+        self.hits: deque[dict[str, Any]] = deque(maxlen=5000)
 
     # -- rules -------------------------------------------------------------------------------------------
 
@@ -88,7 +97,7 @@ class Faults:
     def describe(self) -> dict[str, Any]:
         with self._lock:
             return {"rules": [rule.describe() for rule in self.rules], "injected": dict(self.injected),
-                    "seed": self.seed}
+                    "seed": self.seed, "hits": list(self.hits)}
 
     # -- HTTP rules --------------------------------------------------------------------------------------
 
@@ -113,6 +122,21 @@ class Faults:
                     self.injected[f"http_{rule.status}"] += 1
                 return rule
         return None
+
+    def record_hit(self, rule: Rule, method: str, path: str, query: bytes, body: bytes) -> None:
+        """Note an injected HTTP fault with what identifies the request's subject (never other fields: a body
+        may hold secret values)."""
+        fields: dict[str, Any] = dict(parse_qsl(query.decode(errors="replace")))
+        try:
+            parsed = json.loads(body) if body else {}
+        except ValueError:
+            parsed = {}
+        if isinstance(parsed, dict):
+            fields.update(parsed)
+        subject = {k: str(fields[k]) for k in IDENTIFYING_FIELDS if k in fields}
+        kind = "drop" if rule.drop else f"http_{rule.status}"
+        with self._lock:
+            self.hits.append({"rule_id": rule.id, "kind": kind, "method": method, "request": path, **subject})
 
     # -- model rules -------------------------------------------------------------------------------------
 

@@ -58,6 +58,18 @@ async def drop_connection(send: Any) -> None:
         await asyncio.sleep(0)
 
 
+async def read_body(receive: Any, limit: int = 65536) -> bytes:
+    """The request body (up to ``limit`` bytes), for a request a fault answers without the app reading it."""
+    body = b""
+    while True:
+        message = await receive()
+        if message.get("type") != "http.request":
+            return body
+        body += message.get("body", b"")[: max(0, limit - len(body))]
+        if not message.get("more_body"):
+            return body
+
+
 async def inject(rule: Rule, path: str, send: Any) -> bool:
     """Delay, then answer with the rule's error or drop; False lets the request through (latency only)."""
     if rule.latency_ms:
@@ -128,6 +140,9 @@ class AuthAndFaults:
             return
         scope.setdefault("state", {})["principal"] = principal  # request.state.principal in the routes
         rule = self.faults.match(scope["method"], scope["path"])
+        if rule is not None and (rule.drop or rule.status is not None):  # answered here: the body is ours to read
+            self.faults.record_hit(rule, scope["method"], scope["path"], scope.get("query_string", b""),
+                                   await read_body(receive))
         if rule is not None and await inject(rule, scope["path"], send):
             return
         route = self.routes.get(scope["path"])
