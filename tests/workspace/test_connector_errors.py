@@ -26,3 +26,9 @@ def test_an_all_purpose_clusters_http_path_names_the_warehouse_path(tls_ws: Test
 def test_a_missing_warehouse_is_named(tls_ws: TestWorkspace) -> None:
     with pytest.raises(sql.exc.DatabaseError, match="SQL warehouse 0123456789abcdef does not exist"):
         sql.connect("127.0.0.1", "/sql/1.0/warehouses/0123456789abcdef", tls_ws.token, **tls_ws.connector_extra)
+
+
+def test_a_wrong_token_says_so_in_the_connectors_error(tls_ws: TestWorkspace) -> None:
+    with pytest.raises(sql.exc.Error, match="Invalid access token"):
+        sql.connect("127.0.0.1", "/sql/1.0/warehouses/0123456789abcdef", "dapi-not-the-token",
+                    **tls_ws.connector_extra)

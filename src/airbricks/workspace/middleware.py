@@ -136,7 +136,10 @@ class AuthAndFaults:
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         principal = self._principal(header)
         if principal is None:
-            await send_json(send, 401, {"error_code": "UNAUTHENTICATED", "message": UNAUTHENTICATED})
+            # The SQL connector's Thrift path shows an HTTP error's reason from this header only (as the real
+            # service sends it); every other client reads the body.
+            await send_json(send, 401, {"error_code": "UNAUTHENTICATED", "message": UNAUTHENTICATED},
+                            {"x-databricks-reason-phrase": UNAUTHENTICATED})
             return
         scope.setdefault("state", {})["principal"] = principal  # request.state.principal in the routes
         rule = self.faults.match(scope["method"], scope["path"])
