@@ -3,8 +3,10 @@ page holds the API token, and that the API itself still wants the bearer token. 
 
 from __future__ import annotations
 
+import html
 import re
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from airbricks.workspace.ui.run_pages import graph_columns, without_echo
 from tests.ui.conftest import new_login_link
 
 PAGES = ("/", "/ui/runs", "/ui/runs?state=failed", "/ui/jobs", "/ui/clusters", "/ui/warehouses", "/ui/workspace",
-         "/ui/dbfs", "/ui/volumes")
+         "/ui/dbfs", "/ui/volumes", "/ui/catalog", "/ui/catalog/main", "/ui/catalog/main/default")
 
 
 @pytest.fixture
@@ -72,7 +74,8 @@ def test_the_sign_in_form_takes_the_workspace_token_only(local_ws: Any) -> None:
 
 
 def test_signed_out_requests_get_the_sign_in_page_on_every_ui_path(local_ws: Any) -> None:
-    for path in (*PAGES, "/ui/runs/1", "/ui/clusters/x", "/ui/no-such-page", "/ui/dbfs/landing"):
+    for path in (*PAGES, "/ui/runs/1", "/ui/clusters/x", "/ui/no-such-page", "/ui/dbfs/landing",
+                 "/ui/catalog/main/default/t", "/explore/data/main/default/t"):
         answer = requests.get(f"{local_ws.url}{path}", timeout=10)
         assert answer.status_code == 401, path
         assert answer.headers["content-type"].startswith("text/html"), path
@@ -172,7 +175,7 @@ def test_unknown_objects_are_error_pages_not_500s(local_ws: Any, browser_session
                           ("/ui/runs/abc", "run_id"), ("/ui/no-such-page", "No page at /ui/no-such-page")):
         answer = browser_session.get(f"{local_ws.url}{path}", timeout=10)
         assert answer.status_code in (400, 404), path
-        assert message in answer.text, path
+        assert message in html.unescape(answer.text), path
 
 
 def test_the_task_graph_puts_each_task_right_of_its_upstream_tasks() -> None:
@@ -205,3 +208,41 @@ def test_volumes_browser_lists_down_to_a_file_and_downloads_it(local_ws: Any, la
     assert download.content == content
     assert download.headers["content-disposition"].startswith("attachment")
     assert download.headers["content-type"] == "application/octet-stream"
+
+
+def test_catalog_pages_show_a_created_schema_and_volume_and_refuse_bad_names(
+        local_ws: Any, sdk: Any, create_volume: Any, browser_session: requests.Session) -> None:
+    catalog = f"ui_{uuid.uuid4().hex[:8]}"
+    create_volume(f"{catalog}.sales.landing")  # its catalog and schema too, removed after the test
+    sdk.schemas.update(f"{catalog}.sales", comment="orders by day")
+
+    def get(path: str) -> requests.Response:
+        return browser_session.get(f"{local_ws.url}{path}", timeout=10)
+
+    home = get("/")
+    assert 'href="/ui/catalog"' in home.text and "not here yet" not in home.text
+    assert f'href="/ui/catalog/{catalog}"' in get("/ui/catalog").text
+    schemas = get(f"/ui/catalog/{catalog}").text
+    assert f'href="/ui/catalog/{catalog}/sales"' in schemas and "orders by day" in schemas
+    assert f'href="/ui/catalog/{catalog}/information_schema"' in schemas  # every catalog has it, as in schemas/list
+    schema = get(f"/ui/catalog/{catalog}/sales")
+    assert schema.status_code == 200
+    volumes = schema.text[schema.text.index('id="volumes"'):]
+    assert f'href="/ui/volumes/{catalog}/sales/landing"' in volumes and "MANAGED" in volumes
+    assert "Only the catalog main holds tables here" in schema.text  # main.<schema> is Spark's <schema>
+    assert "without Spark" in get("/ui/catalog/main/default").text  # local_ws has no metastore: the page says so
+    # The Volumes browser lists Unity Catalog's records, down to the volume
+    assert f'href="/ui/volumes/{catalog}/sales/landing"' in get(f"/ui/volumes/{catalog}/sales").text
+    assert f'href="/ui/volumes/{catalog}/sales"' in get(f"/ui/volumes/{catalog}").text
+    # Catalog Explorer's links land on the page
+    explored = get(f"/explore/data/{catalog}/sales")
+    assert explored.url == f"{local_ws.url}/ui/catalog/{catalog}/sales" and 'id="volumes"' in explored.text
+    for path, status, message in (
+            (f"/ui/catalog/no_{catalog}", 404, f"Catalog 'no_{catalog}' does not exist."),
+            (f"/ui/catalog/{catalog}/no_schema", 404, f"Schema '{catalog}.no_schema' does not exist."),
+            (f"/ui/catalog/{catalog}/bad%20name", 400, "Invalid name 'bad name'"),
+            (f"/ui/catalog/no_{catalog}/sales/t", 404, "does not exist"),
+            (f"/ui/volumes/no_{catalog}", 404, f"Catalog 'no_{catalog}' does not exist.")):
+        answer = get(path)
+        assert answer.status_code == status and 'id="error-message"' in answer.text, (path, answer.status_code)
+        assert message in html.unescape(answer.text), path

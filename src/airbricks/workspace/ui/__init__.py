@@ -11,10 +11,12 @@ from __future__ import annotations
 #: Paths the UI answers; everything else (``/api/...``, ``/.well-known/...``) is the API's.
 UI_PATHS = frozenset({"/", "/login", "/logout", "/favicon.ico"})
 UI_PREFIX = "/ui/"
+#: Catalog Explorer's links (``/explore/data/<catalog>/<schema>/<table>``) land on the Catalog page.
+EXPLORE_PREFIX = "/explore/data"
 
 
 def is_ui_path(path: str) -> bool:
-    return path in UI_PATHS or path.startswith(UI_PREFIX)
+    return path in UI_PATHS or path.startswith(UI_PREFIX) or path.startswith(EXPLORE_PREFIX)
 
 
 def login_url(workspace: object) -> str:

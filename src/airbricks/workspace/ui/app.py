@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from airbricks.workspace.ui import actions, browse_pages, compute_pages, run_pages
+from airbricks.workspace.ui import actions, browse_pages, catalog_pages, compute_pages, run_pages
 from airbricks.workspace.ui.sessions import COOKIE, Session, Sessions
 from airbricks.workspace.ui.web import SECURITY_HEADERS, Page, page, render, safe_next, session_of, sign_in_page
 
@@ -95,7 +95,7 @@ def create_ui(workspace: Any) -> Starlette:
         Route("/", home), Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout, methods=["POST"]),
         Route("/favicon.ico", favicon), Route("/ui/static/{name}", static),
         Route("/ui/api/{path:path}", actions.forward, methods=["POST"]),
-        *run_pages.routes, *compute_pages.routes, *browse_pages.routes,
+        *run_pages.routes, *compute_pages.routes, *browse_pages.routes, *catalog_pages.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
     app.state.workspace = workspace

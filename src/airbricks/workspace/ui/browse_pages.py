@@ -17,6 +17,7 @@ from starlette.routing import Route
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
 from airbricks.workspace.ui.run_pages import state_class, state_label
 from airbricks.workspace.ui.web import Page, page
+from airbricks.workspace.unity_catalog import SYSTEM_SCHEMA
 
 #: Bytes of a file shown inline on its page (the whole file is the download).
 PREVIEW_BYTES = 64 * 1024
@@ -93,13 +94,13 @@ async def volumes_page(request: Request, ws: Any) -> Page | Response:
     values: dict[str, Any] = {"nav": "volumes", "path": path, "crumbs": _crumbs(rest, "/ui/volumes")}
     if any(part in ("", ".", "..") for part in rest.split("/")) and rest:
         raise InvalidParameterValue(f"Invalid path {path}: empty, '.' and '..' segments are not allowed.")
-    if rest.count("/") < 2:  # above a volume: the folders that exist (there is no Unity Catalog API here yet)
-        root = ws.volumes.root
-        depth = rest.count("/") + 1 if rest else 0
-        base = root.joinpath(*rest.split("/")) if rest else root
-        values["entries"] = [{"path": f"{path}/{p.name}", "name": p.name, "is_directory": True}
-                             for p in sorted(base.iterdir()) if p.is_dir()] if base.is_dir() else []
-        values["level"] = ("catalog", "schema", "volume")[depth]
+    if rest.count("/") < 2:  # above a volume: Unity Catalog's catalogs, schemas, volumes (records, not folders)
+        parts = rest.split("/") if rest else []
+        docs = (ws.catalog.list_catalogs() if not parts else ws.catalog.list_schemas(parts[0]) if len(parts) == 1
+                else ws.catalog.list_volumes(parts[0], parts[1]))
+        values["entries"] = [{"path": f"{path}/{d['name']}", "name": d["name"], "is_directory": True}
+                             for d in docs if len(parts) != 1 or d["name"] != SYSTEM_SCHEMA]
+        values["level"] = ("catalog", "schema", "volume")[len(parts)]
         return Page("volumes.html", values)
     local = ws.volumes.local_path(path)
     if local.is_file():

@@ -17,6 +17,7 @@ function routeFor(hash) {
   if ((m = h.match(/^sql\/warehouses\/([^/]+)/))) return "/ui/warehouses/" + encodeURIComponent(m[1]);
   if ((m = h.match(/^workspace(\/.*)?$/))) return "/ui/workspace" + encodeURI(m[1] || "");
   if ((m = h.match(/^(?:dbfs|files)(?::)?(\/.*)?$/))) return "/ui/dbfs" + encodeURI(m[1] || "");
+  if ((m = h.match(/^(?:table|explore\/data)(\/[^?]*)?$/))) return "/ui/catalog" + encodeURI(m[1] || "");
   if ((m = h.match(/^(\/Volumes\/.*)$/))) return "/ui/volumes" + encodeURI(m[1].slice(8));
   return null;
 }
@@ -36,7 +37,7 @@ function routeHome() {
     location.replace(target);
   } else {
     notice("No page here for the link " + location.hash + ": the local workspace has run, job, cluster, "
-           + "warehouse, workspace and file pages.", true);
+           + "warehouse, catalog, workspace and file pages.", true);
   }
 }
 
