@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from airbricks.workspace.pagination import paginate
 from airbricks.workspace.routes import page_offset, read_params, workspace
 
 router = APIRouter()
@@ -20,11 +21,10 @@ def create(request: Request, body: dict[str, Any]) -> dict[str, Any]:
 @router.get("/api/2.0/repos")
 async def list_repos(request: Request) -> dict[str, Any]:
     params = await read_params(request)
-    found = workspace(request).repos.list(params.str("path_prefix"))
-    start = page_offset(params)
-    out: dict[str, Any] = {"repos": found[start:start + PAGE]}
-    if start + PAGE < len(found):
-        out["next_page_token"] = str(start + PAGE)
+    page = paginate(workspace(request).repos.list(params.str("path_prefix")), page_offset(params), PAGE)
+    out: dict[str, Any] = {"repos": page.items}
+    if page.next_offset is not None:
+        out["next_page_token"] = str(page.next_offset)
     return out
 
 

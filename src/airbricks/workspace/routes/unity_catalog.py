@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from airbricks.workspace.errors import InvalidParameterValue
+from airbricks.workspace.pagination import paginate
 from airbricks.workspace.params import Params
 from airbricks.workspace.routes import page_offset, read_params, workspace
 
@@ -22,11 +23,10 @@ def _page(items: list[dict[str, Any]], params: Params, key: str) -> dict[str, An
     size = params.int("max_results", default=0)
     if size is not None and size < 0:
         raise InvalidParameterValue("max_results must be greater than or equal to 0.")
-    size = min(size or DEFAULT_PAGE, DEFAULT_PAGE)
-    start = page_offset(params)
-    out: dict[str, Any] = {key: items[start:start + size]}
-    if start + size < len(items):
-        out["next_page_token"] = str(start + size)
+    page = paginate(items, page_offset(params), min(size or DEFAULT_PAGE, DEFAULT_PAGE))
+    out: dict[str, Any] = {key: page.items}
+    if page.next_offset is not None:
+        out["next_page_token"] = str(page.next_offset)
     return out
 
 
