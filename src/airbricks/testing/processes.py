@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import os
 import pwd
 import signal
@@ -30,15 +29,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
+from airbricks.utils.processes import die_with_parent
+
 _LIVE: weakref.WeakSet[Supervisor] = weakref.WeakSet()
 _HOOKS_INSTALLED = False
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGKILL me if my parent dies (Linux; a no-op elsewhere)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def unprivileged_user() -> pwd.struct_passwd | None:
@@ -108,7 +102,7 @@ class Supervisor:
         user = service.user
 
         def preexec() -> None:
-            _die_with_parent()
+            die_with_parent()
             if user is not None:
                 os.setgid(user.pw_gid)
                 os.setgroups([])

@@ -18,12 +18,12 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 from airbricks.testing.processes import Service, unprivileged_user
+from airbricks.utils.processes import free_port
 
 MISSING = ("the distributed deployment needs the 'distributed' extra: pip install 'airbricks[distributed]' "
            "(missing: {what})")
@@ -34,12 +34,6 @@ def _package_dir(module: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(MISSING.format(what=module))
     return Path(next(iter(spec.submodule_search_locations)))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PostgresServer:

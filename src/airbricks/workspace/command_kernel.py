@@ -22,6 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from airbricks.utils.processes import die_with_parent
 from airbricks.workspace.dbutils import DBUtils
 from airbricks.workspace.spark_session import SparkProxy, UnavailableSpark, connect_url, mount_fuse_paths
 
@@ -40,15 +41,6 @@ class _Running:
 def _on_sigint(signum: int, frame: Any) -> None:
     if _Running.active:
         raise KeyboardInterrupt
-
-
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: stdin's end-of-file still ends the loop
 
 
 def run_python(code: str, env: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +86,7 @@ def error_result(exc: BaseException) -> dict[str, Any]:
 
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    _die_with_parent()
+    die_with_parent()  # not Linux: stdin's end-of-file still ends the loop
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # what a child process prints cannot corrupt the protocol

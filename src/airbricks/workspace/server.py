@@ -13,6 +13,7 @@ from typing import Any
 
 import uvicorn
 
+from airbricks.utils.processes import free_port
 from airbricks.workspace.app import create_app
 from airbricks.workspace.core import Workspace, WorkspaceConfig
 from airbricks.workspace.ui import login_url
@@ -21,12 +22,6 @@ from airbricks.workspace.tls import TlsFiles, ensure_tls_files
 #: How long an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter than the gaps clients
 #: leave between polls (the SDK's pooled session, the provider's 30 s poll), so a reused connection was reset.
 KEEP_ALIVE_SECONDS = 120
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def _can_bind(host: str, port: int) -> bool:

@@ -8,7 +8,6 @@ the thread that started it even after a kill -9 of the server; and every command
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
@@ -16,15 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from airbricks.utils.processes import die_with_parent, free_port
+
+__all__ = ["MARKER", "free_port", "port_open", "spawn"]  # free_port: the drivers and the metastore take ports here
+
 MARKER = "-Dairbricks.owner="
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def spawn(command: list[str], *, log: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -34,7 +29,7 @@ def spawn(command: list[str], *, log: Path, env: dict[str, str], cwd: Path) -> s
     with open(log, "ab") as out:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 cwd=str(cwd), start_new_session=True, close_fds=True,
-                                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+                                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
 
 
 def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
@@ -71,12 +66,6 @@ def kill_leftovers(owner: Path) -> int:
         except (ProcessLookupError, PermissionError):
             pass
     return killed
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_open(port: int) -> bool:
