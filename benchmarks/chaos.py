@@ -25,9 +25,9 @@ the cluster), some run in deferrable mode.  The verdict rows must all be 0:
   Databricks cause is such a fault (no termination code, no failed run).  The DAGs' retry policy
   (:mod:`airbricks.retry`) must ride those out.
 
-A task that failed because its worker was killed on every try it had (a sensor with ``retries=0`` that
-happened to run on the killed worker, or a task whose two tries both lost their worker) has no Databricks
-reason to give: it is counted on its own row, like Airflow's defer/resume race, and listed.
+A task that failed because its worker was killed on every try it had (every task of the example DAG has a
+retry, so both tries lost their worker) has no Databricks reason to give: it is counted on its own row,
+like Airflow's defer/resume race, and listed.
 
 ``--executor celery`` runs the same on CeleryExecutor with two workers, PostgreSQL and Redis
 (``airbricks.testing.deployment``) and adds the faults of :mod:`_chaos_distributed`: kill -9 of the worker

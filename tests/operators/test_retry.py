@@ -7,6 +7,7 @@ gives up on is ridden out, each wait as long as the server's ``Retry-After``.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import time
 
@@ -83,5 +84,38 @@ def test_the_official_hook_rides_out_a_429_burst_honouring_retry_after(local_ws,
         elapsed = time.monotonic() - started
         assert state.state in ("PENDING", "RUNNING")
         assert elapsed >= 3 * 2 - 0.5, elapsed  # three waits of Retry-After: 2 s (not the 1 s, 2 s backoff)
+    finally:
+        sdk.clusters.permanent_delete(cluster_id)
+
+
+def test_a_retry_reconnects_to_the_run_its_failed_try_submitted(run_dag, dag_id, sdk, add_faults, ti_states):
+    """Why the example DAG gives its processing jobs ``retries``: the first try submits, then dies polling (a
+    permanent error stands in for its lost worker); the retry finds the run id the provider stored in the task
+    state (its ``durable`` mode, Airflow 3.3+) and follows that run to success: the notebook ran once."""
+    import base64
+
+    from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
+    from airflow.sdk import DAG
+
+    path = f"/Shared/{dag_id}"
+    sdk.api_client.do("POST", "/api/2.0/workspace/import", body={
+        "path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
+        "content": base64.b64encode(b"# Databricks notebook source\nimport time\ntime.sleep(1)\n").decode()})
+    cluster_id = sdk.clusters.create(cluster_name=dag_id, spark_version="15.4.x-scala2.12",
+                                     node_type_id="i3.xlarge", num_workers=0).result().cluster_id
+    try:
+        with DAG(dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
+            DatabricksSubmitRunOperator(
+                task_id="run_notebook", json={"run_name": dag_id, "existing_cluster_id": cluster_id,
+                                              "notebook_task": {"notebook_path": path}},
+                polling_period_seconds=0.2,
+                retries=1, retry_delay=datetime.timedelta(seconds=0))
+        add_faults({"path": "jobs/runs/get", "method": "GET", "status": 400, "count": 1})
+        dr = run_dag(dag)
+        assert ti_states(dr) == {"run_notebook": "success"} and dr.state == "success"
+        (ti,) = dr.get_task_instances()
+        assert ti.try_number == 2  # the first try failed
+        runs = [r for r in sdk.jobs.list_runs() if r.run_name == dag_id]
+        assert len(runs) == 1, [r.run_id for r in runs]  # ...and the retry followed its run, not a new one
     finally:
         sdk.clusters.permanent_delete(cluster_id)

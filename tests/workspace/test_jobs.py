@@ -225,6 +225,8 @@ def test_idempotency_token_returns_the_same_run(sdk: WorkspaceClient, cluster: s
     again = sdk.jobs.submit(run_name="once", idempotency_token=token, tasks=[_nb_task("t", path, cluster)]).run_id
     assert first == again
     assert _wait_run(sdk, first).state.result_state == jobs.RunResultState.SUCCESS
+    with pytest.raises(InvalidParameterValue, match="idempotency_token.*at most 64 characters"):
+        sdk.jobs.submit(run_name="long", idempotency_token="x" * 65, tasks=[_nb_task("t", path, cluster)])
 
 
 def test_jobs_create_run_now_list_reset_delete(sdk: WorkspaceClient, cluster: str) -> None:

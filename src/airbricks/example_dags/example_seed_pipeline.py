@@ -60,8 +60,7 @@ with DAG(
         path=f"{LANDING_DIR}/_SUCCESS",
         newer_than="{{ data_interval_start }}",
         poke_interval=2,
-        timeout=30 * 60,
-        retries=0,
+        timeout=30 * 60,  # fails the task at once: Airflow never retries AirflowSensorTimeout
     )
 
     upload_notebook = DatabricksApiOperator(
@@ -103,7 +102,9 @@ with DAG(
             },
             polling_period_seconds=1,
             do_xcom_push=True,
-            retries=0,
+            # The DAG's retry (default_args) is safe here: the provider stores the run id in the task state
+            # (its ``durable`` mode, Airflow 3.3+), so a retry after a lost worker follows the run it
+            # submitted instead of running the notebook again, and only a failed run is submitted anew.
             # Ride out rate limits, 503s and dropped connections for minutes (the provider's default gives up
             # after 3 attempts within ~3 s); airbricks' own operators do this by default.
             **databricks_retry(),

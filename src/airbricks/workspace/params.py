@@ -37,12 +37,16 @@ class Params:
             return _MISSING
         return value
 
-    def str(self, name: str, *, required: bool = False, default: str | None = None) -> str | None:
+    def str(self, name: str, *, required: bool = False, default: str | None = None,
+            max_length: int | None = None) -> str | None:
         value = self._value(name, required)
         if value is _MISSING:
             return default
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise InvalidParameterValue(f"Invalid value for field '{name}': expected a string")
+        if max_length is not None and len(str(value)) > max_length:
+            raise InvalidParameterValue(
+                f"Invalid value for field '{name}': must have at most {max_length} characters")
         return str(value)
 
     def int(

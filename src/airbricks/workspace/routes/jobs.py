@@ -73,19 +73,24 @@ def _list_runs(ws: Workspace, p: Params) -> dict[str, Any]:
     return _page_answer("runs", page)
 
 
+#: Databricks refuses longer tokens (``runs/submit``, ``run-now``).
+IDEMPOTENCY_TOKEN_MAX = 64
+
+
 def _submit(ws: Workspace, p: Params) -> dict[str, Any]:
     body = coerce_numbers(p.data)
     settings = lift_legacy_task(body, key_from_name(p.str("run_name")))
     return ws.jobs.submit(tasks=settings["tasks"], run_name=p.str("run_name"), job_clusters=body.get("job_clusters"),
                           timeout_seconds=p.int("timeout_seconds", minimum=0),
-                          idempotency_token=p.str("idempotency_token"), git_source=body.get("git_source"))
+                          idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX),
+                          git_source=body.get("git_source"))
 
 
 def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
     return ws.jobs.run_now(
         p.int("job_id", required=True), job_parameters=p.raw("job_parameters"),
         notebook_params=p.raw("notebook_params"), python_params=p.list("python_params"),
-        idempotency_token=p.str("idempotency_token"), queue=p.raw("queue"),
+        idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX), queue=p.raw("queue"),
         python_named_params=p.dict("python_named_params"), jar_params=p.list("jar_params"))
 
 
