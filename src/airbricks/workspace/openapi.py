@@ -1,4 +1,4 @@
-"""An OpenAPI 3 description of the main endpoints the local workspace serves, with their request fields.
+"""An OpenAPI 3 description of the endpoints the local workspace serves, with their request fields.
 
 The routes read JSON themselves (clients send GET parameters as a query string or a body, numbers as
 strings), so FastAPI's generated schema has no request bodies. This hand-kept description gives fuzzers
@@ -68,14 +68,27 @@ def _get(fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, An
     }}
 
 
-def _post(fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A POST with a JSON body of ``fields``."""
+def _post(fields: dict[str, Any], required: tuple[str, ...] = (), method: str = "post") -> dict[str, Any]:
+    """A POST (or ``method``) with a JSON body of ``fields``."""
     body = {"type": "object", "properties": fields, "required": list(required)} if required else {
         "type": "object", "properties": fields}
-    return {"post": {
+    return {method: {
         "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
         "responses": _responses(),
     }}
+
+
+def _delete() -> dict[str, Any]:
+    """A DELETE of the resource its path names (no body)."""
+    return {"delete": {"responses": _responses()}}
+
+
+def _item(names: tuple[str, ...], *methods: dict[str, Any]) -> dict[str, Any]:
+    """One resource's path (``.../{name}``): its path parameters and the methods it answers."""
+    out: dict[str, Any] = {"parameters": _path_params(*names)}
+    for method in methods:
+        out.update(method)
+    return out
 
 
 def _volume_path(prefix: str, *extra: str) -> str:
@@ -109,6 +122,64 @@ def _files() -> dict[str, Any]:
                     "responses": _responses()},
             "delete": {"responses": no_body},
         },
+    }
+
+
+def _workspace_services() -> dict[str, Any]:
+    """Unity Catalog, secrets, command execution, Git folders, SCIM, SQL warehouses and statements."""
+    uc, sec, cmd, scim, sql = ("/api/2.1/unity-catalog/", "/api/2.0/secrets/", "/api/1.2/",
+                               "/api/2.0/preview/scim/v2/", "/api/2.0/sql/")
+    page = {"max_results": I, "page_token": S}
+    scope, secret = {"scope": S}, {"scope": S, "key": S}
+    return {
+        uc + "catalogs": {**_post({"name": S, "comment": S, "properties": TAGS, "storage_root": S}, ("name",)),
+                          **_get(page)},
+        uc + "catalogs/{name}": _item(("name",), _get({}), _post({"comment": S, "new_name": S}, method="patch"),
+                                      _delete()),
+        uc + "schemas": {**_post({"catalog_name": S, "name": S, "comment": S}, ("catalog_name", "name")),
+                         **_get({"catalog_name": S, **page}, ("catalog_name",))},
+        uc + "schemas/{full_name}": _item(("full_name",), _get({}), _delete()),
+        uc + "volumes": {**_post({"catalog_name": S, "schema_name": S, "name": S, "volume_type": {
+            "type": "string", "enum": ["MANAGED", "EXTERNAL"]}, "storage_location": S, "comment": S},
+            ("catalog_name", "schema_name", "name", "volume_type")),
+            **_get({"catalog_name": S, "schema_name": S, **page}, ("catalog_name", "schema_name"))},
+        uc + "tables": _get({"catalog_name": S, "schema_name": S, **page}, ("catalog_name", "schema_name")),
+        uc + "tables/{full_name}": _item(("full_name",), _get({}), _delete()),
+        uc + "tables/{full_name}/exists": _item(("full_name",), _get({})),
+        sec + "scopes/create": _post({"scope": S, "initial_manage_principal": S}, ("scope",)),
+        sec + "scopes/list": _get({}),
+        sec + "scopes/delete": _post(scope, ("scope",)),
+        sec + "put": _post({**secret, "string_value": S, "bytes_value": S}, ("scope", "key")),
+        sec + "get": _get(secret, ("scope", "key")),
+        sec + "delete": _post(secret, ("scope", "key")),
+        sec + "list": _get(scope, ("scope",)),
+        sec + "acls/put": _post({"scope": S, "principal": S, "permission": {
+            "type": "string", "enum": ["READ", "WRITE", "MANAGE"]}}, ("scope", "principal", "permission")),
+        sec + "acls/list": _get(scope, ("scope",)),
+        cmd + "contexts/create": _post({"clusterId": S, "language": S}, ("clusterId",)),
+        cmd + "contexts/status": _get({"clusterId": S, "contextId": S}, ("clusterId", "contextId")),
+        cmd + "commands/execute": _post({"clusterId": S, "contextId": S, "language": S, "command": S},
+                                        ("clusterId", "contextId")),
+        cmd + "commands/status": _get({"clusterId": S, "contextId": S, "commandId": S},
+                                      ("clusterId", "contextId", "commandId")),
+        "/api/2.0/repos": {**_post({"url": S, "provider": S, "path": S}, ("url",)),
+                           **_get({"path_prefix": S, "next_page_token": S})},
+        "/api/2.0/repos/{repo_id}": _item(("repo_id",), _get({}), _post({"branch": S, "tag": S}, method="patch"),
+                                          _delete()),
+        scim + "Me": _get({}),
+        scim + "Users": {**_get({"filter": S, "startIndex": I, "count": I}),
+                         **_post({"userName": S, "displayName": S}, ("userName",))},
+        scim + "Users/{id}": _item(("id",), _get({})),
+        scim + "Groups": _get({"filter": S, "startIndex": I, "count": I}),
+        sql + "warehouses": {**_post({"name": S, "cluster_size": S, "auto_stop_mins": I, "max_num_clusters": I}),
+                             **_get({})},
+        sql + "warehouses/{id}": _item(("id",), _get({}), _delete()),
+        sql + "warehouses/{id}/edit": _item(("id",), _post({"name": S, "auto_stop_mins": I})),
+        sql + "statements": _post({"statement": S, "warehouse_id": S, "catalog": S, "schema": S,
+                                   "wait_timeout": S, "on_wait_timeout": S, "disposition": S, "format": S,
+                                   "row_limit": I}, ("statement", "warehouse_id")),
+        sql + "statements/{statement_id}": _item(("statement_id",), _get({}), _delete()),
+        sql + "statements/{statement_id}/cancel": _item(("statement_id",), _post({})),
     }
 
 
@@ -160,6 +231,7 @@ def build_spec() -> dict[str, Any]:
         w + "mkdirs": _post({"path": S}, ("path",)),
         w + "delete": _post({"path": S, "recursive": B}, ("path",)),
         **_files(),
+        **_workspace_services(),
     }
     return {
         "openapi": "3.0.3",
