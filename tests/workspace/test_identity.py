@@ -8,8 +8,8 @@ import uuid
 import pytest
 import requests
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import NotFound, PermissionDenied, ResourceConflict
-from databricks.sdk.service.iam import ComplexValue
+from databricks.sdk.errors import BadRequest, NotFound, PermissionDenied, ResourceConflict
+from databricks.sdk.service.iam import ComplexValue, Patch, PatchOp, PatchSchema
 from databricks.sdk.service.jobs import JobRunAs, NotebookTask, Task
 
 
@@ -79,6 +79,52 @@ def test_scim_users_groups_and_service_principals_crud(sdk: WorkspaceClient) -> 
     with pytest.raises(NotFound):
         sdk.users.get(user.id)
     assert user_name not in {u.user_name for u in sdk.users.list()}
+
+
+def test_scim_patch_adds_and_removes_members_and_put_replaces(sdk: WorkspaceClient) -> None:
+    """What the SDK's ``patch``/``update`` and Terraform's group membership send.  SCIM errors reach the SDK as
+    ``SCIM_<status>`` (BadRequest for a 400), as from the real service."""
+    schema = [PatchSchema.URN_IETF_PARAMS_SCIM_API_MESSAGES_2_0_PATCH_OP]
+    user = sdk.users.create(user_name=f"{_name('carol')}@example.com")
+    sp = sdk.service_principals.create(display_name=_name("loader"))
+    group = sdk.groups.create(display_name=_name("engineers"))
+    other = sdk.groups.create(display_name=_name("viewers"))
+    try:
+        sdk.groups.patch(group.id, schemas=schema, operations=[
+            Patch(op=PatchOp.ADD, value={"members": [{"value": user.id}]}),
+            Patch(op=PatchOp.ADD, path="members", value=[{"value": sp.id}, {"value": user.id}])])
+        assert sorted(m.value for m in sdk.groups.get(group.id).members) == sorted([user.id, sp.id])
+        assert group.display_name in {g.display for g in sdk.users.get(user.id).groups}
+        sdk.groups.patch(group.id, schemas=schema, operations=[
+            Patch(op=PatchOp.REMOVE, path=f'members[value eq "{user.id}"]')])
+        assert [m.value for m in sdk.groups.get(group.id).members] == [sp.id]
+        # The SDK drops a falsy Patch.value: path="active", value=False arrives without its value, and is refused
+        with pytest.raises(BadRequest, match="A replace of 'active' needs a 'value'"):
+            sdk.users.patch(user.id, schemas=schema, operations=[Patch(op=PatchOp.REPLACE, path="active", value=False)])
+        sdk.users.patch(user.id, schemas=schema, operations=[Patch(op=PatchOp.REPLACE, value={"active": False})])
+        assert sdk.users.get(user.id).active is False
+        with pytest.raises(BadRequest, match="Member with id 42 does not exist"):  # nothing applied
+            sdk.groups.patch(group.id, schemas=schema, operations=[
+                Patch(op=PatchOp.REMOVE, path="members"), Patch(op=PatchOp.ADD, value={"members": [{"value": "42"}]})])
+        assert [m.value for m in sdk.groups.get(group.id).members] == [sp.id]
+        with pytest.raises(BadRequest, match="'userName' cannot be changed"):
+            sdk.users.patch(user.id, schemas=schema, operations=[
+                Patch(op=PatchOp.REPLACE, path="userName", value="eve@example.com")])
+
+        sdk.users.update(user.id, user_name=user.user_name, display_name="Carol C.", active=True,
+                         groups=[ComplexValue(value=other.id)])
+        replaced = sdk.users.get(user.id)
+        assert (replaced.display_name, replaced.active) == ("Carol C.", True)
+        assert {g.value for g in replaced.groups} == {other.id}
+        sdk.groups.update(group.id, display_name=group.display_name + "-2", members=[ComplexValue(value=user.id)])
+        renamed = sdk.groups.get(group.id)
+        assert renamed.display_name == group.display_name + "-2" and [m.value for m in renamed.members] == [user.id]
+        with pytest.raises(ResourceConflict, match="already exists"):
+            sdk.groups.update(group.id, display_name=other.display_name)
+    finally:
+        for delete, ident in ((sdk.groups.delete, group.id), (sdk.groups.delete, other.id),
+                              (sdk.service_principals.delete, sp.id), (sdk.users.delete, user.id)):
+            delete(ident)
 
 
 def test_a_second_principal_gets_its_own_token_and_is_not_an_admin(sdk: WorkspaceClient, local_ws) -> None:

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airbricks.workspace.errors import Conflict, InvalidParameterValue, PermissionDenied, ResourceDoesNotExist
+from airbricks.workspace.scim import apply_patch, scim_error
 from airbricks.workspace.shared import Shared
 
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:"
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 ADMINS, USERS = "admins", "users"
 KINDS = {"Users": "scim_user", "Groups": "scim_group", "ServicePrincipals": "scim_sp"}
 SCHEMAS = {"Users": SCHEMA + "User", "Groups": SCHEMA + "Group",
@@ -55,11 +55,6 @@ class Principal:
     def names(self) -> frozenset[str]:
         """Every name an ACL may grant this principal something under."""
         return self.groups | {self.name}
-
-
-def scim_error(cls: type, status: int, detail: str) -> Any:
-    """A SCIM error (its own body shape: ``schemas``, ``detail``, ``status``) with the Databricks fields too."""
-    return cls(detail, schemas=[ERROR_SCHEMA], detail=detail, status=str(status))
 
 
 def _digest(token: str) -> str:
@@ -238,13 +233,7 @@ class Identity:
 
     def create(self, caller: Principal, resource: str, body: dict[str, Any]) -> dict[str, Any]:
         require_admin(caller, f"create {resource.lower()}")
-        key = {"Users": "userName", "Groups": "displayName", "ServicePrincipals": "displayName"}[resource]
-        name = body.get(key)
-        if not isinstance(name, str) or not name.strip():
-            raise scim_error(InvalidParameterValue, 400, f"Missing required field: {key}")
-        if len(name.encode()) > 255 or "/" in name or name != name.strip():
-            raise scim_error(InvalidParameterValue, 400, f"Invalid value for field '{key}': at most 255 bytes, "
-                             "no '/' and no leading or trailing spaces")
+        name = _checked_name(resource, body)
         fields = {k: v for k, v in body.items() if k not in ("id", "schemas", "groups", "meta")}
         with self.shared.lock:
             if resource != "ServicePrincipals" and self._by_name(resource, name) is not None:
@@ -254,12 +243,10 @@ class Identity:
                 fields.setdefault("displayName", name.split("@")[0])
                 fields.setdefault("emails", [{"value": name, "type": "work", "primary": True}])
             if resource == "Groups":
-                members = body.get("members") or []
-                fields["members"] = [self._member(m) for m in (members if isinstance(members, list) else [members])]
-            groups = body.get("groups") or []
+                fields["members"] = [self._member(m) for m in _listed(body.get("members"))]
             # Checked before anything is written: a bad group leaves no half-created principal.
             targets = [self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")
-                       for g in (groups if isinstance(groups, list) else [groups])]
+                       for g in _listed(body.get("groups"))]
             doc = self._new(resource, fields)
             if resource == "Users":
                 self.on_user_created(name)
@@ -267,6 +254,72 @@ class Identity:
                 target.setdefault("members", []).append({"value": doc["id"], "display": name})
                 self._save("Groups", target)
             return self.view(resource, doc)
+
+    def patch(self, caller: Principal, resource: str, ident: str, body: dict[str, Any]) -> None:
+        """SCIM PATCH (:func:`airbricks.workspace.scim.apply_patch`): all operations or none."""
+        require_admin(caller, f"update {resource.lower()}")
+        with self.shared.lock:
+            doc = self._doc(resource, ident)
+            patched = apply_patch(doc, body, lambda attribute, item: self._item(resource, attribute, item))
+            if resource == "Groups" and patched.get("displayName") != doc.get("displayName"):
+                self._rename_group(doc, patched)
+            self._save(resource, patched)
+
+    def replace(self, caller: Principal, resource: str, ident: str, body: dict[str, Any]) -> dict[str, Any]:
+        """SCIM PUT: the resource becomes the body (its id, ``userName`` and ``applicationId`` stay); a user's or
+        service principal's ``groups``, when given, become exactly its memberships."""
+        require_admin(caller, f"update {resource.lower()}")
+        name = _checked_name(resource, body)
+        with self.shared.lock:
+            doc = self._doc(resource, ident)
+            kept = {k: doc[k] for k in ("id", "schemas", "userName", "applicationId") if k in doc}
+            if resource == "Users" and name != doc["userName"]:
+                raise scim_error(InvalidParameterValue, 400, "Attribute 'userName' cannot be changed.")
+            fields = {k: v for k, v in body.items() if k not in ("id", "schemas", "groups", "meta", *kept)}
+            new = {**fields, **kept}
+            if resource == "Groups":
+                new["members"] = [self._item(resource, "members", m) for m in _listed(body.get("members"))]
+                if name != doc["displayName"]:
+                    self._rename_group(doc, new)
+            elif "groups" in body:
+                wanted = {self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")["id"]
+                          for g in _listed(body["groups"])}
+                self._set_memberships(doc, wanted)
+            if resource != "Groups":
+                new.setdefault("active", True)
+            self._save(resource, new)
+            return self.view(resource, new)
+
+    def _item(self, resource: str, attribute: str, item: dict[str, Any]) -> dict[str, Any]:
+        """One multi-valued item as stored: a group's members resolved; memberships change on the group."""
+        if attribute == "members":
+            if resource != "Groups":
+                raise scim_error(InvalidParameterValue, 400, "Only groups have members.")
+            return self._member(item)
+        if attribute == "groups":
+            raise scim_error(InvalidParameterValue, 400, "A principal's groups change through the group: patch "
+                             "the group's members, or PUT the principal with its groups.")
+        return {k: v for k, v in item.items() if k in ("value", "display", "primary", "type")}
+
+    def _rename_group(self, doc: dict[str, Any], new: dict[str, Any]) -> None:
+        if doc["displayName"] in (ADMINS, USERS):
+            raise scim_error(InvalidParameterValue, 400, f"The {doc['displayName']} group cannot be renamed.")
+        _checked_name("Groups", new)
+        if self._by_name("Groups", new["displayName"]) is not None:
+            raise scim_error(Conflict, 409, f"Group with name {new['displayName']} already exists.")
+
+    def _set_memberships(self, doc: dict[str, Any], group_ids: set[str]) -> None:
+        for group in self.docs["Groups"].values():
+            members = group.get("members") or []
+            inside = any(m.get("value") == doc["id"] for m in members)
+            if group["id"] in group_ids and not inside:
+                group["members"] = [*members, {"value": doc["id"],
+                                               "display": doc.get("userName") or doc.get("displayName", "")}]
+            elif group["id"] not in group_ids and inside:
+                group["members"] = [m for m in members if m.get("value") != doc["id"]]
+            else:
+                continue
+            self._save("Groups", group)
 
     def _member(self, member: Any) -> dict[str, str]:
         ident = str(member.get("value")) if isinstance(member, dict) else ""
@@ -291,6 +344,24 @@ class Identity:
                 if len(kept) != len(group.get("members") or []):
                     group["members"] = kept
                     self._save("Groups", group)
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _checked_name(resource: str, body: dict[str, Any]) -> str:
+    """The name of a new or replaced resource (``userName`` or ``displayName``), checked as Databricks does."""
+    key = {"Users": "userName", "Groups": "displayName", "ServicePrincipals": "displayName"}[resource]
+    name = body.get(key)
+    if not isinstance(name, str) or not name.strip():
+        raise scim_error(InvalidParameterValue, 400, f"Missing required field: {key}")
+    if len(name.encode()) > 255 or "/" in name or name != name.strip():
+        raise scim_error(InvalidParameterValue, 400, f"Invalid value for field '{key}': at most 255 bytes, "
+                         "no '/' and no leading or trailing spaces")
+    return name
 
 
 def require_admin(caller: Principal, action: str) -> None:

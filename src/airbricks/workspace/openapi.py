@@ -169,7 +169,11 @@ def _workspace_services() -> dict[str, Any]:
         scim + "Me": _get({}),
         scim + "Users": {**_get({"filter": S, "startIndex": I, "count": I}),
                          **_post({"userName": S, "displayName": S}, ("userName",))},
-        scim + "Users/{id}": _item(("id",), _get({})),
+        scim + "Users/{id}": _item(("id",), _get({}), _post({"displayName": S, "active": B, "userName": S},
+                                                            method="put"),
+                                   _post({"schemas": STRS, "Operations": {"type": "array", "items": {
+                                       "type": "object", "properties": {"op": S, "path": S, "value": {}}}}},
+                                         method="patch")),
         scim + "Groups": _get({"filter": S, "startIndex": I, "count": I}),
         sql + "warehouses": {**_post({"name": S, "cluster_size": S, "auto_stop_mins": I, "max_num_clusters": I}),
                              **_get({})},

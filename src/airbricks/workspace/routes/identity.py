@@ -58,6 +58,19 @@ async def get_resource(request: Request, resource: str, ident: str) -> dict[str,
     return workspace(request).identity.get(_resource(resource), ident)
 
 
+@router.patch(SCIM + "/{resource}/{ident}", include_in_schema=False)
+async def patch_resource(request: Request, resource: str, ident: str) -> Any:
+    params = await read_params(request)
+    workspace(request).identity.patch(caller(request), _resource(resource), ident, params.data)
+    return Response(status_code=204)
+
+
+@router.put(SCIM + "/{resource}/{ident}", include_in_schema=False)
+async def replace_resource(request: Request, resource: str, ident: str) -> dict[str, Any]:
+    params = await read_params(request)
+    return workspace(request).identity.replace(caller(request), _resource(resource), ident, params.data)
+
+
 @router.delete(SCIM + "/{resource}/{ident}", include_in_schema=False)
 async def delete_resource(request: Request, resource: str, ident: str) -> Any:
     workspace(request).identity.delete(caller(request), _resource(resource), ident)
