@@ -121,6 +121,14 @@ def test_scim_patch_adds_and_removes_members_and_put_replaces(sdk: WorkspaceClie
         assert renamed.display_name == group.display_name + "-2" and [m.value for m in renamed.members] == [user.id]
         with pytest.raises(ResourceConflict, match="already exists"):
             sdk.groups.update(group.id, display_name=other.display_name)
+        me = sdk.current_user.me()
+        admins = next(g for g in sdk.groups.list(filter='displayName eq "admins"'))
+        with pytest.raises(BadRequest, match="must stay in the admins group"):
+            sdk.groups.patch(admins.id, schemas=schema, operations=[
+                Patch(op=PatchOp.REMOVE, path=f'members[value eq "{me.id}"]')])
+        with pytest.raises(BadRequest, match="must stay in the admins group"):
+            sdk.users.update(me.id, user_name=me.user_name, groups=[])
+        assert "admins" in {g.display for g in sdk.current_user.me().groups}
     finally:
         for delete, ident in ((sdk.groups.delete, group.id), (sdk.groups.delete, other.id),
                               (sdk.service_principals.delete, sp.id), (sdk.users.delete, user.id)):

@@ -261,8 +261,8 @@ class Identity:
         with self.shared.lock:
             doc = self._doc(resource, ident)
             patched = apply_patch(doc, body, lambda attribute, item: self._item(resource, attribute, item))
-            if resource == "Groups" and patched.get("displayName") != doc.get("displayName"):
-                self._rename_group(doc, patched)
+            if resource == "Groups":
+                self._check_group_change(doc, patched)
             self._save(resource, patched)
 
     def replace(self, caller: Principal, resource: str, ident: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -279,11 +279,12 @@ class Identity:
             new = {**fields, **kept}
             if resource == "Groups":
                 new["members"] = [self._item(resource, "members", m) for m in _listed(body.get("members"))]
-                if name != doc["displayName"]:
-                    self._rename_group(doc, new)
+                self._check_group_change(doc, new)
             elif "groups" in body:
                 wanted = {self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")["id"]
                           for g in _listed(body["groups"])}
+                if doc["id"] == self.me.id and self._by_name("Groups", ADMINS)["id"] not in wanted:
+                    raise _first_admin_error(doc)
                 self._set_memberships(doc, wanted)
             if resource != "Groups":
                 new.setdefault("active", True)
@@ -301,12 +302,17 @@ class Identity:
                              "the group's members, or PUT the principal with its groups.")
         return {k: v for k, v in item.items() if k in ("value", "display", "primary", "type")}
 
-    def _rename_group(self, doc: dict[str, Any], new: dict[str, Any]) -> None:
-        if doc["displayName"] in (ADMINS, USERS):
-            raise scim_error(InvalidParameterValue, 400, f"The {doc['displayName']} group cannot be renamed.")
-        _checked_name("Groups", new)
-        if self._by_name("Groups", new["displayName"]) is not None:
-            raise scim_error(Conflict, 409, f"Group with name {new['displayName']} already exists.")
+    def _check_group_change(self, doc: dict[str, Any], new: dict[str, Any]) -> None:
+        """Before a group is saved: a rename keeps names unique and spares the built-in groups, and the
+        workspace's first user stays in ``admins`` (or nobody could administer it again)."""
+        if new.get("displayName") != doc["displayName"]:
+            if doc["displayName"] in (ADMINS, USERS):
+                raise scim_error(InvalidParameterValue, 400, f"The {doc['displayName']} group cannot be renamed.")
+            _checked_name("Groups", new)
+            if self._by_name("Groups", new["displayName"]) is not None:
+                raise scim_error(Conflict, 409, f"Group with name {new['displayName']} already exists.")
+        if doc["displayName"] == ADMINS and not any(m.get("value") == self.me.id for m in new.get("members") or []):
+            raise _first_admin_error(self.docs["Users"][self.me.id])
 
     def _set_memberships(self, doc: dict[str, Any], group_ids: set[str]) -> None:
         for group in self.docs["Groups"].values():
@@ -344,6 +350,11 @@ class Identity:
                 if len(kept) != len(group.get("members") or []):
                     group["members"] = kept
                     self._save("Groups", group)
+
+
+def _first_admin_error(user: dict[str, Any]) -> Any:
+    return scim_error(InvalidParameterValue, 400, f"{user['userName']} must stay in the admins group: the workspace "
+                      "needs its first user as an admin.")
 
 
 def _listed(value: Any) -> list[Any]:
