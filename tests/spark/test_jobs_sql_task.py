@@ -3,6 +3,7 @@ a workspace SQL file, a failing query, and an alert refused at run time - all in
 
 from __future__ import annotations
 
+import datetime
 import io
 import time
 import uuid
@@ -56,3 +57,25 @@ def test_sql_tasks_run_queries_and_files_on_the_warehouse(spark_sdk: WorkspaceCl
     for query in (create, broken):
         spark_sdk.queries.delete(query.id)
     assert spark_sdk.queries.get(create.id).lifecycle_state == sql.LifecycleState.TRASHED
+
+
+def test_run_now_sql_params_reach_the_jobs_sql_task(spark_sdk: WorkspaceClient, spark_warehouse: str) -> None:
+    """``sql_params`` (run-now's older form of job parameters for SQL tasks) fill the query's ``:names``."""
+    table = f"sql_params_{uuid.uuid4().hex[:8]}"
+    query = spark_sdk.queries.create(query=sql.CreateQueryRequestQuery(
+        display_name="create", warehouse_id=spark_warehouse,
+        query_text=f"CREATE TABLE {table} USING parquet AS SELECT CAST(:n AS INT) AS n, :who AS who"))
+    job = spark_sdk.jobs.create(name=table, tasks=[jobs.Task(task_key="create", sql_task=jobs.SqlTask(
+        warehouse_id=spark_warehouse, query=jobs.SqlTaskQuery(query_id=query.id), parameters={"n": "1", "who": "x"}))])
+    try:
+        run = spark_sdk.jobs.run_now(job.job_id, sql_params={"n": "7", "who": "airflow"}).result(
+            timeout=datetime.timedelta(minutes=2))
+        assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state
+        rows = spark_sdk.statement_execution.execute_statement(statement=f"SELECT n, who FROM {table}",
+                                                               warehouse_id=spark_warehouse, wait_timeout="30s")
+        assert rows.result.data_array == [["7", "airflow"]]
+    finally:
+        spark_sdk.statement_execution.execute_statement(statement=f"DROP TABLE IF EXISTS {table}",
+                                                        warehouse_id=spark_warehouse, wait_timeout="30s")
+        spark_sdk.jobs.delete(job.job_id)
+        spark_sdk.queries.delete(query.id)

@@ -146,9 +146,10 @@ class Jobs:
                 python_params: list[Any] | None = None, idempotency_token: str | None = None,
                 parent_task_run_id: int | None = None, queue: Any = None,
                 python_named_params: dict[str, Any] | None = None,
-                jar_params: list[Any] | None = None) -> dict[str, Any]:
-        """``run-now``: job parameter defaults, overlaid with the call's parameters, become widgets; the run
-        is QUEUED or SKIPPED when the job already has ``max_concurrent_runs`` active runs."""
+                jar_params: list[Any] | None = None, sql_params: Any = None) -> dict[str, Any]:
+        """``run-now``: job parameter defaults, overlaid with the call's parameters, become widgets (and the
+        named parameters of SQL tasks: ``sql_params``, the older form); the run is QUEUED or SKIPPED when the
+        job already has ``max_concurrent_runs`` active runs."""
         if python_named_params and python_params is None:  # a wheel task's named parameters, as arguments
             python_params = [f"--{k}={v}" for k, v in python_named_params.items()]
         with self.shared.lock:
@@ -158,6 +159,7 @@ class Jobs:
                        if isinstance(p, dict) and "name" in p}
             widgets.update(_str_map(job_parameters, "job_parameters"))
             widgets.update(_str_map(notebook_params, "notebook_params"))
+            widgets.update(_str_map(sql_params, "sql_params"))
             run = self.runs.create(
                 job_id=job["job_id"], run_name=settings.get("name", "Untitled"), run_type="JOB_RUN",
                 tasks=with_git_source(settings["tasks"], settings.get("git_source")),

@@ -91,7 +91,8 @@ def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
         p.int("job_id", required=True), job_parameters=p.raw("job_parameters"),
         notebook_params=p.raw("notebook_params"), python_params=p.list("python_params"),
         idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX), queue=p.raw("queue"),
-        python_named_params=p.dict("python_named_params"), jar_params=p.list("jar_params"))
+        python_named_params=p.dict("python_named_params"), jar_params=p.list("jar_params"),
+        sql_params=p.raw("sql_params"))
 
 
 def _paged(request: Request, p: Params, page: Callable[[dict[str, Any], int], dict[str, Any]],
