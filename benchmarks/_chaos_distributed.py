@@ -63,16 +63,17 @@ class DistributedFaults:
 
     def _on_worker(self, worker: str, active: list[Any], lost: bool = False) -> list[tuple[Any, list[str]]]:
         """The active runs with a task running on ``worker`` now, with those tasks: what a worker fault
-        reaches.  ``lost``: the worker is about to be killed, so each of those tasks loses a try (``Run.lost``)."""
+        reaches.  ``lost``: the worker is about to be killed, so each of those tasks loses its current try
+        (``Run.lost``: the try numbers lost, per task)."""
         hit: list[tuple[Any, list[str]]] = []
         for run in active:
-            rows = self.dep.query("SELECT id, task_id FROM task_instance WHERE dag_id = ? AND run_id = ? "
+            rows = self.dep.query("SELECT id, task_id, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? "
                                   "AND state = 'running'", run.dag_id, run.run_id)
-            tasks = [row[1] for row in rows if self.dep.worker_running(str(uuid.UUID(str(row[0])))) == worker]
-            if tasks:
-                hit.append((run, tasks))
-            for task_id in tasks if lost else ():
-                run.lost[task_id] = run.lost.get(task_id, 0) + 1
+            on_worker = [row for row in rows if self.dep.worker_running(str(uuid.UUID(str(row[0])))) == worker]
+            if on_worker:
+                hit.append((run, [row[1] for row in on_worker]))
+            for _, task_id, try_number in on_worker if lost else ():
+                run.lost.setdefault(task_id, set()).add(int(try_number))
         return hit
 
     def _ti(self, run: Any, task_id: str) -> tuple[str, str, int] | None:

@@ -37,6 +37,12 @@ def owner_tags(dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[s
     }
 
 
+def owned_by(cluster: dict[str, Any], tags: dict[str, str]) -> bool:
+    """Whether ``cluster`` carries every one of the owner ``tags``."""
+    custom = cluster.get("custom_tags") or {}
+    return all(custom.get(k) == v for k, v in tags.items())
+
+
 def retry_left(context: Context) -> bool:
     """Whether Airflow will run this task again after a failure of the current try."""
     ti = context["ti"]

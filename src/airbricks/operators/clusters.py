@@ -9,6 +9,10 @@ this module does about it:
   idempotency token, so every cluster carries tags naming the DAG, run, task and map index, and the next
   try lists the clusters and adopts its own instead of creating a second one.  The id is also written to
   the task state store (Airflow 3.3+) as soon as it is known.
+* The worker of the last try dies (a lost machine): nothing in the try runs again and the teardown is skipped
+  after a failed setup, so the operator's ``on_failure_callback``, which Airflow runs (in the dag-processor)
+  once it has failed the task for its missing heartbeats, deletes the clusters the task owns
+  (:func:`delete_clusters_of_a_failed_task`).
 * The delete, ``databricks_cluster(...)`` and how a DAG run is never green by accident:
   :mod:`airbricks.operators.cluster_delete`.
 """
@@ -27,6 +31,7 @@ from airbricks.operators.base import DatabricksHookMixin
 from airbricks.operators.cluster_ownership import (  # noqa: F401 - OWNER_TAGS, sanitize_tag_value: public here too
     OWNER_TAGS,
     describe_failure,
+    owned_by,
     owner_tags,
     retry_left,
     sanitize_tag_value,
@@ -56,7 +61,8 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
 
     If the cluster ends TERMINATED/ERROR instead of RUNNING, or does not start within ``timeout``, the task
     fails with the termination reason (code, type, parameters) and the cluster is permanently deleted.
-    Killing the task (``on_kill``) deletes it too.
+    Killing the task (``on_kill``) deletes it too, and so does the task's failure callback when the worker of
+    its last try was lost (added to ``on_failure_callback``, after any of yours).
 
     :param cluster_spec: the ``clusters/create`` body (``cluster_name``, ``spark_version``,
         ``node_type_id``, ``num_workers``, ...). Templated; shown as JSON in the UI.
@@ -93,6 +99,9 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        callbacks = self.on_failure_callback
+        self.on_failure_callback = [*(callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []),
+                                    delete_clusters_of_a_failed_task]
         self.cluster_spec = cluster_spec
         self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay, databricks_retry_args)
         self.poll_interval = poll_interval
@@ -166,7 +175,7 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
 
         known = self._state_store_get(context)
         candidates = [c for c in self.hook.list_clusters()
-                      if all((c.get("custom_tags") or {}).get(k) == v for k, v in tags.items())
+                      if owned_by(c, tags)
                       or (known and c.get("cluster_id") == known)]
         if not candidates:
             return None
@@ -252,3 +261,23 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
                 self.log.info("Cluster %s is already gone", cluster_id)
             else:
                 self.log.error("Could not delete cluster %s: %s", cluster_id, exc)
+
+
+def delete_clusters_of_a_failed_task(context: Context) -> None:
+    """``on_failure_callback`` of :class:`DatabricksCreateClusterOperator`: delete what a failed task owns.
+
+    Why: when the worker running the last try dies, no ``on_kill`` or clean-up of that try ever runs, and the
+    teardown is skipped because its setup failed; the cluster would keep running.  Airflow fails such a task
+    from its missing heartbeats and runs its failure callback in the dag-processor: this finds the clusters by
+    the task instance's owner tags and permanently deletes them.  After an ordinary failure the try has deleted
+    its cluster already, and this finds nothing.
+    """
+    task, ti = context["task"], context["ti"]
+    if not isinstance(task, DatabricksCreateClusterOperator):
+        return
+    tags = owner_tags(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+    for cluster in task.hook.list_clusters():
+        if owned_by(cluster, tags):
+            task.log.warning("Task %s failed while its cluster %s is %s: deleting it", ti.task_id,
+                             cluster.get("cluster_id"), cluster.get("state"))
+            task._delete_quietly(str(cluster["cluster_id"]))
