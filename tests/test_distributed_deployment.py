@@ -154,5 +154,8 @@ def test_when_the_last_try_loses_its_worker_the_failure_callback_deletes_the_clu
         gone = wait_for("the cluster deleted by the failure callback",
                         lambda: all(c["deleted"] for c in _clusters_of(dep, run_id)), 120)
         assert gone and [c["cluster_id"] for c in _clusters_of(dep, run_id)] == [cluster["cluster_id"]]
+        callbacks = "".join(log.read_text(errors="replace")
+                            for log in (dep.home / "logs" / "dag_processor").rglob("*.log"))
+        assert ": delete_clusters_of_a_failed_task" in callbacks, callbacks[-2000:]  # run by the dag-processor
     finally:
         dep.restart(worker)

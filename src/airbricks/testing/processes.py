@@ -27,9 +27,33 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from airbricks.utils.processes import die_with_parent
+
+if TYPE_CHECKING:
+    import psutil
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    """Every process under ``pid`` now (children, grandchildren...), whatever their process group."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        return psutil.Process(pid).children(recursive=True)
+    return []
+
+
+def _kill_all(pid: int, tree: list[psutil.Process]) -> None:
+    """SIGKILL to the process group of ``pid`` and to each process of ``tree`` still alive."""
+    import psutil
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for process in tree:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 _LIVE: weakref.WeakSet[Supervisor] = weakref.WeakSet()
 _HOOKS_INSTALLED = False
@@ -144,22 +168,25 @@ class Supervisor:
         if service is None or service.proc is None:
             return
         proc = service.proc
+        tree = descendants(proc.pid)  # known before the service exits and its children are re-parented
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, sig or service.stop_signal)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=timeout)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # what the service forked and left behind
+        _kill_all(proc.pid, tree)  # what the service forked and left behind, in its group or not
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
 
     def kill(self, name: str) -> None:
-        """kill -9 of the service's whole process group, as a crashed machine would: no clean-up runs."""
+        """kill -9 of the service and every process under it, as a crashed machine would: no clean-up runs.
+
+        Its whole process tree, not only its process group: Airflow 3.3 runs each task in a process group of
+        its own, which would outlive a group kill and clean up after itself, as no task on a lost machine can.
+        """
         service = self.services[name]
         if service.proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(service.proc.pid, signal.SIGKILL)
+            _kill_all(service.proc.pid, descendants(service.proc.pid))
             service.proc.wait(timeout=10)
 
     def restart(self, name: str, timeout: float = 120.0) -> None:
