@@ -33,7 +33,7 @@ from typing import Any
 
 import requests
 
-from airbricks.testing.processes import Service, Supervisor
+from airbricks.testing.processes import Service, Supervisor, descendants
 from airbricks.testing.servers import PostgresServer, RedisServer, free_port
 
 EXECUTORS = ("local", "celery")
@@ -242,11 +242,10 @@ class AirflowDeployment:
             service = self.supervisor.services.get(name)
             if service is None or not service.running():
                 continue
-            with contextlib.suppress(psutil.Error):
-                for child in psutil.Process(service.pid).children(recursive=True):
-                    with contextlib.suppress(psutil.Error):
-                        if ti_id in " ".join(child.cmdline()):
-                            return name
+            for child in descendants(service.pid):
+                with contextlib.suppress(psutil.Error):
+                    if ti_id in " ".join(child.cmdline()):
+                        return name
         return None
 
     def kill_service(self, name: str) -> None:

@@ -27,8 +27,8 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airbricks.utils.processes import die_with_parent
 
@@ -162,13 +162,16 @@ class Supervisor:
                                    + ", ".join(str(self.services[n].log) for n in pending))
             time.sleep(0.1)
 
-    def stop(self, name: str, timeout: float = 20.0, sig: int | None = None) -> None:
-        """Stop one service's whole process group: its stop signal, then SIGKILL after ``timeout``."""
+    def stop(self, name: str, timeout: float = 20.0, sig: int | None = None,
+             tree: list[psutil.Process] | None = None) -> None:
+        """Stop one service's whole process group: its stop signal, then SIGKILL after ``timeout`` to the group
+        and to every process under the service (``tree``: taken before it was signalled, when it was)."""
         service = self.services.get(name)
         if service is None or service.proc is None:
             return
         proc = service.proc
-        tree = descendants(proc.pid)  # known before the service exits and its children are re-parented
+        if tree is None:  # known before the service exits and its children are re-parented
+            tree = descendants(proc.pid)
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, sig or service.stop_signal)
@@ -199,13 +202,15 @@ class Supervisor:
     def stop_all(self, timeout: float = 20.0) -> None:
         """Every service, last started first: each gets its stop signal, then its group is SIGKILLed."""
         names = list(self.services)[::-1]
+        trees = {}
         for name in names:  # signal everyone first, so they shut down in parallel
             proc = self.services[name].proc
             if proc is not None and proc.poll() is None:
+                trees[name] = descendants(proc.pid)
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, self.services[name].stop_signal)
         for name in names:
-            self.stop(name, timeout=timeout)
+            self.stop(name, timeout=timeout, tree=trees.get(name))
 
 
 def _stop_everything() -> None:

@@ -250,9 +250,7 @@ class Identity:
             doc = self._new(resource, fields)
             if resource == "Users":
                 self.on_user_created(name)
-            for target in targets:
-                target.setdefault("members", []).append({"value": doc["id"], "display": name})
-                self._save("Groups", target)
+            self._set_memberships(doc, {target["id"] for target in targets})
             return self.view(resource, doc)
 
     def patch(self, caller: Principal, resource: str, ident: str, body: dict[str, Any]) -> None:

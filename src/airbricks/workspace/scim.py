@@ -18,7 +18,6 @@ from typing import Any
 from airbricks.workspace.errors import InvalidParameterValue
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
-PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #: Attributes no patch may change: the id the service assigns, and the names principals are known by.
 IMMUTABLE = frozenset({"id", "schemas", "meta", "userName", "applicationId"})
 #: Multi-valued attributes whose items are ``{"value": ...}`` objects, matched by value.
