@@ -196,7 +196,7 @@ class Deployment(AirflowDeployment):
         from aiosmtpd.controller import Controller
 
         from airbricks.demo import _Inbox
-        from airbricks.workspace.server import free_port
+        from airbricks.workspace.server.serve import free_port
 
         super().__init__(root, {"chaos_seed_pipeline.py": WRAPPER_DAG.replace("__PYTHON_NOTEBOOK__", str(PYTHON_NOTEBOOK))}, DAG_IDS.values(), parallelism=parallelism,
                          cluster_start_seconds=2.0, cluster_stop_seconds=0.5, executor=executor, workers=2,

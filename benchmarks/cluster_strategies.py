@@ -3,7 +3,7 @@ job cluster - wall time, cluster-seconds, DBUs and cost, measured on the local w
 
 Time is scaled: one scaled second stands for one real minute, so ``--start 5`` is a 5-minute cluster start
 and ``--job 5`` a 5-minute notebook (``time.sleep(J)`` on the cluster).  Every strategy is a real Airflow DAG
-run with ``dag.test()`` against a :class:`~airbricks.workspace.server.LocalWorkspace` started in this process:
+run with ``dag.test()`` against a :class:`~airbricks.workspace.server.serve.LocalWorkspace` started in this process:
 
 * ``a`` N x the official ``DatabricksSubmitRunOperator(new_cluster=...)``: a new job cluster per task.
 * ``b`` airbricks ``DatabricksCreateClusterOperator`` -> N x ``DatabricksSubmitRunOperator(existing_cluster_id=``
@@ -69,7 +69,7 @@ from _machine import describe  # benchmarks/ is not a package
 if TYPE_CHECKING:
     from _deployment import AirflowDeployment
 
-    from airbricks.workspace.server import LocalWorkspace
+    from airbricks.workspace.server.serve import LocalWorkspace
 
 # This module is also imported by the parallel shape's DAG file (in the dag-processor and every task process):
 # importing it must not touch the environment; main() does that.
@@ -561,7 +561,7 @@ def main() -> None:
         return baselines[key]
 
     def workspace(start: float) -> LocalWorkspace:
-        from airbricks.workspace.server import LocalWorkspace
+        from airbricks.workspace.server.serve import LocalWorkspace
 
         ws = (LocalWorkspace(tmp / "ws-spark", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0)
               if REAL_SPARK else

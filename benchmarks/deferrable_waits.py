@@ -138,9 +138,9 @@ class Server:
     def __init__(self, data_dir: Path, cluster_start_seconds: float) -> None:
         import uvicorn
 
-        from airbricks.workspace.app import create_app
+        from airbricks.workspace.server.app import create_app
         from airbricks.workspace.core import Workspace, WorkspaceConfig
-        from airbricks.workspace.server import connection_uri, free_port
+        from airbricks.workspace.server.serve import connection_uri, free_port
 
         self.port = free_port()
         self.workspace = Workspace(WorkspaceConfig(data_dir=data_dir, cluster_start_seconds=cluster_start_seconds,

@@ -96,8 +96,8 @@ def main() -> int:
     from databricks.sdk.service import jobs
     from databricks.sdk.service.workspace import ImportFormat, Language
 
-    from airbricks.workspace.server import LocalWorkspace
-    from airbricks.workspace.spark.engine import default_max_drivers
+    from airbricks.workspace.server.serve import LocalWorkspace
+    from airbricks.workspace.compute.spark.engine import default_max_drivers
 
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="airbricks-spark-bench-") as tmp, \

@@ -94,7 +94,7 @@ def main() -> int:
 
     from databricks.sdk import WorkspaceClient
 
-    from airbricks.workspace.server import LocalWorkspace
+    from airbricks.workspace.server.serve import LocalWorkspace
 
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="airbricks-sql-bench-") as tmp, \

@@ -21,7 +21,7 @@ import time
 
 import requests
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 NOTEBOOK = """# Databricks notebook source
 print("start")

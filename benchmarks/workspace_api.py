@@ -165,7 +165,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from _machine import describe  # noqa: E402
 
-    from airbricks.workspace.server import free_port
+    from airbricks.workspace.server.serve import free_port
 
     data_dir = Path(tempfile.mkdtemp(prefix="airbricks-bench-"))
     port = free_port()

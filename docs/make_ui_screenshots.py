@@ -19,7 +19,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 NOTEBOOK = """# Databricks notebook source
 dbutils.widgets.text("step", "load")

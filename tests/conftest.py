@@ -44,7 +44,7 @@ class ServeProcess:
     """``airbricks serve`` as a child process (the real command line), for restart and kill -9 tests."""
 
     def __init__(self, data_dir: Path, *args: str) -> None:
-        from airbricks.workspace.server import free_port
+        from airbricks.workspace.server.serve import free_port
 
         self.data_dir = data_dir
         self.port = free_port()

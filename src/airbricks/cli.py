@@ -58,7 +58,7 @@ def _scalar(raw: str) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from airbricks.workspace.server import serve_forever
+    from airbricks.workspace.server.serve import serve_forever
 
     try:
         faults = [parse_rule_text(text) for text in args.fault]
@@ -88,7 +88,7 @@ def _spark_wanted(choice: str) -> bool | None:
     """``--spark auto`` (the default): Spark when pyspark and Java are here; ``on`` insists, ``off`` never."""
     if choice == "off":
         return False
-    from airbricks.workspace.spark.install import SparkNotAvailable, find_spark
+    from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark
 
     try:
         find_spark()

@@ -140,7 +140,7 @@ def _stream(proc: subprocess.Popen[str], log_path: Path, on_task_start: Any) -> 
 def run_demo(marker_delay: float = 5.0, fail_notebook: bool = False, workdir: Path | None = None) -> int:
     from aiosmtpd.controller import Controller
 
-    from airbricks.workspace.server import LocalWorkspace, free_port
+    from airbricks.workspace.server.serve import LocalWorkspace, free_port
 
     root = (workdir or Path.cwd()) / ".demo"
     shutil.rmtree(root, ignore_errors=True)
@@ -148,7 +148,7 @@ def run_demo(marker_delay: float = 5.0, fail_notebook: bool = False, workdir: Pa
     home.mkdir(parents=True)
     day = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
 
-    from airbricks.workspace.spark.install import SparkNotAvailable, find_spark
+    from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark
 
     try:
         install = find_spark()
@@ -200,7 +200,7 @@ def run_demo(marker_delay: float = 5.0, fail_notebook: bool = False, workdir: Pa
         smtp.stop()
         workspace.stop()
         if workspace.workspace is not None:
-            from airbricks.workspace.spark.processes import owned_processes
+            from airbricks.workspace.compute.spark.processes import owned_processes
 
             left = owned_processes(workspace.workspace.data_dir / "spark")
             _say(f"{len(left)} Spark processes left")

@@ -66,7 +66,7 @@ def test_the_notebooks_output_and_error_are_in_the_task_log(run_dag, dag_id, not
 
 def test_the_export_model_decodes_as_a_client_decodes_the_real_one() -> None:
     from airbricks.utils.notebook_output import command_lines, notebook_model
-    from airbricks.workspace.notebook_export import render
+    from airbricks.workspace.jobs.export import render
 
     cells = [{"number": 1, "source": "print(1)", "outputs": [{"type": "text", "text": "1\n"}]},
              {"number": 2, "source": "x", "outputs": [], "error": {"error": "NameError: x", "trace": "Traceback\nx"}}]

@@ -19,7 +19,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 CLUSTER: dict[str, Any] = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
@@ -27,14 +27,14 @@ TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
 def spark_processes(spark_dir: Path) -> list[int]:
     """Live processes carrying this workspace's Spark marker (drivers, the metastore)."""
-    from airbricks.workspace.spark.processes import owned_processes
+    from airbricks.workspace.compute.spark.processes import owned_processes
 
     return owned_processes(spark_dir)
 
 
 @pytest.fixture(scope="session")
 def spark_ws(session_dir: Path) -> Iterator[LocalWorkspace]:
-    from airbricks.workspace.spark.install import SparkNotAvailable, find_spark
+    from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark
 
     try:
         find_spark()

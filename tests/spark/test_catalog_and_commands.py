@@ -11,7 +11,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.catalog import ColumnTypeName, DataSourceFormat, TableType
 from databricks.sdk.service.compute import CommandStatus, Language, ResultType
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 from workspace.test_command_execution import run, wait_command, wait_context
 

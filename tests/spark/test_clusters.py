@@ -14,7 +14,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 from .conftest import CLUSTER, notebook_result, run_task, spark_processes, wait_cluster
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 from .conftest import CLUSTER
 

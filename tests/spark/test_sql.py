@@ -25,7 +25,7 @@ from databricks.sdk.service.sql import (
     StatementParameterListItem,
 )
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 from .conftest import notebook_result, run_task
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from databricks.sdk import WorkspaceClient
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 CONN_ID = "databricks_spark_sql"
 

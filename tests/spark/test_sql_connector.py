@@ -20,7 +20,7 @@ import pytest
 from databricks import sql
 from databricks.sdk import WorkspaceClient
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 THRIFT_CONN = "databricks_sql_thrift"
 SEA_CONN = "databricks_sql_sea"
@@ -161,7 +161,7 @@ def test_example_sql_pipeline_mails_what_the_warehouse_read_from_the_spark_job(
 
     from airbricks.demo import _Inbox
     from airbricks.example_dags import example_sql_pipeline as example
-    from airbricks.workspace.server import free_port
+    from airbricks.workspace.server.serve import free_port
 
     day = "2026-03-04"
     for name, content in (("a.csv", "order_id,amount\n1,19.99\n2,5.01\n"), ("b.csv", "order_id,amount\n3,75.00\n"),

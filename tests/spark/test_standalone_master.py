@@ -16,7 +16,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
-from airbricks.workspace.spark.processes import free_port, port_open
+from airbricks.workspace.compute.spark.processes import free_port, port_open
 
 from .conftest import CLUSTER, notebook_result, run_task, wait_cluster
 
@@ -39,7 +39,7 @@ def _wait(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 
 
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory: pytest.TempPathFactory, spark_ws) -> Iterator[tuple[str, int]]:
-    from airbricks.workspace.spark.install import find_spark
+    from airbricks.workspace.compute.spark.install import find_spark
 
     install = find_spark()
     logs = tmp_path_factory.mktemp("standalone")

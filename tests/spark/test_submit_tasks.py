@@ -41,7 +41,7 @@ public class PlusOne implements UDF1<Long, Long> {
 
 @pytest.fixture(scope="module")
 def jar(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from airbricks.workspace.spark.install import find_spark
+    from airbricks.workspace.compute.spark.install import find_spark
 
     javac, jar_tool = shutil.which("javac"), shutil.which("jar")
     if javac is None or jar_tool is None:

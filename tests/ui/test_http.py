@@ -185,7 +185,7 @@ def test_the_task_graph_puts_each_task_right_of_its_upstream_tasks() -> None:
 
 
 def test_a_displayed_tables_text_copy_is_not_shown_twice() -> None:
-    from airbricks.workspace.display import text_table
+    from airbricks.workspace.kernel.display import text_table
 
     table = {"type": "table", "columns": ["x"], "rows": [["1"]], "truncated": False}
     cells = [{"number": 1, "outputs": [table, {"type": "text", "text": text_table(["x"], [["1"]]) + "\nafter\n"}]}]

@@ -79,7 +79,7 @@ def test_well_known_config_needs_no_token_and_the_sdk_accepts_the_server(local_w
 
 
 def test_token_file_is_0600_created_once_and_reused(tmp_path):
-    from airbricks.workspace.server import LocalWorkspace
+    from airbricks.workspace.server.serve import LocalWorkspace
 
     data = tmp_path / "ws"
     with LocalWorkspace(data) as first:

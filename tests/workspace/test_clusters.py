@@ -21,7 +21,7 @@ from databricks.sdk.service.compute import (
 )
 from waiting import wait_cluster_state
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 SPEC: dict[str, Any] = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 

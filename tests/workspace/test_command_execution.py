@@ -11,7 +11,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import DatabricksError, InvalidParameterValue
 from databricks.sdk.service.compute import CommandStatus, ContextStatus, Language, ResultType
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 from .test_jobs import CLUSTER
 

@@ -13,7 +13,7 @@ import requests
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import ResourceAlreadyExists, ResourceDoesNotExist
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 MB = 1024 * 1024
 

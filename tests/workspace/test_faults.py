@@ -16,7 +16,7 @@ import requests
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InternalError, OperationFailed, TemporarilyUnavailable
 
-from airbricks.workspace.server import LocalWorkspace, free_port
+from airbricks.workspace.server.serve import LocalWorkspace, free_port
 
 FAULTS = "/api/2.0/airbricks/faults"
 CLUSTER = {"cluster_name": "faults-test", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",

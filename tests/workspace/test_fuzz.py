@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 #: Examples per operation and generation mode (positive and negative): ~40 operations x 2 x this.
 EXAMPLES = int(os.environ.get("AIRBRICKS_FUZZ_EXAMPLES", "20"))

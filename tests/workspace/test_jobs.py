@@ -22,7 +22,7 @@ from databricks.sdk.service.compute import ClusterSpec, State
 from databricks.sdk.service.workspace import ImportFormat, Language
 from waiting import wait_cluster_state
 
-from airbricks.workspace.server import LocalWorkspace, free_port
+from airbricks.workspace.server.serve import LocalWorkspace, free_port
 
 CLUSTER: dict[str, Any] = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 LOST = "The local workspace restarted while this run was in flight; the run was lost."

@@ -9,8 +9,8 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue
 
-from airbricks.workspace import cluster_specs
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.compute import specs as cluster_specs
+from airbricks.workspace.server.serve import LocalWorkspace
 
 SPEC = {"spark_version": "16.4.x-scala2.12", "num_workers": 0}
 #: The node types the official provider's docs and examples use, per cloud.

@@ -14,7 +14,7 @@ from databricks.sdk.errors import NotFound, ResourceAlreadyExists, ResourceDoesN
 from databricks.sdk.service.workspace import ExportFormat, ImportFormat, Language, ObjectType
 
 from airbricks.workspace.errors import ResourceDoesNotExist as LocalDoesNotExist
-from airbricks.workspace.server import LocalWorkspace
+from airbricks.workspace.server.serve import LocalWorkspace
 
 HEADER = "# Databricks notebook source\n"
 

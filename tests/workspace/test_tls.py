@@ -9,8 +9,8 @@ from pathlib import Path
 
 import requests
 
-from airbricks.workspace.server import free_port
-from airbricks.workspace.tls import ensure_tls_files
+from airbricks.workspace.server.serve import free_port
+from airbricks.workspace.server.tls import ensure_tls_files
 
 
 def _banner(server) -> str:

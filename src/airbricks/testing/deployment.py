@@ -56,7 +56,7 @@ class AirflowDeployment:
     def __init__(self, root: Path, dag_files: dict[str, str], dag_ids: Iterable[str], *, parallelism: int = 4,
                  cluster_start_seconds: float = 2.0, cluster_stop_seconds: float = 0.5, executor: str = "local",
                  workers: int = 2, heartbeat_timeout: float = 60.0) -> None:
-        from airbricks.workspace.server import LocalWorkspace
+        from airbricks.workspace.server.serve import LocalWorkspace
 
         if executor not in EXECUTORS:
             raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")

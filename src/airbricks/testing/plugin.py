@@ -126,7 +126,7 @@ def local_workspace(pytestconfig: pytest.Config) -> Iterator[Any]:
     }
     spark = _switch(pytestconfig, "airbricks_spark")
     if spark:
-        from airbricks.workspace.spark.install import SparkNotAvailable, find_spark
+        from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark
 
         try:
             find_spark()

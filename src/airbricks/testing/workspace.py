@@ -1,6 +1,6 @@
 """A local workspace for one test session or script: started in a temporary data dir, reached over real HTTP.
 
-:class:`TestWorkspace` owns an in-process :class:`~airbricks.workspace.server.LocalWorkspace` and offers what a
+:class:`TestWorkspace` owns an in-process :class:`~airbricks.workspace.server.serve.LocalWorkspace` and offers what a
 test of a user's DAGs needs through the workspace's public REST API only (never its models): a
 ``databricks-sdk`` client, notebook uploads, files landed in DBFS or a Volume, a run's notebook output. What
 makes tests independent of each other (snapshot, reset, the running-cluster check) is in
@@ -64,7 +64,7 @@ class TestWorkspace:
     __test__ = False  # not a test class, whatever pytest's name patterns say
 
     def __init__(self, data_dir: str | Path | None = None, *, spark: bool = False, **settings: Any) -> None:
-        from airbricks.workspace.server import LocalWorkspace
+        from airbricks.workspace.server.serve import LocalWorkspace
 
         # A temporary data dir sits in a private parent folder, so nothing else shares the folder around it.
         self._temporary = Path(tempfile.mkdtemp(prefix="airbricks-ws-")) if data_dir is None else None

@@ -16,36 +16,36 @@ from collections.abc import Callable
 from pathlib import Path
 
 from airbricks.workspace.clock import Clock, SystemClock
-from airbricks.workspace.cluster_secrets import ClusterSecrets
-from airbricks.workspace.clusters import Clusters
-from airbricks.workspace.command_contexts import Contexts
-from airbricks.workspace.compute import ComputeEngine, NoEngine
+from airbricks.workspace.compute.secrets import ClusterSecrets
+from airbricks.workspace.compute.clusters import Clusters
+from airbricks.workspace.compute.commands import Contexts
+from airbricks.workspace.compute.engine import ComputeEngine, NoEngine
 from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_create_token
-from airbricks.workspace.dbfs import Dbfs
-from airbricks.workspace.faults import Faults
-from airbricks.workspace.files import Volumes
-from airbricks.workspace.git_repos import GitRepos
-from airbricks.workspace.git_tasks import GitCheckouts
-from airbricks.workspace.identity import Identity
-from airbricks.workspace.job_tasks.queries import Queries
-from airbricks.workspace.jobs import Jobs
-from airbricks.workspace.libraries import Libraries
-from airbricks.workspace.objects import WorkspaceObjects
-from airbricks.workspace.repos import Repos
-from airbricks.workspace.run_identity import RunIdentity
-from airbricks.workspace.runs import Runs
-from airbricks.workspace.secret_scopes import SecretScopes
+from airbricks.workspace.storage.dbfs import Dbfs
+from airbricks.workspace.faults.faults import Faults
+from airbricks.workspace.storage.volumes import Volumes
+from airbricks.workspace.repos.git import GitRepos
+from airbricks.workspace.jobs.git_source import GitCheckouts
+from airbricks.workspace.identity.principals import Identity
+from airbricks.workspace.sql.queries import Queries
+from airbricks.workspace.jobs.jobs import Jobs
+from airbricks.workspace.compute.libraries import Libraries
+from airbricks.workspace.storage.workspace_objects import WorkspaceObjects
+from airbricks.workspace.repos.repos import Repos
+from airbricks.workspace.jobs.run_as import RunIdentity
+from airbricks.workspace.jobs.runs import Runs
+from airbricks.workspace.secrets.scopes import SecretScopes
 from airbricks.workspace.shared import Shared
-from airbricks.workspace.sql_execution import Executor
-from airbricks.workspace.sql_sessions import SqlSessions
-from airbricks.workspace.statements import Statements
-from airbricks.workspace.storage import LocalPaths
+from airbricks.workspace.sql.execution import Executor
+from airbricks.workspace.sql.sessions import SqlSessions
+from airbricks.workspace.sql.statements import Statements
+from airbricks.workspace.storage.local_paths import LocalPaths
 from airbricks.workspace.store import Store
-from airbricks.workspace.task_execution import Launcher, TaskExecutor
-from airbricks.workspace.uc_tables import Tables
+from airbricks.workspace.jobs.execution import Launcher, TaskExecutor
+from airbricks.workspace.catalog.tables import Tables
 from airbricks.workspace.ui.sessions import Sessions
-from airbricks.workspace.unity_catalog import UnityCatalog
-from airbricks.workspace.warehouses import Warehouses
+from airbricks.workspace.catalog.unity_catalog import UnityCatalog
+from airbricks.workspace.sql.warehouses import Warehouses
 
 __all__ = ["TOKEN_FILE", "Workspace", "WorkspaceConfig"]
 
@@ -135,7 +135,7 @@ class Workspace:
     def _engine(self, config: WorkspaceConfig) -> ComputeEngine:
         if not config.spark:
             return NoEngine()
-        from airbricks.workspace.spark.engine import SparkEngine
+        from airbricks.workspace.compute.spark.engine import SparkEngine
 
         return SparkEngine(self.shared.data_dir, dbfs_root=self.dbfs.root, volumes_root=self.volumes.root,
                            max_drivers=config.max_spark_drivers, driver_memory=config.spark_driver_memory,

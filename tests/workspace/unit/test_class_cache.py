@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from airbricks.workspace.spark.class_cache import ClassCache
-from airbricks.workspace.spark.install import SparkInstall
+from airbricks.workspace.compute.spark.class_cache import ClassCache
+from airbricks.workspace.compute.spark.install import SparkInstall
 
 
 @pytest.fixture

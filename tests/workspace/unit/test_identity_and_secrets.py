@@ -11,11 +11,11 @@ import pytest
 
 from airbricks.workspace import errors
 from airbricks.workspace.core import Workspace
-from airbricks.workspace.identity import Principal
-from airbricks.workspace.redaction import REDACTED, Redactor
-from airbricks.workspace.run_channel import RunTokens
-from airbricks.workspace.secret_cipher import SecretCipher
-from airbricks.workspace.secret_scopes import effective_permission
+from airbricks.workspace.identity.principals import Principal
+from airbricks.workspace.jobs.redaction import REDACTED, Redactor
+from airbricks.workspace.kernel.channel import RunTokens
+from airbricks.workspace.secrets.cipher import SecretCipher
+from airbricks.workspace.secrets.scopes import effective_permission
 
 from .conftest import make_workspace
 
@@ -133,7 +133,7 @@ def test_the_configured_user_owns_the_token_and_a_restart_can_rename_it(tmp_path
 
 
 def test_a_run_gets_a_token_of_its_run_as_principal_and_never_an_admins_by_mistake(ws: Workspace) -> None:
-    from airbricks.workspace.run_channel import TOKEN_ENV, URL_ENV
+    from airbricks.workspace.kernel.channel import TOKEN_ENV, URL_ENV
 
     env = ws.run_identity.open(41, "airbricks@localhost", None)
     assert env[URL_ENV] == ws.url

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airbricks.workspace.job_kernel import TaskValues
-from airbricks.workspace.job_tasks.references import References
-from airbricks.workspace.run import Phase, Run, TaskRun
+from airbricks.workspace.kernel.job import TaskValues
+from airbricks.workspace.jobs.references import References
+from airbricks.workspace.jobs.run import Phase, Run, TaskRun
 
 # 2026-12-02T06:30:00Z, a Wednesday
 START_MS = 1_796_193_000_000
@@ -68,7 +68,7 @@ def test_the_for_each_input_and_its_fields() -> None:
 
 
 def test_run_pages_carry_every_paged_array_until_the_longest_ends() -> None:
-    from airbricks.workspace.job_tasks.paging import run_page
+    from airbricks.workspace.jobs.paging import run_page
 
     view = {"run_id": 1, "tasks": [{"task_key": "loop"}], "iterations": [{"n": i} for i in range(230)]}
     assert run_page({"run_id": 1, "tasks": [{}] * 100}, 0) == {"run_id": 1, "tasks": [{}] * 100}

@@ -7,7 +7,7 @@ import pytest
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import ResourceDoesNotExist
 from airbricks.workspace.pagination import paginate
-from airbricks.workspace.run_rules import blocked_by_upstream
+from airbricks.workspace.jobs.rules import blocked_by_upstream
 
 
 @pytest.mark.parametrize(("run_if", "results", "skip"), [

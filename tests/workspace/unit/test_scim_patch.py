@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airbricks.workspace import errors
-from airbricks.workspace.scim import apply_patch
+from airbricks.workspace.identity.scim import apply_patch
 
 
 def _keep(attribute: str, item: dict[str, Any]) -> dict[str, Any]:

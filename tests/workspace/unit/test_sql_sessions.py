@@ -8,10 +8,10 @@ import pytest
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue, NotFound
 from airbricks.workspace.params import Params
-from airbricks.workspace.sql_describe import detail_target
-from airbricks.workspace.sql_sessions import IDLE_MS, SqlSessions
-from airbricks.workspace.statements import Statements
-from airbricks.workspace.warehouses import Warehouses
+from airbricks.workspace.sql.describe import detail_target
+from airbricks.workspace.sql.sessions import IDLE_MS, SqlSessions
+from airbricks.workspace.sql.statements import Statements
+from airbricks.workspace.sql.warehouses import Warehouses
 
 from .test_warehouses import ScriptedEngine, _started
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from airbricks.workspace.compute import CapacityExceeded, DriverReport, DriverState
+from airbricks.workspace.compute.engine import CapacityExceeded, DriverReport, DriverState
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue, NotFound, ResourceAlreadyExists, ResourceDoesNotExist
 from airbricks.workspace.params import Params
-from airbricks.workspace.statements import WAIT_TIMEOUT_MESSAGE, Statements, wait_seconds
-from airbricks.workspace.warehouses import Warehouses
+from airbricks.workspace.sql.statements import WAIT_TIMEOUT_MESSAGE, Statements, wait_seconds
+from airbricks.workspace.sql.warehouses import Warehouses
 
 from .conftest import START_MS
 

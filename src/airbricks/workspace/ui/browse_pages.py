@@ -17,7 +17,7 @@ from starlette.routing import Route
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
 from airbricks.workspace.ui.run_pages import state_class, state_label
 from airbricks.workspace.ui.web import Page, page
-from airbricks.workspace.unity_catalog import SYSTEM_SCHEMA
+from airbricks.workspace.catalog.unity_catalog import SYSTEM_SCHEMA
 
 #: Bytes of a file shown inline on its page (the whole file is the download).
 PREVIEW_BYTES = 64 * 1024

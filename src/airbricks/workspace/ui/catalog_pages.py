@@ -2,7 +2,7 @@
 
 Read from the workspace's Unity Catalog model (the data ``/api/2.1/unity-catalog/...`` answers). Tables live in
 Spark's shared metastore (``main.<schema>.<table>`` is its ``<schema>.<table>``, see
-:mod:`airbricks.workspace.uc_tables`); a page view never starts it, nor any compute: without a running
+:mod:`airbricks.workspace.catalog.tables`); a page view never starts it, nor any compute: without a running
 metastore the page says why no tables are listed. A table's sample (first rows) runs as a statement on a SQL
 warehouse that is already RUNNING, through the Statement Execution model (the same engine as
 ``/api/2.0/sql/statements``); with none running the page says to start one.
@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from airbricks.workspace.params import Params
 from airbricks.workspace.ui.web import Page, page
-from airbricks.workspace.unity_catalog import DEFAULT_CATALOG
+from airbricks.workspace.catalog.unity_catalog import DEFAULT_CATALOG
 
 SAMPLE_ROWS = 20
 #: How long a page waits for its sample; a slower one is canceled and the page says so.

@@ -10,10 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airbricks.workspace import cluster_specs
-from airbricks.workspace.compute import DriverState
+from airbricks.workspace.compute import specs as cluster_specs
+from airbricks.workspace.compute.engine import DriverState
 from airbricks.workspace.errors import DatabricksError
-from airbricks.workspace.spark.processes import log_tail
+from airbricks.workspace.compute.spark.processes import log_tail
 from airbricks.workspace.ui.web import Page, page
 
 #: What the cluster page shows of the driver's log.

@@ -13,13 +13,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airbricks.workspace import runner
-from airbricks.workspace.display import text_table
-from airbricks.workspace.notebook_cells import CELLS_FILE
-from airbricks.workspace.notebook_export import load_cells
+from airbricks.workspace.jobs import process as runner
+from airbricks.workspace.kernel.display import text_table
+from airbricks.workspace.kernel.cells import CELLS_FILE
+from airbricks.workspace.jobs.export import load_cells
 from airbricks.workspace.params import to_int
 from airbricks.workspace.pagination import paginate
-from airbricks.workspace.run import Run, TaskRun
+from airbricks.workspace.jobs.run import Run, TaskRun
 from airbricks.workspace.ui.web import Page, page
 
 STATE_FILTERS = ("active", "completed", "succeeded", "failed")

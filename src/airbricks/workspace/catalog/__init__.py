@@ -1,0 +1,1 @@
+"""Unity Catalog: catalogs, schemas, volumes, and the tables of the shared Hive metastore."""

@@ -1,0 +1,97 @@
+"""What a cluster's compute is: the contract between the cluster state machine and an engine that runs drivers.
+
+:class:`~airbricks.workspace.compute.clusters.Clusters` decides the states; the engine starts, watches and stops the
+process behind each cluster. Every call is non-blocking (the ticker calls them under the workspace lock).
+:class:`NoEngine` has no processes - a cluster is RUNNING when its start time is up, as before Spark - and
+:class:`airbricks.workspace.compute.spark.engine.SparkEngine` runs one Spark Connect server per cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+
+class DriverState(str, Enum):
+    STARTING = "STARTING"
+    READY = "READY"
+    FAILED = "FAILED"  # could not start, or died: see the report's reason
+    STOPPING = "STOPPING"
+    STOPPED = "STOPPED"
+
+
+@dataclass(frozen=True)
+class DriverReport:
+    state: DriverState
+    #: The termination reason to end the cluster with (code, type, parameters) when FAILED.
+    reason: dict[str, Any] | None = None
+    #: Where clients reach the driver (``sc://host:port``) when READY.
+    remote: str | None = None
+
+
+class LaunchRefused(Exception):
+    """A driver cannot be launched: the launch fails with this termination reason."""
+
+    def __init__(self, reason: dict[str, Any]) -> None:
+        super().__init__(reason.get("parameters", {}).get("databricks_error_message", "launch refused"))
+        self.reason = reason
+
+
+class CapacityExceeded(LaunchRefused):
+    """No room for another driver: the launch fails with this termination reason."""
+
+
+class ComputeEngine(Protocol):
+    #: Whether a driver dies with the server process (then a restarted server relaunches live clusters).
+    drivers_die_with_server: bool
+    #: Whether a READY driver is a Spark Connect server (SQL warehouses need one).
+    runs_spark: bool
+
+    def describe(self) -> str: ...
+    def launch(self, cluster_id: str, doc: dict[str, Any]) -> None: ...
+    def report(self, cluster_id: str) -> DriverReport: ...
+    def stop(self, cluster_id: str) -> None: ...
+    def kill(self, cluster_id: str) -> None: ...
+    def recover(self) -> None: ...
+    def shutdown(self) -> None: ...
+    def submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None: ...
+
+
+READY = DriverReport(DriverState.READY)
+STOPPED = DriverReport(DriverState.STOPPED)
+
+
+class NoEngine:
+    """No processes: a launched cluster is ready as soon as its (configured) start time is up."""
+
+    drivers_die_with_server = False
+    runs_spark = False
+
+    def __init__(self) -> None:
+        self._live: set[str] = set()
+
+    def launch(self, cluster_id: str, doc: dict[str, Any]) -> None:
+        self._live.add(cluster_id)
+
+    def report(self, cluster_id: str) -> DriverReport:
+        return READY if cluster_id in self._live else STOPPED
+
+    def stop(self, cluster_id: str) -> None:
+        self._live.discard(cluster_id)
+
+    kill = stop
+
+    def recover(self) -> None:
+        return None
+
+    def shutdown(self) -> None:
+        self._live.clear()
+
+    @staticmethod
+    def describe() -> str:
+        return "no Spark (timed lifecycle; notebooks run as Python)"
+
+    @staticmethod
+    def submit_command(cluster_id: str, arguments: list[str]) -> None:
+        return None  # no Spark: jar and submit tasks are refused with a message saying so

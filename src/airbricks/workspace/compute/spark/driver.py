@@ -1,0 +1,213 @@
+"""One cluster's driver: a Spark Connect server process, its readiness, its death, its stop.
+
+The server starts as ``spark-submit --class ...SparkConnectServer`` in the foreground (its own process group,
+marked as the workspace's). It is READY once its port answers *and* a first catalog query came back (the
+warm-up, so the cluster's first user query is not the slow one). A process that exits before or after is
+FAILED with a termination reason quoting its log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Protocol
+
+from airbricks.workspace.compute.engine import DriverReport, DriverState
+from airbricks.workspace.compute.spark import processes
+from airbricks.workspace.compute.spark.class_cache import Dump
+from airbricks.workspace.compute.spark.install import SparkInstall
+
+START_TIMEOUT_SECONDS = 180
+STOP_GRACE_SECONDS = 10
+
+
+def close_session(session: Any) -> None:
+    """Release a Spark Connect session and close its client, so pyspark's exit hook sends nothing more."""
+    try:
+        session.stop()
+    except Exception:  # noqa: BLE001 - the driver may be gone; the client is closed below either way
+        pass
+    finally:
+        try:
+            session.client.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class Service(Protocol):
+    """What a driver needs before its warm-up query (the shared metastore)."""
+
+    def ready(self) -> bool: ...
+    def failed(self) -> str | None: ...
+    def warmed(self) -> None: ...
+
+
+def failure(code: str, message: str, type_: str = "SERVICE_FAULT") -> dict[str, Any]:
+    return {"code": code, "type": type_, "parameters": {"databricks_error_message": message}}
+
+
+class Driver:
+    """The Spark Connect server of one cluster."""
+
+    def __init__(self, cluster_id: str, *, install: SparkInstall, conf: dict[str, str], env: dict[str, str],
+                 directory: Path, owner: Path, driver_memory: str, metastore: Service,
+                 java_options: str = "", class_options: list[str] | None = None, dump: Dump | None = None) -> None:
+        self.cluster_id = cluster_id
+        self.directory = directory
+        self.port = processes.free_port()
+        self.log = directory / "driver.log"
+        self.state = DriverState.STARTING
+        self.reason: dict[str, Any] | None = None
+        self.conf = dict(conf)
+        self.driver_memory = driver_memory
+        self.owner = owner
+        self.java_options = f"{processes.MARKER}{owner} -Dairbricks.cluster={cluster_id} {java_options}".strip()
+        conf = {**conf, "spark.connect.grpc.binding.port": str(self.port),
+                "spark.connect.grpc.binding.address": "127.0.0.1", "spark.driver.host": "127.0.0.1",
+                "spark.driver.bindAddress": "127.0.0.1"}
+        self._dump = dump
+        command = [install.spark_submit, "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+                   "--name", f"airbricks cluster {cluster_id}", "--driver-memory", driver_memory,
+                   "--driver-java-options", " ".join([self.java_options, *(class_options or [])])]
+        for key, value in conf.items():
+            command += ["--conf", f"{key}={value}"]
+        full_env = {**os.environ, "SPARK_HOME": str(install.spark_home), "PYSPARK_PYTHON": sys.executable,
+                    "SPARK_LOCAL_IP": "127.0.0.1", **env}
+        full_env.pop("SPARK_REMOTE", None)
+        full_env.pop("SPARK_CONNECT_MODE_ENABLED", None)
+        self._proc: subprocess.Popen[bytes] = processes.spawn(command, log=self.log, env=full_env, cwd=directory)
+        self.started = time.monotonic()
+        self._warm_session: Any = None
+        self.ready_seconds: float | None = None
+        self._thread = threading.Thread(target=self._become_ready, args=(metastore,), daemon=True,
+                                        name=f"airbricks-driver-{cluster_id}")
+        self._thread.start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def remote(self) -> str:
+        return f"sc://127.0.0.1:{self.port}"
+
+    # -- readiness (a thread of its own: the ticker never waits) ------------------------------------------
+
+    def _become_ready(self, metastore: Service) -> None:
+        deadline = self.started + START_TIMEOUT_SECONDS
+        try:
+            # The warm-up query needs the metastore too (a fast driver can listen before it does).
+            while not (processes.port_open(self.port) and metastore.ready()):
+                if self._ended():
+                    return
+                problem = metastore.failed()
+                if problem:
+                    self._fail(failure("METASTORE_COMPONENT_UNHEALTHY", problem))
+                    return
+                if time.monotonic() > deadline:
+                    self._fail(failure("SPARK_STARTUP_FAILURE", f"The Spark driver (or the metastore) did not "
+                                       f"listen within {START_TIMEOUT_SECONDS} s. Driver log: {self.log}"))
+                    return
+                time.sleep(0.1)
+            self._warm_up()
+            if self._dump is not None:  # the first driver on this machine: archive its classes for the next
+                self._dump.take(self.pid)
+            metastore.warmed()
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong is the cluster's termination reason
+            if not self._ended():
+                self._fail(failure("SPARK_STARTUP_FAILURE", f"The Spark driver did not answer its first query: "
+                                   f"{type(exc).__name__}: {str(exc)[:500]}. Driver log: {self.log}"))
+            return
+        if self.state is DriverState.STARTING:
+            self.ready_seconds = time.monotonic() - self.started
+            self.state = DriverState.READY
+
+    def _warm_up(self) -> None:
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.builder.remote(f"{self.remote}/;session_id={uuid.uuid4()}").create()
+        self._warm_session = session
+        try:
+            session.sql("SHOW DATABASES").collect()
+        finally:
+            self._warm_session = None
+            close_session(session)
+
+    def _ended(self) -> bool:
+        """Whether the process exited; marks the driver FAILED (or STOPPED when it was asked to stop)."""
+        code = self._proc.poll()
+        if code is None:
+            return False
+        if self.state in (DriverState.STOPPING, DriverState.STOPPED):
+            self.state = DriverState.STOPPED
+        elif self.state is not DriverState.FAILED:
+            tail = processes.log_tail(self.log, 1500)
+            self._fail(failure("DRIVER_UNREACHABLE", f"The Spark driver's process exited (code {code}). "
+                               f"Last lines of its log ({self.log}):\n{tail}"))
+        return True
+
+    def _fail(self, reason: dict[str, Any]) -> None:
+        self.reason = reason
+        self.state = DriverState.FAILED
+        self._abandon_warm_up()
+        processes.signal_group(self._proc, signal.SIGKILL)
+
+    def _abandon_warm_up(self) -> None:
+        """Close the warm-up client's channel, so a query waiting on a dead driver fails now instead of
+        retrying for minutes (and blocking the server's exit in pyspark's atexit hook)."""
+        session = self._warm_session
+        if session is not None:
+            try:
+                session.client.close()
+            except Exception:  # noqa: BLE001 - best effort: the driver is gone either way
+                pass
+
+    # -- what the engine asks -----------------------------------------------------------------------------
+
+    def report(self) -> DriverReport:
+        self._ended()
+        if self.state is DriverState.READY:
+            return DriverReport(DriverState.READY, remote=self.remote)
+        return DriverReport(self.state, reason=self.reason)
+
+    def stop(self) -> None:
+        """Begin a graceful stop: SIGTERM, and a thread that kills the group after a grace period, so the
+        driver stops even when nobody asks about it again (a permanently deleted cluster)."""
+        if self.state in (DriverState.STOPPED, DriverState.STOPPING):
+            return
+        self.state = DriverState.STOPPING
+        processes.signal_group(self._proc, signal.SIGTERM)
+        threading.Thread(target=self._await_stop, daemon=True, name=f"airbricks-driver-stop-{self.cluster_id}").start()
+
+    def _await_stop(self) -> None:
+        try:
+            self._proc.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            processes.signal_group(self._proc, signal.SIGKILL)
+            self._proc.wait(timeout=10)
+        self.state = DriverState.STOPPED
+
+    def kill(self) -> None:
+        """Kill now and reap (kill -9 of the whole group)."""
+        self.state = DriverState.STOPPED
+        self._abandon_warm_up()
+        processes.signal_group(self._proc, signal.SIGKILL)
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def rss_mb(self) -> float | None:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None

@@ -1,0 +1,1 @@
+"""Identity: users, groups, service principals (SCIM) and the tokens that name them."""

@@ -1,0 +1,1 @@
+"""Git folders (``/api/2.0/repos``) over the ``git`` binary."""

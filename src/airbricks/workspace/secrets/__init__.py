@@ -1,0 +1,1 @@
+"""Secrets: Databricks-backed scopes, secrets encrypted at rest, and scope ACLs."""
