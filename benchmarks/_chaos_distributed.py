@@ -67,8 +67,12 @@ class DistributedFaults:
         (``Run.lost``: the try numbers lost, per task)."""
         hit: list[tuple[Any, list[str]]] = []
         for run in active:
-            rows = self.dep.query("SELECT id, task_id, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? "
-                                  "AND state = 'running'", run.dag_id, run.run_id)
+            rows = self.dep.query(
+                "SELECT id, task_id, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? "
+                "AND state = 'running'",
+                run.dag_id,
+                run.run_id,
+            )
             on_worker = [row for row in rows if self.dep.worker_running(str(uuid.UUID(str(row[0])))) == worker]
             if on_worker:
                 hit.append((run, [row[1] for row in on_worker]))
@@ -77,15 +81,21 @@ class DistributedFaults:
         return hit
 
     def _ti(self, run: Any, task_id: str) -> tuple[str, str, int] | None:
-        rows = self.dep.query("SELECT id, state, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? "
-                              "AND task_id = ?", run.dag_id, run.run_id, task_id)
+        rows = self.dep.query(
+            "SELECT id, state, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?",
+            run.dag_id,
+            run.run_id,
+            task_id,
+        )
         if not rows:
             return None
         return str(uuid.UUID(str(rows[0][0]))), rows[0][1], rows[0][2]
 
     def _pending_cluster(self, run: Any) -> bool:
-        return any((c.get("custom_tags") or {}).get("airflow_run_id") == run.run_id and c["state"] == "PENDING"
-                   for c in self.dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"])
+        return any(
+            (c.get("custom_tags") or {}).get("airflow_run_id") == run.run_id and c["state"] == "PENDING"
+            for c in self.dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
+        )
 
     def step(self, active: list[Any], started_runs: int) -> None:
         """One pass of the harness loop: keep services alive, then fire whatever fault is due."""
@@ -133,8 +143,11 @@ class DistributedFaults:
             self._record(kind, active)
             return True
         if kind == "triggerer restart":
-            deferred = [t for t in ("start_cluster", "load_table", "run_notebook")
-                        if (ti := self._ti(run, t)) and ti[1] == "deferred"]
+            deferred = [
+                t
+                for t in ("start_cluster", "load_table", "run_notebook")
+                if (ti := self._ti(run, t)) and ti[1] == "deferred"
+            ]
             if not deferred:
                 return False
             self.dep.restart("triggerer")

@@ -59,7 +59,7 @@ from typing import Any
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _chaos_distributed import DistributedFaults, draw  # noqa: E402
+from _chaos_distributed import DistributedFaults, draw
 from _deployment import AirflowDeployment  # benchmarks/ is not a package
 
 DAG_IDS = {False: "chaos_seed", True: "chaos_seed_deferrable"}
@@ -141,8 +141,14 @@ class Plan:
 
     def label(self) -> str:
         kinds = [r.get("kind") or ("drop" if r.get("drop") else f"{r['status']} {r['path']}") for r in self.rules]
-        return ", ".join([*(["deferrable"] if self.deferrable else []), *(["kill -9"] if self.kill else []), *kinds,
-                          *self.distributed])
+        return ", ".join(
+            [
+                *(["deferrable"] if self.deferrable else []),
+                *(["kill -9"] if self.kill else []),
+                *kinds,
+                *self.distributed,
+            ]
+        )
 
 
 def random_plan(rng: random.Random, executor: str = "local", distributed_rng: random.Random | None = None) -> Plan:
@@ -159,8 +165,13 @@ def random_plan(rng: random.Random, executor: str = "local", distributed_rng: ra
     ]
     plan.rules = [rule for rule in http if rng.random() < 0.3]
     if rng.random() < 0.25:  # twice in a row: the retry fails too and the run must say why
-        plan.rules.append({"kind": "cluster_launch_failure", "count": rng.choice([1, 1, 2]),
-                           "code": rng.choice(["CLOUD_PROVIDER_LAUNCH_FAILURE", "CLOUD_FAILURE"])})
+        plan.rules.append(
+            {
+                "kind": "cluster_launch_failure",
+                "count": rng.choice([1, 1, 2]),
+                "code": rng.choice(["CLOUD_PROVIDER_LAUNCH_FAILURE", "CLOUD_FAILURE"]),
+            }
+        )
     if rng.random() < 0.15:
         plan.rules.append({"kind": "cluster_death"})
     if plan.kill or rng.random() < 0.2:
@@ -179,8 +190,12 @@ def random_plan(rng: random.Random, executor: str = "local", distributed_rng: ra
 def short_plans() -> list[Plan]:
     """The test suite's variant: a launch failure, a killed task process, a deferrable run."""
     return [
-        Plan(rules=[{"kind": "cluster_launch_failure", "count": 1},
-                    {"path": "clusters/get", "method": "GET", "status": 429, "retry_after": 1, "count": 1}]),
+        Plan(
+            rules=[
+                {"kind": "cluster_launch_failure", "count": 1},
+                {"path": "clusters/get", "method": "GET", "status": 429, "retry_after": 1, "count": 1},
+            ]
+        ),
         Plan(kill=True, rules=[{"kind": "slow_cluster_start", "count": 1, "seconds": 12}]),
         Plan(deferrable=True, rules=[{"path": "jobs/runs/get", "method": "GET", "status": 503, "count": 1}]),
     ]
@@ -198,15 +213,25 @@ class Deployment(AirflowDeployment):
         from airbricks.demo import _Inbox
         from airbricks.workspace.server.serve import free_port
 
-        super().__init__(root, {"chaos_seed_pipeline.py": WRAPPER_DAG.replace("__PYTHON_NOTEBOOK__", str(PYTHON_NOTEBOOK))}, DAG_IDS.values(), parallelism=parallelism,
-                         cluster_start_seconds=2.0, cluster_stop_seconds=0.5, executor=executor, workers=2,
-                         heartbeat_timeout=20 if executor == "celery" else 60)
+        super().__init__(
+            root,
+            {"chaos_seed_pipeline.py": WRAPPER_DAG.replace("__PYTHON_NOTEBOOK__", str(PYTHON_NOTEBOOK))},
+            DAG_IDS.values(),
+            parallelism=parallelism,
+            cluster_start_seconds=2.0,
+            cluster_stop_seconds=0.5,
+            executor=executor,
+            workers=2,
+            heartbeat_timeout=20 if executor == "celery" else 60,
+        )
         self.inbox = _Inbox()
         self.smtp = Controller(self.inbox, hostname="127.0.0.1", port=free_port())
 
     def env(self) -> dict[str, str]:
-        return {**super().env(),
-                "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{self.smtp.port}?disable_tls=true&disable_ssl=true"}
+        return {
+            **super().env(),
+            "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{self.smtp.port}?disable_tls=true&disable_ssl=true",
+        }
 
     def start(self) -> None:
         self.smtp.start()
@@ -246,20 +271,32 @@ def land_batch(dep: Deployment, day: datetime.date) -> None:
     from airbricks.demo import LANDED_CSV
 
     for name, content in (("orders.csv", LANDED_CSV), ("_SUCCESS", "")):
-        dep.ws("POST", "/api/2.0/dbfs/put", json={
-            "path": f"dbfs:/landing/{day.isoformat()}/{name}", "overwrite": True,
-            "contents": base64.b64encode(content.encode()).decode()})
+        dep.ws(
+            "POST",
+            "/api/2.0/dbfs/put",
+            json={
+                "path": f"dbfs:/landing/{day.isoformat()}/{name}",
+                "overwrite": True,
+                "contents": base64.b64encode(content.encode()).decode(),
+            },
+        )
 
 
 def try_kill(dep: Deployment, run: Run) -> None:
     """kill -9 the ``start_cluster`` task process (first try) once its cluster exists and is still PENDING."""
-    rows = dep.query("SELECT id, state, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? "
-                     "AND task_id = 'start_cluster'", run.dag_id, run.run_id)
+    rows = dep.query(
+        "SELECT id, state, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = 'start_cluster'",
+        run.dag_id,
+        run.run_id,
+    )
     if not rows or rows[0][1] != "running" or rows[0][2] != 1:
         return
     ti_id = str(uuid.UUID(str(rows[0][0])))  # SQLite keeps it as 32 hex digits; the title has dashes
-    pending = [c for c in dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
-               if (c.get("custom_tags") or {}).get("airflow_run_id") == run.run_id and c["state"] == "PENDING"]
+    pending = [
+        c
+        for c in dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
+        if (c.get("custom_tags") or {}).get("airflow_run_id") == run.run_id and c["state"] == "PENDING"
+    ]
     if not pending:
         return
     for proc in psutil.process_iter(["cmdline"]):
@@ -298,24 +335,30 @@ class ChaosResult:
         return not (self.clusters_left or self.duplicated or self.missing_reason or self.transient_failed)
 
     def table(self) -> str:
-        rows = [("executor", self.executor), ("runs", str(self.runs)), ("wall time", f"{self.seconds:.0f} s"),
-                ("deployment start-up", f"{self.startup_seconds:.0f} s"),
-                ("deployment peak memory (sum of RSS, sampled every 5 s)", f"{self.peak_rss_mb:.0f} MB")]
+        rows = [
+            ("executor", self.executor),
+            ("runs", str(self.runs)),
+            ("wall time", f"{self.seconds:.0f} s"),
+            ("deployment start-up", f"{self.startup_seconds:.0f} s"),
+            ("deployment peak memory (sum of RSS, sampled every 5 s)", f"{self.peak_rss_mb:.0f} MB"),
+        ]
         rows += [(f"faults injected: {kind}", str(n)) for kind, n in sorted(self.faults.items())]
         rows += [(f"DAG runs {state}", str(n)) for state, n in sorted(self.outcomes.items())]
-        rows += [(f"services started again after dying of a fault: {name}", str(n))
-                 for name, n in sorted(self.crash_restarts.items())]
-        rows += [("clusters created", str(self.clusters_created)),
-                 ("tasks that replaced a cluster that failed to launch", str(len(self.replaced))),
-                 ("tasks failed by Airflow's defer/resume race (no Databricks cause)", str(len(self.airflow_races))),
-                 ("tasks failed by losing their worker on their last try (no Databricks cause)",
-                  str(len(self.worker_lost))),
-                 ("clusters left at the end (must be 0)", str(len(self.clusters_left))),
-                 ("tasks that created more than one live cluster (must be 0)", str(len(self.duplicated))),
-                 ("failed runs whose task log lacks the Databricks reason (must be 0)",
-                  str(len(self.missing_reason))),
-                 ("DAG runs failed by a transient HTTP fault alone (must be 0)", str(len(self.transient_failed))),
-                 ("HTTP faults no run's label holds (the labels are exact when 0)", str(len(self.unattributed_http)))]
+        rows += [
+            (f"services started again after dying of a fault: {name}", str(n))
+            for name, n in sorted(self.crash_restarts.items())
+        ]
+        rows += [
+            ("clusters created", str(self.clusters_created)),
+            ("tasks that replaced a cluster that failed to launch", str(len(self.replaced))),
+            ("tasks failed by Airflow's defer/resume race (no Databricks cause)", str(len(self.airflow_races))),
+            ("tasks failed by losing their worker on their last try (no Databricks cause)", str(len(self.worker_lost))),
+            ("clusters left at the end (must be 0)", str(len(self.clusters_left))),
+            ("tasks that created more than one live cluster (must be 0)", str(len(self.duplicated))),
+            ("failed runs whose task log lacks the Databricks reason (must be 0)", str(len(self.missing_reason))),
+            ("DAG runs failed by a transient HTTP fault alone (must be 0)", str(len(self.transient_failed))),
+            ("HTTP faults no run's label holds (the labels are exact when 0)", str(len(self.unattributed_http))),
+        ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v:>6}" for k, v in rows)
 
@@ -332,8 +375,9 @@ def _duplicates(clusters: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     for cluster in clusters:
         tags = cluster.get("custom_tags") or {}
         if cluster.get("compute_type") == "ALL_PURPOSE" and "airflow_run_id" in tags:
-            key = tuple(tags.get(k, "") for k in ("airflow_dag_id", "airflow_run_id", "airflow_task_id",
-                                                  "airflow_map_index"))
+            key = tuple(
+                tags.get(k, "") for k in ("airflow_dag_id", "airflow_run_id", "airflow_task_id", "airflow_map_index")
+            )
             by_task[key].append(cluster)
     duplicated, replaced = [], []
     for key, group in by_task.items():
@@ -341,8 +385,9 @@ def _duplicates(clusters: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
             continue
         group.sort(key=lambda c: c["created_time"])
         for earlier, later in zip(group, group[1:]):
-            gone = next((t["timestamp"] for t in earlier["transitions"] if t["state"] in ("TERMINATED", "DELETED")),
-                        None)
+            gone = next(
+                (t["timestamp"] for t in earlier["transitions"] if t["state"] in ("TERMINATED", "DELETED")), None
+            )
             target = duplicated if gone is None or gone > later["created_time"] else replaced
             target.append(f"{'/'.join(key)}: {earlier['cluster_id']} then {later['cluster_id']}")
     return duplicated, replaced
@@ -350,8 +395,11 @@ def _duplicates(clusters: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
 
 def _latest_log(dep: Deployment, run: Run, task_id: str) -> str:
     folder = dep.home / "logs" / f"dag_id={run.dag_id}" / f"run_id={run.run_id}" / f"task_id={task_id}"
-    attempts = sorted(int(p.name[len("attempt="):-len(".log")]) for p in folder.glob("attempt=*.log")
-                      if p.name[len("attempt="):-len(".log")].isdigit())
+    attempts = sorted(
+        int(p.name[len("attempt=") : -len(".log")])
+        for p in folder.glob("attempt=*.log")
+        if p.name[len("attempt=") : -len(".log")].isdigit()
+    )
     if not attempts:
         return ""
     # The try's own log and its triggers' logs (deferrable mode).
@@ -383,7 +431,9 @@ def _reasons(dep: Deployment, run: Run, docs: dict[str, dict[str, Any]], db_runs
 def _list_db_runs(dep: Deployment) -> list[dict[str, Any]]:
     out, token = [], None
     while True:
-        page = dep.ws("GET", "/api/2.1/jobs/runs/list", params={"limit": 25, **({"page_token": token} if token else {})})
+        page = dep.ws(
+            "GET", "/api/2.1/jobs/runs/list", params={"limit": 25, **({"page_token": token} if token else {})}
+        )
         out += page.get("runs", [])
         token = page.get("next_page_token")
         if not token or not page.get("has_more", True):
@@ -393,9 +443,17 @@ def _list_db_runs(dep: Deployment) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------- the run
 
 
-def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[Plan] | None = None,
-              workdir: Path | None = None, timeout: float = 1800.0, verbose: bool = True,
-              executor: str = "local", postgres_restart: bool = True) -> ChaosResult:
+def run_chaos(
+    runs: int = 30,
+    seed: int = 0,
+    concurrency: int = 3,
+    plans: list[Plan] | None = None,
+    workdir: Path | None = None,
+    timeout: float = 1800.0,
+    verbose: bool = True,
+    executor: str = "local",
+    postgres_restart: bool = True,
+) -> ChaosResult:
     """Run the chaos experiment; ``plans`` (one per run) replaces the random draw."""
     rng = random.Random(seed)
     distributed_rng = random.Random(f"distributed-{seed}")
@@ -411,12 +469,16 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
         distributed = None
         if executor == "celery":
             distributed = DistributedFaults(
-                dep, lambda text: say(f"[{time.monotonic() - started:5.0f}s] {text}", flush=True),
-                postgres_restart_at=len(plans) // 2 if postgres_restart else None)
+                dep,
+                lambda text: say(f"[{time.monotonic() - started:5.0f}s] {text}", flush=True),
+                postgres_restart_at=len(plans) // 2 if postgres_restart else None,
+            )
         dep.ws("POST", FAULTS, json={"rules": [], "seed": seed})
         say(f"deployment ready in {time.monotonic() - started:.0f} s (AIRFLOW_HOME={dep.home})", flush=True)
-        todo = [Run(i, plan, DAG_IDS[plan.deferrable], f"chaos_{seed}_{i:03d}", FIRST_DAY + datetime.timedelta(i))
-                for i, plan in enumerate(plans)]
+        todo = [
+            Run(i, plan, DAG_IDS[plan.deferrable], f"chaos_{seed}_{i:03d}", FIRST_DAY + datetime.timedelta(i))
+            for i, plan in enumerate(plans)
+        ]
         queue, active, done = list(todo), [], []
         started_runs, peak_rss, sampled = 0, dep.rss_bytes(), time.monotonic()
         deadline = time.monotonic() + timeout
@@ -430,8 +492,10 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
                 logical = datetime.datetime.combine(run.day, datetime.time(), tzinfo=datetime.timezone.utc)
                 dep.trigger(run.dag_id, run.run_id, logical)
                 land_batch(dep, run.day)
-                say(f"[{time.monotonic() - started:5.0f}s] run {run.index:3d} {run.dag_id}: {run.plan.label() or '-'}",
-                    flush=True)
+                say(
+                    f"[{time.monotonic() - started:5.0f}s] run {run.index:3d} {run.dag_id}: {run.plan.label() or '-'}",
+                    flush=True,
+                )
                 active.append(run)
                 started_runs += 1
             if distributed is not None:
@@ -442,19 +506,30 @@ def run_chaos(runs: int = 30, seed: int = 0, concurrency: int = 3, plans: list[P
                 if run.plan.kill and not run.killed and executor == "local":
                     try_kill(dep, run)
                     if run.killed:
-                        say(f"[{time.monotonic() - started:5.0f}s] run {run.index:3d}: killed start_cluster (kill -9)",
-                            flush=True)
-                [(state,)] = dep.query("SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?",
-                                       run.dag_id, run.run_id)
+                        say(
+                            f"[{time.monotonic() - started:5.0f}s] run {run.index:3d}: killed start_cluster (kill -9)",
+                            flush=True,
+                        )
+                [(state,)] = dep.query(
+                    "SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", run.dag_id, run.run_id
+                )
                 if state in ("success", "failed"):
                     run.state = state
-                    run.failed_tasks = [r[0] for r in dep.query(
-                        "SELECT task_id FROM task_instance WHERE dag_id = ? AND run_id = ? AND state = 'failed'",
-                        run.dag_id, run.run_id)]
+                    run.failed_tasks = [
+                        r[0]
+                        for r in dep.query(
+                            "SELECT task_id FROM task_instance WHERE dag_id = ? AND run_id = ? AND state = 'failed'",
+                            run.dag_id,
+                            run.run_id,
+                        )
+                    ]
                     active.remove(run)
                     done.append(run)
-                    say(f"[{time.monotonic() - started:5.0f}s] run {run.index:3d}: {state}"
-                        f"{' (' + ', '.join(run.failed_tasks) + ' failed)' if run.failed_tasks else ''}", flush=True)
+                    say(
+                        f"[{time.monotonic() - started:5.0f}s] run {run.index:3d}: {state}"
+                        f"{' (' + ', '.join(run.failed_tasks) + ' failed)' if run.failed_tasks else ''}",
+                        flush=True,
+                    )
             time.sleep(0.3)
         time.sleep(2.0)  # let the last permanent deletes land in the usage record
         if distributed is not None:
@@ -493,29 +568,48 @@ def _verdict(dep: Deployment, done: list[Run], seconds: float) -> ChaosResult:
             if _airflow_race(dep, run, task_id):
                 races.append(f"{run.run_id}/{task_id}")
             elif (last := _tries(dep, run, task_id)) in run.lost.get(task_id, set()):
-                worker_lost.append(f"{run.run_id}/{task_id}: its worker was killed on its last try ({last}; "
-                                   f"tries lost: {sorted(run.lost[task_id])})")
+                worker_lost.append(
+                    f"{run.run_id}/{task_id}: its worker was killed on its last try ({last}; "
+                    f"tries lost: {sorted(run.lost[task_id])})"
+                )
             else:
                 missing.append(f"{run.run_id}/{task_id}: none of {sorted(reasons)} in its log")
-    lines = [f"{r.run_id} {r.dag_id:<22} {r.state:<8} {r.plan.label() or '-'}{_went_through(r, docs)}"
-             f"{' | failed: ' + ', '.join(r.failed_tasks) if r.failed_tasks else ''}" for r in done]
+    lines = [
+        f"{r.run_id} {r.dag_id:<22} {r.state:<8} {r.plan.label() or '-'}{_went_through(r, docs)}"
+        f"{' | failed: ' + ', '.join(r.failed_tasks) if r.failed_tasks else ''}"
+        for r in done
+    ]
     return ChaosResult(
-        runs=len(done), seconds=seconds, faults=faults, outcomes=dict(Counter(r.state for r in done)),
+        runs=len(done),
+        seconds=seconds,
+        faults=faults,
+        outcomes=dict(Counter(r.state for r in done)),
         clusters_created=sum(c.get("compute_type") == "ALL_PURPOSE" for c in clusters),
         clusters_left=[c["cluster_id"] for c in clusters if not c.get("deleted")],
-        duplicated=duplicated, replaced=replaced, missing_reason=missing, airflow_races=races,
-        run_lines=sorted(lines), transient_failed=transient, unattributed_http=unattributed,
-        worker_lost=worker_lost)
+        duplicated=duplicated,
+        replaced=replaced,
+        missing_reason=missing,
+        airflow_races=races,
+        run_lines=sorted(lines),
+        transient_failed=transient,
+        unattributed_http=unattributed,
+        worker_lost=worker_lost,
+    )
 
 
 def _tries(dep: Deployment, run: Run, task_id: str) -> int:
-    rows = dep.query("SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?",
-                     run.dag_id, run.run_id, task_id)
+    rows = dep.query(
+        "SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?",
+        run.dag_id,
+        run.run_id,
+        task_id,
+    )
     return int(rows[0][0]) if rows else 1
 
 
-def _attribute_http_hits(hits: list[dict[str, Any]], done: list[Run], docs: dict[str, dict[str, Any]],
-                         db_runs: list[dict[str, Any]]) -> list[str]:
+def _attribute_http_hits(
+    hits: list[dict[str, Any]], done: list[Run], docs: dict[str, dict[str, Any]], db_runs: list[dict[str, Any]]
+) -> list[str]:
     """Put each injected HTTP fault on the DAG run whose request it answered (``Run.http``), by the request's
     subject as the workspace recorded it: a cluster (its owner tags), a job run (its run name names the day),
     a DBFS path (the landing folder names the day).  Returns the hits no run can be found for."""
@@ -541,8 +635,16 @@ def _attribute_http_hits(hits: list[dict[str, Any]], done: list[Run], docs: dict
 
 
 #: What a task log shows when an HTTP call failed on a transient fault (the provider's and requests' words).
-TRANSIENT_SIGNS = ("429 Client Error", "503 Server Error", "REQUEST_LIMIT_EXCEEDED", "TEMPORARILY_UNAVAILABLE",
-                   "Connection aborted", "RemoteDisconnected", "ServerDisconnectedError", "ConnectionError")
+TRANSIENT_SIGNS = (
+    "429 Client Error",
+    "503 Server Error",
+    "REQUEST_LIMIT_EXCEEDED",
+    "TEMPORARILY_UNAVAILABLE",
+    "Connection aborted",
+    "RemoteDisconnected",
+    "ServerDisconnectedError",
+    "ConnectionError",
+)
 
 
 def _transient_http(log: str) -> bool:
@@ -564,12 +666,21 @@ def _went_through(run: Run, docs: dict[str, dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--seed", type=int, nargs="+", default=[0],
-                        help="one or more seeds: one deployment and one table each, then a summary")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="one or more seeds: one deployment and one table each, then a summary",
+    )
     parser.add_argument("--concurrency", type=int, default=3, help="DAG runs active at once")
     parser.add_argument("--workdir", type=Path, help="keep AIRFLOW_HOME and logs here (default: a temp dir)")
-    parser.add_argument("--executor", choices=("local", "celery"), default="local",
-                        help="local: LocalExecutor on SQLite; celery: CeleryExecutor, 2 workers, PostgreSQL, Redis")
+    parser.add_argument(
+        "--executor",
+        choices=("local", "celery"),
+        default="local",
+        help="local: LocalExecutor on SQLite; celery: CeleryExecutor, 2 workers, PostgreSQL, Redis",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).parent))
     from _machine import describe
@@ -580,13 +691,16 @@ def main(argv: list[str] | None = None) -> int:
         result = run_chaos(args.runs, seed, args.concurrency, workdir=workdir, executor=args.executor)
         results.append(result)
         print("\n== runs ==\n" + "\n".join(result.run_lines))
-        for title, items in (("clusters left", result.clusters_left), ("duplicated clusters", result.duplicated),
-                             ("replaced after a failed launch", result.replaced),
-                             ("failed runs lacking the reason", result.missing_reason),
-                             ("failed by a transient HTTP fault alone", result.transient_failed),
-                             ("HTTP faults attributed to no run", result.unattributed_http),
-                             ("failed by Airflow's defer/resume race", result.airflow_races),
-                             ("failed by losing their worker on their last try", result.worker_lost)):
+        for title, items in (
+            ("clusters left", result.clusters_left),
+            ("duplicated clusters", result.duplicated),
+            ("replaced after a failed launch", result.replaced),
+            ("failed runs lacking the reason", result.missing_reason),
+            ("failed by a transient HTTP fault alone", result.transient_failed),
+            ("HTTP faults attributed to no run", result.unattributed_http),
+            ("failed by Airflow's defer/resume race", result.airflow_races),
+            ("failed by losing their worker on their last try", result.worker_lost),
+        ):
             if items:
                 print(f"\n== {title} ==\n" + "\n".join(items))
         print(f"\n== chaos: seed {seed}, {describe()} ==\n{result.table()}", flush=True)
@@ -594,9 +708,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n== chaos summary: {args.executor}, seeds {args.seed}, {args.runs} runs each ==")
         print("seed  wall s  start s  peak MB  failed  left  duplicated  no-reason  transient-HTTP")
         for seed, r in zip(args.seed, results):
-            print(f"{seed:>4}  {r.seconds:>6.0f}  {r.startup_seconds:>7.0f}  {r.peak_rss_mb:>7.0f}  "
-                  f"{r.outcomes.get('failed', 0):>6}  {len(r.clusters_left):>4}  {len(r.duplicated):>10}  "
-                  f"{len(r.missing_reason):>9}  {len(r.transient_failed):>14}")
+            print(
+                f"{seed:>4}  {r.seconds:>6.0f}  {r.startup_seconds:>7.0f}  {r.peak_rss_mb:>7.0f}  "
+                f"{r.outcomes.get('failed', 0):>6}  {len(r.clusters_left):>4}  {len(r.duplicated):>10}  "
+                f"{len(r.missing_reason):>9}  {len(r.transient_failed):>14}"
+            )
     return 0 if all(r.ok for r in results) else 1
 
 

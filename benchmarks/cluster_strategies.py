@@ -75,8 +75,10 @@ if TYPE_CHECKING:
 # importing it must not touch the environment; main() does that.
 
 NOTEBOOK_PATH = "/Shared/airbricks-bench/sleep"
-NOTEBOOK = ("# Databricks notebook source\nimport time\nif dbutils.widgets.get('spark') == '1':\n"
-            "    spark.range(1000).count()\ntime.sleep(float(dbutils.widgets.get('seconds')))\n")
+NOTEBOOK = (
+    "# Databricks notebook source\nimport time\nif dbutils.widgets.get('spark') == '1':\n"
+    "    spark.range(1000).count()\ntime.sleep(float(dbutils.widgets.get('seconds')))\n"
+)
 #: One scaled second stands for one real minute (``--spark``: 1, time is real).
 SECONDS_PER_SCALED_SECOND = 60.0
 #: ``--spark``: clusters are real Spark drivers and the jobs touch Spark.
@@ -90,8 +92,8 @@ STRATEGIES = {
 
 @dataclass
 class Prices:
-    jobs: float          # $ per DBU, Jobs Compute
-    all_purpose: float   # $ per DBU, All-Purpose Compute
+    jobs: float  # $ per DBU, Jobs Compute
+    all_purpose: float  # $ per DBU, All-Purpose Compute
     dbu_per_node_hour: float
 
     def rate(self, compute_type: str) -> float:
@@ -108,9 +110,9 @@ class Result:
     wall: float
     baseline: float
     starts: int
-    start_cp: float                      # cluster start time on the critical path (scaled s)
-    job_cp: float                        # notebook time on the critical path (scaled s)
-    tasks_cp: int                        # Airflow tasks on the critical path
+    start_cp: float  # cluster start time on the critical path (scaled s)
+    job_cp: float  # notebook time on the critical path (scaled s)
+    tasks_cp: int  # Airflow tasks on the critical path
     seconds_by_type: dict[str, float] = field(default_factory=dict)
     dbus: float = 0.0
     cost: float = 0.0
@@ -143,8 +145,13 @@ def private_airflow_home() -> Path:
 
 def prepare_airflow(tmp: Path) -> None:
     (tmp / "dags").mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, env=os.environ.copy(),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     from airflow.dag_processing.bundles.manager import DagBundlesManager
 
     DagBundlesManager().sync_bundles_to_db()
@@ -158,7 +165,8 @@ def scale_provider_launch_poll() -> None:
 
     real_sleep = time.sleep
     databricks_workflow.time = types.SimpleNamespace(  # type: ignore[attr-defined]
-        **{k: getattr(time, k) for k in dir(time) if not k.startswith("_")})
+        **{k: getattr(time, k) for k in dir(time) if not k.startswith("_")}
+    )
     databricks_workflow.time.sleep = lambda s: real_sleep(s / SECONDS_PER_SCALED_SECOND)
 
 
@@ -180,9 +188,16 @@ class Api:
 def upload_notebook(post: Callable[[str, dict[str, Any]], Any]) -> None:
     """The sleeping notebook every job runs; ``post(path under /api/, body)``."""
     post("2.0/workspace/mkdirs", {"path": "/Shared/airbricks-bench"})
-    post("2.0/workspace/import", {
-        "path": NOTEBOOK_PATH, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
-        "content": base64.b64encode(NOTEBOOK.encode()).decode()})
+    post(
+        "2.0/workspace/import",
+        {
+            "path": NOTEBOOK_PATH,
+            "format": "SOURCE",
+            "language": "PYTHON",
+            "overwrite": True,
+            "content": base64.b64encode(NOTEBOOK.encode()).decode(),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------- DAGs
@@ -190,8 +205,9 @@ def cluster_spec(workers: int) -> dict[str, Any]:
     return {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": workers}
 
 
-def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: float, workers: int,
-              noop: bool = False):
+def build_dag(
+    dag_id: str, strategy: str, shape: str, n: int, job: float, poll: float, workers: int, noop: bool = False
+):
     """The strategy's DAG; with ``noop`` the same task graph made of no-op Python tasks (the Airflow baseline)."""
     from airflow.sdk import DAG, chain
 
@@ -208,11 +224,20 @@ def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: 
                 DatabricksSubmitRunOperator,
             )
 
-            jobs = [noop_task(f"job_{i}") if noop else DatabricksSubmitRunOperator(
-                task_id=f"job_{i}", polling_period_seconds=poll,
-                json={"run_name": f"{dag_id}-{i}", "new_cluster": cluster_spec(workers),
-                      "notebook_task": {"notebook_path": NOTEBOOK_PATH, "base_parameters": params}})
-                for i in range(n)]
+            jobs = [
+                noop_task(f"job_{i}")
+                if noop
+                else DatabricksSubmitRunOperator(
+                    task_id=f"job_{i}",
+                    polling_period_seconds=poll,
+                    json={
+                        "run_name": f"{dag_id}-{i}",
+                        "new_cluster": cluster_spec(workers),
+                        "notebook_task": {"notebook_path": NOTEBOOK_PATH, "base_parameters": params},
+                    },
+                )
+                for i in range(n)
+            ]
             if shape == "sequential":
                 chain(*jobs)
         elif strategy == "b":
@@ -228,13 +253,22 @@ def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: 
                 jobs = [noop_task(f"job_{i}") for i in range(n)]
             else:
                 create = DatabricksCreateClusterOperator(
-                    task_id="create_cluster", poll_interval=poll,
-                    cluster_spec={**cluster_spec(workers), "cluster_name": dag_id, "autotermination_minutes": 30})
-                jobs = [DatabricksSubmitRunOperator(
-                    task_id=f"job_{i}", polling_period_seconds=poll,
-                    json={"run_name": f"{dag_id}-{i}", "existing_cluster_id": create.output,
-                          "notebook_task": {"notebook_path": NOTEBOOK_PATH, "base_parameters": params}})
-                    for i in range(n)]
+                    task_id="create_cluster",
+                    poll_interval=poll,
+                    cluster_spec={**cluster_spec(workers), "cluster_name": dag_id, "autotermination_minutes": 30},
+                )
+                jobs = [
+                    DatabricksSubmitRunOperator(
+                        task_id=f"job_{i}",
+                        polling_period_seconds=poll,
+                        json={
+                            "run_name": f"{dag_id}-{i}",
+                            "existing_cluster_id": create.output,
+                            "notebook_task": {"notebook_path": NOTEBOOK_PATH, "base_parameters": params},
+                        },
+                    )
+                    for i in range(n)
+                ]
                 delete = DatabricksDeleteClusterOperator(task_id="delete_cluster", cluster_id=create.output)
             if shape == "sequential":
                 chain(create, *jobs, delete)
@@ -257,12 +291,21 @@ def build_dag(dag_id: str, strategy: str, shape: str, n: int, job: float, poll: 
                     launch >> jobs
             else:
                 with DatabricksWorkflowTaskGroup(
-                        group_id="workflow", databricks_conn_id="databricks_default",
-                        job_clusters=[{"job_cluster_key": "shared", "new_cluster": cluster_spec(workers)}]):
-                    jobs = [DatabricksNotebookOperator(
-                        task_id=f"job_{i}", notebook_path=NOTEBOOK_PATH, source="WORKSPACE",
-                        job_cluster_key="shared", notebook_params=params, polling_period_seconds=poll)
-                        for i in range(n)]
+                    group_id="workflow",
+                    databricks_conn_id="databricks_default",
+                    job_clusters=[{"job_cluster_key": "shared", "new_cluster": cluster_spec(workers)}],
+                ):
+                    jobs = [
+                        DatabricksNotebookOperator(
+                            task_id=f"job_{i}",
+                            notebook_path=NOTEBOOK_PATH,
+                            source="WORKSPACE",
+                            job_cluster_key="shared",
+                            notebook_params=params,
+                            polling_period_seconds=poll,
+                        )
+                        for i in range(n)
+                    ]
                     if shape == "sequential":
                         chain(*jobs)
     return dag
@@ -300,29 +343,42 @@ def _state(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def account(strategy: str, shape: str, n: int, start: float, job: float, wall: float, baseline: float,
-            clusters: list[dict[str, Any]], tis: dict[str, TaskTimes], ok: bool, prices: Prices) -> Result:
+def account(
+    strategy: str,
+    shape: str,
+    n: int,
+    start: float,
+    job: float,
+    wall: float,
+    baseline: float,
+    clusters: list[dict[str, Any]],
+    tis: dict[str, TaskTimes],
+    ok: bool,
+    prices: Prices,
+) -> Result:
     """The row: the critical path's cluster starts and notebooks, and cost from the workspace's records."""
     start_times = []
     for c in clusters:
         running = first(c["transitions"], "RUNNING")
         if running is not None:
             start_times.append((running - c["created_time"]) / 1000)
-    start_cp = (sum(start_times) if strategy == "a" and shape == "sequential"
-                else max(start_times, default=0.0))
+    start_cp = sum(start_times) if strategy == "a" and shape == "sequential" else max(start_times, default=0.0)
     job_cp = job * (n if shape == "sequential" else 1)
-    tasks_cp = {"a": n if shape == "sequential" else 1, "b": (n if shape == "sequential" else 1) + 2,
-                "c": (n if shape == "sequential" else 1) + 1}[strategy]
+    tasks_cp = {
+        "a": n if shape == "sequential" else 1,
+        "b": (n if shape == "sequential" else 1) + 2,
+        "c": (n if shape == "sequential" else 1) + 1,
+    }[strategy]
 
     if REAL_SPARK and start_times:  # S is what the drivers took
         start = sorted(start_times)[len(start_times) // 2]
-    result = Result(strategy, shape, n, start, job, wall, baseline, len(clusters), start_cp, job_cp, tasks_cp,
-                    ok=ok)
+    result = Result(strategy, shape, n, start, job, wall, baseline, len(clusters), start_cp, job_cp, tasks_cp, ok=ok)
     for c in clusters:
         nodes = (c["num_workers"] or 0) + 1
         dbus = c["running_seconds"] * SECONDS_PER_SCALED_SECOND / 3600 * prices.dbu_per_node_hour * nodes
-        result.seconds_by_type[c["compute_type"]] = result.seconds_by_type.get(c["compute_type"], 0.0) + \
-            c["running_seconds"]
+        result.seconds_by_type[c["compute_type"]] = (
+            result.seconds_by_type.get(c["compute_type"], 0.0) + c["running_seconds"]
+        )
         result.dbus += dbus
         result.cost += dbus * prices.rate(c["compute_type"])
     if strategy == "b" and clusters:
@@ -330,15 +386,27 @@ def account(strategy: str, shape: str, n: int, start: float, job: float, wall: f
         cluster_start = (first(c["transitions"], "RUNNING") - c["created_time"]) / 1000
         create, delete = tis.get("create_cluster"), tis.get("delete_cluster")
         if create is not None and create.start_date and create.end_date:
-            result.airbricks_ops["create (task - cluster start)"] = \
-                (create.end_date - create.start_date).total_seconds() - cluster_start
+            result.airbricks_ops["create (task - cluster start)"] = (
+                create.end_date - create.start_date
+            ).total_seconds() - cluster_start
         if delete is not None and delete.start_date and delete.end_date:
             result.airbricks_ops["delete (task)"] = (delete.end_date - delete.start_date).total_seconds()
     return result
 
 
-def measure(api: Api, strategy: str, shape: str, n: int, start: float, job: float,
-            poll: float, workers: int, prices: Prices, baseline: float, tag: str) -> Result:
+def measure(
+    api: Api,
+    strategy: str,
+    shape: str,
+    n: int,
+    start: float,
+    job: float,
+    poll: float,
+    workers: int,
+    prices: Prices,
+    baseline: float,
+    tag: str,
+) -> Result:
     """One strategy with ``dag.test()`` (sequential shape)."""
     dag_id = f"bench_{strategy}_{shape}_{tag}"
     dag = build_dag(dag_id, strategy, shape, n, job, poll, workers)
@@ -349,8 +417,10 @@ def measure(api: Api, strategy: str, shape: str, n: int, start: float, job: floa
     wall = time.perf_counter() - t0
     time.sleep(0.3)  # let the last job cluster finish terminating, so its record is final
     clusters = [c for c in api.usage() if c["cluster_id"] not in before]
-    tis = {ti.task_id.split(".")[-1]: TaskTimes(_state(ti.state), ti.start_date, ti.end_date)
-           for ti in dag_run.get_task_instances()}
+    tis = {
+        ti.task_id.split(".")[-1]: TaskTimes(_state(ti.state), ti.start_date, ti.end_date)
+        for ti in dag_run.get_task_instances()
+    }
     ok = _state(dag_run.state) == "success" and all(ti.state == "success" for ti in tis.values())
     return account(strategy, shape, n, start, job, wall, baseline, clusters, tis, ok, prices)
 
@@ -387,25 +457,35 @@ def parallel_dag_id(strategy: str, noop: bool = False) -> str:
 
 def parallel_dags(strategies: list[str], n: int, job: float, poll: float, workers: int) -> list[Any]:
     """What the deployment's DAG file defines: :func:`build_dag`'s parallel DAGs, real and no-op."""
-    return [build_dag(parallel_dag_id(s, noop), s, "parallel", n, job, poll, workers, noop=noop)
-            for s in strategies for noop in (False, True)]
+    return [
+        build_dag(parallel_dag_id(s, noop), s, "parallel", n, job, poll, workers, noop=noop)
+        for s in strategies
+        for noop in (False, True)
+    ]
 
 
 def _db_time(value: Any) -> datetime.datetime | None:
     return datetime.datetime.fromisoformat(str(value)) if value else None
 
 
-def run_deployed(dep: AirflowDeployment, dag_id: str, run_id: str, timeout: float = 600.0
-                 ) -> tuple[str, float, dict[str, TaskTimes]]:
+def run_deployed(
+    dep: AirflowDeployment, dag_id: str, run_id: str, timeout: float = 600.0
+) -> tuple[str, float, dict[str, TaskTimes]]:
     """Trigger a DAG run, wait for it; its state, wall time (DAG run start -> end in the DB) and its tasks."""
     dep.trigger(dag_id, run_id, datetime.datetime.now(datetime.timezone.utc))
     state = dep.wait_run(dag_id, run_id, timeout)
-    [(started, ended)] = dep.query("SELECT start_date, end_date FROM dag_run WHERE dag_id = ? AND run_id = ?",
-                                   dag_id, run_id)
+    [(started, ended)] = dep.query(
+        "SELECT start_date, end_date FROM dag_run WHERE dag_id = ? AND run_id = ?", dag_id, run_id
+    )
     wall = (_db_time(ended) - _db_time(started)).total_seconds()
-    tis = {task_id.split(".")[-1]: TaskTimes(ti_state, _db_time(t0), _db_time(t1)) for task_id, ti_state, t0, t1
-           in dep.query("SELECT task_id, state, start_date, end_date FROM task_instance "
-                        "WHERE dag_id = ? AND run_id = ?", dag_id, run_id)}
+    tis = {
+        task_id.split(".")[-1]: TaskTimes(ti_state, _db_time(t0), _db_time(t1))
+        for task_id, ti_state, t0, t1 in dep.query(
+            "SELECT task_id, state, start_date, end_date FROM task_instance WHERE dag_id = ? AND run_id = ?",
+            dag_id,
+            run_id,
+        )
+    }
     return state, wall, tis
 
 
@@ -415,9 +495,11 @@ def time_baseline_deployed(dep: AirflowDeployment, strategy: str, tag: str, repe
     return sorted(walls)[len(walls) // 2]
 
 
-def measure_deployed(dep: AirflowDeployment, strategy: str, n: int, start: float, job: float, prices: Prices,
-                     baseline: float, tag: str) -> Result:
+def measure_deployed(
+    dep: AirflowDeployment, strategy: str, n: int, start: float, job: float, prices: Prices, baseline: float, tag: str
+) -> Result:
     """One strategy's parallel DAG run on the deployment, accounted like :func:`measure`."""
+
     def usage() -> list[dict[str, Any]]:
         return dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
 
@@ -429,30 +511,50 @@ def measure_deployed(dep: AirflowDeployment, strategy: str, n: int, start: float
     return account(strategy, "parallel", n, start, job, wall, baseline, clusters, tis, ok, prices)
 
 
-def run_parallel(root: Path, strategies: list[str], n: int, start: float, job: float, poll: float, workers: int,
-                 parallelism: int, prices: Prices, repeat: int) -> list[Result]:
+def run_parallel(
+    root: Path,
+    strategies: list[str],
+    n: int,
+    start: float,
+    job: float,
+    poll: float,
+    workers: int,
+    parallelism: int,
+    prices: Prices,
+    repeat: int,
+) -> list[Result]:
     """The parallel shape on a real deployment: warm-up, then per strategy its no-op baseline and its run."""
     from _deployment import AirflowDeployment
 
-    files = {"bench_parallel.py": PARALLEL_DAG_FILE.format(here=str(HERE), strategies=strategies, n=n, job=job,
-                                                           poll=poll, workers=workers)}
+    files = {
+        "bench_parallel.py": PARALLEL_DAG_FILE.format(
+            here=str(HERE), strategies=strategies, n=n, job=job, poll=poll, workers=workers
+        )
+    }
     ids = [parallel_dag_id(s, noop) for s in strategies for noop in (False, True)]
-    dep = AirflowDeployment(root, files, ids, parallelism=max(parallelism, n), cluster_start_seconds=start,
-                            cluster_stop_seconds=0.1)
+    dep = AirflowDeployment(
+        root, files, ids, parallelism=max(parallelism, n), cluster_start_seconds=start, cluster_stop_seconds=0.1
+    )
     t0 = time.monotonic()
     results = []
     try:
         dep.start()
-        print(f"  deployment ready in {time.monotonic() - t0:.0f} s (LocalExecutor, parallelism "
-              f"{dep.parallelism}, AIRFLOW_HOME={dep.home})", flush=True)
+        print(
+            f"  deployment ready in {time.monotonic() - t0:.0f} s (LocalExecutor, parallelism "
+            f"{dep.parallelism}, AIRFLOW_HOME={dep.home})",
+            flush=True,
+        )
         upload_notebook(lambda path, body: dep.ws("POST", f"/api/{path}", json=body))
         run_deployed(dep, parallel_dag_id(strategies[0], noop=True), "warmup")  # first run: not counted
         for strategy in strategies:
             baseline = time_baseline_deployed(dep, strategy, f"noop_{strategy}", repeat)
             r = measure_deployed(dep, strategy, n, start, job, prices, baseline, "main")
             results.append(r)
-            print(f"  ran {STRATEGIES[strategy]} parallel: wall {r.wall:.1f} s, baseline {baseline:.1f} s, "
-                  f"starts {r.starts}, ok={r.ok}", flush=True)
+            print(
+                f"  ran {STRATEGIES[strategy]} parallel: wall {r.wall:.1f} s, baseline {baseline:.1f} s, "
+                f"starts {r.starts}, ok={r.ok}",
+                flush=True,
+            )
     finally:
         dep.stop()
     return results
@@ -460,15 +562,18 @@ def run_parallel(root: Path, strategies: list[str], n: int, start: float, job: f
 
 # ---------------------------------------------------------------------------------------------- output
 def table(results: list[Result], prices: Prices) -> str:
-    head = ("| strategy | shape | N | S | J | wall (s) | real wall (min) | cluster starts | JOBS s | "
-            "ALL_PURPOSE s | DBUs | cost ($) | airflow baseline (s) | overhead/task (s) | ok |")
+    head = (
+        "| strategy | shape | N | S | J | wall (s) | real wall (min) | cluster starts | JOBS s | "
+        "ALL_PURPOSE s | DBUs | cost ($) | airflow baseline (s) | overhead/task (s) | ok |"
+    )
     lines = [head, "|" + "|".join("---" for _ in range(15)) + "|"]
     for r in results:
         lines.append(
             f"| {STRATEGIES[r.strategy]} | {r.shape} | {r.n} | {r.start:g} | {r.job:g} | {r.wall:.1f} | "
             f"{r.real_minutes:.1f} | {r.starts} | {r.seconds_by_type.get('JOBS', 0):.1f} | "
             f"{r.seconds_by_type.get('ALL_PURPOSE', 0):.1f} | {r.dbus:.4g} | {r.cost:.4g} | {r.baseline:.1f} | "
-            f"{r.overhead / r.tasks_cp:+.2f} | {'yes' if r.ok else 'NO'} |")
+            f"{r.overhead / r.tasks_cp:+.2f} | {'yes' if r.ok else 'NO'} |"
+        )
     return "\n".join(lines)
 
 
@@ -485,10 +590,18 @@ def plot(sweep: list[Result], path: Path) -> None:
         ax_cost.plot(x, [r.cost for r in rows], marker="o", label=label)
         ax_wall.plot(x, [r.real_minutes for r in rows], marker="o", label=label)
     n, s = sweep[0].n, sweep[0].start
-    ax_cost.set(xscale="log", xlabel="J / S (job length / cluster start)", ylabel="DBU cost per DAG run ($)",
-                title=f"Cost, {n} sequential jobs, S = {s:g} min")
-    ax_wall.set(xscale="log", xlabel="J / S (job length / cluster start)", ylabel="DAG wall time (real minutes)",
-                title=f"Wall time, {n} sequential jobs, S = {s:g} min")
+    ax_cost.set(
+        xscale="log",
+        xlabel="J / S (job length / cluster start)",
+        ylabel="DBU cost per DAG run ($)",
+        title=f"Cost, {n} sequential jobs, S = {s:g} min",
+    )
+    ax_wall.set(
+        xscale="log",
+        xlabel="J / S (job length / cluster start)",
+        ylabel="DAG wall time (real minutes)",
+        title=f"Wall time, {n} sequential jobs, S = {s:g} min",
+    )
     for ax in (ax_cost, ax_wall):
         ax.grid(True, which="both", alpha=0.3)
     ax_cost.legend(fontsize=8)
@@ -506,25 +619,34 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=4, help="N jobs per DAG run")
     parser.add_argument("--shapes", default="sequential", help="sequential (dag.test), parallel (deployment)")
     parser.add_argument("--strategies", default="a,b,c")
-    parser.add_argument("--poll", type=float, default=0.1,
-                        help="operators' poll interval, scaled seconds (0.1 = every 6 real seconds)")
-    parser.add_argument("--parallelism", type=int, default=8,
-                        help="parallel shape: the LocalExecutor's slots (raised to N if lower).  An executor slot "
-                             "stays taken for a few seconds after its task ends (its worker's supervisor "
-                             "finishing), so with exactly N slots the N-th parallel task can start late")
+    parser.add_argument(
+        "--poll", type=float, default=0.1, help="operators' poll interval, scaled seconds (0.1 = every 6 real seconds)"
+    )
+    parser.add_argument(
+        "--parallelism",
+        type=int,
+        default=8,
+        help="parallel shape: the LocalExecutor's slots (raised to N if lower).  An executor slot "
+        "stays taken for a few seconds after its task ends (its worker's supervisor "
+        "finishing), so with exactly N slots the N-th parallel task can start late",
+    )
     parser.add_argument("--baseline-repeat", type=int, default=2, help="no-op baseline runs per strategy")
     parser.add_argument("--workers", type=int, default=1, help="num_workers of every cluster (+1 driver node)")
     parser.add_argument("--price-jobs", type=float, default=0.15, help="$/DBU Jobs Compute (AWS Premium list)")
-    parser.add_argument("--price-all-purpose", type=float, default=0.55,
-                        help="$/DBU All-Purpose Compute (AWS Premium list)")
+    parser.add_argument(
+        "--price-all-purpose", type=float, default=0.55, help="$/DBU All-Purpose Compute (AWS Premium list)"
+    )
     parser.add_argument("--dbu-per-node-hour", type=float, default=1.0, help="DBU/hour of one node (i3.xlarge: 1.0)")
     parser.add_argument("--sweep", default="0.1,0.5,1,2,5", help="J/S ratios for the plot ('' to skip)")
     parser.add_argument("--sweep-start", type=float, default=2.0)
     parser.add_argument("--sweep-jobs", type=int, default=2)
     parser.add_argument("--plot", type=Path, default=HERE / "plots" / "cluster_strategies.png")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
-    parser.add_argument("--spark", action="store_true",
-                        help="real Spark drivers, real time: S measured, --job and --poll in real seconds")
+    parser.add_argument(
+        "--spark",
+        action="store_true",
+        help="real Spark drivers, real time: S measured, --job and --poll in real seconds",
+    )
     args = parser.parse_args()
     if args.spark:
         if "parallel" in args.shapes:
@@ -546,10 +668,12 @@ def main() -> None:
         scale_provider_launch_poll()
     cpu0 = time.process_time()
     print(f"machine: {describe()}")
-    print(f"prices: Jobs ${prices.jobs}/DBU, All-Purpose ${prices.all_purpose}/DBU, "
-          f"{prices.dbu_per_node_hour} DBU/h per node, {args.workers} worker(s) + driver; "
-          f"poll {args.poll:g} s; " + ("real Spark drivers, real time" if REAL_SPARK else "1 scaled s = 1 real min"),
-          flush=True)
+    print(
+        f"prices: Jobs ${prices.jobs}/DBU, All-Purpose ${prices.all_purpose}/DBU, "
+        f"{prices.dbu_per_node_hour} DBU/h per node, {args.workers} worker(s) + driver; "
+        f"poll {args.poll:g} s; " + ("real Spark drivers, real time" if REAL_SPARK else "1 scaled s = 1 real min"),
+        flush=True,
+    )
 
     out: dict[str, Any] = {"machine": describe(), "main": [], "sweep": []}
     baselines: dict[tuple[str, str, int], float] = {}
@@ -563,9 +687,11 @@ def main() -> None:
     def workspace(start: float) -> LocalWorkspace:
         from airbricks.workspace.server.serve import LocalWorkspace
 
-        ws = (LocalWorkspace(tmp / "ws-spark", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0)
-              if REAL_SPARK else
-              LocalWorkspace(tmp / f"ws-{start:g}", cluster_start_seconds=start, cluster_stop_seconds=0.1))
+        ws = (
+            LocalWorkspace(tmp / "ws-spark", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0)
+            if REAL_SPARK
+            else LocalWorkspace(tmp / f"ws-{start:g}", cluster_start_seconds=start, cluster_stop_seconds=0.1)
+        )
         ws.start()
         os.environ["AIRFLOW_CONN_DATABRICKS_DEFAULT"] = ws.connection_uri
         api = Api(ws)
@@ -580,27 +706,56 @@ def main() -> None:
         try:
             api = Api(ws)
             for strategy in strategies:
-                r = measure(api, strategy, "sequential", args.jobs, args.start, args.job, args.poll,
-                            args.workers, prices, baseline(strategy, "sequential", args.jobs), f"main_{args.jobs}")
+                r = measure(
+                    api,
+                    strategy,
+                    "sequential",
+                    args.jobs,
+                    args.start,
+                    args.job,
+                    args.poll,
+                    args.workers,
+                    prices,
+                    baseline(strategy, "sequential", args.jobs),
+                    f"main_{args.jobs}",
+                )
                 results.append(r)
-                print(f"  ran {STRATEGIES[r.strategy]} sequential: wall {r.wall:.1f} s, starts {r.starts}, "
-                      f"ok={r.ok}", flush=True)
+                print(
+                    f"  ran {STRATEGIES[r.strategy]} sequential: wall {r.wall:.1f} s, starts {r.starts}, ok={r.ok}",
+                    flush=True,
+                )
         finally:
             ws.stop()
     if "parallel" in shapes:
-        results += run_parallel(tmp / "deployment", strategies, args.jobs, args.start, args.job, args.poll,
-                                args.workers, args.parallelism, prices, args.baseline_repeat)
+        results += run_parallel(
+            tmp / "deployment",
+            strategies,
+            args.jobs,
+            args.start,
+            args.job,
+            args.poll,
+            args.workers,
+            args.parallelism,
+            prices,
+            args.baseline_repeat,
+        )
     print()
-    print(f"## N = {args.jobs} jobs, S = measured real driver starts (s), J = {args.job:g} s (real)" if REAL_SPARK
-          else f"## N = {args.jobs} jobs, S = {args.start:g} (min), J = {args.job:g} (min)"
-          + (" (parallel: real Airflow deployment, LocalExecutor)" if "parallel" in shapes else ""))
+    print(
+        f"## N = {args.jobs} jobs, S = measured real driver starts (s), J = {args.job:g} s (real)"
+        if REAL_SPARK
+        else f"## N = {args.jobs} jobs, S = {args.start:g} (min), J = {args.job:g} (min)"
+        + (" (parallel: real Airflow deployment, LocalExecutor)" if "parallel" in shapes else "")
+    )
     print(table(results, prices))
     print()
     print("airbricks operators measured directly (strategy b), seconds of the task beyond the cluster's own time:")
     for r in results:
         if r.airbricks_ops:
-            print(f"  {r.shape}: " + ", ".join(f"{k} {v:.2f} s" for k, v in r.airbricks_ops.items())
-                  + f"; airflow baseline per task {r.baseline / (r.n + 2):.2f} s")
+            print(
+                f"  {r.shape}: "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in r.airbricks_ops.items())
+                + f"; airflow baseline per task {r.baseline / (r.n + 2):.2f} s"
+            )
     out["main"] = [vars(r) | {"overhead": r.overhead, "real_minutes": r.real_minutes} for r in results]
 
     if ratios:
@@ -611,9 +766,19 @@ def main() -> None:
             for ratio in ratios:
                 job = ratio * args.sweep_start
                 for strategy in strategies:
-                    r = measure(api, strategy, "sequential", args.sweep_jobs, args.sweep_start, job,
-                                args.poll, args.workers, prices,
-                                baseline(strategy, "sequential", args.sweep_jobs), f"sweep_{ratio:g}")
+                    r = measure(
+                        api,
+                        strategy,
+                        "sequential",
+                        args.sweep_jobs,
+                        args.sweep_start,
+                        job,
+                        args.poll,
+                        args.workers,
+                        prices,
+                        baseline(strategy, "sequential", args.sweep_jobs),
+                        f"sweep_{ratio:g}",
+                    )
                     sweep.append(r)
                     print(f"  sweep J/S={ratio:g} {STRATEGIES[strategy]}: wall {r.wall:.1f} s, ok={r.ok}", flush=True)
         finally:

@@ -71,9 +71,12 @@ def child_main(mode: str, kind: str, targets_file: str, poll: float, out_file: s
         from airflow.sdk._shared.module_loading import import_string
 
         def make(target: str):
-            trigger = (DatabricksFileTrigger(path=target, poll_interval=poll) if kind == "file"
-                       else DatabricksClusterStateTrigger(target, poll_interval=poll))
-            classpath, kwargs = trigger.serialize()   # what the triggerer stores ...
+            trigger = (
+                DatabricksFileTrigger(path=target, poll_interval=poll)
+                if kind == "file"
+                else DatabricksClusterStateTrigger(target, poll_interval=poll)
+            )
+            classpath, kwargs = trigger.serialize()  # what the triggerer stores ...
             return import_string(classpath)(**kwargs)  # ... and re-creates
 
         async def one(target: str) -> None:
@@ -89,6 +92,7 @@ def child_main(mode: str, kind: str, targets_file: str, poll: float, out_file: s
 
         asyncio.run(all_of())
     else:
+
         def one_sync(target: str) -> None:
             hook = AirbricksDatabricksHook(caller="bench")
             time.sleep(random.uniform(0, poll))
@@ -138,19 +142,29 @@ class Server:
     def __init__(self, data_dir: Path, cluster_start_seconds: float) -> None:
         import uvicorn
 
-        from airbricks.workspace.server.app import create_app
         from airbricks.workspace.core import Workspace, WorkspaceConfig
+        from airbricks.workspace.server.app import create_app
         from airbricks.workspace.server.serve import connection_uri, free_port
 
         self.port = free_port()
-        self.workspace = Workspace(WorkspaceConfig(data_dir=data_dir, cluster_start_seconds=cluster_start_seconds,
-                                                   cluster_stop_seconds=0.1))
+        self.workspace = Workspace(
+            WorkspaceConfig(data_dir=data_dir, cluster_start_seconds=cluster_start_seconds, cluster_stop_seconds=0.1)
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         self.workspace.url = self.url
         self.workspace.start()
         self.app = CountingApp(create_app(self.workspace))
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False, lifespan="off", backlog=4096))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                backlog=4096,
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         while not self.server.started:
@@ -219,8 +233,17 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else float("nan")
 
 
-def scenario(server: Server, tmp: Path, mode: str, kind: str, k: int, poll: float, window: float,
-             processes: int, src: str | None = None) -> dict[str, Any]:
+def scenario(
+    server: Server,
+    tmp: Path,
+    mode: str,
+    kind: str,
+    k: int,
+    poll: float,
+    window: float,
+    processes: int,
+    src: str | None = None,
+) -> dict[str, Any]:
     """Start the waiters (``processes`` processes sharing the K targets), measure, make targets appear.
 
     ``src``: run the waiters with the airbricks package found in this directory (first on ``PYTHONPATH``)."""
@@ -233,17 +256,33 @@ def scenario(server: Server, tmp: Path, mode: str, kind: str, k: int, poll: floa
         tf, of = tmp / f"{tag}-{j}.targets.json", tmp / f"{tag}-{j}.out.json"
         tfs.append(tf)
         outs.append(of)
-        procs.append(subprocess.Popen([sys.executable, __file__, "--child", mode, kind, str(tf), str(poll), str(of)],
-                                      env=env, stdout=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, __file__, "--child", mode, kind, str(tf), str(poll), str(of)],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
     for p in procs:
         assert p.stdout is not None and p.stdout.readline().strip() == "READY", "waiter did not start"
     if kind == "file":
         targets = [f"dbfs:/bench/{tag}/f{i:04d}/_SUCCESS" for i in range(k)]
     else:  # created only now that every waiter is up, so the clusters are PENDING for the whole window
         created = time.time()
-        targets = [server.call("POST", "2.1/clusters/create", json={
-            "cluster_name": f"{tag}-{i}", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
-            "num_workers": 0})["cluster_id"] for i in range(k)]
+        targets = [
+            server.call(
+                "POST",
+                "2.1/clusters/create",
+                json={
+                    "cluster_name": f"{tag}-{i}",
+                    "spark_version": "15.4.x-scala2.12",
+                    "node_type_id": "i3.xlarge",
+                    "num_workers": 0,
+                },
+            )["cluster_id"]
+            for i in range(k)
+        ]
     for j, tf in enumerate(tfs):
         tmp_file = tf.with_suffix(".tmp")
         tmp_file.write_text(json.dumps(targets[j::processes]))
@@ -268,8 +307,11 @@ def scenario(server: Server, tmp: Path, mode: str, kind: str, k: int, poll: floa
         import base64
 
         for t in targets:
-            server.call("POST", "2.0/dbfs/put", json={"path": t, "contents": base64.b64encode(b"ok").decode(),
-                                                      "overwrite": True})
+            server.call(
+                "POST",
+                "2.0/dbfs/put",
+                json={"path": t, "contents": base64.b64encode(b"ok").decode(), "overwrite": True},
+            )
             appeared[t] = time.time()
     for p in procs:
         p.wait(timeout=window + 10 * poll + 60)
@@ -291,12 +333,22 @@ def scenario(server: Server, tmp: Path, mode: str, kind: str, k: int, poll: floa
         for cid in targets:
             server.call("POST", "2.1/clusters/permanent-delete", json={"cluster_id": cid})
     latencies = [done[t] - appeared[t] for t in targets if t in done and t in appeared]
-    return {"mode": f"{mode} ({src})" if src else mode, "kind": kind, "k": k, "processes": processes,
-            "idle_rss": idle_rss,
-            "rss": steady_rss, "uss": steady_uss, "cpu": cpu, "req_per_min": rate,
-            "lat_p50": statistics.median(latencies) if latencies else float("nan"),
-            "lat_p95": pct(latencies, 0.95), "lat_max": max(latencies, default=float("nan")),
-            "completed": len(latencies), "errors": n_errors}
+    return {
+        "mode": f"{mode} ({src})" if src else mode,
+        "kind": kind,
+        "k": k,
+        "processes": processes,
+        "idle_rss": idle_rss,
+        "rss": steady_rss,
+        "uss": steady_uss,
+        "cpu": cpu,
+        "req_per_min": rate,
+        "lat_p50": statistics.median(latencies) if latencies else float("nan"),
+        "lat_p95": pct(latencies, 0.95),
+        "lat_max": max(latencies, default=float("nan")),
+        "completed": len(latencies),
+        "errors": n_errors,
+    }
 
 
 # ============================================================================================ main
@@ -306,10 +358,15 @@ def main() -> None:
     parser.add_argument("--kinds", default="file,cluster")
     parser.add_argument("--poll", type=float, default=5.0, help="seconds between two checks, both modes")
     parser.add_argument("--window", type=float, default=15.0, help="steady waiting window measured (file waits)")
-    parser.add_argument("--sample-processes", type=int, default=10,
-                        help="poke mode: measure this many waiters as one process each, extrapolate beyond")
-    parser.add_argument("--compare-src", default=None,
-                        help="also run each deferrable row with the airbricks package in this directory")
+    parser.add_argument(
+        "--sample-processes",
+        type=int,
+        default=10,
+        help="poke mode: measure this many waiters as one process each, extrapolate beyond",
+    )
+    parser.add_argument(
+        "--compare-src", default=None, help="also run each deferrable row with the airbricks package in this directory"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -321,8 +378,11 @@ def main() -> None:
     # cluster waits: the clusters start after the waiters' start-up plus the measured window
     server = Server(tmp / "ws", cluster_start_seconds=READY_PAUSE + args.poll + args.window + 2)
     print(f"machine: {describe()}")
-    print(f"poll every {args.poll:g} s (both modes), steady window {args.window:g} s; server: the local workspace "
-          f"in the benchmark's process (not counted)", flush=True)
+    print(
+        f"poll every {args.poll:g} s (both modes), steady window {args.window:g} s; server: the local workspace "
+        f"in the benchmark's process (not counted)",
+        flush=True,
+    )
     rows: list[dict[str, Any]] = []
     per_process: dict[str, tuple[float, float]] = {}
     try:
@@ -341,30 +401,38 @@ def main() -> None:
                         rss1, uss1 = per_process[kind]
                         row["rss_threads"], row["uss_threads"] = row["rss"], row["uss"]
                         row["rss"], row["uss"] = rss1 * k, uss1 * k
-                        row["mem_note"] = "~ K x per-process (threads measured: " \
-                                          f"{row['rss_threads']:.0f} MiB RSS)"
+                        row["mem_note"] = f"~ K x per-process (threads measured: {row['rss_threads']:.0f} MiB RSS)"
                     else:
                         row["mem_note"] = "measured, 1 process (triggerer)"
                     rows.append(row)
-                    print(f"  {kind} K={k} {mode}: RSS {row['rss']:.0f} MiB, CPU {row['cpu'] * 100:.1f}% core, "
-                          f"{row['req_per_min']:.0f} req/min, latency p50 {row['lat_p50']:.2f} s, "
-                          f"done {row['completed']}/{k}", flush=True)
+                    print(
+                        f"  {kind} K={k} {mode}: RSS {row['rss']:.0f} MiB, CPU {row['cpu'] * 100:.1f}% core, "
+                        f"{row['req_per_min']:.0f} req/min, latency p50 {row['lat_p50']:.2f} s, "
+                        f"done {row['completed']}/{k}",
+                        flush=True,
+                    )
     finally:
         server.stop()
 
     print()
-    print("| wait for | K | mode | idle RSS before waiting (MiB) | waiting-side RSS (MiB) | USS (MiB) | CPU (% of one core) | API requests/min | "
-          "latency p50 / p95 / max (s) | done | memory |")
+    print(
+        "| wait for | K | mode | idle RSS before waiting (MiB) | waiting-side RSS (MiB) | USS (MiB) | CPU (% of one core) | API requests/min | "
+        "latency p50 / p95 / max (s) | done | memory |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['kind']} | {r['k']} | {r['mode']} | {r['idle_rss']:.0f} | {r['rss']:.0f} | {r['uss']:.0f} | {r['cpu'] * 100:.1f} | "
-              f"{r['req_per_min']:.0f} | {r['lat_p50']:.2f} / {r['lat_p95']:.2f} / {r['lat_max']:.2f} | "
-              f"{r['completed']}/{r['k']} | {r['mem_note']} |")
+        print(
+            f"| {r['kind']} | {r['k']} | {r['mode']} | {r['idle_rss']:.0f} | {r['rss']:.0f} | {r['uss']:.0f} | {r['cpu'] * 100:.1f} | "
+            f"{r['req_per_min']:.0f} | {r['lat_p50']:.2f} / {r['lat_p95']:.2f} / {r['lat_max']:.2f} | "
+            f"{r['completed']}/{r['k']} | {r['mem_note']} |"
+        )
     for r in rows:
         if r["mode"].startswith("deferrable") and r["k"] == 500:
             ok = r["rss"] < 150 and r["cpu"] < 0.10
-            print(f"target ({r['mode']}: 500 deferred {r['kind']} waits < 150 MB and < 10% of a core): "
-                  f"{'meets' if ok else 'MISSES'} ({r['rss']:.0f} MiB, {r['cpu'] * 100:.1f}%)")
+            print(
+                f"target ({r['mode']}: 500 deferred {r['kind']} waits < 150 MB and < 10% of a core): "
+                f"{'meets' if ok else 'MISSES'} ({r['rss']:.0f} MiB, {r['cpu'] * 100:.1f}%)"
+            )
     if args.json:
         args.json.write_text(json.dumps({"machine": describe(), "rows": rows}, indent=1))
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from _machine import describe
 
 PROVIDER = "import airflow.providers.databricks.operators.databricks"
 AIRBRICKS = (
@@ -41,8 +41,7 @@ def sample(code: str) -> tuple[float, float, list[tuple[int, str]], float]:
     between two processes on a busy machine).
     """
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
     wall = (time.perf_counter() - t0) * 1000
     top = 0
     ours = 0
@@ -90,12 +89,16 @@ def main() -> None:
     print(f"| {'difference of the two (paired)':<44} | {added_imp:>24.1f} | {added_wall:>17.1f} |")
     print(f"| {'airbricks imports after the provider, same process':<44} | {med(in_process):>24.1f} | {'':>17} |")
     verdict = "meets" if med(in_process) < 20 else "MISSES"
-    print(f"target: < 20 ms added -> {verdict} ({med(in_process):.1f} ms: cumulative -X importtime of the "
-          f"'from airbricks...' imports; min {min(in_process):.1f}, max {max(in_process):.1f})")
+    print(
+        f"target: < 20 ms added -> {verdict} ({med(in_process):.1f} ms: cumulative -X importtime of the "
+        f"'from airbricks...' imports; min {min(in_process):.1f}, max {max(in_process):.1f})"
+    )
     seen = {name for _us, name in last_base}
     added = sorted(((us, name) for us, name in last if name not in seen), reverse=True)
-    print(f"modules loaded only because of airbricks (last sample): {len(added)}; largest self times: "
-          + ", ".join(f"{name} {us / 1000:.1f} ms" for us, name in added[:8]))
+    print(
+        f"modules loaded only because of airbricks (last sample): {len(added)}; largest self times: "
+        + ", ".join(f"{name} {us / 1000:.1f} ms" for us, name in added[:8])
+    )
 
 
 if __name__ == "__main__":

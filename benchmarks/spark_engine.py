@@ -24,8 +24,8 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,14 +33,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import describe  # noqa: E402  (benchmarks/ is not a package)
+from _machine import describe
 
 CLUSTER = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 TRIVIAL = "# Databricks notebook source\ndbutils.notebook.exit('ok')\n"
 TRIVIAL_SPARK = "# Databricks notebook source\ndbutils.notebook.exit(str(spark.sql('SELECT 1 AS x').first().x))\n"
-LATENCY = ("# Databricks notebook source\nimport json, time\nspark.sql('SELECT 1').collect()\nsamples = []\n"
-           "for _ in range({n}):\n    t = time.perf_counter()\n    spark.sql('SELECT 1').collect()\n"
-           "    samples.append((time.perf_counter() - t) * 1000)\ndbutils.notebook.exit(json.dumps(samples))\n")
+LATENCY = (
+    "# Databricks notebook source\nimport json, time\nspark.sql('SELECT 1').collect()\nsamples = []\n"
+    "for _ in range({n}):\n    t = time.perf_counter()\n    spark.sql('SELECT 1').collect()\n"
+    "    samples.append((time.perf_counter() - t) * 1000)\ndbutils.notebook.exit(json.dumps(samples))\n"
+)
 
 
 def _rss_mb(pid: int) -> float:
@@ -62,10 +64,21 @@ def bare_connect_server() -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="airbricks-bare-connect-") as tmp:
         started = time.monotonic()
         proc = subprocess.Popen(
-            [str(home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
-             "--conf", f"spark.connect.grpc.binding.port={port}", "--conf", "spark.connect.grpc.binding.address=127.0.0.1"],
-            cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"})
+            [
+                str(home / "bin" / "spark-submit"),
+                "--class",
+                "org.apache.spark.sql.connect.service.SparkConnectServer",
+                "--conf",
+                f"spark.connect.grpc.binding.port={port}",
+                "--conf",
+                "spark.connect.grpc.binding.address=127.0.0.1",
+            ],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"},
+        )
         try:
             while True:
                 try:
@@ -96,13 +109,20 @@ def main() -> int:
     from databricks.sdk.service import jobs
     from databricks.sdk.service.workspace import ImportFormat, Language
 
-    from airbricks.workspace.server.serve import LocalWorkspace
     from airbricks.workspace.compute.spark.engine import default_max_drivers
+    from airbricks.workspace.server.serve import LocalWorkspace
 
     rows: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory(prefix="airbricks-spark-bench-") as tmp, \
-            LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0,
-                           spark_class_cache=Path(tmp) / "jvm-classes") as ws:
+    with (
+        tempfile.TemporaryDirectory(prefix="airbricks-spark-bench-") as tmp,
+        LocalWorkspace(
+            Path(tmp) / "ws",
+            spark=True,
+            cluster_start_seconds=0,
+            cluster_stop_seconds=0,
+            spark_class_cache=Path(tmp) / "jvm-classes",
+        ) as ws,
+    ):
         sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
         engine = ws.workspace.clusters.engine
 
@@ -117,44 +137,69 @@ def main() -> int:
         def upload(name: str, source: str) -> str:
             path = f"/Shared/bench/{name}"
             sdk.workspace.mkdirs("/Shared/bench")
-            sdk.workspace.upload(path, source.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON,
-                                 overwrite=True)
+            sdk.workspace.upload(
+                path, source.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON, overwrite=True
+            )
             return path
 
         def run(cluster_id: str, path: str) -> tuple[float, str]:
             started = time.monotonic()
-            run_id = sdk.jobs.submit(run_name="bench", tasks=[jobs.SubmitTask(
-                task_key="t", existing_cluster_id=cluster_id,
-                notebook_task=jobs.NotebookTask(notebook_path=path))]).response.run_id
-            while (got := sdk.jobs.get_run(run_id)).state.life_cycle_state.value not in ("TERMINATED",
-                                                                                           "INTERNAL_ERROR"):
+            run_id = sdk.jobs.submit(
+                run_name="bench",
+                tasks=[
+                    jobs.SubmitTask(
+                        task_key="t",
+                        existing_cluster_id=cluster_id,
+                        notebook_task=jobs.NotebookTask(notebook_path=path),
+                    )
+                ],
+            ).response.run_id
+            while (got := sdk.jobs.get_run(run_id)).state.life_cycle_state.value not in (
+                "TERMINATED",
+                "INTERNAL_ERROR",
+            ):
                 time.sleep(0.005)
             elapsed = time.monotonic() - started
             return elapsed, sdk.jobs.get_run_output(got.tasks[0].run_id).notebook_output.result
 
         # The first cluster also starts the shared metastore: reported on its own row.
         first, first_start = start_cluster("bench-first")
-        rows.append(("first cluster create -> RUNNING (also starts the metastore, writes the class archives)",
-                     f"{first_start:.2f} s"))
+        rows.append(
+            (
+                "first cluster create -> RUNNING (also starts the metastore, writes the class archives)",
+                f"{first_start:.2f} s",
+            )
+        )
         driver = engine.driver(first)
         rows.append(("driver RSS, idle after warm-up", f"{_rss_mb(driver.pid):.0f} MB"))
 
         trivial, trivial_spark = upload("trivial", TRIVIAL), upload("trivial_spark", TRIVIAL_SPARK)
         plain = [run(first, trivial)[0] for _ in range(args.runs)]
         with_spark = [run(first, trivial_spark)[0] for _ in range(args.runs)]
-        rows.append((f"trivial notebook, submit -> TERMINATED, warm cluster ({args.runs} runs, median / p90)",
-                     f"{statistics.median(plain):.2f} s / {sorted(plain)[int(0.9 * len(plain)) - 1]:.2f} s"))
-        rows.append((f"same, the notebook runs one spark.sql (new Connect session) ({args.runs} runs)",
-                     f"{statistics.median(with_spark):.2f} s / "
-                     f"{sorted(with_spark)[int(0.9 * len(with_spark)) - 1]:.2f} s"))
+        rows.append(
+            (
+                f"trivial notebook, submit -> TERMINATED, warm cluster ({args.runs} runs, median / p90)",
+                f"{statistics.median(plain):.2f} s / {sorted(plain)[int(0.9 * len(plain)) - 1]:.2f} s",
+            )
+        )
+        rows.append(
+            (
+                f"same, the notebook runs one spark.sql (new Connect session) ({args.runs} runs)",
+                f"{statistics.median(with_spark):.2f} s / {sorted(with_spark)[int(0.9 * len(with_spark)) - 1]:.2f} s",
+            )
+        )
         _, samples = run(first, upload("latency", LATENCY.format(n=50)))
         samples = json.loads(samples)
-        rows.append(("spark.sql('SELECT 1').collect() inside a notebook (50, median / p90)",
-                     f"{statistics.median(samples):.1f} ms / {sorted(samples)[44]:.1f} ms"))
+        rows.append(
+            (
+                "spark.sql('SELECT 1').collect() inside a notebook (50, median / p90)",
+                f"{statistics.median(samples):.1f} ms / {sorted(samples)[44]:.1f} ms",
+            )
+        )
         rows.append(("driver RSS after these notebooks", f"{_rss_mb(driver.pid):.0f} MB"))
-        metastore = engine._metastore  # noqa: SLF001 - in-process measurement of our own engine
-        if metastore is not None and metastore._proc is not None:  # noqa: SLF001
-            rows.append(("metastore service RSS", f"{_rss_mb(metastore._proc.pid):.0f} MB"))  # noqa: SLF001
+        metastore = engine._metastore
+        if metastore is not None and metastore._proc is not None:
+            rows.append(("metastore service RSS", f"{_rss_mb(metastore._proc.pid):.0f} MB"))
 
         starts, others, peer = [], [], []
         for i in range(args.clusters - 1):  # interleaved with the peer: the same load on both
@@ -162,22 +207,39 @@ def main() -> int:
             cluster_id, seconds = start_cluster(f"bench-{i}")
             others.append(cluster_id)
             starts.append(seconds)
-        rows.append((f"next cluster create -> RUNNING (median of {len(starts)}, metastore already up)",
-                     f"{statistics.median(starts):.2f} s" if starts else "-"))
+        rows.append(
+            (
+                f"next cluster create -> RUNNING (median of {len(starts)}, metastore already up)",
+                f"{statistics.median(starts):.2f} s" if starts else "-",
+            )
+        )
         if peer:
             listening = statistics.median(p[0] for p in peer)
             answered = statistics.median(p[1] for p in peer)
-            rows.append((f"peer: bare pyspark SparkConnectServer, start -> listening / -> first catalog query "
-                         f"(median of {len(peer)})", f"{listening:.2f} s / {answered:.2f} s"))
-            rows.append(("next cluster create -> RUNNING / peer's start -> listening (target: 6 s / 3.75 s = 1.6)",
-                         f"{statistics.median(starts) / listening:.2f}"))
+            rows.append(
+                (
+                    f"peer: bare pyspark SparkConnectServer, start -> listening / -> first catalog query "
+                    f"(median of {len(peer)})",
+                    f"{listening:.2f} s / {answered:.2f} s",
+                )
+            )
+            rows.append(
+                (
+                    "next cluster create -> RUNNING / peer's start -> listening (target: 6 s / 3.75 s = 1.6)",
+                    f"{statistics.median(starts) / listening:.2f}",
+                )
+            )
         total = sum(_rss_mb(engine.driver(c).pid) for c in [first, *others])
         rows.append((f"{args.clusters} clusters RUNNING at once: drivers' RSS together", f"{total:.0f} MB"))
         rows.append(("default capacity on this machine (--max-spark-drivers)", f"{default_max_drivers()} drivers"))
 
         events = [e for e in sdk.clusters.events(first) if e.type.value == "RUNNING"]
-        rows.append((f"strategy (b): driver starts paid by {2 * args.runs + 1} sequential jobs on one cluster",
-                     str(len(events))))
+        rows.append(
+            (
+                f"strategy (b): driver starts paid by {2 * args.runs + 1} sequential jobs on one cluster",
+                str(len(events)),
+            )
+        )
         for cluster_id in [first, *others]:
             sdk.clusters.permanent_delete(cluster_id)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import describe  # noqa: E402  (benchmarks/ is not a package)
+from _machine import describe
 
 
 def _wait(sdk, warehouse_id: str, state: str, timeout: float = 300) -> float:
@@ -79,11 +79,18 @@ def _connector_rows(connect, runs: int, aggregate: str) -> list[tuple[str, str]]
             connect(use_sea=use_sea).close()
             opened.append((time.perf_counter() - started) * 1000)
         rows.append((f"connector ({label}): connect + close, median", f"{statistics.median(opened):.0f} ms"))
-        for name, statement, count in (("SELECT 1", "SELECT 1", runs), ("100k-row aggregate", aggregate, runs),
-                                       ("100k rows fetched", "SELECT * FROM bench_rows", max(3, runs // 4))):
+        for name, statement, count in (
+            ("SELECT 1", "SELECT 1", runs),
+            ("100k-row aggregate", aggregate, runs),
+            ("100k rows fetched", "SELECT * FROM bench_rows", max(3, runs // 4)),
+        ):
             samples = _connector_trips(lambda: connect(use_sea=use_sea), statement, count)
-            rows.append((f"connector ({label}): {name}, median / p90 ({count} runs)",
-                         f"{statistics.median(samples):.0f} / {_p90(samples):.0f} ms"))
+            rows.append(
+                (
+                    f"connector ({label}): {name}, median / p90 ({count} runs)",
+                    f"{statistics.median(samples):.0f} / {_p90(samples):.0f} ms",
+                )
+            )
     return rows
 
 
@@ -97,9 +104,10 @@ def main() -> int:
     from airbricks.workspace.server.serve import LocalWorkspace
 
     rows: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory(prefix="airbricks-sql-bench-") as tmp, \
-            LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0,
-                           tls=True) as ws:
+    with (
+        tempfile.TemporaryDirectory(prefix="airbricks-sql-bench-") as tmp,
+        LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0, tls=True) as ws,
+    ):
         sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
         started = time.perf_counter()
         warehouse_id = sdk.warehouses.create(name="bench", cluster_size="Small", auto_stop_mins=0).response.id
@@ -114,24 +122,35 @@ def main() -> int:
         time.sleep(1)  # the worker's session connects right after RUNNING
 
         one = _round_trips(sdk, warehouse_id, "SELECT 1", args.runs)
-        rows.append((f"SELECT 1 round trip, median / p90 ({args.runs} runs)",
-                     f"{statistics.median(one):.0f} / {_p90(one):.0f} ms"))
+        rows.append(
+            (
+                f"SELECT 1 round trip, median / p90 ({args.runs} runs)",
+                f"{statistics.median(one):.0f} / {_p90(one):.0f} ms",
+            )
+        )
         created = sdk.statement_execution.execute_statement(
             "CREATE TABLE bench_rows USING parquet AS SELECT id, id % 100 AS bucket, rand() AS value "
-            "FROM range(100000)", warehouse_id, wait_timeout="50s")
+            "FROM range(100000)",
+            warehouse_id,
+            wait_timeout="50s",
+        )
         assert created.status.state.value == "SUCCEEDED", created.status
         aggregate_sql = "SELECT bucket, count(*), avg(value) FROM bench_rows GROUP BY bucket ORDER BY bucket"
         aggregate = _round_trips(sdk, warehouse_id, aggregate_sql, args.runs)
-        rows.append((f"100k-row aggregate (GROUP BY, 100 rows out), median / p90 ({args.runs} runs)",
-                     f"{statistics.median(aggregate):.0f} / {_p90(aggregate):.0f} ms"))
+        rows.append(
+            (
+                f"100k-row aggregate (GROUP BY, 100 rows out), median / p90 ({args.runs} runs)",
+                f"{statistics.median(aggregate):.0f} / {_p90(aggregate):.0f} ms",
+            )
+        )
         fetch = _round_trips(sdk, warehouse_id, "SELECT * FROM bench_rows", max(3, args.runs // 4), fetch_all=True)
-        rows.append(("100k rows fetched (JSON_ARRAY INLINE, all chunks), median",
-                     f"{statistics.median(fetch):.0f} ms"))
+        rows.append(("100k rows fetched (JSON_ARRAY INLINE, all chunks), median", f"{statistics.median(fetch):.0f} ms"))
         from databricks import sql
 
         def connect(**kwargs):
-            return sql.connect(ws.host, f"/sql/1.0/warehouses/{warehouse_id}", ws.token,
-                               **{**ws.connector_extra, **kwargs})
+            return sql.connect(
+                ws.host, f"/sql/1.0/warehouses/{warehouse_id}", ws.token, **{**ws.connector_extra, **kwargs}
+            )
 
         rows += _connector_rows(connect, args.runs, aggregate_sql)
         sdk.warehouses.delete(warehouse_id)

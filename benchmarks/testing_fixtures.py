@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import describe as describe_machine  # noqa: E402
+from _machine import describe as describe_machine
 
-IN_PROCESS = textwrap.dedent('''
+IN_PROCESS = textwrap.dedent("""
     import datetime, json, statistics, sys, tempfile, time
     from pathlib import Path
     from airbricks.testing.airflow_env import AirflowEnvironment
@@ -93,12 +93,12 @@ IN_PROCESS = textwrap.dedent('''
     figures["isolation, test with cluster+run+3 files"] = statistics.median(busy)
     ws.stop(); env.deactivate()
     print("FIGURES " + json.dumps(figures))
-''')
+""")
 
-USER_TEST = textwrap.dedent('''
+USER_TEST = textwrap.dedent("""
     def test_{n}(local_workspace):
         assert local_workspace.url.startswith("http://")
-''')
+""")
 
 
 def clean_env() -> dict[str, str]:
@@ -111,20 +111,28 @@ def in_process(repeat: int) -> dict[str, float]:
         notebooks.mkdir()
         (notebooks / "nb.py").write_text("# Databricks notebook source\ndbutils.notebook.exit('ok')\n")
         script = f"REPEAT = {repeat}\nNOTEBOOKS = {str(notebooks)!r}\n" + IN_PROCESS
-        done = subprocess.run([sys.executable, "-c", script], env=clean_env(), capture_output=True, text=True,
-                              timeout=900)
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=clean_env(), capture_output=True, text=True, timeout=900
+        )
     line = [x for x in done.stdout.splitlines() if x.startswith("FIGURES ")]
     if done.returncode != 0 or not line:
         raise SystemExit(f"in-process benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return json.loads(line[0][len("FIGURES "):])
+    return json.loads(line[0][len("FIGURES ") :])
 
 
 def plugin_load(repeat: int) -> float:
     """Seconds to import the plugin once pytest is imported (median over fresh interpreters)."""
-    code = ("import time, pytest; t = time.perf_counter(); import airbricks.testing.plugin; "
-            "print(time.perf_counter() - t)")
-    samples = [float(subprocess.run([sys.executable, "-c", code], check=True, env=clean_env(), capture_output=True,
-                                    text=True).stdout) for _ in range(repeat)]
+    code = (
+        "import time, pytest; t = time.perf_counter(); import airbricks.testing.plugin; print(time.perf_counter() - t)"
+    )
+    samples = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], check=True, env=clean_env(), capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(repeat)
+    ]
     return statistics.median(samples)
 
 
@@ -134,8 +142,14 @@ def pytest_session(tests: int) -> float:
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
         (Path(tmp) / "test_user.py").write_text("".join(USER_TEST.format(n=n) for n in range(tests)))
         t = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tmp,
-                              env=clean_env(), capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=tmp,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         elapsed = time.perf_counter() - t
     if done.returncode != 0:
         raise SystemExit(f"pytest run failed:\n{done.stdout[-3000:]}")
@@ -157,12 +171,20 @@ def main() -> None:
     print(f"machine: {describe_machine()}")
     print(f"{'what':58} {'seconds':>9}")
     rows = [("plugin load (import after pytest's own)", plugin)]
-    rows += [(f"first use: {name}", value) for name, value in figures.items() if not name.startswith(
-        ("run_dag after", "isolation"))]
-    rows += [(f"per test: {name}", value) for name, value in figures.items() if name.startswith(
-        ("run_dag after", "isolation"))]
-    rows += [("pytest, 1 workspace test (whole process)", one),
-             (f"pytest, per test after the first ({args.tests} more)", (many - one) / args.tests)]
+    rows += [
+        (f"first use: {name}", value)
+        for name, value in figures.items()
+        if not name.startswith(("run_dag after", "isolation"))
+    ]
+    rows += [
+        (f"per test: {name}", value)
+        for name, value in figures.items()
+        if name.startswith(("run_dag after", "isolation"))
+    ]
+    rows += [
+        ("pytest, 1 workspace test (whole process)", one),
+        (f"pytest, per test after the first ({args.tests} more)", (many - one) / args.tests),
+    ]
     for name, value in rows:
         print(f"{name:58} {value:9.3f}")
 

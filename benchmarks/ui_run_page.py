@@ -38,8 +38,14 @@ def _tasks() -> list[dict]:
     tasks = [{"task_key": "t00", "new_cluster": CLUSTER, "notebook_task": {"notebook_path": "/Shared/bench/nb"}}]
     for i in range(1, 50):
         upstream = "t00" if i <= 5 else f"t{i - 5:02d}"
-        tasks.append({"task_key": f"t{i:02d}", "depends_on": [{"task_key": upstream}], "new_cluster": CLUSTER,
-                      "notebook_task": {"notebook_path": "/Shared/bench/nb"}})
+        tasks.append(
+            {
+                "task_key": f"t{i:02d}",
+                "depends_on": [{"task_key": upstream}],
+                "new_cluster": CLUSTER,
+                "notebook_task": {"notebook_path": "/Shared/bench/nb"},
+            }
+        )
     return tasks
 
 
@@ -52,19 +58,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data, LocalWorkspace(data, cluster_start_seconds=0,
-                                                               cluster_stop_seconds=0) as ws:
+    with (
+        tempfile.TemporaryDirectory() as data,
+        LocalWorkspace(data, cluster_start_seconds=0, cluster_stop_seconds=0) as ws,
+    ):
         api = requests.Session()
         api.headers["Authorization"] = f"Bearer {ws.token}"
         api.post(f"{ws.url}/api/2.0/workspace/mkdirs", json={"path": "/Shared/bench"}).raise_for_status()
-        api.post(f"{ws.url}/api/2.0/workspace/import", json={
-            "path": "/Shared/bench/nb", "format": "SOURCE", "language": "PYTHON", "overwrite": True,
-            "content": base64.b64encode(NOTEBOOK.encode()).decode()}).raise_for_status()
-        run_id = api.post(f"{ws.url}/api/2.1/jobs/runs/submit",
-                          json={"run_name": "bench", "tasks": _tasks()}).json()["run_id"]
+        api.post(
+            f"{ws.url}/api/2.0/workspace/import",
+            json={
+                "path": "/Shared/bench/nb",
+                "format": "SOURCE",
+                "language": "PYTHON",
+                "overwrite": True,
+                "content": base64.b64encode(NOTEBOOK.encode()).decode(),
+            },
+        ).raise_for_status()
+        run_id = api.post(f"{ws.url}/api/2.1/jobs/runs/submit", json={"run_name": "bench", "tasks": _tasks()}).json()[
+            "run_id"
+        ]
         deadline = time.monotonic() + 120
         while api.get(f"{ws.url}/api/2.1/jobs/runs/get", params={"run_id": run_id}).json()["state"][
-                "life_cycle_state"] not in ("TERMINATED", "INTERNAL_ERROR"):
+            "life_cycle_state"
+        ] not in ("TERMINATED", "INTERNAL_ERROR"):
             if time.monotonic() > deadline:
                 raise SystemExit("the benchmark run did not end within 120 s")
             time.sleep(0.1)
@@ -85,8 +102,11 @@ def main() -> None:
         size = len(first.content)
     print(f"run page of a 50-task run ({size // 1024} KiB of HTML, a 200-row table), {args.requests} requests")
     print(f"{'what':<44}{'median ms':>11}{'p95 ms':>9}")
-    for label, values in (("run page, server time (Server-Timing)", server),
-                          ("run page, client wall time", page_wall), ("runs/get of the same run, wall", api_wall)):
+    for label, values in (
+        ("run page, server time (Server-Timing)", server),
+        ("run page, client wall time", page_wall),
+        ("runs/get of the same run, wall", api_wall),
+    ):
         median, p95 = _stats(values)
         print(f"{label:<44}{median:>11.2f}{p95:>9.2f}")
 

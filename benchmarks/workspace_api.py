@@ -64,9 +64,23 @@ end
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airbricks.cli", "serve", "--data-dir", str(data_dir), "--port", str(port),
-         "--token", TOKEN, "--cluster-start-seconds", "0.5"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "airbricks.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--token",
+            TOKEN,
+            "--cluster-start-seconds",
+            "0.5",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(200):
         try:
             requests.get(f"http://127.0.0.1:{port}/.well-known/databricks-config", timeout=1)
@@ -83,13 +97,27 @@ def api(session: requests.Session, base: str, method: str, path: str, **kw):
     return response.json()
 
 
-def wrk(url: str, seconds: int, token: str = TOKEN, lua: Path | None = None,
-        lua_args: tuple[str, ...] = ()) -> tuple[float, float, float]:
+def wrk(
+    url: str, seconds: int, token: str = TOKEN, lua: Path | None = None, lua_args: tuple[str, ...] = ()
+) -> tuple[float, float, float]:
     script = ["-s", str(lua)] if lua else []
     out = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}", *script, url,
-         *(["--", *lua_args] if lua_args else [])],
-        capture_output=True, text=True, check=True).stdout
+        [
+            "wrk",
+            "-t2",
+            "-c16",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            *script,
+            url,
+            *(["--", *lua_args] if lua_args else []),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def pct(label: str) -> float:
@@ -101,8 +129,9 @@ def wrk(url: str, seconds: int, token: str = TOKEN, lua: Path | None = None,
     return rps, pct("50"), pct("99")
 
 
-def python_load(url: str, seconds: int, token: str = TOKEN, lua: Path | None = None,
-                lua_args: tuple[str, ...] = ()) -> tuple[float, float, float]:
+def python_load(
+    url: str, seconds: int, token: str = TOKEN, lua: Path | None = None, lua_args: tuple[str, ...] = ()
+) -> tuple[float, float, float]:
     """A thread-pool client when wrk is missing (the client then shares the 2 cores and reads lower).
 
     With ``lua`` (the dbfs/put script) it POSTs the same bodies as the wrk script: ``lua_args`` are the path
@@ -124,8 +153,11 @@ def python_load(url: str, seconds: int, token: str = TOKEN, lua: Path | None = N
             else:
                 n += 1
                 prefix, contents = lua_args
-                session.post(f"{url}/api/2.0/dbfs/put", timeout=10, json={
-                    "path": f"{prefix}/t{tid}-{n}", "contents": contents, "overwrite": True}).raise_for_status()
+                session.post(
+                    f"{url}/api/2.0/dbfs/put",
+                    timeout=10,
+                    json={"path": f"{prefix}/t{tid}-{n}", "contents": contents, "overwrite": True},
+                ).raise_for_status()
             latencies.append((time.perf_counter() - t0) * 1000)
 
     with ThreadPoolExecutor(16) as pool:
@@ -139,9 +171,22 @@ def notebook_latency(session: requests.Session, base: str, cluster_id: str, runs
     timings = []
     for i in range(runs + 1):
         t0 = time.perf_counter()
-        run_id = api(session, base, "POST", "2.1/jobs/runs/submit", json={
-            "run_name": f"trivial-{i}", "tasks": [{"task_key": "t", "existing_cluster_id": cluster_id,
-                                                    "notebook_task": {"notebook_path": "/Shared/trivial"}}]})["run_id"]
+        run_id = api(
+            session,
+            base,
+            "POST",
+            "2.1/jobs/runs/submit",
+            json={
+                "run_name": f"trivial-{i}",
+                "tasks": [
+                    {
+                        "task_key": "t",
+                        "existing_cluster_id": cluster_id,
+                        "notebook_task": {"notebook_path": "/Shared/trivial"},
+                    }
+                ],
+            },
+        )["run_id"]
         while True:
             state = api(session, base, "GET", "2.1/jobs/runs/get", params={"run_id": run_id})["state"]
             if state["life_cycle_state"] in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED"):
@@ -157,13 +202,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--peer-url", help="another local Databricks emulator, already running (e.g."
-                        " http://127.0.0.1:5000): dbfs/put and dbfs/get-status are measured against it too")
+    parser.add_argument(
+        "--peer-url",
+        help="another local Databricks emulator, already running (e.g."
+        " http://127.0.0.1:5000): dbfs/put and dbfs/get-status are measured against it too",
+    )
     parser.add_argument("--peer-token", default="dapi-peer", help="the peer's token (sent as Bearer)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from _machine import describe  # noqa: E402
+    from _machine import describe
 
     from airbricks.workspace.server.serve import free_port
 
@@ -174,21 +222,42 @@ def main() -> None:
     try:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {TOKEN}"
-        cluster_id = api(session, base, "POST", "2.0/clusters/create", json={
-            "cluster_name": "bench", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
-            "num_workers": 1})["cluster_id"]
+        cluster_id = api(
+            session,
+            base,
+            "POST",
+            "2.0/clusters/create",
+            json={
+                "cluster_name": "bench",
+                "spark_version": "15.4.x-scala2.12",
+                "node_type_id": "i3.xlarge",
+                "num_workers": 1,
+            },
+        )["cluster_id"]
         while api(session, base, "GET", "2.0/clusters/get", params={"cluster_id": cluster_id})["state"] != "RUNNING":
             time.sleep(0.1)
-        api(session, base, "POST", "2.0/workspace/import", json={
-            "path": "/Shared/trivial", "format": "SOURCE", "language": "PYTHON", "overwrite": True,
-            "content": base64.b64encode(NOTEBOOK.encode()).decode()})
+        api(
+            session,
+            base,
+            "POST",
+            "2.0/workspace/import",
+            json={
+                "path": "/Shared/trivial",
+                "format": "SOURCE",
+                "language": "PYTHON",
+                "overwrite": True,
+                "content": base64.b64encode(NOTEBOOK.encode()).decode(),
+            },
+        )
         timings = notebook_latency(session, base, cluster_id, args.runs)
         run_id = api(session, base, "GET", "2.1/jobs/runs/list", params={"limit": 1})["runs"][0]["run_id"]
 
         load = wrk if shutil.which("wrk") else python_load
         rows = []
-        for name, url in (("clusters/get", f"{base}/api/2.0/clusters/get?cluster_id={cluster_id}"),
-                          ("runs/get", f"{base}/api/2.1/jobs/runs/get?run_id={run_id}")):
+        for name, url in (
+            ("clusters/get", f"{base}/api/2.0/clusters/get?cluster_id={cluster_id}"),
+            ("runs/get", f"{base}/api/2.1/jobs/runs/get?run_id={run_id}"),
+        ):
             rps, p50, p99 = load(url, args.seconds)
             rows.append((name, rps, p50, p99))
 
@@ -202,8 +271,13 @@ def main() -> None:
         prefix = f"/bench/put-{int(time.time())}"  # a fresh directory each run (a peer may keep its files)
         status_path = f"{prefix}/status-probe"
         for tag, url, token, client in targets:
-            api(client, url, "POST", "2.0/dbfs/put", json={
-                "path": status_path, "contents": PUT_CONTENTS, "overwrite": True})
+            api(
+                client,
+                url,
+                "POST",
+                "2.0/dbfs/put",
+                json={"path": status_path, "contents": PUT_CONTENTS, "overwrite": True},
+            )
         for tag, url, token, _ in targets:  # the servers take turns, one endpoint at a time
             rps, p50, p99 = load(url, args.seconds, token, lua, (prefix, PUT_CONTENTS))
             rows.append((f"dbfs/put{tag}", rps, p50, p99))
@@ -225,8 +299,10 @@ def main() -> None:
     timings.sort()
     print(f"\ntrivial notebook, submit -> TERMINATED on a RUNNING cluster ({len(timings)} runs):")
     print(f"{'median ms':>12}{'p90 ms':>10}{'min ms':>10}{'max ms':>10}")
-    print(f"{statistics.median(timings):>12.1f}{timings[int(len(timings) * 0.9)]:>10.1f}"
-          f"{timings[0]:>10.1f}{timings[-1]:>10.1f}")
+    print(
+        f"{statistics.median(timings):>12.1f}{timings[int(len(timings) * 0.9)]:>10.1f}"
+        f"{timings[0]:>10.1f}{timings[-1]:>10.1f}"
+    )
 
 
 if __name__ == "__main__":

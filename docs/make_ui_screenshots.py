@@ -39,8 +39,16 @@ if step == "summarize":
     raise ValueError("no orders for 2026-12-02: the landing folder is empty")
 dbutils.notebook.exit(f"{orders.count()} orders")
 """
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main() -> None:
@@ -54,24 +62,44 @@ def main() -> None:
         with LocalWorkspace(data, spark=True, cluster_start_seconds=0, cluster_stop_seconds=0) as ws:
             sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
             sdk.workspace.mkdirs("/Shared/pipelines")
-            sdk.workspace.import_("/Shared/pipelines/orders", content=base64.b64encode(NOTEBOOK.encode()).decode(),
-                                  format=ImportFormat.SOURCE, language=Language.PYTHON, overwrite=True)
-            cluster_id = sdk.clusters.create_and_wait(cluster_name="nightly-orders", spark_version="15.4.x-scala2.12",
-                                                      node_type_id="i3.xlarge", num_workers=1,
-                                                      autotermination_minutes=30).cluster_id
+            sdk.workspace.import_(
+                "/Shared/pipelines/orders",
+                content=base64.b64encode(NOTEBOOK.encode()).decode(),
+                format=ImportFormat.SOURCE,
+                language=Language.PYTHON,
+                overwrite=True,
+            )
+            cluster_id = sdk.clusters.create_and_wait(
+                cluster_name="nightly-orders",
+                spark_version="15.4.x-scala2.12",
+                node_type_id="i3.xlarge",
+                num_workers=1,
+                autotermination_minutes=30,
+            ).cluster_id
 
             def task(key: str, step: str, after: list[str]) -> jobs.SubmitTask:
-                return jobs.SubmitTask(task_key=key, existing_cluster_id=cluster_id,
-                                       depends_on=[jobs.TaskDependency(task_key=a) for a in after],
-                                       notebook_task=jobs.NotebookTask(notebook_path="/Shared/pipelines/orders",
-                                                                       base_parameters={"step": step}))
-            run = sdk.jobs.submit(run_name="nightly orders", tasks=[
-                task("load", "load", []), task("summarize", "summarize", ["load"]),
-                task("report", "report", ["load"])]).result()
+                return jobs.SubmitTask(
+                    task_key=key,
+                    existing_cluster_id=cluster_id,
+                    depends_on=[jobs.TaskDependency(task_key=a) for a in after],
+                    notebook_task=jobs.NotebookTask(
+                        notebook_path="/Shared/pipelines/orders", base_parameters={"step": step}
+                    ),
+                )
+
+            run = sdk.jobs.submit(
+                run_name="nightly orders",
+                tasks=[
+                    task("load", "load", []),
+                    task("summarize", "summarize", ["load"]),
+                    task("report", "report", ["load"]),
+                ],
+            ).result()
             time.sleep(1)
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                                     args=FLAGS)
+                browser = playwright.chromium.launch(
+                    executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=FLAGS
+                )
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.goto(ws.ui_login_url())
                 page.goto(run.run_page_url)

@@ -62,9 +62,21 @@ class ServeProcess:
         import requests
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "airbricks.cli", "serve", "--data-dir", str(self.data_dir), "--port",
-             str(self.port), *self.args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                sys.executable,
+                "-m",
+                "airbricks.cli",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                *self.args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:

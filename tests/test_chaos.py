@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import chaos  # noqa: E402  (benchmarks/ is not a package)
+import chaos
 
 
 @pytest.mark.timeout(420)
@@ -24,8 +24,9 @@ def test_short_chaos_run_leaks_nothing(tmp_path: Path, monkeypatch) -> None:
     for name in [k for k in os.environ if k.startswith("AIRFLOW")]:
         monkeypatch.delenv(name)
     result = chaos.run_chaos(plans=chaos.short_plans(), seed=7, concurrency=1, workdir=tmp_path, verbose=False)
-    report = "\n".join([result.table(), *result.run_lines, *result.clusters_left, *result.duplicated,
-                        *result.missing_reason])
+    report = "\n".join(
+        [result.table(), *result.run_lines, *result.clusters_left, *result.duplicated, *result.missing_reason]
+    )
 
     assert result.runs == 3, report
     assert result.clusters_left == [], report

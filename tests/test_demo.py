@@ -23,7 +23,11 @@ def run_demo(workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     return subprocess.run(
         [sys.executable, "-m", "airbricks.cli", "demo", "--marker-delay", "2", *extra],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -40,8 +44,16 @@ def test_demo_runs_the_seed_pipeline_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, out + done.stderr
 
     states = section(out, "task states")
-    for task in ("wait_for_landing", "upload_notebook", "start_cluster", "load_table", "run_notebook",
-                 "get_result", "send_result", "delete_cluster"):
+    for task in (
+        "wait_for_landing",
+        "upload_notebook",
+        "start_cluster",
+        "load_table",
+        "run_notebook",
+        "get_result",
+        "send_result",
+        "delete_cluster",
+    ):
         assert re.search(rf"{task}\s+success", states), states
     assert "DAG run: success" in states
 

@@ -20,14 +20,13 @@ from typing import Any
 
 import pytest
 
-from waiting import wait_for
-
 from airbricks.testing.deployment import AirflowDeployment
+from waiting import wait_for
 
 DAG_ID = "distributed_kill"
 #: A worker missing heartbeats this long is given up by the scheduler (then the task is retried).
 HEARTBEAT_TIMEOUT = 20.0
-DAG = '''
+DAG = """
 import datetime
 
 from airflow.sdk import DAG, task
@@ -58,16 +57,24 @@ with DAG("distributed_kill_last_try", schedule=None, start_date=datetime.datetim
         cluster_spec={"cluster_name": "distributed-{{ run_id }}", "spark_version": "15.4.x-scala2.12",
                       "node_type_id": "i3.xlarge", "num_workers": 1})
     create >> DatabricksDeleteClusterOperator(task_id="delete_cluster", cluster_id=create.output)
-'''
+"""
 LAST_TRY_DAG_ID = "distributed_kill_last_try"
 
 
 @pytest.fixture(scope="module")
 def celery_deployment(tmp_path_factory: pytest.TempPathFactory) -> Any:
     saved = {k: os.environ.pop(k) for k in [k for k in os.environ if k.startswith("AIRFLOW")]}
-    dep = AirflowDeployment(tmp_path_factory.mktemp("celery"), {"distributed_kill.py": DAG}, [DAG_ID, LAST_TRY_DAG_ID],
-                            executor="celery", parallelism=4, workers=2, heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                            cluster_start_seconds=1.0, cluster_stop_seconds=0.2)
+    dep = AirflowDeployment(
+        tmp_path_factory.mktemp("celery"),
+        {"distributed_kill.py": DAG},
+        [DAG_ID, LAST_TRY_DAG_ID],
+        executor="celery",
+        parallelism=4,
+        workers=2,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        cluster_start_seconds=1.0,
+        cluster_stop_seconds=0.2,
+    )
     try:
         dep.start()
         print(f"celery deployment ready: {dep.timings}")
@@ -81,13 +88,20 @@ def _kill_the_worker_while_pending(dep: AirflowDeployment, dag_id: str, run_id: 
     """Trigger ``dag_id`` with a slow cluster start, kill -9 the worker running its start_cluster while the
     cluster is PENDING; the worker's name and the cluster."""
     # The cluster stays PENDING long enough to kill its worker and for Airflow to notice.
-    dep.ws("POST", "/api/2.0/airbricks/faults", json={"rules": [{"kind": "slow_cluster_start", "count": 1,
-                                                                  "seconds": HEARTBEAT_TIMEOUT + 10}]})
+    dep.ws(
+        "POST",
+        "/api/2.0/airbricks/faults",
+        json={"rules": [{"kind": "slow_cluster_start", "count": 1, "seconds": HEARTBEAT_TIMEOUT + 10}]},
+    )
     dep.trigger(dag_id, run_id, datetime.datetime.now(datetime.timezone.utc))
 
     def pending_on_a_worker() -> str | None:
-        rows = dep.query("SELECT id, state, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? "
-                         "AND task_id = 'start_cluster'", dag_id, run_id)
+        rows = dep.query(
+            "SELECT id, state, try_number FROM task_instance WHERE dag_id = ? AND run_id = ? "
+            "AND task_id = 'start_cluster'",
+            dag_id,
+            run_id,
+        )
         if not rows or rows[0][1] != "running" or rows[0][2] != 1:
             return None
         if not [c for c in _clusters_of(dep, run_id) if c["state"] == "PENDING"]:
@@ -103,9 +117,12 @@ def _kill_the_worker_while_pending(dep: AirflowDeployment, dag_id: str, run_id: 
 
 def _clusters_of(dep: AirflowDeployment, run_id: str) -> list[dict[str, Any]]:
     """Every cluster the workspace ever created for this run's start_cluster, deleted ones too."""
-    return [c for c in dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
-            if (c.get("custom_tags") or {}).get("airflow_run_id") == run_id
-            and (c.get("custom_tags") or {}).get("airflow_task_id") == "start_cluster"]
+    return [
+        c
+        for c in dep.ws("GET", "/api/2.0/airbricks/clusters")["clusters"]
+        if (c.get("custom_tags") or {}).get("airflow_run_id") == run_id
+        and (c.get("custom_tags") or {}).get("airflow_task_id") == "start_cluster"
+    ]
 
 
 def _log(dep: AirflowDeployment, run_id: str, task_id: str, attempt: int) -> str:
@@ -123,8 +140,9 @@ def test_sigkill_of_the_worker_while_the_cluster_is_pending_adopts_it_on_the_oth
         state = dep.wait_run(DAG_ID, run_id, timeout=180)
     finally:
         dep.restart(worker)  # the next test (or the chaos run) finds two workers again
-    tries = dict(dep.query("SELECT task_id, try_number FROM task_instance WHERE dag_id = ? AND run_id = ?",
-                           DAG_ID, run_id))
+    tries = dict(
+        dep.query("SELECT task_id, try_number FROM task_instance WHERE dag_id = ? AND run_id = ?", DAG_ID, run_id)
+    )
     retry_log = _log(dep, run_id, "start_cluster", 2)
     assert state == "success", (tries, retry_log[-3000:])
     assert tries["start_cluster"] == 2, tries  # the killed try was retried...
@@ -134,9 +152,9 @@ def test_sigkill_of_the_worker_while_the_cluster_is_pending_adopts_it_on_the_oth
     ever = _clusters_of(dep, run_id)
     assert [c["cluster_id"] for c in ever] == [cluster["cluster_id"]], ever
     assert ever[0]["deleted"] is True, ever[0]
-    assert dict(dep.query("SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?",
-                          DAG_ID, run_id)) == {"start_cluster": "success", "use_cluster": "success",
-                                               "delete_cluster": "success"}
+    assert dict(
+        dep.query("SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?", DAG_ID, run_id)
+    ) == {"start_cluster": "success", "use_cluster": "success", "delete_cluster": "success"}
 
 
 @pytest.mark.timeout(300)
@@ -149,13 +167,20 @@ def test_when_the_last_try_loses_its_worker_the_failure_callback_deletes_the_clu
     try:
         state = dep.wait_run(LAST_TRY_DAG_ID, run_id, timeout=180)
         assert state == "failed"
-        assert dict(dep.query("SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?",
-                              LAST_TRY_DAG_ID, run_id)) == {"start_cluster": "failed", "delete_cluster": "upstream_failed"}
-        gone = wait_for("the cluster deleted by the failure callback",
-                        lambda: all(c["deleted"] for c in _clusters_of(dep, run_id)), 120)
+        assert dict(
+            dep.query(
+                "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?", LAST_TRY_DAG_ID, run_id
+            )
+        ) == {"start_cluster": "failed", "delete_cluster": "upstream_failed"}
+        gone = wait_for(
+            "the cluster deleted by the failure callback",
+            lambda: all(c["deleted"] for c in _clusters_of(dep, run_id)),
+            120,
+        )
         assert gone and [c["cluster_id"] for c in _clusters_of(dep, run_id)] == [cluster["cluster_id"]]
-        callbacks = "".join(log.read_text(errors="replace")
-                            for log in (dep.home / "logs" / "dag_processor").rglob("*.log"))
+        callbacks = "".join(
+            log.read_text(errors="replace") for log in (dep.home / "logs" / "dag_processor").rglob("*.log")
+        )
         assert ": delete_clusters_of_a_failed_task" in callbacks, callbacks[-2000:]  # run by the dag-processor
     finally:
         dep.restart(worker)

@@ -23,10 +23,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from _deployment import AirflowDeployment  # noqa: E402  (benchmarks/ is not a package)
-from waiting import wait_for as _wait  # noqa: E402
+from _deployment import AirflowDeployment
 
-import airbricks.example_dags.example_file_arrival as example  # noqa: E402
+import airbricks.example_dags.example_file_arrival as example
+from waiting import wait_for as _wait
 
 DAG_ID = "airbricks_file_arrival"
 POLL = 4.0
@@ -56,8 +56,11 @@ def deployment(tmp_path_factory, request) -> Any:
 
 
 def _put(dep: AirflowDeployment, path: str, content: bytes) -> float:
-    dep.ws("POST", "/api/2.0/dbfs/put", json={"path": path, "contents": base64.b64encode(content).decode(),
-                                               "overwrite": True})
+    dep.ws(
+        "POST",
+        "/api/2.0/dbfs/put",
+        json={"path": path, "contents": base64.b64encode(content).decode(), "overwrite": True},
+    )
     return time.time()
 
 
@@ -66,20 +69,28 @@ def _runs(dep: AirflowDeployment) -> list[tuple[str, str, str]]:
 
 
 def _asset_events(dep: AirflowDeployment) -> list[tuple[dict[str, Any], datetime.datetime]]:
-    rows = dep.query("SELECT e.extra, e.timestamp FROM asset_event e JOIN asset a ON a.id = e.asset_id "
-                     "WHERE a.name = ? ORDER BY e.id", example.landed_orders.name)
-    return [(json.loads(extra), datetime.datetime.fromisoformat(ts).replace(tzinfo=datetime.timezone.utc))
-            for extra, ts in rows]
+    rows = dep.query(
+        "SELECT e.extra, e.timestamp FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+        "WHERE a.name = ? ORDER BY e.id",
+        example.landed_orders.name,
+    )
+    return [
+        (json.loads(extra), datetime.datetime.fromisoformat(ts).replace(tzinfo=datetime.timezone.utc))
+        for extra, ts in rows
+    ]
 
 
 def _created(dep: AirflowDeployment, run_id: str) -> float:
-    (queued,), = dep.query("SELECT queued_at FROM dag_run WHERE dag_id = ? AND run_id = ?", DAG_ID, run_id)
+    ((queued,),) = dep.query("SELECT queued_at FROM dag_run WHERE dag_id = ? AND run_id = ?", DAG_ID, run_id)
     return datetime.datetime.fromisoformat(queued).replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def _returned(dep: AirflowDeployment, run_id: str) -> Any:
-    (value,), = dep.query("SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'landed_files' "
-                          "AND key = 'return_value'", DAG_ID, run_id)
+    ((value,),) = dep.query(
+        "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'landed_files' AND key = 'return_value'",
+        DAG_ID,
+        run_id,
+    )
     return json.loads(value)
 
 
@@ -100,9 +111,9 @@ def test_a_landing_file_starts_the_dag_once_within_a_poll_interval_and_a_stale_o
     assert _asset_events(dep) == [] and _runs(dep) == [], "a marker older than newer_than started the DAG"
 
     landed = _put(dep, f"{folder}/_SUCCESS", b"done")
-    (run_id, run_type, _), = _wait("a run started by the new marker", lambda: _runs(dep), POLL + HANDOVER + 30)
+    ((run_id, run_type, _),) = _wait("a run started by the new marker", lambda: _runs(dep), POLL + HANDOVER + 30)
     started_after = _created(dep, run_id) - landed
-    (extra, event_at), = _asset_events(dep)
+    ((extra, event_at),) = _asset_events(dep)
     event_after = event_at.timestamp() - landed
     print(f"file landed -> asset event {event_after:.2f} s, -> DAG run queued {started_after:.2f} s (poll {POLL} s)")
     assert run_type == "asset_triggered"
@@ -120,8 +131,10 @@ def test_a_landing_file_starts_the_dag_once_within_a_poll_interval_and_a_stale_o
 
     time.sleep(3 * POLL)  # the same file, polled again and again: no new event, no new run
     assert len(_asset_events(dep)) == 1 and len(_runs(dep)) == 1, (_asset_events(dep), _runs(dep))
-    (stored,), = dep.query("SELECT s.value FROM asset_state_store s JOIN asset a ON a.id = s.asset_id "
-                           "WHERE a.name = ?", example.landed_orders.name)
+    ((stored,),) = dep.query(
+        "SELECT s.value FROM asset_state_store s JOIN asset a ON a.id = s.asset_id WHERE a.name = ?",
+        example.landed_orders.name,
+    )
     assert json.loads(stored)["paths"] == [f"{folder}/_SUCCESS"]  # a restarted triggerer starts from there
 
     _put(dep, f"{folder}/_SUCCESS", b"done again")  # the marker rewritten: one more run

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-STARTER = textwrap.dedent('''
+STARTER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from airbricks.testing.processes import Service, Supervisor
@@ -25,7 +25,7 @@ STARTER = textwrap.dedent('''
     sup.wait_ready()
     print(service.pid, flush=True)
     time.sleep(120)
-''')
+""")
 
 
 def _alive(pid: int) -> bool:

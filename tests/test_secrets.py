@@ -46,9 +46,12 @@ def files_under(root: Path, exclude: Path | None = None) -> Iterator[Path]:
 def db_values(db: Path) -> Iterator[tuple[str, bytes]]:
     """Every XCom value and rendered template field, as stored."""
     with sqlite3.connect(db) as conn:
-        for table, column in (("xcom", "value"), ("rendered_task_instance_fields", "rendered_fields"),
-                              ("rendered_task_instance_fields", "k8s_pod_yaml")):
-            for task_id, value in conn.execute(f"SELECT task_id, {column} FROM {table}"):  # noqa: S608 (fixed names)
+        for table, column in (
+            ("xcom", "value"),
+            ("rendered_task_instance_fields", "rendered_fields"),
+            ("rendered_task_instance_fields", "k8s_pod_yaml"),
+        ):
+            for task_id, value in conn.execute(f"SELECT task_id, {column} FROM {table}"):
                 if value is not None:
                     yield f"{table}.{column} of {task_id}", value if isinstance(value, bytes) else str(value).encode()
 
@@ -126,7 +129,8 @@ dbutils.notebook.exit(value)
 
 
 def test_values_stored_through_the_secrets_api_appear_nowhere_in_plain_text(
-        run_dag, airflow_db: Path, local_ws, sdk, capfd) -> None:
+    run_dag, airflow_db: Path, local_ws, sdk, capfd
+) -> None:
     """A secret put through the Secrets API, read by a notebook that prints it and returns it, run from a real
     Airflow DAG: the value is in no task log, XCom, rendered field, run output, Airflow file or data-dir file."""
     import datetime
@@ -136,7 +140,6 @@ def test_values_stored_through_the_secrets_api_appear_nowhere_in_plain_text(
     from databricks.sdk.service.workspace import ImportFormat, Language
 
     from airbricks.operators import DatabricksRunOutputOperator
-
     from secret_helpers import new_secret
 
     scope, value = new_secret(sdk, "scan", "api-key")
@@ -144,14 +147,26 @@ def test_values_stored_through_the_secrets_api_appear_nowhere_in_plain_text(
     sdk.workspace.mkdirs("/Shared/secret-scan")
     sdk.workspace.upload(path, SECRET_NOTEBOOK.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON)
     with DAG(f"secret_scan_{scope.replace('-', '_')}", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
-        run = DatabricksSubmitRunOperator(task_id="run_notebook", polling_period_seconds=0.2, json={
-            "run_name": "scan", "tasks": [{"task_key": "use_key", "notebook_task": {
-                "notebook_path": path, "base_parameters": {"scope": scope}}}]})
+        run = DatabricksSubmitRunOperator(
+            task_id="run_notebook",
+            polling_period_seconds=0.2,
+            json={
+                "run_name": "scan",
+                "tasks": [
+                    {
+                        "task_key": "use_key",
+                        "notebook_task": {"notebook_path": path, "base_parameters": {"scope": scope}},
+                    }
+                ],
+            },
+        )
         run >> DatabricksRunOutputOperator(task_id="get_result", run_task_id="run_notebook")
     try:
         dr = run_dag(dag)
-        assert {ti.task_id: ti.state for ti in dr.get_task_instances()} == {"run_notebook": "success",
-                                                                            "get_result": "success"}
+        assert {ti.task_id: ti.state for ti in dr.get_task_instances()} == {
+            "run_notebook": "success",
+            "get_result": "success",
+        }
         out, err = capfd.readouterr()
         assert "connecting with [REDACTED]" in out  # the printed line reached the task log, redacted
 
@@ -159,10 +174,12 @@ def test_values_stored_through_the_secrets_api_appear_nowhere_in_plain_text(
         assert runs
         output = sdk.jobs.get_run_output(runs[0].tasks[0].run_id)
         assert output.notebook_output.result == "[REDACTED]"
-        scanned = {"task logs (stdout)": out.count(value), "stderr": err.count(value),
-                   "get-output": str(output.as_dict()).count(value),
-                   "export": "".join(v.content for v in sdk.jobs.export_run(runs[0].tasks[0].run_id).views)
-                   .count(value)}
+        scanned = {
+            "task logs (stdout)": out.count(value),
+            "stderr": err.count(value),
+            "get-output": str(output.as_dict()).count(value),
+            "export": "".join(v.content for v in sdk.jobs.export_run(runs[0].tasks[0].run_id).views).count(value),
+        }
         values = list(db_values(airflow_db / "airflow.db"))
         assert any(name.startswith("xcom.value of get_result") for name, _ in values)
         for name, stored in values:

@@ -19,6 +19,7 @@ def test_run_dag_passes_conf_and_logical_date_and_returns_states_xcoms_and_logs(
     from airflow.sdk import DAG, task
 
     with DAG(dag_id="kit_conf", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
+
         @task
         def echo(**context):
             logging.getLogger("airflow.task").info("conf seen: %s", context["dag_run"].conf)
@@ -49,15 +50,16 @@ def test_a_dag_id_missing_from_the_dags_folder_says_what_the_folder_holds(run_da
         run_dag("not_there")
 
 
-def test_notebooks_files_and_output_helpers(tmp_path, upload_notebooks, land_file, notebook_output, sdk,
-                                            create_volume):
+def test_notebooks_files_and_output_helpers(tmp_path, upload_notebooks, land_file, notebook_output, sdk, create_volume):
     from databricks.sdk.service import jobs
 
     (tmp_path / "nb.py").write_text(NOTEBOOK)
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "settings.json").write_text("{}")
-    assert upload_notebooks(tmp_path, "/Repos/team/project") == ["/Repos/team/project/conf/settings.json",
-                                                                 "/Repos/team/project/nb"]
+    assert upload_notebooks(tmp_path, "/Repos/team/project") == [
+        "/Repos/team/project/conf/settings.json",
+        "/Repos/team/project/nb",
+    ]
     assert sdk.workspace.get_status("/Repos/team/project/nb").object_type.value == "NOTEBOOK"
     assert sdk.workspace.get_status("/Workspace/Repos/team/project/conf/settings.json").object_type.value == "FILE"
 
@@ -69,11 +71,18 @@ def test_notebooks_files_and_output_helpers(tmp_path, upload_notebooks, land_fil
     assert sdk.dbfs.get_status("/kit/a.csv").file_size == 4
     assert sdk.files.get_metadata("/Volumes/main/default/kit/b.bin").content_length == 256 * 5000
 
-    run = sdk.jobs.submit_and_wait(run_name="kit", tasks=[jobs.SubmitTask(
-        task_key="only", notebook_task=jobs.NotebookTask(notebook_path="/Repos/team/project/nb",
-                                                         base_parameters={"x": "42"}),
-        new_cluster=jobs.compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge",
-                                             num_workers=0))])
+    run = sdk.jobs.submit_and_wait(
+        run_name="kit",
+        tasks=[
+            jobs.SubmitTask(
+                task_key="only",
+                notebook_task=jobs.NotebookTask(notebook_path="/Repos/team/project/nb", base_parameters={"x": "42"}),
+                new_cluster=jobs.compute.ClusterSpec(
+                    spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=0
+                ),
+            )
+        ],
+    )
     assert notebook_output(run.run_id)["notebook_output"]["result"] == "42"
     assert notebook_output(run.tasks[0].run_id)["notebook_output"]["result"] == "42"
 
@@ -88,8 +97,9 @@ def test_reset_removes_what_came_after_the_snapshot_and_keeps_the_rest(local_wor
     local_workspace.create_volume("other.default.fresh")
     local_workspace.land_file("/Volumes/other/default/fresh/z.txt", "z")
     sdk.workspace.mkdirs("/Shared/kit-new/sub")
-    cluster_id = sdk.clusters.create(cluster_name="kit", spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge",
-                                     num_workers=0).response.cluster_id
+    cluster_id = sdk.clusters.create(
+        cluster_name="kit", spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=0
+    ).response.cluster_id
 
     assert [c["cluster_id"] for c in local_workspace.running_clusters(before)] == [cluster_id]
     local_workspace.reset(before)
@@ -97,7 +107,8 @@ def test_reset_removes_what_came_after_the_snapshot_and_keeps_the_rest(local_wor
     assert local_workspace.snapshot() == before
     assert [f.path for f in sdk.dbfs.list("/kept")] == []
     assert [e.path for e in sdk.files.list_directory_contents("/Volumes/main/default/kept")] == [
-        "/Volumes/main/default/kept/old.txt"]
+        "/Volumes/main/default/kept/old.txt"
+    ]
     assert cluster_id not in {c.cluster_id for c in sdk.clusters.list()}
     assert "other" not in {c.name for c in sdk.catalogs.list()}  # the catalog the test created went too
 
@@ -125,6 +136,7 @@ def test_xcom_gives_back_exactly_what_the_task_returned(run_dag):
     from airflow.sdk import DAG, task
 
     with DAG(dag_id="kit_xcom", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
+
         @task
         def json_text():
             return '{"a": 1}'

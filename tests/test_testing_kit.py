@@ -27,10 +27,19 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "my_pipeline"
 def run_pytest(cwd: Path, *args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
     """``python -m pytest`` in ``cwd`` with none of this session's Airflow or pytest environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST_"))}
-    command = [sys.executable, "-c", f"{prelude}import sys, pytest; sys.exit(pytest.main(sys.argv[1:]))"] \
-        if prelude else [sys.executable, "-m", "pytest"]
-    return subprocess.run([*command, "-p", "no:cacheprovider", "-rA", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
+    command = (
+        [sys.executable, "-c", f"{prelude}import sys, pytest; sys.exit(pytest.main(sys.argv[1:]))"]
+        if prelude
+        else [sys.executable, "-m", "pytest"]
+    )
+    return subprocess.run(
+        [*command, "-p", "no:cacheprovider", "-rA", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def outcomes(report: Path) -> dict[str, tuple[str, str]]:
@@ -57,7 +66,7 @@ def test_the_example_project_passes_in_its_own_pytest_process(tmp_path: Path) ->
     }
 
 
-USER_TESTS = '''
+USER_TESTS = """
 import os
 from pathlib import Path
 
@@ -88,12 +97,13 @@ def test_options_from_the_ini_file_and_the_command_line(local_workspace, airflow
     assert local_workspace.token == "dapi-from-the-command-line"
     assert os.environ["AIRFLOW_CONN_OTHER_WS"] == local_workspace.connection_uri
     assert airflow_env.connection_ids == ["databricks_default", "other_ws"]
-'''
+"""
 
 
 @pytest.mark.timeout(900)
-def test_a_raising_notebook_and_a_leaked_cluster_fail_the_users_tests(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_raising_notebook_and_a_leaked_cluster_fail_the_users_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = tmp_path / "project"
     shutil.copytree(EXAMPLE / "dags", project / "dags")
     shutil.copytree(EXAMPLE / "notebooks", project / "notebooks")
@@ -103,8 +113,14 @@ def test_a_raising_notebook_and_a_leaked_cluster_fail_the_users_tests(tmp_path: 
     monkeypatch.setenv("LEAKED_ID_FILE", str(leaked_file))
     monkeypatch.setenv("EXPECTED_DATA_DIR", str(tmp_path / "kept"))
 
-    done = run_pytest(project, "test_user.py", f"--junitxml={tmp_path / 'report.xml'}",
-                      "--airbricks-data-dir", str(tmp_path / "kept"), "--airbricks-token=dapi-from-the-command-line")
+    done = run_pytest(
+        project,
+        "test_user.py",
+        f"--junitxml={tmp_path / 'report.xml'}",
+        "--airbricks-data-dir",
+        str(tmp_path / "kept"),
+        "--airbricks-token=dapi-from-the-command-line",
+    )
     found = outcomes(tmp_path / "report.xml")
 
     assert done.returncode == 1, done.stdout[-6000:]
@@ -123,7 +139,7 @@ def test_a_raising_notebook_and_a_leaked_cluster_fail_the_users_tests(tmp_path: 
     assert (tmp_path / "kept" / "airflow" / "airflow.db").exists()
 
 
-PLUGIN_CHECKS = '''
+PLUGIN_CHECKS = """
 import os
 import sys
 
@@ -136,18 +152,23 @@ def test_the_plugin_loaded_without_importing_anything_heavy(pytestconfig):
 
 def test_a_fixture_needs_the_extra(local_workspace):
     pass
-'''
+"""
 
 
-def test_without_the_testing_extra_the_plugin_loads_and_its_fixtures_name_the_extra(tmp_path: Path,
-                                                                                    monkeypatch) -> None:
+def test_without_the_testing_extra_the_plugin_loads_and_its_fixtures_name_the_extra(
+    tmp_path: Path, monkeypatch
+) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_plugin.py").write_text(PLUGIN_CHECKS)
     monkeypatch.setenv("EXPECTED_AIRFLOW_HOME", str(tmp_path / "users-own-airflow"))
     # fastapi hidden (None in sys.modules: find_spec answers None, import fails): the base install's view.
-    done = run_pytest(tmp_path, "test_plugin.py", f"--junitxml={tmp_path / 'report.xml'}",
-                      prelude=f"import os; os.environ['AIRFLOW_HOME'] = {str(tmp_path / 'users-own-airflow')!r}; "
-                              "import sys; sys.modules['fastapi'] = None; ")
+    done = run_pytest(
+        tmp_path,
+        "test_plugin.py",
+        f"--junitxml={tmp_path / 'report.xml'}",
+        prelude=f"import os; os.environ['AIRFLOW_HOME'] = {str(tmp_path / 'users-own-airflow')!r}; "
+        "import sys; sys.modules['fastapi'] = None; ",
+    )
     found = outcomes(tmp_path / "report.xml")
 
     assert found["test_the_plugin_loaded_without_importing_anything_heavy"] == ("passed", ""), done.stdout

@@ -1,6 +1,5 @@
 """Command line: ``airbricks serve`` (the local workspace) and ``airbricks demo`` (the seed's pipeline)."""
 
-
 from __future__ import annotations
 
 import argparse
@@ -11,8 +10,9 @@ from typing import Any
 
 from airbricks.workspace.config import CLOUDS, SPARK_JIT_MODES, default_class_cache
 
-DESCRIPTION = ("airbricks: a local Databricks workspace for Airflow (serve) and the article's pipeline end to end "
-               "on it (demo).")
+DESCRIPTION = (
+    "airbricks: a local Databricks workspace for Airflow (serve) and the article's pipeline end to end on it (demo)."
+)
 #: ``airbricks serve``'s port unless told otherwise: stable, so an exported connection stays valid.
 DEFAULT_PORT = 8765
 
@@ -71,14 +71,25 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     default_start, default_stop = (0.0, 0.0) if spark else (2.0, 0.5)
     serve_forever(
-        Path(args.data_dir), args.host, args.port, tls_port=args.tls_port if args.tls else None, token=args.token,
-        user=args.user, cloud=args.cloud,
+        Path(args.data_dir),
+        args.host,
+        args.port,
+        tls_port=args.tls_port if args.tls else None,
+        token=args.token,
+        user=args.user,
+        cloud=args.cloud,
         cluster_start_seconds=default_start if args.cluster_start_seconds is None else args.cluster_start_seconds,
         cluster_stop_seconds=default_stop if args.cluster_stop_seconds is None else args.cluster_stop_seconds,
-        faults=faults, fault_seed=args.fault_seed, spark=spark, max_spark_drivers=args.max_spark_drivers,
-        spark_driver_memory=args.spark_driver_memory, spark_packages=args.spark_packages, spark_jit=args.spark_jit,
-        spark_class_cache=None if args.spark_class_cache == "off" else (
-            Path(args.spark_class_cache) if args.spark_class_cache else default_class_cache()),
+        faults=faults,
+        fault_seed=args.fault_seed,
+        spark=spark,
+        max_spark_drivers=args.max_spark_drivers,
+        spark_driver_memory=args.spark_driver_memory,
+        spark_packages=args.spark_packages,
+        spark_jit=args.spark_jit,
+        spark_class_cache=None
+        if args.spark_class_cache == "off"
+        else (Path(args.spark_class_cache) if args.spark_class_cache else default_class_cache()),
         auto_create_volumes=args.auto_create_volumes,
     )
     return 0
@@ -112,52 +123,105 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,demo}")
     shown = _ShowDefaults
 
-    serve = sub.add_parser("serve", help="run the local Databricks workspace", formatter_class=shown,
-                           description="Run a local Databricks workspace that the Airflow provider and databricks-sdk"
-                                       " accept unmodified; prints how to connect.")
+    serve = sub.add_parser(
+        "serve",
+        help="run the local Databricks workspace",
+        formatter_class=shown,
+        description="Run a local Databricks workspace that the Airflow provider and databricks-sdk"
+        " accept unmodified; prints how to connect.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback: only this machine)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one, printed)")
     serve.add_argument("--data-dir", default=".airbricks", help="where state, DBFS and volumes live")
     serve.add_argument("--token", default=None, help="the PAT clients must send (default: generated, kept 0600)")
-    serve.add_argument("--tls", action="store_true",
-                       help="also serve HTTPS (what databricks-sql-connector / DatabricksSqlOperator need): a CA and"
-                            " certificate are made in the data dir at first start; the CA file is printed")
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="also serve HTTPS (what databricks-sql-connector / DatabricksSqlOperator need): a CA and"
+        " certificate are made in the data dir at first start; the CA file is printed",
+    )
     serve.add_argument("--tls-port", type=int, default=DEFAULT_PORT + 1, help="the HTTPS port with --tls (0: any)")
-    serve.add_argument("--user", default="airbricks@localhost",
-                       help="the user the token belongs to (SCIM Me, creator_user_name, /Users/<user>)")
-    serve.add_argument("--cloud", choices=CLOUDS, default="aws",
-                       help="the cloud the workspace looks like: its node types, and the cloud clients read")
-    serve.add_argument("--spark", choices=("auto", "on", "off"), default="auto",
-                       help="real Spark drivers behind clusters (auto: when pyspark and Java 17+ are installed)")
-    serve.add_argument("--max-spark-drivers", type=int, default=None,
-                       help="at most this many drivers at once (default: what this machine's memory fits)")
+    serve.add_argument(
+        "--user",
+        default="airbricks@localhost",
+        help="the user the token belongs to (SCIM Me, creator_user_name, /Users/<user>)",
+    )
+    serve.add_argument(
+        "--cloud",
+        choices=CLOUDS,
+        default="aws",
+        help="the cloud the workspace looks like: its node types, and the cloud clients read",
+    )
+    serve.add_argument(
+        "--spark",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="real Spark drivers behind clusters (auto: when pyspark and Java 17+ are installed)",
+    )
+    serve.add_argument(
+        "--max-spark-drivers",
+        type=int,
+        default=None,
+        help="at most this many drivers at once (default: what this machine's memory fits)",
+    )
     serve.add_argument("--spark-driver-memory", default="1g", help="cap of every driver's spark.driver.memory")
-    serve.add_argument("--spark-packages", action="append", default=[], metavar="COORDINATES",
-                       help="Maven packages every driver loads (repeatable), e.g. io.delta:delta-spark_2.13:4.0.0"
-                            " to enable Delta Lake where Maven Central is reachable")
-    serve.add_argument("--spark-jit", choices=SPARK_JIT_MODES, default="fast-start",
-                       help="fast-start: drivers JIT with C1 only, starting and answering short queries"
-                            " about twice as fast on few cores; full: the JVM's tiered JIT, for long CPU-bound jobs")
-    serve.add_argument("--spark-class-cache", default=None, metavar="DIR|off",
-                       help="where the JVMs' class-data archives are kept (default: ~/.cache/airbricks/jvm-classes"
-                            "); off: none")
-    serve.add_argument("--cluster-start-seconds", type=float, default=None,
-                       help="minimum PENDING -> RUNNING duration (default 2 without Spark, 0 with it: the driver's"
-                            " real start)")
-    serve.add_argument("--cluster-stop-seconds", type=float, default=None,
-                       help="minimum TERMINATING duration (default 0.5 without Spark, 0 with it)")
-    serve.add_argument("--fault", action="append", default=[], metavar="RULE",
-                       help="a fault rule, as JSON or key=value,key=value (repeatable), e.g."
-                            " 'path=clusters/get,status=429,retry_after=1,count=2'")
-    serve.add_argument("--auto-create-volumes", action="store_true",
-                       help="a /Volumes/<catalog>/<schema>/<volume>/... path in a volume nobody created creates it"
-                            " (off: 404, as on Databricks, where volumes are created first)")
+    serve.add_argument(
+        "--spark-packages",
+        action="append",
+        default=[],
+        metavar="COORDINATES",
+        help="Maven packages every driver loads (repeatable), e.g. io.delta:delta-spark_2.13:4.0.0"
+        " to enable Delta Lake where Maven Central is reachable",
+    )
+    serve.add_argument(
+        "--spark-jit",
+        choices=SPARK_JIT_MODES,
+        default="fast-start",
+        help="fast-start: drivers JIT with C1 only, starting and answering short queries"
+        " about twice as fast on few cores; full: the JVM's tiered JIT, for long CPU-bound jobs",
+    )
+    serve.add_argument(
+        "--spark-class-cache",
+        default=None,
+        metavar="DIR|off",
+        help="where the JVMs' class-data archives are kept (default: ~/.cache/airbricks/jvm-classes); off: none",
+    )
+    serve.add_argument(
+        "--cluster-start-seconds",
+        type=float,
+        default=None,
+        help="minimum PENDING -> RUNNING duration (default 2 without Spark, 0 with it: the driver's real start)",
+    )
+    serve.add_argument(
+        "--cluster-stop-seconds",
+        type=float,
+        default=None,
+        help="minimum TERMINATING duration (default 0.5 without Spark, 0 with it)",
+    )
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="a fault rule, as JSON or key=value,key=value (repeatable), e.g."
+        " 'path=clusters/get,status=429,retry_after=1,count=2'",
+    )
+    serve.add_argument(
+        "--auto-create-volumes",
+        action="store_true",
+        help="a /Volumes/<catalog>/<schema>/<volume>/... path in a volume nobody created creates it"
+        " (off: 404, as on Databricks, where volumes are created first)",
+    )
     serve.add_argument("--fault-seed", type=int, default=None, help="seed of the fault rules' random choices")
     serve.set_defaults(func=_serve)
 
-    demo = sub.add_parser("demo", help="run the seed's pipeline end to end on a local workspace", formatter_class=shown,
-                          description="Run the article's pipeline (file sensor, cluster, two Spark jobs, result by "
-                                      "e-mail, delete) with real Airflow on a local workspace and SMTP server.")
+    demo = sub.add_parser(
+        "demo",
+        help="run the seed's pipeline end to end on a local workspace",
+        formatter_class=shown,
+        description="Run the article's pipeline (file sensor, cluster, two Spark jobs, result by "
+        "e-mail, delete) with real Airflow on a local workspace and SMTP server.",
+    )
     demo.add_argument("--marker-delay", type=float, default=5.0, help="seconds before the marker file lands")
     demo.add_argument("--fail-notebook", action="store_true", help="make the notebook fail (cluster still deleted)")
     demo.set_defaults(func=_demo)

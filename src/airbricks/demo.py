@@ -36,7 +36,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 Message accepted for delivery"
 
@@ -48,8 +48,9 @@ def _say(text: str) -> None:
 def _api(url: str, token: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
     import requests
 
-    response = requests.request(method, f"{url}/api/{path}", headers={"Authorization": f"Bearer {token}"},
-                                timeout=30, **kwargs)
+    response = requests.request(
+        method, f"{url}/api/{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs
+    )
     response.raise_for_status()
     return response.json()
 
@@ -61,9 +62,17 @@ def drop_marker(url: str, day: str, delay: float) -> None:
     token = os.environ["AIRBRICKS_DEMO_TOKEN"]
     time.sleep(delay)
     for name, content in (("orders.csv", LANDED_CSV), ("_SUCCESS", "")):
-        _api(url, token, "POST", "2.0/dbfs/put", json={
-            "path": f"dbfs:/landing/{day}/{name}", "overwrite": True,
-            "contents": base64.b64encode(content.encode()).decode()})
+        _api(
+            url,
+            token,
+            "POST",
+            "2.0/dbfs/put",
+            json={
+                "path": f"dbfs:/landing/{day}/{name}",
+                "overwrite": True,
+                "contents": base64.b64encode(content.encode()).decode(),
+            },
+        )
     print(f"[external process] landed dbfs:/landing/{day}/orders.csv and _SUCCESS", flush=True)
 
 
@@ -94,11 +103,13 @@ def _airflow_env(home: Path, conn_uri: str, smtp_port: int) -> dict[str, str]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(AirflowEnvironment(home, EXAMPLE_DAGS).variables())  # the testing kit's isolated Airflow
-    env.update({
-        "AIRFLOW_CONN_DATABRICKS_DEFAULT": conn_uri,
-        "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{smtp_port}?disable_tls=true&disable_ssl=true",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "AIRFLOW_CONN_DATABRICKS_DEFAULT": conn_uri,
+            "AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{smtp_port}?disable_tls=true&disable_ssl=true",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -106,18 +117,29 @@ def _run_states(db: Path) -> tuple[str, dict[str, str], Any, int | None]:
     """The DAG run's state, its tasks' states, the mailed result, and the notebook's Databricks run id."""
     with sqlite3.connect(db) as conn:
         run_id, state = conn.execute(
-            "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (DAG_ID,)).fetchone()
-        tasks = dict(conn.execute(
-            "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY start_date",
-            (DAG_ID, run_id)).fetchall())
+            "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (DAG_ID,)
+        ).fetchone()
+        tasks = dict(
+            conn.execute(
+                "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY start_date",
+                (DAG_ID, run_id),
+            ).fetchall()
+        )
         row = conn.execute(
             "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'get_result' AND key = 'return_value'",
-            (DAG_ID, run_id)).fetchone()
+            (DAG_ID, run_id),
+        ).fetchone()
         notebook = conn.execute(
             "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'run_notebook' AND key = 'run_id'",
-            (DAG_ID, run_id)).fetchone()
+            (DAG_ID, run_id),
+        ).fetchone()
     result = json.loads(row[0]) if row and row[0] is not None else None
-    return state, tasks, result, int(notebook[0]) if notebook and notebook[0] is not None else None  # stored as a number
+    return (
+        state,
+        tasks,
+        result,
+        int(notebook[0]) if notebook and notebook[0] is not None else None,
+    )  # stored as a number
 
 
 def _stream(proc: subprocess.Popen[str], log_path: Path, on_task_start: Any) -> None:
@@ -168,24 +190,36 @@ def run_demo(marker_delay: float = 5.0, fail_notebook: bool = False, workdir: Pa
         _say(f"local SMTP server on 127.0.0.1:{smtp.port}")
         env = _airflow_env(home, workspace.connection_uri, smtp.port)
         _say("preparing Airflow's metadata DB (.demo/airflow) ...")
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
         def on_task_start(task: str) -> None:
             if task == "wait_for_landing":
                 _say(f"  (an external process lands the batch in {marker_delay:g} s)")
                 marker_env = {**os.environ, "AIRBRICKS_DEMO_TOKEN": workspace.token}
-                children.append(subprocess.Popen(
-                    [sys.executable, "-m", "airbricks.demo", workspace.url, day, str(marker_delay)],
-                    env=marker_env))
+                children.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "airbricks.demo", workspace.url, day, str(marker_delay)], env=marker_env
+                    )
+                )
 
         watcher = _ClusterWatcher(workspace.url, workspace.token)
         watcher.start()
         _say(f"running DAG {DAG_ID} for {day} with real Airflow (airflow dags test) ...")
         conf = json.dumps({"fail_notebook": fail_notebook})
         dag_test = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, day, "-c", conf], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, day, "-c", conf],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         children.append(dag_test)
         _stream(dag_test, root / "dag_test.log", on_task_start)
         dag_test.wait()
@@ -225,8 +259,12 @@ def _notebook_error(workspace: Any, run_id: int | None) -> str:
     if run_id is None:
         return "the notebook did not run"
     run = _api(workspace.url, workspace.token, "GET", "2.2/jobs/runs/get", params={"run_id": run_id})
-    errors = [_api(workspace.url, workspace.token, "GET", "2.2/jobs/runs/get-output",
-                   params={"run_id": task["run_id"]}).get("error") for task in run.get("tasks", [])]
+    errors = [
+        _api(workspace.url, workspace.token, "GET", "2.2/jobs/runs/get-output", params={"run_id": task["run_id"]}).get(
+            "error"
+        )
+        for task in run.get("tasks", [])
+    ]
     return "; ".join(e for e in errors if e) or run.get("state", {}).get("state_message", "no error reported")
 
 
@@ -237,8 +275,10 @@ def _say_run_page(workspace: Any, run_id: int | None) -> None:
     run = _api(workspace.url, workspace.token, "GET", "2.2/jobs/runs/get", params={"run_id": run_id})
     _say("\n== the notebook run in the workspace UI ==")
     _say(f"  {run['run_page_url']}")
-    _say(f"  (the demo's workspace stops now; `airbricks serve --data-dir {workspace.config.data_dir} --port "
-         f"{workspace.port}` serves it again: open the sign-in link it prints, then this link)")
+    _say(
+        f"  (the demo's workspace stops now; `airbricks serve --data-dir {workspace.config.data_dir} --port "
+        f"{workspace.port}` serves it again: open the sign-in link it prints, then this link)"
+    )
 
 
 def _report(workspace: Any, inbox: _Inbox, db: Path, root: Path) -> int:
@@ -269,8 +309,10 @@ def _report(workspace: Any, inbox: _Inbox, db: Path, root: Path) -> int:
         pending = next((s["timestamp"] for s in steps if s["state"] == "PENDING"), None)
         running = next((s["timestamp"] for s in steps if s["state"] == "RUNNING"), None)
         if pending is not None and running is not None:
-            _say(f"  driver start (PENDING -> RUNNING, a Spark Connect server answering): "
-                 f"{(running - pending) / 1000:.1f} s")
+            _say(
+                f"  driver start (PENDING -> RUNNING, a Spark Connect server answering): "
+                f"{(running - pending) / 1000:.1f} s"
+            )
     left = [c for c in clusters if not c.get("deleted")]
     _say(f"\n{len(left)} clusters left")
     _say(f"(Airflow output: {root / 'dag_test.log'})")

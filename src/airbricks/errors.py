@@ -63,8 +63,7 @@ def error_from_body(status: int | None, body: str | bytes, endpoint: str) -> Dat
     except ValueError:
         data = {}
     if isinstance(data, dict) and ("error_code" in data or "message" in data):
-        return DatabricksRequestError(status, str(data.get("error_code", "")), str(data.get("message", "")),
-                                      endpoint)
+        return DatabricksRequestError(status, str(data.get("error_code", "")), str(data.get("message", "")), endpoint)
     return DatabricksRequestError(status, "", text.strip() or "no response body", endpoint)
 
 
@@ -90,5 +89,4 @@ def parse_api_error(exc: BaseException, endpoint: str = "") -> DatabricksRequest
 
 def gave_up(retry_limit: int, last: BaseException | None, endpoint: str) -> DatabricksRequestError:
     """The error for retries exhausted without an HTTP answer (connection refused, timeouts...)."""
-    return DatabricksRequestError(None, "", f"gave up after {retry_limit} attempts: {type(last).__name__}",
-                                  endpoint)
+    return DatabricksRequestError(None, "", f"gave up after {retry_limit} attempts: {type(last).__name__}", endpoint)

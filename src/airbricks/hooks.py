@@ -41,8 +41,17 @@ from airbricks.utils.clusters import USABLE_STATES as USABLE_CLUSTER_STATES
 
 # The error types and the cluster-state set moved to airbricks.errors / airbricks.utils.clusters; their
 # names stay importable from here, as in airbricks 0.1.
-__all__ = ["CLUSTERS_API", "NOT_FOUND_CODES", "USABLE_CLUSTER_STATES", "AirbricksDatabricksHook",
-           "DatabricksRequestError", "RawResponse", "files_api_path", "normalize_endpoint", "parse_api_error"]
+__all__ = [
+    "CLUSTERS_API",
+    "NOT_FOUND_CODES",
+    "USABLE_CLUSTER_STATES",
+    "AirbricksDatabricksHook",
+    "DatabricksRequestError",
+    "RawResponse",
+    "files_api_path",
+    "normalize_endpoint",
+    "parse_api_error",
+]
 
 CLUSTERS_API = "2.1/clusters"
 
@@ -52,8 +61,7 @@ def normalize_endpoint(endpoint: str) -> str:
     endpoint = endpoint.strip().lstrip("/").removeprefix("api/")
     if not re.match(r"^\d+\.\d+/", endpoint):
         raise ValueError(
-            f"endpoint {endpoint!r} must start with an API version, e.g. '2.0/clusters/get' or "
-            "'api/2.0/clusters/get'"
+            f"endpoint {endpoint!r} must start with an API version, e.g. '2.0/clusters/get' or 'api/2.0/clusters/get'"
         )
     return endpoint
 
@@ -179,14 +187,16 @@ class AirbricksDatabricksHook(DatabricksHook):
         """``dbfs/get-status``: ``{path, is_dir, file_size, modification_time}``."""
         if not missing_ok:
             return self.call("GET", "2.0/dbfs/get-status", {"path": path})
-        return _json_unless_missing(self.raw_request("GET", "2.0/dbfs/get-status", params={"path": path},
-                                                     missing_ok=True))
+        return _json_unless_missing(
+            self.raw_request("GET", "2.0/dbfs/get-status", params={"path": path}, missing_ok=True)
+        )
 
     async def a_dbfs_get_status(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
         if not missing_ok:
             return await self.a_call("GET", "2.0/dbfs/get-status", {"path": path})
-        return _json_unless_missing(await self.a_raw_request("GET", "2.0/dbfs/get-status", params={"path": path},
-                                                             missing_ok=True))
+        return _json_unless_missing(
+            await self.a_raw_request("GET", "2.0/dbfs/get-status", params={"path": path}, missing_ok=True)
+        )
 
     def dbfs_list(self, path: str, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
         """``dbfs/list`` of a directory (an empty directory lists nothing)."""
@@ -198,8 +208,9 @@ class AirbricksDatabricksHook(DatabricksHook):
     async def a_dbfs_list(self, path: str, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
         if not missing_ok:
             return list((await self.a_call("GET", "2.0/dbfs/list", {"path": path})).get("files", []))
-        page = _json_unless_missing(await self.a_raw_request("GET", "2.0/dbfs/list", params={"path": path},
-                                                             missing_ok=True))
+        page = _json_unless_missing(
+            await self.a_raw_request("GET", "2.0/dbfs/list", params={"path": path}, missing_ok=True)
+        )
         return None if page is None else list(page.get("files", []))
 
     # ---------------------------------------------------------------- Files API (Volumes)
@@ -217,8 +228,9 @@ class AirbricksDatabricksHook(DatabricksHook):
         entries: list[dict[str, Any]] = []
         params: dict[str, Any] = {}
         while True:
-            resp = self.raw_request("GET", f"2.0/fs/directories{files_api_path(path)}", params=params,
-                                    missing_ok=missing_ok)
+            resp = self.raw_request(
+                "GET", f"2.0/fs/directories{files_api_path(path)}", params=params, missing_ok=missing_ok
+            )
             page = _json_unless_missing(resp)
             if page is None:
                 return None
@@ -231,8 +243,9 @@ class AirbricksDatabricksHook(DatabricksHook):
         entries: list[dict[str, Any]] = []
         params: dict[str, Any] = {}
         while True:
-            resp = await self.a_raw_request("GET", f"2.0/fs/directories{files_api_path(path)}", params=params,
-                                            missing_ok=missing_ok)
+            resp = await self.a_raw_request(
+                "GET", f"2.0/fs/directories{files_api_path(path)}", params=params, missing_ok=missing_ok
+            )
             page = _json_unless_missing(resp)
             if page is None:
                 return None
@@ -243,9 +256,13 @@ class AirbricksDatabricksHook(DatabricksHook):
 
     def files_upload(self, path: str, content: bytes, overwrite: bool = True) -> None:
         """``PUT /api/2.0/fs/files{path}`` with the raw bytes."""
-        self.raw_request("PUT", f"2.0/fs/files{files_api_path(path)}", data=content,
-                         params={"overwrite": "true" if overwrite else "false"},
-                         headers={"Content-Type": "application/octet-stream"})
+        self.raw_request(
+            "PUT",
+            f"2.0/fs/files{files_api_path(path)}",
+            data=content,
+            params={"overwrite": "true" if overwrite else "false"},
+            headers={"Content-Type": "application/octet-stream"},
+        )
 
     def files_download(self, path: str) -> bytes:
         """``GET /api/2.0/fs/files{path}``: the file's bytes."""
@@ -278,13 +295,19 @@ class AirbricksDatabricksHook(DatabricksHook):
             for attempt in _provider.retrying(self):
                 with attempt:
                     resp = requests.request(
-                        method, url, params=params, json=json, data=data, auth=auth, headers=all_headers,
-                        timeout=self.timeout_seconds, **_provider.requests_kwargs(self),
+                        method,
+                        url,
+                        params=params,
+                        json=json,
+                        data=data,
+                        auth=auth,
+                        headers=all_headers,
+                        timeout=self.timeout_seconds,
+                        **_provider.requests_kwargs(self),
                     )
                     if not (missing_ok and resp.status_code == 404):
                         resp.raise_for_status()
-                    return RawResponse(resp.status_code, {k.lower(): v for k, v in resp.headers.items()},
-                                       resp.content)
+                    return RawResponse(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content)
         except RetryError as exc:
             last = exc.last_attempt.exception()
             if last is not None and getattr(last, "response", None) is not None:
@@ -340,7 +363,12 @@ class AirbricksDatabricksHook(DatabricksHook):
                 async for attempt in _provider.a_retrying(self):
                     with attempt:
                         async with session.request(
-                            method, url, params=params, json=json, auth=auth, headers=headers,
+                            method,
+                            url,
+                            params=params,
+                            json=json,
+                            auth=auth,
+                            headers=headers,
                             timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
                             **_provider.aiohttp_kwargs(self, url),
                         ) as resp:
@@ -348,8 +376,7 @@ class AirbricksDatabricksHook(DatabricksHook):
                             if resp.status >= 400 and not (missing_ok and resp.status == 404):
                                 failed = (resp.status, body)
                                 resp.raise_for_status()
-                            return RawResponse(resp.status, {k.lower(): v for k, v in resp.headers.items()},
-                                               body)
+                            return RawResponse(resp.status, {k.lower(): v for k, v in resp.headers.items()}, body)
         except RetryError as exc:
             if failed is not None:
                 raise error_from_body(failed[0], failed[1], where) from None
@@ -378,5 +405,9 @@ def _file_metadata(path: str, headers: dict[str, str]) -> dict[str, Any]:
 
     modified = headers.get("last-modified")
     mtime = int(parsedate_to_datetime(modified).timestamp() * 1000) if modified else None
-    return {"path": path, "is_dir": False, "file_size": int(headers.get("content-length", 0) or 0),
-            "modification_time": mtime}
+    return {
+        "path": path,
+        "is_dir": False,
+        "file_size": int(headers.get("content-length", 0) or 0),
+        "modification_time": mtime,
+    }

@@ -17,16 +17,23 @@ def get_provider_info() -> dict[str, Any]:
         "name": "airbricks",
         "description": "Operators that fully manage a Databricks workspace, and a local workspace to test them.",
         "versions": ["0.1.0"],
-        "integrations": [{
-            "integration-name": _INTEGRATION,
-            "external-doc-url": "https://docs.databricks.com/api/workspace/introduction",
-            "tags": ["service"],
-        }],
-        "operators": [{
-            "integration-name": _INTEGRATION,
-            "python-modules": ["airbricks.operators.api", "airbricks.operators.clusters",
-                               "airbricks.operators.runs"],
-        }],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://docs.databricks.com/api/workspace/introduction",
+                "tags": ["service"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airbricks.operators.api",
+                    "airbricks.operators.clusters",
+                    "airbricks.operators.runs",
+                ],
+            }
+        ],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["airbricks.sensors.files"]}],
         "triggers": [{"integration-name": _INTEGRATION, "python-modules": ["airbricks.triggers"]}],
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["airbricks.hooks"]}],

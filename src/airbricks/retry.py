@@ -61,7 +61,7 @@ def retry_after_seconds(exc: BaseException | None, now: float | None = None) -> 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-class wait_retry_after(wait_base):  # noqa: N801 - tenacity's naming (wait_exponential, wait_fixed...)
+class wait_retry_after(wait_base):
     """Wait what the server's ``Retry-After`` says (capped), else ``fallback``'s wait."""
 
     def __init__(self, fallback: wait_base | None = None, max_wait: float = MAX_WAIT_SECONDS) -> None:
@@ -77,12 +77,16 @@ class wait_retry_after(wait_base):  # noqa: N801 - tenacity's naming (wait_expon
         return float(self.fallback(retry_state))
 
 
-def databricks_retry_args(ride_out_seconds: float = RIDE_OUT_SECONDS,
-                          max_wait_seconds: float = MAX_WAIT_SECONDS) -> dict[str, Any]:
+def databricks_retry_args(
+    ride_out_seconds: float = RIDE_OUT_SECONDS, max_wait_seconds: float = MAX_WAIT_SECONDS
+) -> dict[str, Any]:
     """``tenacity`` arguments for ``databricks_retry_args``: retry for ``ride_out_seconds``, honouring
     ``Retry-After``.  (The provider adds what to retry and the logging of each failed attempt.)"""
-    return {"stop": stop_after_delay(ride_out_seconds), "wait": wait_retry_after(max_wait=max_wait_seconds),
-            "reraise": False}
+    return {
+        "stop": stop_after_delay(ride_out_seconds),
+        "wait": wait_retry_after(max_wait=max_wait_seconds),
+        "reraise": False,
+    }
 
 
 #: The shared value: ``DatabricksSubmitRunOperator(..., databricks_retry_args=DATABRICKS_RETRY_ARGS)``.
@@ -101,6 +105,9 @@ def databricks_retry(deferrable: bool | None = None) -> dict[str, Any]:
 
         deferrable = conf.getboolean("operators", "default_deferrable", fallback=False)
     if deferrable:
-        return {"databricks_retry_limit": RIDE_OUT_ATTEMPTS, "databricks_retry_delay": 1.0,
-                "databricks_retry_args": None}
+        return {
+            "databricks_retry_limit": RIDE_OUT_ATTEMPTS,
+            "databricks_retry_delay": 1.0,
+            "databricks_retry_args": None,
+        }
     return {"databricks_retry_args": DATABRICKS_RETRY_ARGS}

@@ -35,9 +35,15 @@ class DatabricksClusterStateTrigger(BaseTrigger):
     :param retry_delay: the operator's explicit ``databricks_retry_delay``.
     """
 
-    def __init__(self, cluster_id: str, databricks_conn_id: str = "databricks_default",
-                 poll_interval: float = 10.0, timeout: float | None = None, retry_limit: int | None = None,
-                 retry_delay: float | None = None) -> None:
+    def __init__(
+        self,
+        cluster_id: str,
+        databricks_conn_id: str = "databricks_default",
+        poll_interval: float = 10.0,
+        timeout: float | None = None,
+        retry_limit: int | None = None,
+        retry_delay: float | None = None,
+    ) -> None:
         super().__init__()
         self.cluster_id = cluster_id
         self.databricks_conn_id = databricks_conn_id
@@ -47,19 +53,28 @@ class DatabricksClusterStateTrigger(BaseTrigger):
         self.retry_delay = retry_delay
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        retry = {k: v for k, v in (("retry_limit", self.retry_limit), ("retry_delay", self.retry_delay))
-                 if v is not None}
-        return (f"{type(self).__module__}.{type(self).__qualname__}", {
-            "cluster_id": self.cluster_id, "databricks_conn_id": self.databricks_conn_id,
-            "poll_interval": self.poll_interval, "timeout": self.timeout, **retry,
-        })
+        retry = {
+            k: v for k, v in (("retry_limit", self.retry_limit), ("retry_delay", self.retry_delay)) if v is not None
+        }
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "cluster_id": self.cluster_id,
+                "databricks_conn_id": self.databricks_conn_id,
+                "poll_interval": self.poll_interval,
+                "timeout": self.timeout,
+                **retry,
+            },
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         if self.retry_limit is None and self.retry_delay is None:
             retry: dict[str, Any] = {"retry_args": DATABRICKS_RETRY_ARGS}
         else:
-            retry = {"retry_limit": 3 if self.retry_limit is None else self.retry_limit,
-                     "retry_delay": 1.0 if self.retry_delay is None else self.retry_delay}
+            retry = {
+                "retry_limit": 3 if self.retry_limit is None else self.retry_limit,
+                "retry_delay": 1.0 if self.retry_delay is None else self.retry_delay,
+            }
         hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__, **retry)
         loop = asyncio.get_running_loop()
         deadline = None if self.timeout is None else loop.time() + self.timeout
@@ -68,8 +83,13 @@ class DatabricksClusterStateTrigger(BaseTrigger):
             event = await self._wait(hook, loop, deadline, base)
         yield event
 
-    async def _wait(self, hook: AirbricksDatabricksHook, loop: asyncio.AbstractEventLoop, deadline: float | None,
-                    base: dict[str, Any]) -> TriggerEvent:
+    async def _wait(
+        self,
+        hook: AirbricksDatabricksHook,
+        loop: asyncio.AbstractEventLoop,
+        deadline: float | None,
+        base: dict[str, Any],
+    ) -> TriggerEvent:
         while True:
             try:
                 cluster = await hook.a_get_cluster(self.cluster_id)
@@ -77,16 +97,29 @@ class DatabricksClusterStateTrigger(BaseTrigger):
                 return TriggerEvent({**base, "status": "error", "message": str(exc)})
             state = cluster.get("state", "")
             if state == RUNNING:
-                return TriggerEvent({**base, "status": "success", "state": state,
-                                     "message": f"cluster {self.cluster_id} is RUNNING"})
+                return TriggerEvent(
+                    {**base, "status": "success", "state": state, "message": f"cluster {self.cluster_id} is RUNNING"}
+                )
             if state in TERMINAL_STATES:  # it will not become RUNNING by itself: fail now
-                return TriggerEvent({**base, "status": "error", "state": state,
-                                     "state_message": cluster.get("state_message", ""),
-                                     "termination_reason": cluster.get("termination_reason"),
-                                     "message": f"cluster {self.cluster_id} ended {state}"})
+                return TriggerEvent(
+                    {
+                        **base,
+                        "status": "error",
+                        "state": state,
+                        "state_message": cluster.get("state_message", ""),
+                        "termination_reason": cluster.get("termination_reason"),
+                        "message": f"cluster {self.cluster_id} ended {state}",
+                    }
+                )
             if deadline is not None and loop.time() > deadline:
-                return TriggerEvent({**base, "status": "timeout", "state": state,
-                                     "message": f"cluster {self.cluster_id} still {state} after {self.timeout}s"})
+                return TriggerEvent(
+                    {
+                        **base,
+                        "status": "timeout",
+                        "state": state,
+                        "message": f"cluster {self.cluster_id} still {state} after {self.timeout}s",
+                    }
+                )
             await asyncio.sleep(self.poll_interval)
 
 
@@ -104,9 +137,14 @@ class DatabricksFileTrigger(BaseTrigger):
         time survives a triggerer restart.
     """
 
-    def __init__(self, path: str, databricks_conn_id: str = "databricks_default",
-                 newer_than_ms: int | None = None, poll_interval: float = 60.0,
-                 timeout_at: float | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        databricks_conn_id: str = "databricks_default",
+        newer_than_ms: int | None = None,
+        poll_interval: float = 60.0,
+        timeout_at: float | None = None,
+    ) -> None:
         super().__init__()
         self.path = path
         self.databricks_conn_id = databricks_conn_id
@@ -115,15 +153,21 @@ class DatabricksFileTrigger(BaseTrigger):
         self.timeout_at = timeout_at
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (f"{type(self).__module__}.{type(self).__qualname__}", {
-            "path": self.path, "databricks_conn_id": self.databricks_conn_id,
-            "newer_than_ms": self.newer_than_ms, "poll_interval": self.poll_interval,
-            "timeout_at": self.timeout_at,
-        })
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "path": self.path,
+                "databricks_conn_id": self.databricks_conn_id,
+                "newer_than_ms": self.newer_than_ms,
+                "poll_interval": self.poll_interval,
+                "timeout_at": self.timeout_at,
+            },
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__,
-                                       retry_args=DATABRICKS_RETRY_ARGS)
+        hook = AirbricksDatabricksHook(
+            self.databricks_conn_id, caller=type(self).__name__, retry_args=DATABRICKS_RETRY_ARGS
+        )
         target = FileTarget.parse(self.path)
         async with hook.shared_session():  # keep-alive connections shared by all waits in this loop
             event = await self._wait(hook, target)
@@ -136,12 +180,18 @@ class DatabricksFileTrigger(BaseTrigger):
             except DatabricksRequestError as exc:
                 return TriggerEvent({"status": "error", "path": self.path, "message": str(exc)})
             if found is not None:
-                return TriggerEvent({"status": "success", "path": self.path, "file": found,
-                                     "message": f"found {found['path']}"})
+                return TriggerEvent(
+                    {"status": "success", "path": self.path, "file": found, "message": f"found {found['path']}"}
+                )
             left = None if self.timeout_at is None else self.timeout_at - time.time()
             if left is not None and left <= 0:
-                return TriggerEvent({"status": "timeout", "path": self.path,
-                                     "message": f"no file at {self.path} by {iso_time(self.timeout_at * 1000)}"})
+                return TriggerEvent(
+                    {
+                        "status": "timeout",
+                        "path": self.path,
+                        "message": f"no file at {self.path} by {iso_time(self.timeout_at * 1000)}",
+                    }
+                )
             await asyncio.sleep(self.poll_interval if left is None else min(self.poll_interval, left))
 
 
@@ -169,8 +219,13 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
     :param poll_interval: seconds between two checks.
     """
 
-    def __init__(self, path: str, databricks_conn_id: str = "databricks_default",
-                 newer_than: datetime | str | None = None, poll_interval: float = 60.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        databricks_conn_id: str = "databricks_default",
+        newer_than: datetime | str | None = None,
+        poll_interval: float = 60.0,
+    ) -> None:
         super().__init__()
         FileTarget.parse(path)  # a bad path fails the DAG file's import, not the triggerer later
         self.path = path
@@ -179,22 +234,32 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
         self.poll_interval = poll_interval
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (f"{type(self).__module__}.{type(self).__qualname__}", {
-            "path": self.path, "databricks_conn_id": self.databricks_conn_id, "newer_than": iso_time(self.newer_than_ms),
-            "poll_interval": self.poll_interval,
-        })
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "path": self.path,
+                "databricks_conn_id": self.databricks_conn_id,
+                "newer_than": iso_time(self.newer_than_ms),
+                "poll_interval": self.poll_interval,
+            },
+        )
 
     @property
     def _state_key(self) -> str:
         return f"airbricks.file_arrival:{self.path}"
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = AirbricksDatabricksHook(self.databricks_conn_id, caller=type(self).__name__,
-                                       retry_args=DATABRICKS_RETRY_ARGS)
+        hook = AirbricksDatabricksHook(
+            self.databricks_conn_id, caller=type(self).__name__, retry_args=DATABRICKS_RETRY_ARGS
+        )
         target = FileTarget.parse(self.path)
         mark = ArrivalMark(self.newer_than_ms).later_of(await self._stored_mark())
-        self.log.info("Watching %s every %gs for files modified after %s", target.display, self.poll_interval,
-                      iso_time(mark.modification_time) or "any time")
+        self.log.info(
+            "Watching %s every %gs for files modified after %s",
+            target.display,
+            self.poll_interval,
+            iso_time(mark.modification_time) or "any time",
+        )
         async with hook.shared_session():  # keep-alive connections shared by all waits in this loop
             while True:
                 try:
@@ -204,11 +269,22 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
                     candidates = []
                 for found in mark.new_files(candidates):
                     mark = mark.after(found)
-                    self.log.info("New file %s (%s bytes, modified %s)", found["path"], found["size"],
-                                  iso_time(found["modification_time"]))
-                    yield TriggerEvent({"status": "success", "watched": self.path, "path": found["path"],
-                                        "size": found["size"], "modification_time": found["modification_time"],
-                                        "modified": iso_time(found["modification_time"])})
+                    self.log.info(
+                        "New file %s (%s bytes, modified %s)",
+                        found["path"],
+                        found["size"],
+                        iso_time(found["modification_time"]),
+                    )
+                    yield TriggerEvent(
+                        {
+                            "status": "success",
+                            "watched": self.path,
+                            "path": found["path"],
+                            "size": found["size"],
+                            "modification_time": found["modification_time"],
+                            "modified": iso_time(found["modification_time"]),
+                        }
+                    )
                     await self._store_mark(mark)
                 await asyncio.sleep(self.poll_interval)
 
@@ -223,8 +299,9 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
         try:
             return ArrivalMark.from_json(await store.aget(self._state_key))
         except Exception as exc:  # e.g. one watcher on several assets (no single store): never a reason to stop
-            self.log.warning("Could not read what %s fired before (%s): files already there may fire again",
-                             self.path, exc)
+            self.log.warning(
+                "Could not read what %s fired before (%s): files already there may fire again", self.path, exc
+            )
             return None
 
     async def _store_mark(self, mark: ArrivalMark) -> None:
@@ -234,5 +311,4 @@ class DatabricksFileArrivalTrigger(BaseEventTrigger):
         try:
             await store.aset(self._state_key, mark.to_json())
         except Exception as exc:
-            self.log.warning("Could not store what %s fired (%s): a restarted triggerer may fire again",
-                             self.path, exc)
+            self.log.warning("Could not store what %s fired (%s): a restarted triggerer may fire again", self.path, exc)

@@ -26,8 +26,9 @@ def _usage(local_ws) -> list[dict[str, Any]]:
     """Every cluster the workspace ever had (deleted ones too): the airbricks usage endpoint."""
     import requests
 
-    resp = requests.get(f"{local_ws.url}/api/2.0/airbricks/clusters",
-                        headers={"Authorization": f"Bearer {local_ws.token}"}, timeout=10)
+    resp = requests.get(
+        f"{local_ws.url}/api/2.0/airbricks/clusters", headers={"Authorization": f"Bearer {local_ws.token}"}, timeout=10
+    )
     resp.raise_for_status()
     return resp.json()["clusters"]
 
@@ -35,6 +36,7 @@ def _usage(local_ws) -> list[dict[str, Any]]:
 @pytest.fixture
 def clusters_ever(local_ws):
     """``clusters_ever(dag_id)``: every cluster a DAG's tasks ever created, from the usage endpoint."""
+
     def of(dag_id: str) -> list[dict[str, Any]]:
         return [c for c in _usage(local_ws) if c["custom_tags"].get("airflow_dag_id") == dag_id]
 
@@ -45,15 +47,20 @@ def clusters_ever(local_ws):
 def no_leaked_clusters(local_ws):
     """After the operator tests, every cluster created by a test DAG must be permanently deleted."""
     yield
-    leaked = [(c["cluster_id"], c["state"], c["custom_tags"].get("airflow_dag_id")) for c in _usage(local_ws)
-              if str(c["custom_tags"].get("airflow_dag_id", "")).startswith("test_")
-              and not c["deleted"] and c["custom_tags"].get(KEEP_TAG) != "true"]
+    leaked = [
+        (c["cluster_id"], c["state"], c["custom_tags"].get("airflow_dag_id"))
+        for c in _usage(local_ws)
+        if str(c["custom_tags"].get("airflow_dag_id", "")).startswith("test_")
+        and not c["deleted"]
+        and c["custom_tags"].get(KEEP_TAG) != "true"
+    ]
     assert not leaked, f"test clusters left behind (id, state, dag): {leaked}"
 
 
 @pytest.fixture
 def ti_states():
     """``{task_id: state}`` of a finished DagRun."""
+
     def states(dag_run) -> dict[str, str]:
         return {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 

@@ -19,10 +19,12 @@ def test_seed_form_and_hook_form_both_call_the_api(run_dag, dag_id, sink, sdk, t
     from airbricks.operators.api import DatabricksApiOperator
 
     with _dag(dag_id) as dag:
-        mk = DatabricksApiOperator(task_id="mkdirs", method="POST", endpoint="api/2.0/dbfs/mkdirs",
-                                   json={"path": "/ops-api/{{ dag.dag_id }}"})
-        status = DatabricksApiOperator(task_id="status", method="GET", endpoint="2.0/dbfs/get-status",
-                                       json={"path": "/ops-api/{{ dag.dag_id }}"})
+        mk = DatabricksApiOperator(
+            task_id="mkdirs", method="POST", endpoint="api/2.0/dbfs/mkdirs", json={"path": "/ops-api/{{ dag.dag_id }}"}
+        )
+        status = DatabricksApiOperator(
+            task_id="status", method="GET", endpoint="2.0/dbfs/get-status", json={"path": "/ops-api/{{ dag.dag_id }}"}
+        )
 
         @task
         def record(value):
@@ -42,8 +44,9 @@ def test_failed_call_carries_error_code_and_message(local_ws):
     from airbricks.hooks import AirbricksDatabricksHook, DatabricksRequestError
     from airbricks.operators.api import DatabricksApiOperator
 
-    op = DatabricksApiOperator(task_id="x", method="GET", endpoint="/api/2.0/dbfs/get-status",
-                               json={"path": "/no/such/file"})
+    op = DatabricksApiOperator(
+        task_id="x", method="GET", endpoint="/api/2.0/dbfs/get-status", json={"path": "/no/such/file"}
+    )
     assert isinstance(op.hook, AirbricksDatabricksHook)
     with pytest.raises(DatabricksRequestError) as err:
         op.hook.call(op.method, op.endpoint, op.json)
@@ -58,8 +61,9 @@ def test_failed_call_fails_the_task(run_dag, dag_id, ti_states):
     from airbricks.operators.api import DatabricksApiOperator
 
     with _dag(dag_id) as dag:
-        DatabricksApiOperator(task_id="bad", method="GET", endpoint="2.0/dbfs/get-status",
-                              json={"path": "relative/path"})
+        DatabricksApiOperator(
+            task_id="bad", method="GET", endpoint="2.0/dbfs/get-status", json={"path": "relative/path"}
+        )
     dr = run_dag(dag)
     assert ti_states(dr) == {"bad": "failed"}
     assert dr.state == "failed"

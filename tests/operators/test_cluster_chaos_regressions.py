@@ -24,19 +24,32 @@ def _setup_teardown_dag(dag_id: str, sink: dict, deferrable: bool):
 
     with DAG(dag_id=dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
         create = DatabricksCreateClusterOperator(
-            task_id="start_cluster", poll_interval=0.2, timeout=60, deferrable=deferrable, retries=0,
-            databricks_retry_limit=2, databricks_retry_delay=0.1, on_failure_callback=record,
-            cluster_spec={"cluster_name": "chaos-regression", "spark_version": "15.4.x-scala2.12",
-                          "node_type_id": "i3.xlarge", "num_workers": 1})
+            task_id="start_cluster",
+            poll_interval=0.2,
+            timeout=60,
+            deferrable=deferrable,
+            retries=0,
+            databricks_retry_limit=2,
+            databricks_retry_delay=0.1,
+            on_failure_callback=record,
+            cluster_spec={
+                "cluster_name": "chaos-regression",
+                "spark_version": "15.4.x-scala2.12",
+                "node_type_id": "i3.xlarge",
+                "num_workers": 1,
+            },
+        )
         delete = DatabricksDeleteClusterOperator(
-            task_id="delete_cluster", cluster_id="{{ ti.xcom_pull('start_cluster', key='all_purpose_cluster_id') }}")
+            task_id="delete_cluster", cluster_id="{{ ti.xcom_pull('start_cluster', key='all_purpose_cluster_id') }}"
+        )
         create >> delete.as_teardown(setups=create)
     return dag
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
 def test_last_try_failing_on_api_errors_deletes_its_cluster_and_names_the_error(
-        run_dag, dag_id, sink, ti_states, clusters_ever, add_faults, deferrable):
+    run_dag, dag_id, sink, ti_states, clusters_ever, add_faults, deferrable
+):
     add_faults({"path": "clusters/get", "method": "GET", "status": 503})  # every clusters/get, no count
     dr = run_dag(_setup_teardown_dag(dag_id, sink, deferrable))
     states = ti_states(dr)

@@ -19,8 +19,9 @@ def _dag(dag_id: str):
 def cluster(sdk):
     """A workspace-owned all-purpose cluster (not a DAG run's), deleted at the end of the test."""
     name = f"shared-{uuid.uuid4().hex[:8]}"
-    cluster_id = sdk.clusters.create_and_wait(cluster_name=name, spark_version="15.4.x-scala2.12",
-                                              node_type_id="i3.xlarge", num_workers=1).cluster_id
+    cluster_id = sdk.clusters.create_and_wait(
+        cluster_name=name, spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1
+    ).cluster_id
     yield cluster_id, name
     sdk.clusters.permanent_delete(cluster_id)
 
@@ -32,8 +33,12 @@ def _run(run_dag, dag_id: str, sink: dict, **kwargs):
 
     with _dag(dag_id) as dag:
         start = DatabricksStartClusterOperator(
-            task_id="start", poll_interval=0.2, timeout=60,
-            on_failure_callback=lambda context: sink.update(error=str(context.get("exception"))), **kwargs)
+            task_id="start",
+            poll_interval=0.2,
+            timeout=60,
+            on_failure_callback=lambda context: sink.update(error=str(context.get("exception"))),
+            **kwargs,
+        )
 
         @task
         def record(cluster_id):
@@ -71,8 +76,10 @@ def test_a_running_cluster_is_returned_without_a_restart(run_dag, dag_id, sink, 
 def test_a_name_that_matches_no_cluster_fails_naming_the_fix(run_dag, dag_id, sink, ti_states):
     dr = _run(run_dag, dag_id, sink, cluster_name="no-such-cluster-anywhere")
     assert ti_states(dr)["start"] == "failed"
-    assert sink["error"] == ("cluster_name 'no-such-cluster-anywhere' must name exactly one cluster; found: none. "
-                             "Give cluster_id instead, or rename the clusters.")
+    assert sink["error"] == (
+        "cluster_name 'no-such-cluster-anywhere' must name exactly one cluster; found: none. "
+        "Give cluster_id instead, or rename the clusters."
+    )
 
 
 def test_exactly_one_of_id_or_name() -> None:

@@ -13,8 +13,13 @@ SEED_CLUSTER_ID = "{{ ti.xcom_pull('start_cluster', key='all_purpose_cluster_id'
 
 
 def _spec(name: str, **extra: Any) -> dict[str, Any]:
-    return {"cluster_name": name, "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
-            "num_workers": 1, **extra}
+    return {
+        "cluster_name": name,
+        "spark_version": "15.4.x-scala2.12",
+        "node_type_id": "i3.xlarge",
+        "num_workers": 1,
+        **extra,
+    }
 
 
 def _dag(dag_id: str):
@@ -39,8 +44,9 @@ def _create(sink: dict, **kwargs: Any):
 
     kwargs.setdefault("task_id", "start_cluster")
     kwargs.setdefault("cluster_spec", _spec("ops-test", custom_tags={"team": "data"}))
-    return DatabricksCreateClusterOperator(poll_interval=0.2, timeout=60,
-                                           on_failure_callback=_record_failure(sink), **kwargs)
+    return DatabricksCreateClusterOperator(
+        poll_interval=0.2, timeout=60, on_failure_callback=_record_failure(sink), **kwargs
+    )
 
 
 def _pipeline(dag_id: str, sink: dict, **create_kwargs: Any):
@@ -52,8 +58,9 @@ def _pipeline(dag_id: str, sink: dict, **create_kwargs: Any):
 
     with _dag(dag_id) as dag:
         create = _create(sink, **create_kwargs)
-        get = DatabricksApiOperator(task_id="get_cluster", method="GET", endpoint="api/2.1/clusters/get",
-                                    json={"cluster_id": SEED_CLUSTER_ID})
+        get = DatabricksApiOperator(
+            task_id="get_cluster", method="GET", endpoint="api/2.1/clusters/get", json={"cluster_id": SEED_CLUSTER_ID}
+        )
 
         @task
         def record(cluster, created_id):
@@ -68,8 +75,12 @@ def _pipeline(dag_id: str, sink: dict, **create_kwargs: Any):
 
 def test_create_waits_until_running_tags_it_and_delete_removes_it(run_dag, dag_id, sink, sdk, ti_states):
     dr = run_dag(_pipeline(dag_id, sink))
-    assert ti_states(dr) == {"start_cluster": "success", "get_cluster": "success", "record": "success",
-                             "terminate_cluster": "success"}
+    assert ti_states(dr) == {
+        "start_cluster": "success",
+        "get_cluster": "success",
+        "record": "success",
+        "terminate_cluster": "success",
+    }
     cluster = sink["cluster"]
     assert cluster["state"] == "RUNNING"
     assert cluster["cluster_id"] == sink["returned_id"]
@@ -105,8 +116,12 @@ def test_refused_create_fails_with_the_api_error_and_no_link_noise(run_dag, dag_
 
     with _dag(dag_id) as dag:
         _create(sink, cluster_spec=_spec("refused", autotermination_minutes=3))
-        DatabricksClusterLibrariesOperator(task_id="libraries", cluster_id="0000-000000-doesnotexist",
-                                           libraries=[{"pypi": {"package": "tinydb"}}], poll_interval=0.2)
+        DatabricksClusterLibrariesOperator(
+            task_id="libraries",
+            cluster_id="0000-000000-doesnotexist",
+            libraries=[{"pypi": {"package": "tinydb"}}],
+            poll_interval=0.2,
+        )
     dr = run_dag(dag)
     assert dr.task_states == {"start_cluster": "failed", "libraries": "failed"}
     assert "autotermination_minutes" in sink["error"], sink["error"]
@@ -115,7 +130,8 @@ def test_refused_create_fails_with_the_api_error_and_no_link_noise(run_dag, dag_
         assert "Failed to push an xcom for task operator extra link" not in dr.log(task_id)
     # The libraries task knew its cluster id: its link is there although the install was refused.
     assert dr.xcom("libraries", key="cluster_page_url").endswith(
-        "/#setting/clusters/0000-000000-doesnotexist/configuration")
+        "/#setting/clusters/0000-000000-doesnotexist/configuration"
+    )
     assert _clusters_of(sdk, dag_id) == []
 
 
@@ -124,8 +140,7 @@ def test_deleting_an_unknown_cluster_counts_as_success(run_dag, dag_id, ti_state
 
     with _dag(dag_id) as dag:
         DatabricksDeleteClusterOperator(task_id="delete", cluster_id="0000-000000-doesnotexist")
-        DatabricksDeleteClusterOperator(task_id="terminate", cluster_id="0000-000000-doesnotexist",
-                                        permanent=False)
+        DatabricksDeleteClusterOperator(task_id="terminate", cluster_id="0000-000000-doesnotexist", permanent=False)
     dr = run_dag(dag)
     assert ti_states(dr) == {"delete": "success", "terminate": "success"}
 
@@ -137,12 +152,18 @@ def test_retry_adopts_the_cluster_of_a_crashed_try(run_dag, dag_id, sink, sdk, t
     from airbricks.operators.clusters import owner_tags
 
     with _dag(dag_id) as dag:
+
         @task
         def crashed_first_try(**context):
             ti = context["ti"]
             tags = owner_tags(ti.dag_id, ti.run_id, "start_cluster", -1)
-            created = sdk.clusters.create(cluster_name="from-crashed-try", spark_version="15.4.x-scala2.12",
-                                          node_type_id="i3.xlarge", num_workers=1, custom_tags=tags)
+            created = sdk.clusters.create(
+                cluster_name="from-crashed-try",
+                spark_version="15.4.x-scala2.12",
+                node_type_id="i3.xlarge",
+                num_workers=1,
+                custom_tags=tags,
+            )
             sink["orphan"] = created.cluster_id
 
         create = _create(sink)
@@ -170,12 +191,18 @@ def test_retry_restarts_a_terminated_cluster_it_owns(run_dag, dag_id, sink, sdk,
     from airbricks.operators.clusters import owner_tags
 
     with _dag(dag_id) as dag:
+
         @task
         def earlier_try_then_terminated(**context):
             ti = context["ti"]
             tags = owner_tags(ti.dag_id, ti.run_id, "start_cluster", -1)
-            cluster = sdk.clusters.create_and_wait(cluster_name="earlier", spark_version="15.4.x-scala2.12",
-                                                   node_type_id="i3.xlarge", num_workers=1, custom_tags=tags)
+            cluster = sdk.clusters.create_and_wait(
+                cluster_name="earlier",
+                spark_version="15.4.x-scala2.12",
+                node_type_id="i3.xlarge",
+                num_workers=1,
+                custom_tags=tags,
+            )
             sdk.clusters.delete_and_wait(cluster_id=cluster.cluster_id)
             sink["orphan"] = cluster.cluster_id
 
@@ -194,8 +221,9 @@ def test_retry_restarts_a_terminated_cluster_it_owns(run_dag, dag_id, sink, sdk,
     assert sink["state"] == "RUNNING"
 
 
-def test_failed_launch_then_retry_creates_a_fresh_cluster(run_dag, dag_id, sink, sdk, local_ws, ti_states,
-                                                          clusters_ever, add_faults):
+def test_failed_launch_then_retry_creates_a_fresh_cluster(
+    run_dag, dag_id, sink, sdk, local_ws, ti_states, clusters_ever, add_faults
+):
     from airflow.sdk import task
 
     from airbricks.operators.cluster_delete import DatabricksDeleteClusterOperator
@@ -237,7 +265,9 @@ def test_deferrable_create_waits_in_the_trigger(run_dag, dag_id, sink, sdk, ti_s
     assert _clusters_of(sdk, dag_id) == []
 
 
-def test_deferrable_launch_failure_deletes_and_reports(run_dag, dag_id, sink, sdk, local_ws, ti_states, caplog, add_faults):
+def test_deferrable_launch_failure_deletes_and_reports(
+    run_dag, dag_id, sink, sdk, local_ws, ti_states, caplog, add_faults
+):
     caplog.set_level(logging.INFO)
     add_faults({"kind": "cluster_launch_failure", "count": 1})
     dr = run_dag(_pipeline(dag_id, sink, deferrable=True))
@@ -254,8 +284,10 @@ def test_setup_teardown_helper_always_deletes(run_dag, dag_id, sink, sdk, ti_sta
     from airbricks.operators.cluster_delete import databricks_cluster
 
     with _dag(dag_id) as dag:
-        with databricks_cluster(_spec("helper"), create_task_id="start_cluster",
-                                create_kwargs={"poll_interval": 0.2}) as cluster:
+        with databricks_cluster(
+            _spec("helper"), create_task_id="start_cluster", create_kwargs={"poll_interval": 0.2}
+        ) as cluster:
+
             @task
             def work(cluster_id):
                 sink["state"] = sdk.clusters.get(cluster_id).state.value
@@ -283,8 +315,9 @@ def test_tag_values_are_sanitized():
     assert a["airflow_run_id"] == b["airflow_run_id"] and a["airflow_ti_key"] != b["airflow_ti_key"]
 
 
-def test_mapped_creates_tag_each_map_index_and_push_the_cluster_link(run_dag, dag_id, sink, sdk, local_ws,
-                                                                      ti_states, clusters_ever):
+def test_mapped_creates_tag_each_map_index_and_push_the_cluster_link(
+    run_dag, dag_id, sink, sdk, local_ws, ti_states, clusters_ever
+):
     from airflow.sdk import task
 
     from airbricks.links import DatabricksClusterLink
@@ -293,7 +326,8 @@ def test_mapped_creates_tag_each_map_index_and_push_the_cluster_link(run_dag, da
 
     with _dag(dag_id) as dag:
         create = DatabricksCreateClusterOperator.partial(task_id="start_cluster", poll_interval=0.2).expand(
-            cluster_spec=[_spec("mapped-0"), _spec("mapped-1")])
+            cluster_spec=[_spec("mapped-0"), _spec("mapped-1")]
+        )
 
         @task
         def record(cluster_ids, **context):
@@ -301,9 +335,12 @@ def test_mapped_creates_tag_each_map_index_and_push_the_cluster_link(run_dag, da
 
             ti = context["ti"]
             sink["ids"] = list(cluster_ids)
-            sink["links"] = [DatabricksClusterLink().get_link(
-                None, ti_key=TaskInstanceKey(ti.dag_id, "start_cluster", ti.run_id, ti.try_number, i))
-                for i in range(2)]
+            sink["links"] = [
+                DatabricksClusterLink().get_link(
+                    None, ti_key=TaskInstanceKey(ti.dag_id, "start_cluster", ti.run_id, ti.try_number, i)
+                )
+                for i in range(2)
+            ]
 
         ids = create.output
         record(ids) >> DatabricksDeleteClusterOperator.partial(task_id="delete").expand(cluster_id=ids)
@@ -317,7 +354,9 @@ def test_mapped_creates_tag_each_map_index_and_push_the_cluster_link(run_dag, da
 
 
 @pytest.mark.parametrize("deferrable", [False, True])
-def test_start_timeout_deletes_the_cluster(run_dag, dag_id, sink, local_ws, ti_states, clusters_ever, deferrable, add_faults):
+def test_start_timeout_deletes_the_cluster(
+    run_dag, dag_id, sink, local_ws, ti_states, clusters_ever, deferrable, add_faults
+):
     add_faults({"kind": "slow_cluster_start", "count": 1, "seconds": 30})
     with _dag(dag_id) as dag:
         _create(sink, deferrable=deferrable).timeout = 1

@@ -31,7 +31,7 @@ def test_each_new_or_updated_file_is_new_once() -> None:
     mark = ArrivalMark()
     assert [f["path"] for f in mark.new_files([_file("/b", 20), _file("/a", 10)])] == ["/a", "/b"]  # oldest first
     mark = mark.after(_file("/a", 10)).after(_file("/b", 20))
-    assert mark.new_files([_file("/a", 10), _file("/b", 20)]) == []            # the same files: nothing
+    assert mark.new_files([_file("/a", 10), _file("/b", 20)]) == []  # the same files: nothing
     assert [f["path"] for f in mark.new_files([_file("/a", 30), _file("/b", 20)])] == ["/a"]  # /a updated
 
 
@@ -51,7 +51,7 @@ def test_a_stored_mark_round_trips_and_the_later_mark_wins() -> None:
     stored = ArrivalMark(5000, frozenset({"/x"}))
     assert ArrivalMark.from_json(stored.to_json()) == stored
     assert ArrivalMark.from_json(None) is None and ArrivalMark.from_json({"modification_time": "x"}) is None
-    assert ArrivalMark(1000).later_of(stored) == stored          # a stored mark past newer_than wins
+    assert ArrivalMark(1000).later_of(stored) == stored  # a stored mark past newer_than wins
     assert stored.later_of(ArrivalMark(9000)) == ArrivalMark(9000)  # newer_than moved past what was stored
     assert ArrivalMark(1000).later_of(None) == ArrivalMark(1000)
 
@@ -66,8 +66,9 @@ def test_a_bad_path_or_newer_than_fails_when_the_dag_is_parsed() -> None:
 
 
 def test_serialize_is_stable_and_recreates_the_same_trigger() -> None:
-    trigger = DatabricksFileArrivalTrigger("dbfs:/landing/_SUCCESS*", newer_than=datetime.datetime(2026, 1, 2),
-                                           poll_interval=5)
+    trigger = DatabricksFileArrivalTrigger(
+        "dbfs:/landing/_SUCCESS*", newer_than=datetime.datetime(2026, 1, 2), poll_interval=5
+    )
     classpath, kwargs = trigger.serialize()
     assert kwargs["newer_than"] == "2026-01-02T00:00:00+00:00"
     again = import_string(classpath)(**kwargs)
@@ -76,9 +77,12 @@ def test_serialize_is_stable_and_recreates_the_same_trigger() -> None:
 
 # ------------------------------------------------------------------ the trigger against the local workspace
 def _put(local_ws, path: str, content: bytes = b"ok") -> None:
-    response = requests.post(f"{local_ws.url}/api/2.0/dbfs/put", timeout=10,
-                             headers={"Authorization": f"Bearer {local_ws.token}"},
-                             json={"path": path, "contents": base64.b64encode(content).decode(), "overwrite": True})
+    response = requests.post(
+        f"{local_ws.url}/api/2.0/dbfs/put",
+        timeout=10,
+        headers={"Authorization": f"Bearer {local_ws.token}"},
+        json={"path": path, "contents": base64.b64encode(content).decode(), "overwrite": True},
+    )
     assert response.status_code == 200, response.text
 
 

@@ -57,8 +57,9 @@ def test_dbfs_file_missing_then_arrives(run_dag, dag_id, sink, sdk, ti_states, m
 
 def test_glob_matches_newest_file_in_dbfs(run_dag, dag_id, sink, sdk, ti_states):
     sdk.dbfs.upload(f"/landing/{dag_id}/other.txt", io.BytesIO(b"x"), overwrite=True)
-    writer = _later(0.8, lambda: sdk.dbfs.upload(f"/landing/{dag_id}/part-0001.csv", io.BytesIO(b"a,b\n"),
-                                                 overwrite=True))
+    writer = _later(
+        0.8, lambda: sdk.dbfs.upload(f"/landing/{dag_id}/part-0001.csv", io.BytesIO(b"a,b\n"), overwrite=True)
+    )
     dr = run_dag(_sensor_dag(dag_id, sink, path=f"/landing/{dag_id}/part-*.csv"))
     writer.join()
     assert ti_states(dr)["wait"] == "success"
@@ -127,13 +128,15 @@ class _OnceLogged(logging.Handler):
 def test_deferrable_waits_in_trigger(run_dag, dag_id, sink, sdk, ti_states, kind, create_volume):
     if kind == "dbfs":
         path = f"/landing/{dag_id}/_SUCCESS"
-        writer = _OnceLogged("running trigger in line", lambda: sdk.dbfs.upload(path, io.BytesIO(b"done"),
-                                                                                 overwrite=True))
+        writer = _OnceLogged(
+            "running trigger in line", lambda: sdk.dbfs.upload(path, io.BytesIO(b"done"), overwrite=True)
+        )
     else:
         create_volume("main.landing.raw")
         path = f"/Volumes/main/landing/raw/{dag_id}/_SUCCESS"
-        writer = _OnceLogged("running trigger in line", lambda: sdk.files.upload(path, io.BytesIO(b"done"),
-                                                                                  overwrite=True))
+        writer = _OnceLogged(
+            "running trigger in line", lambda: sdk.files.upload(path, io.BytesIO(b"done"), overwrite=True)
+        )
     dag_log = logging.getLogger("airflow.sdk.definitions.dag")
     dag_log.addHandler(writer)
     try:
@@ -156,8 +159,11 @@ def test_deferrable_wait_ends_at_the_sensor_timeout_under_dag_test(run_dag, dag_
     """``dag.test()`` (and ``airflow dags test``) run the trigger in line, where no scheduler enforces the
     deferral timeout: the trigger carries the sensor's deadline, so ``timeout`` ends the wait there too."""
     started = time.monotonic()
-    dr = run_dag(_sensor_dag(dag_id, sink, path=f"/landing/{dag_id}/never/_SUCCESS", deferrable=True,
-                             timeout=2, soft_fail=soft_fail))
+    dr = run_dag(
+        _sensor_dag(
+            dag_id, sink, path=f"/landing/{dag_id}/never/_SUCCESS", deferrable=True, timeout=2, soft_fail=soft_fail
+        )
+    )
     waited = time.monotonic() - started
     assert dr.task_states["wait"] == ("skipped" if soft_fail else "failed")
     assert "Sensor timed out after 2s: no file at" in dr.log("wait"), dr.log("wait")

@@ -18,9 +18,12 @@ from airbricks.hooks import AirbricksDatabricksHook
 
 
 def _put(local_ws, path: str, content: bytes) -> None:
-    response = requests.post(f"{local_ws.url}/api/2.0/dbfs/put", timeout=10,
-                             headers={"Authorization": f"Bearer {local_ws.token}"},
-                             json={"path": path, "contents": base64.b64encode(content).decode(), "overwrite": True})
+    response = requests.post(
+        f"{local_ws.url}/api/2.0/dbfs/put",
+        timeout=10,
+        headers={"Authorization": f"Bearer {local_ws.token}"},
+        json={"path": path, "contents": base64.b64encode(content).decode(), "overwrite": True},
+    )
     assert response.status_code == 200, response.text
 
 

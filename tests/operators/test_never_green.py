@@ -14,8 +14,7 @@ SUCCEEDING = "# Databricks notebook source\ndbutils.notebook.exit('7 rows')\n"
 
 
 def _spec(name: str) -> dict:
-    return {"cluster_name": name, "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
-            "num_workers": 1}
+    return {"cluster_name": name, "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +23,17 @@ def notebooks(sdk) -> dict[str, str]:
     paths = {}
     for name, source in (("failing", FAILING), ("succeeding", SUCCEEDING)):
         paths[name] = f"/Shared/never-green/{name}"
-        sdk.api_client.do("POST", "/api/2.0/workspace/import", body={
-            "path": paths[name], "format": "SOURCE", "language": "PYTHON", "overwrite": True,
-            "content": base64.b64encode(source.encode()).decode()})
+        sdk.api_client.do(
+            "POST",
+            "/api/2.0/workspace/import",
+            body={
+                "path": paths[name],
+                "format": "SOURCE",
+                "language": "PYTHON",
+                "overwrite": True,
+                "content": base64.b64encode(source.encode()).decode(),
+            },
+        )
     return paths
 
 
@@ -45,22 +52,36 @@ def _article_dag(dag_id: str, notebook: str, sink: dict):
         sink.setdefault("errors", {})[context["ti"].task_id] = str(context.get("exception"))
 
     with DAG(dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
-        start = DatabricksCreateClusterOperator(task_id="start_cluster", cluster_spec=_spec(dag_id),
-                                                poll_interval=0.2)
+        start = DatabricksCreateClusterOperator(task_id="start_cluster", cluster_spec=_spec(dag_id), poll_interval=0.2)
         job = DatabricksSubmitRunOperator(
-            task_id="run_job", polling_period_seconds=0.2,
-            json={"run_name": "job", "tasks": [{"task_key": "job", "existing_cluster_id": SEED_CLUSTER_ID,
-                                                "notebook_task": {"notebook_path": notebook}}]})
+            task_id="run_job",
+            polling_period_seconds=0.2,
+            json={
+                "run_name": "job",
+                "tasks": [
+                    {
+                        "task_key": "job",
+                        "existing_cluster_id": SEED_CLUSTER_ID,
+                        "notebook_task": {"notebook_path": notebook},
+                    }
+                ],
+            },
+        )
         result = DatabricksRunOutputOperator(task_id="get_result", run_task_id="run_job")
-        terminate = DatabricksDeleteClusterOperator(task_id="terminate_cluster", cluster_id=SEED_CLUSTER_ID,
-                                                    databricks_retry_limit=2, databricks_retry_delay=0.1,
-                                                    on_failure_callback=record)
+        terminate = DatabricksDeleteClusterOperator(
+            task_id="terminate_cluster",
+            cluster_id=SEED_CLUSTER_ID,
+            databricks_retry_limit=2,
+            databricks_retry_delay=0.1,
+            on_failure_callback=record,
+        )
         start >> job >> result >> terminate
     return dag
 
 
 def test_the_article_shape_with_a_failing_notebook_fails_and_deletes_the_cluster(
-        run_dag, dag_id, sink, notebooks, sdk, ti_states, clusters_ever):
+    run_dag, dag_id, sink, notebooks, sdk, ti_states, clusters_ever
+):
     dag = _article_dag(dag_id, notebooks["failing"], sink)
     terminate = dag.task_dict["terminate_cluster"]
     assert terminate.is_teardown and terminate.on_failure_fail_dagrun  # it made itself the create's teardown
@@ -73,7 +94,8 @@ def test_the_article_shape_with_a_failing_notebook_fails_and_deletes_the_cluster
     assert cluster["deleted"]
     assert sink["errors"]["terminate_cluster"].startswith(  # the delete worked, and says why it is red
         f"Cluster {cluster['cluster_id']} was deleted; this task fails the DAG run because upstream work failed: "
-        "get_result, run_job")
+        "get_result, run_job"
+    )
 
 
 def test_the_article_shape_succeeds_when_the_job_does(run_dag, dag_id, sink, notebooks, ti_states, clusters_ever):
@@ -83,7 +105,8 @@ def test_the_article_shape_succeeds_when_the_job_does(run_dag, dag_id, sink, not
 
 
 def test_a_delete_that_keeps_failing_fails_the_run_and_names_the_cluster(
-        run_dag, dag_id, sink, notebooks, sdk, ti_states, add_faults, clusters_ever, local_ws):
+    run_dag, dag_id, sink, notebooks, sdk, ti_states, add_faults, clusters_ever, local_ws
+):
     import requests
 
     add_faults({"path": "clusters/permanent-delete", "status": 500})
@@ -95,6 +118,7 @@ def test_a_delete_that_keeps_failing_fails_the_run_and_names_the_cluster(
     error = sink["errors"]["terminate_cluster"]
     assert f"Could not delete cluster {cluster['cluster_id']}: it is still RUNNING and costing money" in error
     assert not cluster["deleted"] and cluster["state"] == "RUNNING"
-    requests.delete(f"{local_ws.url}/api/2.0/airbricks/faults", headers={"Authorization": f"Bearer {local_ws.token}"},
-                    timeout=10).raise_for_status()
+    requests.delete(
+        f"{local_ws.url}/api/2.0/airbricks/faults", headers={"Authorization": f"Bearer {local_ws.token}"}, timeout=10
+    ).raise_for_status()
     sdk.clusters.permanent_delete(cluster["cluster_id"])

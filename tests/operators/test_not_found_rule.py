@@ -18,10 +18,18 @@ FORBIDDEN = DatabricksRequestError(403, "PERMISSION_DENIED", "User cannot read /
 GAVE_UP = DatabricksRequestError(None, "", "gave up after 3 attempts: ConnectionError")
 
 
-@pytest.mark.parametrize(("error", "not_found"), [
-    (MISSING_FILE, True), (MISSING_VOLUME_FILE, True), (MISSING_DIRECTORY, True), (MISSING_CLUSTER, True),
-    (BAD_PATH, False), (FORBIDDEN, False), (GAVE_UP, False),
-])
+@pytest.mark.parametrize(
+    ("error", "not_found"),
+    [
+        (MISSING_FILE, True),
+        (MISSING_VOLUME_FILE, True),
+        (MISSING_DIRECTORY, True),
+        (MISSING_CLUSTER, True),
+        (BAD_PATH, False),
+        (FORBIDDEN, False),
+        (GAVE_UP, False),
+    ],
+)
 def test_is_not_found(error: DatabricksRequestError, not_found: bool) -> None:
     assert error.is_not_found is not_found
 
@@ -34,17 +42,21 @@ class _FailingHook:
 
     def __getattr__(self, name: str):
         if name.startswith("a_"):
+
             async def fail(*args: object, **kwargs: object) -> None:
                 raise self.error
+
             return fail
 
         def fail_sync(*args: object, **kwargs: object) -> None:
             raise self.error
+
         return fail_sync
 
 
-@pytest.mark.parametrize("path", ["dbfs:/landing/_SUCCESS", "/landing/part-*", "/Volumes/c/s/v/_SUCCESS",
-                                  "/Volumes/c/s/v/batch_*"])
+@pytest.mark.parametrize(
+    "path", ["dbfs:/landing/_SUCCESS", "/landing/part-*", "/Volumes/c/s/v/_SUCCESS", "/Volumes/c/s/v/batch_*"]
+)
 @pytest.mark.parametrize("error", [MISSING_FILE, MISSING_VOLUME_FILE, MISSING_DIRECTORY])
 def test_a_missing_file_keeps_the_sensor_and_the_trigger_waiting(path: str, error: DatabricksRequestError) -> None:
     target, hook = FileTarget.parse(path), _FailingHook(error)

@@ -9,9 +9,14 @@ import sys
 
 
 def test_airflow_lists_airbricks_as_a_provider(airflow_db):
-    out = subprocess.run([sys.executable, "-m", "airflow", "providers", "get", "airbricks", "--full",
-                          "--output", "json"], env=os.environ.copy(), capture_output=True, text=True, check=True)
-    [info] = json.loads(out.stdout[out.stdout.index("["):])
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "get", "airbricks", "--full", "--output", "json"],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [info] = json.loads(out.stdout[out.stdout.index("[") :])
     assert (info["package-name"], info["versions"]) == ("airbricks", ["0.1.0"])
     assert "airbricks.links.DatabricksClusterLink" in info["extra-links"]
     assert "airbricks.sensors.files" in str(info["sensors"])
@@ -33,10 +38,13 @@ def test_provider_info_names_importable_classes():
 
 
 def test_importing_operators_does_not_build_hooks_or_load_the_provider_hook():
-    code = ("import sys, airbricks.operators.clusters, airbricks.operators.runs, airbricks.operators.api, "
-            "airbricks.sensors.files; "
-            "print('airbricks.hooks' in sys.modules, "
-            "'airflow.providers.databricks.hooks.databricks' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], env=os.environ.copy(), capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, airbricks.operators.clusters, airbricks.operators.runs, airbricks.operators.api, "
+        "airbricks.sensors.files; "
+        "print('airbricks.hooks' in sys.modules, "
+        "'airflow.providers.databricks.hooks.databricks' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=os.environ.copy(), capture_output=True, text=True, check=True
+    )
     assert out.stdout.split() == ["False", "False"]

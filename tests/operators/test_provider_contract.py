@@ -36,11 +36,14 @@ def _where(member: _provider.Member) -> str:
 def _check_binds(member: _provider.Member, func: object, bound_self: bool) -> None:
     """The adapter's positional call still binds, to parameters of the names it means."""
     sig = inspect.signature(func)  # type: ignore[arg-type]
-    params = [p for p in sig.parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1 if bound_self else 0:]
-    names = tuple(p.name for p in params[:len(member.args)])
-    assert names == member.args, (f"{_where(member)}: airbricks._provider passes {member.args} positionally, "
-                                  f"the provider now takes {names} first (signature {sig})")
+    params = [p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][
+        1 if bound_self else 0 :
+    ]
+    names = tuple(p.name for p in params[: len(member.args)])
+    assert names == member.args, (
+        f"{_where(member)}: airbricks._provider passes {member.args} positionally, "
+        f"the provider now takes {names} first (signature {sig})"
+    )
     args = ([object()] if bound_self else []) + [object()] * len(member.args)
     try:
         sig.bind(*args)
@@ -55,8 +58,7 @@ async def _session_after_aenter(name: str) -> tuple[object, object]:
     return inside, getattr(hook, name, _MISSING)
 
 
-@pytest.mark.parametrize("member", _provider.PRIVATE_MEMBERS + _provider.UNDOCUMENTED_MEMBERS,
-                         ids=lambda m: m.name)
+@pytest.mark.parametrize("member", _provider.PRIVATE_MEMBERS + _provider.UNDOCUMENTED_MEMBERS, ids=lambda m: m.name)
 def test_provider_member_still_exists_with_the_shape_airbricks_uses(member: _provider.Member) -> None:
     if member.kind == "class":
         obj = getattr(importlib.import_module(_provider.PROVIDER_BASE_MODULE), member.name, _MISSING)
@@ -68,7 +70,8 @@ def test_provider_member_still_exists_with_the_shape_airbricks_uses(member: _pro
 
         inside, after = asyncio.run(_session_after_aenter(member.name))
         assert isinstance(inside, aiohttp.ClientSession), (
-            f"{_where(member)}: `async with hook` no longer sets it to an aiohttp session (got {inside!r})")
+            f"{_where(member)}: `async with hook` no longer sets it to an aiohttp session (got {inside!r})"
+        )
         assert after is None, f"{_where(member)}: leaving `async with hook` no longer resets it (got {after!r})"
         return
     static = inspect.getattr_static(DatabricksHook, member.name, _MISSING)
@@ -81,7 +84,8 @@ def test_provider_member_still_exists_with_the_shape_airbricks_uses(member: _pro
     is_coroutine = inspect.iscoroutinefunction(func)
     assert is_coroutine == (member.kind == "coroutine"), (
         f"{_where(member)} is {'now' if is_coroutine else 'no longer'} a coroutine function; "
-        f"airbricks._provider {'awaits' if member.kind == 'coroutine' else 'calls'} it")
+        f"airbricks._provider {'awaits' if member.kind == 'coroutine' else 'calls'} it"
+    )
     _check_binds(member, func, bound_self=not isinstance(static, staticmethod))
 
 
@@ -97,8 +101,12 @@ def _names_used_by(source: str) -> tuple[set[str], set[str]]:
                 private.add(node.attr)
             elif isinstance(node.value, ast.Name) and node.value.id == "hook":
                 on_hook.add(node.attr)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in (
-                "getattr", "setattr", "hasattr", "delattr") and len(node.args) > 1:
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "setattr", "hasattr", "delattr")
+            and len(node.args) > 1
+        ):
             name = node.args[1]
             if isinstance(name, ast.Constant) and isinstance(name.value, str) and _is_private(name.value):
                 private.add(name.value)
@@ -127,8 +135,13 @@ def _provider_private_names() -> set[str]:
     for cls in DatabricksHook.__mro__:
         if cls.__module__.startswith("airflow."):
             for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(cls)))):
-                if (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
-                        and isinstance(node.value, ast.Name) and node.value.id == "self" and _is_private(node.attr)):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.ctx, ast.Store)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "self"
+                    and _is_private(node.attr)
+                ):
                     names.add(node.attr)
     return names
 
@@ -147,10 +160,15 @@ def _bypasses(source: str, provider_private: set[str]) -> list[str]:
             hook_self = any(ast.unparse(base).endswith("Hook") for base in node.bases)
         if isinstance(node, ast.Attribute) and node.attr in provider_private and on_hook(node.value, hook_self):
             found.append(f"line {node.lineno}: {ast.unparse(node)}")
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in ("getattr", "setattr", "hasattr", "delattr") and len(node.args) > 1
-                and isinstance(node.args[1], ast.Constant) and node.args[1].value in provider_private
-                and on_hook(node.args[0], hook_self)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "setattr", "hasattr", "delattr")
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in provider_private
+            and on_hook(node.args[0], hook_self)
+        ):
             found.append(f"line {node.lineno}: {ast.unparse(node)}")
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("airflow.providers.databricks"):
             found.extend(f"line {node.lineno}: import {a.name}" for a in node.names if _is_private(a.name))
@@ -176,7 +194,7 @@ def test_nothing_outside_the_adapter_uses_a_provider_private_member() -> None:
 
 def test_the_bypass_scan_catches_each_way_in() -> None:
     provider_private = _provider_private_names()
-    code = textwrap.dedent('''
+    code = textwrap.dedent("""
         from airflow.providers.databricks.hooks.databricks_base import _TokenAuth
 
         class MyHook(DatabricksHook):
@@ -186,10 +204,13 @@ def test_the_bypass_scan_catches_each_way_in() -> None:
         def g(self, hook):
             getattr(hook, "_session", None)
             return self.hook._get_token(), self._get_token()
-    ''')
+    """)
     assert _bypasses(code, provider_private) == [
-        "line 2: import _TokenAuth", "line 6: self._do_api_call", "line 9: getattr(hook, '_session', None)",
-        "line 10: self.hook._get_token"]
+        "line 2: import _TokenAuth",
+        "line 6: self._do_api_call",
+        "line 9: getattr(hook, '_session', None)",
+        "line 10: self.hook._get_token",
+    ]
 
 
 # ---------------------------------------------------------------- the cluster-state vocabulary
@@ -198,9 +219,11 @@ def test_cluster_state_vocabulary_still_means_what_airbricks_relies_on() -> None
     named = {clusters.RUNNING, clusters.TERMINATED, *clusters.ADOPTION_ORDER, *clusters.RESTARTABLE_STATES}
     assert named <= states, f"{PROVIDER}: ClusterState no longer knows {named - states}"
     assert clusters.TERMINAL_STATES == {"TERMINATING", "TERMINATED", "ERROR", "UNKNOWN"}, (
-        f"{PROVIDER}: ClusterState.is_terminal changed; the cluster trigger fails on TERMINAL_STATES")
+        f"{PROVIDER}: ClusterState.is_terminal changed; the cluster trigger fails on TERMINAL_STATES"
+    )
     assert clusters.USABLE_STATES == {"PENDING", "RUNNING", "RESTARTING", "RESIZING"}, (
-        f"{PROVIDER}: the life-cycle list or is_terminal changed; USABLE_STATES is their difference")
+        f"{PROVIDER}: the life-cycle list or is_terminal changed; USABLE_STATES is their difference"
+    )
     assert clusters.ENDED_STATES == {"TERMINATED", "ERROR", "UNKNOWN"}
     assert set(clusters.ADOPTION_ORDER) == clusters.USABLE_STATES | clusters.RESTARTABLE_STATES
     assert clusters.ADOPTION_ORDER[0] == clusters.RUNNING

@@ -60,8 +60,11 @@ def test_deferrable_mode_gets_plain_numbers_the_triggerer_accepts():
     from airflow.providers.databricks.utils.retry import validate_deferrable_databricks_retry_args
 
     deferred = databricks_retry(deferrable=True)
-    assert deferred == {"databricks_retry_limit": RIDE_OUT_ATTEMPTS, "databricks_retry_delay": 1.0,
-                        "databricks_retry_args": None}
+    assert deferred == {
+        "databricks_retry_limit": RIDE_OUT_ATTEMPTS,
+        "databricks_retry_delay": 1.0,
+        "databricks_retry_args": None,
+    }
     validate_deferrable_databricks_retry_args(deferred["databricks_retry_args"], owner="test")
     assert databricks_retry(deferrable=False) == {"databricks_retry_args": DATABRICKS_RETRY_ARGS}
     with pytest.raises(ValueError, match="non-serializable"):  # why deferrable mode gets numbers
@@ -71,8 +74,9 @@ def test_deferrable_mode_gets_plain_numbers_the_triggerer_accepts():
 def test_the_official_hook_rides_out_a_429_burst_honouring_retry_after(local_ws, sdk, add_faults):
     from airflow.providers.databricks.hooks.databricks import DatabricksHook
 
-    cluster_id = sdk.clusters.create(cluster_name="retry-test", spark_version="15.4.x-scala2.12",
-                                     node_type_id="i3.xlarge", num_workers=0).cluster_id
+    cluster_id = sdk.clusters.create(
+        cluster_name="retry-test", spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=0
+    ).cluster_id
     try:
         add_faults({"path": "clusters/get", "method": "GET", "status": 429, "retry_after": 2, "count": 3})
         with pytest.raises(Exception, match="429"):  # the provider's default: 3 attempts, then the task fails
@@ -98,18 +102,33 @@ def test_a_retry_reconnects_to_the_run_its_failed_try_submitted(run_dag, dag_id,
     from airflow.sdk import DAG
 
     path = f"/Shared/{dag_id}"
-    sdk.api_client.do("POST", "/api/2.0/workspace/import", body={
-        "path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
-        "content": base64.b64encode(b"# Databricks notebook source\nimport time\ntime.sleep(1)\n").decode()})
-    cluster_id = sdk.clusters.create(cluster_name=dag_id, spark_version="15.4.x-scala2.12",
-                                     node_type_id="i3.xlarge", num_workers=0).result().cluster_id
+    sdk.api_client.do(
+        "POST",
+        "/api/2.0/workspace/import",
+        body={
+            "path": path,
+            "format": "SOURCE",
+            "language": "PYTHON",
+            "overwrite": True,
+            "content": base64.b64encode(b"# Databricks notebook source\nimport time\ntime.sleep(1)\n").decode(),
+        },
+    )
+    cluster_id = (
+        sdk.clusters.create(
+            cluster_name=dag_id, spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=0
+        )
+        .result()
+        .cluster_id
+    )
     try:
         with DAG(dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
             DatabricksSubmitRunOperator(
-                task_id="run_notebook", json={"run_name": dag_id, "existing_cluster_id": cluster_id,
-                                              "notebook_task": {"notebook_path": path}},
+                task_id="run_notebook",
+                json={"run_name": dag_id, "existing_cluster_id": cluster_id, "notebook_task": {"notebook_path": path}},
                 polling_period_seconds=0.2,
-                retries=1, retry_delay=datetime.timedelta(seconds=0))
+                retries=1,
+                retry_delay=datetime.timedelta(seconds=0),
+            )
         add_faults({"path": "jobs/runs/get", "method": "GET", "status": 400, "count": 1})
         dr = run_dag(dag)
         assert ti_states(dr) == {"run_notebook": "success"} and dr.state == "success"

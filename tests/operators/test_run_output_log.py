@@ -29,9 +29,17 @@ dbutils.notebook.exit("done")
 def notebook(sdk) -> str:
     path = "/Shared/run-output-log/printing"
     sdk.workspace.mkdirs("/Shared/run-output-log")
-    sdk.api_client.do("POST", "/api/2.0/workspace/import", body={
-        "path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
-        "content": base64.b64encode(NOTEBOOK.encode()).decode()})
+    sdk.api_client.do(
+        "POST",
+        "/api/2.0/workspace/import",
+        body={
+            "path": path,
+            "format": "SOURCE",
+            "language": "PYTHON",
+            "overwrite": True,
+            "content": base64.b64encode(NOTEBOOK.encode()).decode(),
+        },
+    )
     return path
 
 
@@ -42,9 +50,22 @@ def _dag(dag_id: str, notebook: str, fail: bool):
     from airbricks.operators import DatabricksRunOutputOperator
 
     with DAG(dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
-        run = DatabricksSubmitRunOperator(task_id="run_notebook", polling_period_seconds=0.2, json={
-            "run_name": "printing", "tasks": [{"task_key": "summarize", "notebook_task": {
-                "notebook_path": notebook, "base_parameters": {"fail": "true" if fail else "false"}}}]})
+        run = DatabricksSubmitRunOperator(
+            task_id="run_notebook",
+            polling_period_seconds=0.2,
+            json={
+                "run_name": "printing",
+                "tasks": [
+                    {
+                        "task_key": "summarize",
+                        "notebook_task": {
+                            "notebook_path": notebook,
+                            "base_parameters": {"fail": "true" if fail else "false"},
+                        },
+                    }
+                ],
+            },
+        )
         run >> DatabricksRunOutputOperator(task_id="get_result", run_task_id="run_notebook", trigger_rule="all_done")
     return dag
 
@@ -68,8 +89,10 @@ def test_the_export_model_decodes_as_a_client_decodes_the_real_one() -> None:
     from airbricks.utils.notebook_output import command_lines, notebook_model
     from airbricks.workspace.jobs.export import render
 
-    cells = [{"number": 1, "source": "print(1)", "outputs": [{"type": "text", "text": "1\n"}]},
-             {"number": 2, "source": "x", "outputs": [], "error": {"error": "NameError: x", "trace": "Traceback\nx"}}]
+    cells = [
+        {"number": 1, "source": "print(1)", "outputs": [{"type": "text", "text": "1\n"}]},
+        {"number": 2, "source": "x", "outputs": [], "error": {"error": "NameError: x", "trace": "Traceback\nx"}},
+    ]
     model = notebook_model(render("/Shared/n", cells))
     assert model["commands"][0]["results"] == {"type": "raw", "data": "1\n"}
     assert command_lines(model) == ["[cell 1]", "1", "[cell 2]", "ERROR NameError: x", "Traceback", "x"]

@@ -33,14 +33,22 @@ def notebook(sdk) -> str:
 
     path = "/Shared/airbricks-tests/exit_value"
     sdk.workspace.mkdirs("/Shared/airbricks-tests")
-    sdk.workspace.import_(path, content=base64.b64encode(NOTEBOOK.encode()).decode(), format=ImportFormat.SOURCE,
-                          language=Language.PYTHON, overwrite=True)
+    sdk.workspace.import_(
+        path,
+        content=base64.b64encode(NOTEBOOK.encode()).decode(),
+        format=ImportFormat.SOURCE,
+        language=Language.PYTHON,
+        overwrite=True,
+    )
     return path
 
 
 def _task(key: str, notebook: str, **params: str) -> dict[str, Any]:
-    return {"task_key": key, "notebook_task": {"notebook_path": notebook, "base_parameters": params},
-            "new_cluster": NEW_CLUSTER}
+    return {
+        "task_key": key,
+        "notebook_task": {"notebook_path": notebook, "base_parameters": params},
+        "new_cluster": NEW_CLUSTER,
+    }
 
 
 def _run_dag(run_dag, dag_id: str, sink: dict, tasks: list[dict[str, Any]], **output_kwargs: Any):
@@ -53,11 +61,13 @@ def _run_dag(run_dag, dag_id: str, sink: dict, tasks: list[dict[str, Any]], **ou
         sink["error"] = str(context.get("exception"))
 
     with DAG(dag_id=dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
-        submit = DatabricksSubmitRunOperator(task_id="submit", json={"run_name": dag_id, "tasks": tasks},
-                                             polling_period_seconds=0.2)
+        submit = DatabricksSubmitRunOperator(
+            task_id="submit", json={"run_name": dag_id, "tasks": tasks}, polling_period_seconds=0.2
+        )
         output_kwargs.setdefault("run_task_id", "submit")
-        output = DatabricksRunOutputOperator(task_id="get_result", trigger_rule="all_done",
-                                             on_failure_callback=on_failure, **output_kwargs)
+        output = DatabricksRunOutputOperator(
+            task_id="get_result", trigger_rule="all_done", on_failure_callback=on_failure, **output_kwargs
+        )
 
         @task
         def record(value, **context):
@@ -69,7 +79,8 @@ def _run_dag(run_dag, dag_id: str, sink: dict, tasks: list[dict[str, Any]], **ou
             sink["result"] = value
             sink["run_id"] = ti.xcom_pull(task_ids="submit", key="run_id")
             sink["link"] = DatabricksRunLink().get_link(
-                None, ti_key=TaskInstanceKey(ti.dag_id, "get_result", ti.run_id, ti.try_number, -1))
+                None, ti_key=TaskInstanceKey(ti.dag_id, "get_result", ti.run_id, ti.try_number, -1)
+            )
 
         submit >> output
         record(output.output)
@@ -84,16 +95,24 @@ def test_single_task_returns_the_exit_string(run_dag, dag_id, sink, notebook, sd
 
 
 def test_run_id_given_directly_with_json_decoding(run_dag, dag_id, sink, notebook, ti_states):
-    dr = _run_dag(run_dag, dag_id, sink, [_task("only", notebook, value='{"rows": 3}')],
-                  run_task_id=None, run_id="{{ ti.xcom_pull(task_ids='submit', key='run_id') }}",
-                  decode_json=True)
+    dr = _run_dag(
+        run_dag,
+        dag_id,
+        sink,
+        [_task("only", notebook, value='{"rows": 3}')],
+        run_task_id=None,
+        run_id="{{ ti.xcom_pull(task_ids='submit', key='run_id') }}",
+        decode_json=True,
+    )
     assert ti_states(dr)["get_result"] == "success"
     assert sink["result"] == {"rows": 3}
 
 
 def test_multi_task_returns_a_dict_by_task_key(run_dag, dag_id, sink, notebook, ti_states):
-    tasks = [_task("first", notebook, value="a"), {**_task("second", notebook, value="b"),
-                                                    "depends_on": [{"task_key": "first"}]}]
+    tasks = [
+        _task("first", notebook, value="a"),
+        {**_task("second", notebook, value="b"), "depends_on": [{"task_key": "first"}]},
+    ]
     dr = _run_dag(run_dag, dag_id, sink, tasks)
     assert ti_states(dr)["get_result"] == "success"
     assert sink["result"] == {"first": "a", "second": "b"}
@@ -120,19 +139,28 @@ def test_truncated_output_is_returned_and_logged(run_dag, dag_id, sink, notebook
 
 def test_unfinished_run_is_refused(run_dag, dag_id, sink, notebook, sdk, ti_states):
     from airflow.sdk import DAG
-
-    from airbricks.operators.runs import DatabricksRunOutputOperator
-
     from databricks.sdk.service.compute import ClusterSpec
     from databricks.sdk.service.jobs import NotebookTask, SubmitTask
 
-    run = sdk.jobs.submit(run_name=dag_id, tasks=[SubmitTask(
-        task_key="slow", notebook_task=NotebookTask(notebook_path=notebook, base_parameters={"sleep": "30"}),
-        new_cluster=ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1))])
+    from airbricks.operators.runs import DatabricksRunOutputOperator
+
+    run = sdk.jobs.submit(
+        run_name=dag_id,
+        tasks=[
+            SubmitTask(
+                task_key="slow",
+                notebook_task=NotebookTask(notebook_path=notebook, base_parameters={"sleep": "30"}),
+                new_cluster=ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1),
+            )
+        ],
+    )
     try:
         with DAG(dag_id=dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
-            DatabricksRunOutputOperator(task_id="get_result", run_id=run.run_id,
-                                        on_failure_callback=lambda ctx: sink.update(error=str(ctx["exception"])))
+            DatabricksRunOutputOperator(
+                task_id="get_result",
+                run_id=run.run_id,
+                on_failure_callback=lambda ctx: sink.update(error=str(ctx["exception"])),
+            )
         dr = run_dag(dag)
         assert ti_states(dr) == {"get_result": "failed"}
         assert "is not finished" in sink["error"]

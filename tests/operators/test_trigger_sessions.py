@@ -17,9 +17,12 @@ def test_triggers_in_one_loop_share_one_session_and_close_it(local_ws) -> None:
     paths = [f"dbfs:{folder}/file-{i}" for i in range(3)]
 
     def land(path: str) -> None:
-        response = requests.post(f"{local_ws.url}/api/2.0/dbfs/put", timeout=10,
-                                 headers={"Authorization": f"Bearer {local_ws.token}"},
-                                 json={"path": path, "contents": base64.b64encode(b"x").decode()})
+        response = requests.post(
+            f"{local_ws.url}/api/2.0/dbfs/put",
+            timeout=10,
+            headers={"Authorization": f"Bearer {local_ws.token}"},
+            json={"path": path, "contents": base64.b64encode(b"x").decode()},
+        )
         assert response.status_code == 200, response.text
 
     async def scenario() -> list[dict]:

@@ -46,8 +46,14 @@ def spark_ws(session_dir: Path) -> Iterator[LocalWorkspace]:
 
     # The testing kit's workspace (what users get with airbricks_spark = on), a second one beside the plugin's;
     # its HTTPS listener is what the SQL connector tests reach.
-    with local_workspace(session_dir / "spark-workspace", spark=True, cluster_start_seconds=0,
-                         cluster_stop_seconds=0, max_spark_drivers=4, tls=True) as testing_ws:
+    with local_workspace(
+        session_dir / "spark-workspace",
+        spark=True,
+        cluster_start_seconds=0,
+        cluster_stop_seconds=0,
+        max_spark_drivers=4,
+        tls=True,
+    ) as testing_ws:
         ws = testing_ws.server
         yield ws
     assert spark_processes(ws.workspace.data_dir / "spark") == []  # nothing outlives the workspace
@@ -58,15 +64,17 @@ def spark_sdk(spark_ws: LocalWorkspace) -> WorkspaceClient:
     return WorkspaceClient(host=spark_ws.url, token=spark_ws.token, auth_type="pat")
 
 
-def wait_cluster(sdk: WorkspaceClient, cluster_id: str, states: tuple[str, ...] = ("RUNNING",),
-                 timeout: float = 180) -> Any:
+def wait_cluster(
+    sdk: WorkspaceClient, cluster_id: str, states: tuple[str, ...] = ("RUNNING",), timeout: float = 180
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         cluster = sdk.clusters.get(cluster_id)
         if cluster.state.value in states:
             return cluster
-        assert cluster.state.value not in ("TERMINATED", "ERROR") or "TERMINATED" in states, \
+        assert cluster.state.value not in ("TERMINATED", "ERROR") or "TERMINATED" in states, (
             f"{cluster_id} ended {cluster.state}: {cluster.state_message}"
+        )
         assert time.monotonic() < deadline, f"{cluster_id} still {cluster.state} after {timeout}s"
         time.sleep(0.2)
 
@@ -84,8 +92,13 @@ def notebook(spark_sdk: WorkspaceClient) -> Callable[[str], str]:
     def upload(source: str) -> str:
         path = f"/Shared/spark-tests/{uuid.uuid4().hex[:10]}"
         spark_sdk.workspace.mkdirs("/Shared/spark-tests")
-        spark_sdk.workspace.upload(path, f"# Databricks notebook source\n{source}".encode(),
-                                   format=ImportFormat.SOURCE, language=Language.PYTHON, overwrite=True)
+        spark_sdk.workspace.upload(
+            path,
+            f"# Databricks notebook source\n{source}".encode(),
+            format=ImportFormat.SOURCE,
+            language=Language.PYTHON,
+            overwrite=True,
+        )
         return path
 
     return upload
@@ -114,7 +127,8 @@ def spark_warehouse(spark_sdk: WorkspaceClient) -> Iterator[str]:
     """One SQL warehouse for the session (its own Spark Connect driver, sharing the clusters' metastore)."""
     import datetime
 
-    warehouse = spark_sdk.warehouses.create_and_wait(name="spark-tests-sql", cluster_size="2X-Small",
-                                                     auto_stop_mins=0, timeout=datetime.timedelta(minutes=5))
+    warehouse = spark_sdk.warehouses.create_and_wait(
+        name="spark-tests-sql", cluster_size="2X-Small", auto_stop_mins=0, timeout=datetime.timedelta(minutes=5)
+    )
     yield warehouse.id
     spark_sdk.warehouses.delete(warehouse.id)

@@ -25,16 +25,25 @@ def _driver_pid(ws: LocalWorkspace, cluster_id: str) -> int:
     return driver.pid
 
 
-def test_a_table_written_on_one_cluster_is_read_on_another(spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient,
-                                                          spark_cluster: str, notebook: Callable[[str], str]) -> None:
+def test_a_table_written_on_one_cluster_is_read_on_another(
+    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spark_cluster: str, notebook: Callable[[str], str]
+) -> None:
     tag = uuid.uuid4().hex[:8]
-    writer = notebook(f"spark.sql('CREATE TABLE shared_{tag} USING parquet AS SELECT id, id * 2 AS twice FROM "
-                      f"range(4)')\ndbutils.notebook.exit('written')\n")
-    assert notebook_result(spark_sdk, run_task(spark_sdk, existing_cluster_id=spark_cluster,
-                                               notebook_task=jobs.NotebookTask(writer))) == "written"
-    reader = notebook(f"tables = [t.name for t in spark.catalog.listTables()]\n"
-                      f"assert 'shared_{tag}' in tables, tables\n"
-                      f"dbutils.notebook.exit(str(spark.table('shared_{tag}').selectExpr('sum(twice)').first()[0]))\n")
+    writer = notebook(
+        f"spark.sql('CREATE TABLE shared_{tag} USING parquet AS SELECT id, id * 2 AS twice FROM "
+        f"range(4)')\ndbutils.notebook.exit('written')\n"
+    )
+    assert (
+        notebook_result(
+            spark_sdk, run_task(spark_sdk, existing_cluster_id=spark_cluster, notebook_task=jobs.NotebookTask(writer))
+        )
+        == "written"
+    )
+    reader = notebook(
+        f"tables = [t.name for t in spark.catalog.listTables()]\n"
+        f"assert 'shared_{tag}' in tables, tables\n"
+        f"dbutils.notebook.exit(str(spark.table('shared_{tag}').selectExpr('sum(twice)').first()[0]))\n"
+    )
     # A job cluster of its own: another driver, started for this run and stopped after it.
     run = run_task(spark_sdk, new_cluster=compute.ClusterSpec(**CLUSTER), notebook_task=jobs.NotebookTask(reader))
     assert notebook_result(spark_sdk, run) == "12"
@@ -48,15 +57,17 @@ def test_a_table_written_on_one_cluster_is_read_on_another(spark_ws: LocalWorksp
     assert spark_ws.workspace.clusters.engine.report(job_cluster).state.value == "STOPPED"
 
 
-def test_kill_9_of_a_driver_terminates_the_cluster_and_fails_its_run(spark_ws: LocalWorkspace,
-                                                                    spark_sdk: WorkspaceClient,
-                                                                    notebook: Callable[[str], str]) -> None:
+def test_kill_9_of_a_driver_terminates_the_cluster_and_fails_its_run(
+    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, notebook: Callable[[str], str]
+) -> None:
     cluster_id = spark_sdk.clusters.create(cluster_name="doomed-driver", **CLUSTER).response.cluster_id
     wait_cluster(spark_sdk, cluster_id)
     pid = _driver_pid(spark_ws, cluster_id)
     path = notebook("import time\nspark.range(1).collect()\ntime.sleep(120)\n")
-    run_id = spark_sdk.jobs.submit(run_name="doomed", tasks=[jobs.SubmitTask(
-        task_key="t", existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path))]).response.run_id
+    run_id = spark_sdk.jobs.submit(
+        run_name="doomed",
+        tasks=[jobs.SubmitTask(task_key="t", existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path))],
+    ).response.run_id
     deadline = time.monotonic() + 60
     while spark_sdk.jobs.get_run(run_id).state.life_cycle_state.value != "RUNNING":
         assert time.monotonic() < deadline
@@ -80,7 +91,8 @@ def _java_options(pid: int) -> list[str]:
 
 
 def test_tables_survive_a_restart_of_the_workspace_and_the_second_start_maps_the_first_ones_classes(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Also the class-data archives, with a cache of the test's own: the first workspace's driver and metastore
     archive their classes before the cluster is RUNNING; the restarted workspace's JVMs start from them."""
     data_dir, cache = tmp_path / "restarting", tmp_path / "jvm-classes"
@@ -92,27 +104,38 @@ def test_tables_survive_a_restart_of_the_workspace_and_the_second_start_maps_the
             wait_cluster(sdk, cluster_id)
             engine = ws.workspace.clusters.engine
             driver_options = _java_options(engine.driver(cluster_id).pid)
-            metastore_options = _java_options(engine._metastore._proc.pid)  # noqa: SLF001 - its real command line
+            metastore_options = _java_options(engine._metastore._proc.pid)
             archives = sorted(p.name.split("-")[0] for p in cache.glob("*.jsa"))
             assert archives == ["driver", "metastore"] and not list(cache.glob("*.pending"))
             if step == "write":
-                assert "-XX:+RecordDynamicDumpInfo" in driver_options and "-XX:+RecordDynamicDumpInfo" in metastore_options
+                assert (
+                    "-XX:+RecordDynamicDumpInfo" in driver_options and "-XX:+RecordDynamicDumpInfo" in metastore_options
+                )
             else:
                 assert f"-XX:SharedArchiveFile={next(cache.glob('driver-*.jsa'))}" in driver_options
                 assert f"-XX:SharedArchiveFile={next(cache.glob('metastore-*.jsa'))}" in metastore_options
             sdk.workspace.mkdirs("/Shared/restart")
-            source = ("spark.range(7).write.saveAsTable('kept')\ndbutils.notebook.exit('ok')" if step == "write"
-                      else "dbutils.notebook.exit(str(spark.table('kept').count()))")
-            sdk.workspace.upload(f"/Shared/restart/{step}", f"# Databricks notebook source\n{source}\n".encode(),
-                                 format=ImportFormat.SOURCE, language=Language.PYTHON)
-            run = run_task(sdk, existing_cluster_id=cluster_id,
-                           notebook_task=jobs.NotebookTask(f"/Shared/restart/{step}"))
+            source = (
+                "spark.range(7).write.saveAsTable('kept')\ndbutils.notebook.exit('ok')"
+                if step == "write"
+                else "dbutils.notebook.exit(str(spark.table('kept').count()))"
+            )
+            sdk.workspace.upload(
+                f"/Shared/restart/{step}",
+                f"# Databricks notebook source\n{source}\n".encode(),
+                format=ImportFormat.SOURCE,
+                language=Language.PYTHON,
+            )
+            run = run_task(
+                sdk, existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(f"/Shared/restart/{step}")
+            )
             assert notebook_result(sdk, run) == ("ok" if step == "write" else "7")
         assert spark_processes(data_dir.resolve() / "spark") == []
 
 
-def test_a_driver_beyond_capacity_fails_the_launch(spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient,
-                                                  spark_cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_driver_beyond_capacity_fails_the_launch(
+    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spark_cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = spark_ws.workspace.clusters.engine
     monkeypatch.setattr(engine, "max_drivers", 1)  # the shared cluster already holds the only place
     cluster_id = spark_sdk.clusters.create(cluster_name="no-room", **CLUSTER).response.cluster_id
@@ -129,17 +152,25 @@ def test_serve_with_spark_on_and_no_java_refuses_naming_the_fix(tmp_path: Path) 
     import sys
 
     java_dir = str(Path(shutil.which("java") or "/nonexistent/java").resolve().parent)
-    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
-                           if p and Path(p).resolve() != Path(java_dir) and not (Path(p) / "java").exists())
-    done = subprocess.run([sys.executable, "-m", "airbricks.cli", "serve", "--spark", "on", "--data-dir",
-                           str(tmp_path / "ws")], env={**os.environ, "PATH": path, "JAVA_HOME": ""},
-                          capture_output=True, text=True, timeout=120)
+    path = os.pathsep.join(
+        p
+        for p in os.environ["PATH"].split(os.pathsep)
+        if p and Path(p).resolve() != Path(java_dir) and not (Path(p) / "java").exists()
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "airbricks.cli", "serve", "--spark", "on", "--data-dir", str(tmp_path / "ws")],
+        env={**os.environ, "PATH": path, "JAVA_HOME": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "Java is not installed: Spark needs a Java 17+ runtime on PATH" in done.stderr
 
 
 def test_kill_9_of_the_server_leaves_no_spark_process_and_a_restart_brings_the_cluster_back(
-        tmp_path: Path, serve_process) -> None:
+    tmp_path: Path, serve_process
+) -> None:
     data = tmp_path / "killed"
     server = serve_process(data, "--spark", "on", "--token", "dapi-kill9")
     sdk = WorkspaceClient(host=server.url, token="dapi-kill9", auth_type="pat")

@@ -16,8 +16,9 @@ def _put(sdk: WorkspaceClient, path: str, text: str) -> None:
     sdk.dbfs.put(path, contents=base64.b64encode(text.encode()).decode(), overwrite=True)
 
 
-def test_spark_read_on_dbfs_sql_display_and_a_table(spark_sdk: WorkspaceClient, spark_cluster: str,
-                                                     notebook: Callable[[str], str]) -> None:
+def test_spark_read_on_dbfs_sql_display_and_a_table(
+    spark_sdk: WorkspaceClient, spark_cluster: str, notebook: Callable[[str], str]
+) -> None:
     tag = uuid.uuid4().hex[:8]
     _put(spark_sdk, f"dbfs:/landing/{tag}/sales.csv", "city,amount\nOslo,3\nLima,4\nOslo,5\n")
     path = notebook(f"""df = spark.read.option("header", True).option("inferSchema", True).csv("dbfs:/landing/{tag}/sales.csv")
@@ -38,8 +39,9 @@ dbutils.notebook.exit(",".join(f"{{r.city}}={{r.total}}" for r in rows) + f";row
     assert "<th>city</th><th>total</th>" in page and "<td>Oslo</td><td>8</td>" in page  # the %sql result
 
 
-def test_temp_views_are_per_notebook_global_temp_views_are_shared(spark_sdk: WorkspaceClient, spark_cluster: str,
-                                                                   notebook: Callable[[str], str]) -> None:
+def test_temp_views_are_per_notebook_global_temp_views_are_shared(
+    spark_sdk: WorkspaceClient, spark_cluster: str, notebook: Callable[[str], str]
+) -> None:
     tag = uuid.uuid4().hex[:8]
     first = notebook(f"""spark.range(3).createOrReplaceTempView("local_{tag}")
 spark.range(5).createOrReplaceGlobalTempView("shared_{tag}")
@@ -56,20 +58,26 @@ dbutils.notebook.exit(f"local={{len(local)}};shared={{shared}}")
 
 
 def test_a_spark_python_task_gets_the_clusters_session(spark_sdk: WorkspaceClient, spark_cluster: str) -> None:
-    script = "import sys\nfrom pyspark.sql import SparkSession\n" \
-             "spark = SparkSession.builder.getOrCreate()\n" \
-             "n = spark.range(int(sys.argv[1])).selectExpr('sum(id) AS s').collect()[0].s\n" \
-             "print(f'sum is {n}')\n"
+    script = (
+        "import sys\nfrom pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "n = spark.range(int(sys.argv[1])).selectExpr('sum(id) AS s').collect()[0].s\n"
+        "print(f'sum is {n}')\n"
+    )
     path = f"dbfs:/scripts/{uuid.uuid4().hex[:8]}/job.py"
     _put(spark_sdk, path, script)
-    run = run_task(spark_sdk, existing_cluster_id=spark_cluster,
-                   spark_python_task=jobs.SparkPythonTask(python_file=path, parameters=["10"]))
+    run = run_task(
+        spark_sdk,
+        existing_cluster_id=spark_cluster,
+        spark_python_task=jobs.SparkPythonTask(python_file=path, parameters=["10"]),
+    )
     assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state
     assert "sum is 45" in spark_sdk.jobs.get_run_output(run.tasks[0].run_id).logs
 
 
-def test_using_delta_without_its_jars_says_exactly_that(spark_sdk: WorkspaceClient, spark_cluster: str,
-                                                        notebook: Callable[[str], str]) -> None:
+def test_using_delta_without_its_jars_says_exactly_that(
+    spark_sdk: WorkspaceClient, spark_cluster: str, notebook: Callable[[str], str]
+) -> None:
     path = notebook(f"spark.sql('CREATE TABLE d_{uuid.uuid4().hex[:8]} (x INT) USING DELTA')\n")
     run = run_task(spark_sdk, existing_cluster_id=spark_cluster, notebook_task=jobs.NotebookTask(path))
     error = spark_sdk.jobs.get_run_output(run.tasks[0].run_id).error

@@ -23,8 +23,8 @@ def spark_conn(spark_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -> str
 
 
 def test_create_cluster_operator_reports_a_driver_beyond_capacity(
-        run_dag, spark_ws: LocalWorkspace, spark_cluster: str, spark_conn: str, spark_sdk,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dag, spark_ws: LocalWorkspace, spark_cluster: str, spark_conn: str, spark_sdk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from airflow.sdk import DAG
 
     from airbricks.operators.clusters import DatabricksCreateClusterOperator
@@ -34,9 +34,13 @@ def test_create_cluster_operator_reports_a_driver_beyond_capacity(
     dag_id = f"spark_capacity_{uuid.uuid4().hex[:6]}"
     with DAG(dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
         DatabricksCreateClusterOperator(
-            task_id="start_cluster", cluster_spec={**CLUSTER, "cluster_name": dag_id}, databricks_conn_id=spark_conn,
-            poll_interval=1, deferrable=False,
-            on_failure_callback=lambda context: sink.update(error=str(context["exception"])))
+            task_id="start_cluster",
+            cluster_spec={**CLUSTER, "cluster_name": dag_id},
+            databricks_conn_id=spark_conn,
+            poll_interval=1,
+            deferrable=False,
+            on_failure_callback=lambda context: sink.update(error=str(context["exception"])),
+        )
     dr = run_dag(dag)
     assert {ti.task_id: ti.state for ti in dr.get_task_instances()} == {"start_cluster": "failed"}
     code = re.search(r"termination_reason code=(\w+) type=(\w+)", sink["error"])

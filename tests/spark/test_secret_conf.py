@@ -11,6 +11,7 @@ import hashlib
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
+
 from secret_helpers import new_secret
 
 from .conftest import CLUSTER, notebook_result, run_task, wait_cluster
@@ -22,15 +23,24 @@ dbutils.notebook.exit("match" if hashlib.sha256(value.encode()).hexdigest() == d
 """
 
 
-def test_spark_conf_references_reach_the_driver_and_are_redacted(spark_sdk: WorkspaceClient, spark_ws,
-                                                                 notebook) -> None:
+def test_spark_conf_references_reach_the_driver_and_are_redacted(
+    spark_sdk: WorkspaceClient, spark_ws, notebook
+) -> None:
     scope, value = new_secret(spark_sdk, "spark", "pw")
-    cluster = spark_sdk.clusters.create(cluster_name="secret-conf", **{**CLUSTER, "num_workers": 0}, spark_conf={
-        "spark.airbricks.test.dsn": f"{{{{secrets/{scope}/pw}}}}"}).response.cluster_id
+    cluster = spark_sdk.clusters.create(
+        cluster_name="secret-conf",
+        **{**CLUSTER, "num_workers": 0},
+        spark_conf={"spark.airbricks.test.dsn": f"{{{{secrets/{scope}/pw}}}}"},
+    ).response.cluster_id
     try:
         wait_cluster(spark_sdk, cluster)
-        run = run_task(spark_sdk, existing_cluster_id=cluster, notebook_task=jobs.NotebookTask(
-            notebook_path=notebook(NOTEBOOK), base_parameters={"sha": hashlib.sha256(value.encode()).hexdigest()}))
+        run = run_task(
+            spark_sdk,
+            existing_cluster_id=cluster,
+            notebook_task=jobs.NotebookTask(
+                notebook_path=notebook(NOTEBOOK), base_parameters={"sha": hashlib.sha256(value.encode()).hexdigest()}
+            ),
+        )
         assert notebook_result(spark_sdk, run) == "match"
         exported = "".join(v.content for v in spark_sdk.jobs.export_run(run.tasks[0].run_id).views)
         assert "conf password [REDACTED]" in exported and value not in exported
@@ -39,6 +49,9 @@ def test_spark_conf_references_reach_the_driver_and_are_redacted(spark_sdk: Work
         spark_sdk.clusters.permanent_delete(cluster)
         spark_sdk.secrets.delete_scope(scope)
     data = spark_ws.workspace.data_dir
-    found = [str(p) for p in data.rglob("*") if p.is_file() and "site-packages" not in p.parts
-             and value.encode() in p.read_bytes()]
+    found = [
+        str(p)
+        for p in data.rglob("*")
+        if p.is_file() and "site-packages" not in p.parts and value.encode() in p.read_bytes()
+    ]
     assert found == [], f"secret value in plain text in {found}"

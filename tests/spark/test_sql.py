@@ -48,11 +48,15 @@ def test_typed_named_parameters_json_array_inline(spark_sdk: WorkspaceClient, sp
     response = spark_sdk.statement_execution.execute_statement(
         "SELECT :n + 1 AS next, :day AS day, :label AS label, :flag AS flag, CAST(NULL AS STRING) AS nothing, "
         "CAST(2.50 AS DECIMAL(5,2)) AS price, array(1, 2) AS items",
-        spark_warehouse, wait_timeout="30s", parameters=[
+        spark_warehouse,
+        wait_timeout="30s",
+        parameters=[
             StatementParameterListItem(name="n", value="41", type="INT"),
             StatementParameterListItem(name="day", value="2026-01-31", type="DATE"),
             StatementParameterListItem(name="label", value="it's"),
-            StatementParameterListItem(name="flag", value="true", type="BOOLEAN")])
+            StatementParameterListItem(name="flag", value="true", type="BOOLEAN"),
+        ],
+    )
     assert response.status.state.value == "SUCCEEDED", response.status
     assert response.result.data_array == [["42", "2026-01-31", "it's", "true", None, "2.50", "[1,2]"]]
     columns = {c.name: (c.type_name.value, c.type_text) for c in response.manifest.schema.columns}
@@ -61,13 +65,18 @@ def test_typed_named_parameters_json_array_inline(spark_sdk: WorkspaceClient, sp
     assert (response.manifest.total_row_count, response.manifest.truncated) == (1, False)
 
 
-def test_arrow_stream_through_external_links_the_workspace_serves(spark_sdk: WorkspaceClient,
-                                                                  spark_warehouse: str) -> None:
+def test_arrow_stream_through_external_links_the_workspace_serves(
+    spark_sdk: WorkspaceClient, spark_warehouse: str
+) -> None:
     import pyarrow as pa
 
     response = spark_sdk.statement_execution.execute_statement(
-        "SELECT id, id * 2 AS twice FROM range(1000)", spark_warehouse, wait_timeout="30s",
-        format=Format.ARROW_STREAM, disposition=Disposition.EXTERNAL_LINKS)
+        "SELECT id, id * 2 AS twice FROM range(1000)",
+        spark_warehouse,
+        wait_timeout="30s",
+        format=Format.ARROW_STREAM,
+        disposition=Disposition.EXTERNAL_LINKS,
+    )
     assert response.status.state.value == "SUCCEEDED", response.status
     link = response.result.external_links[0]
     with urllib.request.urlopen(link.external_link) as answer:  # no token: the link's secret is enough
@@ -85,18 +94,27 @@ def test_arrow_stream_inline_is_an_attachment(spark_sdk: WorkspaceClient, spark_
 
     import pyarrow as pa
 
-    raw = spark_sdk.api_client.do("POST", "/api/2.0/sql/statements", body={
-        "statement": "SELECT 'a' AS letter", "warehouse_id": spark_warehouse, "format": "ARROW_STREAM",
-        "wait_timeout": "30s"})
+    raw = spark_sdk.api_client.do(
+        "POST",
+        "/api/2.0/sql/statements",
+        body={
+            "statement": "SELECT 'a' AS letter",
+            "warehouse_id": spark_warehouse,
+            "format": "ARROW_STREAM",
+            "wait_timeout": "30s",
+        },
+    )
     table = pa.ipc.open_stream(io.BytesIO(base64.b64decode(raw["result"]["attachment"]))).read_all()
     assert table.to_pylist() == [{"letter": "a"}]
 
 
-def test_a_result_larger_than_one_chunk_and_row_limit(spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient,
-                                                      spark_warehouse: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_result_larger_than_one_chunk_and_row_limit(
+    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spark_warehouse: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(spark_ws.workspace.sql, "chunk_bytes", 64 * 1024)
     response = spark_sdk.statement_execution.execute_statement(
-        "SELECT id FROM range(30000)", spark_warehouse, wait_timeout="30s")
+        "SELECT id FROM range(30000)", spark_warehouse, wait_timeout="30s"
+    )
     manifest = response.manifest
     assert manifest.total_chunk_count > 1 and manifest.total_row_count == 30000
     rows = list(response.result.data_array)
@@ -108,19 +126,20 @@ def test_a_result_larger_than_one_chunk_and_row_limit(spark_ws: LocalWorkspace, 
         index = chunk.next_chunk_index
     assert [int(r[0]) for r in rows] == list(range(30000))
     limited = spark_sdk.statement_execution.execute_statement(
-        "SELECT id FROM range(100)", spark_warehouse, wait_timeout="30s", row_limit=10)
+        "SELECT id FROM range(100)", spark_warehouse, wait_timeout="30s", row_limit=10
+    )
     assert (limited.manifest.total_row_count, limited.manifest.truncated) == (10, True)
 
 
-def test_cancel_a_long_statement_and_cancel_on_wait_timeout(spark_sdk: WorkspaceClient,
-                                                            spark_warehouse: str) -> None:
+def test_cancel_a_long_statement_and_cancel_on_wait_timeout(spark_sdk: WorkspaceClient, spark_warehouse: str) -> None:
     started = spark_sdk.statement_execution.execute_statement(LONG_QUERY, spark_warehouse, wait_timeout="0s")
     assert started.status.state.value in ("PENDING", "RUNNING")
     time.sleep(1)
     spark_sdk.statement_execution.cancel_execution(started.statement_id)
     assert _wait_terminal(spark_sdk, started.statement_id, timeout=60).status.state.value == "CANCELED"
     timed_out = spark_sdk.statement_execution.execute_statement(
-        LONG_QUERY, spark_warehouse, wait_timeout="5s", on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CANCEL)
+        LONG_QUERY, spark_warehouse, wait_timeout="5s", on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CANCEL
+    )
     assert timed_out.status.state.value == "CANCELED"
     after = spark_sdk.statement_execution.execute_statement("SELECT 7", spark_warehouse, wait_timeout="30s")
     assert after.result.data_array == [["7"]]  # the warehouse is free again
@@ -129,15 +148,22 @@ def test_cancel_a_long_statement_and_cancel_on_wait_timeout(spark_sdk: Workspace
 def test_error_shapes(spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spark_warehouse: str) -> None:
     syntax = spark_sdk.statement_execution.execute_statement("SELEC 1", spark_warehouse, wait_timeout="30s")
     assert (syntax.status.state.value, syntax.status.error.error_code.value, syntax.status.sql_state) == (
-        "FAILED", "BAD_REQUEST", "42601")
+        "FAILED",
+        "BAD_REQUEST",
+        "42601",
+    )
     assert "PARSE_SYNTAX_ERROR" in syntax.status.error.message and "JVM stacktrace" not in syntax.status.error.message
     missing = spark_sdk.statement_execution.execute_statement(
-        f"SELECT * FROM missing_{uuid.uuid4().hex[:6]}", spark_warehouse, wait_timeout="30s")
+        f"SELECT * FROM missing_{uuid.uuid4().hex[:6]}", spark_warehouse, wait_timeout="30s"
+    )
     assert (missing.status.sql_state, missing.status.error.error_code.value) == ("42P01", "BAD_REQUEST")
     assert "TABLE_OR_VIEW_NOT_FOUND" in missing.status.error.message
     bad_value = spark_sdk.statement_execution.execute_statement(
-        "SELECT :n", spark_warehouse, wait_timeout="30s",
-        parameters=[StatementParameterListItem(name="n", value="many", type="INT")])
+        "SELECT :n",
+        spark_warehouse,
+        wait_timeout="30s",
+        parameters=[StatementParameterListItem(name="n", value="many", type="INT")],
+    )
     assert bad_value.status.state.value == "FAILED" and "parameter 'n'" in bad_value.status.error.message
     with pytest.raises(InvalidParameterValue, match="wait_timeout field must be 0 seconds"):
         spark_sdk.statement_execution.execute_statement("SELECT 1", spark_warehouse, wait_timeout="60s")
@@ -149,19 +175,27 @@ def test_error_shapes(spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spar
         spark_sdk.api_client.do("POST", f"/sql/1.0/warehouses/{spark_warehouse}", body={})  # JSON, not Thrift
 
 
-def test_notebook_table_is_read_by_a_statement_and_the_reverse(spark_sdk: WorkspaceClient, spark_cluster: str,
-                                                               spark_warehouse: str, notebook) -> None:
+def test_notebook_table_is_read_by_a_statement_and_the_reverse(
+    spark_sdk: WorkspaceClient, spark_cluster: str, spark_warehouse: str, notebook
+) -> None:
     name = f"sql_share_{uuid.uuid4().hex[:8]}"
-    writer = notebook(f"spark.range(5).selectExpr('id', 'id * 10 AS amount').write.saveAsTable('{name}_nb')\n"
-                      "dbutils.notebook.exit('written')")
+    writer = notebook(
+        f"spark.range(5).selectExpr('id', 'id * 10 AS amount').write.saveAsTable('{name}_nb')\n"
+        "dbutils.notebook.exit('written')"
+    )
     run = run_task(spark_sdk, existing_cluster_id=spark_cluster, notebook_task=jobs.NotebookTask(notebook_path=writer))
     assert notebook_result(spark_sdk, run) == "written"
     read = spark_sdk.statement_execution.execute_statement(
-        f"SELECT sum(amount) AS total FROM {name}_nb", spark_warehouse, wait_timeout="30s",
-        catalog="hive_metastore", schema="default")
+        f"SELECT sum(amount) AS total FROM {name}_nb",
+        spark_warehouse,
+        wait_timeout="30s",
+        catalog="hive_metastore",
+        schema="default",
+    )
     assert read.result.data_array == [["100"]], read.status
     created = spark_sdk.statement_execution.execute_statement(
-        f"CREATE TABLE {name}_sql USING parquet AS SELECT 'from sql' AS origin", spark_warehouse, wait_timeout="50s")
+        f"CREATE TABLE {name}_sql USING parquet AS SELECT 'from sql' AS origin", spark_warehouse, wait_timeout="50s"
+    )
     assert created.status.state.value == "SUCCEEDED", created.status
     reader = notebook(f"dbutils.notebook.exit(spark.table('{name}_sql').first().origin)")
     run = run_task(spark_sdk, existing_cluster_id=spark_cluster, notebook_task=jobs.NotebookTask(notebook_path=reader))
@@ -174,5 +208,7 @@ def test_warehouses_list_and_the_legacy_endpoints_path(spark_sdk: WorkspaceClien
     assert listed[spark_warehouse].odbc_params.path == f"/sql/1.0/warehouses/{spark_warehouse}"
     legacy = spark_sdk.api_client.do("GET", "/api/2.0/sql/endpoints")
     assert spark_warehouse in [e["id"] for e in legacy["endpoints"]]
-    assert json.loads(json.dumps(spark_sdk.api_client.do("GET", f"/api/2.0/sql/endpoints/{spark_warehouse}")))[
-        "state"] == "RUNNING"
+    assert (
+        json.loads(json.dumps(spark_sdk.api_client.do("GET", f"/api/2.0/sql/endpoints/{spark_warehouse}")))["state"]
+        == "RUNNING"
+    )

@@ -28,8 +28,9 @@ def _states(dag_run: Any) -> dict[str, str]:
     return {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
 
-def test_statements_operator_sync_deferrable_and_sensor(run_dag, sql_conn: str, spark_sdk: WorkspaceClient,
-                                                        spark_warehouse: str) -> None:
+def test_statements_operator_sync_deferrable_and_sensor(
+    run_dag, sql_conn: str, spark_sdk: WorkspaceClient, spark_warehouse: str
+) -> None:
     from airflow.providers.databricks.operators.databricks import DatabricksSQLStatementsOperator
     from airflow.providers.databricks.sensors.databricks import DatabricksSQLStatementsSensor
     from airflow.sdk import DAG
@@ -39,30 +40,46 @@ def test_statements_operator_sync_deferrable_and_sensor(run_dag, sql_conn: str, 
     common = {"warehouse_id": spark_warehouse, "databricks_conn_id": sql_conn, "polling_period_seconds": 1}
     with DAG(f"sql_statements_{table}", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
         create = DatabricksSQLStatementsOperator(
-            task_id="create", deferrable=False, **common,
-            statement=f"CREATE TABLE {table} USING parquet AS SELECT id, id * 3 AS amount FROM range(4)")
+            task_id="create",
+            deferrable=False,
+            **common,
+            statement=f"CREATE TABLE {table} USING parquet AS SELECT id, id * 3 AS amount FROM range(4)",
+        )
         count = DatabricksSQLStatementsOperator(
-            task_id="count_deferred", deferrable=True, **common,
+            task_id="count_deferred",
+            deferrable=True,
+            **common,
             statement=f"SELECT count(*) FROM {table} WHERE amount >= :least",
-            parameters=[{"name": "least", "value": "3", "type": "INT"}])
-        sensor = DatabricksSQLStatementsSensor(task_id="sensor", statement=f"SELECT max(amount) FROM {table}",
-                                               poke_interval=1, **common)
+            parameters=[{"name": "least", "value": "3", "type": "INT"}],
+        )
+        sensor = DatabricksSQLStatementsSensor(
+            task_id="sensor", statement=f"SELECT max(amount) FROM {table}", poke_interval=1, **common
+        )
         broken = DatabricksSQLStatementsOperator(
-            task_id="broken", deferrable=False, **common, statement="SELECT * FROM no_such_table_here",
-            on_failure_callback=lambda context: errors.update(broken=str(context["exception"])))
+            task_id="broken",
+            deferrable=False,
+            **common,
+            statement="SELECT * FROM no_such_table_here",
+            on_failure_callback=lambda context: errors.update(broken=str(context["exception"])),
+        )
         create >> [count, sensor, broken]
     dag_run = run_dag(dag)
-    assert _states(dag_run) == {"create": "success", "count_deferred": "success", "sensor": "success",
-                                "broken": "failed"}
+    assert _states(dag_run) == {
+        "create": "success",
+        "count_deferred": "success",
+        "sensor": "success",
+        "broken": "failed",
+    }
     assert "TABLE_OR_VIEW_NOT_FOUND" in errors["broken"] and "BAD_REQUEST" in errors["broken"]
-    check = spark_sdk.statement_execution.execute_statement(f"SELECT sum(amount) FROM {table}", spark_warehouse,
-                                                            wait_timeout="30s")
+    check = spark_sdk.statement_execution.execute_statement(
+        f"SELECT sum(amount) FROM {table}", spark_warehouse, wait_timeout="30s"
+    )
     assert check.result.data_array == [["18"]]
 
 
-def test_warehouse_operators_stop_and_a_statement_starts_it_again(run_dag, sql_conn: str,
-                                                                  spark_sdk: WorkspaceClient,
-                                                                  spark_warehouse: str) -> None:
+def test_warehouse_operators_stop_and_a_statement_starts_it_again(
+    run_dag, sql_conn: str, spark_sdk: WorkspaceClient, spark_warehouse: str
+) -> None:
     from airflow.providers.databricks.operators.databricks import DatabricksSQLStatementsOperator
     from airflow.providers.databricks.operators.warehouse import (
         DatabricksStartWarehouseOperator,
@@ -73,8 +90,9 @@ def test_warehouse_operators_stop_and_a_statement_starts_it_again(run_dag, sql_c
     common = {"warehouse_id": spark_warehouse, "databricks_conn_id": sql_conn, "polling_period_seconds": 1}
     with DAG(f"sql_warehouse_{uuid.uuid4().hex[:6]}", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
         stop = DatabricksStopWarehouseOperator(task_id="stop", **common)
-        query = DatabricksSQLStatementsOperator(task_id="query_starts_it", statement="SELECT 1", deferrable=False,
-                                                **common)
+        query = DatabricksSQLStatementsOperator(
+            task_id="query_starts_it", statement="SELECT 1", deferrable=False, **common
+        )
         start = DatabricksStartWarehouseOperator(task_id="start_is_a_no_op", **common)
         stop >> query >> start
     dag_run = run_dag(dag)

@@ -29,8 +29,16 @@ WAREHOUSE_NAME = "spark-tests-sql"  # tests/spark/conftest.py's spark_warehouse
 
 def connection(ws: LocalWorkspace, **extra: Any) -> str:
     """An Airflow connection (JSON form): REST on the plain listener, the connector on the HTTPS one."""
-    return json.dumps({"conn_type": "databricks", "host": ws.host, "port": ws.port, "schema": "http",
-                       "password": ws.token, "extra": {**ws.connector_extra, **extra}})
+    return json.dumps(
+        {
+            "conn_type": "databricks",
+            "host": ws.host,
+            "port": ws.port,
+            "schema": "http",
+            "password": ws.token,
+            "extra": {**ws.connector_extra, **extra},
+        }
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,9 +51,14 @@ def _hand_back_the_warehouse(spark_sdk: WorkspaceClient, spark_warehouse: str) -
 @pytest.fixture
 def connect(spark_ws: LocalWorkspace, spark_warehouse: str) -> Callable[..., Any]:
     """``connect(**kwargs)``: the connector on the shared warehouse, through the HTTPS listener."""
+
     def open_connection(**kwargs: Any) -> Any:
-        return sql.connect(spark_ws.host, f"/sql/1.0/warehouses/{spark_warehouse}", spark_ws.token,
-                           **{**spark_ws.connector_extra, **kwargs})
+        return sql.connect(
+            spark_ws.host,
+            f"/sql/1.0/warehouses/{spark_warehouse}",
+            spark_ws.token,
+            **{**spark_ws.connector_extra, **kwargs},
+        )
 
     return open_connection
 
@@ -56,8 +69,9 @@ def connector_conns(spark_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv(f"AIRFLOW_CONN_{SEA_CONN.upper()}", connection(spark_ws, use_sea=True))
 
 
-def test_sql_operator_and_sensors_over_both_protocols(run_dag, connector_conns: None, spark_sdk: WorkspaceClient,
-                                                      spark_warehouse: str) -> None:
+def test_sql_operator_and_sensors_over_both_protocols(
+    run_dag, connector_conns: None, spark_sdk: WorkspaceClient, spark_warehouse: str
+) -> None:
     from airflow.providers.databricks.operators.databricks_sql import DatabricksSqlOperator
     from airflow.providers.databricks.sensors.databricks_partition import DatabricksPartitionSensor
     from airflow.providers.databricks.sensors.databricks_sql import DatabricksSqlSensor
@@ -67,42 +81,81 @@ def test_sql_operator_and_sensors_over_both_protocols(run_dag, connector_conns: 
     path = f"/sql/1.0/warehouses/{spark_warehouse}"
     thrift = {"databricks_conn_id": THRIFT_CONN, "http_path": path}
     with DAG(f"sql_connector_{table}", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
-        ddl_dml = DatabricksSqlOperator(task_id="ddl_dml", do_xcom_push=False, **thrift, sql=[
-            f"CREATE TABLE {table} (id INT, amount INT, day STRING) USING parquet PARTITIONED BY (day)",
-            f"INSERT INTO {table} VALUES (1, 10, '2026-01-01'), (2, 20, '2026-01-02'), (3, 30, '2026-01-02')"])
-        select = DatabricksSqlOperator(task_id="select", **thrift, sql=(
-            f"SELECT day, sum(amount) AS total FROM {table} WHERE amount > %(least)s GROUP BY day ORDER BY day"),
-            parameters={"least": 5})
+        ddl_dml = DatabricksSqlOperator(
+            task_id="ddl_dml",
+            do_xcom_push=False,
+            **thrift,
+            sql=[
+                f"CREATE TABLE {table} (id INT, amount INT, day STRING) USING parquet PARTITIONED BY (day)",
+                f"INSERT INTO {table} VALUES (1, 10, '2026-01-01'), (2, 20, '2026-01-02'), (3, 30, '2026-01-02')",
+            ],
+        )
+        select = DatabricksSqlOperator(
+            task_id="select",
+            **thrift,
+            sql=(f"SELECT day, sum(amount) AS total FROM {table} WHERE amount > %(least)s GROUP BY day ORDER BY day"),
+            parameters={"least": 5},
+        )
         by_name = DatabricksSqlOperator(  # REST protocol, warehouse found by its name through the REST API
-            task_id="by_name_sea", databricks_conn_id=SEA_CONN, sql_endpoint_name=WAREHOUSE_NAME, return_last=False,
-            split_statements=True, sql=f"SELECT count(*) AS n FROM {table}; SELECT max(id) AS top FROM {table}")
-        rows_sensor = DatabricksSqlSensor(task_id="rows_sensor", **thrift, poke_interval=1, timeout=60,
-                                          sql=f"SELECT 1 FROM {table} WHERE day = '2026-01-02'")
-        partition = DatabricksPartitionSensor(task_id="partition", **thrift, poke_interval=1, timeout=60,
-                                              catalog="spark_catalog", schema="default", table_name=table,
-                                              partitions={"day": "2026-01-02"})
+            task_id="by_name_sea",
+            databricks_conn_id=SEA_CONN,
+            sql_endpoint_name=WAREHOUSE_NAME,
+            return_last=False,
+            split_statements=True,
+            sql=f"SELECT count(*) AS n FROM {table}; SELECT max(id) AS top FROM {table}",
+        )
+        rows_sensor = DatabricksSqlSensor(
+            task_id="rows_sensor",
+            **thrift,
+            poke_interval=1,
+            timeout=60,
+            sql=f"SELECT 1 FROM {table} WHERE day = '2026-01-02'",
+        )
+        partition = DatabricksPartitionSensor(
+            task_id="partition",
+            **thrift,
+            poke_interval=1,
+            timeout=60,
+            catalog="spark_catalog",
+            schema="default",
+            table_name=table,
+            partitions={"day": "2026-01-02"},
+        )
         ddl_dml >> [select, by_name, rows_sensor, partition]
     result = run_dag(dag)
-    assert result.task_states == {"ddl_dml": "success", "select": "success", "by_name_sea": "success",
-                                  "rows_sensor": "success", "partition": "success"}, result.log("partition")
+    assert result.task_states == {
+        "ddl_dml": "success",
+        "select": "success",
+        "by_name_sea": "success",
+        "rows_sensor": "success",
+        "partition": "success",
+    }, result.log("partition")
     description, rows = result.xcom("select")  # return_last: the last statement's (description, rows)
     assert [column[0] for column in description] == ["day", "total"]
     assert [list(row) for row in rows] == [["2026-01-01", 10], ["2026-01-02", 50]]
     (_, count), (_, top) = result.xcom("by_name_sea")
     assert [list(r) for r in count] == [[3]] and [list(r) for r in top] == [[3]]
-    check = spark_sdk.statement_execution.execute_statement(f"SHOW PARTITIONS {table}", spark_warehouse,
-                                                            wait_timeout="30s")
+    check = spark_sdk.statement_execution.execute_statement(
+        f"SHOW PARTITIONS {table}", spark_warehouse, wait_timeout="30s"
+    )
     assert sorted(r[0] for r in check.result.data_array) == ["day=2026-01-01", "day=2026-01-02"]
 
 
 def test_partition_sensor_fails_on_a_missing_partition_and_an_unpartitioned_table(
-        run_dag, connector_conns: None, connect: Callable[..., Any], spark_warehouse: str) -> None:
+    run_dag, connector_conns: None, connect: Callable[..., Any], spark_warehouse: str
+) -> None:
     from airflow.providers.databricks.sensors.databricks_partition import DatabricksPartitionSensor
     from airflow.sdk import DAG
 
     table = f"flat_{uuid.uuid4().hex[:8]}"
-    common = {"databricks_conn_id": THRIFT_CONN, "http_path": f"/sql/1.0/warehouses/{spark_warehouse}",
-              "catalog": "spark_catalog", "schema": "default", "poke_interval": 1, "timeout": 3}
+    common = {
+        "databricks_conn_id": THRIFT_CONN,
+        "http_path": f"/sql/1.0/warehouses/{spark_warehouse}",
+        "catalog": "spark_catalog",
+        "schema": "default",
+        "poke_interval": 1,
+        "timeout": 3,
+    }
     with connect() as conn, conn.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {table} USING parquet AS SELECT 1 AS id")
     with DAG(f"sql_partition_{table}", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
@@ -113,8 +166,9 @@ def test_partition_sensor_fails_on_a_missing_partition_and_an_unpartitioned_tabl
 
 
 @pytest.mark.parametrize("use_sea", [False, True], ids=["thrift", "sea"])
-def test_connector_sessions_keep_their_namespace_and_errors_are_clear(connect: Callable[..., Any],
-                                                                      use_sea: bool) -> None:
+def test_connector_sessions_keep_their_namespace_and_errors_are_clear(
+    connect: Callable[..., Any], use_sea: bool
+) -> None:
     schema = f"conn_{uuid.uuid4().hex[:6]}"
     with connect(use_sea=use_sea) as conn, conn.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {schema}")
@@ -145,16 +199,23 @@ def test_the_connector_verifies_the_generated_certificate(spark_ws: LocalWorkspa
     context = ssl.create_default_context(cafile=str(spark_ws.ca_file))  # the same CA serves the REST clients
     import urllib.request
 
-    request = urllib.request.Request(f"{spark_ws.tls_url}/api/2.0/sql/warehouses/{spark_warehouse}",
-                                     headers={"Authorization": f"Bearer {spark_ws.token}"})
+    request = urllib.request.Request(
+        f"{spark_ws.tls_url}/api/2.0/sql/warehouses/{spark_warehouse}",
+        headers={"Authorization": f"Bearer {spark_ws.token}"},
+    )
     with urllib.request.urlopen(request, context=context, timeout=30) as answer:
         odbc = json.loads(answer.read())["odbc_params"]
     assert odbc == {"hostname": "127.0.0.1", "port": spark_ws.tls_port, "protocol": "https", "path": path}
 
 
 def test_example_sql_pipeline_mails_what_the_warehouse_read_from_the_spark_job(
-        run_dag, spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spark_cluster: str, spark_warehouse: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dag,
+    spark_ws: LocalWorkspace,
+    spark_sdk: WorkspaceClient,
+    spark_cluster: str,
+    spark_warehouse: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import io
 
     from aiosmtpd.controller import Controller
@@ -164,8 +225,11 @@ def test_example_sql_pipeline_mails_what_the_warehouse_read_from_the_spark_job(
     from airbricks.workspace.server.serve import free_port
 
     day = "2026-03-04"
-    for name, content in (("a.csv", "order_id,amount\n1,19.99\n2,5.01\n"), ("b.csv", "order_id,amount\n3,75.00\n"),
-                          ("_SUCCESS", "")):
+    for name, content in (
+        ("a.csv", "order_id,amount\n1,19.99\n2,5.01\n"),
+        ("b.csv", "order_id,amount\n3,75.00\n"),
+        ("_SUCCESS", ""),
+    ):
         spark_sdk.dbfs.upload(f"/landing/{day}/{name}", io.BytesIO(content.encode()), overwrite=True)
     inbox = _Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
@@ -173,9 +237,11 @@ def test_example_sql_pipeline_mails_what_the_warehouse_read_from_the_spark_job(
     monkeypatch.setenv("AIRFLOW_CONN_DATABRICKS_DEFAULT", connection(spark_ws))
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", f"smtp://127.0.0.1:{smtp.port}?disable_tls=true&disable_ssl=true")
     try:
-        result = run_dag(example.dag, conf={"cluster_id": spark_cluster, "warehouse_name": WAREHOUSE_NAME,
-                                            "recipient": "team@example.com"},
-                         logical_date=datetime.datetime(2026, 3, 4, tzinfo=datetime.timezone.utc))
+        result = run_dag(
+            example.dag,
+            conf={"cluster_id": spark_cluster, "warehouse_name": WAREHOUSE_NAME, "recipient": "team@example.com"},
+            logical_date=datetime.datetime(2026, 3, 4, tzinfo=datetime.timezone.utc),
+        )
     finally:
         smtp.stop()
     assert result.state == "success", result

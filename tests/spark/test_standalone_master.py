@@ -25,8 +25,13 @@ def _start(install, log: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SPARK_HOME": str(install.spark_home), "SPARK_LOCAL_IP": "127.0.0.1"}
     env.pop("SPARK_REMOTE", None)
     with open(log, "wb") as out:
-        return subprocess.Popen([str(install.spark_home / "bin" / "spark-class"), *args], stdout=out,
-                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        return subprocess.Popen(
+            [str(install.spark_home / "bin" / "spark-class"), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
 
 
 def _wait(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
@@ -44,14 +49,34 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, spark_ws) -> Iterator[t
     install = find_spark()
     logs = tmp_path_factory.mktemp("standalone")
     port, ui, worker_ui = free_port(), free_port(), free_port()
-    master = _start(install, logs / "master.log", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                    "--port", str(port), "--webui-port", str(ui))
+    master = _start(
+        install,
+        logs / "master.log",
+        "org.apache.spark.deploy.master.Master",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--webui-port",
+        str(ui),
+    )
     worker = None
     try:
         _wait(port, master, logs / "master.log")
-        worker = _start(install, logs / "worker.log", "org.apache.spark.deploy.worker.Worker",
-                        f"spark://127.0.0.1:{port}", "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
-                        "--webui-port", str(worker_ui))
+        worker = _start(
+            install,
+            logs / "worker.log",
+            "org.apache.spark.deploy.worker.Worker",
+            f"spark://127.0.0.1:{port}",
+            "--host",
+            "127.0.0.1",
+            "--cores",
+            "1",
+            "--memory",
+            "1g",
+            "--webui-port",
+            str(worker_ui),
+        )
         _wait(worker_ui, worker, logs / "worker.log")
         yield f"spark://127.0.0.1:{port}", ui
     finally:
@@ -62,14 +87,17 @@ def standalone(tmp_path_factory: pytest.TempPathFactory, spark_ws) -> Iterator[t
 
 
 def test_a_cluster_with_spark_master_runs_on_the_standalone_cluster(
-        spark_sdk: WorkspaceClient, standalone: tuple[str, int], notebook: Callable[[str], str]) -> None:
+    spark_sdk: WorkspaceClient, standalone: tuple[str, int], notebook: Callable[[str], str]
+) -> None:
     master_url, ui = standalone
-    cluster_id = spark_sdk.clusters.create(cluster_name="on-standalone", spark_conf={"spark.master": master_url},
-                                           **CLUSTER).response.cluster_id
+    cluster_id = spark_sdk.clusters.create(
+        cluster_name="on-standalone", spark_conf={"spark.master": master_url}, **CLUSTER
+    ).response.cluster_id
     try:
         wait_cluster(spark_sdk, cluster_id)
-        path = notebook("n = spark.range(1000).repartition(4).selectExpr('sum(id) AS s').first().s\n"
-                        "dbutils.notebook.exit(str(n))\n")
+        path = notebook(
+            "n = spark.range(1000).repartition(4).selectExpr('sum(id) AS s').first().s\ndbutils.notebook.exit(str(n))\n"
+        )
         run = run_task(spark_sdk, existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path))
         assert notebook_result(spark_sdk, run) == "499500"
         state = json.load(urllib.request.urlopen(f"http://127.0.0.1:{ui}/json", timeout=10))

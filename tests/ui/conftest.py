@@ -15,8 +15,16 @@ import pytest
 import requests
 
 #: Without the background-networking flags Chromium's own connections are refused by a closed network.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_path() -> str | None:
@@ -58,8 +66,9 @@ def browser() -> Iterator[Any]:
 
 def new_login_link(ws: Any) -> str:
     """A one-time sign-in link, asked of the API with the bearer token (as a script would)."""
-    resp = requests.post(f"{ws.url}/api/2.0/airbricks/ui/login-links",
-                         headers={"Authorization": f"Bearer {ws.token}"}, timeout=10)
+    resp = requests.post(
+        f"{ws.url}/api/2.0/airbricks/ui/login-links", headers={"Authorization": f"Bearer {ws.token}"}, timeout=10
+    )
     resp.raise_for_status()
     return resp.json()["url"]
 

@@ -39,8 +39,12 @@ if dbutils.widgets.get("fail") == "true":
     raise ValueError("orders file is empty: nothing to summarize")
 dbutils.notebook.exit(f"rows={len(orders)}")
 """
-CLUSTER = {"cluster_name": "ui-tests", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
-           "num_workers": 1}
+CLUSTER = {
+    "cluster_name": "ui-tests",
+    "spark_version": "15.4.x-scala2.12",
+    "node_type_id": "i3.xlarge",
+    "num_workers": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,24 +57,47 @@ def pipeline(airflow_env: Any, sdk: Any, local_ws: Any) -> Iterator[dict[str, An
     from airbricks.operators.clusters import DatabricksCreateClusterOperator
 
     sdk.workspace.mkdirs(NOTEBOOK_PATH.rsplit("/", 1)[0])
-    sdk.workspace.import_(NOTEBOOK_PATH, content=base64.b64encode(NOTEBOOK.encode()).decode(),
-                          format=ImportFormat.SOURCE, language=Language.PYTHON, overwrite=True)
+    sdk.workspace.import_(
+        NOTEBOOK_PATH,
+        content=base64.b64encode(NOTEBOOK.encode()).decode(),
+        format=ImportFormat.SOURCE,
+        language=Language.PYTHON,
+        overwrite=True,
+    )
     cluster = "{{ ti.xcom_pull('start_cluster', key='all_purpose_cluster_id') }}"
-    with DAG(dag_id="ui_browser_pipeline", schedule=None, start_date=datetime.datetime(2026, 1, 1),
-             catchup=False) as dag:
+    with DAG(
+        dag_id="ui_browser_pipeline", schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False
+    ) as dag:
         start = DatabricksCreateClusterOperator(task_id="start_cluster", cluster_spec=CLUSTER, poll_interval=0.2)
-        run = DatabricksSubmitRunOperator(task_id="run_notebooks", polling_period_seconds=0.2, json={
-            "run_name": "orders summary", "tasks": [
-                {"task_key": "prepare", "existing_cluster_id": cluster,
-                 "notebook_task": {"notebook_path": NOTEBOOK_PATH, "base_parameters": {"fail": "false"}}},
-                {"task_key": "summarize", "existing_cluster_id": cluster, "depends_on": [{"task_key": "prepare"}],
-                 "notebook_task": {"notebook_path": NOTEBOOK_PATH, "base_parameters": {"fail": "true"}}}]})
+        run = DatabricksSubmitRunOperator(
+            task_id="run_notebooks",
+            polling_period_seconds=0.2,
+            json={
+                "run_name": "orders summary",
+                "tasks": [
+                    {
+                        "task_key": "prepare",
+                        "existing_cluster_id": cluster,
+                        "notebook_task": {"notebook_path": NOTEBOOK_PATH, "base_parameters": {"fail": "false"}},
+                    },
+                    {
+                        "task_key": "summarize",
+                        "existing_cluster_id": cluster,
+                        "depends_on": [{"task_key": "prepare"}],
+                        "notebook_task": {"notebook_path": NOTEBOOK_PATH, "base_parameters": {"fail": "true"}},
+                    },
+                ],
+            },
+        )
         start >> run
     result = airflow_env.run_dag(dag)
     cluster_id = result.xcom("start_cluster", key="all_purpose_cluster_id")
-    facts = {"result": result, "cluster_id": cluster_id,
-             "run_page_url": result.xcom("run_notebooks", key="run_page_url"),
-             "cluster_page_url": result.xcom("start_cluster", key="cluster_page_url")}
+    facts = {
+        "result": result,
+        "cluster_id": cluster_id,
+        "run_page_url": result.xcom("run_notebooks", key="run_page_url"),
+        "cluster_page_url": result.xcom("start_cluster", key="cluster_page_url"),
+    }
     yield facts
     if cluster_id:
         sdk.clusters.permanent_delete(cluster_id)
@@ -115,8 +142,9 @@ def test_run_page_url_shows_the_failing_cell_and_its_error(pipeline: dict[str, A
     assert page.locator(".cell.failed").count() == 0
 
 
-def test_cluster_link_shows_running_and_its_events_then_terminates(pipeline: dict[str, Any], signed_in: Any,
-                                                                  sdk: Any) -> None:
+def test_cluster_link_shows_running_and_its_events_then_terminates(
+    pipeline: dict[str, Any], signed_in: Any, sdk: Any
+) -> None:
     url = pipeline["cluster_page_url"]
     cluster_id = pipeline["cluster_id"]
     assert url.endswith(f"/#setting/clusters/{cluster_id}/configuration"), url
@@ -138,8 +166,7 @@ def test_cluster_link_shows_running_and_its_events_then_terminates(pipeline: dic
     assert types == ["CREATING", "RUNNING", "TERMINATING"], types  # the API has no TERMINATED event type
 
 
-def test_dbfs_browser_reaches_the_landed_file_and_downloads_it(land_file: Any, signed_in: Any,
-                                                              local_ws: Any) -> None:
+def test_dbfs_browser_reaches_the_landed_file_and_downloads_it(land_file: Any, signed_in: Any, local_ws: Any) -> None:
     content = b"order_id,amount\n1,19.5\n2,42.0\n"
     land_file("dbfs:/landing/ui-browser/orders.csv", content)
     page = signed_in
@@ -155,11 +182,16 @@ def test_dbfs_browser_reaches_the_landed_file_and_downloads_it(land_file: Any, s
     assert Path(download.path()).read_bytes() == content
 
 
-def test_signed_out_browser_gets_the_sign_in_page_and_then_lands_on_the_link(pipeline: dict[str, Any],
-                                                                             anonymous: Any, local_ws: Any) -> None:
+def test_signed_out_browser_gets_the_sign_in_page_and_then_lands_on_the_link(
+    pipeline: dict[str, Any], anonymous: Any, local_ws: Any
+) -> None:
     page = anonymous
-    for url in (pipeline["run_page_url"], pipeline["cluster_page_url"],
-                f"{local_ws.url}/ui/runs", f"{local_ws.url}/ui/dbfs/landing"):
+    for url in (
+        pipeline["run_page_url"],
+        pipeline["cluster_page_url"],
+        f"{local_ws.url}/ui/runs",
+        f"{local_ws.url}/ui/dbfs/landing",
+    ):
         response = page.goto(url)
         assert response.status == 401
         assert page.locator("#signin h1").inner_text() == "Sign in to the local workspace"
@@ -178,13 +210,27 @@ def test_live_refresh_and_the_cancel_button(sdk: Any, signed_in: Any, local_ws: 
     from databricks.sdk.service import compute, jobs
     from databricks.sdk.service.workspace import ImportFormat, Language
 
-    sdk.workspace.import_("/Shared/airbricks-ui-tests/sleeper", content=base64.b64encode(
-        b"# Databricks notebook source\nimport time\nprint('sleeping')\ntime.sleep(60)\n").decode(),
-        format=ImportFormat.SOURCE, language=Language.PYTHON, overwrite=True)
-    waiter = sdk.jobs.submit(run_name="sleepy", tasks=[jobs.SubmitTask(
-        task_key="sleep", notebook_task=jobs.NotebookTask(notebook_path="/Shared/airbricks-ui-tests/sleeper"),
-        new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge",
-                                        num_workers=0))])
+    sdk.workspace.import_(
+        "/Shared/airbricks-ui-tests/sleeper",
+        content=base64.b64encode(
+            b"# Databricks notebook source\nimport time\nprint('sleeping')\ntime.sleep(60)\n"
+        ).decode(),
+        format=ImportFormat.SOURCE,
+        language=Language.PYTHON,
+        overwrite=True,
+    )
+    waiter = sdk.jobs.submit(
+        run_name="sleepy",
+        tasks=[
+            jobs.SubmitTask(
+                task_key="sleep",
+                notebook_task=jobs.NotebookTask(notebook_path="/Shared/airbricks-ui-tests/sleeper"),
+                new_cluster=compute.ClusterSpec(
+                    spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=0
+                ),
+            )
+        ],
+    )
     page = signed_in
     page.goto(f"{local_ws.url}/ui/runs/{waiter.run_id}")
     expect(page.locator("#run-state")).to_contain_text("RUNNING")
@@ -200,7 +246,7 @@ def test_fragment_links_land_on_their_pages(pipeline: dict[str, Any], signed_in:
     page = signed_in
     page.goto(f"{local_ws.url}/#workspace{NOTEBOOK_PATH}")
     page.wait_for_url(re.compile("/ui/workspace/Shared/airbricks-ui-tests/orders$"))
-    assert "raise ValueError(\"orders file is empty" in page.locator("#notebook-source").inner_text()
+    assert 'raise ValueError("orders file is empty' in page.locator("#notebook-source").inner_text()
     job_id = re.search(r"#job/(\d+)/run/", pipeline["run_page_url"]).group(1)
     page.goto(f"{local_ws.url}/?o=1#job/{job_id}")
     page.wait_for_url(re.compile(f"/ui/jobs/{job_id}$"))

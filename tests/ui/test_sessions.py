@@ -25,8 +25,11 @@ def test_csrf_tokens_belong_to_their_session() -> None:
     store = Sessions("t")
     first, second = store.redeem(store.new_login_token()), store.redeem(store.new_login_token())
     assert Sessions.csrf_ok(first, first.csrf)
-    assert not Sessions.csrf_ok(first, second.csrf) and not Sessions.csrf_ok(first, "") \
+    assert (
+        not Sessions.csrf_ok(first, second.csrf)
+        and not Sessions.csrf_ok(first, "")
         and not Sessions.csrf_ok(first, None)
+    )
 
 
 def test_closing_signs_out_and_the_oldest_sessions_go_first() -> None:

@@ -18,14 +18,18 @@ def _err(resp: requests.Response) -> dict:
     return body
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer dapi-wrong-token"},
-    {"Authorization": "Bearer "},
-    {"Authorization": "Basic " + base64.b64encode(b"token:dapi-wrong-token").decode()},
-    {"Authorization": "Basic not-base64!!"},
-    {"Authorization": "Token abc"},
-], ids=["none", "wrong-bearer", "empty-bearer", "wrong-basic", "garbled-basic", "other-scheme"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer dapi-wrong-token"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic " + base64.b64encode(b"token:dapi-wrong-token").decode()},
+        {"Authorization": "Basic not-base64!!"},
+        {"Authorization": "Token abc"},
+    ],
+    ids=["none", "wrong-bearer", "empty-bearer", "wrong-basic", "garbled-basic", "other-scheme"],
+)
 def test_missing_or_wrong_token_is_401_in_databricks_shape(local_ws, headers):
     resp = requests.get(local_ws.url + AUTHED, headers=headers, timeout=10)
     assert resp.status_code == 401
@@ -84,16 +88,20 @@ def test_token_file_is_0600_created_once_and_reused(tmp_path):
     data = tmp_path / "ws"
     with LocalWorkspace(data) as first:
         token = first.token
-        assert requests.get(first.url + AUTHED, headers={"Authorization": f"Bearer {token}"},
-                            timeout=10).status_code == 200
+        assert (
+            requests.get(first.url + AUTHED, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+            == 200
+        )
     token_file = data / "token"
     assert token_file.read_text().strip() == token
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert token.startswith("dapi") and len(token) >= 36
     with LocalWorkspace(data) as second:
         assert second.token == token
-        assert requests.get(second.url + AUTHED, headers={"Authorization": f"Bearer {token}"},
-                            timeout=10).status_code == 200
+        assert (
+            requests.get(second.url + AUTHED, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+            == 200
+        )
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     with LocalWorkspace(tmp_path / "other") as other:  # another data dir gets another token
         assert other.token != token
@@ -124,9 +132,18 @@ def test_token_never_in_server_log_or_error_bodies(tmp_path, serve_process):
         bodies.append(resp.text)
         return resp
 
-    cid = call("POST", "/api/2.1/clusters/create", 200, headers=auth,
-               json={"cluster_name": "auth", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
-                     "num_workers": 0}).json()["cluster_id"]
+    cid = call(
+        "POST",
+        "/api/2.1/clusters/create",
+        200,
+        headers=auth,
+        json={
+            "cluster_name": "auth",
+            "spark_version": "15.4.x-scala2.12",
+            "node_type_id": "i3.xlarge",
+            "num_workers": 0,
+        },
+    ).json()["cluster_id"]
     call("GET", "/api/2.1/clusters/get", 200, headers=auth, params={"cluster_id": cid})
     call("GET", "/api/2.1/clusters/get", 400, headers=auth, params={"cluster_id": "nope"})
     call("POST", "/api/2.1/clusters/create", 400, headers=auth, data=b"{not json")

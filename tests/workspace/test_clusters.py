@@ -19,9 +19,9 @@ from databricks.sdk.service.compute import (
     TerminationReasonCode,
     TerminationReasonType,
 )
-from waiting import wait_cluster_state
 
 from airbricks.workspace.server.serve import LocalWorkspace
+from waiting import wait_cluster_state
 
 SPEC: dict[str, Any] = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 
@@ -45,8 +45,14 @@ def running(sdk: WorkspaceClient) -> Iterator[str]:
 
 def test_create_and_wait_reaches_running_with_real_fields(sdk: WorkspaceClient) -> None:
     info = sdk.clusters.create_and_wait(
-        cluster_name="etl", spark_version="15.4.x-scala2.12", node_type_id="m5d.large", num_workers=2,
-        custom_tags={"team": "data"}, spark_conf={"spark.speculation": "true"}, autotermination_minutes=60)
+        cluster_name="etl",
+        spark_version="15.4.x-scala2.12",
+        node_type_id="m5d.large",
+        num_workers=2,
+        custom_tags={"team": "data"},
+        spark_conf={"spark.speculation": "true"},
+        autotermination_minutes=60,
+    )
     assert info.state == State.RUNNING
     parts = info.cluster_id.split("-")
     assert [len(p) for p in parts] == [4, 6, 8], info.cluster_id
@@ -54,8 +60,12 @@ def test_create_and_wait_reaches_running_with_real_fields(sdk: WorkspaceClient) 
     assert info.creator_user_name == "airbricks@localhost"
     assert info.driver_node_type_id == "m5d.large"
     assert info.custom_tags == {"team": "data"} and info.spark_conf == {"spark.speculation": "true"}
-    assert info.default_tags == {"Vendor": "Databricks", "Creator": "airbricks@localhost", "ClusterName": "etl",
-                                 "ClusterId": info.cluster_id}
+    assert info.default_tags == {
+        "Vendor": "Databricks",
+        "Creator": "airbricks@localhost",
+        "ClusterName": "etl",
+        "ClusterId": info.cluster_id,
+    }
     assert info.autotermination_minutes == 60 and info.num_workers == 2
     assert info.start_time and info.driver is not None and len(info.executors) == 2
     listed = {c.cluster_id: c for c in sdk.clusters.list()}
@@ -89,8 +99,15 @@ def test_lifecycle_start_delete_restart_and_events(sdk: WorkspaceClient, running
     assert wait_cluster_state(sdk, running, State.RUNNING).last_restarted_time
 
     types = [e.type for e in sdk.clusters.events(running, order=GetEventsOrder.ASC)]
-    assert types == [EventType.CREATING, EventType.RUNNING, EventType.TERMINATING, EventType.STARTING,
-                     EventType.RUNNING, EventType.RESTARTING, EventType.RUNNING]
+    assert types == [
+        EventType.CREATING,
+        EventType.RUNNING,
+        EventType.TERMINATING,
+        EventType.STARTING,
+        EventType.RUNNING,
+        EventType.RESTARTING,
+        EventType.RUNNING,
+    ]
     newest_first = [e.type for e in sdk.clusters.events(running)]
     assert newest_first == types[::-1]
     # The SDK follows next_page: a page size of 2 still yields every event.
@@ -121,26 +138,40 @@ def test_resize_and_edit(sdk: WorkspaceClient, running: str) -> None:
     info = wait_cluster_state(sdk, running, State.RUNNING)
     assert info.autoscale.max_workers == 4 and info.num_workers is None
 
-    sdk.clusters.edit(running, cluster_name="renamed", spark_version="16.4.x-scala2.12",
-                      node_type_id="m5d.xlarge", num_workers=2)
+    sdk.clusters.edit(
+        running, cluster_name="renamed", spark_version="16.4.x-scala2.12", node_type_id="m5d.xlarge", num_workers=2
+    )
     assert sdk.clusters.get(running).state == State.RESTARTING  # editing a running cluster restarts it
     info = wait_cluster_state(sdk, running, State.RUNNING)
     assert (info.cluster_name, info.spark_version, info.node_type_id, info.num_workers) == (
-        "renamed", "16.4.x-scala2.12", "m5d.xlarge", 2)
+        "renamed",
+        "16.4.x-scala2.12",
+        "m5d.xlarge",
+        2,
+    )
     assert info.autoscale is None and info.default_tags["ClusterName"] == "renamed"
 
     sdk.clusters.delete(running)
     wait_cluster_state(sdk, running, State.TERMINATED)
     with pytest.raises(InvalidState, match="unexpected state Terminated"):
         sdk.clusters.resize(running, num_workers=1)
-    sdk.clusters.edit(running, cluster_name="offline", spark_version="15.4.x-scala2.12",
-                      node_type_id="i3.xlarge", num_workers=1)
+    sdk.clusters.edit(
+        running, cluster_name="offline", spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1
+    )
     info = sdk.clusters.get(running)
     assert info.state == State.TERMINATED and info.cluster_name == "offline"  # edited while down: stays down
     types = [e.type for e in sdk.clusters.events(running, order=GetEventsOrder.ASC)]
-    assert types[1:] == [EventType.RUNNING, EventType.RESIZING, EventType.UPSIZE_COMPLETED, EventType.RESIZING,
-                         EventType.EDITED, EventType.RESTARTING, EventType.RUNNING, EventType.TERMINATING,
-                         EventType.EDITED]
+    assert types[1:] == [
+        EventType.RUNNING,
+        EventType.RESIZING,
+        EventType.UPSIZE_COMPLETED,
+        EventType.RESIZING,
+        EventType.EDITED,
+        EventType.RESTARTING,
+        EventType.RUNNING,
+        EventType.TERMINATING,
+        EventType.EDITED,
+    ]
 
 
 def test_permanent_delete_hides_but_keeps_history(local_ws: LocalWorkspace, sdk: WorkspaceClient) -> None:
@@ -155,8 +186,9 @@ def test_permanent_delete_hides_but_keeps_history(local_ws: LocalWorkspace, sdk:
         sdk.clusters.permanent_delete(cluster_id)
     # The timeline stays readable for the demo, and the admin usage view still accounts for it.
     assert [e.type for e in sdk.clusters.events(cluster_id, order=GetEventsOrder.ASC)][-1] == EventType.TERMINATING
-    usage = requests.get(f"{local_ws.url}/api/2.0/airbricks/clusters",
-                         headers={"Authorization": f"Bearer {local_ws.token}"}, timeout=10).json()["clusters"]
+    usage = requests.get(
+        f"{local_ws.url}/api/2.0/airbricks/clusters", headers={"Authorization": f"Bearer {local_ws.token}"}, timeout=10
+    ).json()["clusters"]
     mine = next(c for c in usage if c["cluster_id"] == cluster_id)
     assert mine["deleted"] is True and mine["state"] == "TERMINATED" and mine["compute_type"] == "ALL_PURPOSE"
     assert [t["state"] for t in mine["transitions"]] == ["PENDING", "RUNNING", "TERMINATED", "DELETED"]
@@ -179,12 +211,16 @@ def test_unknown_cluster_is_400_does_not_exist(local_ws: LocalWorkspace, sdk: Wo
     for path in ("start", "delete", "restart", "events"):
         response = _post(local_ws, f"/api/2.0/clusters/{path}", {"cluster_id": "0101-000000-nothere0"})
         assert response.status_code == 400, path
-        assert response.json() == {"error_code": "INVALID_PARAMETER_VALUE",
-                                   "message": "Cluster 0101-000000-nothere0 does not exist"}
+        assert response.json() == {
+            "error_code": "INVALID_PARAMETER_VALUE",
+            "message": "Cluster 0101-000000-nothere0 does not exist",
+        }
 
 
-@pytest.mark.parametrize(("drop", "named"), [("spark_version", "spark_version"), ("node_type_id", "node_type_id"),
-                                             ("num_workers", "num_workers")])
+@pytest.mark.parametrize(
+    ("drop", "named"),
+    [("spark_version", "spark_version"), ("node_type_id", "node_type_id"), ("num_workers", "num_workers")],
+)
 def test_create_missing_field_names_it(local_ws: LocalWorkspace, drop: str, named: str) -> None:
     body = {k: v for k, v in SPEC.items() if k != drop}
     response = _post(local_ws, "/api/2.1/clusters/create", body)
@@ -198,8 +234,11 @@ def test_create_refuses_bad_values(sdk: WorkspaceClient) -> None:
     with pytest.raises(InvalidParameterValue, match="autotermination_minutes"):
         sdk.clusters.create(autotermination_minutes=5, **SPEC)
     with pytest.raises(InvalidParameterValue, match="min_workers"):
-        sdk.clusters.create(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge",
-                            autoscale=AutoScale(min_workers=5, max_workers=2))
+        sdk.clusters.create(
+            spark_version="15.4.x-scala2.12",
+            node_type_id="i3.xlarge",
+            autoscale=AutoScale(min_workers=5, max_workers=2),
+        )
 
 
 def test_node_types_and_spark_versions_serve_sdk_selectors(sdk: WorkspaceClient) -> None:
@@ -211,7 +250,9 @@ def test_node_types_and_spark_versions_serve_sdk_selectors(sdk: WorkspaceClient)
 
 
 def test_launch_failure_and_kill_hooks(local_ws: LocalWorkspace, sdk: WorkspaceClient, running: str) -> None:
-    assert _post(local_ws, "/api/2.0/airbricks/faults", {"kind": "cluster_launch_failure", "count": 1}).status_code == 200
+    assert (
+        _post(local_ws, "/api/2.0/airbricks/faults", {"kind": "cluster_launch_failure", "count": 1}).status_code == 200
+    )
     cluster_id = sdk.clusters.create(cluster_name="unlucky", **SPEC).cluster_id
     info = wait_cluster_state(sdk, cluster_id, State.TERMINATED)
     assert info.termination_reason.code == TerminationReasonCode.CLOUD_PROVIDER_LAUNCH_FAILURE
@@ -221,7 +262,10 @@ def test_launch_failure_and_kill_hooks(local_ws: LocalWorkspace, sdk: WorkspaceC
     wait_cluster_state(sdk, cluster_id, State.RUNNING)
     sdk.clusters.permanent_delete(cluster_id)
 
-    assert _post(local_ws, "/api/2.0/airbricks/faults", {"kind": "cluster_death", "cluster_id": running}).status_code == 200
+    assert (
+        _post(local_ws, "/api/2.0/airbricks/faults", {"kind": "cluster_death", "cluster_id": running}).status_code
+        == 200
+    )
     info = sdk.clusters.get(running)
     assert info.state == State.TERMINATED
     assert info.termination_reason.code == TerminationReasonCode.DRIVER_UNREACHABLE
@@ -229,8 +273,7 @@ def test_launch_failure_and_kill_hooks(local_ws: LocalWorkspace, sdk: WorkspaceC
 
 
 def test_autotermination_after_inactivity(tmp_path: Path) -> None:
-    with LocalWorkspace(tmp_path, cluster_start_seconds=0.1, cluster_stop_seconds=0.1,
-                        seconds_per_minute=0.05) as ws:
+    with LocalWorkspace(tmp_path, cluster_start_seconds=0.1, cluster_stop_seconds=0.1, seconds_per_minute=0.05) as ws:
         sdk = _client(ws)
         idle = sdk.clusters.create(autotermination_minutes=10, **SPEC).cluster_id  # 10 "minutes" = 0.5 s
         never = sdk.clusters.create(autotermination_minutes=0, **SPEC).cluster_id
@@ -259,6 +302,8 @@ def test_state_survives_restart_and_pending_resumes(tmp_path: Path) -> None:
             sdk.clusters.get(gone)
         wait_cluster_state(sdk, pending, State.RUNNING)
         assert [e.type for e in sdk.clusters.events(pending, order=GetEventsOrder.ASC)] == [
-            EventType.CREATING, EventType.RUNNING]
+            EventType.CREATING,
+            EventType.RUNNING,
+        ]
         assert {c.cluster_name for c in sdk.clusters.list()} == {"kept", "pending"}
         assert sdk.clusters.create(**SPEC).cluster_id not in {kept, gone, pending}

@@ -16,14 +16,20 @@ from airbricks.workspace.server.serve import LocalWorkspace
 from .test_jobs import CLUSTER
 
 
-def wait_command(sdk: WorkspaceClient, cluster_id: str, context_id: str, command_id: str,
-                 until: tuple[CommandStatus, ...] = (CommandStatus.FINISHED, CommandStatus.ERROR,
-                                                     CommandStatus.CANCELLED), timeout: float = 60) -> object:
+def wait_command(
+    sdk: WorkspaceClient,
+    cluster_id: str,
+    context_id: str,
+    command_id: str,
+    until: tuple[CommandStatus, ...] = (CommandStatus.FINISHED, CommandStatus.ERROR, CommandStatus.CANCELLED),
+    timeout: float = 60,
+) -> object:
     """Poll every 20 ms (the SDK's waiter sleeps a second and more between polls)."""
     deadline = time.monotonic() + timeout
     while True:
-        status = sdk.command_execution.command_status(cluster_id=cluster_id, context_id=context_id,
-                                                      command_id=command_id)
+        status = sdk.command_execution.command_status(
+            cluster_id=cluster_id, context_id=context_id, command_id=command_id
+        )
         if status.status in until or time.monotonic() > deadline:
             assert status.status in until, status
             return status
@@ -33,17 +39,21 @@ def wait_command(sdk: WorkspaceClient, cluster_id: str, context_id: str, command
 def wait_context(sdk: WorkspaceClient, cluster_id: str, language: Language = Language.PYTHON) -> str:
     context_id = sdk.command_execution.create(cluster_id=cluster_id, language=language).response.id
     deadline = time.monotonic() + 30
-    while sdk.command_execution.context_status(cluster_id=cluster_id, context_id=context_id).status != \
-            ContextStatus.RUNNING:
+    while (
+        sdk.command_execution.context_status(cluster_id=cluster_id, context_id=context_id).status
+        != ContextStatus.RUNNING
+    ):
         assert time.monotonic() < deadline, "the context never became Running"
         time.sleep(0.02)
     return context_id
 
 
-def run(sdk: WorkspaceClient, cluster_id: str, context_id: str, command: str,
-        language: Language = Language.PYTHON) -> object:
-    command_id = sdk.command_execution.execute(cluster_id=cluster_id, context_id=context_id, language=language,
-                                               command=command).response.id
+def run(
+    sdk: WorkspaceClient, cluster_id: str, context_id: str, command: str, language: Language = Language.PYTHON
+) -> object:
+    command_id = sdk.command_execution.execute(
+        cluster_id=cluster_id, context_id=context_id, language=language, command=command
+    ).response.id
     return wait_command(sdk, cluster_id, context_id, command_id)
 
 
@@ -54,12 +64,16 @@ def cluster(sdk: WorkspaceClient) -> Iterator[str]:
     sdk.clusters.permanent_delete(cluster_id)
 
 
-def test_state_is_kept_between_commands_and_results_have_the_real_shape(sdk: WorkspaceClient, cluster: str,
-                                                                          local_ws: LocalWorkspace) -> None:
+def test_state_is_kept_between_commands_and_results_have_the_real_shape(
+    sdk: WorkspaceClient, cluster: str, local_ws: LocalWorkspace
+) -> None:
     ctx = wait_context(sdk, cluster)
     first = run(sdk, cluster, ctx, "x = 20\nprint('set x')")
-    assert (first.status, first.results.result_type, first.results.data) == (CommandStatus.FINISHED,
-                                                                             ResultType.TEXT, "set x")
+    assert (first.status, first.results.result_type, first.results.data) == (
+        CommandStatus.FINISHED,
+        ResultType.TEXT,
+        "set x",
+    )
     second = run(sdk, cluster, ctx, "x + 22")
     assert second.results.data == "42"  # the variable the first command set is still there
     failed = run(sdk, cluster, ctx, "1 / 0")
@@ -83,13 +97,20 @@ def test_state_is_kept_between_commands_and_results_have_the_real_shape(sdk: Wor
 
 def test_cancel_interrupts_the_running_command_and_drops_a_queued_one(sdk: WorkspaceClient, cluster: str) -> None:
     ctx = wait_context(sdk, cluster)
-    slow = sdk.command_execution.execute(cluster_id=cluster, context_id=ctx, language=Language.PYTHON,
-                                         command="import time\nfor i in range(600):\n    time.sleep(0.1)").response.id
-    queued = sdk.command_execution.execute(cluster_id=cluster, context_id=ctx, language=Language.PYTHON,
-                                           command="print('never')").response.id
+    slow = sdk.command_execution.execute(
+        cluster_id=cluster,
+        context_id=ctx,
+        language=Language.PYTHON,
+        command="import time\nfor i in range(600):\n    time.sleep(0.1)",
+    ).response.id
+    queued = sdk.command_execution.execute(
+        cluster_id=cluster, context_id=ctx, language=Language.PYTHON, command="print('never')"
+    ).response.id
     wait_command(sdk, cluster, ctx, slow, until=(CommandStatus.RUNNING,))
-    assert sdk.command_execution.command_status(cluster_id=cluster, context_id=ctx,
-                                                command_id=queued).status == CommandStatus.QUEUED
+    assert (
+        sdk.command_execution.command_status(cluster_id=cluster, context_id=ctx, command_id=queued).status
+        == CommandStatus.QUEUED
+    )
     sdk.command_execution.cancel(cluster_id=cluster, context_id=ctx, command_id=queued)
     started = time.monotonic()
     sdk.command_execution.cancel(cluster_id=cluster, context_id=ctx, command_id=slow)
@@ -100,8 +121,9 @@ def test_cancel_interrupts_the_running_command_and_drops_a_queued_one(sdk: Works
     sdk.command_execution.destroy(cluster_id=cluster, context_id=ctx)
 
 
-def test_errors_for_missing_context_stopped_cluster_and_other_languages(sdk: WorkspaceClient, cluster: str,
-                                                                        local_ws: LocalWorkspace) -> None:
+def test_errors_for_missing_context_stopped_cluster_and_other_languages(
+    sdk: WorkspaceClient, cluster: str, local_ws: LocalWorkspace
+) -> None:
     with pytest.raises(DatabricksError, match="Context nope does not exist"):
         sdk.command_execution.execute(cluster_id=cluster, context_id="nope", language=Language.PYTHON, command="1")
     with pytest.raises(InvalidParameterValue, match="Language scala is not supported"):

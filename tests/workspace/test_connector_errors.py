@@ -30,5 +30,4 @@ def test_a_missing_warehouse_is_named(tls_ws: TestWorkspace) -> None:
 
 def test_a_wrong_token_says_so_in_the_connectors_error(tls_ws: TestWorkspace) -> None:
     with pytest.raises(sql.exc.Error, match="Invalid access token"):
-        sql.connect("127.0.0.1", "/sql/1.0/warehouses/0123456789abcdef", "dapi-not-the-token",
-                    **tls_ws.connector_extra)
+        sql.connect("127.0.0.1", "/sql/1.0/warehouses/0123456789abcdef", "dapi-not-the-token", **tls_ws.connector_extra)

@@ -25,8 +25,7 @@ def base() -> str:
 
 def _api(local_ws: LocalWorkspace, method: str, endpoint: str, **kwargs: object) -> requests.Response:
     headers = {"Authorization": f"Bearer {local_ws.token}", **kwargs.pop("headers", {})}  # type: ignore[dict-item]
-    return requests.request(method, f"{local_ws.url}/api/2.0/dbfs/{endpoint}", headers=headers, timeout=30,
-                            **kwargs)
+    return requests.request(method, f"{local_ws.url}/api/2.0/dbfs/{endpoint}", headers=headers, timeout=30, **kwargs)
 
 
 def test_sdk_upload_download_multi_block(sdk: WorkspaceClient, base: str) -> None:
@@ -45,7 +44,9 @@ def test_put_read_list_move_delete(sdk: WorkspaceClient, base: str) -> None:
     read = sdk.dbfs.read(f"{base}/dir/a.txt", offset=6, length=100)
     assert (read.bytes_read, base64.b64decode(read.data)) == (5, b"world")
     assert sorted((f.path, f.is_dir) for f in sdk.dbfs.list(f"{base}/dir")) == [
-        (f"{base}/dir/a.txt", False), (f"{base}/dir/sub", True)]
+        (f"{base}/dir/a.txt", False),
+        (f"{base}/dir/sub", True),
+    ]
     sdk.dbfs.move_(f"{base}/dir/a.txt", f"{base}/moved/b.txt")
     assert not sdk.dbfs.exists(f"{base}/dir/a.txt")
     assert sdk.dbfs.download(f"{base}/moved/b.txt").read() == b"hello world"
@@ -58,8 +59,10 @@ def test_missing_path_is_resource_does_not_exist(sdk: WorkspaceClient, local_ws:
         sdk.dbfs.get_status(f"{base}/nope")
     response = _api(local_ws, "GET", "get-status", params={"path": f"dbfs:{base}/nope"})
     assert response.status_code == 404
-    assert response.json() == {"error_code": "RESOURCE_DOES_NOT_EXIST",
-                               "message": f"No file or directory exists on path {base}/nope."}
+    assert response.json() == {
+        "error_code": "RESOURCE_DOES_NOT_EXIST",
+        "message": f"No file or directory exists on path {base}/nope.",
+    }
     with pytest.raises(ResourceDoesNotExist):
         sdk.dbfs.read(f"{base}/nope")
 
@@ -85,8 +88,9 @@ def test_size_limits(local_ws: LocalWorkspace, base: str) -> None:
     response = _api(local_ws, "GET", "read", params={"path": f"{base}/streamed", "length": MB + 1})
     assert response.json()["error_code"] in ("MAX_READ_SIZE_EXCEEDED", "RESOURCE_DOES_NOT_EXIST")
     # a 20 MB JSON body is refused with the limit's error, not a 500 or a hang
-    response = _api(local_ws, "POST", "put", data=b"{" + b" " * (20 * MB) + b"}",
-                    headers={"Content-Type": "application/json"})
+    response = _api(
+        local_ws, "POST", "put", data=b"{" + b" " * (20 * MB) + b"}", headers={"Content-Type": "application/json"}
+    )
     assert (response.status_code, response.json()["error_code"]) == (400, "MAX_BLOCK_SIZE_EXCEEDED")
 
 
@@ -105,16 +109,20 @@ def test_streaming_content_visible_only_on_close(sdk: WorkspaceClient, local_ws:
 
 def test_multipart_put(sdk: WorkspaceClient, local_ws: LocalWorkspace, base: str) -> None:
     data = os.urandom(3 * MB)
-    response = _api(local_ws, "POST", "put", files={"contents": ("f.bin", data)},
-                    data={"path": f"dbfs:{base}/mp.bin", "overwrite": "false"})
+    response = _api(
+        local_ws,
+        "POST",
+        "put",
+        files={"contents": ("f.bin", data)},
+        data={"path": f"dbfs:{base}/mp.bin", "overwrite": "false"},
+    )
     assert response.status_code == 200, response.text
     assert sdk.dbfs.download(f"{base}/mp.bin").read() == data
     response = _api(local_ws, "POST", "put", files={"contents": ("f.bin", b"x")}, data={"path": f"{base}/mp.bin"})
     assert response.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
 
 
-def test_delete_non_empty_directory_needs_recursive(sdk: WorkspaceClient, local_ws: LocalWorkspace,
-                                                    base: str) -> None:
+def test_delete_non_empty_directory_needs_recursive(sdk: WorkspaceClient, local_ws: LocalWorkspace, base: str) -> None:
     sdk.dbfs.put(f"{base}/d/f", contents="")
     response = _api(local_ws, "POST", "delete", json={"path": f"{base}/d"})
     assert (response.status_code, response.json()["error_code"]) == (400, "IO_ERROR")

@@ -55,35 +55,62 @@ def state(tmp_path, serve_process):
     data = tmp_path / "ws"
     server = serve_process(data, *ARGS)
     w = _client(server)
-    running = w.clusters.create_and_wait(cluster_name="durable-running", **SPEC,
-                                         custom_tags={"team": "durability"}).cluster_id
+    running = w.clusters.create_and_wait(
+        cluster_name="durable-running", **SPEC, custom_tags={"team": "durability"}
+    ).cluster_id
     stopped = w.clusters.create_and_wait(cluster_name="durable-stopped", **SPEC).cluster_id
     w.clusters.delete_and_wait(stopped)
     gone = w.clusters.create(cluster_name="durable-gone", **SPEC).cluster_id
     w.clusters.permanent_delete(gone)
 
     w.workspace.mkdirs("/Shared/durable")
-    w.workspace.upload("/Shared/durable/sleeper", io.BytesIO(SLEEPER.encode()), format=ImportFormat.SOURCE,
-                       language=Language.PYTHON, overwrite=True)
+    w.workspace.upload(
+        "/Shared/durable/sleeper",
+        io.BytesIO(SLEEPER.encode()),
+        format=ImportFormat.SOURCE,
+        language=Language.PYTHON,
+        overwrite=True,
+    )
     w.dbfs.upload("/durable/data.bin", io.BytesIO(bytes(range(256)) * 4000), overwrite=True)
     w.volumes.create(catalog_name="main", schema_name="default", name="landing", volume_type=VolumeType.MANAGED)
     w.files.upload("/Volumes/main/default/landing/durable.csv", io.BytesIO(b"a,b\n1,2\n"), overwrite=True)
-    job_id = w.jobs.create(name="durable-job", tasks=[jobs.Task(
-        task_key="t", existing_cluster_id=running,
-        notebook_task=jobs.NotebookTask(notebook_path="/Shared/durable/sleeper",
-                                        base_parameters={"x": "1"}))]).job_id
-    w.workspace.upload("/Shared/durable/quick", io.BytesIO(
-        b"# Databricks notebook source\ndbutils.notebook.exit('done')\n"), format=ImportFormat.SOURCE,
-        language=Language.PYTHON, overwrite=True)
-    finished = w.jobs.submit_and_wait(run_name="quick", tasks=[jobs.SubmitTask(
-        task_key="q", existing_cluster_id=running,
-        notebook_task=jobs.NotebookTask(notebook_path="/Shared/durable/quick"))])
+    job_id = w.jobs.create(
+        name="durable-job",
+        tasks=[
+            jobs.Task(
+                task_key="t",
+                existing_cluster_id=running,
+                notebook_task=jobs.NotebookTask(notebook_path="/Shared/durable/sleeper", base_parameters={"x": "1"}),
+            )
+        ],
+    ).job_id
+    w.workspace.upload(
+        "/Shared/durable/quick",
+        io.BytesIO(b"# Databricks notebook source\ndbutils.notebook.exit('done')\n"),
+        format=ImportFormat.SOURCE,
+        language=Language.PYTHON,
+        overwrite=True,
+    )
+    finished = w.jobs.submit_and_wait(
+        run_name="quick",
+        tasks=[
+            jobs.SubmitTask(
+                task_key="q",
+                existing_cluster_id=running,
+                notebook_task=jobs.NotebookTask(notebook_path="/Shared/durable/quick"),
+            )
+        ],
+    )
     assert finished.state.result_state == jobs.RunResultState.SUCCESS
 
     in_flight = w.jobs.run_now(job_id=job_id).run_id
-    task_run = _wait(lambda: next((t for t in w.jobs.get_run(in_flight).tasks
-                                   if t.state.life_cycle_state == jobs.RunLifeCycleState.RUNNING), None),
-                     "the sleeper task to run")
+    task_run = _wait(
+        lambda: next(
+            (t for t in w.jobs.get_run(in_flight).tasks if t.state.life_cycle_state == jobs.RunLifeCycleState.RUNNING),
+            None,
+        ),
+        "the sleeper task to run",
+    )
     spec_path = str(data.resolve() / "runs" / str(task_run.run_id) / "spec.json")
     _wait(lambda: _kernels_of(spec_path), "the notebook process to appear")
 
@@ -96,9 +123,21 @@ def state(tmp_path, serve_process):
         "dbfs": w.dbfs.read("/durable/data.bin", length=1_000_000).data,
     }
     server.kill9()
-    return {"data": data, "serve": serve_process, "running": running, "stopped": stopped, "gone": gone,
-            "job_id": job_id, "in_flight": in_flight, "task_run": task_run.run_id, "spec_path": spec_path,
-            "finished": finished.run_id, "before": before, "compute": compute, "jobs": jobs}
+    return {
+        "data": data,
+        "serve": serve_process,
+        "running": running,
+        "stopped": stopped,
+        "gone": gone,
+        "job_id": job_id,
+        "in_flight": in_flight,
+        "task_run": task_run.run_id,
+        "spec_path": spec_path,
+        "finished": finished.run_id,
+        "before": before,
+        "compute": compute,
+        "jobs": jobs,
+    }
 
 
 def test_everything_acknowledged_survives_kill_9(state):
@@ -108,8 +147,17 @@ def test_everything_acknowledged_survives_kill_9(state):
 
     for cid, old in before["clusters"].items():
         new = w.clusters.get(cid).as_dict()
-        for key in ("cluster_name", "spark_version", "node_type_id", "num_workers", "custom_tags", "creator_user_name",
-                    "cluster_source", "start_time", "default_tags"):
+        for key in (
+            "cluster_name",
+            "spark_version",
+            "node_type_id",
+            "num_workers",
+            "custom_tags",
+            "creator_user_name",
+            "cluster_source",
+            "start_time",
+            "default_tags",
+        ):
             assert new.get(key) == old.get(key), (cid, key)
     assert w.clusters.get(state["stopped"]).state.value == "TERMINATED"
     assert w.clusters.get(state["running"]).custom_tags == {"team": "durability"}
@@ -154,9 +202,16 @@ def test_run_in_flight_ends_internal_error_and_its_process_is_gone(state):
     _wait(lambda: not _kernels_of(state["spec_path"]), "the orphaned notebook process to be killed", timeout=15)
     assert not [r for r in w.jobs.list_runs(active_only=True)]
     # the cluster that ran it is usable again: a new run on it succeeds
-    rerun = w.jobs.submit_and_wait(run_name="after", tasks=[jobs.SubmitTask(
-        task_key="a", existing_cluster_id=state["running"],
-        notebook_task=jobs.NotebookTask(notebook_path="/Shared/durable/quick"))])
+    rerun = w.jobs.submit_and_wait(
+        run_name="after",
+        tasks=[
+            jobs.SubmitTask(
+                task_key="a",
+                existing_cluster_id=state["running"],
+                notebook_task=jobs.NotebookTask(notebook_path="/Shared/durable/quick"),
+            )
+        ],
+    )
     assert rerun.state.result_state == jobs.RunResultState.SUCCESS
 
 
@@ -168,9 +223,16 @@ def test_ids_are_not_reused_after_restart(state):
     new_cluster = w.clusters.create(cluster_name="after-restart", **SPEC).cluster_id
     try:
         assert new_cluster not in old_clusters
-        new_job = w.jobs.create(name="after-restart", tasks=[jobs.Task(
-            task_key="t", existing_cluster_id=new_cluster,
-            notebook_task=jobs.NotebookTask(notebook_path="/Shared/durable/quick"))]).job_id
+        new_job = w.jobs.create(
+            name="after-restart",
+            tasks=[
+                jobs.Task(
+                    task_key="t",
+                    existing_cluster_id=new_cluster,
+                    notebook_task=jobs.NotebookTask(notebook_path="/Shared/durable/quick"),
+                )
+            ],
+        ).job_id
         assert new_job > state["job_id"]
         run = w.jobs.run_now(job_id=new_job).run_id
         old_runs = {state["in_flight"], state["task_run"], state["finished"]}

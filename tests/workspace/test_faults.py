@@ -19,8 +19,12 @@ from databricks.sdk.errors import InternalError, OperationFailed, TemporarilyUna
 from airbricks.workspace.server.serve import LocalWorkspace, free_port
 
 FAULTS = "/api/2.0/airbricks/faults"
-CLUSTER = {"cluster_name": "faults-test", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
-           "num_workers": 0}
+CLUSTER = {
+    "cluster_name": "faults-test",
+    "spark_version": "15.4.x-scala2.12",
+    "node_type_id": "i3.xlarge",
+    "num_workers": 0,
+}
 
 
 def _auth(ws: LocalWorkspace) -> dict[str, str]:
@@ -56,10 +60,15 @@ def test_429_with_retry_after_is_retried_by_the_provider_hook(local_ws, sdk):
 
     cluster_id = sdk.clusters.create(**CLUSTER).cluster_id
     try:
-        [rule] = add_faults(local_ws, {"path": "clusters/get", "method": "GET", "status": 429, "retry_after": 1,
-                                       "count": 3})
-        first = requests.get(local_ws.url + "/api/2.0/clusters/get", params={"cluster_id": cluster_id},
-                             headers=_auth(local_ws), timeout=10)
+        [rule] = add_faults(
+            local_ws, {"path": "clusters/get", "method": "GET", "status": 429, "retry_after": 1, "count": 3}
+        )
+        first = requests.get(
+            local_ws.url + "/api/2.0/clusters/get",
+            params={"cluster_id": cluster_id},
+            headers=_auth(local_ws),
+            timeout=10,
+        )
         assert first.status_code == 429
         assert first.headers["Retry-After"] == "1"
         body = first.json()
@@ -103,8 +112,16 @@ def test_500_is_an_internal_error_for_the_sdk_and_error_code_overrides(local_ws,
         sdk.clusters.spark_versions()
     assert sdk.clusters.spark_versions().versions  # count=1: the next call passes
 
-    add_faults(local_ws, {"path": "re:/clusters/(spark-versions|list-node-types)$", "status": 400,
-                          "error_code": "INVALID_STATE", "message": "custom failure", "count": 1})
+    add_faults(
+        local_ws,
+        {
+            "path": "re:/clusters/(spark-versions|list-node-types)$",
+            "status": 400,
+            "error_code": "INVALID_STATE",
+            "message": "custom failure",
+            "count": 1,
+        },
+    )
     response = requests.get(local_ws.url + "/api/2.1/clusters/spark-versions", headers=_auth(local_ws), timeout=10)
     assert response.status_code == 400
     assert response.json() == {"error_code": "INVALID_STATE", "message": "custom failure"}
@@ -124,33 +141,39 @@ def test_dropped_connection_is_a_connection_error(local_ws):
 def test_latency_delays_then_passes_through(local_ws):
     add_faults(local_ws, {"path": "dbfs/get-status", "method": "GET", "latency_ms": 300, "count": 1})
     started = time.monotonic()
-    response = requests.get(local_ws.url + "/api/2.0/dbfs/get-status", params={"path": "/"},
-                            headers=_auth(local_ws), timeout=10)
+    response = requests.get(
+        local_ws.url + "/api/2.0/dbfs/get-status", params={"path": "/"}, headers=_auth(local_ws), timeout=10
+    )
     assert time.monotonic() - started >= 0.3
     assert response.status_code == 200 and response.json()["is_dir"] is True
 
 
 def test_method_filter_and_admin_paths_are_never_faulted(local_ws):
     add_faults(local_ws, {"path": "*", "method": "POST", "status": 503})
-    ok = requests.get(local_ws.url + "/api/2.0/dbfs/get-status", params={"path": "/"}, headers=_auth(local_ws),
-                      timeout=10)
+    ok = requests.get(
+        local_ws.url + "/api/2.0/dbfs/get-status", params={"path": "/"}, headers=_auth(local_ws), timeout=10
+    )
     assert ok.status_code == 200  # GET is not matched
-    refused = requests.post(local_ws.url + "/api/2.0/dbfs/mkdirs", json={"path": "/faults-never"},
-                            headers=_auth(local_ws), timeout=10)
+    refused = requests.post(
+        local_ws.url + "/api/2.0/dbfs/mkdirs", json={"path": "/faults-never"}, headers=_auth(local_ws), timeout=10
+    )
     assert refused.status_code == 503 and refused.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
     assert fault_state(local_ws)["rules"][0]["hits"] == 1  # the admin POST/GET themselves were not faulted
 
 
-@pytest.mark.parametrize("rule, field", [
-    ({"path": "x"}, "status"),
-    ({"path": "x", "status": 200}, "status"),
-    ({"path": "x", "status": 503, "probability": 1.5}, "probability"),
-    ({"path": "x", "status": 503, "count": 0}, "count"),
-    ({"path": "re:(", "status": 503}, "path"),
-    ({"path": "x", "status": 503, "colour": "red"}, "colour"),
-    ({"kind": "cluster_launch_failure", "code": "NOPE"}, "code"),
-    ({"kind": "slow_cluster_start"}, "seconds"),
-])
+@pytest.mark.parametrize(
+    "rule, field",
+    [
+        ({"path": "x"}, "status"),
+        ({"path": "x", "status": 200}, "status"),
+        ({"path": "x", "status": 503, "probability": 1.5}, "probability"),
+        ({"path": "x", "status": 503, "count": 0}, "count"),
+        ({"path": "re:(", "status": 503}, "path"),
+        ({"path": "x", "status": 503, "colour": "red"}, "colour"),
+        ({"kind": "cluster_launch_failure", "code": "NOPE"}, "code"),
+        ({"kind": "slow_cluster_start"}, "seconds"),
+    ],
+)
 def test_invalid_rules_are_refused_naming_the_field(local_ws, rule, field):
     response = requests.post(local_ws.url + FAULTS, json={"rules": [rule]}, headers=_auth(local_ws), timeout=10)
     assert response.status_code == 400
@@ -163,8 +186,12 @@ def test_seeded_probability_is_reproducible(local_ws):
     def pattern() -> list[int]:
         requests.delete(local_ws.url + FAULTS, headers=_auth(local_ws), timeout=10).raise_for_status()
         add_faults(local_ws, {"path": "dbfs/get-status", "status": 503, "probability": 0.5}, seed=1234)
-        return [requests.get(local_ws.url + "/api/2.0/dbfs/get-status", params={"path": "/"},
-                             headers=_auth(local_ws), timeout=10).status_code for _ in range(24)]
+        return [
+            requests.get(
+                local_ws.url + "/api/2.0/dbfs/get-status", params={"path": "/"}, headers=_auth(local_ws), timeout=10
+            ).status_code
+            for _ in range(24)
+        ]
 
     first, second = pattern(), pattern()
     assert first == second
@@ -175,9 +202,13 @@ def test_cluster_launch_failure_fails_create_and_wait(local_ws, sdk):
     add_faults(local_ws, {"kind": "cluster_launch_failure", "code": "CLOUD_PROVIDER_LAUNCH_FAILURE", "count": 1})
     with pytest.raises(OperationFailed, match="CLOUD_PROVIDER_LAUNCH_FAILURE"):
         sdk.clusters.create_and_wait(**CLUSTER, timeout=datetime.timedelta(seconds=60))
-    failed = [c for c in sdk.clusters.list() if c.cluster_name == CLUSTER["cluster_name"]
-              and c.termination_reason is not None
-              and c.termination_reason.code.value == "CLOUD_PROVIDER_LAUNCH_FAILURE"]
+    failed = [
+        c
+        for c in sdk.clusters.list()
+        if c.cluster_name == CLUSTER["cluster_name"]
+        and c.termination_reason is not None
+        and c.termination_reason.code.value == "CLOUD_PROVIDER_LAUNCH_FAILURE"
+    ]
     assert failed and failed[0].state.value == "TERMINATED"
     assert failed[0].termination_reason.type.value == "CLOUD_FAILURE"
     assert fault_state(local_ws)["injected"]["cluster_launch_failure"] >= 1
@@ -205,8 +236,10 @@ def test_cluster_death_by_id_and_slow_start(local_ws, sdk):
 
 
 def test_rules_from_workspace_config_apply_from_the_start(tmp_path):
-    rules = [{"path": "clusters/list", "status": 429, "retry_after": 2, "count": 1},
-             {"kind": "cluster_launch_failure", "code": "CLOUD_FAILURE"}]
+    rules = [
+        {"path": "clusters/list", "status": 429, "retry_after": 2, "count": 1},
+        {"kind": "cluster_launch_failure", "code": "CLOUD_FAILURE"},
+    ]
     with LocalWorkspace(tmp_path, cluster_start_seconds=0.2, cluster_stop_seconds=0.1, faults=rules) as ws:
         first = requests.get(ws.url + "/api/2.1/clusters/list", headers=_auth(ws), timeout=10)
         assert first.status_code == 429 and first.headers["Retry-After"] == "2"
@@ -220,10 +253,26 @@ def test_rules_from_workspace_config_apply_from_the_start(tmp_path):
 def test_serve_fault_flags(tmp_path: Path):
     port = free_port()
     token = "dapi-faults-cli-test"
-    command = [sys.executable, "-m", "airbricks.cli", "serve", "--port", str(port), "--data-dir",
-               str(tmp_path), "--token", token, "--fault-seed", "7", "--spark", "off",
-               "--fault", "path=clusters/list,status=429,retry_after=3,count=1",
-               "--fault", '{"path": "dbfs/get-status", "status": 503, "count": 1}']
+    command = [
+        sys.executable,
+        "-m",
+        "airbricks.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path),
+        "--token",
+        token,
+        "--fault-seed",
+        "7",
+        "--spark",
+        "off",
+        "--fault",
+        "path=clusters/list,status=429,retry_after=3,count=1",
+        "--fault",
+        '{"path": "dbfs/get-status", "status": 503, "count": 1}',
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
@@ -254,14 +303,26 @@ def test_cluster_death_kills_the_next_cluster_that_gets_a_run(local_ws, sdk):
 
     notebook = "/Shared/airbricks-faults/sleepy"
     sdk.workspace.mkdirs("/Shared/airbricks-faults")
-    sdk.workspace.import_(notebook, content=base64.b64encode(b"import time\ntime.sleep(60)\n").decode(),
-                          format=workspace.ImportFormat.SOURCE, language=workspace.Language.PYTHON, overwrite=True)
+    sdk.workspace.import_(
+        notebook,
+        content=base64.b64encode(b"import time\ntime.sleep(60)\n").decode(),
+        format=workspace.ImportFormat.SOURCE,
+        language=workspace.Language.PYTHON,
+        overwrite=True,
+    )
     cluster_id = sdk.clusters.create_and_wait(**CLUSTER).cluster_id
     try:
         [rule] = add_faults(local_ws, {"kind": "cluster_death", "code": "DRIVER_UNREACHABLE"})
-        waiter = sdk.jobs.submit(run_name="faults-death", tasks=[jobs.SubmitTask(
-            task_key="sleep", existing_cluster_id=cluster_id,
-            notebook_task=jobs.NotebookTask(notebook_path=notebook))])
+        waiter = sdk.jobs.submit(
+            run_name="faults-death",
+            tasks=[
+                jobs.SubmitTask(
+                    task_key="sleep",
+                    existing_cluster_id=cluster_id,
+                    notebook_task=jobs.NotebookTask(notebook_path=notebook),
+                )
+            ],
+        )
         with pytest.raises(OperationFailed, match="INTERNAL_ERROR") as caught:  # the cluster was lost under it
             waiter.result()
         message = str(caught.value)

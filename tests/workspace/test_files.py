@@ -93,8 +93,9 @@ def test_paths_outside_volumes_are_refused(local_ws: LocalWorkspace) -> None:
         assert "/Volumes/<catalog>/<schema>/<volume>" in response.json()["message"]
 
 
-@pytest.mark.parametrize("suffix", ["/%2e%2e/%2e%2e/%2e%2e/%2e%2e/escape.txt", "/sub/%2e%2e/%2e%2e/%2e%2e/x.txt",
-                                    "/a%00b"])
+@pytest.mark.parametrize(
+    "suffix", ["/%2e%2e/%2e%2e/%2e%2e/%2e%2e/escape.txt", "/sub/%2e%2e/%2e%2e/%2e%2e/x.txt", "/a%00b"]
+)
 def test_traversal_is_refused_and_creates_nothing(local_ws: LocalWorkspace, vol: str, suffix: str) -> None:
     data_dir = local_ws.workspace.data_dir
     before = set(os.listdir(data_dir.parent)), set(os.listdir(data_dir))
@@ -135,7 +136,7 @@ def test_directory_rules_and_paging(sdk: WorkspaceClient, local_ws: LocalWorkspa
 
 
 def test_oversized_declared_upload_is_refused(local_ws: LocalWorkspace, vol: str) -> None:
-    response = _fs(local_ws, "PUT", f"files{vol}/huge", headers={"Content-Length": str(6 * 1024 ** 3)}, data=b"")
+    response = _fs(local_ws, "PUT", f"files{vol}/huge", headers={"Content-Length": str(6 * 1024**3)}, data=b"")
     assert response.status_code == 400
     assert "5 GiB" in response.json()["message"]
 
@@ -161,5 +162,7 @@ def test_presigned_url_endpoints_are_501_and_unknown_fs_paths_are_404(local_ws: 
     assert presigned.status_code == 501 and presigned.json()["error_code"] == "NOT_IMPLEMENTED"
     unknown = _fs(local_ws, "POST", "no-such-thing", json={})
     assert unknown.status_code == 404
-    assert unknown.json() == {"error_code": "ENDPOINT_NOT_FOUND",
-                              "message": "No API found for 'POST /api/2.0/fs/no-such-thing'"}
+    assert unknown.json() == {
+        "error_code": "ENDPOINT_NOT_FOUND",
+        "message": "No API found for 'POST /api/2.0/fs/no-such-thing'",
+    }

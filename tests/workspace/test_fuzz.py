@@ -40,15 +40,31 @@ def fuzz_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalWor
     (outside / "secret.txt").write_bytes(SENTINEL)
     with LocalWorkspace(base / "data", cluster_start_seconds=0.2, cluster_stop_seconds=0.1) as ws:
         auth = {"Authorization": f"Bearer {ws.token}"}
-        requests.post(ws.url + "/api/2.0/dbfs/put", headers=auth, timeout=10, json={
-            "path": "/fuzz/a.txt", "contents": base64.b64encode(b"hello").decode(), "overwrite": True,
-        }).raise_for_status()
-        requests.post(ws.url + "/api/2.0/workspace/mkdirs", headers=auth, json={"path": "/Shared/fuzz"},
-                      timeout=10).raise_for_status()
+        requests.post(
+            ws.url + "/api/2.0/dbfs/put",
+            headers=auth,
+            timeout=10,
+            json={
+                "path": "/fuzz/a.txt",
+                "contents": base64.b64encode(b"hello").decode(),
+                "overwrite": True,
+            },
+        ).raise_for_status()
+        requests.post(
+            ws.url + "/api/2.0/workspace/mkdirs", headers=auth, json={"path": "/Shared/fuzz"}, timeout=10
+        ).raise_for_status()
         # The traversal sweep goes through a volume that exists, so the Files API reaches the disk.
-        requests.post(ws.url + "/api/2.1/unity-catalog/volumes", headers=auth, timeout=10, json={
-            "catalog_name": "main", "schema_name": "default", "name": "vol", "volume_type": "MANAGED",
-        }).raise_for_status()
+        requests.post(
+            ws.url + "/api/2.1/unity-catalog/volumes",
+            headers=auth,
+            timeout=10,
+            json={
+                "catalog_name": "main",
+                "schema_name": "default",
+                "name": "vol",
+                "volume_type": "MANAGED",
+            },
+        ).raise_for_status()
         yield ws, base
 
 
@@ -77,8 +93,7 @@ def _is_error_body(response: requests.Response) -> bool:
         body = response.json()
     except ValueError:
         return False
-    return isinstance(body, dict) and isinstance(body.get("error_code"), str) and isinstance(body.get("message"),
-                                                                                             str)
+    return isinstance(body, dict) and isinstance(body.get("error_code"), str) and isinstance(body.get("message"), str)
 
 
 def test_fuzz_api_with_schemathesis(fuzz_ws):
@@ -97,8 +112,14 @@ def test_fuzz_api_with_schemathesis(fuzz_ws):
         counts["operations"] += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def call(case: Any) -> None:
                 response = case.call(base_url=ws.url, headers=_auth(ws), timeout=30)
@@ -115,9 +136,13 @@ def test_fuzz_api_with_schemathesis(fuzz_ws):
 
             call()
 
-    summary = {"operations": counts["operations"], "examples": counts["examples"], "5xx": len(server_errors),
-               "4xx_without_error_body": len(bad_bodies),
-               **{k: v for k, v in sorted(counts.items()) if k.startswith("status_")}}
+    summary = {
+        "operations": counts["operations"],
+        "examples": counts["examples"],
+        "5xx": len(server_errors),
+        "4xx_without_error_body": len(bad_bodies),
+        **{k: v for k, v in sorted(counts.items()) if k.startswith("status_")},
+    }
     print(f"\nFUZZ SUMMARY {json.dumps(summary)}")
     for line in server_errors[:20] + bad_bodies[:20]:
         print("  ", line)
@@ -136,10 +161,21 @@ EVIL_PATHS = [
     *(f"/x/{ups.replace('../', '%2e%2e/')}outside/secret.txt" for ups in _UPS),
     *(f"/x/{ups.replace('../', '..%2f')}outside/new.txt" for ups in _UPS),
     *(f"/x/{ups.replace('../', '..%252f')}outside/new.txt" for ups in _UPS),
-    "/x/..\\..\\..\\..\\outside\\new.txt", "dbfs:/../../../outside/new.txt", "dbfs:/../../../../outside/secret.txt",
-    "/dbfs/../../../outside/new.txt", "file:/etc/passwd", "/etc/passwd", "//etc/passwd", "/../../../../../etc/passwd",
-    "/x/\x00/../../outside/new.txt", "/new\x00.txt", "/" + "a" * 5000, "/" + "/".join(["d" * 200] * 40),
-    "/./././../../outside/new.txt", "~/../outside/new.txt", "/x/.../.../outside/new.txt",
+    "/x/..\\..\\..\\..\\outside\\new.txt",
+    "dbfs:/../../../outside/new.txt",
+    "dbfs:/../../../../outside/secret.txt",
+    "/dbfs/../../../outside/new.txt",
+    "file:/etc/passwd",
+    "/etc/passwd",
+    "//etc/passwd",
+    "/../../../../../etc/passwd",
+    "/x/\x00/../../outside/new.txt",
+    "/new\x00.txt",
+    "/" + "a" * 5000,
+    "/" + "/".join(["d" * 200] * 40),
+    "/./././../../outside/new.txt",
+    "~/../outside/new.txt",
+    "/x/.../.../outside/new.txt",
 ]
 
 
@@ -195,8 +231,12 @@ def test_path_traversal_never_escapes_the_data_dir(fuzz_ws):
             else:
                 response = requests.post(url, json=payload, headers=auth, timeout=30)
             check(f"{method} {endpoint} {path!r}", response.status_code, response.content)
-        for prefix in ("/api/2.0/fs/files/Volumes/main/default/vol", "/api/2.0/fs/directories/Volumes/main/default/vol",
-                       "/api/2.0/fs/files", "/api/2.0/fs/directories"):
+        for prefix in (
+            "/api/2.0/fs/files/Volumes/main/default/vol",
+            "/api/2.0/fs/directories/Volumes/main/default/vol",
+            "/api/2.0/fs/files",
+            "/api/2.0/fs/directories",
+        ):
             raw = prefix + quote(path, safe="/%:~")  # dot segments and pre-encoded escapes kept as they are
             for method in ("PUT", "GET", "HEAD", "DELETE"):
                 status, body = _files_request(ws, method, raw, b"escaped!" if method == "PUT" else None)
@@ -211,34 +251,50 @@ def test_path_traversal_never_escapes_the_data_dir(fuzz_ws):
 
 # -- oversized bodies ----------------------------------------------------------------------------------
 
+
 def test_oversized_bodies_are_refused_with_the_real_limits(fuzz_ws):
     ws, _ = fuzz_ws
     auth = _auth(ws)
     big = base64.b64encode(b"x" * (15 * 1024 * 1024)).decode()  # 20 MB of base64
-    put = requests.post(ws.url + "/api/2.0/dbfs/put", headers=auth, timeout=60,
-                        json={"path": "/fuzz/big.bin", "contents": big, "overwrite": True})
+    put = requests.post(
+        ws.url + "/api/2.0/dbfs/put",
+        headers=auth,
+        timeout=60,
+        json={"path": "/fuzz/big.bin", "contents": big, "overwrite": True},
+    )
     assert put.status_code == 400 and put.json()["error_code"] == "MAX_BLOCK_SIZE_EXCEEDED", put.text[:300]
 
-    handle = requests.post(ws.url + "/api/2.0/dbfs/create", headers=auth, timeout=10,
-                           json={"path": "/fuzz/streamed.bin", "overwrite": True}).json()["handle"]
+    handle = requests.post(
+        ws.url + "/api/2.0/dbfs/create",
+        headers=auth,
+        timeout=10,
+        json={"path": "/fuzz/streamed.bin", "overwrite": True},
+    ).json()["handle"]
     two_mb = base64.b64encode(b"y" * (2 * 1024 * 1024)).decode()
-    block = requests.post(ws.url + "/api/2.0/dbfs/add-block", headers=auth, timeout=60,
-                          json={"handle": handle, "data": two_mb})
+    block = requests.post(
+        ws.url + "/api/2.0/dbfs/add-block", headers=auth, timeout=60, json={"handle": handle, "data": two_mb}
+    )
     assert block.status_code == 400 and block.json()["error_code"] == "MAX_BLOCK_SIZE_EXCEEDED", block.text[:300]
     requests.post(ws.url + "/api/2.0/dbfs/close", headers=auth, json={"handle": handle}, timeout=10)
 
-    read = requests.get(ws.url + "/api/2.0/dbfs/read", headers=auth, timeout=10,
-                        params={"path": "/fuzz/a.txt", "length": 2 * 1024 * 1024})
+    read = requests.get(
+        ws.url + "/api/2.0/dbfs/read",
+        headers=auth,
+        timeout=10,
+        params={"path": "/fuzz/a.txt", "length": 2 * 1024 * 1024},
+    )
     assert read.status_code == 400 and read.json()["error_code"] == "MAX_READ_SIZE_EXCEEDED", read.text[:300]
 
-    notebook = requests.post(ws.url + "/api/2.0/workspace/import", headers=auth, timeout=60,
-                             json={"path": "/Shared/fuzz/big", "content": big, "format": "SOURCE",
-                                   "language": "PYTHON", "overwrite": True})
+    notebook = requests.post(
+        ws.url + "/api/2.0/workspace/import",
+        headers=auth,
+        timeout=60,
+        json={"path": "/Shared/fuzz/big", "content": big, "format": "SOURCE", "language": "PYTHON", "overwrite": True},
+    )
     assert notebook.status_code == 400, notebook.text[:300]
     assert notebook.json()["error_code"] == "MAX_NOTEBOOK_SIZE_EXCEEDED"
 
-    raw_junk = requests.post(ws.url + "/api/2.0/dbfs/mkdirs", headers=auth, timeout=60,
-                             data=b"{" * (20 * 1024 * 1024))
+    raw_junk = requests.post(ws.url + "/api/2.0/dbfs/mkdirs", headers=auth, timeout=60, data=b"{" * (20 * 1024 * 1024))
     assert 400 <= raw_junk.status_code < 500 and _is_error_body(raw_junk), raw_junk.text[:300]
 
     for path in ("/fuzz/big.bin", "/fuzz/streamed.bin"):  # nothing half-written left behind

@@ -40,10 +40,12 @@ def test_jobs_and_clusters_are_created_by_the_tokens_user(sdk: WorkspaceClient) 
     tasks = [Task(task_key="t", notebook_task=NotebookTask(notebook_path="/Shared/nowhere"))]
     job = sdk.jobs.create(name=_name("who"), tasks=tasks)
     bot = sdk.service_principals.create(display_name=_name("runner"))
-    as_bot = sdk.jobs.create(name=_name("as-bot"), tasks=tasks,
-                             run_as=JobRunAs(service_principal_name=bot.application_id))
-    cluster = sdk.clusters.create(cluster_name=_name("mine"), spark_version="16.4.x-scala2.12",
-                                  node_type_id="i3.xlarge", num_workers=0).cluster_id
+    as_bot = sdk.jobs.create(
+        name=_name("as-bot"), tasks=tasks, run_as=JobRunAs(service_principal_name=bot.application_id)
+    )
+    cluster = sdk.clusters.create(
+        cluster_name=_name("mine"), spark_version="16.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=0
+    ).cluster_id
     try:
         got = sdk.jobs.get(job.job_id)
         assert got.creator_user_name == me and got.run_as_user_name == me
@@ -90,13 +92,19 @@ def test_scim_patch_adds_and_removes_members_and_put_replaces(sdk: WorkspaceClie
     group = sdk.groups.create(display_name=_name("engineers"))
     other = sdk.groups.create(display_name=_name("viewers"))
     try:
-        sdk.groups.patch(group.id, schemas=schema, operations=[
-            Patch(op=PatchOp.ADD, value={"members": [{"value": user.id}]}),
-            Patch(op=PatchOp.ADD, path="members", value=[{"value": sp.id}, {"value": user.id}])])
+        sdk.groups.patch(
+            group.id,
+            schemas=schema,
+            operations=[
+                Patch(op=PatchOp.ADD, value={"members": [{"value": user.id}]}),
+                Patch(op=PatchOp.ADD, path="members", value=[{"value": sp.id}, {"value": user.id}]),
+            ],
+        )
         assert sorted(m.value for m in sdk.groups.get(group.id).members) == sorted([user.id, sp.id])
         assert group.display_name in {g.display for g in sdk.users.get(user.id).groups}
-        sdk.groups.patch(group.id, schemas=schema, operations=[
-            Patch(op=PatchOp.REMOVE, path=f'members[value eq "{user.id}"]')])
+        sdk.groups.patch(
+            group.id, schemas=schema, operations=[Patch(op=PatchOp.REMOVE, path=f'members[value eq "{user.id}"]')]
+        )
         assert [m.value for m in sdk.groups.get(group.id).members] == [sp.id]
         # The SDK drops a falsy Patch.value: path="active", value=False arrives without its value, and is refused
         with pytest.raises(BadRequest, match="A replace of 'active' needs a 'value'"):
@@ -104,15 +112,29 @@ def test_scim_patch_adds_and_removes_members_and_put_replaces(sdk: WorkspaceClie
         sdk.users.patch(user.id, schemas=schema, operations=[Patch(op=PatchOp.REPLACE, value={"active": False})])
         assert sdk.users.get(user.id).active is False
         with pytest.raises(BadRequest, match="Member with id 42 does not exist"):  # nothing applied
-            sdk.groups.patch(group.id, schemas=schema, operations=[
-                Patch(op=PatchOp.REMOVE, path="members"), Patch(op=PatchOp.ADD, value={"members": [{"value": "42"}]})])
+            sdk.groups.patch(
+                group.id,
+                schemas=schema,
+                operations=[
+                    Patch(op=PatchOp.REMOVE, path="members"),
+                    Patch(op=PatchOp.ADD, value={"members": [{"value": "42"}]}),
+                ],
+            )
         assert [m.value for m in sdk.groups.get(group.id).members] == [sp.id]
         with pytest.raises(BadRequest, match="'userName' cannot be changed"):
-            sdk.users.patch(user.id, schemas=schema, operations=[
-                Patch(op=PatchOp.REPLACE, path="userName", value="eve@example.com")])
+            sdk.users.patch(
+                user.id,
+                schemas=schema,
+                operations=[Patch(op=PatchOp.REPLACE, path="userName", value="eve@example.com")],
+            )
 
-        sdk.users.update(user.id, user_name=user.user_name, display_name="Carol C.", active=True,
-                         groups=[ComplexValue(value=other.id)])
+        sdk.users.update(
+            user.id,
+            user_name=user.user_name,
+            display_name="Carol C.",
+            active=True,
+            groups=[ComplexValue(value=other.id)],
+        )
         replaced = sdk.users.get(user.id)
         assert (replaced.display_name, replaced.active) == ("Carol C.", True)
         assert {g.value for g in replaced.groups} == {other.id}
@@ -124,14 +146,19 @@ def test_scim_patch_adds_and_removes_members_and_put_replaces(sdk: WorkspaceClie
         me = sdk.current_user.me()
         admins = next(g for g in sdk.groups.list(filter='displayName eq "admins"'))
         with pytest.raises(BadRequest, match="must stay in the admins group"):
-            sdk.groups.patch(admins.id, schemas=schema, operations=[
-                Patch(op=PatchOp.REMOVE, path=f'members[value eq "{me.id}"]')])
+            sdk.groups.patch(
+                admins.id, schemas=schema, operations=[Patch(op=PatchOp.REMOVE, path=f'members[value eq "{me.id}"]')]
+            )
         with pytest.raises(BadRequest, match="must stay in the admins group"):
             sdk.users.update(me.id, user_name=me.user_name, groups=[])
         assert "admins" in {g.display for g in sdk.current_user.me().groups}
     finally:
-        for delete, ident in ((sdk.groups.delete, group.id), (sdk.groups.delete, other.id),
-                              (sdk.service_principals.delete, sp.id), (sdk.users.delete, user.id)):
+        for delete, ident in (
+            (sdk.groups.delete, group.id),
+            (sdk.groups.delete, other.id),
+            (sdk.service_principals.delete, sp.id),
+            (sdk.users.delete, user.id),
+        ):
             delete(ident)
 
 
@@ -149,15 +176,21 @@ def test_a_second_principal_gets_its_own_token_and_is_not_an_admin(sdk: Workspac
         assert as_user.current_user.me().user_name == user.user_name
         assert obo.token_info.token_id in {t.token_id for t in sdk.token_management.list()}
         sdk.token_management.delete(obo.token_info.token_id)
-        answer = requests.get(f"{local_ws.url}/api/2.0/preview/scim/v2/Me", timeout=10,
-                              headers={"Authorization": f"Bearer {obo.token_value}"})
+        answer = requests.get(
+            f"{local_ws.url}/api/2.0/preview/scim/v2/Me",
+            timeout=10,
+            headers={"Authorization": f"Bearer {obo.token_value}"},
+        )
         assert answer.status_code == 401
     finally:
         sdk.service_principals.delete(sp.id)
         sdk.users.delete(user.id)
     # a deleted user's token dies with it
-    answer = requests.get(f"{local_ws.url}/api/2.0/preview/scim/v2/Me", timeout=10,
-                          headers={"Authorization": f"Bearer {minted['token_value']}"})
+    answer = requests.get(
+        f"{local_ws.url}/api/2.0/preview/scim/v2/Me",
+        timeout=10,
+        headers={"Authorization": f"Bearer {minted['token_value']}"},
+    )
     assert answer.status_code == 401
     # the minted tokens are kept as digests only
     assert obo.token_value.encode() not in (local_ws.workspace.data_dir / "state.db").read_bytes()

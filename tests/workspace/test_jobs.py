@@ -20,9 +20,9 @@ from databricks.sdk.errors import InvalidParameterValue, InvalidState, Operation
 from databricks.sdk.service import jobs
 from databricks.sdk.service.compute import ClusterSpec, State
 from databricks.sdk.service.workspace import ImportFormat, Language
-from waiting import wait_cluster_state
 
 from airbricks.workspace.server.serve import LocalWorkspace, free_port
+from waiting import wait_cluster_state
 
 CLUSTER: dict[str, Any] = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 LOST = "The local workspace restarted while this run was in flight; the run was lost."
@@ -32,13 +32,17 @@ TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 def _upload(sdk: WorkspaceClient, source: str) -> str:
     path = f"/Shared/jobs-tests/{uuid.uuid4().hex[:10]}"
     sdk.workspace.mkdirs("/Shared/jobs-tests")
-    sdk.workspace.upload(path, f"# Databricks notebook source\n{source}".encode(), format=ImportFormat.SOURCE,
-                         language=Language.PYTHON, overwrite=True)
+    sdk.workspace.upload(
+        path,
+        f"# Databricks notebook source\n{source}".encode(),
+        format=ImportFormat.SOURCE,
+        language=Language.PYTHON,
+        overwrite=True,
+    )
     return path
 
 
-def _wait_run(sdk: WorkspaceClient, run_id: int, states: tuple[str, ...] = TERMINAL,
-              timeout: float = 30.0) -> jobs.Run:
+def _wait_run(sdk: WorkspaceClient, run_id: int, states: tuple[str, ...] = TERMINAL, timeout: float = 30.0) -> jobs.Run:
     """Poll faster than the SDK's waiter (which sleeps 1 s, 2 s, ...), to keep the suite short."""
     deadline = time.monotonic() + timeout
     while True:
@@ -50,13 +54,15 @@ def _wait_run(sdk: WorkspaceClient, run_id: int, states: tuple[str, ...] = TERMI
 
 
 def _nb_task(key: str, path: str, cluster: str | None = None, **extra: Any) -> jobs.SubmitTask:
-    return jobs.SubmitTask(task_key=key, existing_cluster_id=cluster,
-                           notebook_task=jobs.NotebookTask(notebook_path=path), **extra)
+    return jobs.SubmitTask(
+        task_key=key, existing_cluster_id=cluster, notebook_task=jobs.NotebookTask(notebook_path=path), **extra
+    )
 
 
 def _api(ws: LocalWorkspace, method: str, path: str, **kwargs: Any) -> requests.Response:
-    return requests.request(method, f"{ws.url}/api/{path}", headers={"Authorization": f"Bearer {ws.token}"},
-                            timeout=10, **kwargs)
+    return requests.request(
+        method, f"{ws.url}/api/{path}", headers={"Authorization": f"Bearer {ws.token}"}, timeout=10, **kwargs
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -82,11 +88,21 @@ def cluster(sdk: WorkspaceClient) -> Iterator[str]:
 
 
 def test_submit_and_wait_widget_and_exit_value(sdk: WorkspaceClient, local_ws: LocalWorkspace, cluster: str) -> None:
-    path = _upload(sdk, "name = dbutils.widgets.get('who')\n# COMMAND ----------\n# MAGIC %md\n# MAGIC # Title\n"
-                        "# COMMAND ----------\ndbutils.notebook.exit({'greeting': 'hello ' + name})\n")
-    run = sdk.jobs.submit_and_wait(run_name="greet", tasks=[jobs.SubmitTask(
-        task_key="greet", existing_cluster_id=cluster,
-        notebook_task=jobs.NotebookTask(notebook_path=path, base_parameters={"who": "world"}))])
+    path = _upload(
+        sdk,
+        "name = dbutils.widgets.get('who')\n# COMMAND ----------\n# MAGIC %md\n# MAGIC # Title\n"
+        "# COMMAND ----------\ndbutils.notebook.exit({'greeting': 'hello ' + name})\n",
+    )
+    run = sdk.jobs.submit_and_wait(
+        run_name="greet",
+        tasks=[
+            jobs.SubmitTask(
+                task_key="greet",
+                existing_cluster_id=cluster,
+                notebook_task=jobs.NotebookTask(notebook_path=path, base_parameters={"who": "world"}),
+            )
+        ],
+    )
     assert run.state.life_cycle_state == jobs.RunLifeCycleState.TERMINATED
     assert run.state.result_state == jobs.RunResultState.SUCCESS and run.state.state_message == ""
     assert run.run_type == jobs.RunType.SUBMIT_RUN and run.run_name == "greet"
@@ -102,8 +118,10 @@ def test_submit_and_wait_widget_and_exit_value(sdk: WorkspaceClient, local_ws: L
     assert output.metadata.run_id == task.run_id and output.error is None
     with pytest.raises(InvalidParameterValue) as refused:
         sdk.jobs.get_run_output(run.run_id)
-    assert str(refused.value) == ("Retrieving the output of runs with multiple tasks is not supported. Please "
-                                  "retrieve the output of each individual task run instead.")
+    assert str(refused.value) == (
+        "Retrieving the output of runs with multiple tasks is not supported. Please "
+        "retrieve the output of each individual task run instead."
+    )
 
 
 def test_failing_notebook_reports_error_and_trace(sdk: WorkspaceClient, cluster: str) -> None:
@@ -126,35 +144,66 @@ def test_failing_notebook_reports_error_and_trace(sdk: WorkspaceClient, cluster:
 def test_depends_on_and_run_if(sdk: WorkspaceClient, cluster: str) -> None:
     ok = _upload(sdk, "dbutils.notebook.exit('ok')\n")
     bad = _upload(sdk, "raise ValueError('bad input')\n")
-    run = _wait_run(sdk, sdk.jobs.submit(run_name="dag", tasks=[
-        _nb_task("first", ok, cluster),
-        _nb_task("fails", bad, cluster, depends_on=[jobs.TaskDependency("first")]),
-        _nb_task("after_success", ok, cluster, depends_on=[jobs.TaskDependency("fails")]),
-        _nb_task("all_done", ok, cluster, depends_on=[jobs.TaskDependency("fails")], run_if=jobs.RunIf.ALL_DONE),
-        _nb_task("on_failure", ok, cluster, depends_on=[jobs.TaskDependency("fails")],
-                 run_if=jobs.RunIf.AT_LEAST_ONE_FAILED),
-        _nb_task("none_failed", ok, cluster, depends_on=[jobs.TaskDependency("first")],
-                 run_if=jobs.RunIf.NONE_FAILED),
-    ]).run_id)
+    run = _wait_run(
+        sdk,
+        sdk.jobs.submit(
+            run_name="dag",
+            tasks=[
+                _nb_task("first", ok, cluster),
+                _nb_task("fails", bad, cluster, depends_on=[jobs.TaskDependency("first")]),
+                _nb_task("after_success", ok, cluster, depends_on=[jobs.TaskDependency("fails")]),
+                _nb_task(
+                    "all_done", ok, cluster, depends_on=[jobs.TaskDependency("fails")], run_if=jobs.RunIf.ALL_DONE
+                ),
+                _nb_task(
+                    "on_failure",
+                    ok,
+                    cluster,
+                    depends_on=[jobs.TaskDependency("fails")],
+                    run_if=jobs.RunIf.AT_LEAST_ONE_FAILED,
+                ),
+                _nb_task(
+                    "none_failed", ok, cluster, depends_on=[jobs.TaskDependency("first")], run_if=jobs.RunIf.NONE_FAILED
+                ),
+            ],
+        ).run_id,
+    )
     by_key = {t.task_key: t for t in run.tasks}
     results = {k: t.state.result_state.value for k, t in by_key.items()}
-    assert results == {"first": "SUCCESS", "fails": "FAILED", "after_success": "UPSTREAM_FAILED",
-                       "all_done": "SUCCESS", "on_failure": "SUCCESS", "none_failed": "SUCCESS"}
+    assert results == {
+        "first": "SUCCESS",
+        "fails": "FAILED",
+        "after_success": "UPSTREAM_FAILED",
+        "all_done": "SUCCESS",
+        "on_failure": "SUCCESS",
+        "none_failed": "SUCCESS",
+    }
     assert by_key["fails"].start_time >= by_key["first"].end_time
     assert by_key["all_done"].start_time >= by_key["fails"].end_time
     assert by_key["fails"].depends_on[0].task_key == "first"
     assert run.state.result_state == jobs.RunResultState.FAILED
     assert run.state.state_message.startswith("Task fails failed with message: Workload failed")
     with pytest.raises(InvalidParameterValue, match="cycle"):
-        sdk.jobs.submit(run_name="cycle", tasks=[
-            _nb_task("a", ok, cluster, depends_on=[jobs.TaskDependency("b")]),
-            _nb_task("b", ok, cluster, depends_on=[jobs.TaskDependency("a")])])
+        sdk.jobs.submit(
+            run_name="cycle",
+            tasks=[
+                _nb_task("a", ok, cluster, depends_on=[jobs.TaskDependency("b")]),
+                _nb_task("b", ok, cluster, depends_on=[jobs.TaskDependency("a")]),
+            ],
+        )
 
 
 def test_new_cluster_is_created_and_terminated(sdk: WorkspaceClient) -> None:
     path = _upload(sdk, "dbutils.notebook.exit('done')\n")
-    run = _wait_run(sdk, sdk.jobs.submit(run_name="ephemeral", tasks=[jobs.SubmitTask(
-        task_key="t", new_cluster=ClusterSpec(**CLUSTER), notebook_task=jobs.NotebookTask(path))]).run_id)
+    run = _wait_run(
+        sdk,
+        sdk.jobs.submit(
+            run_name="ephemeral",
+            tasks=[
+                jobs.SubmitTask(task_key="t", new_cluster=ClusterSpec(**CLUSTER), notebook_task=jobs.NotebookTask(path))
+            ],
+        ).run_id,
+    )
     assert run.state.result_state == jobs.RunResultState.SUCCESS
     cluster_id = run.tasks[0].cluster_instance.cluster_id
     info = wait_cluster_state(sdk, cluster_id, State.TERMINATED)
@@ -164,10 +213,14 @@ def test_new_cluster_is_created_and_terminated(sdk: WorkspaceClient) -> None:
 
 def test_job_clusters_shared_by_tasks(sdk: WorkspaceClient) -> None:
     path = _upload(sdk, "dbutils.notebook.exit('x')\n")
-    tasks = [{"task_key": k, "job_cluster_key": "shared", "notebook_task": {"notebook_path": path}}
-             for k in ("one", "two")]
-    body = {"run_name": "shared", "tasks": tasks,
-            "job_clusters": [{"job_cluster_key": "shared", "new_cluster": CLUSTER}]}
+    tasks = [
+        {"task_key": k, "job_cluster_key": "shared", "notebook_task": {"notebook_path": path}} for k in ("one", "two")
+    ]
+    body = {
+        "run_name": "shared",
+        "tasks": tasks,
+        "job_clusters": [{"job_cluster_key": "shared", "new_cluster": CLUSTER}],
+    }
     run_id = sdk.api_client.do("POST", "/api/2.2/jobs/runs/submit", body=body)["run_id"]
     run = _wait_run(sdk, run_id)
     assert run.state.result_state == jobs.RunResultState.SUCCESS
@@ -179,8 +232,10 @@ def test_job_clusters_shared_by_tasks(sdk: WorkspaceClient) -> None:
 
 def test_timeout_and_cancel_kill_the_process(sdk: WorkspaceClient, local_ws: LocalWorkspace, cluster: str) -> None:
     marker = f"/pids/{uuid.uuid4().hex}"
-    path = _upload(sdk, f"import os, time\ndbutils.fs.put('{marker}-' + dbutils.widgets.get('n'), str(os.getpid()))"
-                        "\ntime.sleep(60)\n")
+    path = _upload(
+        sdk,
+        f"import os, time\ndbutils.fs.put('{marker}-' + dbutils.widgets.get('n'), str(os.getpid()))\ntime.sleep(60)\n",
+    )
     dbfs = local_ws.workspace.data_dir / "dbfs"
 
     def pid_of(n: str) -> int:
@@ -190,8 +245,12 @@ def test_timeout_and_cancel_kill_the_process(sdk: WorkspaceClient, local_ws: Loc
             time.sleep(0.02)
         return int(target.read_text())
 
-    task = jobs.SubmitTask(task_key="slow", existing_cluster_id=cluster, timeout_seconds=1,
-                           notebook_task=jobs.NotebookTask(path, base_parameters={"n": "timeout"}))
+    task = jobs.SubmitTask(
+        task_key="slow",
+        existing_cluster_id=cluster,
+        timeout_seconds=1,
+        notebook_task=jobs.NotebookTask(path, base_parameters={"n": "timeout"}),
+    )
     run_id = sdk.jobs.submit(run_name="slow", tasks=[task]).run_id
     pid = pid_of("timeout")
     run = _wait_run(sdk, run_id)
@@ -232,8 +291,11 @@ def test_idempotency_token_returns_the_same_run(sdk: WorkspaceClient, cluster: s
 def test_jobs_create_run_now_list_reset_delete(sdk: WorkspaceClient, cluster: str) -> None:
     path = _upload(sdk, "dbutils.notebook.exit(dbutils.widgets.get('a') + dbutils.widgets.get('b'))\n")
     name = f"job-{uuid.uuid4().hex[:6]}"
-    task = jobs.Task(task_key="main", existing_cluster_id=cluster,
-                     notebook_task=jobs.NotebookTask(path, base_parameters={"a": "1", "b": "2"}))
+    task = jobs.Task(
+        task_key="main",
+        existing_cluster_id=cluster,
+        notebook_task=jobs.NotebookTask(path, base_parameters={"a": "1", "b": "2"}),
+    )
     job_id = sdk.jobs.create(name=name, tasks=[task]).job_id
     other = sdk.jobs.create(name=name, tasks=[task]).job_id
     job = sdk.jobs.get(job_id)
@@ -259,11 +321,13 @@ def test_jobs_create_run_now_list_reset_delete(sdk: WorkspaceClient, cluster: st
         sdk.jobs.create(name="empty", tasks=[jobs.Task(task_key="x", existing_cluster_id=cluster)])
 
 
-def test_legacy_single_task_submit_over_raw_http(local_ws: LocalWorkspace, sdk: WorkspaceClient,
-                                                cluster: str) -> None:
+def test_legacy_single_task_submit_over_raw_http(local_ws: LocalWorkspace, sdk: WorkspaceClient, cluster: str) -> None:
     path = _upload(sdk, "dbutils.notebook.exit(dbutils.widgets.get('x'))\n")
-    body = {"run_name": "legacy run", "existing_cluster_id": cluster,
-            "notebook_task": {"notebook_path": path, "base_parameters": {"x": "42"}}}
+    body = {
+        "run_name": "legacy run",
+        "existing_cluster_id": cluster,
+        "notebook_task": {"notebook_path": path, "base_parameters": {"x": "42"}},
+    }
     response = _api(local_ws, "POST", "2.2/jobs/runs/submit", json=body)
     assert response.status_code == 200, response.text
     run_id = response.json()["run_id"]
@@ -276,8 +340,10 @@ def test_legacy_single_task_submit_over_raw_http(local_ws: LocalWorkspace, sdk: 
     refused = _api(local_ws, "GET", "2.1/jobs/runs/get-output", params={"run_id": run_id})
     assert refused.status_code == 400 and refused.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     missing = _api(local_ws, "GET", "2.2/jobs/runs/get", params={"run_id": "987654321"})
-    assert missing.status_code == 400 and missing.json() == {"error_code": "INVALID_PARAMETER_VALUE",
-                                                             "message": "Run 987654321 does not exist"}
+    assert missing.status_code == 400 and missing.json() == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": "Run 987654321 does not exist",
+    }
 
 
 def test_deleted_cluster_fails_clearly_and_terminated_cluster_is_started(sdk: WorkspaceClient) -> None:
@@ -315,22 +381,29 @@ def test_spark_access_is_a_clear_error(sdk: WorkspaceClient, cluster: str) -> No
     sql = _upload(sdk, "x = 1\n# COMMAND ----------\n# MAGIC %sql\n# MAGIC SELECT 1\n")
     run = _wait_run(sdk, sdk.jobs.submit(run_name="sql", tasks=[_nb_task("t", sql, cluster)]).run_id)
     assert sdk.jobs.get_run_output(run.tasks[0].run_id).error.startswith(
-        "SparkUnavailableError: spark.sql is not available")
+        "SparkUnavailableError: spark.sql is not available"
+    )
 
 
 def test_dbutils_fs_and_spark_python_task(sdk: WorkspaceClient, local_ws: LocalWorkspace, cluster: str) -> None:
     folder = uuid.uuid4().hex
-    path = _upload(sdk, f"dbutils.fs.mkdirs('dbfs:/{folder}')\ndbutils.fs.put('dbfs:/{folder}/a.txt', 'hello')\n"
-                        f"dbutils.fs.cp('/{folder}/a.txt', '/{folder}/b.txt')\n"
-                        f"names = sorted(f.name for f in dbutils.fs.ls('/{folder}'))\n"
-                        f"dbutils.notebook.exit(','.join(names) + ':' + dbutils.fs.head('/{folder}/b.txt'))\n")
+    path = _upload(
+        sdk,
+        f"dbutils.fs.mkdirs('dbfs:/{folder}')\ndbutils.fs.put('dbfs:/{folder}/a.txt', 'hello')\n"
+        f"dbutils.fs.cp('/{folder}/a.txt', '/{folder}/b.txt')\n"
+        f"names = sorted(f.name for f in dbutils.fs.ls('/{folder}'))\n"
+        f"dbutils.notebook.exit(','.join(names) + ':' + dbutils.fs.head('/{folder}/b.txt'))\n",
+    )
     run = _wait_run(sdk, sdk.jobs.submit(run_name="fs", tasks=[_nb_task("t", path, cluster)]).run_id)
     assert sdk.jobs.get_run_output(run.tasks[0].run_id).notebook_output.result == "a.txt,b.txt:hello"
     assert (local_ws.workspace.data_dir / "dbfs" / folder / "b.txt").read_text() == "hello"
     script = local_ws.workspace.data_dir / "dbfs" / folder / "main.py"
     script.write_text("import sys\nprint('args', sys.argv[1:])\nif sys.argv[1] != 'go':\n    sys.exit(3)\n")
-    task = jobs.SubmitTask(task_key="py", existing_cluster_id=cluster, spark_python_task=jobs.SparkPythonTask(
-        python_file=f"dbfs:/{folder}/main.py", parameters=["go", "2"]))
+    task = jobs.SubmitTask(
+        task_key="py",
+        existing_cluster_id=cluster,
+        spark_python_task=jobs.SparkPythonTask(python_file=f"dbfs:/{folder}/main.py", parameters=["go", "2"]),
+    )
     run = _wait_run(sdk, sdk.jobs.submit(run_name="py", tasks=[task]).run_id)
     assert run.state.result_state == jobs.RunResultState.SUCCESS
     assert "args ['go', '2']" in sdk.jobs.get_run_output(run.tasks[0].run_id).logs
@@ -341,10 +414,27 @@ def test_dbutils_fs_and_spark_python_task(sdk: WorkspaceClient, local_ws: LocalW
 
 def test_run_in_flight_when_server_is_killed_ends_internal_error(tmp_path: Path) -> None:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "airbricks.cli", "serve", "--data-dir", str(tmp_path),
-                               "--port", str(port), "--cluster-start-seconds", "0.2", "--token", "dapitest",
-                               "--spark", "off"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airbricks.cli",
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--port",
+            str(port),
+            "--cluster-start-seconds",
+            "0.2",
+            "--token",
+            "dapitest",
+            "--spark",
+            "off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         client = WorkspaceClient(host=f"http://127.0.0.1:{port}", token="dapitest", auth_type="pat")
         deadline = time.monotonic() + 30
@@ -357,10 +447,15 @@ def test_run_in_flight_when_server_is_killed_ends_internal_error(tmp_path: Path)
                 time.sleep(0.1)
         cluster_id = client.clusters.create_and_wait(cluster_name="c", **CLUSTER).cluster_id
         path = _upload(client, "import os, time\ndbutils.fs.put('/pid', str(os.getpid()))\ntime.sleep(120)\n")
-        run_id = client.jobs.submit(run_name="long", tasks=[
-            _nb_task("t", path, cluster_id),
-            jobs.SubmitTask(task_key="eph", new_cluster=ClusterSpec(**CLUSTER),
-                            notebook_task=jobs.NotebookTask(path))]).run_id
+        run_id = client.jobs.submit(
+            run_name="long",
+            tasks=[
+                _nb_task("t", path, cluster_id),
+                jobs.SubmitTask(
+                    task_key="eph", new_cluster=ClusterSpec(**CLUSTER), notebook_task=jobs.NotebookTask(path)
+                ),
+            ],
+        ).run_id
         _wait_run(client, run_id, ("RUNNING",))
         pid_file = tmp_path / "dbfs" / "pid"
         while not pid_file.exists():

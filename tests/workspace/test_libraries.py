@@ -17,9 +17,16 @@ from .test_jobs import CLUSTER, _nb_task, _upload, _wait_run
 def _statuses(sdk: WorkspaceClient, cluster_id: str, until: set[str], timeout: float = 120) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while True:
-        statuses = {(s.library.pypi.package if s.library.pypi else s.library.maven.coordinates if s.library.maven
-                     else s.library.jar or s.library.whl): s
-                    for s in sdk.libraries.cluster_status(cluster_id)}
+        statuses = {
+            (
+                s.library.pypi.package
+                if s.library.pypi
+                else s.library.maven.coordinates
+                if s.library.maven
+                else s.library.jar or s.library.whl
+            ): s
+            for s in sdk.libraries.cluster_status(cluster_id)
+        }
         if statuses and all(s.status.value in until for s in statuses.values()):
             return statuses
         assert time.monotonic() < deadline, {k: v.status for k, v in statuses.items()}
@@ -30,16 +37,22 @@ def test_cluster_libraries_are_installed_and_importable(sdk: WorkspaceClient) ->
     cluster_id = sdk.clusters.create_and_wait(cluster_name="libraries", **CLUSTER).cluster_id
     try:
         missing = f"airbricks-no-such-package-{uuid.uuid4().hex[:6]}"
-        sdk.libraries.install(cluster_id, [Library(pypi=PythonPyPiLibrary(package="tinydb==4.8.2")),
-                                           Library(pypi=PythonPyPiLibrary(package=missing)),
-                                           Library(jar="dbfs:/jars/nothing.jar"),
-                                           Library(maven=MavenLibrary(coordinates="org.example:nothing:1.0"))])
+        sdk.libraries.install(
+            cluster_id,
+            [
+                Library(pypi=PythonPyPiLibrary(package="tinydb==4.8.2")),
+                Library(pypi=PythonPyPiLibrary(package=missing)),
+                Library(jar="dbfs:/jars/nothing.jar"),
+                Library(maven=MavenLibrary(coordinates="org.example:nothing:1.0")),
+            ],
+        )
         statuses = _statuses(sdk, cluster_id, {"INSTALLED", "FAILED"})
         assert statuses["tinydb==4.8.2"].status == LibraryInstallStatus.INSTALLED
         assert statuses[missing].status == LibraryInstallStatus.FAILED
         assert "No matching distribution found" in statuses[missing].messages[0]
-        assert statuses["dbfs:/jars/nothing.jar"].messages == ["Cannot read the jar dbfs:/jars/nothing.jar: it does "
-                                                               "not exist."]
+        assert statuses["dbfs:/jars/nothing.jar"].messages == [
+            "Cannot read the jar dbfs:/jars/nothing.jar: it does not exist."
+        ]
         assert "--spark-packages" in statuses["org.example:nothing:1.0"].messages[0]
         path = _upload(sdk, "import tinydb\ndbutils.notebook.exit(tinydb.__version__)\n")
         run = _wait_run(sdk, sdk.jobs.submit(run_name="libs", tasks=[_nb_task("t", path, cluster_id)]).run_id)
@@ -56,7 +69,8 @@ def test_library_requests_are_validated(sdk: WorkspaceClient) -> None:
     cluster_id = sdk.clusters.create(cluster_name="libraries-bad", **CLUSTER).response.cluster_id
     try:
         with pytest.raises(InvalidParameterValue, match="libraries\\[0\\]"):
-            sdk.api_client.do("POST", "/api/2.0/libraries/install",
-                              body={"cluster_id": cluster_id, "libraries": [{"pypi": {}}]})
+            sdk.api_client.do(
+                "POST", "/api/2.0/libraries/install", body={"cluster_id": cluster_id, "libraries": [{"pypi": {}}]}
+            )
     finally:
         sdk.clusters.permanent_delete(cluster_id)

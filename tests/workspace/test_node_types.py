@@ -14,8 +14,11 @@ from airbricks.workspace.server.serve import LocalWorkspace
 
 SPEC = {"spark_version": "16.4.x-scala2.12", "num_workers": 0}
 #: The node types the official provider's docs and examples use, per cloud.
-EXAMPLES = {"aws": ["i3.xlarge", "r3.xlarge", "m5d.large", "i3.2xlarge"],
-            "azure": ["Standard_D3_v2", "Standard_DS3_v2", "Standard_D4s_v3"], "gcp": ["n2-highmem-4", "n1-standard-4"]}
+EXAMPLES = {
+    "aws": ["i3.xlarge", "r3.xlarge", "m5d.large", "i3.2xlarge"],
+    "azure": ["Standard_D3_v2", "Standard_DS3_v2", "Standard_D4s_v3"],
+    "gcp": ["n2-highmem-4", "n1-standard-4"],
+}
 MALFORMED = ["i3.xlargee", "I3.XLARGE", "r3", "Standard_DS3", "n2-highmem-4 ", "i3.xlarge; rm -rf /"]
 
 
@@ -31,8 +34,9 @@ def _sweep(client: WorkspaceClient, cloud: str) -> None:
     assert listed == [n["node_type_id"] for n in cluster_specs.node_types(cloud)]
     assert set(EXAMPLES[cloud]) <= set(listed)
     for node in listed:
-        cluster = client.api_client.do("POST", "/api/2.1/clusters/create",
-                                       body={**SPEC, "cluster_name": f"sweep-{node}", "node_type_id": node})
+        cluster = client.api_client.do(
+            "POST", "/api/2.1/clusters/create", body={**SPEC, "cluster_name": f"sweep-{node}", "node_type_id": node}
+        )
         client.clusters.permanent_delete(cluster["cluster_id"])
 
 
@@ -49,14 +53,18 @@ def test_every_node_type_of_another_cloud_is_accepted_there(other_cloud) -> None
 
 @pytest.mark.parametrize("node", MALFORMED)
 def test_malformed_node_types_are_refused_with_the_real_message(sdk: WorkspaceClient, node: str) -> None:
-    with pytest.raises(InvalidParameterValue, match=f"^Node type {node} is not supported. Supported node types: "
-                                                    "m4.large, "):
+    with pytest.raises(
+        InvalidParameterValue, match=f"^Node type {node} is not supported. Supported node types: m4.large, "
+    ):
         sdk.clusters.create(cluster_name="bad", node_type_id=node, **SPEC)
 
 
 def test_another_clouds_type_is_refused_naming_the_cloud_option(sdk: WorkspaceClient) -> None:
-    with pytest.raises(InvalidParameterValue, match=r"Node type Standard_DS3_v2 is not supported \(Standard_DS3_v2 "
-                                                    r"is a node type of AZURE.*--cloud azure\)"):
+    with pytest.raises(
+        InvalidParameterValue,
+        match=r"Node type Standard_DS3_v2 is not supported \(Standard_DS3_v2 "
+        r"is a node type of AZURE.*--cloud azure\)",
+    ):
         sdk.clusters.create(cluster_name="bad", node_type_id="Standard_DS3_v2", **SPEC)
     with pytest.raises(InvalidParameterValue, match="^Driver node type n2-highmem-4 is not supported"):
         sdk.clusters.create(cluster_name="bad", node_type_id="i3.xlarge", driver_node_type_id="n2-highmem-4", **SPEC)

@@ -62,10 +62,12 @@ def test_a_failing_cell_is_marked_in_the_export(sdk: WorkspaceClient, cluster: s
 
 
 def test_pip_installs_a_real_package_for_this_run_only(sdk: WorkspaceClient, cluster: str) -> None:
-    path = _upload(sdk, "# MAGIC %pip install tinydb==4.8.2\n# COMMAND ----------\nimport tinydb\n"
-                        "dbutils.notebook.exit(tinydb.__version__)\n")
-    run = _wait_run(sdk, sdk.jobs.submit(run_name="pip", tasks=[_nb_task("t", path, cluster)]).run_id,
-                    timeout=120)
+    path = _upload(
+        sdk,
+        "# MAGIC %pip install tinydb==4.8.2\n# COMMAND ----------\nimport tinydb\n"
+        "dbutils.notebook.exit(tinydb.__version__)\n",
+    )
+    run = _wait_run(sdk, sdk.jobs.submit(run_name="pip", tasks=[_nb_task("t", path, cluster)]).run_id, timeout=120)
     assert sdk.jobs.get_run_output(run.tasks[0].run_id).notebook_output.result == "4.8.2"
     other = _upload(sdk, "import tinydb\n")  # not installed for other runs
     run = _wait_run(sdk, sdk.jobs.submit(run_name="nopip", tasks=[_nb_task("t", other, cluster)]).run_id)
@@ -86,10 +88,12 @@ def test_a_library_that_does_not_exist_fails_the_run_with_pips_message(sdk: Work
 def _wheel(directory: Path) -> Path:
     """A minimal real wheel (a zip with the dist-info pip reads), built without any build backend."""
     name, version = "airbricks_wheel_probe", "0.1"
-    files = {f"{name}/__init__.py": "ANSWER = 'from-the-wheel'\n",
-             f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-             f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
-                                                  "Tag: py3-none-any\n"}
+    files = {
+        f"{name}/__init__.py": "ANSWER = 'from-the-wheel'\n",
+        f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
     record = "".join(f"{path},,\n" for path in files) + f"{name}-{version}.dist-info/RECORD,,\n"
     wheel = directory / f"{name}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:

@@ -26,13 +26,15 @@ def home() -> str:
 
 def _ws(local_ws: LocalWorkspace, method: str, endpoint: str, **kwargs: object) -> requests.Response:
     headers = {"Authorization": f"Bearer {local_ws.token}"}
-    return requests.request(method, f"{local_ws.url}/api/2.0/workspace/{endpoint}", headers=headers, timeout=30,
-                            **kwargs)
+    return requests.request(
+        method, f"{local_ws.url}/api/2.0/workspace/{endpoint}", headers=headers, timeout=30, **kwargs
+    )
 
 
 def test_upload_notebook_gets_header_and_exports(sdk: WorkspaceClient, local_ws: LocalWorkspace, home: str) -> None:
-    sdk.workspace.upload(f"{home}/nb", b"print('hi')\n", format=ImportFormat.SOURCE, language=Language.PYTHON,
-                         overwrite=True)
+    sdk.workspace.upload(
+        f"{home}/nb", b"print('hi')\n", format=ImportFormat.SOURCE, language=Language.PYTHON, overwrite=True
+    )
     status = sdk.workspace.get_status(f"{home}/nb")
     assert (status.object_type, status.language, status.path) == (ObjectType.NOTEBOOK, Language.PYTHON, f"{home}/nb")
     assert status.object_id and status.created_at and status.modified_at
@@ -44,8 +46,12 @@ def test_upload_notebook_gets_header_and_exports(sdk: WorkspaceClient, local_ws:
 
 def test_json_import_with_cells_and_overwrite(sdk: WorkspaceClient, local_ws: LocalWorkspace, home: str) -> None:
     source = HEADER + "x = 1\n\n# COMMAND ----------\n\nprint(x)\n"
-    body = {"path": f"{home}/cells", "format": "SOURCE", "language": "PYTHON",
-            "content": base64.b64encode(source.encode()).decode()}
+    body = {
+        "path": f"{home}/cells",
+        "format": "SOURCE",
+        "language": "PYTHON",
+        "content": base64.b64encode(source.encode()).decode(),
+    }
     assert _ws(local_ws, "POST", "import", json=body).status_code == 200
     response = _ws(local_ws, "POST", "import", json=body)
     assert response.status_code == 400
@@ -65,8 +71,12 @@ def test_auto_and_jupyter_imports(sdk: WorkspaceClient, home: str) -> None:
     status = sdk.workspace.get_status(f"{home}/data.csv")
     assert (status.object_type, status.size) == (ObjectType.FILE, 8)
     assert sdk.workspace.download(f"{home}/data.csv").read() == b"a,b\n1,2\n"
-    nb = {"cells": [{"cell_type": "markdown", "source": ["# Title"]}, {"cell_type": "code", "source": ["b = 2"]}],
-          "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [{"cell_type": "markdown", "source": ["# Title"]}, {"cell_type": "code", "source": ["b = 2"]}],
+        "metadata": {"language_info": {"name": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     sdk.workspace.upload(f"{home}/jup.ipynb", json.dumps(nb).encode(), format=ImportFormat.JUPYTER)
     text = sdk.workspace.download(f"{home}/jup").read().decode()
     assert text.startswith(HEADER) and "# MAGIC %md" in text and "# COMMAND ----------" in text and "b = 2" in text
@@ -79,8 +89,7 @@ def test_dbc_is_refused_clearly(local_ws: LocalWorkspace, home: str) -> None:
     assert response.status_code == 400 and "DBC" in response.json()["message"]
 
 
-def test_missing_objects_are_resource_does_not_exist(sdk: WorkspaceClient, local_ws: LocalWorkspace,
-                                                     home: str) -> None:
+def test_missing_objects_are_resource_does_not_exist(sdk: WorkspaceClient, local_ws: LocalWorkspace, home: str) -> None:
     with pytest.raises(ResourceDoesNotExist):
         sdk.workspace.get_status(f"{home}/nope")
     with pytest.raises(NotFound):  # ResourceDoesNotExist is a NotFound
@@ -114,8 +123,9 @@ def test_mkdirs_list_delete(sdk: WorkspaceClient, local_ws: LocalWorkspace, home
 def test_traversal_is_refused(local_ws: LocalWorkspace, path: str) -> None:
     data_dir = local_ws.workspace.data_dir
     before = set(data_dir.parent.iterdir())
-    response = _ws(local_ws, "POST", "import",
-                   json={"path": path, "format": "SOURCE", "language": "PYTHON", "content": "eA=="})
+    response = _ws(
+        local_ws, "POST", "import", json={"path": path, "format": "SOURCE", "language": "PYTHON", "content": "eA=="}
+    )
     if "%2e" in path:  # a literal (odd) name inside the workspace root, not a traversal
         assert not (data_dir.parent / "x").exists()
     else:
@@ -125,8 +135,12 @@ def test_traversal_is_refused(local_ws: LocalWorkspace, path: str) -> None:
 
 def test_oversized_import_is_refused(local_ws: LocalWorkspace, home: str) -> None:
     content = base64.b64encode(b"#" * (11 * 1024 * 1024)).decode()
-    response = _ws(local_ws, "POST", "import",
-                   json={"path": f"{home}/big", "format": "SOURCE", "language": "PYTHON", "content": content})
+    response = _ws(
+        local_ws,
+        "POST",
+        "import",
+        json={"path": f"{home}/big", "format": "SOURCE", "language": "PYTHON", "content": content},
+    )
     assert (response.status_code, response.json()["error_code"]) == (400, "MAX_NOTEBOOK_SIZE_EXCEEDED")
 
 
@@ -138,7 +152,7 @@ def test_notebooks_survive_restart(tmp_path: Path) -> None:
     with LocalWorkspace(tmp_path / "ws") as ws:
         client = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
         status = client.workspace.get_status("/Users/me@example.com/keep")
-        assert (status.object_type, status.language, status.object_id) == (
-            ObjectType.NOTEBOOK, Language.SQL, object_id)
+        assert (status.object_type, status.language, status.object_id) == (ObjectType.NOTEBOOK, Language.SQL, object_id)
         assert client.workspace.download("/Users/me@example.com/keep").read() == (
-            b"-- Databricks notebook source\nselect 1")
+            b"-- Databricks notebook source\nselect 1"
+        )

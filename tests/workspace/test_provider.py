@@ -18,8 +18,10 @@ from operators.conftest import dag_id, sink, ti_states  # noqa: F401
 
 SPEC = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
 POLL = 0.2
-GREET = ("# Databricks notebook source\nname = dbutils.widgets.get('name')\n"
-         "# COMMAND ----------\ndbutils.notebook.exit(f'hello {name}')\n")
+GREET = (
+    "# Databricks notebook source\nname = dbutils.widgets.get('name')\n"
+    "# COMMAND ----------\ndbutils.notebook.exit(f'hello {name}')\n"
+)
 
 
 def _dag(dag_id: str):
@@ -55,8 +57,9 @@ async def _in_async_hook(call):
 
 
 def _usage(local_ws) -> list[dict[str, Any]]:
-    resp = requests.get(f"{local_ws.url}/api/2.0/airbricks/clusters",
-                        headers={"Authorization": f"Bearer {local_ws.token}"}, timeout=10)
+    resp = requests.get(
+        f"{local_ws.url}/api/2.0/airbricks/clusters", headers={"Authorization": f"Bearer {local_ws.token}"}, timeout=10
+    )
     resp.raise_for_status()
     return resp.json()["clusters"]
 
@@ -72,8 +75,11 @@ def clusters_cleaned_up(local_ws):
 
     yield new
     time.sleep(0.5)  # job clusters finish TERMINATING (0.2 s here)
-    left = [(c["cluster_id"], c["compute_type"], c["state"]) for c in new()
-            if not c["deleted"] and not (c["compute_type"] == "JOBS" and c["state"] == "TERMINATED")]
+    left = [
+        (c["cluster_id"], c["compute_type"], c["state"])
+        for c in new()
+        if not c["deleted"] and not (c["compute_type"] == "JOBS" and c["state"] == "TERMINATED")
+    ]
     assert not left, f"clusters left behind: {left}"
 
 
@@ -100,8 +106,9 @@ def notebook(sdk):
     def upload(source: str) -> str:
         path = f"/Shared/provider/nb-{uuid.uuid4().hex[:8]}"
         sdk.workspace.mkdirs("/Shared/provider")
-        sdk.workspace.upload(path, source.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON,
-                             overwrite=True)
+        sdk.workspace.upload(
+            path, source.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON, overwrite=True
+        )
         return path
 
     return upload
@@ -168,8 +175,13 @@ def test_hook_run_methods(run_dag, dag_id, sink, ti_states, cluster, notebook, s
         from airflow.providers.databricks.hooks.databricks import DatabricksHook
 
         hook = DatabricksHook(retry_delay=0.1)
-        run_id = hook.submit_run({"run_name": "hook-submit", "existing_cluster_id": cid,
-                                  "notebook_task": {"notebook_path": greet, "base_parameters": {"name": "hook"}}})
+        run_id = hook.submit_run(
+            {
+                "run_name": "hook-submit",
+                "existing_cluster_id": cid,
+                "notebook_task": {"notebook_path": greet, "base_parameters": {"name": "hook"}},
+            }
+        )
         sink["run_id"] = run_id
         sink["state"] = _until(lambda: hook.get_run_state(run_id), lambda s: s.is_terminal)
         sink["async_state"] = asyncio.run(_in_async_hook(lambda h: h.a_get_run_state(run_id)))
@@ -181,8 +193,9 @@ def test_hook_run_methods(run_dag, dag_id, sink, ti_states, cluster, notebook, s
             hook.get_run_output(run_id)
         except AirflowException as err:
             sink["parent_output_error"] = str(err)
-        long = hook.submit_run({"run_name": "hook-cancel", "existing_cluster_id": cid,
-                                "notebook_task": {"notebook_path": sleeper}})
+        long = hook.submit_run(
+            {"run_name": "hook-cancel", "existing_cluster_id": cid, "notebook_task": {"notebook_path": sleeper}}
+        )
         _until(lambda: hook.get_run_state(long), lambda s: s.life_cycle_state == "RUNNING")
         hook.cancel_run(long)
         sink["canceled"] = _until(lambda: hook.get_run_state(long), lambda s: s.is_terminal)
@@ -222,9 +235,16 @@ def test_hook_job_methods(run_dag, dag_id, sink, ti_states, cluster, notebook, s
         from airflow.providers.databricks.hooks.databricks import DatabricksHook
 
         hook = DatabricksHook(retry_delay=0.1)
-        settings = {"name": name, "tasks": [{"task_key": "greet", "existing_cluster_id": cid,
-                                             "notebook_task": {"notebook_path": greet,
-                                                               "base_parameters": {"name": "created"}}}]}
+        settings = {
+            "name": name,
+            "tasks": [
+                {
+                    "task_key": "greet",
+                    "existing_cluster_id": cid,
+                    "notebook_task": {"notebook_path": greet, "base_parameters": {"name": "created"}},
+                }
+            ],
+        }
         job_id = hook.create_job(settings)
         sink["job_id"] = job_id
         sink["found"] = hook.find_job_id_by_name(name)
@@ -262,11 +282,19 @@ def test_submit_run_operator_legacy_form(run_dag, dag_id, sink, ti_states, clust
     cid = cluster()
     greet, bad = notebook(GREET), notebook(_failing("legacy-boom-42"))
     with _dag(dag_id) as dag:
-        DatabricksSubmitRunOperator(task_id="ok", existing_cluster_id=cid, polling_period_seconds=POLL,
-                                    notebook_task={"notebook_path": greet, "base_parameters": {"name": "legacy"}})
-        DatabricksSubmitRunOperator(task_id="bad", existing_cluster_id=cid, polling_period_seconds=POLL,
-                                    notebook_task={"notebook_path": bad},
-                                    on_failure_callback=_record_failure(sink))
+        DatabricksSubmitRunOperator(
+            task_id="ok",
+            existing_cluster_id=cid,
+            polling_period_seconds=POLL,
+            notebook_task={"notebook_path": greet, "base_parameters": {"name": "legacy"}},
+        )
+        DatabricksSubmitRunOperator(
+            task_id="bad",
+            existing_cluster_id=cid,
+            polling_period_seconds=POLL,
+            notebook_task={"notebook_path": bad},
+            on_failure_callback=_record_failure(sink),
+        )
     dr = run_dag(dag)
     assert ti_states(dr) == {"ok": "success", "bad": "failed"}
     assert "legacy-boom-42" in sink["errors"]["bad"]
@@ -281,8 +309,7 @@ def test_submit_run_operator_legacy_form(run_dag, dag_id, sink, ti_states, clust
     assert "legacy-boom-42" in bad_out.error and "ValueError" in bad_out.error_trace
 
 
-def test_submit_run_operator_deferrable(run_dag, dag_id, sink, ti_states, cluster, notebook, sdk, new_runs,
-                                        caplog):
+def test_submit_run_operator_deferrable(run_dag, dag_id, sink, ti_states, cluster, notebook, sdk, new_runs, caplog):
     from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
 
     caplog.set_level(logging.INFO)
@@ -293,13 +320,24 @@ def test_submit_run_operator_deferrable(run_dag, dag_id, sink, ti_states, cluste
     greet = notebook(slow + GREET.split("\n", 1)[1])
     bad = notebook(slow + _failing("deferred-boom-7").split("\n", 1)[1])
     with _dag(dag_id) as dag:
-        DatabricksSubmitRunOperator(task_id="ok", deferrable=True, polling_period_seconds=POLL,
-                                    json={"existing_cluster_id": cid, "timeout_seconds": "600",
-                                          "notebook_task": {"notebook_path": greet,
-                                                            "base_parameters": {"name": "deferred"}}})
-        DatabricksSubmitRunOperator(task_id="bad", deferrable=True, polling_period_seconds=POLL,
-                                    existing_cluster_id=cid, notebook_task={"notebook_path": bad},
-                                    on_failure_callback=_record_failure(sink))
+        DatabricksSubmitRunOperator(
+            task_id="ok",
+            deferrable=True,
+            polling_period_seconds=POLL,
+            json={
+                "existing_cluster_id": cid,
+                "timeout_seconds": "600",
+                "notebook_task": {"notebook_path": greet, "base_parameters": {"name": "deferred"}},
+            },
+        )
+        DatabricksSubmitRunOperator(
+            task_id="bad",
+            deferrable=True,
+            polling_period_seconds=POLL,
+            existing_cluster_id=cid,
+            notebook_task={"notebook_path": bad},
+            on_failure_callback=_record_failure(sink),
+        )
     dr = run_dag(dag)
     assert ti_states(dr) == {"ok": "success", "bad": "failed"}
     assert "running trigger in line" in caplog.text  # the async hook polled runs/get (JSON body GETs)
@@ -318,15 +356,26 @@ def test_create_jobs_then_run_now(run_dag, dag_id, sink, ti_states, cluster, not
     cid = cluster()
     greet = notebook(GREET)
     name = f"{dag_id}-job"
-    job = {"name": name, "tasks": [
-        {"task_key": "on_existing", "existing_cluster_id": cid, "notebook_task": {"notebook_path": greet}},
-        {"task_key": "on_new", "depends_on": [{"task_key": "on_existing"}], "new_cluster": SPEC,
-         "notebook_task": {"notebook_path": greet, "base_parameters": {"name": "default"}}},
-    ]}
+    job = {
+        "name": name,
+        "tasks": [
+            {"task_key": "on_existing", "existing_cluster_id": cid, "notebook_task": {"notebook_path": greet}},
+            {
+                "task_key": "on_new",
+                "depends_on": [{"task_key": "on_existing"}],
+                "new_cluster": SPEC,
+                "notebook_task": {"notebook_path": greet, "base_parameters": {"name": "default"}},
+            },
+        ],
+    }
     with _dag(dag_id) as dag:
         create = DatabricksCreateJobsOperator(task_id="create", json=job)
-        run = DatabricksRunNowOperator(task_id="run", job_id="{{ ti.xcom_pull(task_ids='create') }}",
-                                       notebook_params={"name": "run-now"}, polling_period_seconds=POLL)
+        run = DatabricksRunNowOperator(
+            task_id="run",
+            job_id="{{ ti.xcom_pull(task_ids='create') }}",
+            notebook_params={"name": "run-now"},
+            polling_period_seconds=POLL,
+        )
         again = DatabricksCreateJobsOperator(task_id="again", json={**job, "description": "reset by name"})
         create >> run >> again
     dr = run_dag(dag)
@@ -350,17 +399,30 @@ def test_create_jobs_then_run_now(run_dag, dag_id, sink, ti_states, cluster, not
 
 
 @pytest.mark.parametrize("compute", ["existing", "new"])
-def test_notebook_operator(run_dag, dag_id, sink, ti_states, cluster, notebook, sdk, new_runs, compute,
-                           clusters_cleaned_up):
+def test_notebook_operator(
+    run_dag, dag_id, sink, ti_states, cluster, notebook, sdk, new_runs, compute, clusters_cleaned_up
+):
     from airflow.providers.databricks.operators.databricks import DatabricksNotebookOperator
 
     where = {"existing_cluster_id": cluster()} if compute == "existing" else {"new_cluster": SPEC}
     greet, bad = notebook(GREET), notebook(_failing(f"notebook-boom-{compute}"))
     with _dag(dag_id) as dag:
-        DatabricksNotebookOperator(task_id="ok", notebook_path=greet, source="WORKSPACE",
-                                   notebook_params={"name": compute}, polling_period_seconds=POLL, **where)
-        DatabricksNotebookOperator(task_id="bad", notebook_path=bad, source="WORKSPACE",
-                                   polling_period_seconds=POLL, on_failure_callback=_record_failure(sink), **where)
+        DatabricksNotebookOperator(
+            task_id="ok",
+            notebook_path=greet,
+            source="WORKSPACE",
+            notebook_params={"name": compute},
+            polling_period_seconds=POLL,
+            **where,
+        )
+        DatabricksNotebookOperator(
+            task_id="bad",
+            notebook_path=bad,
+            source="WORKSPACE",
+            polling_period_seconds=POLL,
+            on_failure_callback=_record_failure(sink),
+            **where,
+        )
     dr = run_dag(dag)
     assert ti_states(dr) == {"ok": "success", "bad": "failed"}
     assert "Final state FAILED" in sink["errors"]["bad"]
@@ -380,21 +442,35 @@ def test_notebook_operator(run_dag, dag_id, sink, ti_states, cluster, notebook, 
             _until(lambda: sdk.clusters.get(c["cluster_id"]).state.value, lambda s: s == "TERMINATED", timeout=10)
 
 
-def test_workflow_task_group_shares_one_job_cluster(run_dag, dag_id, sink, ti_states, notebook, sdk,
-                                                     clusters_cleaned_up):
+def test_workflow_task_group_shares_one_job_cluster(
+    run_dag, dag_id, sink, ti_states, notebook, sdk, clusters_cleaned_up
+):
     from airflow.providers.databricks.operators.databricks import DatabricksNotebookOperator
     from airflow.providers.databricks.operators.databricks_workflow import DatabricksWorkflowTaskGroup
 
     greet = notebook(GREET)
     with _dag(dag_id) as dag:
-        with DatabricksWorkflowTaskGroup(group_id="workflow", databricks_conn_id="databricks_default",
-                                         job_clusters=[{"job_cluster_key": "shared", "new_cluster": SPEC}]):
-            first = DatabricksNotebookOperator(task_id="first", notebook_path=greet, source="WORKSPACE",
-                                               job_cluster_key="shared", polling_period_seconds=POLL,
-                                               notebook_params={"name": "first"})
-            second = DatabricksNotebookOperator(task_id="second", notebook_path=greet, source="WORKSPACE",
-                                                job_cluster_key="shared", polling_period_seconds=POLL,
-                                                notebook_params={"name": "second"})
+        with DatabricksWorkflowTaskGroup(
+            group_id="workflow",
+            databricks_conn_id="databricks_default",
+            job_clusters=[{"job_cluster_key": "shared", "new_cluster": SPEC}],
+        ):
+            first = DatabricksNotebookOperator(
+                task_id="first",
+                notebook_path=greet,
+                source="WORKSPACE",
+                job_cluster_key="shared",
+                polling_period_seconds=POLL,
+                notebook_params={"name": "first"},
+            )
+            second = DatabricksNotebookOperator(
+                task_id="second",
+                notebook_path=greet,
+                source="WORKSPACE",
+                job_cluster_key="shared",
+                polling_period_seconds=POLL,
+                notebook_params={"name": "second"},
+            )
             first >> second
     dr = run_dag(dag)
     states = ti_states(dr)
@@ -415,23 +491,39 @@ def test_workflow_task_group_shares_one_job_cluster(run_dag, dag_id, sink, ti_st
     sdk.jobs.delete(job.job_id)
 
 
-def test_create_jobs_operator_numbers_sent_as_strings_come_back_as_numbers(run_dag, dag_id, ti_states, notebook,
-                                                                          sdk):
+def test_create_jobs_operator_numbers_sent_as_strings_come_back_as_numbers(run_dag, dag_id, ti_states, notebook, sdk):
     """The provider normalises every number in ``json`` to a string; the service stores numbers."""
     from airflow.providers.databricks.operators.databricks import DatabricksCreateJobsOperator
 
     greet = notebook(GREET)
     name = f"{dag_id}-job"
     with _dag(dag_id) as dag:
-        DatabricksCreateJobsOperator(task_id="create", json={
-            "name": name, "max_concurrent_runs": 3, "timeout_seconds": 600,
-            "tasks": [{"task_key": "t", "new_cluster": SPEC, "timeout_seconds": 60, "max_retries": 1,
-                       "notebook_task": {"notebook_path": greet}}]})
+        DatabricksCreateJobsOperator(
+            task_id="create",
+            json={
+                "name": name,
+                "max_concurrent_runs": 3,
+                "timeout_seconds": 600,
+                "tasks": [
+                    {
+                        "task_key": "t",
+                        "new_cluster": SPEC,
+                        "timeout_seconds": 60,
+                        "max_retries": 1,
+                        "notebook_task": {"notebook_path": greet},
+                    }
+                ],
+            },
+        )
     dr = run_dag(dag)
     assert ti_states(dr) == {"create": "success"}
     (job,) = sdk.jobs.list(name=name)
-    raw = requests.get(f"{sdk.config.host}/api/2.2/jobs/get", params={"job_id": job.job_id},
-                       headers={"Authorization": f"Bearer {sdk.config.token}"}, timeout=10).json()
+    raw = requests.get(
+        f"{sdk.config.host}/api/2.2/jobs/get",
+        params={"job_id": job.job_id},
+        headers={"Authorization": f"Bearer {sdk.config.token}"},
+        timeout=10,
+    ).json()
     sdk.jobs.delete(job.job_id)
     settings = raw["settings"]
     assert settings["max_concurrent_runs"] == 3

@@ -81,13 +81,21 @@ def _no_plain_value_in_data_dir(local_ws, value: str) -> None:
 
 
 @pytest.mark.parametrize("fail", [False, True], ids=["exits", "raises"])
-def test_a_notebook_printing_and_returning_a_secret_shows_redacted(sdk: WorkspaceClient, local_ws, secret,
-                                                                   fail: bool) -> None:
+def test_a_notebook_printing_and_returning_a_secret_shows_redacted(
+    sdk: WorkspaceClient, local_ws, secret, fail: bool
+) -> None:
     scope, value = secret
     token_file = f"dbfs:/tmp/secret-tests/{uuid.uuid4().hex}"
-    run, output = _submit(sdk, jobs.SubmitTask(task_key="leak", notebook_task=jobs.NotebookTask(
-        notebook_path=_upload(sdk, NOTEBOOK),
-        base_parameters={"scope": scope, "fail": str(fail).lower(), "token_file": token_file})))
+    run, output = _submit(
+        sdk,
+        jobs.SubmitTask(
+            task_key="leak",
+            notebook_task=jobs.NotebookTask(
+                notebook_path=_upload(sdk, NOTEBOOK),
+                base_parameters={"scope": scope, "fail": str(fail).lower(), "token_file": token_file},
+            ),
+        ),
+    )
     exported = _export(sdk, run)
     assert "the password is [REDACTED]" in exported and "keys [&#x27;pw&#x27;] True" in exported
     assert "token in env False" in exported  # the kernel took its token out of the environment
@@ -103,8 +111,9 @@ def test_a_notebook_printing_and_returning_a_secret_shows_redacted(sdk: Workspac
     # The run's token was revoked when it ended: the copy the notebook leaked no longer authenticates.
     leaked = base64.b64decode(sdk.dbfs.read(token_file.removeprefix("dbfs:")).data).decode()
     assert leaked.startswith("dkea")
-    answer = requests.get(f"{local_ws.url}/api/2.0/secrets/scopes/list", timeout=10,
-                          headers={"Authorization": f"Bearer {leaked}"})
+    answer = requests.get(
+        f"{local_ws.url}/api/2.0/secrets/scopes/list", timeout=10, headers={"Authorization": f"Bearer {leaked}"}
+    )
     assert answer.status_code == 401
     sdk.dbfs.delete(token_file.removeprefix("dbfs:"))
 
@@ -113,8 +122,12 @@ def test_a_python_file_task_logs_the_secret_redacted(sdk: WorkspaceClient, local
     scope, value = secret
     path = f"/tmp/secret-tests/{uuid.uuid4().hex}.py"
     sdk.dbfs.put(path, contents=base64.b64encode(PYTHON_FILE.encode()).decode(), overwrite=True)
-    run, output = _submit(sdk, jobs.SubmitTask(task_key="file", spark_python_task=jobs.SparkPythonTask(
-        python_file=f"dbfs:{path}", parameters=[scope])))
+    run, output = _submit(
+        sdk,
+        jobs.SubmitTask(
+            task_key="file", spark_python_task=jobs.SparkPythonTask(python_file=f"dbfs:{path}", parameters=[scope])
+        ),
+    )
     assert run.state.result_state == jobs.RunResultState.SUCCESS, output.error
     assert "python file got [REDACTED]" in output.logs and value not in output.logs
     _no_plain_value_in_data_dir(local_ws, value)
@@ -124,37 +137,65 @@ def test_a_python_file_task_logs_the_secret_redacted(sdk: WorkspaceClient, local
 def test_a_run_as_another_principal_is_refused_by_the_scope_acl(sdk: WorkspaceClient, secret) -> None:
     scope, _ = secret
     sp = sdk.service_principals.create(display_name=f"runner-{uuid.uuid4().hex[:6]}")
-    job = sdk.jobs.create(name="denied", run_as=jobs.JobRunAs(service_principal_name=sp.application_id), tasks=[
-        jobs.Task(task_key="read", notebook_task=jobs.NotebookTask(notebook_path=_upload(sdk, DENIED_NOTEBOOK),
-                                                                   base_parameters={"scope": scope}))])
+    job = sdk.jobs.create(
+        name="denied",
+        run_as=jobs.JobRunAs(service_principal_name=sp.application_id),
+        tasks=[
+            jobs.Task(
+                task_key="read",
+                notebook_task=jobs.NotebookTask(
+                    notebook_path=_upload(sdk, DENIED_NOTEBOOK), base_parameters={"scope": scope}
+                ),
+            )
+        ],
+    )
     try:
         run = _wait_run(sdk, sdk.jobs.run_now(job.job_id).run_id)
         output = sdk.jobs.get_run_output(run.tasks[0].run_id)
         assert run.state.result_state == jobs.RunResultState.FAILED
-        assert output.error == (f"SecretsError: PERMISSION_DENIED: {sp.application_id} does not have READ permission "
-                                f"on scope {scope} to perform this action.")
+        assert output.error == (
+            f"SecretsError: PERMISSION_DENIED: {sp.application_id} does not have READ permission "
+            f"on scope {scope} to perform this action."
+        )
     finally:
         sdk.jobs.delete(job.job_id)
         sdk.service_principals.delete(sp.id)
 
 
-def test_secret_references_in_the_cluster_spec_are_resolved_for_the_cluster(sdk: WorkspaceClient, local_ws,
-                                                                           secret) -> None:
+def test_secret_references_in_the_cluster_spec_are_resolved_for_the_cluster(
+    sdk: WorkspaceClient, local_ws, secret
+) -> None:
     scope, value = secret
     reference = f"{{{{secrets/{scope}/pw}}}}"
-    cluster = sdk.clusters.create(cluster_name="with-secrets", spark_version="16.4.x-scala2.12",
-                                  node_type_id="i3.xlarge", num_workers=0, spark_env_vars={"DB_PASSWORD": reference},
-                                  spark_conf={"spark.db.password": reference}).cluster_id
-    broken = sdk.clusters.create(cluster_name="missing-secret", spark_version="16.4.x-scala2.12",
-                                 node_type_id="i3.xlarge", num_workers=0,
-                                 spark_env_vars={"X": f"{{{{secrets/{scope}/nope}}}}"}).cluster_id
+    cluster = sdk.clusters.create(
+        cluster_name="with-secrets",
+        spark_version="16.4.x-scala2.12",
+        node_type_id="i3.xlarge",
+        num_workers=0,
+        spark_env_vars={"DB_PASSWORD": reference},
+        spark_conf={"spark.db.password": reference},
+    ).cluster_id
+    broken = sdk.clusters.create(
+        cluster_name="missing-secret",
+        spark_version="16.4.x-scala2.12",
+        node_type_id="i3.xlarge",
+        num_workers=0,
+        spark_env_vars={"X": f"{{{{secrets/{scope}/nope}}}}"},
+    ).cluster_id
     try:
         info = sdk.clusters.get(cluster)
         assert info.spark_env_vars == {"DB_PASSWORD": reference} and info.spark_conf["spark.db.password"] == reference
-        run, output = _submit(sdk, jobs.SubmitTask(task_key="env", existing_cluster_id=cluster,
-                                                   notebook_task=jobs.NotebookTask(
-            notebook_path=_upload(sdk, ENV_NOTEBOOK),
-            base_parameters={"sha": hashlib.sha256(value.encode()).hexdigest()})))
+        run, output = _submit(
+            sdk,
+            jobs.SubmitTask(
+                task_key="env",
+                existing_cluster_id=cluster,
+                notebook_task=jobs.NotebookTask(
+                    notebook_path=_upload(sdk, ENV_NOTEBOOK),
+                    base_parameters={"sha": hashlib.sha256(value.encode()).hexdigest()},
+                ),
+            ),
+        )
         assert output.notebook_output.result == "match", output.error
         exported = _export(sdk, run)
         assert "env password [REDACTED]" in exported and value not in exported

@@ -77,11 +77,13 @@ def test_errors_are_the_real_ones(sdk: WorkspaceClient, scope: str) -> None:
     with pytest.raises(NotImplemented, match="Azure Key Vault-backed scopes are not available"):
         sdk.secrets.create_scope("kv", scope_backend_type=ScopeBackendType.AZURE_KEYVAULT)
     with pytest.raises(InvalidParameterValue, match="Missing required field: principal"):
-        sdk.api_client.do("POST", "/api/2.0/secrets/acls/put",
-                          body={"scope": scope, "principal": {}, "permission": "READ"})
+        sdk.api_client.do(
+            "POST", "/api/2.0/secrets/acls/put", body={"scope": scope, "principal": {}, "permission": "READ"}
+        )
     with pytest.raises(InvalidParameterValue, match="READ, WRITE, MANAGE"):
-        sdk.api_client.do("POST", "/api/2.0/secrets/acls/put",
-                          body={"scope": scope, "principal": "users", "permission": "OWN"})
+        sdk.api_client.do(
+            "POST", "/api/2.0/secrets/acls/put", body={"scope": scope, "principal": "users", "permission": "OWN"}
+        )
 
 
 def test_acls_are_enforced_for_a_second_principal(sdk: WorkspaceClient, scope: str, bot) -> None:
@@ -104,7 +106,9 @@ def test_acls_are_enforced_for_a_second_principal(sdk: WorkspaceClient, scope: s
     as_bot.secrets.put_secret(scope, "from-bot", string_value="hello")
     assert sdk.secrets.get_acl(scope, app_id).permission is AclPermission.WRITE
     assert {(a.principal, a.permission.value) for a in sdk.secrets.list_acls(scope)} == {
-        ("airbricks@localhost", "MANAGE"), (app_id, "WRITE")}
+        ("airbricks@localhost", "MANAGE"),
+        (app_id, "WRITE"),
+    }
     with pytest.raises(PermissionDenied, match="MANAGE permission"):
         as_bot.secrets.delete_scope(scope)
 
@@ -131,6 +135,7 @@ def test_values_are_encrypted_at_rest_with_a_private_key(sdk: WorkspaceClient, s
     (data_dir / "control.txt").write_text(value)
     try:
         assert [p.name for p in data_dir.rglob("*") if p.is_file() and value.encode() in p.read_bytes()] == [
-            "control.txt"]
+            "control.txt"
+        ]
     finally:
         (data_dir / "control.txt").unlink()

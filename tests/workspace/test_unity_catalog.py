@@ -48,11 +48,17 @@ def test_catalog_schema_volume_crud(sdk: WorkspaceClient) -> None:
     assert sdk.catalogs.update(catalog, comment="changed").comment == "changed"
     schema = sdk.schemas.create(name="raw", catalog_name=catalog)
     assert schema.full_name == f"{catalog}.raw" and schema.catalog_name == catalog
-    managed = sdk.volumes.create(catalog_name=catalog, schema_name="raw", name="landing",
-                                 volume_type=VolumeType.MANAGED)
+    managed = sdk.volumes.create(
+        catalog_name=catalog, schema_name="raw", name="landing", volume_type=VolumeType.MANAGED
+    )
     assert (managed.full_name, managed.volume_type) == (f"{catalog}.raw.landing", VolumeType.MANAGED)
-    external = sdk.volumes.create(catalog_name=catalog, schema_name="raw", name="ext",
-                                  volume_type=VolumeType.EXTERNAL, storage_location="s3://bucket/ext")
+    external = sdk.volumes.create(
+        catalog_name=catalog,
+        schema_name="raw",
+        name="ext",
+        volume_type=VolumeType.EXTERNAL,
+        storage_location="s3://bucket/ext",
+    )
     assert external.storage_location == "s3://bucket/ext"
     with pytest.raises(InvalidParameterValue, match="storage_location is required"):
         sdk.volumes.create(catalog_name=catalog, schema_name="raw", name="x", volume_type=VolumeType.EXTERNAL)
@@ -125,8 +131,10 @@ dbutils.notebook.exit(json.dumps(out))
     assert f"Volume 'main.default.{volume}' does not exist" in out["missing"]
     assert f"Volume 'main.default.{volume}' does not exist" in out["open"]
     sdk.volumes.create(catalog_name="main", schema_name="default", name=volume, volume_type=VolumeType.MANAGED)
-    written = run_notebook(f'dbutils.fs.put("/Volumes/main/default/{volume}/a.txt", "a")\n'
-                           f'dbutils.notebook.exit(dbutils.fs.head("/Volumes/main/default/{volume}/a.txt"))')
+    written = run_notebook(
+        f'dbutils.fs.put("/Volumes/main/default/{volume}/a.txt", "a")\n'
+        f'dbutils.notebook.exit(dbutils.fs.head("/Volumes/main/default/{volume}/a.txt"))'
+    )
     assert written == "a"
 
 

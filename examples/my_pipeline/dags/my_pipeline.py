@@ -29,12 +29,16 @@ with DAG(
     catchup=False,
     tags=["example"],
 ) as dag:
-    wait_for_landing = DatabricksFileSensor(task_id="wait_for_landing", path=LANDING_FILE, poke_interval=1,
-                                            timeout=60)
+    wait_for_landing = DatabricksFileSensor(task_id="wait_for_landing", path=LANDING_FILE, poke_interval=1, timeout=60)
     start_cluster = DatabricksCreateClusterOperator(
         task_id="start_cluster",
-        cluster_spec={"cluster_name": "my-pipeline-{{ ds_nodash }}", "spark_version": "15.4.x-scala2.12",
-                      "node_type_id": "i3.xlarge", "num_workers": 1, "autotermination_minutes": 30},
+        cluster_spec={
+            "cluster_name": "my-pipeline-{{ ds_nodash }}",
+            "spark_version": "15.4.x-scala2.12",
+            "node_type_id": "i3.xlarge",
+            "num_workers": 1,
+            "autotermination_minutes": 30,
+        },
         poll_interval=1,
     )
     summarize = DatabricksSubmitRunOperator(
@@ -42,8 +46,10 @@ with DAG(
         json={
             "run_name": "summarize {{ ds }}",
             "existing_cluster_id": CLUSTER_ID,
-            "notebook_task": {"notebook_path": "/Workspace/Shared/my_pipeline/summarize",
-                              "base_parameters": {"landing_file": LANDING_FILE}},
+            "notebook_task": {
+                "notebook_path": "/Workspace/Shared/my_pipeline/summarize",
+                "base_parameters": {"landing_file": LANDING_FILE},
+            },
         },
         polling_period_seconds=1,
         do_xcom_push=True,

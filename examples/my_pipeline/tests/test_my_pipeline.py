@@ -23,8 +23,9 @@ def test_summarizes_the_landed_file(run_dag, land_file):
     assert json.loads(result.xcom("get_result")) == {"rows": 2, "total_amount": 100.0}  # dbutils.notebook.exit
 
 
-def test_a_negative_amount_fails_the_notebook_and_the_cluster_is_still_deleted(run_dag, land_file,
-                                                                                notebook_output, workspace_client):
+def test_a_negative_amount_fails_the_notebook_and_the_cluster_is_still_deleted(
+    run_dag, land_file, notebook_output, workspace_client
+):
     land_file("dbfs:/landing/2026-01-06/sales.csv", "id,amount\n1,40\n2,-5\n")
 
     result = run_dag("my_pipeline", logical_date="2026-01-06")

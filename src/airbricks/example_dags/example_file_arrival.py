@@ -19,14 +19,18 @@ from airflow.sdk import DAG, Asset, AssetWatcher, task
 
 from airbricks.triggers import DatabricksFileArrivalTrigger
 
-LANDING = "dbfs:/landing/orders/_SUCCESS*"   # or /Volumes/<catalog>/<schema>/<volume>/orders/_SUCCESS*
-NEWER_THAN = "2026-12-01T00:00:00+00:00"     # markers from before the pipeline went live never fire
-POLL_SECONDS = 30.0                          # one DBFS call per poll, for all the DAGs on the asset
+LANDING = "dbfs:/landing/orders/_SUCCESS*"  # or /Volumes/<catalog>/<schema>/<volume>/orders/_SUCCESS*
+NEWER_THAN = "2026-12-01T00:00:00+00:00"  # markers from before the pipeline went live never fire
+POLL_SECONDS = 30.0  # one DBFS call per poll, for all the DAGs on the asset
 
 landed_orders = Asset(
     "airbricks_landed_orders",
-    watchers=[AssetWatcher(name="orders_success_marker", trigger=DatabricksFileArrivalTrigger(
-        path=LANDING, newer_than=NEWER_THAN, poll_interval=POLL_SECONDS))],
+    watchers=[
+        AssetWatcher(
+            name="orders_success_marker",
+            trigger=DatabricksFileArrivalTrigger(path=LANDING, newer_than=NEWER_THAN, poll_interval=POLL_SECONDS),
+        )
+    ],
 )
 
 with DAG(

@@ -120,7 +120,7 @@ with DAG(
         to="{{ params.recipient }}",
         subject="airbricks: landing {{ ds }} summarized",
         html_content="<p>Summary of dbfs:/landing/{{ ds }} (table landing_sales):</p>"
-                     "<pre>{{ ti.xcom_pull('get_result') }}</pre>",
+        "<pre>{{ ti.xcom_pull('get_result') }}</pre>",
         from_email="airflow@airbricks.local",
     )
 

@@ -45,21 +45,39 @@ with DAG(
     },
     tags=["airbricks", "example", "sql"],
 ) as dag:
-    wait_for_landing = DatabricksFileSensor(task_id="wait_for_landing", path=f"{LANDING_DIR}/_SUCCESS",
-                                            newer_than="{{ data_interval_start }}", poke_interval=2,
-                                            timeout=30 * 60)
+    wait_for_landing = DatabricksFileSensor(
+        task_id="wait_for_landing",
+        path=f"{LANDING_DIR}/_SUCCESS",
+        newer_than="{{ data_interval_start }}",
+        poke_interval=2,
+        timeout=30 * 60,
+    )
 
     upload_notebook = DatabricksApiOperator(
-        task_id="upload_notebook", method="POST", endpoint="api/2.0/workspace/import",
-        json={"path": NOTEBOOK_PATH, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
-              "content": base64.b64encode(NOTEBOOK_SOURCE.read_bytes()).decode()})
+        task_id="upload_notebook",
+        method="POST",
+        endpoint="api/2.0/workspace/import",
+        json={
+            "path": NOTEBOOK_PATH,
+            "format": "SOURCE",
+            "language": "PYTHON",
+            "overwrite": True,
+            "content": base64.b64encode(NOTEBOOK_SOURCE.read_bytes()).decode(),
+        },
+    )
 
     load_table = DatabricksSubmitRunOperator(
         task_id="load_table",
-        json={"run_name": "load {{ ds }} into landing_sales", "existing_cluster_id": "{{ params.cluster_id }}",
-              "notebook_task": {"notebook_path": NOTEBOOK_PATH, "base_parameters": {
-                  "landing_dir": LANDING_DIR, "day": "{{ ds }}", "step": "load", "fail": "false"}}},
-        polling_period_seconds=1)
+        json={
+            "run_name": "load {{ ds }} into landing_sales",
+            "existing_cluster_id": "{{ params.cluster_id }}",
+            "notebook_task": {
+                "notebook_path": NOTEBOOK_PATH,
+                "base_parameters": {"landing_dir": LANDING_DIR, "day": "{{ ds }}", "step": "load", "fail": "false"},
+            },
+        },
+        polling_period_seconds=1,
+    )
 
     summarize = DatabricksSqlOperator(
         task_id="summarize",
@@ -73,10 +91,10 @@ with DAG(
         to="{{ params.recipient }}",
         subject="airbricks: landing {{ ds }} summarized with SQL",
         html_content="{% set description, rows = ti.xcom_pull('summarize') %}"
-                     "<p>Table landing_sales, day {{ ds }} (SQL warehouse {{ params.warehouse_name }}):</p>"
-                     "<table><tr>{% for column in description %}<th>{{ column[0] }}</th>{% endfor %}</tr>"
-                     "{% for row in rows %}<tr>{% for value in row %}<td>{{ value }}</td>{% endfor %}</tr>"
-                     "{% endfor %}</table>",
+        "<p>Table landing_sales, day {{ ds }} (SQL warehouse {{ params.warehouse_name }}):</p>"
+        "<table><tr>{% for column in description %}<th>{{ column[0] }}</th>{% endfor %}</tr>"
+        "{% for row in rows %}<tr>{% for value in row %}<td>{{ value }}</td>{% endfor %}</tr>"
+        "{% endfor %}</table>",
         from_email="airflow@airbricks.local",
     )
 

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-
 class DatabricksApiOperator(DatabricksHookMixin, BaseOperator):
     """Call one Databricks REST endpoint with the connection's credentials; return the JSON answer.
 

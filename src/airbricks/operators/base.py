@@ -24,8 +24,13 @@ class DatabricksHookMixin:
     databricks_retry_delay: float = 1.0
     databricks_retry_args: dict[str, Any] | None = None
 
-    def _set_connection(self, conn_id: str, retry_limit: int | None = None, retry_delay: float | None = None,
-                        retry_args: dict[str, Any] | None = None) -> None:
+    def _set_connection(
+        self,
+        conn_id: str,
+        retry_limit: int | None = None,
+        retry_delay: float | None = None,
+        retry_args: dict[str, Any] | None = None,
+    ) -> None:
         self.databricks_conn_id = conn_id
         self.databricks_retry_limit = 3 if retry_limit is None else retry_limit
         self.databricks_retry_delay = 1.0 if retry_delay is None else retry_delay
@@ -45,6 +50,10 @@ class DatabricksHookMixin:
     def hook(self) -> AirbricksDatabricksHook:
         from airbricks.hooks import AirbricksDatabricksHook
 
-        return AirbricksDatabricksHook(self.databricks_conn_id, retry_limit=self.databricks_retry_limit,
-                                       retry_delay=self.databricks_retry_delay,
-                                       retry_args=self.databricks_retry_args, caller=type(self).__name__)
+        return AirbricksDatabricksHook(
+            self.databricks_conn_id,
+            retry_limit=self.databricks_retry_limit,
+            retry_delay=self.databricks_retry_delay,
+            retry_args=self.databricks_retry_args,
+            caller=type(self).__name__,
+        )

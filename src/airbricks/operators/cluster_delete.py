@@ -122,12 +122,17 @@ class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
         if not upstream or not hasattr(ti, "get_task_states"):
             return
         states = ti.get_task_states(dag_id=ti.dag_id, task_ids=upstream, run_ids=[ti.run_id]).get(ti.run_id, {})
-        failed = sorted(task for task, state in states.items() if state in ("failed", "upstream_failed")
-                        and not self._reaches_another_leaf(task))
+        failed = sorted(
+            task
+            for task, state in states.items()
+            if state in ("failed", "upstream_failed") and not self._reaches_another_leaf(task)
+        )
         if failed:
-            raise AirflowException(f"Cluster {cluster_id} was deleted; this task fails the DAG run because upstream "
-                                   f"work failed: {', '.join(failed)} (Airflow judges the run by this task, not by "
-                                   "the work upstream of it).")
+            raise AirflowException(
+                f"Cluster {cluster_id} was deleted; this task fails the DAG run because upstream "
+                f"work failed: {', '.join(failed)} (Airflow judges the run by this task, not by "
+                "the work upstream of it)."
+            )
 
     def _reaches_another_leaf(self, task_id: str) -> bool:
         """Whether a failure of ``task_id`` also reaches a leaf other than this task (which then fails the run,
@@ -148,8 +153,10 @@ class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
             state = self.hook.get_cluster(cluster_id).get("state", "UNKNOWN")
         except Exception as exc:  # the workspace may be what fails: say so, the delete failed either way
             state = f"unknown (clusters/get failed too: {exc})"
-        return (f"Could not delete cluster {cluster_id}: it is still {state} and costing money until someone "
-                f"deletes it (Compute page, or clusters/permanent-delete). Cause: {cause}")
+        return (
+            f"Could not delete cluster {cluster_id}: it is still {state} and costing money until someone "
+            f"deletes it (Compute page, or clusters/permanent-delete). Cause: {cause}"
+        )
 
 
 @contextmanager
@@ -188,11 +195,18 @@ def databricks_cluster(
     :param create_options: :class:`DatabricksCreateClusterOperator` arguments given directly, e.g.
         ``databricks_cluster(spec, deferrable=True, poll_interval=5, timeout=1800)``.
     """
-    create = DatabricksCreateClusterOperator(task_id=create_task_id, cluster_spec=cluster_spec,
-                                             databricks_conn_id=databricks_conn_id,
-                                             **{**(create_kwargs or {}), **create_options})
-    delete = DatabricksDeleteClusterOperator(task_id=delete_task_id, cluster_id=create.output,
-                                             permanent=permanent, databricks_conn_id=databricks_conn_id,
-                                             **(delete_kwargs or {}))
+    create = DatabricksCreateClusterOperator(
+        task_id=create_task_id,
+        cluster_spec=cluster_spec,
+        databricks_conn_id=databricks_conn_id,
+        **{**(create_kwargs or {}), **create_options},
+    )
+    delete = DatabricksDeleteClusterOperator(
+        task_id=delete_task_id,
+        cluster_id=create.output,
+        permanent=permanent,
+        databricks_conn_id=databricks_conn_id,
+        **(delete_kwargs or {}),
+    )
     with delete.as_teardown(setups=create, on_failure_fail_dagrun=True):
         yield create

@@ -54,6 +54,8 @@ def describe_failure(cluster: dict[str, Any]) -> str:
     reason = cluster.get("termination_reason") or {}
     text = f"{cluster.get('state')}: {cluster.get('state_message', '')}".rstrip(": ")
     if reason:
-        text += (f"; termination_reason code={reason.get('code')} type={reason.get('type')} "
-                 f"parameters={reason.get('parameters', {})}")
+        text += (
+            f"; termination_reason code={reason.get('code')} type={reason.get('type')} "
+            f"parameters={reason.get('parameters', {})}"
+        )
     return text

@@ -69,8 +69,10 @@ class DatabricksStartClusterOperator(DatabricksCreateClusterOperator):
         found = [c for c in self.hook.list_clusters() if c.get("cluster_name") == name]
         if len(found) != 1:
             ids = ", ".join(f"{c.get('cluster_id')} ({c.get('state')})" for c in found) or "none"
-            raise AirflowException(f"cluster_name {name!r} must name exactly one cluster; found: {ids}. Give "
-                                   "cluster_id instead, or rename the clusters.")
+            raise AirflowException(
+                f"cluster_name {name!r} must name exactly one cluster; found: {ids}. Give "
+                "cluster_id instead, or rename the clusters."
+            )
         return str(found[0]["cluster_id"])
 
     def _give_up(self, cluster_id: str) -> str:

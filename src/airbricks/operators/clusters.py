@@ -100,8 +100,10 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         callbacks = self.on_failure_callback
-        self.on_failure_callback = [*(callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []),
-                                    delete_clusters_of_a_failed_task]
+        self.on_failure_callback = [
+            *(callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []),
+            delete_clusters_of_a_failed_task,
+        ]
         self.cluster_spec = cluster_spec
         self._set_connection(databricks_conn_id, databricks_retry_limit, databricks_retry_delay, databricks_retry_args)
         self.poll_interval = poll_interval
@@ -141,9 +143,9 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
                 from airbricks.triggers import DatabricksClusterStateTrigger
 
                 self.defer(
-                    trigger=DatabricksClusterStateTrigger(cluster_id, self.databricks_conn_id,
-                                                          self.poll_interval, self.timeout,
-                                                          **self._explicit_retry()),
+                    trigger=DatabricksClusterStateTrigger(
+                        cluster_id, self.databricks_conn_id, self.poll_interval, self.timeout, **self._explicit_retry()
+                    ),
                     method_name="execute_complete",
                     timeout=timedelta(seconds=self.timeout + 60),
                 )
@@ -174,9 +176,9 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
         from airbricks.utils import clusters as states
 
         known = self._state_store_get(context)
-        candidates = [c for c in self.hook.list_clusters()
-                      if owned_by(c, tags)
-                      or (known and c.get("cluster_id") == known)]
+        candidates = [
+            c for c in self.hook.list_clusters() if owned_by(c, tags) or (known and c.get("cluster_id") == known)
+        ]
         if not candidates:
             return None
         rank = {state: i for i, state in enumerate(states.ADOPTION_ORDER)}
@@ -222,16 +224,17 @@ class DatabricksCreateClusterOperator(DatabricksHookMixin, BaseOperator):
             if done(state):
                 return cluster
             if time.monotonic() > deadline:
-                raise AirflowException(f"Cluster {cluster_id} not {what} after {self.timeout}s (still {state}); "
-                                       f"{self._give_up(cluster_id)}")
+                raise AirflowException(
+                    f"Cluster {cluster_id} not {what} after {self.timeout}s (still {state}); "
+                    f"{self._give_up(cluster_id)}"
+                )
             self.log.info("Cluster %s is %s, waiting for %s", cluster_id, state, what)
             time.sleep(self.poll_interval)
 
     def _wait_running(self, cluster_id: str) -> None:
         from airbricks.utils import clusters as states
 
-        cluster = self._wait_for(cluster_id, lambda s: s == states.RUNNING or s in states.ENDED_STATES,
-                                 states.RUNNING)
+        cluster = self._wait_for(cluster_id, lambda s: s == states.RUNNING or s in states.ENDED_STATES, states.RUNNING)
         self._check_running(cluster_id, cluster)
 
     def _check_running(self, cluster_id: str, cluster: dict[str, Any]) -> None:
@@ -278,6 +281,10 @@ def delete_clusters_of_a_failed_task(context: Context) -> None:
     tags = owner_tags(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
     for cluster in task.hook.list_clusters():
         if owned_by(cluster, tags):
-            task.log.warning("Task %s failed while its cluster %s is %s: deleting it", ti.task_id,
-                             cluster.get("cluster_id"), cluster.get("state"))
+            task.log.warning(
+                "Task %s failed while its cluster %s is %s: deleting it",
+                ti.task_id,
+                cluster.get("cluster_id"),
+                cluster.get("state"),
+            )
             task._delete_quietly(str(cluster["cluster_id"]))

@@ -42,10 +42,19 @@ class DatabricksClusterLibrariesOperator(DatabricksHookMixin, BaseOperator):
     template_fields_renderers = {"libraries": "json"}
     operator_extra_links = (DatabricksClusterLink(),)
 
-    def __init__(self, *, cluster_id: str, libraries: list[dict[str, Any]], poll_interval: float = 10.0,
-                 timeout: float = 1800.0, databricks_conn_id: str = "databricks_default",
-                 databricks_retry_limit: int | None = None, databricks_retry_delay: float | None = None,
-                 databricks_retry_args: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        cluster_id: str,
+        libraries: list[dict[str, Any]],
+        poll_interval: float = 10.0,
+        timeout: float = 1800.0,
+        databricks_conn_id: str = "databricks_default",
+        databricks_retry_limit: int | None = None,
+        databricks_retry_delay: float | None = None,
+        databricks_retry_args: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.cluster_id = cluster_id
         self.libraries = libraries
@@ -56,8 +65,9 @@ class DatabricksClusterLibrariesOperator(DatabricksHookMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, str]:
         expect_links(self)
         if not isinstance(self.libraries, list) or not self.libraries:
-            raise AirflowException("libraries must be a non-empty list such as [{\"pypi\": {\"package\": "
-                                   "\"tinydb==4.8.2\"}}]")
+            raise AirflowException(
+                'libraries must be a non-empty list such as [{"pypi": {"package": "tinydb==4.8.2"}}]'
+            )
         cluster_id = str(self.cluster_id)
         push_link(self, context["ti"], XCOM_CLUSTER_URL_KEY, self.hook.cluster_url(cluster_id))
         self.hook.call("POST", "api/2.0/libraries/install", {"cluster_id": cluster_id, "libraries": self.libraries})
@@ -65,15 +75,22 @@ class DatabricksClusterLibrariesOperator(DatabricksHookMixin, BaseOperator):
         deadline = time.monotonic() + self.timeout
         while True:
             statuses = self._statuses(cluster_id)
-            pending = [_label(lib) for lib in self.libraries if statuses.get(_key(lib), {}).get("status") not in SETTLED]
+            pending = [
+                _label(lib) for lib in self.libraries if statuses.get(_key(lib), {}).get("status") not in SETTLED
+            ]
             if not pending:
                 break
             if time.monotonic() > deadline:
-                raise AirflowException(f"Libraries on cluster {cluster_id} not installed after {self.timeout}s, "
-                                       f"still pending: {', '.join(pending)}")
+                raise AirflowException(
+                    f"Libraries on cluster {cluster_id} not installed after {self.timeout}s, "
+                    f"still pending: {', '.join(pending)}"
+                )
             time.sleep(self.poll_interval)
-        failed = [f"{_label(lib)}: {statuses[_key(lib)]['status']} - {' '.join(statuses[_key(lib)].get('messages', []))}"
-                  for lib in self.libraries if not SETTLED[statuses[_key(lib)]["status"]]]
+        failed = [
+            f"{_label(lib)}: {statuses[_key(lib)]['status']} - {' '.join(statuses[_key(lib)].get('messages', []))}"
+            for lib in self.libraries
+            if not SETTLED[statuses[_key(lib)]["status"]]
+        ]
         if failed:
             raise AirflowException(f"Libraries could not be installed on cluster {cluster_id}: " + "; ".join(failed))
         self.log.info("All %d libraries are INSTALLED on cluster %s", len(self.libraries), cluster_id)

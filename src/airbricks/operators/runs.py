@@ -66,8 +66,9 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         if (run_id is None) == (run_task_id is None):
-            raise ValueError("pass exactly one of run_id (the Databricks run id) or run_task_id (the task "
-                             "that started the run)")
+            raise ValueError(
+                "pass exactly one of run_id (the Databricks run id) or run_task_id (the task that started the run)"
+            )
         self.run_id = run_id
         self.run_task_id = run_task_id
         self.decode_json = decode_json
@@ -80,8 +81,10 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
         if value is None:
             value = context["ti"].xcom_pull(task_ids=self.run_task_id, key=PROVIDER_RUN_ID_KEY)
             if value is None:
-                raise AirflowException(f"task {self.run_task_id!r} pushed no XCom {PROVIDER_RUN_ID_KEY!r}: is it a "
-                                       "DatabricksSubmitRunOperator/DatabricksRunNowOperator with do_xcom_push?")
+                raise AirflowException(
+                    f"task {self.run_task_id!r} pushed no XCom {PROVIDER_RUN_ID_KEY!r}: is it a "
+                    "DatabricksSubmitRunOperator/DatabricksRunNowOperator with do_xcom_push?"
+                )
         try:
             return int(value)
         except (TypeError, ValueError):
@@ -98,12 +101,15 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
         tasks = run.get("tasks") or []
 
         if life not in ("TERMINATED", "SKIPPED", "INTERNAL_ERROR") and not _is_terminated_status(run):
-            raise AirflowException(f"run {run_id} is not finished ({life or 'unknown state'}): its output is "
-                                   "not available yet; run this task after the run's task")
+            raise AirflowException(
+                f"run {run_id} is not finished ({life or 'unknown state'}): its output is "
+                "not available yet; run this task after the run's task"
+            )
         keys = [(t.get("task_key") or str(t["run_id"]), int(t["run_id"])) for t in tasks] or [("", run_id)]
         if self.log_output:
             notebooks = {int(t["run_id"]) for t in tasks if t.get("notebook_task")} or (
-                {run_id} if not tasks and (run.get("task") or {}).get("notebook_task") else set())
+                {run_id} if not tasks and (run.get("task") or {}).get("notebook_task") else set()
+            )
             for key, task_run_id in keys:
                 self._log_output_of(key or "run", task_run_id, task_run_id in notebooks)
         if state.get("result_state") != "SUCCESS":
@@ -115,8 +121,10 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
                     error = str(exc)
                 if error:
                     errors.append(f"{key or 'run'}: {error}")
-            raise AirflowException(f"run {run_id} {state.get('result_state') or life}: "
-                                   f"{state.get('state_message', '')}" + (f" | {'; '.join(errors)}" if errors else ""))
+            raise AirflowException(
+                f"run {run_id} {state.get('result_state') or life}: "
+                f"{state.get('state_message', '')}" + (f" | {'; '.join(errors)}" if errors else "")
+            )
 
         results = {key: self._result(key, self._output_of(task_run_id)) for key, task_run_id in keys}
         if len(results) == 1:
@@ -128,8 +136,7 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
 
         if task_run_id not in self._outputs:
             try:
-                self._outputs[task_run_id] = self.hook.call("GET", "2.2/jobs/runs/get-output",
-                                                            {"run_id": task_run_id})
+                self._outputs[task_run_id] = self.hook.call("GET", "2.2/jobs/runs/get-output", {"run_id": task_run_id})
             except DatabricksRequestError as exc:
                 raise AirflowException(f"could not read the output of task run {task_run_id}: {exc}") from None
         return self._outputs[task_run_id]
@@ -142,8 +149,9 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
         lines: list[str] = []
         try:
             if notebook:
-                lines = export_lines(self.hook.call("GET", "2.0/jobs/runs/export",
-                                                    {"run_id": task_run_id, "views_to_export": "CODE"}))
+                lines = export_lines(
+                    self.hook.call("GET", "2.0/jobs/runs/export", {"run_id": task_run_id, "views_to_export": "CODE"})
+                )
             output = self._output_of(task_run_id)
         except (DatabricksRequestError, AirflowException) as exc:
             self.log.warning("Could not read the output of %s (task run %s) for the log: %s", key, task_run_id, exc)
@@ -161,8 +169,11 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
         notebook = output.get("notebook_output") or {}
         result = notebook.get("result")
         if notebook.get("truncated"):
-            self.log.warning("The output of %s was truncated by Databricks (first %s bytes kept)",
-                             key or "the run", len(result or ""))
+            self.log.warning(
+                "The output of %s was truncated by Databricks (first %s bytes kept)",
+                key or "the run",
+                len(result or ""),
+            )
         if result is None:
             # Not a notebook task (or exited without a value): fall back to logs for spark_python/etc.
             result = output.get("logs")

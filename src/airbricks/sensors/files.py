@@ -7,8 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowSensorTimeout, AirflowSkipException, \
-    BaseSensorOperator, conf
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    conf,
+)
 
 from airbricks.operators.base import DatabricksHookMixin
 from airbricks.utils.files import FileTarget, iso_time, to_epoch_ms
@@ -71,8 +76,9 @@ class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):
         target = FileTarget.parse(self.path)
         found = target.find(self.hook, to_epoch_ms(self.newer_than))
         if found is None:
-            self.log.info("Waiting for %s%s", target.display,
-                          f" newer than {self.newer_than}" if self.newer_than else "")
+            self.log.info(
+                "Waiting for %s%s", target.display, f" newer than {self.newer_than}" if self.newer_than else ""
+            )
         return found
 
     def poke(self, context: Context) -> Any:
@@ -82,8 +88,9 @@ class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):
         if found is None:
             return False
         found.pop("is_dir", None)
-        self.log.info("Found %s (%s bytes, modified %s)", found["path"], found["size"],
-                      iso_time(found["modification_time"]))
+        self.log.info(
+            "Found %s (%s bytes, modified %s)", found["path"], found["size"], iso_time(found["modification_time"])
+        )
         return PokeReturnValue(is_done=True, xcom_value=found)
 
     def execute(self, context: Context) -> Any:
@@ -96,10 +103,13 @@ class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):
         from airbricks.triggers import DatabricksFileTrigger
 
         self.defer(
-            trigger=DatabricksFileTrigger(path=self.path, databricks_conn_id=self.databricks_conn_id,
-                                          newer_than_ms=to_epoch_ms(self.newer_than),
-                                          poll_interval=self.poke_interval,
-                                          timeout_at=time.time() + self.timeout if self.timeout else None),
+            trigger=DatabricksFileTrigger(
+                path=self.path,
+                databricks_conn_id=self.databricks_conn_id,
+                newer_than_ms=to_epoch_ms(self.newer_than),
+                poll_interval=self.poke_interval,
+                timeout_at=time.time() + self.timeout if self.timeout else None,
+            ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout) if self.timeout else None,
         )
@@ -114,6 +124,7 @@ class DatabricksFileSensor(DatabricksHookMixin, BaseSensorOperator):
             raise AirflowException(f"waiting for {self.path} failed: {event.get('message')}")
         found = dict(event["file"])
         found.pop("is_dir", None)
-        self.log.info("Found %s (%s bytes, modified %s)", found["path"], found["size"],
-                      iso_time(found["modification_time"]))
+        self.log.info(
+            "Found %s (%s bytes, modified %s)", found["path"], found["size"], iso_time(found["modification_time"])
+        )
         return found

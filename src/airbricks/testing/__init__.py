@@ -51,7 +51,8 @@ def require_testing_extra(what: str) -> None:
     if missing:
         raise MissingTestingExtra(
             f"{what} needs the {EXTRA} extra ({', '.join(missing)} not installed): "
-            f"pip install '{EXTRA}' (add 'airbricks[spark]' too for real Spark behind clusters).")
+            f"pip install '{EXTRA}' (add 'airbricks[spark]' too for real Spark behind clusters)."
+        )
 
 
 def local_workspace(*args: Any, **kwargs: Any) -> TestWorkspace:

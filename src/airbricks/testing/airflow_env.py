@@ -83,7 +83,8 @@ class AirflowEnvironment:
             raise AirflowNotIsolated(
                 f"Airflow was imported with AIRFLOW_HOME={configuration.AIRFLOW_HOME} before the isolated "
                 f"{self.home} was set: import Airflow only inside tests, or let the airbricks pytest plugin "
-                "load first (it sets AIRFLOW_HOME before conftest files are imported).")
+                "load first (it sets AIRFLOW_HOME before conftest files are imported)."
+            )
 
     def connect(self, connection_uri: str, conn_ids: Iterable[str] = ()) -> None:
         """Point ``databricks_default`` and every id in ``conn_ids`` at a workspace (environment connections)."""
@@ -112,14 +113,23 @@ class AirflowEnvironment:
         bag = DagBag(dag_folder=str(self.dags_folder))
         dag = bag.dags.get(dag_id)
         if dag is None:
-            errors = "".join(f"\n  {path}: {error.strip().splitlines()[-1]}"
-                             for path, error in bag.import_errors.items())
-            raise LookupError(f"No DAG {dag_id!r} in {self.dags_folder}: it holds {sorted(bag.dags) or 'none'}"
-                              + (f"; import errors:{errors}" if errors else ""))
+            errors = "".join(
+                f"\n  {path}: {error.strip().splitlines()[-1]}" for path, error in bag.import_errors.items()
+            )
+            raise LookupError(
+                f"No DAG {dag_id!r} in {self.dags_folder}: it holds {sorted(bag.dags) or 'none'}"
+                + (f"; import errors:{errors}" if errors else "")
+            )
         return dag
 
-    def run_dag(self, dag: Any, *, conf: Mapping[str, Any] | None = None,
-                logical_date: datetime.datetime | str | None = None, **test_kwargs: Any) -> DagRunResult:
+    def run_dag(
+        self,
+        dag: Any,
+        *,
+        conf: Mapping[str, Any] | None = None,
+        logical_date: datetime.datetime | str | None = None,
+        **test_kwargs: Any,
+    ) -> DagRunResult:
         """Run ``dag`` (a DAG object, or a ``dag_id`` in the DAGs folder) once with ``dag.test()``.
 
         Airflow 3.3's ``dag.test()`` only runs DAGs it finds serialized in the metadata DB, so the DAG is

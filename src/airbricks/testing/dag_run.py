@@ -111,8 +111,9 @@ class DagRunResult:
 
     @property
     def task_states(self) -> dict[str, str | None]:
-        return {task_id: (str(ti.state) if ti.state is not None else None)
-                for task_id, ti in self.task_instances.items()}
+        return {
+            task_id: (str(ti.state) if ti.state is not None else None) for task_id, ti in self.task_instances.items()
+        }
 
     @property
     def failed_tasks(self) -> list[str]:
@@ -129,8 +130,11 @@ class DagRunResult:
         from airflow.utils.session import create_session
 
         with create_session() as session:
-            row = session.query(XComModel).filter_by(
-                dag_id=self.dag_id, run_id=self.run_id, task_id=task_id, key=key).one_or_none()
+            row = (
+                session.query(XComModel)
+                .filter_by(dag_id=self.dag_id, run_id=self.run_id, task_id=task_id, key=key)
+                .one_or_none()
+            )
             return XCom.deserialize_value(row) if row is not None else None
 
     def log(self, task_id: str) -> str:

@@ -53,9 +53,19 @@ class AirflowDeployment:
         retries it): how long a task on a dead worker stays "running".
     """
 
-    def __init__(self, root: Path, dag_files: dict[str, str], dag_ids: Iterable[str], *, parallelism: int = 4,
-                 cluster_start_seconds: float = 2.0, cluster_stop_seconds: float = 0.5, executor: str = "local",
-                 workers: int = 2, heartbeat_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        dag_files: dict[str, str],
+        dag_ids: Iterable[str],
+        *,
+        parallelism: int = 4,
+        cluster_start_seconds: float = 2.0,
+        cluster_stop_seconds: float = 0.5,
+        executor: str = "local",
+        workers: int = 2,
+        heartbeat_timeout: float = 60.0,
+    ) -> None:
         from airbricks.workspace.server.serve import LocalWorkspace
 
         if executor not in EXECUTORS:
@@ -69,8 +79,11 @@ class AirflowDeployment:
         self.executor = executor
         self.worker_names = [f"worker-{i + 1}" for i in range(workers)] if executor == "celery" else []
         self.heartbeat_timeout = heartbeat_timeout
-        self.workspace = LocalWorkspace(self.root / "workspace", cluster_start_seconds=cluster_start_seconds,
-                                        cluster_stop_seconds=cluster_stop_seconds)
+        self.workspace = LocalWorkspace(
+            self.root / "workspace",
+            cluster_start_seconds=cluster_start_seconds,
+            cluster_stop_seconds=cluster_stop_seconds,
+        )
         self.api_port = free_port()
         self.supervisor = Supervisor(self.root)
         self.postgres = PostgresServer() if executor == "celery" else None
@@ -91,47 +104,55 @@ class AirflowDeployment:
         """The services' environment: this process's, minus any AIRFLOW* setting that would leak in."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         api = f"http://127.0.0.1:{self.api_port}"
-        env.update({
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(self.api_port),
-            "AIRFLOW__API__BASE_URL": api,
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": "airbricks-bench-jwt-secret-not-a-databricks-token",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_SEC": "2",
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(int(self.heartbeat_timeout)),
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
-            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
-            # Loopback ports of our own: the defaults (8793/8794) may be taken by another deployment here.
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self._log_ports["worker"]),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self._log_ports["triggerer"]),
-            "AIRFLOW_CONN_DATABRICKS_DEFAULT": self.workspace.connection_uri,
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.api_port),
+                "AIRFLOW__API__BASE_URL": api,
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__API_AUTH__JWT_SECRET": "airbricks-bench-jwt-secret-not-a-databricks-token",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_SEC": "2",
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(int(self.heartbeat_timeout)),
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+                "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+                # Loopback ports of our own: the defaults (8793/8794) may be taken by another deployment here.
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self._log_ports["worker"]),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self._log_ports["triggerer"]),
+                "AIRFLOW_CONN_DATABRICKS_DEFAULT": self.workspace.connection_uri,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         if self.executor == "local":
-            env.update({"AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db}"})
+            env.update(
+                {
+                    "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db}",
+                }
+            )
         else:
             assert self.postgres is not None and self.redis is not None
             db = self.postgres.url("psycopg")
-            env.update({
-                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-                # psycopg 3 is both the sync and the async driver: one package instead of psycopg2 + asyncpg.
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db,
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": db,
-                "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
-                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + db,
-                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(max(1, self.parallelism // len(self.worker_names))),
-                "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
-            })
+            env.update(
+                {
+                    "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                    # psycopg 3 is both the sync and the async driver: one package instead of psycopg2 + asyncpg.
+                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db,
+                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": db,
+                    "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
+                    "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + db,
+                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(max(1, self.parallelism // len(self.worker_names))),
+                    "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
+                }
+            )
         return env
 
     # -- start / stop ------------------------------------------------------------------------------------
@@ -152,8 +173,12 @@ class AirflowDeployment:
         env = self.env()
         for name in self.worker_names:  # a worker's start-up (imports, broker) overlaps db migrate
             self.supervisor.spawn(self._worker(name, env))
-        migrate = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        migrate = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         if migrate.returncode:
             raise RuntimeError(f"airflow db migrate failed:\n{migrate.stdout.decode(errors='replace')[-3000:]}")
         self.timings["migrate"] = time.monotonic() - started - self.timings["servers"]
@@ -168,9 +193,20 @@ class AirflowDeployment:
         return Service(name, [sys.executable, "-m", "airflow", name], env=env, ready=ready, cwd=self.root)
 
     def _worker(self, name: str, env: dict[str, str]) -> Service:
-        argv = [sys.executable, "-m", "airflow", "celery", "worker", "--celery-hostname", f"{name}@%h",
-                "--pid", str(self.root / f"{name}.pid"), "--skip-serve-logs", "--without-gossip",
-                "--without-mingle"]
+        argv = [
+            sys.executable,
+            "-m",
+            "airflow",
+            "celery",
+            "worker",
+            "--celery-hostname",
+            f"{name}@%h",
+            "--pid",
+            str(self.root / f"{name}.pid"),
+            "--skip-serve-logs",
+            "--without-gossip",
+            "--without-mingle",
+        ]
         log = self.root / f"{name}.log"
         offset = log.stat().st_size if log.exists() else 0
 
@@ -190,8 +226,10 @@ class AirflowDeployment:
         deadline = time.monotonic() + timeout
         while not self._dags_parsed():
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the DAGs {sorted(self.dag_ids)} were not parsed and unpaused within "
-                                   f"{timeout:.0f} s; see {self.root / 'dag-processor.log'}")
+                raise RuntimeError(
+                    f"the DAGs {sorted(self.dag_ids)} were not parsed and unpaused within "
+                    f"{timeout:.0f} s; see {self.root / 'dag-processor.log'}"
+                )
             time.sleep(0.5)
 
     def _dags_parsed(self) -> bool:
@@ -278,8 +316,13 @@ class AirflowDeployment:
         """The local workspace over HTTP, retried: the harness itself must not trip over injected faults."""
         for attempt in range(10):
             try:
-                response = requests.request(method, self.workspace.url + path, timeout=30, headers={
-                    "Authorization": f"Bearer {self.workspace.token}"}, **kwargs)
+                response = requests.request(
+                    method,
+                    self.workspace.url + path,
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {self.workspace.token}"},
+                    **kwargs,
+                )
                 if response.status_code < 500 and response.status_code != 429:
                     response.raise_for_status()
                     return response.json()
@@ -294,8 +337,10 @@ class AirflowDeployment:
         for attempt in range(20):
             with contextlib.suppress(requests.ConnectionError):
                 response = requests.post(
-                    f"http://127.0.0.1:{self.api_port}/api/v2/dags/{dag_id}/dagRuns", timeout=60,
-                    json={"dag_run_id": run_id, "logical_date": logical_date.isoformat()})
+                    f"http://127.0.0.1:{self.api_port}/api/v2/dags/{dag_id}/dagRuns",
+                    timeout=60,
+                    json={"dag_run_id": run_id, "logical_date": logical_date.isoformat()},
+                )
                 if response.ok or (response.status_code == 409 and attempt):  # 409: an earlier try got through
                     return
                 if response.status_code < 500:
@@ -315,8 +360,9 @@ class AirflowDeployment:
                         return conn.execute(sql, args).fetchall()
                 import psycopg
 
-                with psycopg.connect(host="127.0.0.1", port=self.postgres.port, user="postgres",
-                                     dbname="postgres", connect_timeout=5) as conn:
+                with psycopg.connect(
+                    host="127.0.0.1", port=self.postgres.port, user="postgres", dbname="postgres", connect_timeout=5
+                ) as conn:
                     return list(conn.execute(sql.replace("?", "%s"), args).fetchall())
             except (sqlite3.OperationalError, OSError) as exc:  # locked by a writer, or restarting
                 last = exc

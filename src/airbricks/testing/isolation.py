@@ -73,8 +73,12 @@ def reset_to(api: Api, snapshot: Snapshot) -> None:
             api.call("POST", "/api/2.1/jobs/delete", json={"job_id": job["job_id"]}, ok_missing=True)
     for cluster in _clusters(api):
         if cluster["cluster_id"] not in snapshot.clusters:
-            api.call("POST", "/api/2.1/clusters/permanent-delete", json={"cluster_id": cluster["cluster_id"]},
-                     ok_missing=True)
+            api.call(
+                "POST",
+                "/api/2.1/clusters/permanent-delete",
+                json={"cluster_id": cluster["cluster_id"]},
+                ok_missing=True,
+            )
     for path in _topmost_new(_dbfs_tree(api), snapshot.dbfs):
         api.call("POST", "/api/2.0/dbfs/delete", json={"path": path, "recursive": True}, ok_missing=True)
     for repo in _paged(api, "/api/2.0/repos", "repos"):  # Git folders, with their files
@@ -99,8 +103,12 @@ def reset_to(api: Api, snapshot: Snapshot) -> None:
     for kind in ("volumes", "schemas", "catalogs"):
         for _, name in (obj for obj in new_objects if obj[0] == kind):
             if name.rpartition(".")[0] not in new_names:  # else deleting its parent (forced) takes it along
-                api.call("DELETE", f"{UC}/{kind}/{name}", params={"force": "true"} if kind != "volumes" else None,
-                         ok_missing=True)
+                api.call(
+                    "DELETE",
+                    f"{UC}/{kind}/{name}",
+                    params={"force": "true"} if kind != "volumes" else None,
+                    ok_missing=True,
+                )
 
 
 def _catalog_objects(api: Api) -> Iterator[tuple[str, str]]:
@@ -108,8 +116,9 @@ def _catalog_objects(api: Api) -> Iterator[tuple[str, str]]:
         yield "catalogs", catalog["name"]
         for schema in api.call("GET", f"{UC}/schemas", params={"catalog_name": catalog["name"]}).get("schemas", []):
             yield "schemas", schema["full_name"]
-            found = api.call("GET", f"{UC}/volumes", params={"catalog_name": catalog["name"],
-                                                               "schema_name": schema["name"]})
+            found = api.call(
+                "GET", f"{UC}/volumes", params={"catalog_name": catalog["name"], "schema_name": schema["name"]}
+            )
             for volume in found.get("volumes", []):
                 yield "volumes", volume["full_name"]
 
@@ -126,8 +135,11 @@ def _secret_scopes(api: Api) -> list[str]:
 
 
 def _principals(api: Api) -> list[tuple[str, str]]:
-    return [(resource, doc["id"]) for resource in ("Groups", "ServicePrincipals", "Users")
-            for doc in (api.call("GET", f"{SCIM}/{resource}") or {}).get("Resources", [])]
+    return [
+        (resource, doc["id"])
+        for resource in ("Groups", "ServicePrincipals", "Users")
+        for doc in (api.call("GET", f"{SCIM}/{resource}") or {}).get("Resources", [])
+    ]
 
 
 def _clusters(api: Api) -> list[dict[str, Any]]:

@@ -32,23 +32,33 @@ from airbricks.testing import missing_packages, require_testing_extra
 OPTIONS: dict[str, tuple[str, str, Any]] = {
     "airbricks_cluster_start_seconds": ("seconds a local cluster spends PENDING", "string", "0.5"),
     "airbricks_cluster_stop_seconds": ("seconds a local cluster spends TERMINATING", "string", "0.2"),
-    "airbricks_spark": ("on: real Spark behind clusters (airbricks[spark], Java 17+); off: plain Python",
-                        "string", "off"),
+    "airbricks_spark": (
+        "on: real Spark behind clusters (airbricks[spark], Java 17+); off: plain Python",
+        "string",
+        "off",
+    ),
     "airbricks_token": ("the workspace's token (default: a random one)", "string", ""),
     "airbricks_user": ("the user the workspace's token belongs to", "string", "airbricks@localhost"),
     "airbricks_cloud": ("the cloud the workspace looks like (aws, azure, gcp): its node types", "string", "aws"),
-    "airbricks_data_dir": ("a fixed data dir, kept after the run to inspect (default: a temporary one)",
-                           "string", ""),
+    "airbricks_data_dir": ("a fixed data dir, kept after the run to inspect (default: a temporary one)", "string", ""),
     "airbricks_dags_folder": ("the DAG folder run_dag('dag_id') parses (relative to the rootdir)", "string", ""),
-    "airbricks_connection_ids": ("connection ids besides databricks_default pointing at the workspace",
-                                 "string", ""),
-    "airbricks_auto_create_volumes": ("on: a /Volumes/c/s/v/... path in a missing volume creates it; off: 404, as"
-                                      " on Databricks (create volumes first: the create_volume fixture)",
-                                      "string", "off"),
-    "airbricks_isolation": ("on: remove what each test created and fail a test that leaves a cluster running",
-                            "string", "on"),
-    "airbricks_airflow_home": ("isolated: a temporary AIRFLOW_HOME for the session; keep: leave AIRFLOW_HOME alone",
-                               "string", "isolated"),
+    "airbricks_connection_ids": ("connection ids besides databricks_default pointing at the workspace", "string", ""),
+    "airbricks_auto_create_volumes": (
+        "on: a /Volumes/c/s/v/... path in a missing volume creates it; off: 404, as"
+        " on Databricks (create volumes first: the create_volume fixture)",
+        "string",
+        "off",
+    ),
+    "airbricks_isolation": (
+        "on: remove what each test created and fail a test that leaves a cluster running",
+        "string",
+        "on",
+    ),
+    "airbricks_airflow_home": (
+        "isolated: a temporary AIRFLOW_HOME for the session; keep: leave AIRFLOW_HOME alone",
+        "string",
+        "isolated",
+    ),
 }
 _ENV_KEY = pytest.StashKey["Any"]()
 
@@ -203,8 +213,11 @@ def _airbricks_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
     workspace.reset(before)
     if left_running:
         named = ", ".join(f"{c['cluster_id']} ({c.get('cluster_name')!r}, {c['state']})" for c in left_running)
-        pytest.fail(f"the test left clusters running: {named}. Delete them in the test (or its DAG's teardown "
-                    "task); airbricks has now permanently deleted them.", pytrace=False)
+        pytest.fail(
+            f"the test left clusters running: {named}. Delete them in the test (or its DAG's teardown "
+            "task); airbricks has now permanently deleted them.",
+            pytrace=False,
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

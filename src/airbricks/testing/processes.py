@@ -55,6 +55,7 @@ def _kill_all(pid: int, tree: list[psutil.Process]) -> None:
         with contextlib.suppress(psutil.Error):
             process.kill()
 
+
 _LIVE: weakref.WeakSet[Supervisor] = weakref.WeakSet()
 _HOOKS_INSTALLED = False
 
@@ -133,9 +134,16 @@ class Supervisor:
                 os.setuid(user.pw_uid)
 
         with open(service.log, "ab") as out:
-            service.proc = subprocess.Popen(  # noqa: S603 - our own argv
-                list(service.argv), env=service.env, cwd=service.cwd, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec)
+            service.proc = subprocess.Popen(
+                list(service.argv),
+                env=service.env,
+                cwd=service.cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
         service.starts += 1
         with self._lock:
             self.services[service.name] = service
@@ -150,20 +158,24 @@ class Supervisor:
                 service = self.services[name]
                 if not service.running():
                     code = service.proc.returncode if service.proc else None
-                    raise RuntimeError(f"{name} exited with {code} before it was ready; its log "
-                                       f"({service.log}):\n{service.tail()}")
+                    raise RuntimeError(
+                        f"{name} exited with {code} before it was ready; its log ({service.log}):\n{service.tail()}"
+                    )
                 with contextlib.suppress(Exception):
                     if service.ready():
                         pending.remove(name)
             if not pending:
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"not ready after {timeout:.0f} s: {pending}; logs: "
-                                   + ", ".join(str(self.services[n].log) for n in pending))
+                raise RuntimeError(
+                    f"not ready after {timeout:.0f} s: {pending}; logs: "
+                    + ", ".join(str(self.services[n].log) for n in pending)
+                )
             time.sleep(0.1)
 
-    def stop(self, name: str, timeout: float = 20.0, sig: int | None = None,
-             tree: list[psutil.Process] | None = None) -> None:
+    def stop(
+        self, name: str, timeout: float = 20.0, sig: int | None = None, tree: list[psutil.Process] | None = None
+    ) -> None:
         """Stop one service's whole process group: its stop signal, then SIGKILL after ``timeout`` to the group
         and to every process under the service (``tree``: taken before it was signalled, when it was)."""
         service = self.services.get(name)
@@ -227,7 +239,10 @@ def _install_hooks() -> None:
     _HOOKS_INSTALLED = True
     atexit.register(_stop_everything)
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
-            signal.SIG_DFL, None):
+        signal.SIG_DFL,
+        None,
+    ):
+
         def on_term(signum: int, frame: object) -> None:
             _stop_everything()
             raise SystemExit(128 + signum)

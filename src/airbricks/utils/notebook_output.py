@@ -36,7 +36,10 @@ def command_lines(model: dict[str, Any]) -> list[str]:
     for number, command in enumerate(model.get("commands") or [], start=1):
         body = _results(command.get("results") or {})
         if command.get("errorSummary") or command.get("error"):
-            body += [f"ERROR {command.get('errorSummary') or ''}".rstrip(), *str(command.get("error") or "").splitlines()]
+            body += [
+                f"ERROR {command.get('errorSummary') or ''}".rstrip(),
+                *str(command.get("error") or "").splitlines(),
+            ]
         if body:
             lines += [f"[cell {command.get('position', number)}]", *body]
     return lines

@@ -57,8 +57,11 @@ class WorkspaceConfig:
 
     @property
     def restart_seconds(self) -> float:
-        return self.cluster_restart_seconds if self.cluster_restart_seconds is not None else (
-            self.cluster_stop_seconds + self.cluster_start_seconds)
+        return (
+            self.cluster_restart_seconds
+            if self.cluster_restart_seconds is not None
+            else (self.cluster_stop_seconds + self.cluster_start_seconds)
+        )
 
 
 SPARK_JIT_MODES = ("fast-start", "full")

@@ -15,37 +15,37 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from airbricks.workspace.catalog.tables import Tables
+from airbricks.workspace.catalog.unity_catalog import UnityCatalog
 from airbricks.workspace.clock import Clock, SystemClock
-from airbricks.workspace.compute.secrets import ClusterSecrets
 from airbricks.workspace.compute.clusters import Clusters
 from airbricks.workspace.compute.commands import Contexts
 from airbricks.workspace.compute.engine import ComputeEngine, NoEngine
-from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_create_token
-from airbricks.workspace.storage.dbfs import Dbfs
-from airbricks.workspace.faults.faults import Faults
-from airbricks.workspace.storage.volumes import Volumes
-from airbricks.workspace.repos.git import GitRepos
-from airbricks.workspace.jobs.git_source import GitCheckouts
-from airbricks.workspace.identity.principals import Identity
-from airbricks.workspace.sql.queries import Queries
-from airbricks.workspace.jobs.jobs import Jobs
 from airbricks.workspace.compute.libraries import Libraries
-from airbricks.workspace.storage.workspace_objects import WorkspaceObjects
-from airbricks.workspace.repos.repos import Repos
+from airbricks.workspace.compute.secrets import ClusterSecrets
+from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_create_token
+from airbricks.workspace.faults.faults import Faults
+from airbricks.workspace.identity.principals import Identity
+from airbricks.workspace.jobs.execution import Launcher, TaskExecutor
+from airbricks.workspace.jobs.git_source import GitCheckouts
+from airbricks.workspace.jobs.jobs import Jobs
 from airbricks.workspace.jobs.run_as import RunIdentity
 from airbricks.workspace.jobs.runs import Runs
+from airbricks.workspace.repos.git import GitRepos
+from airbricks.workspace.repos.repos import Repos
 from airbricks.workspace.secrets.scopes import SecretScopes
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.sql.execution import Executor
+from airbricks.workspace.sql.queries import Queries
 from airbricks.workspace.sql.sessions import SqlSessions
 from airbricks.workspace.sql.statements import Statements
-from airbricks.workspace.storage.local_paths import LocalPaths
-from airbricks.workspace.store import Store
-from airbricks.workspace.jobs.execution import Launcher, TaskExecutor
-from airbricks.workspace.catalog.tables import Tables
-from airbricks.workspace.ui.sessions import Sessions
-from airbricks.workspace.catalog.unity_catalog import UnityCatalog
 from airbricks.workspace.sql.warehouses import Warehouses
+from airbricks.workspace.storage.dbfs import Dbfs
+from airbricks.workspace.storage.local_paths import LocalPaths
+from airbricks.workspace.storage.volumes import Volumes
+from airbricks.workspace.storage.workspace_objects import WorkspaceObjects
+from airbricks.workspace.store import Store
+from airbricks.workspace.ui.sessions import Sessions
 
 __all__ = ["TOKEN_FILE", "Workspace", "WorkspaceConfig"]
 
@@ -76,8 +76,7 @@ class Workspace:
     :param launch: how task processes start (default: a real kernel process per task run).
     """
 
-    def __init__(self, config: WorkspaceConfig, *, clock: Clock | None = None,
-                 launch: Launcher | None = None) -> None:
+    def __init__(self, config: WorkspaceConfig, *, clock: Clock | None = None, launch: Launcher | None = None) -> None:
         self.config = config
         data_dir = Path(config.data_dir).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -85,8 +84,13 @@ class Workspace:
         #: Sign-in links and browser sessions of the web UI (in memory: a restart signs browsers out).
         self.ui_sessions = Sessions(self.token)
         store = Store(data_dir / "state.db")
-        self.shared = Shared(config=config, data_dir=data_dir, store=store, clock=clock or SystemClock(),
-                             workspace_id=_workspace_id(store))
+        self.shared = Shared(
+            config=config,
+            data_dir=data_dir,
+            store=store,
+            clock=clock or SystemClock(),
+            workspace_id=_workspace_id(store),
+        )
         self.identity = Identity(self.shared, token=self.token)
         self.secrets = SecretScopes(self.shared)
         cluster_secrets = ClusterSecrets(self.secrets, self.identity)
@@ -105,8 +109,9 @@ class Workspace:
         self.identity.on_user_created = lambda name: self.objects.mkdirs(f"/Users/{name}")
         self.objects.mkdirs(f"/Users/{self.identity.user_name}")
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
-        executor = TaskExecutor(self.shared, clusters=self.clusters, notebooks=self.objects,
-                                local_paths=self.local_paths, launch=launch)
+        executor = TaskExecutor(
+            self.shared, clusters=self.clusters, notebooks=self.objects, local_paths=self.local_paths, launch=launch
+        )
         self.runs = Runs(self.shared, executor=executor)
         self.run_identity = executor.identity = RunIdentity(self.shared, self.identity, cluster_secrets)
         self.clusters.is_busy = self.runs.is_cluster_busy
@@ -125,10 +130,16 @@ class Workspace:
         self.warehouses.on_down = self.sql.abandon
         self.queries = Queries(self.shared)
         self.runs.statements, self.runs.queries = self.statements, self.queries  # sql_task
-        self._tickers: list[Callable[[int], None]] = [self.clusters.tick, self.runs.tick, self.faults.tick,
-                                                      self.libraries.tick, self.warehouses.tick,
-                                                      self.statements.tick, self.contexts.tick,
-                                                      self.sql_sessions.tick]
+        self._tickers: list[Callable[[int], None]] = [
+            self.clusters.tick,
+            self.runs.tick,
+            self.faults.tick,
+            self.libraries.tick,
+            self.warehouses.tick,
+            self.statements.tick,
+            self.contexts.tick,
+            self.sql_sessions.tick,
+        ]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -137,10 +148,16 @@ class Workspace:
             return NoEngine()
         from airbricks.workspace.compute.spark.engine import SparkEngine
 
-        return SparkEngine(self.shared.data_dir, dbfs_root=self.dbfs.root, volumes_root=self.volumes.root,
-                           max_drivers=config.max_spark_drivers, driver_memory=config.spark_driver_memory,
-                           packages=config.spark_packages, fast_start=config.spark_jit == "fast-start",
-                           class_cache=config.spark_class_cache)
+        return SparkEngine(
+            self.shared.data_dir,
+            dbfs_root=self.dbfs.root,
+            volumes_root=self.volumes.root,
+            max_drivers=config.max_spark_drivers,
+            driver_memory=config.spark_driver_memory,
+            packages=config.spark_packages,
+            fast_start=config.spark_jit == "fast-start",
+            class_cache=config.spark_class_cache,
+        )
 
     # Facts the server and tests read.
     data_dir = property(lambda self: self.shared.data_dir)

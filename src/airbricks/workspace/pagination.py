@@ -40,4 +40,4 @@ def paginate(items: Sequence[T], offset: int, limit: int | None) -> Page[T]:
     """The page at ``offset`` (``limit`` None: everything from there on)."""
     total = len(items)
     size = total - offset if limit is None else limit
-    return Page(list(items[offset:offset + max(size, 0)]), offset, max(size, 0), total)
+    return Page(list(items[offset : offset + max(size, 0)]), offset, max(size, 0), total)

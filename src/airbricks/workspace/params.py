@@ -37,20 +37,25 @@ class Params:
             return _MISSING
         return value
 
-    def str(self, name: str, *, required: bool = False, default: str | None = None,
-            max_length: int | None = None) -> str | None:
+    def str(
+        self, name: str, *, required: bool = False, default: str | None = None, max_length: int | None = None
+    ) -> str | None:
         value = self._value(name, required)
         if value is _MISSING:
             return default
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise InvalidParameterValue(f"Invalid value for field '{name}': expected a string")
         if max_length is not None and len(str(value)) > max_length:
-            raise InvalidParameterValue(
-                f"Invalid value for field '{name}': must have at most {max_length} characters")
+            raise InvalidParameterValue(f"Invalid value for field '{name}': must have at most {max_length} characters")
         return str(value)
 
     def int(
-        self, name: str, *, required: bool = False, default: int | None = None, minimum: int | None = None,
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        default: int | None = None,
+        minimum: int | None = None,
         maximum: int | None = None,
     ) -> int | None:
         value = self._value(name, required)
@@ -117,10 +122,19 @@ def section(spec: dict[str, Any], name: str) -> Params:
 
 #: Fields the Jobs and Clusters APIs define as numbers. Clients such as the provider's operators send them as
 #: strings ("3"); the real service stores and returns numbers, and the SDK expects numbers back.
-NUMERIC_FIELDS = frozenset({
-    "max_concurrent_runs", "timeout_seconds", "max_retries", "min_retry_interval_millis",
-    "num_workers", "min_workers", "max_workers", "autotermination_minutes", "job_id",
-})
+NUMERIC_FIELDS = frozenset(
+    {
+        "max_concurrent_runs",
+        "timeout_seconds",
+        "max_retries",
+        "min_retry_interval_millis",
+        "num_workers",
+        "min_workers",
+        "max_workers",
+        "autotermination_minutes",
+        "job_id",
+    }
+)
 
 
 def coerce_numbers(value: Any, key: str = "") -> Any:

@@ -33,9 +33,7 @@ class Store:
     def put(self, kind: str, ident: str | int, doc: dict[str, Any]) -> None:
         data = json.dumps(doc, separators=(",", ":"))
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO docs (kind, id, doc) VALUES (?, ?, ?)", (kind, str(ident), data)
-            )
+            self._db.execute("INSERT OR REPLACE INTO docs (kind, id, doc) VALUES (?, ?, ?)", (kind, str(ident), data))
 
     def delete(self, kind: str, ident: str | int) -> None:
         with self._lock:
@@ -43,9 +41,7 @@ class Store:
 
     def get(self, kind: str, ident: str | int) -> dict[str, Any] | None:
         with self._lock:
-            row = self._db.execute(
-                "SELECT doc FROM docs WHERE kind = ? AND id = ?", (kind, str(ident))
-            ).fetchone()
+            row = self._db.execute("SELECT doc FROM docs WHERE kind = ? AND id = ?", (kind, str(ident))).fetchone()
         return json.loads(row[0]) if row else None
 
     def load(self, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from airbricks.workspace.clock import ManualClock
-from airbricks.workspace.core import Workspace
 from airbricks.workspace.config import WorkspaceConfig
+from airbricks.workspace.core import Workspace
 
 START_MS = 2_000
 STOP_MS = 500
@@ -64,8 +64,13 @@ def procs() -> Processes:
 
 
 def make_workspace(data_dir: Path, clock: ManualClock, procs: Processes, **settings: Any) -> Workspace:
-    config = WorkspaceConfig(data_dir=data_dir, token="dapi-unit", cluster_start_seconds=START_MS / 1000,
-                             cluster_stop_seconds=STOP_MS / 1000, **settings)
+    config = WorkspaceConfig(
+        data_dir=data_dir,
+        token="dapi-unit",
+        cluster_start_seconds=START_MS / 1000,
+        cluster_stop_seconds=STOP_MS / 1000,
+        **settings,
+    )
     ws = Workspace(config, clock=clock, launch=procs.launch)
     ws.start(ticker=False)
     return ws

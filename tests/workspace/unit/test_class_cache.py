@@ -23,8 +23,9 @@ def install(tmp_path: Path) -> SparkInstall:
     return SparkInstall(home, str(bin_dir / "java"), 17, "4.3.0")
 
 
-def test_the_first_jvm_of_a_kind_records_for_a_dump_the_next_ones_start_plain(tmp_path: Path,
-                                                                              install: SparkInstall) -> None:
+def test_the_first_jvm_of_a_kind_records_for_a_dump_the_next_ones_start_plain(
+    tmp_path: Path, install: SparkInstall
+) -> None:
     cache = ClassCache(tmp_path / "cache", install)
     options, dump = cache.options("driver")
     assert options == ["-XX:+RecordDynamicDumpInfo"] and dump is not None

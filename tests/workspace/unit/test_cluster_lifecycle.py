@@ -105,8 +105,11 @@ def test_idle_cluster_auto_terminates_busy_one_does_not(ws: Workspace) -> None:
     assert ws.clusters.state(idle) == "TERMINATING"
     ws.step(STOP_MS)
     doc = ws.clusters.get(idle)
-    assert doc["termination_reason"] == {"code": "INACTIVITY", "type": "SUCCESS",
-                                         "parameters": {"inactivity_duration_min": "10"}}
+    assert doc["termination_reason"] == {
+        "code": "INACTIVITY",
+        "type": "SUCCESS",
+        "parameters": {"inactivity_duration_min": "10"},
+    }
     assert doc["state_message"] == "Inactive cluster terminated (inactive for 10 minutes)."
     assert ws.clusters.state(busy) == "RUNNING"
 
@@ -166,8 +169,9 @@ def test_kill_is_a_service_fault(ws: Workspace) -> None:
     assert doc["termination_reason"]["type"] == "SERVICE_FAULT" and doc["last_state_loss_time"] > 0
 
 
-def test_a_pending_cluster_resumes_its_timeline_after_a_restart(tmp_path: Path, clock: ManualClock,
-                                                                procs: Processes) -> None:
+def test_a_pending_cluster_resumes_its_timeline_after_a_restart(
+    tmp_path: Path, clock: ManualClock, procs: Processes
+) -> None:
     first = make_workspace(tmp_path / "ws", clock, procs)
     cid = first.clusters.create(dict(SPEC))
     first.stop()
@@ -182,13 +186,16 @@ def test_a_pending_cluster_resumes_its_timeline_after_a_restart(tmp_path: Path, 
         second.stop()
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ({"spark_version": "15.4.x-scala2.12", "num_workers": 1}, "Missing required field: node_type_id"),
-    ({**SPEC, "node_type_id": "x9.huge"}, "Node type x9.huge is not supported"),
-    ({**SPEC, "autotermination_minutes": 5}, "autotermination_minutes"),
-    ({"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge"}, "Missing required field: num_workers"),
-    ({**SPEC, "num_workers": None, "autoscale": {"min_workers": 3, "max_workers": 2}}, "Invalid autoscale range"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"spark_version": "15.4.x-scala2.12", "num_workers": 1}, "Missing required field: node_type_id"),
+        ({**SPEC, "node_type_id": "x9.huge"}, "Node type x9.huge is not supported"),
+        ({**SPEC, "autotermination_minutes": 5}, "autotermination_minutes"),
+        ({"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge"}, "Missing required field: num_workers"),
+        ({**SPEC, "num_workers": None, "autoscale": {"min_workers": 3, "max_workers": 2}}, "Invalid autoscale range"),
+    ],
+)
 def test_create_refuses_bad_specs_naming_the_field(ws: Workspace, spec: dict, message: str) -> None:
     with pytest.raises(InvalidParameterValue, match=message):
         ws.clusters.create(spec)

@@ -54,13 +54,16 @@ def test_a_launch_failure_rule_counts_when_it_fires(ws: Workspace) -> None:
     assert next(r for r in described["rules"] if r["id"] == rule_id)["hits"] == 1
 
 
-@pytest.mark.parametrize(("rule", "message"), [
-    ({"path": "x"}, "needs at least one of 'status', 'drop' or 'latency_ms'"),
-    ({"status": 503, "probability": 2}, "must be between 0 and 1"),
-    ({"kind": "meteor"}, "Invalid value for field 'kind'"),
-    ({"status": 503, "colour": "red"}, "Unknown fault rule field"),
-    ({"kind": "slow_cluster_start"}, "needs 'seconds'"),
-])
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"path": "x"}, "needs at least one of 'status', 'drop' or 'latency_ms'"),
+        ({"status": 503, "probability": 2}, "must be between 0 and 1"),
+        ({"kind": "meteor"}, "Invalid value for field 'kind'"),
+        ({"status": 503, "colour": "red"}, "Unknown fault rule field"),
+        ({"kind": "slow_cluster_start"}, "needs 'seconds'"),
+    ],
+)
 def test_bad_rules_are_refused_whole(ws: Workspace, rule: dict, message: str) -> None:
     with pytest.raises(InvalidParameterValue, match=message):
         ws.faults.add([{"status": 500}, rule])

@@ -68,21 +68,24 @@ def test_acls_through_the_model(ws: Workspace) -> None:
 def test_minted_tokens_expire_on_the_clock_and_die_with_their_principal(ws: Workspace) -> None:
     identity = ws.identity
     doc = identity.create(identity.me, "Users", {"userName": "carol@example.com"})
-    value, info = identity.mint_token(identity.me, resource="Users", principal_id=doc["id"], lifetime_seconds=60,
-                                      comment="test")
+    value, info = identity.mint_token(
+        identity.me, resource="Users", principal_id=doc["id"], lifetime_seconds=60, comment="test"
+    )
     assert identity.authenticate(value).name == "carol@example.com"
     ws.step(59_000)
     assert identity.authenticate(value) is not None
     ws.step(1_000)
     assert identity.authenticate(value) is None
-    forever, _ = identity.mint_token(identity.me, resource="Users", principal_id=doc["id"], lifetime_seconds=None,
-                                     comment=None)
+    forever, _ = identity.mint_token(
+        identity.me, resource="Users", principal_id=doc["id"], lifetime_seconds=None, comment=None
+    )
     identity.delete(identity.me, "Users", doc["id"])
     assert identity.authenticate(forever) is None
     assert identity.authenticate("dapi-unit") is identity.me
     with pytest.raises(errors.InvalidParameterValue, match="lifetime_seconds"):
-        identity.mint_token(identity.me, resource="Users", principal_id=identity.me.id, lifetime_seconds=0,
-                            comment=None)
+        identity.mint_token(
+            identity.me, resource="Users", principal_id=identity.me.id, lifetime_seconds=0, comment=None
+        )
 
 
 def test_run_tokens_live_for_one_run_and_collect_what_it_read() -> None:
@@ -117,8 +120,9 @@ def test_the_configured_user_owns_the_token_and_a_restart_can_rename_it(tmp_path
     ws = make_workspace(tmp_path / "ws", clock, procs, user="first@example.com")
     try:
         assert ws.identity.authenticate("dapi-unit").name == "first@example.com"
-        cluster = ws.clusters.create({"spark_version": "16.4.x-scala2.12", "node_type_id": "i3.xlarge",
-                                      "num_workers": 0})
+        cluster = ws.clusters.create(
+            {"spark_version": "16.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 0}
+        )
         assert ws.clusters.get(cluster)["creator_user_name"] == "first@example.com"
         assert (ws.objects.get_status("/Users/first@example.com"))["object_type"] == "DIRECTORY"
         owner_id = ws.identity.me.id
@@ -141,7 +145,7 @@ def test_a_run_gets_a_token_of_its_run_as_principal_and_never_an_admins_by_mista
     assert mine.name == "airbricks@localhost" and mine.is_admin and mine.task_run_id == 41
     ghost = ws.identity.authenticate(ws.run_identity.open(42, "deleted@example.com", None)[TOKEN_ENV])
     assert ghost.name == "deleted@example.com" and not ghost.is_admin and ghost.groups == {"users"}
-    ws.run_identity.note_read(41, "s3cr3t".encode())
+    ws.run_identity.note_read(41, b"s3cr3t")
     assert ws.run_identity.close(41) == {"s3cr3t"}
     assert ws.identity.authenticate(env[TOKEN_ENV]) is None
 
@@ -149,16 +153,18 @@ def test_a_run_gets_a_token_of_its_run_as_principal_and_never_an_admins_by_mista
 def test_what_a_run_read_is_redacted_live_and_then_in_its_outcome_and_files(ws: Workspace, procs) -> None:
     ws.objects.mkdirs("/Shared/unit")
     ws.objects.import_("/Shared/unit/nb", b"x = 1\n", "SOURCE", "PYTHON", False)
-    run_id = ws.jobs.submit(tasks=[{"task_key": "t", "notebook_task": {"notebook_path": "/Shared/unit/nb"}}],
-                            run_name="unit")["run_id"]
+    run_id = ws.jobs.submit(
+        tasks=[{"task_key": "t", "notebook_task": {"notebook_path": "/Shared/unit/nb"}}], run_name="unit"
+    )["run_id"]
     ws.step(10)
     task_run = ws.runs.get(run_id)["tasks"][0]["run_id"]
     ws.run_identity.open(task_run, "airbricks@localhost", None)  # what a real (not scripted) start does
     ws.run_identity.note_read(task_run, b"topsecret")
     cells = ws.runs.executor.run_dir(ws.runs.find(task_run).task) / "cells.json"
     cells.parent.mkdir(parents=True, exist_ok=True)  # a scripted process writes no files of its own
-    cells.write_text(json.dumps([{"number": 1, "source": "print(v)", "outputs": [
-        {"type": "text", "text": "v is topsecret\n"}]}]))
+    cells.write_text(
+        json.dumps([{"number": 1, "source": "print(v)", "outputs": [{"type": "text", "text": "v is topsecret\n"}]}])
+    )
     live = ws.runs.export(task_run)["views"][0]["content"]
     assert "v is [REDACTED]" in live and "topsecret" not in live
     procs[0].finish(status="FAILED", error="ValueError: topsecret", error_trace="line 1: topsecret")

@@ -32,8 +32,9 @@ def tasks_of(ws: Workspace, run_id: int, key: str) -> list[dict[str, Any]]:
     return [t for t in ws.runs.get(run_id)["tasks"] if t["task_key"] == key]
 
 
-def test_a_failed_task_is_retried_after_its_interval_and_every_attempt_is_listed(ws: Workspace,
-                                                                                 procs: Processes) -> None:
+def test_a_failed_task_is_retried_after_its_interval_and_every_attempt_is_listed(
+    ws: Workspace, procs: Processes
+) -> None:
     run_id = submit(ws, nb("flaky", max_retries=2, min_retry_interval_millis=1_000))
     ws.step(10)
     procs[0].finish("FAILED", error="boom 1")
@@ -53,13 +54,17 @@ def test_a_failed_task_is_retried_after_its_interval_and_every_attempt_is_listed
     ws.step(10)
     attempts = tasks_of(ws, run_id, "flaky")
     assert [(a["attempt_number"], a["state"]["result_state"]) for a in attempts] == [
-        (0, "FAILED"), (1, "FAILED"), (2, "SUCCESS")]
+        (0, "FAILED"),
+        (1, "FAILED"),
+        (2, "SUCCESS"),
+    ]
     assert len({a["run_id"] for a in attempts}) == 3
     assert ws.runs.get(run_id)["state"]["result_state"] == "SUCCESS"
 
 
-def test_retries_end_at_max_retries_and_timeouts_retry_only_with_retry_on_timeout(ws: Workspace,
-                                                                                  procs: Processes) -> None:
+def test_retries_end_at_max_retries_and_timeouts_retry_only_with_retry_on_timeout(
+    ws: Workspace, procs: Processes
+) -> None:
     run_id = submit(ws, nb("once", max_retries=1), nb("slow", max_retries=3, timeout_seconds=1))
     ws.step(10)
     procs[0].finish("FAILED")
@@ -113,8 +118,9 @@ def test_beyond_max_concurrent_runs_a_run_is_skipped_without_queueing(ws: Worksp
     second = ws.jobs.run_now(job_id)["run_id"]
     state = ws.runs.get(second)["state"]
     assert state["life_cycle_state"] == "SKIPPED"
-    assert state["state_message"] == ("Skipping this run because the limit of 1 maximum concurrent runs has been "
-                                      "reached.")
+    assert state["state_message"] == (
+        "Skipping this run because the limit of 1 maximum concurrent runs has been reached."
+    )
     ws.step(10)
     assert len(procs) == 1 and ws.runs.get(first)["state"]["life_cycle_state"] == "RUNNING"
 
@@ -143,10 +149,13 @@ def _condition(key: str, left: str, op: str, right: str) -> dict[str, Any]:
 
 
 def test_a_condition_task_gates_its_dependents_by_outcome(ws: Workspace, procs: Processes) -> None:
-    run_id = submit(ws, _condition("check", "{{job.id}}", "GREATER_THAN", "0"),
-                    nb("yes", depends_on=[{"task_key": "check", "outcome": "true"}]),
-                    nb("no", depends_on=[{"task_key": "check", "outcome": "false"}]),
-                    nb("after_no", depends_on=[{"task_key": "no"}]))
+    run_id = submit(
+        ws,
+        _condition("check", "{{job.id}}", "GREATER_THAN", "0"),
+        nb("yes", depends_on=[{"task_key": "check", "outcome": "true"}]),
+        nb("no", depends_on=[{"task_key": "check", "outcome": "false"}]),
+        nb("after_no", depends_on=[{"task_key": "no"}]),
+    )
     ws.step(10)
     ws.step(10)
     check = tasks_of(ws, run_id, "check")[0]
@@ -169,8 +178,14 @@ def test_a_numeric_condition_on_text_fails_the_task(ws: Workspace) -> None:
 
 
 def test_for_each_runs_its_task_per_input_with_its_concurrency(ws: Workspace, procs: Processes) -> None:
-    loop = {"task_key": "loop", "for_each_task": {"inputs": '["a", "b", "c"]', "concurrency": 2, "task": nb(
-        "item", notebook_task={"notebook_path": NOTEBOOK, "base_parameters": {"value": "{{input}}"}})}}
+    loop = {
+        "task_key": "loop",
+        "for_each_task": {
+            "inputs": '["a", "b", "c"]',
+            "concurrency": 2,
+            "task": nb("item", notebook_task={"notebook_path": NOTEBOOK, "base_parameters": {"value": "{{input}}"}}),
+        },
+    }
     run_id = submit(ws, loop)
     for _ in range(3):
         ws.step(10)
@@ -192,8 +207,7 @@ def test_for_each_runs_its_task_per_input_with_its_concurrency(ws: Workspace, pr
     assert run["state"]["result_state"] == "FAILED"
 
 
-def test_unsupported_types_are_accepted_and_end_failed_while_the_others_run(ws: Workspace,
-                                                                             procs: Processes) -> None:
+def test_unsupported_types_are_accepted_and_end_failed_while_the_others_run(ws: Workspace, procs: Processes) -> None:
     run_id = submit(ws, {"task_key": "dbt", "dbt_task": {"commands": ["dbt run"]}}, nb("nb"))
     ws.step(10)
     ws.step(10)
@@ -204,36 +218,62 @@ def test_unsupported_types_are_accepted_and_end_failed_while_the_others_run(ws: 
     assert tasks_of(ws, run_id, "nb")[0]["state"]["result_state"] == "SUCCESS"
 
 
-@pytest.mark.parametrize(("task", "message"), [
-    ({"task_key": "w", "python_wheel_task": {"package_name": "p"}}, "tasks[0].python_wheel_task.entry_point"),
-    ({"task_key": "c", "condition_task": {"op": "BIGGER", "left": "1", "right": "2"}}, "condition_task.op"),
-    ({"task_key": "s", "sql_task": {"warehouse_id": "w"}}, "exactly one of query, file, alert, dashboard"),
-    ({"task_key": "f", "for_each_task": {"inputs": "[1]", "concurrency": 0, "task": nb("x")}}, "concurrency"),
-    ({"task_key": "r", "run_job_task": {}}, "tasks[0].run_job_task.job_id"),
-    ({"task_key": "n", "notebook_task": {"notebook_path": NOTEBOOK}, "max_retries": -2}, "max_retries"),
-    ({"task_key": "n", "notebook_task": {"notebook_path": NOTEBOOK},
-      "depends_on": [{"task_key": "n2", "outcome": "true"}]}, "depends on"),
-])
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        ({"task_key": "w", "python_wheel_task": {"package_name": "p"}}, "tasks[0].python_wheel_task.entry_point"),
+        ({"task_key": "c", "condition_task": {"op": "BIGGER", "left": "1", "right": "2"}}, "condition_task.op"),
+        ({"task_key": "s", "sql_task": {"warehouse_id": "w"}}, "exactly one of query, file, alert, dashboard"),
+        ({"task_key": "f", "for_each_task": {"inputs": "[1]", "concurrency": 0, "task": nb("x")}}, "concurrency"),
+        ({"task_key": "r", "run_job_task": {}}, "tasks[0].run_job_task.job_id"),
+        ({"task_key": "n", "notebook_task": {"notebook_path": NOTEBOOK}, "max_retries": -2}, "max_retries"),
+        (
+            {
+                "task_key": "n",
+                "notebook_task": {"notebook_path": NOTEBOOK},
+                "depends_on": [{"task_key": "n2", "outcome": "true"}],
+            },
+            "depends on",
+        ),
+    ],
+)
 def test_task_bodies_are_validated_naming_the_field(ws: Workspace, task: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidParameterValue, match=message.replace("[", r"\[").replace("]", r"\]")):
         ws.jobs.submit(tasks=[task], run_name="bad")
 
 
 def test_a_wheel_task_gets_its_named_parameters_and_run_now_overrides_them(ws: Workspace, procs: Processes) -> None:
-    wheel = {"task_key": "w", "python_wheel_task": {"package_name": "pkg", "entry_point": "main",
-                                                    "named_parameters": {"day": "{{job.parameters.day}}"}}}
-    job_id = ws.jobs.create({"name": "wheel", "tasks": [wheel], "max_concurrent_runs": 2,
-                             "parameters": [{"name": "day", "default": "monday"}]})
+    wheel = {
+        "task_key": "w",
+        "python_wheel_task": {
+            "package_name": "pkg",
+            "entry_point": "main",
+            "named_parameters": {"day": "{{job.parameters.day}}"},
+        },
+    }
+    job_id = ws.jobs.create(
+        {
+            "name": "wheel",
+            "tasks": [wheel],
+            "max_concurrent_runs": 2,
+            "parameters": [{"name": "day", "default": "monday"}],
+        }
+    )
     ws.jobs.run_now(job_id)
     ws.jobs.run_now(job_id, python_named_params={"day": "friday", "n": 2})
     ws.step(10)
     assert [(p.spec["kind"], p.spec["package_name"], p.spec["argv"]) for p in procs] == [
-        ("wheel", "pkg", ["--day=monday"]), ("wheel", "pkg", ["--day=friday", "--n=2"])]
+        ("wheel", "pkg", ["--day=monday"]),
+        ("wheel", "pkg", ["--day=friday", "--n=2"]),
+    ]
 
 
 def test_run_now_jar_params_replace_a_jar_tasks_parameters_and_python_params_leave_it(ws: Workspace) -> None:
-    jar = {"task_key": "j", "existing_cluster_id": "c1", "spark_jar_task": {"main_class_name": "Main",
-                                                                             "parameters": ["from-job"]}}
+    jar = {
+        "task_key": "j",
+        "existing_cluster_id": "c1",
+        "spark_jar_task": {"main_class_name": "Main", "parameters": ["from-job"]},
+    }
     job_id = ws.jobs.create({"name": "jar", "tasks": [jar], "max_concurrent_runs": 3})
     plain = ws.jobs.run_now(job_id, python_params=["py"])["run_id"]
     given = ws.jobs.run_now(job_id, jar_params=["x", 2])["run_id"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airbricks.workspace.kernel.job import TaskValues
 from airbricks.workspace.jobs.references import References
 from airbricks.workspace.jobs.run import Phase, Run, TaskRun
+from airbricks.workspace.kernel.job import TaskValues
 
 # 2026-12-02T06:30:00Z, a Wednesday
 START_MS = 1_796_193_000_000
@@ -34,12 +34,25 @@ def test_task_values_outside_a_job_need_a_debug_value() -> None:
 
 
 def _run() -> tuple[Run, TaskRun]:
-    prep = TaskRun(run_id=11, settings={"task_key": "prep"}, page_url="", phase=Phase.DONE,
-                   output={"status": "SUCCESS", "task_values": {"items": ["a", "b"], "name": "x"}})
+    prep = TaskRun(
+        run_id=11,
+        settings={"task_key": "prep"},
+        page_url="",
+        phase=Phase.DONE,
+        output={"status": "SUCCESS", "task_values": {"items": ["a", "b"], "name": "x"}},
+    )
     prep.state.result_state = "SUCCESS"
     task = TaskRun(run_id=12, settings={"task_key": "use"}, page_url="", attempt_number=1)
-    run = Run(run_id=10, job_id=7, run_name="nightly", run_type="JOB_RUN", creator_user_name="me", page_url="",
-              tasks=[prep, task], job_parameters=[{"name": "day", "value": "2026-12-02"}])
+    run = Run(
+        run_id=10,
+        job_id=7,
+        run_name="nightly",
+        run_type="JOB_RUN",
+        creator_user_name="me",
+        page_url="",
+        tasks=[prep, task],
+        job_parameters=[{"name": "day", "value": "2026-12-02"}],
+    )
     run.timing.start_time = START_MS
     return run, task
 
@@ -47,12 +60,16 @@ def _run() -> tuple[Run, TaskRun]:
 def test_references_resolve_job_task_and_time_values() -> None:
     run, task = _run()
     refs = References(run, task, workspace_id=123, workspace_url="http://ws")
-    text = refs.text("{{job.id}}/{{job.run_id}}/{{task.name}}/{{task.run_id}}/{{task.execution_count}}/"
-                     "{{job.parameters.day}}/{{ job.start_time.iso_date }}/{{job.start_time.day_of_week}}/"
-                     "{{job.start_time.is_weekday}}/{{workspace.id}}")
+    text = refs.text(
+        "{{job.id}}/{{job.run_id}}/{{task.name}}/{{task.run_id}}/{{task.execution_count}}/"
+        "{{job.parameters.day}}/{{ job.start_time.iso_date }}/{{job.start_time.day_of_week}}/"
+        "{{job.start_time.is_weekday}}/{{workspace.id}}"
+    )
     assert text == "7/10/use/12/2/2026-12-02/2026-12-02/3/true/123"
-    assert refs.text("{{tasks.prep.values.items}} {{tasks.prep.values.name}} {{tasks.prep.result_state}}") == \
-        '["a", "b"] x success'
+    assert (
+        refs.text("{{tasks.prep.values.items}} {{tasks.prep.values.name}} {{tasks.prep.result_state}}")
+        == '["a", "b"] x success'
+    )
     assert refs.text("{{tasks.prep.values.nope}} {{no.such}}") == "{{tasks.prep.values.nope}} {{no.such}}"
     assert refs.deep({"a": ["{{job.name}}"], "n": 1}) == {"a": ["nightly"], "n": 1}
     assert refs.text("{{job.trigger.type}}") == "ONE_TIME"

@@ -6,25 +6,28 @@ import pytest
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import ResourceDoesNotExist
-from airbricks.workspace.pagination import paginate
 from airbricks.workspace.jobs.rules import blocked_by_upstream
+from airbricks.workspace.pagination import paginate
 
 
-@pytest.mark.parametrize(("run_if", "results", "skip"), [
-    ("ALL_SUCCESS", ["SUCCESS", "EXCLUDED"], None),
-    ("ALL_SUCCESS", ["SUCCESS", "FAILED"], "UPSTREAM_FAILED"),
-    ("ALL_SUCCESS", ["CANCELED"], "UPSTREAM_CANCELED"),
-    ("ALL_DONE", ["FAILED", "CANCELED"], None),
-    ("NONE_FAILED", ["SUCCESS", "CANCELED"], None),
-    ("NONE_FAILED", ["TIMEDOUT"], "UPSTREAM_FAILED"),
-    ("AT_LEAST_ONE_SUCCESS", ["FAILED", "SUCCESS"], None),
-    ("AT_LEAST_ONE_SUCCESS", ["FAILED"], "EXCLUDED"),
-    ("ALL_FAILED", ["FAILED", "UPSTREAM_FAILED"], None),
-    ("ALL_FAILED", ["FAILED", "SUCCESS"], "EXCLUDED"),
-    ("AT_LEAST_ONE_FAILED", ["SUCCESS", "FAILED"], None),
-    ("AT_LEAST_ONE_FAILED", ["SUCCESS"], "EXCLUDED"),
-    ("ALL_SUCCESS", [], None),
-])
+@pytest.mark.parametrize(
+    ("run_if", "results", "skip"),
+    [
+        ("ALL_SUCCESS", ["SUCCESS", "EXCLUDED"], None),
+        ("ALL_SUCCESS", ["SUCCESS", "FAILED"], "UPSTREAM_FAILED"),
+        ("ALL_SUCCESS", ["CANCELED"], "UPSTREAM_CANCELED"),
+        ("ALL_DONE", ["FAILED", "CANCELED"], None),
+        ("NONE_FAILED", ["SUCCESS", "CANCELED"], None),
+        ("NONE_FAILED", ["TIMEDOUT"], "UPSTREAM_FAILED"),
+        ("AT_LEAST_ONE_SUCCESS", ["FAILED", "SUCCESS"], None),
+        ("AT_LEAST_ONE_SUCCESS", ["FAILED"], "EXCLUDED"),
+        ("ALL_FAILED", ["FAILED", "UPSTREAM_FAILED"], None),
+        ("ALL_FAILED", ["FAILED", "SUCCESS"], "EXCLUDED"),
+        ("AT_LEAST_ONE_FAILED", ["SUCCESS", "FAILED"], None),
+        ("AT_LEAST_ONE_FAILED", ["SUCCESS"], "EXCLUDED"),
+        ("ALL_SUCCESS", [], None),
+    ],
+)
 def test_run_if(run_if: str, results: list[str], skip: str | None) -> None:
     outcome = blocked_by_upstream(run_if, results)
     assert (outcome.result_state if outcome else None) == skip

@@ -48,8 +48,12 @@ def test_a_task_without_cluster_runs_at_once_and_succeeds(ws: Workspace, procs: 
     procs[0].finish(result="done")
     ws.step(10)
     run = ws.runs.get(run_id)
-    assert run["state"] == {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": "",
-                            "user_cancelled_or_timedout": False}
+    assert run["state"] == {
+        "life_cycle_state": "TERMINATED",
+        "result_state": "SUCCESS",
+        "state_message": "",
+        "user_cancelled_or_timedout": False,
+    }
     assert run["status"]["termination_details"]["code"] == "SUCCESS"
     assert run["tasks"][0]["execution_duration"] == 1_010 and run["run_duration"] == 1_020
     output = ws.runs.output(run["tasks"][0]["run_id"], single_task_parent_ok=False)
@@ -85,8 +89,12 @@ def test_a_new_cluster_is_made_for_the_task_and_terminated_after_it(ws: Workspac
 
 def test_tasks_sharing_a_job_cluster_use_one_cluster(ws: Workspace, procs: Processes) -> None:
     clusters = [{"job_cluster_key": "shared", "new_cluster": dict(SPEC)}]
-    run_id = submit(ws, task("a", job_cluster_key="shared"),
-                    task("b", job_cluster_key="shared", depends_on=[{"task_key": "a"}]), job_clusters=clusters)
+    run_id = submit(
+        ws,
+        task("a", job_cluster_key="shared"),
+        task("b", job_cluster_key="shared", depends_on=[{"task_key": "a"}]),
+        job_clusters=clusters,
+    )
     ws.step(10)
     ws.step(START_MS)
     procs[0].finish()
@@ -101,8 +109,12 @@ def test_tasks_sharing_a_job_cluster_use_one_cluster(ws: Workspace, procs: Proce
 
 
 def test_a_failed_task_skips_its_dependants_and_fails_the_run(ws: Workspace, procs: Processes) -> None:
-    run_id = submit(ws, task("a"), task("b", depends_on=[{"task_key": "a"}]),
-                    task("c", depends_on=[{"task_key": "a"}], run_if="ALL_DONE"))
+    run_id = submit(
+        ws,
+        task("a"),
+        task("b", depends_on=[{"task_key": "a"}]),
+        task("c", depends_on=[{"task_key": "a"}], run_if="ALL_DONE"),
+    )
     ws.step(10)
     procs[0].finish("FAILED", error="ZeroDivisionError: division by zero")
     ws.step(10)
@@ -112,8 +124,10 @@ def test_a_failed_task_skips_its_dependants_and_fails_the_run(ws: Workspace, pro
     ws.step(10)
     run_state = state(ws, run_id)
     assert run_state["result_state"] == "FAILED"
-    assert run_state["state_message"] == ("Task a failed with message: Workload failed, see run output for "
-                                          "details. This caused all downstream tasks to get skipped.")
+    assert run_state["state_message"] == (
+        "Task a failed with message: Workload failed, see run output for "
+        "details. This caused all downstream tasks to get skipped."
+    )
 
 
 def test_a_failed_task_with_a_successful_leaf_is_success_with_failures(ws: Workspace, procs: Processes) -> None:
@@ -182,8 +196,9 @@ def test_the_idempotency_token_returns_the_same_run(ws: Workspace) -> None:
     assert submit(ws, idempotency_token="other") != first
 
 
-def test_runs_in_flight_are_lost_when_the_workspace_restarts(tmp_path: Path, clock: ManualClock,
-                                                             procs: Processes) -> None:
+def test_runs_in_flight_are_lost_when_the_workspace_restarts(
+    tmp_path: Path, clock: ManualClock, procs: Processes
+) -> None:
     first = make_workspace(tmp_path / "restarting", clock, procs)
     first.objects.mkdirs("/Shared/unit")
     first.objects.import_(NOTEBOOK, b"x = 1\n", "SOURCE", "PYTHON", False)
@@ -230,5 +245,7 @@ def test_job_parameters_become_widgets_of_run_now(ws: Workspace, procs: Processe
     run = ws.jobs.run_now(job_id, notebook_params={"extra": "1"})
     ws.step(10)
     assert procs[0].spec["widgets"] == {"day": "mon", "extra": "1"}
-    assert ws.runs.get(run["run_id"])["job_parameters"] == [{"name": "day", "value": "mon"},
-                                                            {"name": "extra", "value": "1"}]
+    assert ws.runs.get(run["run_id"])["job_parameters"] == [
+        {"name": "day", "value": "mon"},
+        {"name": "extra", "value": "1"},
+    ]

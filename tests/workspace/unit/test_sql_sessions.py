@@ -44,8 +44,9 @@ def test_statements_of_a_session_use_its_namespace_until_a_use_moves_it(ws: Work
     first = statements.submit(Params({"statement": "SELECT 1", "warehouse_id": ident, "session_id": session.id}))
     assert (first.catalog, first.schema, first.session) == ("hive_metastore", "sales", session)
     session.moved_to("spark_catalog", "finance")  # what the worker does after a USE
-    second = statements.submit(Params({"statement": "SELECT 2", "warehouse_id": ident, "session_id": session.id,
-                                       "schema": "explicit"}))
+    second = statements.submit(
+        Params({"statement": "SELECT 2", "warehouse_id": ident, "session_id": session.id, "schema": "explicit"})
+    )
     assert (second.catalog, second.schema) == ("spark_catalog", "explicit")  # the statement's own field wins
     assert statements.executor.queued == [first, second]
 

@@ -35,8 +35,13 @@ class ScriptedEngine:
     def launch(self, ident: str, doc: dict[str, Any]) -> None:
         live = [s for s in self.drivers.values() if s in (DriverState.STARTING, DriverState.READY)]
         if len(live) >= self.capacity:
-            raise CapacityExceeded({"code": "CLOUD_PROVIDER_RESOURCE_STOCKOUT", "type": "CLOUD_FAILURE",
-                                    "parameters": {"databricks_error_message": "at most 1 Spark drivers"}})
+            raise CapacityExceeded(
+                {
+                    "code": "CLOUD_PROVIDER_RESOURCE_STOCKOUT",
+                    "type": "CLOUD_FAILURE",
+                    "parameters": {"databricks_error_message": "at most 1 Spark drivers"},
+                }
+            )
         self.drivers[ident] = DriverState.STARTING
         self.launches.append(doc)
 
@@ -72,8 +77,9 @@ def _started(ws: Workspace, warehouses: Warehouses, engine: ScriptedEngine, **sp
     return ident
 
 
-def test_create_starts_and_runs_once_the_driver_answers(ws: Workspace, warehouses: Warehouses,
-                                                        engine: ScriptedEngine) -> None:
+def test_create_starts_and_runs_once_the_driver_answers(
+    ws: Workspace, warehouses: Warehouses, engine: ScriptedEngine
+) -> None:
     ident = warehouses.create({"name": "reports", "cluster_size": "2X-Small"})
     doc = warehouses.get(ident)
     assert doc["state"] == "STARTING" and doc["auto_stop_mins"] == 120 and doc["warehouse_type"] == "CLASSIC"
@@ -103,8 +109,9 @@ def test_stop_start_and_delete(ws: Workspace, warehouses: Warehouses, engine: Sc
         warehouses.delete(ident)
 
 
-def test_auto_stop_after_idle_minutes_unless_busy(ws: Workspace, warehouses: Warehouses,
-                                                  engine: ScriptedEngine) -> None:
+def test_auto_stop_after_idle_minutes_unless_busy(
+    ws: Workspace, warehouses: Warehouses, engine: ScriptedEngine
+) -> None:
     busy = {"flag": True}
     warehouses.is_busy = lambda _ident: busy["flag"]
     ident = _started(ws, warehouses, engine, auto_stop_mins=10)
@@ -121,8 +128,9 @@ def test_auto_stop_after_idle_minutes_unless_busy(ws: Workspace, warehouses: War
     assert warehouses.get(ident)["state"] == "STOPPING"
 
 
-def test_a_start_beyond_capacity_ends_stopped_with_the_reason(ws: Workspace, warehouses: Warehouses,
-                                                             engine: ScriptedEngine) -> None:
+def test_a_start_beyond_capacity_ends_stopped_with_the_reason(
+    ws: Workspace, warehouses: Warehouses, engine: ScriptedEngine
+) -> None:
     engine.capacity = 1
     _started(ws, warehouses, engine)
     second = warehouses.create({"name": "second"})
@@ -140,13 +148,16 @@ def test_without_spark_a_start_fails_naming_the_extra(ws: Workspace) -> None:
     assert "airbricks[spark]" in doc["health"]["summary"] and "--spark on" in doc["health"]["summary"]
 
 
-@pytest.mark.parametrize(("spec", "field"), [
-    ({"name": "x", "auto_stop_mins": 5}, "auto_stop_mins"),
-    ({"name": "x", "cluster_size": "Huge"}, "cluster_size"),
-    ({"name": "x", "warehouse_type": "SERVERLESS"}, "warehouse_type"),
-    ({"name": "x", "min_num_clusters": 0}, "min_num_clusters"),
-    ({}, "name"),
-])
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"name": "x", "auto_stop_mins": 5}, "auto_stop_mins"),
+        ({"name": "x", "cluster_size": "Huge"}, "cluster_size"),
+        ({"name": "x", "warehouse_type": "SERVERLESS"}, "warehouse_type"),
+        ({"name": "x", "min_num_clusters": 0}, "min_num_clusters"),
+        ({}, "name"),
+    ],
+)
 def test_bad_settings_name_the_field(warehouses: Warehouses, spec: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidParameterValue, match=field):
         warehouses.create(spec)

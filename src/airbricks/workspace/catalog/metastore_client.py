@@ -54,8 +54,10 @@ class Metastore:
         self._call("drop_table", [(1, TType.STRING, database), (2, TType.STRING, name), (3, TType.BOOL, True)])
 
     def create_database(self, name: str, description: str = "") -> None:
-        self._call("create_database", [(1, TType.STRUCT, [(1, TType.STRING, name), (2, TType.STRING, description),
-                                                          (4, TType.MAP, {})])])
+        self._call(
+            "create_database",
+            [(1, TType.STRUCT, [(1, TType.STRING, name), (2, TType.STRING, description), (4, TType.MAP, {})])],
+        )
 
     def _call(self, method: str, args: list[tuple[int, int, Any]]) -> Any:
         socket = TSocket(self.host, self.port)
@@ -124,8 +126,14 @@ def _read_struct(protocol: TBinaryProtocol) -> dict[int, Any]:
 
 
 def _read_value(protocol: TBinaryProtocol, ftype: int) -> Any:
-    simple = {TType.BOOL: protocol.readBool, TType.BYTE: protocol.readByte, TType.I16: protocol.readI16,
-              TType.I32: protocol.readI32, TType.I64: protocol.readI64, TType.DOUBLE: protocol.readDouble}
+    simple = {
+        TType.BOOL: protocol.readBool,
+        TType.BYTE: protocol.readByte,
+        TType.I16: protocol.readI16,
+        TType.I32: protocol.readI32,
+        TType.I64: protocol.readI64,
+        TType.DOUBLE: protocol.readDouble,
+    }
     if ftype in simple:
         return simple[ftype]()
     if ftype == TType.STRING:

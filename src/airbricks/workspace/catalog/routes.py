@@ -31,17 +31,22 @@ def _page(items: list[dict[str, Any]], params: Params, key: str) -> dict[str, An
 
 
 def _changes(params: Params) -> dict[str, Any]:
-    return {k: params.raw(k) for k in ("comment", "owner", "properties", "isolation_mode", "new_name")
-            if params.raw(k) is not None}
+    return {
+        k: params.raw(k)
+        for k in ("comment", "owner", "properties", "isolation_mode", "new_name")
+        if params.raw(k) is not None
+    }
 
 
 # -- catalogs ----------------------------------------------------------------------------------------------------
 
+
 @router.post(f"{UC}/catalogs")
 async def create_catalog(request: Request) -> dict[str, Any]:
     p = await read_params(request)
-    return workspace(request).catalog.create_catalog(p.raw("name"), p.str("comment"), p.dict("properties"),
-                                                     p.str("storage_root"))
+    return workspace(request).catalog.create_catalog(
+        p.raw("name"), p.str("comment"), p.dict("properties"), p.str("storage_root")
+    )
 
 
 @router.get(f"{UC}/catalogs")
@@ -60,8 +65,7 @@ def _object_routes(kind: str, key: str, force: bool) -> None:
         return getattr(model(request), f"get_{kind}")(request.path_params[key])
 
     async def update(request: Request) -> dict[str, Any]:
-        return getattr(model(request), f"update_{kind}")(request.path_params[key],
-                                                         _changes(await read_params(request)))
+        return getattr(model(request), f"update_{kind}")(request.path_params[key], _changes(await read_params(request)))
 
     async def delete(request: Request) -> dict[str, Any]:
         params = await read_params(request)
@@ -82,12 +86,14 @@ _object_routes("volume", "name", force=False)
 
 # -- schemas -----------------------------------------------------------------------------------------------------
 
+
 @router.post(f"{UC}/schemas")
 async def create_schema(request: Request) -> dict[str, Any]:
     p = await read_params(request)
     ws = workspace(request)
-    schema = ws.catalog.create_schema(p.raw("catalog_name"), p.raw("name"), p.str("comment"), p.dict("properties"),
-                                      p.str("storage_root"))
+    schema = ws.catalog.create_schema(
+        p.raw("catalog_name"), p.raw("name"), p.str("comment"), p.dict("properties"), p.str("storage_root")
+    )
     ws.tables.schema_created(schema)
     return schema
 
@@ -102,31 +108,38 @@ async def list_schemas(request: Request) -> dict[str, Any]:
     return _page(ws.catalog.list_schemas(catalog), p, "schemas")
 
 
-
 # -- volumes -----------------------------------------------------------------------------------------------------
+
 
 @router.post(f"{UC}/volumes")
 async def create_volume(request: Request) -> dict[str, Any]:
     p = await read_params(request)
-    return workspace(request).catalog.create_volume(p.raw("catalog_name"), p.raw("schema_name"), p.raw("name"),
-                                                    p.raw("volume_type"), p.str("storage_location"),
-                                                    p.str("comment"))
+    return workspace(request).catalog.create_volume(
+        p.raw("catalog_name"),
+        p.raw("schema_name"),
+        p.raw("name"),
+        p.raw("volume_type"),
+        p.str("storage_location"),
+        p.str("comment"),
+    )
 
 
 @router.get(f"{UC}/volumes")
 async def list_volumes(request: Request) -> dict[str, Any]:
     p = await read_params(request)
-    found = workspace(request).catalog.list_volumes(p.str("catalog_name", required=True),
-                                                    p.str("schema_name", required=True))
+    found = workspace(request).catalog.list_volumes(
+        p.str("catalog_name", required=True), p.str("schema_name", required=True)
+    )
     return _page(found, p, "volumes")
-
 
 
 # -- tables (the metastore's; blocking calls run in a worker thread) ---------------------------------------------
 
+
 @router.get(f"{UC}/tables")
-def list_tables(request: Request, catalog_name: str = "", schema_name: str = "", max_results: int = 0,
-                page_token: str = "") -> dict[str, Any]:
+def list_tables(
+    request: Request, catalog_name: str = "", schema_name: str = "", max_results: int = 0, page_token: str = ""
+) -> dict[str, Any]:
     if not catalog_name or not schema_name:
         raise InvalidParameterValue(f"Missing required field: {'catalog_name' if not catalog_name else 'schema_name'}")
     params = Params({"max_results": max_results, "page_token": page_token})

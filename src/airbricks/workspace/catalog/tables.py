@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from airbricks.workspace.catalog.unity_catalog import DEFAULT_CATALOG, SCHEMA, UnityCatalog, split_name
 from airbricks.workspace.errors import (
     DatabricksError,
     InvalidParameterValue,
@@ -21,19 +22,41 @@ from airbricks.workspace.errors import (
     TableDoesNotExist,
     TemporarilyUnavailable,
 )
-from airbricks.workspace.catalog.unity_catalog import DEFAULT_CATALOG, SCHEMA, UnityCatalog, split_name
 
 #: Spark's type names (JSON schema) as Unity Catalog's ``type_name`` and ``type_text``.
-_TYPES = {"long": ("LONG", "bigint"), "integer": ("INT", "int"), "short": ("SHORT", "smallint"),
-          "byte": ("BYTE", "tinyint"), "string": ("STRING", "string"), "double": ("DOUBLE", "double"),
-          "float": ("FLOAT", "float"), "boolean": ("BOOLEAN", "boolean"), "date": ("DATE", "date"),
-          "timestamp": ("TIMESTAMP", "timestamp"), "timestamp_ntz": ("TIMESTAMP_NTZ", "timestamp_ntz"),
-          "binary": ("BINARY", "binary")}
-_HIVE_TYPES = {"bigint": "LONG", "int": "INT", "smallint": "SHORT", "tinyint": "BYTE", "string": "STRING",
-               "double": "DOUBLE", "float": "FLOAT", "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP",
-               "binary": "BINARY"}
-_TABLE_TYPES = {"MANAGED_TABLE": "MANAGED", "EXTERNAL_TABLE": "EXTERNAL", "VIRTUAL_VIEW": "VIEW",
-                "MATERIALIZED_VIEW": "MATERIALIZED_VIEW"}
+_TYPES = {
+    "long": ("LONG", "bigint"),
+    "integer": ("INT", "int"),
+    "short": ("SHORT", "smallint"),
+    "byte": ("BYTE", "tinyint"),
+    "string": ("STRING", "string"),
+    "double": ("DOUBLE", "double"),
+    "float": ("FLOAT", "float"),
+    "boolean": ("BOOLEAN", "boolean"),
+    "date": ("DATE", "date"),
+    "timestamp": ("TIMESTAMP", "timestamp"),
+    "timestamp_ntz": ("TIMESTAMP_NTZ", "timestamp_ntz"),
+    "binary": ("BINARY", "binary"),
+}
+_HIVE_TYPES = {
+    "bigint": "LONG",
+    "int": "INT",
+    "smallint": "SHORT",
+    "tinyint": "BYTE",
+    "string": "STRING",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "binary": "BINARY",
+}
+_TABLE_TYPES = {
+    "MANAGED_TABLE": "MANAGED",
+    "EXTERNAL_TABLE": "EXTERNAL",
+    "VIRTUAL_VIEW": "VIEW",
+    "MATERIALIZED_VIEW": "MATERIALIZED_VIEW",
+}
 
 
 class Tables:
@@ -138,13 +161,17 @@ class Tables:
         sd = raw.get(7) or {}
         name = raw.get(1, "")
         info: dict[str, Any] = {
-            "name": name, "catalog_name": DEFAULT_CATALOG, "schema_name": schema,
+            "name": name,
+            "catalog_name": DEFAULT_CATALOG,
+            "schema_name": schema,
             "full_name": f"{DEFAULT_CATALOG}.{schema}.{name}",
             "table_type": _TABLE_TYPES.get(raw.get(12, ""), "MANAGED"),
             "columns": _columns(params, sd.get(1) or [], raw.get(8) or []),
-            "owner": raw.get(3) or "", "created_at": int(raw.get(4) or 0) * 1000,
+            "owner": raw.get(3) or "",
+            "created_at": int(raw.get(4) or 0) * 1000,
             "properties": {k: v for k, v in params.items() if not k.startswith("spark.sql.")},
-            "metastore_id": self.catalog.metastore_id, "securable_type": "TABLE",
+            "metastore_id": self.catalog.metastore_id,
+            "securable_type": "TABLE",
         }
         provider = params.get("spark.sql.sources.provider")
         if provider:
@@ -167,7 +194,9 @@ def _get_or_none(ms: Any, schema: str, name: str) -> dict[int, Any] | None:
         raise
 
 
-def _columns(params: dict[str, str], cols: list[dict[int, Any]], partitions: list[dict[int, Any]]) -> list[dict[str, Any]]:
+def _columns(
+    params: dict[str, str], cols: list[dict[int, Any]], partitions: list[dict[int, Any]]
+) -> list[dict[str, Any]]:
     """Columns from Spark's schema in the properties (one string, or ``numParts`` parts), else Hive's."""
     text = params.get("spark.sql.sources.schema")
     if text is None and params.get("spark.sql.sources.schema.numParts"):
@@ -179,11 +208,26 @@ def _columns(params: dict[str, str], cols: list[dict[int, Any]], partitions: lis
         for position, field in enumerate(fields):
             kind = field["type"] if isinstance(field["type"], str) else field["type"].get("type", "struct")
             type_name, type_text = _TYPES.get(kind, (kind.split("(")[0].upper(), kind))
-            out.append({"name": field["name"], "type_name": type_name, "type_text": type_text,
-                        "type_json": json.dumps(field), "nullable": field.get("nullable", True),
-                        "position": position})
+            out.append(
+                {
+                    "name": field["name"],
+                    "type_name": type_name,
+                    "type_text": type_text,
+                    "type_json": json.dumps(field),
+                    "nullable": field.get("nullable", True),
+                    "position": position,
+                }
+            )
         return out
     hive = [*cols, *partitions]
-    return [{"name": col.get(1, ""), "type_text": col.get(2, ""), "nullable": True, "position": position,
-             "type_name": _HIVE_TYPES.get(col.get(2, ""), str(col.get(2, "")).split("<")[0].upper()),
-             **({"comment": col[3]} if col.get(3) else {})} for position, col in enumerate(hive)]
+    return [
+        {
+            "name": col.get(1, ""),
+            "type_text": col.get(2, ""),
+            "nullable": True,
+            "position": position,
+            "type_name": _HIVE_TYPES.get(col.get(2, ""), str(col.get(2, "")).split("<")[0].upper()),
+            **({"comment": col[3]} if col.get(3) else {}),
+        }
+        for position, col in enumerate(hive)
+    ]

@@ -43,8 +43,10 @@ def check_name(value: object, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidParameterValue(f"Missing required field: {field}")
     if not _NAME.match(value):
-        raise InvalidParameterValue(f"Invalid name '{value[:80]}' for {field}: names cannot contain '.', '/', spaces"
-                                    " or control characters and are at most 255 characters long.")
+        raise InvalidParameterValue(
+            f"Invalid name '{value[:80]}' for {field}: names cannot contain '.', '/', spaces"
+            " or control characters and are at most 255 characters long."
+        )
     return value.lower()
 
 
@@ -77,30 +79,61 @@ class UnityCatalog:
         """Volume folders a previous version left (when every path was a volume) become MANAGED volumes."""
         for folder in sorted(p for p in self.root.glob("*/*/*") if p.is_dir()):
             c, s, v = (part.lower() for part in folder.relative_to(self.root).parts)
-            if _NAME.match(c) and _NAME.match(s) and _NAME.match(v) and self.shared.store.get(VOLUME, f"{c}.{s}.{v}") is None:
+            if (
+                _NAME.match(c)
+                and _NAME.match(s)
+                and _NAME.match(v)
+                and self.shared.store.get(VOLUME, f"{c}.{s}.{v}") is None
+            ):
                 self._ensure_volume(c, s, v)
 
     def _stamp(self, doc: dict[str, Any]) -> dict[str, Any]:
         now, user = self.shared.now_ms(), self.shared.user_name
-        return {"created_at": now, "created_by": user, "updated_at": now, "updated_by": user, "owner": user,
-                "metastore_id": self.metastore_id, **doc}
+        return {
+            "created_at": now,
+            "created_by": user,
+            "updated_at": now,
+            "updated_by": user,
+            "owner": user,
+            "metastore_id": self.metastore_id,
+            **doc,
+        }
 
     # -- catalogs ----------------------------------------------------------------------------------------------
 
-    def create_catalog(self, name: object, comment: str | None = None, properties: dict[str, str] | None = None,
-                       storage_root: str | None = None) -> dict[str, Any]:
+    def create_catalog(
+        self,
+        name: object,
+        comment: str | None = None,
+        properties: dict[str, str] | None = None,
+        storage_root: str | None = None,
+    ) -> dict[str, Any]:
         name = check_name(name, "name")
         with self.shared.lock:
             if self.shared.store.get(CATALOG, name) is not None:
                 raise CatalogAlreadyExists(f"Catalog '{name}' already exists")
-            doc = self._stamp({"name": name, "full_name": name, "catalog_type": "MANAGED_CATALOG",
-                               "securable_type": "CATALOG", "isolation_mode": "OPEN", "comment": comment,
-                               "properties": properties or {}, "storage_root": storage_root,
-                               "browse_only": False})
+            doc = self._stamp(
+                {
+                    "name": name,
+                    "full_name": name,
+                    "catalog_type": "MANAGED_CATALOG",
+                    "securable_type": "CATALOG",
+                    "isolation_mode": "OPEN",
+                    "comment": comment,
+                    "properties": properties or {},
+                    "storage_root": storage_root,
+                    "browse_only": False,
+                }
+            )
             self.shared.store.put(CATALOG, name, _clean(doc))
             for schema in (DEFAULT_SCHEMA, SYSTEM_SCHEMA):
-                self.create_schema(name, schema, comment="Default schema (auto-created)" if schema == DEFAULT_SCHEMA
-                                   else "Information schema (auto-created)")
+                self.create_schema(
+                    name,
+                    schema,
+                    comment="Default schema (auto-created)"
+                    if schema == DEFAULT_SCHEMA
+                    else "Information schema (auto-created)",
+                )
             return self.get_catalog(name)
 
     def get_catalog(self, name: str) -> dict[str, Any]:
@@ -116,8 +149,9 @@ class UnityCatalog:
         with self.shared.lock:
             doc = self.get_catalog(name)
             if changes.get("new_name") and check_name(changes["new_name"], "new_name") != doc["name"]:
-                raise InvalidParameterValue("Renaming a catalog is not supported by the local workspace: create a new"
-                                            " one and move its schemas.")
+                raise InvalidParameterValue(
+                    "Renaming a catalog is not supported by the local workspace: create a new one and move its schemas."
+                )
             doc = self._update(doc, changes, ("comment", "owner", "properties", "isolation_mode"))
             self.shared.store.put(CATALOG, doc["name"], doc)
             return doc
@@ -129,17 +163,25 @@ class UnityCatalog:
             user = [s for s in schemas if s["name"] not in (DEFAULT_SCHEMA, SYSTEM_SCHEMA)]
             default_used = bool(self.list_volumes(doc["name"], DEFAULT_SCHEMA))
             if (user or default_used) and not force:
-                raise InvalidParameterValue(f"Catalog '{doc['name']}' is not empty. The catalog has "
-                                            f"{len(user)} schemas: {', '.join(s['name'] for s in user[:5])}. Pass "
-                                            "force=true to delete it with everything in it.")
+                raise InvalidParameterValue(
+                    f"Catalog '{doc['name']}' is not empty. The catalog has "
+                    f"{len(user)} schemas: {', '.join(s['name'] for s in user[:5])}. Pass "
+                    "force=true to delete it with everything in it."
+                )
             for schema in schemas:
                 self._drop_schema(doc["name"], schema["name"])
             self.shared.store.delete(CATALOG, doc["name"])
 
     # -- schemas -----------------------------------------------------------------------------------------------
 
-    def create_schema(self, catalog_name: object, name: object, comment: str | None = None,
-                      properties: dict[str, str] | None = None, storage_root: str | None = None) -> dict[str, Any]:
+    def create_schema(
+        self,
+        catalog_name: object,
+        name: object,
+        comment: str | None = None,
+        properties: dict[str, str] | None = None,
+        storage_root: str | None = None,
+    ) -> dict[str, Any]:
         catalog = check_name(catalog_name, "catalog_name")
         name = check_name(name, "name")
         with self.shared.lock:
@@ -147,10 +189,19 @@ class UnityCatalog:
             full = f"{catalog}.{name}"
             if self.shared.store.get(SCHEMA, full) is not None:
                 raise SchemaAlreadyExists(f"Schema '{name}' already exists")
-            doc = self._stamp({"name": name, "catalog_name": catalog, "full_name": full, "comment": comment,
-                               "properties": properties or {}, "storage_root": storage_root,
-                               "catalog_type": "MANAGED_CATALOG", "schema_id": str(uuid.uuid4()),
-                               "browse_only": False})
+            doc = self._stamp(
+                {
+                    "name": name,
+                    "catalog_name": catalog,
+                    "full_name": full,
+                    "comment": comment,
+                    "properties": properties or {},
+                    "storage_root": storage_root,
+                    "catalog_type": "MANAGED_CATALOG",
+                    "schema_id": str(uuid.uuid4()),
+                    "browse_only": False,
+                }
+            )
             self.shared.store.put(SCHEMA, full, _clean(doc))
             return self.get_schema(full)
 
@@ -182,8 +233,10 @@ class UnityCatalog:
                 raise InvalidParameterValue(f"Schema '{doc['full_name']}' is a system schema and cannot be deleted.")
             volumes = self.list_volumes(doc["catalog_name"], doc["name"])
             if volumes and not force:
-                raise InvalidParameterValue(f"Schema '{doc['full_name']}' is not empty. The schema has "
-                                            f"{len(volumes)} volumes. Pass force=true to delete it with them.")
+                raise InvalidParameterValue(
+                    f"Schema '{doc['full_name']}' is not empty. The schema has "
+                    f"{len(volumes)} volumes. Pass force=true to delete it with them."
+                )
             self._drop_schema(doc["catalog_name"], doc["name"])
 
     def _drop_schema(self, catalog: str, schema: str) -> None:
@@ -194,8 +247,15 @@ class UnityCatalog:
 
     # -- volumes -----------------------------------------------------------------------------------------------
 
-    def create_volume(self, catalog_name: object, schema_name: object, name: object, volume_type: object,
-                      storage_location: str | None = None, comment: str | None = None) -> dict[str, Any]:
+    def create_volume(
+        self,
+        catalog_name: object,
+        schema_name: object,
+        name: object,
+        volume_type: object,
+        storage_location: str | None = None,
+        comment: str | None = None,
+    ) -> dict[str, Any]:
         catalog = check_name(catalog_name, "catalog_name")
         schema = check_name(schema_name, "schema_name")
         name = check_name(name, "name")
@@ -204,17 +264,28 @@ class UnityCatalog:
         if volume_type == "EXTERNAL" and not storage_location:
             raise InvalidParameterValue("storage_location is required for an EXTERNAL volume.")
         if volume_type == "MANAGED" and storage_location:
-            raise InvalidParameterValue("storage_location must not be set for a MANAGED volume: its storage is the"
-                                        " schema's managed location.")
+            raise InvalidParameterValue(
+                "storage_location must not be set for a MANAGED volume: its storage is the schema's managed location."
+            )
         with self.shared.lock:
             self.get_schema(f"{catalog}.{schema}")
             full = f"{catalog}.{schema}.{name}"
             if self.shared.store.get(VOLUME, full) is not None:
                 raise AlreadyExists(f"Volume '{full}' already exists")
             folder = self.root / catalog / schema / name
-            doc = self._stamp({"name": name, "catalog_name": catalog, "schema_name": schema, "full_name": full,
-                               "volume_type": volume_type, "volume_id": str(uuid.uuid4()), "comment": comment,
-                               "storage_location": storage_location or folder.as_uri(), "browse_only": False})
+            doc = self._stamp(
+                {
+                    "name": name,
+                    "catalog_name": catalog,
+                    "schema_name": schema,
+                    "full_name": full,
+                    "volume_type": volume_type,
+                    "volume_id": str(uuid.uuid4()),
+                    "comment": comment,
+                    "storage_location": storage_location or folder.as_uri(),
+                    "browse_only": False,
+                }
+            )
             self.shared.store.put(VOLUME, full, _clean(doc))
             folder.mkdir(parents=True, exist_ok=True)
             return doc
@@ -263,9 +334,11 @@ class UnityCatalog:
             if self.auto_create:
                 self._ensure_volume(c, s, v)
                 return
-        raise NotFound(f"Volume '{c}.{s}.{v}' does not exist. Create it first (w.volumes.create(catalog_name="
-                       f"'{c}', schema_name='{s}', name='{v}', volume_type=VolumeType.MANAGED)), or start the "
-                       "local workspace with --auto-create-volumes.")
+        raise NotFound(
+            f"Volume '{c}.{s}.{v}' does not exist. Create it first (w.volumes.create(catalog_name="
+            f"'{c}', schema_name='{s}', name='{v}', volume_type=VolumeType.MANAGED)), or start the "
+            "local workspace with --auto-create-volumes."
+        )
 
     def _ensure_volume(self, c: str, s: str, v: str) -> None:
         if self.shared.store.get(CATALOG, c) is None:
@@ -283,4 +356,3 @@ class UnityCatalog:
 
 def _clean(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if v is not None}
-

@@ -91,9 +91,16 @@ class Cluster:
         return self.doc["cluster_source"] == "JOB"
 
     def to_store(self) -> dict[str, Any]:
-        return {"doc": self.doc, "created_time": self.created_time, "transitions": self.transitions,
-                "deleted": self.deleted, "deadline": self.deadline, "launch_failure": self.launch_failure,
-                "resize_from": self.resize_from, "start_after_termination": self.start_after_termination}
+        return {
+            "doc": self.doc,
+            "created_time": self.created_time,
+            "transitions": self.transitions,
+            "deleted": self.deleted,
+            "deadline": self.deadline,
+            "launch_failure": self.launch_failure,
+            "resize_from": self.resize_from,
+            "start_after_termination": self.start_after_termination,
+        }
 
     @classmethod
     def from_store(cls, data: dict[str, Any]) -> Cluster:
@@ -118,12 +125,17 @@ class Cluster:
     def usage(self, now: int) -> dict[str, Any]:
         """What the airbricks-only usage view shows of this cluster (deleted ones too)."""
         return {
-            "cluster_id": self.id, "cluster_name": self.doc.get("cluster_name", ""),
+            "cluster_id": self.id,
+            "cluster_name": self.doc.get("cluster_name", ""),
             "cluster_source": self.doc["cluster_source"],
             "compute_type": "JOBS" if self.is_job_cluster else "ALL_PURPOSE",
-            "node_type_id": self.doc.get("node_type_id"), "num_workers": cluster_specs.workers(self.doc),
-            "custom_tags": dict(self.doc.get("custom_tags") or {}), "state": self.state, "deleted": self.deleted,
-            "created_time": self.created_time, "running_seconds": self.running_seconds(now),
+            "node_type_id": self.doc.get("node_type_id"),
+            "num_workers": cluster_specs.workers(self.doc),
+            "custom_tags": dict(self.doc.get("custom_tags") or {}),
+            "state": self.state,
+            "deleted": self.deleted,
+            "created_time": self.created_time,
+            "running_seconds": self.running_seconds(now),
             "transitions": [dict(t) for t in self.transitions],
             "termination_reason": self.doc.get("termination_reason"),
         }
@@ -148,11 +160,19 @@ class Cluster:
             doc["cluster_cores"] = node["num_cores"] * (workers + 1)
         if new_driver:
             doc["spark_context_id"] = secrets.randbits(62)
-            doc["driver"] = {"node_id": secrets.token_hex(16), "instance_id": "i-" + secrets.token_hex(8),
-                             "start_timestamp": now, "private_ip": "127.0.0.1", "host_private_ip": "127.0.0.1",
-                             "public_dns": "", "node_attributes": {"is_spot": False}}
-        doc["executors"] = [{"node_id": secrets.token_hex(16), "private_ip": "127.0.0.1",
-                             "start_timestamp": now} for _ in range(workers)]
+            doc["driver"] = {
+                "node_id": secrets.token_hex(16),
+                "instance_id": "i-" + secrets.token_hex(8),
+                "start_timestamp": now,
+                "private_ip": "127.0.0.1",
+                "host_private_ip": "127.0.0.1",
+                "public_dns": "",
+                "node_attributes": {"is_spot": False},
+            }
+        doc["executors"] = [
+            {"node_id": secrets.token_hex(16), "private_ip": "127.0.0.1", "start_timestamp": now}
+            for _ in range(workers)
+        ]
         doc["last_activity_time"] = now
         return workers
 

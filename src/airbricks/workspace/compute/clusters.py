@@ -22,8 +22,8 @@ from typing import Any
 
 from airbricks.workspace.compute import specs as cluster_specs
 from airbricks.workspace.compute.cluster import DOWN_STATES, UP_STATES, Cluster, new_cluster_id, user_request
-from airbricks.workspace.compute.lifecycle import CLUSTER_KIND, EVENT_KIND, ClusterLifecycle
 from airbricks.workspace.compute.engine import ComputeEngine, NoEngine
+from airbricks.workspace.compute.lifecycle import CLUSTER_KIND, EVENT_KIND, ClusterLifecycle
 from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.shared import Shared
@@ -46,8 +46,14 @@ class Clusters(ClusterLifecycle):
     :param on_fault: called with the fault kind when an injected fault fires (for the fault counts).
     """
 
-    def __init__(self, shared: Shared, *, engine: ComputeEngine | None = None,
-                 is_busy: Callable[[str], bool] = _never_busy, on_fault: Callable[[str], None] = _ignore) -> None:
+    def __init__(
+        self,
+        shared: Shared,
+        *,
+        engine: ComputeEngine | None = None,
+        is_busy: Callable[[str], bool] = _never_busy,
+        on_fault: Callable[[str], None] = _ignore,
+    ) -> None:
         self.shared = shared
         self.config = shared.config
         self.engine: ComputeEngine = engine or NoEngine()
@@ -78,8 +84,9 @@ class Clusters(ClusterLifecycle):
             self.engine.recover()
             now = self.shared.now_ms()
             for cluster in self._clusters.values():
-                if cluster.state in ("PENDING", "RESTARTING") or (cluster.state in UP_STATES and
-                                                                  self.engine.drivers_die_with_server):
+                if cluster.state in ("PENDING", "RESTARTING") or (
+                    cluster.state in UP_STATES and self.engine.drivers_die_with_server
+                ):
                     self._relaunch_after_restart(cluster, now)
                 elif cluster.state in UP_STATES:
                     self.engine.launch(cluster.id, cluster.doc)
@@ -106,8 +113,13 @@ class Clusters(ClusterLifecycle):
     def list(self, *, states: set[str] | None = None, sources: set[str] | None = None) -> list[dict[str, Any]]:
         """Visible clusters, live ones first, newest first (as the real list orders them)."""
         with self.shared.lock:
-            docs = [dict(c.doc) for c in self._clusters.values() if not c.deleted
-                    and (not states or c.state in states) and (not sources or c.doc["cluster_source"] in sources)]
+            docs = [
+                dict(c.doc)
+                for c in self._clusters.values()
+                if not c.deleted
+                and (not states or c.state in states)
+                and (not sources or c.doc["cluster_source"] in sources)
+            ]
         docs.sort(key=lambda d: (d["state"] == "TERMINATED", -d.get("start_time", 0)))
         return docs
 
@@ -131,11 +143,18 @@ class Clusters(ClusterLifecycle):
         now = self.shared.now_ms()
         ident = new_cluster_id(now, self._clusters)
         doc: dict[str, Any] = {
-            "cluster_id": ident, "creator_user_name": self.shared.user_name, "cluster_source": source,
-            **clean, "spec": dict(clean),
+            "cluster_id": ident,
+            "creator_user_name": self.shared.user_name,
+            "cluster_source": source,
+            **clean,
+            "spec": dict(clean),
             "default_tags": self._default_tags(ident, clean["cluster_name"]),
-            "state": "PENDING", "state_message": "", "start_time": now, "last_state_loss_time": 0,
-            "last_activity_time": now, "jdbc_port": 10000,
+            "state": "PENDING",
+            "state_message": "",
+            "start_time": now,
+            "last_state_loss_time": 0,
+            "last_activity_time": now,
+            "jdbc_port": 10000,
         }
         cluster = Cluster(doc=doc, created_time=now)
         self._clusters[ident] = cluster
@@ -184,14 +203,26 @@ class Clusters(ClusterLifecycle):
             cluster.doc.pop("num_workers", None)
             cluster.doc.pop("autoscale", None)
             cluster.doc.update(clean)
-            cluster.doc["spec"] = {**{k: v for k, v in cluster.doc["spec"].items()
-                                      if k not in ("num_workers", "autoscale")}, **clean}
+            cluster.doc["spec"] = {
+                **{k: v for k, v in cluster.doc["spec"].items() if k not in ("num_workers", "autoscale")},
+                **clean,
+            }
             cluster.resize_from = current
             target = cluster_specs.workers(cluster.doc)
-            cluster.enter("RESIZING", now, f"Resizing cluster from {current} to {target} workers",
-                          self.config.cluster_resize_seconds)
-            self._event(cluster, "RESIZING", now, current_num_workers=current, target_num_workers=target,
-                        user=self.shared.user_name)
+            cluster.enter(
+                "RESIZING",
+                now,
+                f"Resizing cluster from {current} to {target} workers",
+                self.config.cluster_resize_seconds,
+            )
+            self._event(
+                cluster,
+                "RESIZING",
+                now,
+                current_num_workers=current,
+                target_num_workers=target,
+                user=self.shared.user_name,
+            )
             self._save(cluster)
 
     def edit(self, cluster_id: str, spec: dict[str, Any]) -> None:
@@ -199,8 +230,9 @@ class Clusters(ClusterLifecycle):
         with self.shared.lock:
             cluster = self._find(cluster_id)
             if cluster.is_job_cluster:
-                raise InvalidParameterValue(f"Cluster {cluster.id} is a job cluster and cannot be edited; change"
-                                            " the job's new_cluster instead")
+                raise InvalidParameterValue(
+                    f"Cluster {cluster.id} is a job cluster and cannot be edited; change the job's new_cluster instead"
+                )
             clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
             if cluster.state not in ("RUNNING", "TERMINATED"):
                 raise cluster.unexpected()
@@ -211,8 +243,9 @@ class Clusters(ClusterLifecycle):
             cluster.doc.update(clean)
             cluster.doc["spec"] = dict(clean)
             cluster.doc["default_tags"] = self._default_tags(cluster.id, clean["cluster_name"])
-            self._event(cluster, "EDITED", now, previous_attributes=previous, attributes=dict(clean),
-                        user=self.shared.user_name)
+            self._event(
+                cluster, "EDITED", now, previous_attributes=previous, attributes=dict(clean), user=self.shared.user_name
+            )
             if cluster.state == "RUNNING":
                 self._restart(cluster, now)
             else:
@@ -249,9 +282,17 @@ class Clusters(ClusterLifecycle):
             cluster.transitions.append({"state": "DELETED", "timestamp": now})
             self._save(cluster)
 
-    def events(self, cluster_id: str, *, order: str = "DESC", offset: int = 0, limit: int = 50,
-               event_types: list[str] | None = None, start_time: int | None = None,
-               end_time: int | None = None) -> Page[dict[str, Any]]:
+    def events(
+        self,
+        cluster_id: str,
+        *,
+        order: str = "DESC",
+        offset: int = 0,
+        limit: int = 50,
+        event_types: list[str] | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+    ) -> Page[dict[str, Any]]:
         """``clusters/events``: one page of the matching events.
 
         Events of permanently deleted clusters stay readable, so a finished pipeline's timeline can be shown.
@@ -260,7 +301,8 @@ class Clusters(ClusterLifecycle):
             events = list(self._find(cluster_id, include_deleted=True).events)
         wanted = set(event_types or ())
         matching = [
-            {k: v for k, v in e.items() if k != "_seq"} for e in events
+            {k: v for k, v in e.items() if k != "_seq"}
+            for e in events
             if (not wanted or e["type"] in wanted)
             and (start_time is None or e["timestamp"] >= start_time)
             and (end_time is None or e["timestamp"] <= end_time)
@@ -286,11 +328,14 @@ class Clusters(ClusterLifecycle):
             cluster.doc["last_activity_time"] = self.shared.now_ms()
             self._save(cluster)
 
-    def fail_next_launches(self, count: int, code: str = "CLOUD_PROVIDER_LAUNCH_FAILURE",
-                           type_: str = "CLOUD_FAILURE") -> None:
+    def fail_next_launches(
+        self, count: int, code: str = "CLOUD_PROVIDER_LAUNCH_FAILURE", type_: str = "CLOUD_FAILURE"
+    ) -> None:
         """Fault injection: the next ``count`` launches (create/start) end TERMINATED with this reason."""
-        message = (f"Injected launch failure ({code}): the cloud provider could not launch the cluster's"
-                   " instances. Start the cluster again to retry.")
+        message = (
+            f"Injected launch failure ({code}): the cloud provider could not launch the cluster's"
+            " instances. Start the cluster again to retry."
+        )
         reason = {"code": code, "type": type_, "parameters": {"databricks_error_message": message}}
         with self.shared.lock:
             self._launch_failures.extend(dict(reason) for _ in range(count))

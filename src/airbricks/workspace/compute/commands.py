@@ -82,8 +82,11 @@ class Contexts:
         directory = self.directory / ident
         directory.mkdir(parents=True, exist_ok=True)
         remote = self.clusters.spark_remote(cid)
-        spec = {**self.local_paths.roots(), "cwd": str(directory),
-                **({"spark_remote": remote, "spark_session_id": str(uuid.uuid4())} if remote else {})}
+        spec = {
+            **self.local_paths.roots(),
+            "cwd": str(directory),
+            **({"spark_remote": remote, "spark_session_id": str(uuid.uuid4())} if remote else {}),
+        }
         (directory / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("SPARK_REMOTE", None)
@@ -93,9 +96,16 @@ class Contexts:
             env[AUTO_CREATE_VOLUMES_ENV] = "1"
         python = self.shared.config.python_executable or sys.executable
         with open(directory / "stderr.log", "w", encoding="utf-8") as log:
-            proc = subprocess.Popen([python, "-m", "airbricks.workspace.kernel.command", str(directory / "spec.json")],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
-                                    cwd=directory, env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                [python, "-m", "airbricks.workspace.kernel.command", str(directory / "spec.json")],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                cwd=directory,
+                env=env,
+                start_new_session=True,
+            )
         context = Context(ident, cid, lang, proc, directory)
         with self._lock:
             self._contexts[ident] = context
@@ -149,7 +159,7 @@ class Contexts:
         for context in contexts:
             try:
                 state = self.clusters.get(context.cluster_id)["state"]
-            except Exception:  # noqa: BLE001 - a deleted cluster
+            except Exception:
                 state = "TERMINATED"
             if state not in LIVE_STATES:
                 self._kill(context)
@@ -172,8 +182,10 @@ class Contexts:
             raise InvalidParameterValue("Missing required field: clusterId")
         state = self.clusters.get(cluster_id)["state"]  # a missing cluster: "Cluster x does not exist"
         if state not in LIVE_STATES:
-            raise InvalidState(f"Cluster {cluster_id} is not running: its state is {state}. Start it (clusters/"
-                               "start) and wait for RUNNING before creating an execution context.")
+            raise InvalidState(
+                f"Cluster {cluster_id} is not running: its state is {state}. Start it (clusters/"
+                "start) and wait for RUNNING before creating an execution context."
+            )
         return cluster_id
 
     def _context(self, cluster_id: object, context_id: object, running: bool = False) -> Context:
@@ -204,8 +216,16 @@ class Contexts:
         cmd = context.commands[context.queue.popleft()]
         context.running = cmd.id
         try:
-            context.proc.stdin.write(json.dumps({"id": cmd.id, "language": cmd.language,  # type: ignore[union-attr]
-                                                 "command": cmd.command}) + "\n")
+            context.proc.stdin.write(
+                json.dumps(
+                    {
+                        "id": cmd.id,
+                        "language": cmd.language,  # type: ignore[union-attr]
+                        "command": cmd.command,
+                    }
+                )
+                + "\n"
+            )
             context.proc.stdin.flush()  # type: ignore[union-attr]
         except (BrokenPipeError, OSError):
             cmd.status, cmd.results = "Error", {"resultType": "error", "summary": "The execution context died."}
@@ -267,8 +287,10 @@ class Contexts:
 def _language(value: object) -> str:
     lang = str(value or "").lower()
     if lang in ("scala", "r"):
-        raise InvalidParameterValue(f"Language {lang} is not supported by the local workspace: its execution "
-                                    "contexts are Python interpreters; use python or sql.")
+        raise InvalidParameterValue(
+            f"Language {lang} is not supported by the local workspace: its execution "
+            "contexts are Python interpreters; use python or sql."
+        )
     if lang not in LANGUAGES:
         raise InvalidParameterValue(f"Invalid language '{value}': use python or sql.")
     return lang

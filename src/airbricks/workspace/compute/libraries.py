@@ -32,14 +32,14 @@ Installer = Callable[[list[str], Path], None]
 
 
 class Libraries:
-    def __init__(self, shared: Shared, *, clusters: Clusters, local_paths: LocalPaths,
-                 installer: Installer = install) -> None:
+    def __init__(
+        self, shared: Shared, *, clusters: Clusters, local_paths: LocalPaths, installer: Installer = install
+    ) -> None:
         self.shared = shared
         self.clusters = clusters
         self.local_paths = local_paths
         self.installer = installer
-        self._statuses: dict[str, list[dict[str, Any]]] = {cid: doc["statuses"]
-                                                           for cid, doc in shared.store.load(KIND)}
+        self._statuses: dict[str, list[dict[str, Any]]] = {cid: doc["statuses"] for cid, doc in shared.store.load(KIND)}
         self._busy: set[str] = set()
 
     def site_dir(self, cluster_id: str) -> Path:
@@ -49,8 +49,11 @@ class Libraries:
         """The cluster's INSTALLED jars, as local files."""
         with self.shared.lock:
             statuses = list(self._statuses.get(cluster_id, []))
-        return [self.local_paths.local_file(s["library"]["jar"], field="jar") for s in statuses
-                if s["status"] == "INSTALLED" and s["library"].get("jar")]
+        return [
+            self.local_paths.local_file(s["library"]["jar"], field="jar")
+            for s in statuses
+            if s["status"] == "INSTALLED" and s["library"].get("jar")
+        ]
 
     def _save(self, cluster_id: str) -> None:
         self.shared.store.put(KIND, cluster_id, {"statuses": self._statuses[cluster_id]})
@@ -58,13 +61,15 @@ class Libraries:
     @staticmethod
     def _validate(libraries: Any) -> list[dict[str, Any]]:
         if not isinstance(libraries, list) or not libraries:
-            raise InvalidParameterValue("Missing required field: libraries (a list such as [{\"pypi\": "
-                                        "{\"package\": \"requests==2.32.3\"}}])")
+            raise InvalidParameterValue(
+                'Missing required field: libraries (a list such as [{"pypi": {"package": "requests==2.32.3"}}])'
+            )
         for i, library in enumerate(libraries):
             kinds = [k for k in KNOWN_KINDS if isinstance(library, dict) and library.get(k)]
             if len(kinds) != 1:
-                raise InvalidParameterValue(f"Invalid value for field 'libraries[{i}]': exactly one of "
-                                            f"{', '.join(KNOWN_KINDS)} is required")
+                raise InvalidParameterValue(
+                    f"Invalid value for field 'libraries[{i}]': exactly one of {', '.join(KNOWN_KINDS)} is required"
+                )
             if kinds[0] == "pypi" and not (isinstance(library["pypi"], dict) and library["pypi"].get("package")):
                 raise InvalidParameterValue(f"Missing required field: libraries[{i}].pypi.package")
         return libraries
@@ -98,8 +103,13 @@ class Libraries:
     def all_statuses(self) -> dict[str, Any]:
         with self.shared.lock:
             live = {c["cluster_id"] for c in self.clusters.list()}
-            return {"statuses": [{"cluster_id": cid, "library_statuses": [dict(s) for s in statuses]}
-                                 for cid, statuses in self._statuses.items() if cid in live and statuses]}
+            return {
+                "statuses": [
+                    {"cluster_id": cid, "library_statuses": [dict(s) for s in statuses]}
+                    for cid, statuses in self._statuses.items()
+                    if cid in live and statuses
+                ]
+            }
 
     def tick(self, now: int) -> None:
         """Start installing the PENDING libraries of RUNNING clusters (one install thread per cluster)."""
@@ -117,8 +127,12 @@ class Libraries:
                     status["status"] = "INSTALLING"
                 self._save(cluster_id)
                 self._busy.add(cluster_id)
-                threading.Thread(target=self._install, args=(cluster_id, pending), daemon=True,
-                                 name=f"airbricks-libraries-{cluster_id}").start()
+                threading.Thread(
+                    target=self._install,
+                    args=(cluster_id, pending),
+                    daemon=True,
+                    name=f"airbricks-libraries-{cluster_id}",
+                ).start()
 
     def _install(self, cluster_id: str, pending: list[dict[str, Any]]) -> None:
         for status in pending:
@@ -127,18 +141,23 @@ class Libraries:
                 if library.get("pypi"):
                     self.installer([str(library["pypi"]["package"])], self.site_dir(cluster_id))
                 elif library.get("whl"):
-                    self.installer([str(self.local_paths.local_file(library["whl"], field="whl"))],
-                                   self.site_dir(cluster_id))
+                    self.installer(
+                        [str(self.local_paths.local_file(library["whl"], field="whl"))], self.site_dir(cluster_id)
+                    )
                 elif library.get("jar"):
                     if not self.local_paths.local_file(library["jar"], field="jar").is_file():
                         raise InstallError(f"Cannot read the jar {library['jar']}: it does not exist.")
                 elif library.get("maven"):
-                    raise InstallError("Maven libraries cannot be installed on a running cluster of the local "
-                                       "workspace: start it with airbricks serve --spark-packages <coordinates> "
-                                       "(every driver resolves them at start), or install the jar itself.")
+                    raise InstallError(
+                        "Maven libraries cannot be installed on a running cluster of the local "
+                        "workspace: start it with airbricks serve --spark-packages <coordinates> "
+                        "(every driver resolves them at start), or install the jar itself."
+                    )
                 else:
-                    raise InstallError(f"{next(iter(library))} libraries are not supported by the local "
-                                       "workspace: use pypi, whl or jar.")
+                    raise InstallError(
+                        f"{next(iter(library))} libraries are not supported by the local "
+                        "workspace: use pypi, whl or jar."
+                    )
                 result, messages = "INSTALLED", []
             except (InstallError, InvalidParameterValue) as exc:
                 result, messages = "FAILED", [str(exc)]

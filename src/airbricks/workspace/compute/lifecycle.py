@@ -21,8 +21,11 @@ EVENT_KIND = "cluster_event"
 
 
 def _driver_lost() -> dict[str, Any]:
-    return {"code": "DRIVER_UNREACHABLE", "type": "SERVICE_FAULT",
-            "parameters": {"databricks_error_message": "The cluster's Spark driver stopped unexpectedly."}}
+    return {
+        "code": "DRIVER_UNREACHABLE",
+        "type": "SERVICE_FAULT",
+        "parameters": {"databricks_error_message": "The cluster's Spark driver stopped unexpectedly."},
+    }
 
 
 class ClusterLifecycle:
@@ -108,8 +111,7 @@ class ClusterLifecycle:
             return
         idle_ms = now - cluster.doc.get("last_activity_time", now)
         if idle_ms >= minutes * self.config.seconds_per_minute * 1000:
-            reason = {"code": "INACTIVITY", "type": "SUCCESS",
-                      "parameters": {"inactivity_duration_min": str(minutes)}}
+            reason = {"code": "INACTIVITY", "type": "SUCCESS", "parameters": {"inactivity_duration_min": str(minutes)}}
             self._begin_termination(cluster, now, reason)
 
     def _advance(self, cluster: Cluster, now: int) -> None:
@@ -143,8 +145,7 @@ class ClusterLifecycle:
         cluster.enter("RUNNING", now, "", None)
         if previous == "RESIZING":
             if workers > (cluster.resize_from or 0):
-                self._event(cluster, "UPSIZE_COMPLETED", now, current_num_workers=workers,
-                            target_num_workers=workers)
+                self._event(cluster, "UPSIZE_COMPLETED", now, current_num_workers=workers, target_num_workers=workers)
             cluster.resize_from = None
         else:
             self._event(cluster, "RUNNING", now, current_num_workers=workers, target_num_workers=workers)
@@ -162,8 +163,9 @@ class ClusterLifecycle:
             self.on_fault("slow_cluster_start")
         if event is not None:
             self._event(cluster, event, now, user=self.shared.user_name)
-        cluster.enter("PENDING", now, "Finding instances for new nodes, acquiring more instances if necessary",
-                      start_seconds)
+        cluster.enter(
+            "PENDING", now, "Finding instances for new nodes, acquiring more instances if necessary", start_seconds
+        )
         if cluster.launch_failure is None:
             self._start_driver(cluster, now)
         self._save(cluster)

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Request
 
 from airbricks.workspace.compute import specs as cluster_specs
 from airbricks.workspace.errors import InvalidParameterValue
-from airbricks.workspace.params import Params
 from airbricks.workspace.pagination import paginate
+from airbricks.workspace.params import Params
 from airbricks.workspace.server.http import page_offset, read_params, versioned, workspace
 
 router = APIRouter()
@@ -53,7 +53,8 @@ def _filter(request: Request, params: Params, name: str) -> set[str] | None:
 async def list_(request: Request) -> dict[str, Any]:
     params = await read_params(request)
     clusters = workspace(request).clusters.list(
-        states=_filter(request, params, "cluster_states"), sources=_filter(request, params, "cluster_sources"))
+        states=_filter(request, params, "cluster_states"), sources=_filter(request, params, "cluster_sources")
+    )
     page_size = params.int("page_size", minimum=0, maximum=100)
     if not page_size:
         return {"clusters": clusters}
@@ -104,8 +105,9 @@ async def edit(request: Request) -> dict[str, Any]:
 @versioned(router, ["POST"], "clusters/resize", VERSIONS)
 async def resize(request: Request) -> dict[str, Any]:
     params = await read_params(request)
-    workspace(request).clusters.resize(_cluster_id(params), num_workers=params.raw("num_workers"),
-                                       autoscale=params.raw("autoscale"))
+    workspace(request).clusters.resize(
+        _cluster_id(params), num_workers=params.raw("num_workers"), autoscale=params.raw("autoscale")
+    )
     return {}
 
 
@@ -121,9 +123,14 @@ async def events(request: Request) -> dict[str, Any]:
     limit = params.int("limit", default=_EVENTS_DEFAULT_LIMIT, minimum=1, maximum=_EVENTS_MAX_LIMIT)
     event_types = params.list("event_types")
     page = workspace(request).clusters.events(
-        cluster_id, order=order, offset=offset, limit=limit,
+        cluster_id,
+        order=order,
+        offset=offset,
+        limit=limit,
         event_types=[str(t) for t in event_types] if event_types else None,
-        start_time=params.int("start_time"), end_time=params.int("end_time"))
+        start_time=params.int("start_time"),
+        end_time=params.int("end_time"),
+    )
     body: dict[str, Any] = {"events": page.items, "total_count": page.total}
     if page.next_offset is not None:
         body["next_page"] = {**params.data, "cluster_id": cluster_id, "offset": page.next_offset, "limit": limit}

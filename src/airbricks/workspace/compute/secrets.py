@@ -51,6 +51,12 @@ class ClusterSecrets:
         try:
             return self.resolve(doc)[0]
         except DatabricksError as err:
-            raise LaunchRefused({"code": "SECRET_RESOLUTION_ERROR", "type": "CLIENT_ERROR", "parameters": {
-                "databricks_error_message": f"Failed to resolve the secret references of the cluster: {err.message}"
-            }}) from None
+            raise LaunchRefused(
+                {
+                    "code": "SECRET_RESOLUTION_ERROR",
+                    "type": "CLIENT_ERROR",
+                    "parameters": {
+                        "databricks_error_message": f"Failed to resolve the secret references of the cluster: {err.message}"
+                    },
+                }
+            ) from None

@@ -16,12 +16,37 @@ from airbricks.workspace.params import Params, to_int
 
 #: Fields of a cluster spec (``clusters/create``, ``clusters/edit``, a job's ``new_cluster``) echoed back by get.
 SPEC_FIELDS = (
-    "cluster_name", "spark_version", "node_type_id", "driver_node_type_id", "num_workers", "autoscale",
-    "autotermination_minutes", "spark_conf", "spark_env_vars", "custom_tags", "aws_attributes",
-    "azure_attributes", "gcp_attributes", "ssh_public_keys", "cluster_log_conf", "init_scripts", "docker_image",
-    "enable_elastic_disk", "enable_local_disk_encryption", "instance_pool_id", "driver_instance_pool_id",
-    "policy_id", "apply_policy_default_values", "single_user_name", "data_security_mode", "runtime_engine",
-    "kind", "is_single_node", "use_ml_runtime", "workload_type", "remote_disk_throughput",
+    "cluster_name",
+    "spark_version",
+    "node_type_id",
+    "driver_node_type_id",
+    "num_workers",
+    "autoscale",
+    "autotermination_minutes",
+    "spark_conf",
+    "spark_env_vars",
+    "custom_tags",
+    "aws_attributes",
+    "azure_attributes",
+    "gcp_attributes",
+    "ssh_public_keys",
+    "cluster_log_conf",
+    "init_scripts",
+    "docker_image",
+    "enable_elastic_disk",
+    "enable_local_disk_encryption",
+    "instance_pool_id",
+    "driver_instance_pool_id",
+    "policy_id",
+    "apply_policy_default_values",
+    "single_user_name",
+    "data_security_mode",
+    "runtime_engine",
+    "kind",
+    "is_single_node",
+    "use_ml_runtime",
+    "workload_type",
+    "remote_disk_throughput",
     "total_initial_remote_disk_size",
 )
 
@@ -60,11 +85,18 @@ def unsupported_node_type(value: str, field: str, cloud: str) -> InvalidParamete
     """The real refusal (``Node type X is not supported. Supported node types: ...``), plus where X comes from
     when it is another cloud's."""
     other = _cloud_of(value)
-    hint = (f" ({value} is a node type of {other.upper()}; this workspace is on {cloud.upper()}: start it with "
-            f"airbricks serve --cloud {other})") if other else ""
+    hint = (
+        (
+            f" ({value} is a node type of {other.upper()}; this workspace is on {cloud.upper()}: start it with "
+            f"airbricks serve --cloud {other})"
+        )
+        if other
+        else ""
+    )
     what = "Driver node type" if field == "driver_node_type_id" else "Node type"
-    return InvalidParameterValue(f"{what} {value} is not supported{hint}. Supported node types: "
-                                 f"{', '.join(_nodes_by_id(cloud))}")
+    return InvalidParameterValue(
+        f"{what} {value} is not supported{hint}. Supported node types: {', '.join(_nodes_by_id(cloud))}"
+    )
 
 
 def workers(doc: dict[str, Any]) -> int:
@@ -89,8 +121,10 @@ def validate_spec(spec: Any, cloud: str = "aws") -> dict[str, Any]:
     clean["cluster_name"] = params.str("cluster_name", default="")
     node = params.str("node_type_id")
     if node is None and "instance_pool_id" not in params:
-        raise InvalidParameterValue("Missing required field: node_type_id (or instance_pool_id). Pick one of"
-                                    f" clusters/list-node-types, e.g. {next(iter(_nodes_by_id(cloud)))}.")
+        raise InvalidParameterValue(
+            "Missing required field: node_type_id (or instance_pool_id). Pick one of"
+            f" clusters/list-node-types, e.g. {next(iter(_nodes_by_id(cloud)))}."
+        )
     known = _nodes_by_id(cloud)
     for name in ("node_type_id", "driver_node_type_id"):
         value = params.str(name)
@@ -103,8 +137,10 @@ def validate_spec(spec: Any, cloud: str = "aws") -> dict[str, Any]:
     clean.update(validate_size(num_workers=spec.get("num_workers"), autoscale=spec.get("autoscale")))
     minutes = params.int("autotermination_minutes", minimum=0, maximum=10000)
     if minutes is not None and 0 < minutes < 10:
-        raise InvalidParameterValue("Invalid value for field 'autotermination_minutes': must be 0 (never) or"
-                                    f" between 10 and 10000 minutes, got {minutes}")
+        raise InvalidParameterValue(
+            "Invalid value for field 'autotermination_minutes': must be 0 (never) or"
+            f" between 10 and 10000 minutes, got {minutes}"
+        )
     clean["autotermination_minutes"] = minutes or 0
     for name in ("custom_tags", "spark_conf", "spark_env_vars"):
         mapping = params.dict(name)
@@ -120,8 +156,9 @@ def validate_size(*, num_workers: Any, autoscale: Any) -> dict[str, Any]:
     workers_ = params.int("num_workers", minimum=0)
     scale = params.dict("autoscale")
     if workers_ is None and scale is None:
-        raise InvalidParameterValue("Missing required field: num_workers (or autoscale with min_workers and"
-                                    " max_workers)")
+        raise InvalidParameterValue(
+            "Missing required field: num_workers (or autoscale with min_workers and max_workers)"
+        )
     if workers_ is not None and scale is not None:
         raise InvalidParameterValue("Only one of num_workers and autoscale may be set")
     if scale is None:
@@ -131,6 +168,8 @@ def validate_size(*, num_workers: Any, autoscale: Any) -> dict[str, Any]:
     low = to_int(scale.get("min_workers", 0), "autoscale.min_workers")
     high = to_int(scale["max_workers"], "autoscale.max_workers")
     if low < 0 or high < 1 or low > high:
-        raise InvalidParameterValue(f"Invalid autoscale range min_workers={low}, max_workers={high}: need"
-                                    " 0 <= min_workers <= max_workers and max_workers >= 1")
+        raise InvalidParameterValue(
+            f"Invalid autoscale range min_workers={low}, max_workers={high}: need"
+            " 0 <= min_workers <= max_workers and max_workers >= 1"
+        )
     return {"autoscale": {"min_workers": low, "max_workers": high}}

@@ -14,8 +14,8 @@ import json
 import random
 import threading
 from collections import Counter, deque
-from urllib.parse import parse_qsl
 from typing import Any
+from urllib.parse import parse_qsl
 
 from airbricks.workspace.compute.clusters import Clusters
 from airbricks.workspace.faults.rules import (
@@ -28,7 +28,6 @@ from airbricks.workspace.faults.rules import (
     validate_rule,
 )
 from airbricks.workspace.shared import Shared
-
 
 #: Request fields a fault hit record keeps: what the request is about, nothing else.
 IDENTIFYING_FIELDS = ("cluster_id", "run_id", "job_id", "path")
@@ -96,8 +95,12 @@ class Faults:
 
     def describe(self) -> dict[str, Any]:
         with self._lock:
-            return {"rules": [rule.describe() for rule in self.rules], "injected": dict(self.injected),
-                    "seed": self.seed, "hits": list(self.hits)}
+            return {
+                "rules": [rule.describe() for rule in self.rules],
+                "injected": dict(self.injected),
+                "seed": self.seed,
+                "hits": list(self.hits),
+            }
 
     # -- HTTP rules --------------------------------------------------------------------------------------
 
@@ -167,8 +170,14 @@ class Faults:
     def tick(self, now_ms: int) -> None:
         """Pending ``cluster_death`` rules kill the first running cluster that has a run on it."""
         while self.pending_deaths:
-            victim = next((doc["cluster_id"] for doc in self.clusters.list(states={"RUNNING"})
-                           if self.clusters.is_busy(doc["cluster_id"])), None)
+            victim = next(
+                (
+                    doc["cluster_id"]
+                    for doc in self.clusters.list(states={"RUNNING"})
+                    if self.clusters.is_busy(doc["cluster_id"])
+                ),
+                None,
+            )
             if victim is None:
                 return
             with self._lock:

@@ -34,9 +34,11 @@ LAUNCH_FAILURE_CODES = {"CLOUD_PROVIDER_LAUNCH_FAILURE": "CLOUD_FAILURE", "CLOUD
 #: What the real service answers for each status when a rule gives no ``error_code``/``message``.
 #: ``{path}`` is the request path.
 DEFAULT_ERRORS: dict[int, tuple[str, str]] = {
-    429: ("REQUEST_LIMIT_EXCEEDED",
-          "Your request was rejected since your organization has exceeded the rate limit. "
-          "Please retry your request later."),
+    429: (
+        "REQUEST_LIMIT_EXCEEDED",
+        "Your request was rejected since your organization has exceeded the rate limit. "
+        "Please retry your request later.",
+    ),
     500: ("INTERNAL_ERROR", "Internal error occurred while processing the request. Please try again later."),
     502: ("BAD_GATEWAY", "Bad gateway: the service at {path} did not answer. Please try again later."),
     503: ("TEMPORARILY_UNAVAILABLE", "The service at {path} is temporarily unavailable. Please try again later."),
@@ -44,8 +46,22 @@ DEFAULT_ERRORS: dict[int, tuple[str, str]] = {
 }
 
 _FIELDS = {
-    "id", "kind", "path", "method", "status", "error_code", "message", "retry_after", "probability", "count",
-    "latency_ms", "drop", "cluster_id", "code", "type", "seconds",
+    "id",
+    "kind",
+    "path",
+    "method",
+    "status",
+    "error_code",
+    "message",
+    "retry_after",
+    "probability",
+    "count",
+    "latency_ms",
+    "drop",
+    "cluster_id",
+    "code",
+    "type",
+    "seconds",
 }
 _REGEX_ONLY = set("^$()|+{}\\")
 
@@ -106,8 +122,13 @@ class Rule:
         assert self.status is not None
         code, message = DEFAULT_ERRORS.get(self.status, ("", ""))
         if not code:
-            code = {400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-                    404: "RESOURCE_DOES_NOT_EXIST", 409: "RESOURCE_CONFLICT"}.get(self.status, "INTERNAL_ERROR")
+            code = {
+                400: "INVALID_PARAMETER_VALUE",
+                401: "UNAUTHENTICATED",
+                403: "PERMISSION_DENIED",
+                404: "RESOURCE_DOES_NOT_EXIST",
+                409: "RESOURCE_CONFLICT",
+            }.get(self.status, "INTERNAL_ERROR")
             message = f"Request to {path} failed with status {self.status}."
         err = error_for_code(self.error_code or code, self.message or message.format(path=path), self.status)
         if self.retry_after is not None:
@@ -136,12 +157,21 @@ def validate_rule(spec: Any) -> Rule:
     if not 0.0 <= probability <= 1.0:
         raise InvalidParameterValue("Invalid value for field 'probability': must be between 0 and 1")
     rule = Rule(
-        id=p.str("id") or "", kind=kind, path=p.str("path"),
+        id=p.str("id") or "",
+        kind=kind,
+        path=p.str("path"),
         method=(p.str("method") or "").upper() or None,
-        status=p.int("status", minimum=400, maximum=599), error_code=p.str("error_code"),
-        message=p.str("message"), retry_after=p.int("retry_after", minimum=0), probability=probability,
-        remaining=p.int("count", minimum=1), latency_ms=float(p.int("latency_ms", minimum=0, default=0) or 0),
-        drop=p.bool("drop"), cluster_id=p.str("cluster_id"), code=p.str("code"), type=p.str("type"),
+        status=p.int("status", minimum=400, maximum=599),
+        error_code=p.str("error_code"),
+        message=p.str("message"),
+        retry_after=p.int("retry_after", minimum=0),
+        probability=probability,
+        remaining=p.int("count", minimum=1),
+        latency_ms=float(p.int("latency_ms", minimum=0, default=0) or 0),
+        drop=p.bool("drop"),
+        cluster_id=p.str("cluster_id"),
+        code=p.str("code"),
+        type=p.str("type"),
     )
     seconds = spec.get("seconds")
     if seconds is not None:
@@ -151,13 +181,15 @@ def validate_rule(spec: Any) -> Rule:
     if kind == HTTP:
         if rule.status is None and not rule.drop and not rule.latency_ms:
             raise InvalidParameterValue(
-                "A fault rule needs at least one of 'status', 'drop' or 'latency_ms' (or a model 'kind')")
+                "A fault rule needs at least one of 'status', 'drop' or 'latency_ms' (or a model 'kind')"
+            )
         rule.matches = _path_matcher(rule.path)
     elif kind == CLUSTER_LAUNCH_FAILURE:
         rule.code = rule.code or "CLOUD_PROVIDER_LAUNCH_FAILURE"
         if rule.code not in LAUNCH_FAILURE_CODES:
             raise InvalidParameterValue(
-                f"Invalid value for field 'code': {rule.code!r}; expected one of {list(LAUNCH_FAILURE_CODES)}")
+                f"Invalid value for field 'code': {rule.code!r}; expected one of {list(LAUNCH_FAILURE_CODES)}"
+            )
         rule.type = rule.type or LAUNCH_FAILURE_CODES[rule.code]
     elif kind == SLOW_CLUSTER_START and rule.seconds is None:
         raise InvalidParameterValue("A slow_cluster_start rule needs 'seconds' (the start duration)")

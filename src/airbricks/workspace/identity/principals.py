@@ -28,8 +28,11 @@ from airbricks.workspace.shared import Shared
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:"
 ADMINS, USERS = "admins", "users"
 KINDS = {"Users": "scim_user", "Groups": "scim_group", "ServicePrincipals": "scim_sp"}
-SCHEMAS = {"Users": SCHEMA + "User", "Groups": SCHEMA + "Group",
-           "ServicePrincipals": "urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal"}
+SCHEMAS = {
+    "Users": SCHEMA + "User",
+    "Groups": SCHEMA + "Group",
+    "ServicePrincipals": "urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal",
+}
 TOKEN_KIND = "minted_token"
 #: The longest lifetime a minted token may ask for (the real default maximum is 730 days).
 MAX_LIFETIME_SECONDS = 730 * 24 * 3600
@@ -89,8 +92,14 @@ class Identity:
             users = self.docs["Users"]
             doc = users.get(meta.get("owner_id", ""))
             if doc is None:
-                doc = self._new("Users", {"userName": user_name, "displayName": user_name.split("@")[0],
-                                          "emails": [{"value": user_name, "type": "work", "primary": True}]})
+                doc = self._new(
+                    "Users",
+                    {
+                        "userName": user_name,
+                        "displayName": user_name.split("@")[0],
+                        "emails": [{"value": user_name, "type": "work", "primary": True}],
+                    },
+                )
                 self.shared.store.put("meta", "identity", {"owner_id": doc["id"]})
             elif doc["userName"] != user_name:
                 doc.update(userName=user_name, emails=[{"value": user_name, "type": "work", "primary": True}])
@@ -125,20 +134,29 @@ class Identity:
             except ResourceDoesNotExist:
                 return None  # the principal was deleted: its tokens die with it
 
-    def mint_token(self, caller: Principal, *, resource: str, principal_id: str, lifetime_seconds: int | None,
-                   comment: str | None) -> tuple[str, dict[str, Any]]:
+    def mint_token(
+        self, caller: Principal, *, resource: str, principal_id: str, lifetime_seconds: int | None, comment: str | None
+    ) -> tuple[str, dict[str, Any]]:
         """A new token for a service principal or user (admins only); returns the value (shown once) and info."""
         require_admin(caller, "create tokens on behalf of other principals")
         if lifetime_seconds is not None and not 0 < lifetime_seconds <= MAX_LIFETIME_SECONDS:
-            raise InvalidParameterValue(f"Invalid value for field 'lifetime_seconds': must be between 1 and "
-                                        f"{MAX_LIFETIME_SECONDS} seconds, got {lifetime_seconds}")
+            raise InvalidParameterValue(
+                f"Invalid value for field 'lifetime_seconds': must be between 1 and "
+                f"{MAX_LIFETIME_SECONDS} seconds, got {lifetime_seconds}"
+            )
         with self.shared.lock:
             owner = self.principal_of(resource, principal_id)
             value = "dapi" + secrets.token_hex(16)
             now = self.shared.now_ms()
-            info = {"token_id": secrets.token_hex(32), "creation_time": now, "comment": comment or "",
-                    "expiry_time": now + lifetime_seconds * 1000 if lifetime_seconds else -1,
-                    "owner_id": int(owner.id), "created_by_id": int(caller.id), "created_by_username": caller.name}
+            info = {
+                "token_id": secrets.token_hex(32),
+                "creation_time": now,
+                "comment": comment or "",
+                "expiry_time": now + lifetime_seconds * 1000 if lifetime_seconds else -1,
+                "owner_id": int(owner.id),
+                "created_by_id": int(caller.id),
+                "created_by_username": caller.name,
+            }
             doc = {**info, "digest": _digest(value), "resource": resource, "principal_id": owner.id}
             self.shared.store.put(TOKEN_KIND, info["token_id"], doc)
             self._tokens[doc["digest"]] = doc
@@ -147,8 +165,10 @@ class Identity:
     def list_tokens(self, caller: Principal) -> list[dict[str, Any]]:
         require_admin(caller, "list the workspace's tokens")
         with self.shared.lock:
-            return [{k: v for k, v in d.items() if k not in ("digest", "resource", "principal_id")}
-                    for d in self._tokens.values()]
+            return [
+                {k: v for k, v in d.items() if k not in ("digest", "resource", "principal_id")}
+                for d in self._tokens.values()
+            ]
 
     def delete_token(self, caller: Principal, token_id: str) -> None:
         require_admin(caller, "delete tokens")
@@ -188,8 +208,11 @@ class Identity:
 
     def principal_of(self, resource: str, ident: str) -> Principal:
         doc = self._doc(resource, ident)
-        groups = frozenset(g["displayName"] for g in self.docs["Groups"].values()
-                           if any(m.get("value") == doc["id"] for m in g.get("members") or [])) | {USERS}
+        groups = frozenset(
+            g["displayName"]
+            for g in self.docs["Groups"].values()
+            if any(m.get("value") == doc["id"] for m in g.get("members") or [])
+        ) | {USERS}
         if resource == "Users":
             return Principal(doc["id"], doc["userName"], "user", groups)
         return Principal(doc["id"], doc["applicationId"], "service_principal", groups)
@@ -207,9 +230,11 @@ class Identity:
         """A resource as SCIM returns it: users and service principals list their groups."""
         out = dict(doc)
         if resource != "Groups":
-            out["groups"] = [{"value": g["id"], "display": g["displayName"], "type": "direct"}
-                             for g in self.docs["Groups"].values()
-                             if any(m.get("value") == doc["id"] for m in g.get("members") or [])]
+            out["groups"] = [
+                {"value": g["id"], "display": g["displayName"], "type": "direct"}
+                for g in self.docs["Groups"].values()
+                if any(m.get("value") == doc["id"] for m in g.get("members") or [])
+            ]
         return out
 
     def get(self, resource: str, ident: str) -> dict[str, Any]:
@@ -245,8 +270,10 @@ class Identity:
             if resource == "Groups":
                 fields["members"] = [self._member(m) for m in _listed(body.get("members"))]
             # Checked before anything is written: a bad group leaves no half-created principal.
-            targets = [self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")
-                       for g in _listed(body.get("groups"))]
+            targets = [
+                self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")
+                for g in _listed(body.get("groups"))
+            ]
             doc = self._new(resource, fields)
             if resource == "Users":
                 self.on_user_created(name)
@@ -279,8 +306,10 @@ class Identity:
                 new["members"] = [self._item(resource, "members", m) for m in _listed(body.get("members"))]
                 self._check_group_change(doc, new)
             elif "groups" in body:
-                wanted = {self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")["id"]
-                          for g in _listed(body["groups"])}
+                wanted = {
+                    self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")["id"]
+                    for g in _listed(body["groups"])
+                }
                 if doc["id"] == self.me.id and self._by_name("Groups", ADMINS)["id"] not in wanted:
                     raise _first_admin_error(doc)
                 self._set_memberships(doc, wanted)
@@ -296,8 +325,12 @@ class Identity:
                 raise scim_error(InvalidParameterValue, 400, "Only groups have members.")
             return self._member(item)
         if attribute == "groups":
-            raise scim_error(InvalidParameterValue, 400, "A principal's groups change through the group: patch "
-                             "the group's members, or PUT the principal with its groups.")
+            raise scim_error(
+                InvalidParameterValue,
+                400,
+                "A principal's groups change through the group: patch "
+                "the group's members, or PUT the principal with its groups.",
+            )
         return {k: v for k, v in item.items() if k in ("value", "display", "primary", "type")}
 
     def _check_group_change(self, doc: dict[str, Any], new: dict[str, Any]) -> None:
@@ -317,8 +350,10 @@ class Identity:
             members = group.get("members") or []
             inside = any(m.get("value") == doc["id"] for m in members)
             if group["id"] in group_ids and not inside:
-                group["members"] = [*members, {"value": doc["id"],
-                                               "display": doc.get("userName") or doc.get("displayName", "")}]
+                group["members"] = [
+                    *members,
+                    {"value": doc["id"], "display": doc.get("userName") or doc.get("displayName", "")},
+                ]
             elif group["id"] not in group_ids and inside:
                 group["members"] = [m for m in members if m.get("value") != doc["id"]]
             else:
@@ -338,9 +373,12 @@ class Identity:
         with self.shared.lock:
             doc = self._doc(resource, ident)
             if doc["id"] == self.me.id or doc.get("displayName") == ADMINS and resource == "Groups":
-                raise scim_error(InvalidParameterValue, 400,
-                                 f"{doc.get('userName') or doc['displayName']} cannot be deleted: the workspace "
-                                 "needs its first user and the admins group.")
+                raise scim_error(
+                    InvalidParameterValue,
+                    400,
+                    f"{doc.get('userName') or doc['displayName']} cannot be deleted: the workspace "
+                    "needs its first user and the admins group.",
+                )
             del self.docs[resource][doc["id"]]
             self.shared.store.delete(KINDS[resource], doc["id"])
             for group in self.docs["Groups"].values():
@@ -351,8 +389,11 @@ class Identity:
 
 
 def _first_admin_error(user: dict[str, Any]) -> Any:
-    return scim_error(InvalidParameterValue, 400, f"{user['userName']} must stay in the admins group: the workspace "
-                      "needs its first user as an admin.")
+    return scim_error(
+        InvalidParameterValue,
+        400,
+        f"{user['userName']} must stay in the admins group: the workspace needs its first user as an admin.",
+    )
 
 
 def _listed(value: Any) -> list[Any]:
@@ -368,8 +409,11 @@ def _checked_name(resource: str, body: dict[str, Any]) -> str:
     if not isinstance(name, str) or not name.strip():
         raise scim_error(InvalidParameterValue, 400, f"Missing required field: {key}")
     if len(name.encode()) > 255 or "/" in name or name != name.strip():
-        raise scim_error(InvalidParameterValue, 400, f"Invalid value for field '{key}': at most 255 bytes, "
-                         "no '/' and no leading or trailing spaces")
+        raise scim_error(
+            InvalidParameterValue,
+            400,
+            f"Invalid value for field '{key}': at most 255 bytes, no '/' and no leading or trailing spaces",
+        )
     return name
 
 
@@ -382,6 +426,9 @@ def parse_filter(text: str) -> tuple[str, str]:
     """``userName eq "a@b.c"`` -> ``("userName", "a@b.c")``; other operators are refused by name."""
     parts = text.strip().split(None, 2)
     if len(parts) != 3 or parts[1].lower() != "eq":
-        raise scim_error(InvalidParameterValue, 400, f"Unsupported filter '{text[:200]}': the local workspace "
-                         "understands 'attribute eq \"value\"' only.")
+        raise scim_error(
+            InvalidParameterValue,
+            400,
+            f"Unsupported filter '{text[:200]}': the local workspace understands 'attribute eq \"value\"' only.",
+        )
     return parts[0], parts[2].strip().strip('"')

@@ -41,9 +41,14 @@ async def list_resources(request: Request, resource: str) -> dict[str, Any]:
     found = workspace(request).identity.list(_resource(resource), filter_=params.str("filter"))
     start = params.int("startIndex", default=1, minimum=1) or 1
     count = min(params.int("count", default=MAX_COUNT, minimum=0) or 0, MAX_COUNT)  # SCIM: a server may cap it
-    page = found[start - 1:start - 1 + count]
-    return {"schemas": [LIST_SCHEMA], "totalResults": len(found), "startIndex": start, "itemsPerPage": len(page),
-            "Resources": page}
+    page = found[start - 1 : start - 1 + count]
+    return {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": len(found),
+        "startIndex": start,
+        "itemsPerPage": len(page),
+        "Resources": page,
+    }
 
 
 @router.post(SCIM + "/{resource}", include_in_schema=False)
@@ -85,24 +90,39 @@ async def _mint(request: Request, resource: str, field: str, name_field: str, mi
     owner = next((d for d in identity.list(resource) if d[name_field] == name), None)
     if owner is None:
         raise InvalidParameterValue(missing.format(name=name))
-    value, info = identity.mint_token(caller(request), resource=resource, principal_id=owner["id"],
-                                      lifetime_seconds=params.int("lifetime_seconds"), comment=params.str("comment"))
+    value, info = identity.mint_token(
+        caller(request),
+        resource=resource,
+        principal_id=owner["id"],
+        lifetime_seconds=params.int("lifetime_seconds"),
+        comment=params.str("comment"),
+    )
     return {"token_info": info, "token_value": value}
 
 
 @versioned(router, ["POST"], "token-management/on-behalf-of/tokens", ("2.0",))
 async def create_obo_token(request: Request) -> dict[str, Any]:
     """The real admin API: a token for a service principal, named by its ``application_id``."""
-    return await _mint(request, "ServicePrincipals", "application_id", "applicationId",
-                       "Service principal with application id {name} does not exist.")
+    return await _mint(
+        request,
+        "ServicePrincipals",
+        "application_id",
+        "applicationId",
+        "Service principal with application id {name} does not exist.",
+    )
 
 
 @router.post("/api/2.0/airbricks/tokens", include_in_schema=False)
 async def create_user_token(request: Request) -> dict[str, Any]:
     """The local workspace's own admin API: a token for a SCIM user (``user_name``), so a test can act as a
     second user. On Databricks only that user's own login can make one."""
-    return await _mint(request, "Users", "user_name", "userName",
-                       "User {name} does not exist: create it with POST " + SCIM + "/Users first.")
+    return await _mint(
+        request,
+        "Users",
+        "user_name",
+        "userName",
+        "User {name} does not exist: create it with POST " + SCIM + "/Users first.",
+    )
 
 
 @versioned(router, ["GET"], "token-management/tokens", ("2.0",))

@@ -44,8 +44,7 @@ def _target(path: str) -> tuple[str, str | None]:
     if match:
         return match.group(1), match.group(2)
     if not re.fullmatch(r"[\w.]+", path.strip()):
-        raise _error(f"Unsupported patch path '{path[:200]}': use an attribute name or "
-                     "'attribute[value eq \"id\"]'.")
+        raise _error(f"Unsupported patch path '{path[:200]}': use an attribute name or 'attribute[value eq \"id\"]'.")
     return path.strip(), None
 
 
@@ -56,8 +55,14 @@ def _items(value: Any, attribute: str) -> list[dict[str, Any]]:
     return items
 
 
-def _set(doc: dict[str, Any], attribute: str, value: Any, *, add: bool,
-         resolve: Callable[[str, dict[str, Any]], dict[str, Any]]) -> None:
+def _set(
+    doc: dict[str, Any],
+    attribute: str,
+    value: Any,
+    *,
+    add: bool,
+    resolve: Callable[[str, dict[str, Any]], dict[str, Any]],
+) -> None:
     if attribute in IMMUTABLE:
         raise _error(f"Attribute '{attribute}' cannot be changed.")
     if attribute not in MULTI_VALUED:
@@ -84,8 +89,9 @@ def _remove(doc: dict[str, Any], attribute: str, value: str | None, operation: d
     doc[attribute] = [item for item in doc.get(attribute) or [] if str(item.get("value")) not in gone]
 
 
-def apply_patch(doc: dict[str, Any], body: dict[str, Any],
-                resolve: Callable[[str, dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+def apply_patch(
+    doc: dict[str, Any], body: dict[str, Any], resolve: Callable[[str, dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
     """``doc`` with the body's ``Operations`` applied, as a new dict.
 
     :param resolve: turns one multi-valued item into what is stored (members get their ``display``; an

@@ -16,8 +16,14 @@ from airbricks.workspace.jobs.run import Outcome, Phase, Run, RunState, TaskRun,
 
 NewId = Callable[[], int]
 #: Results a repair with ``rerun_all_failed_tasks`` reruns.
-NOT_SUCCEEDED = ("FAILED", "TIMEDOUT", "CANCELED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED",
-                 "MAXIMUM_CONCURRENT_RUNS_REACHED")
+NOT_SUCCEEDED = (
+    "FAILED",
+    "TIMEDOUT",
+    "CANCELED",
+    "UPSTREAM_FAILED",
+    "UPSTREAM_CANCELED",
+    "MAXIMUM_CONCURRENT_RUNS_REACHED",
+)
 
 
 def should_retry(task: TaskRun, outcome: Outcome, timed_out: bool) -> bool:
@@ -30,21 +36,36 @@ def should_retry(task: TaskRun, outcome: Outcome, timed_out: bool) -> bool:
     return outcome.result_state == "FAILED" and not outcome.cancelled
 
 
-def next_attempt(task: TaskRun, new_id: int, page_url: str, now: int, *, delay_ms: int = 0,
-                 state: RunState | None = None) -> TaskRun:
+def next_attempt(
+    task: TaskRun, new_id: int, page_url: str, now: int, *, delay_ms: int = 0, state: RunState | None = None
+) -> TaskRun:
     """A fresh attempt of ``task``: same settings, widgets and for-each input; ``task`` is superseded."""
     task.superseded = True
     keep = {k: v for k, v in task.extra.items() if k in ("input", "index")}
-    return replace(task, run_id=new_id, page_url=page_url, state=state or RunState("PENDING"),
-                   timing=Timing(start_time=now), phase=Phase.WAIT, cluster_id=None, pid=None, pgid=None,
-                   process_start=0, output=None, attempt_number=task.attempt_number + 1, retry_at=now + delay_ms,
-                   superseded=False, extra=keep)
+    return replace(
+        task,
+        run_id=new_id,
+        page_url=page_url,
+        state=state or RunState("PENDING"),
+        timing=Timing(start_time=now),
+        phase=Phase.WAIT,
+        cluster_id=None,
+        pid=None,
+        pgid=None,
+        process_start=0,
+        output=None,
+        attempt_number=task.attempt_number + 1,
+        retry_at=now + delay_ms,
+        superseded=False,
+        extra=keep,
+    )
 
 
 def retry(run: Run, task: TaskRun, now: int, new_id: int, page_url: str) -> TaskRun:
     interval = int(task.settings.get("min_retry_interval_millis") or 0)
-    attempt = next_attempt(task, new_id, page_url, now, delay_ms=interval,
-                           state=RunState("WAITING_FOR_RETRY", "Waiting for retry"))
+    attempt = next_attempt(
+        task, new_id, page_url, now, delay_ms=interval, state=RunState("WAITING_FOR_RETRY", "Waiting for retry")
+    )
     run.tasks.append(attempt)
     return attempt
 
@@ -62,8 +83,9 @@ def dependents(run: Run, keys: set[str]) -> set[str]:
     return out
 
 
-def repair_keys(run: Run, rerun_tasks: list[Any] | None, rerun_all_failed: bool, rerun_dependent: bool,
-                latest_repair_id: int | None) -> list[str]:
+def repair_keys(
+    run: Run, rerun_tasks: list[Any] | None, rerun_all_failed: bool, rerun_dependent: bool, latest_repair_id: int | None
+) -> list[str]:
     """Which tasks ``runs/repair`` reruns (in the job's order); 400/INVALID_STATE as the service refuses."""
     if run.state.is_active:
         raise InvalidState(f"Run {run.run_id} is still active: only a run that ended can be repaired.")
@@ -71,8 +93,10 @@ def repair_keys(run: Run, rerun_tasks: list[Any] | None, rerun_all_failed: bool,
         raise InvalidParameterValue("Only one of rerun_tasks and rerun_all_failed_tasks can be set.")
     latest = run.history[-1]["id"] if len(run.history) > 1 else None
     if latest is not None and latest_repair_id != latest:
-        raise InvalidParameterValue(f"The run {run.run_id} has been repaired since: pass latest_repair_id "
-                                    f"{latest} (the last id in repair_history) to repair it again.")
+        raise InvalidParameterValue(
+            f"The run {run.run_id} has been repaired since: pass latest_repair_id "
+            f"{latest} (the last id in repair_history) to repair it again."
+        )
     known = [t.key for t in run.current]
     if rerun_all_failed:
         chosen = {t.key for t in run.current if t.result_state in NOT_SUCCEEDED}
@@ -80,24 +104,41 @@ def repair_keys(run: Run, rerun_tasks: list[Any] | None, rerun_all_failed: bool,
         chosen = {str(k) for k in rerun_tasks or []}
         unknown = sorted(chosen - set(known))
         if unknown:
-            raise InvalidParameterValue(f"Task {unknown[0]} is not a task of run {run.run_id}: rerun_tasks takes "
-                                        f"task keys ({', '.join(known)}).")
+            raise InvalidParameterValue(
+                f"Task {unknown[0]} is not a task of run {run.run_id}: rerun_tasks takes "
+                f"task keys ({', '.join(known)})."
+            )
     if not chosen:
-        raise InvalidParameterValue("Nothing to repair: pass rerun_tasks, or rerun_all_failed_tasks for a run "
-                                    "with failed tasks.")
+        raise InvalidParameterValue(
+            "Nothing to repair: pass rerun_tasks, or rerun_all_failed_tasks for a run with failed tasks."
+        )
     if rerun_dependent:
         chosen = dependents(run, chosen)
     return [k for k in known if k in chosen]
 
 
-def start_repair(run: Run, keys: list[str], repair_id: int, now: int, new_id: NewId,
-                 page_url: Callable[[int], str], widgets: dict[str, str]) -> list[TaskRun]:
+def start_repair(
+    run: Run,
+    keys: list[str],
+    repair_id: int,
+    now: int,
+    new_id: NewId,
+    page_url: Callable[[int], str],
+    widgets: dict[str, str],
+) -> list[TaskRun]:
     """Append new task runs for ``keys``, record the repair in ``history``, and make the run active again."""
     if not run.history:
-        run.history.append({"type": "ORIGINAL", "id": run.run_id, "start_time": run.timing.start_time,
-                            "end_time": run.timing.end_time, "state": run.state.state_json(),
-                            "status": run.state.status_json(),
-                            "task_run_ids": [t.run_id for t in run.tasks if t.iteration_of is None]})
+        run.history.append(
+            {
+                "type": "ORIGINAL",
+                "id": run.run_id,
+                "start_time": run.timing.start_time,
+                "end_time": run.timing.end_time,
+                "state": run.state.state_json(),
+                "status": run.state.status_json(),
+                "task_run_ids": [t.run_id for t in run.tasks if t.iteration_of is None],
+            }
+        )
     fresh = []
     for key in keys:
         old = run.task(key)
@@ -109,14 +150,23 @@ def start_repair(run: Run, keys: list[str], repair_id: int, now: int, new_id: Ne
     run.tasks.extend(fresh)
     run.state = RunState("RUNNING")
     run.timing.end_time = 0
-    run.history.append({"type": "REPAIR", "id": repair_id, "start_time": now, "end_time": 0,
-                        "state": run.state.state_json(), "status": run.state.status_json(),
-                        "task_run_ids": [t.run_id for t in fresh]})
+    run.history.append(
+        {
+            "type": "REPAIR",
+            "id": repair_id,
+            "start_time": now,
+            "end_time": 0,
+            "state": run.state.state_json(),
+            "status": run.state.status_json(),
+            "task_run_ids": [t.run_id for t in fresh],
+        }
+    )
     return fresh
 
 
 def close_repair(run: Run) -> None:
     """The run ended again: its latest repair entry gets the end and the state."""
     if run.history and run.history[-1]["type"] == "REPAIR":
-        run.history[-1].update(end_time=run.timing.end_time, state=run.state.state_json(),
-                               status=run.state.status_json())
+        run.history[-1].update(
+            end_time=run.timing.end_time, state=run.state.state_json(), status=run.state.status_json()
+        )

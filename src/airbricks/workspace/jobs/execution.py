@@ -12,18 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from airbricks.workspace.jobs import process as runner
 from airbricks.workspace.compute.clusters import Clusters
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
-from airbricks.workspace.jobs.tasks import SERVER_TYPES, task_type
+from airbricks.workspace.jobs import process as runner
+from airbricks.workspace.jobs.redaction import Redactor
 from airbricks.workspace.jobs.references import References
+from airbricks.workspace.jobs.run import Run, TaskRun
+from airbricks.workspace.jobs.tasks import SERVER_TYPES, task_type
 from airbricks.workspace.jobs.tasks.start import Host, job_context, start_server_task
 from airbricks.workspace.kernel.cells import CELLS_FILE
-from airbricks.workspace.storage.workspace_objects import NotebookSource
-from airbricks.workspace.jobs.redaction import Redactor
-from airbricks.workspace.jobs.run import Run, TaskRun
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.storage.local_paths import LocalPaths
+from airbricks.workspace.storage.workspace_objects import NotebookSource
 
 
 class Process(Protocol):
@@ -72,8 +72,15 @@ class TaskExecutor:
     :param launch: starts a task's process in a directory with a spec.
     """
 
-    def __init__(self, shared: Shared, *, clusters: Clusters, notebooks: NotebookSources,
-                 local_paths: LocalPaths, launch: Launcher | None = None) -> None:
+    def __init__(
+        self,
+        shared: Shared,
+        *,
+        clusters: Clusters,
+        notebooks: NotebookSources,
+        local_paths: LocalPaths,
+        launch: Launcher | None = None,
+    ) -> None:
         self.shared = shared
         self.clusters = clusters
         self.notebooks = notebooks
@@ -104,8 +111,7 @@ class TaskExecutor:
                 run_as = run.run_as or run.creator_user_name
                 env = self.identity.open(task.run_id, run_as, cluster) if self.identity is not None else {}
                 try:
-                    proc = runner.TaskProcess(self.run_dir(task), spec, self.shared.config.python_executable,
-                                              env=env)
+                    proc = runner.TaskProcess(self.run_dir(task), spec, self.shared.config.python_executable, env=env)
                 except BaseException:
                     self._end_identity(task)
                     raise
@@ -168,8 +174,9 @@ class TaskExecutor:
             spec = next(c for c in run.job_clusters or [] if c["job_cluster_key"] == key)
             if not isinstance(spec.get("new_cluster"), dict):
                 raise InvalidParameterValue(f"job_clusters entry {key} has no new_cluster specification.")
-            run.job_cluster_ids[key] = self.clusters.create_job_cluster(spec["new_cluster"], run_id=run.run_id,
-                                                                        task_key=key)
+            run.job_cluster_ids[key] = self.clusters.create_job_cluster(
+                spec["new_cluster"], run_id=run.run_id, task_key=key
+            )
         return run.job_cluster_ids[key]
 
     def cluster_gone(self, cid: str, *, starting: bool = False) -> str | None:
@@ -185,15 +192,23 @@ class TaskExecutor:
             return f"Cluster {cid} was terminated.{why} {doc.get('state_message') or ''}".strip()
         return None
 
-    def process_spec(self, task: TaskRun, refs: References | None = None,
-                     context: dict[str, Any] | None = None) -> dict[str, Any]:
+    def process_spec(
+        self, task: TaskRun, refs: References | None = None, context: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """What the kernel needs to run this task (value references resolved with ``refs``; ``context``: the
         job run, task values of finished tasks); raises when the notebook or file is missing."""
         widgets = {k: refs.text(v) for k, v in task.widgets.items()} if refs else task.widgets
         argv = [refs.text(a) for a in task.argv] if refs else task.argv
-        base = {"widgets": widgets, **(context or {}), **self.local_paths.roots(),
-                "cells_path": str(self.run_dir(task) / CELLS_FILE), "libraries": self.pip_requirements(task),
-                **self.spark_for(task), **self._cluster_site(task), "jars": [str(j) for j in self.jars(task)]}
+        base = {
+            "widgets": widgets,
+            **(context or {}),
+            **self.local_paths.roots(),
+            "cells_path": str(self.run_dir(task) / CELLS_FILE),
+            "libraries": self.pip_requirements(task),
+            **self.spark_for(task),
+            **self._cluster_site(task),
+            "jars": [str(j) for j in self.jars(task)],
+        }
         notebook = task.settings.get("notebook_task")
         checkout = self.git_checkouts.checkout_for(task) if self.git_checkouts else None
         if checkout is not None:
@@ -203,8 +218,9 @@ class TaskExecutor:
             path = notebook["notebook_path"]
             language, source = self.notebooks.notebook_source(path)
             if language != "PYTHON":
-                raise InvalidParameterValue(f"Notebook {path} is a {language} notebook; the local workspace runs "
-                                            "Python notebooks only.")
+                raise InvalidParameterValue(
+                    f"Notebook {path} is a {language} notebook; the local workspace runs Python notebooks only."
+                )
             name = self.notebooks.normalize(path)
             if name.startswith("/Repos/"):  # in a Git folder, as on Databricks: its folder is cwd and importable
                 base["cwd"] = str(self.local_paths.objects.local_path(name).parent)
@@ -213,8 +229,14 @@ class TaskExecutor:
             return {**base, "kind": "spark_submit", "command": self.submit_command(task, argv), "name": task.key}
         wheel = task.settings.get("python_wheel_task")
         if wheel:
-            return {**base, "kind": "wheel", "package_name": wheel["package_name"],
-                    "entry_point": wheel["entry_point"], "argv": argv, "name": wheel["package_name"]}
+            return {
+                **base,
+                "kind": "wheel",
+                "package_name": wheel["package_name"],
+                "entry_point": wheel["entry_point"],
+                "argv": argv,
+                "name": wheel["package_name"],
+            }
         file = task.settings["spark_python_task"]["python_file"]
         local = self.local_paths.local_file(file, field="python_file")
         if not local.is_file():
@@ -230,8 +252,9 @@ class TaskExecutor:
             if jar_task.get("jar_uri"):
                 jars.insert(0, self.local_paths.local_file(jar_task["jar_uri"], field="spark_jar_task.jar_uri"))
             if not jars:
-                raise InvalidParameterValue(f"Task {task.key}: a spark_jar_task needs its jar in libraries "
-                                            "([{\"jar\": \"dbfs:/path/app.jar\"}]).")
+                raise InvalidParameterValue(
+                    f'Task {task.key}: a spark_jar_task needs its jar in libraries ([{{"jar": "dbfs:/path/app.jar"}}]).'
+                )
             missing = [str(j) for j in jars if not j.is_file()]
             if missing:
                 raise InvalidParameterValue(f"Cannot read the jar {missing[0]}: it does not exist.")
@@ -244,8 +267,10 @@ class TaskExecutor:
             arguments = [*extra, *[self._local_argument(str(p)) for p in settings["spark_submit_task"]["parameters"]]]
         command = self.clusters.spark_submit_command(task.cluster_id, arguments) if task.cluster_id else None
         if command is None:
-            raise InvalidParameterValue(f"Task {task.key} runs spark-submit, which needs a cluster with a Spark "
-                                        "driver: start the local workspace with Spark (airbricks serve --spark).")
+            raise InvalidParameterValue(
+                f"Task {task.key} runs spark-submit, which needs a cluster with a Spark "
+                "driver: start the local workspace with Spark (airbricks serve --spark)."
+            )
         return command
 
     def _local_argument(self, argument: str) -> str:
@@ -268,8 +293,10 @@ class TaskExecutor:
                 continue  # for the Spark engine (spark-submit / the driver's class path)
             else:
                 kind = next(iter(library), "?")
-                raise InvalidParameterValue(f"Library type {kind} (libraries[{i}]) is not supported by the local "
-                                            "workspace: use pypi, whl or jar.")
+                raise InvalidParameterValue(
+                    f"Library type {kind} (libraries[{i}]) is not supported by the local "
+                    "workspace: use pypi, whl or jar."
+                )
         return out
 
     def _cluster_site(self, task: TaskRun) -> dict[str, str]:
@@ -279,10 +306,16 @@ class TaskExecutor:
 
     def jars(self, task: TaskRun) -> list[Path]:
         """The task's jar libraries, then its cluster's installed jars."""
-        own = [self.local_paths.local_file(lib["jar"], field=f"libraries[{i}].jar")
-               for i, lib in enumerate(task.settings.get("libraries") or []) if isinstance(lib, dict) and lib.get("jar")]
-        cluster = (self.cluster_libraries.jars(task.cluster_id)
-                   if task.cluster_id and self.cluster_libraries is not None else [])
+        own = [
+            self.local_paths.local_file(lib["jar"], field=f"libraries[{i}].jar")
+            for i, lib in enumerate(task.settings.get("libraries") or [])
+            if isinstance(lib, dict) and lib.get("jar")
+        ]
+        cluster = (
+            self.cluster_libraries.jars(task.cluster_id)
+            if task.cluster_id and self.cluster_libraries is not None
+            else []
+        )
         return own + [j for j in cluster if j not in own]
 
     def spark_for(self, task: TaskRun) -> dict[str, str]:

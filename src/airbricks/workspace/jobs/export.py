@@ -57,12 +57,19 @@ def _command(cell: dict[str, Any]) -> dict[str, Any]:
     texts = [o["text"] for o in cell["outputs"] if o["type"] in ("text", "markdown")]
     tables = [o for o in cell["outputs"] if o["type"] == "table"]
     if tables:
-        results: dict[str, Any] = {"type": "table", "data": tables[-1]["rows"],
-                                   "schema": [{"name": c, "type": "string"} for c in tables[-1]["columns"]]}
+        results: dict[str, Any] = {
+            "type": "table",
+            "data": tables[-1]["rows"],
+            "schema": [{"name": c, "type": "string"} for c in tables[-1]["columns"]],
+        }
     else:
         results = {"type": "raw", "data": "".join(texts)}
-    command = {"command": cell["source"], "position": cell["number"], "results": results,
-               "state": "error" if "error" in cell else "finished"}
+    command = {
+        "command": cell["source"],
+        "position": cell["number"],
+        "results": results,
+        "state": "error" if "error" in cell else "finished",
+    }
     if "error" in cell:
         command.update(errorSummary=cell["error"]["error"], error=cell["error"]["trace"])
     return command
@@ -70,30 +77,39 @@ def _command(cell: dict[str, Any]) -> dict[str, Any]:
 
 def model(name: str, cells: list[dict[str, Any]]) -> str:
     """The notebook model of a run as the export page carries it (JSON, URL-encoded, base64)."""
-    document = {"version": "NotebookV1", "name": name.rsplit("/", 1)[-1], "language": "python",
-                "commands": [_command(cell) for cell in cells]}
+    document = {
+        "version": "NotebookV1",
+        "name": name.rsplit("/", 1)[-1],
+        "language": "python",
+        "commands": [_command(cell) for cell in cells],
+    }
     return base64.b64encode(urllib.parse.quote(json.dumps(document)).encode()).decode()
 
 
 def render(name: str, cells: list[dict[str, Any]]) -> str:
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title>"
-             f"<style>{STYLE}</style><script>var __DATABRICKS_NOTEBOOK_MODEL = '{model(name, cells)}';</script>"
-             f"</head><body><h1>{html.escape(name)}</h1>"]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title>"
+        f"<style>{STYLE}</style><script>var __DATABRICKS_NOTEBOOK_MODEL = '{model(name, cells)}';</script>"
+        f"</head><body><h1>{html.escape(name)}</h1>"
+    ]
     for cell in cells:
         failed = "error" in cell
         parts.append(f'<div class="cell{" failed" if failed else ""}" data-cell="{cell["number"]}">')
         parts.append(f'<pre class="source">{html.escape(cell["source"])}</pre>')
         parts.extend(_output(o) for o in cell["outputs"])
         if failed:
-            parts.append(f'<pre class="error">{html.escape(cell["error"]["error"])}\n\n'
-                         f'{html.escape(cell["error"]["trace"])}</pre>')
+            parts.append(
+                f'<pre class="error">{html.escape(cell["error"]["error"])}\n\n'
+                f"{html.escape(cell['error']['trace'])}</pre>"
+            )
         parts.append("</div>")
     parts.append("</body></html>")
     return "".join(parts)
 
 
-def views(notebook_path: str, cells_file: Path,
-          redact: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+def views(
+    notebook_path: str, cells_file: Path, redact: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     """The ``runs/export`` answer: one NOTEBOOK view of the run (its cells passed through ``redact`` first)."""
     cells = load_cells(cells_file)
     page = render(notebook_path, redact(cells) if redact else cells)

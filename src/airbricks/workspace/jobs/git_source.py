@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from airbricks.workspace.errors import InvalidParameterValue
+from airbricks.workspace.jobs.run import TaskRun
 from airbricks.workspace.repos.git import GitRepos
 from airbricks.workspace.storage.workspace_objects import from_jupyter, to_source
-from airbricks.workspace.jobs.run import TaskRun
 
 
 class TaskCheckout(NamedTuple):
@@ -44,8 +44,9 @@ class GitCheckouts:
         file = str(task.settings["spark_python_task"]["python_file"]).lstrip("/")
         local = _inside(root, file)
         if not local.is_file():
-            raise InvalidParameterValue(f"Cannot read the python file {file}: it does not exist in {source['git_url']}"
-                                        f" at {done.commit[:12]}.")
+            raise InvalidParameterValue(
+                f"Cannot read the python file {file}: it does not exist in {source['git_url']} at {done.commit[:12]}."
+            )
         return TaskCheckout(root, {"kind": "python", "python_file": str(local), "argv": task.argv, "name": file})
 
 
@@ -64,13 +65,16 @@ def _notebook(root: Path, path: str, source: dict[str, Any]) -> str:
             if local.suffix == ".ipynb":
                 language, text = from_jupyter(raw, None)
             elif local.suffix == ".sql":
-                raise InvalidParameterValue(f"Notebook {path} is a SQL notebook; the local workspace runs Python "
-                                            "notebooks only.")
+                raise InvalidParameterValue(
+                    f"Notebook {path} is a SQL notebook; the local workspace runs Python notebooks only."
+                )
             else:
                 language, text = "PYTHON", to_source(raw.decode("utf-8", "replace"), "PYTHON")
             if language != "PYTHON":
-                raise InvalidParameterValue(f"Notebook {path} is a {language} notebook; the local workspace runs "
-                                            "Python notebooks only.")
+                raise InvalidParameterValue(
+                    f"Notebook {path} is a {language} notebook; the local workspace runs Python notebooks only."
+                )
             return text
-    raise InvalidParameterValue(f"Notebook {path} does not exist in {source['git_url']} (looked for {path}.py and "
-                                f"{path}.ipynb).")
+    raise InvalidParameterValue(
+        f"Notebook {path} does not exist in {source['git_url']} (looked for {path}.py and {path}.ipynb)."
+    )

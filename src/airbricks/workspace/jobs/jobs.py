@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
+from airbricks.workspace.jobs.runs import Runs
+from airbricks.workspace.jobs.task_settings import job_cluster_keys, validate_tasks
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
-from airbricks.workspace.jobs.runs import Runs
 from airbricks.workspace.repos.git import check_git_source, with_git_source
 from airbricks.workspace.shared import Shared
-from airbricks.workspace.jobs.task_settings import job_cluster_keys, validate_tasks
 
 KIND = "job"
 
@@ -78,10 +78,15 @@ class Jobs:
         with self.shared.lock:
             jid = self.shared.store.next_id("job_id", start=1001)
             run_as = complete["run_as"] if isinstance(complete.get("run_as"), dict) else {}
-            job = {"job_id": jid, "creator_user_name": self.shared.user_name,
-                   "run_as_user_name": run_as.get("user_name") or run_as.get("service_principal_name")
-                   or self.shared.user_name,
-                   "created_time": self.shared.now_ms(), "settings": complete}
+            job = {
+                "job_id": jid,
+                "creator_user_name": self.shared.user_name,
+                "run_as_user_name": run_as.get("user_name")
+                or run_as.get("service_principal_name")
+                or self.shared.user_name,
+                "created_time": self.shared.now_ms(),
+                "settings": complete,
+            }
             self._save(job)
             self.jobs[jid] = job
             return jid
@@ -90,8 +95,9 @@ class Jobs:
         with self.shared.lock:
             return self._job(job_id)
 
-    def list(self, *, name: str | None = None, expand_tasks: bool = False, offset: int = 0,
-             limit: int = 20) -> Page[dict[str, Any]]:
+    def list(
+        self, *, name: str | None = None, expand_tasks: bool = False, offset: int = 0, limit: int = 20
+    ) -> Page[dict[str, Any]]:
         with self.shared.lock:
             jobs = [j for j in self.jobs.values() if name is None or j["settings"].get("name") == name]
             page = paginate(jobs, offset, limit)
@@ -142,11 +148,20 @@ class Jobs:
 
     # -- starting runs -------------------------------------------------------------------------------------
 
-    def run_now(self, job_id: Any, *, job_parameters: Any = None, notebook_params: Any = None,
-                python_params: list[Any] | None = None, idempotency_token: str | None = None,
-                parent_task_run_id: int | None = None, queue: Any = None,
-                python_named_params: dict[str, Any] | None = None,
-                jar_params: list[Any] | None = None, sql_params: Any = None) -> dict[str, Any]:
+    def run_now(
+        self,
+        job_id: Any,
+        *,
+        job_parameters: Any = None,
+        notebook_params: Any = None,
+        python_params: list[Any] | None = None,
+        idempotency_token: str | None = None,
+        parent_task_run_id: int | None = None,
+        queue: Any = None,
+        python_named_params: dict[str, Any] | None = None,
+        jar_params: list[Any] | None = None,
+        sql_params: Any = None,
+    ) -> dict[str, Any]:
         """``run-now``: job parameter defaults, overlaid with the call's parameters, become widgets (and the
         named parameters of SQL tasks: ``sql_params``, the older form); the run is QUEUED or SKIPPED when the
         job already has ``max_concurrent_runs`` active runs."""
@@ -155,28 +170,44 @@ class Jobs:
         with self.shared.lock:
             job = self._job(job_id)
             settings = job["settings"]
-            widgets = {p["name"]: str(p.get("default", "")) for p in settings.get("parameters") or []
-                       if isinstance(p, dict) and "name" in p}
+            widgets = {
+                p["name"]: str(p.get("default", ""))
+                for p in settings.get("parameters") or []
+                if isinstance(p, dict) and "name" in p
+            }
             widgets.update(_str_map(job_parameters, "job_parameters"))
             widgets.update(_str_map(notebook_params, "notebook_params"))
             widgets.update(_str_map(sql_params, "sql_params"))
             run = self.runs.create(
-                job_id=job["job_id"], run_name=settings.get("name", "Untitled"), run_type="JOB_RUN",
+                job_id=job["job_id"],
+                run_name=settings.get("name", "Untitled"),
+                run_type="JOB_RUN",
                 tasks=with_git_source(settings["tasks"], settings.get("git_source")),
                 job_clusters=settings.get("job_clusters"),
-                timeout_seconds=settings.get("timeout_seconds"), token=idempotency_token, widgets=widgets,
+                timeout_seconds=settings.get("timeout_seconds"),
+                token=idempotency_token,
+                widgets=widgets,
                 python_params=[str(p) for p in python_params] if python_params is not None else None,
                 jar_params=[str(p) for p in jar_params] if jar_params is not None else None,
-                creator=self.shared.user_name, run_as=job["run_as_user_name"],
+                creator=self.shared.user_name,
+                run_as=job["run_as_user_name"],
                 job_parameters=[{"name": k, "value": v} for k, v in widgets.items()] if widgets else None,
                 concurrency_limit=int(settings.get("max_concurrent_runs", 1)),
                 queue_enabled=bool((queue if isinstance(queue, dict) else settings.get("queue") or {}).get("enabled")),
-                parent_task_run_id=parent_task_run_id)
+                parent_task_run_id=parent_task_run_id,
+            )
             return {"run_id": run.run_id, "number_in_job": run.run_id}
 
-    def submit(self, *, tasks: list[Any], run_name: str | None = None, job_clusters: Any = None,
-               timeout_seconds: int | None = None, idempotency_token: str | None = None,
-               git_source: Any = None) -> dict[str, Any]:
+    def submit(
+        self,
+        *,
+        tasks: list[Any],
+        run_name: str | None = None,
+        job_clusters: Any = None,
+        timeout_seconds: int | None = None,
+        idempotency_token: str | None = None,
+        git_source: Any = None,
+    ) -> dict[str, Any]:
         """``runs/submit``: a one-time run (its own job id); the same run again for a known token."""
         valid = validate_tasks(tasks, job_cluster_keys(job_clusters))
         with self.shared.lock:
@@ -185,8 +216,15 @@ class Jobs:
                 return {"run_id": known.run_id}
             jid = self.shared.store.next_id("job_id", start=1001)
             run = self.runs.create(
-                job_id=jid, run_name=run_name or "Untitled", run_type="SUBMIT_RUN",
+                job_id=jid,
+                run_name=run_name or "Untitled",
+                run_type="SUBMIT_RUN",
                 tasks=with_git_source(valid, git_source),
-                job_clusters=job_clusters, timeout_seconds=timeout_seconds, token=idempotency_token, widgets={},
-                python_params=None, creator=self.shared.user_name)
+                job_clusters=job_clusters,
+                timeout_seconds=timeout_seconds,
+                token=idempotency_token,
+                widgets={},
+                python_params=None,
+                creator=self.shared.user_name,
+            )
             return {"run_id": run.run_id}

@@ -20,7 +20,7 @@ def page_arrays(doc: dict[str, Any], keys: tuple[str, ...], offset: int) -> tupl
         return doc, None
     out = dict(doc)
     for key in keys:
-        out[key] = list(doc.get(key) or [])[offset:offset + PAGE]
+        out[key] = list(doc.get(key) or [])[offset : offset + PAGE]
     return out, (offset + PAGE if max(lengths) > offset + PAGE else None)
 
 

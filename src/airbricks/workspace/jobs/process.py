@@ -31,8 +31,9 @@ def run_dir(data_dir: Path, task_run_id: int) -> Path:
 class TaskProcess:
     """A running kernel process for one task run."""
 
-    def __init__(self, directory: Path, spec: dict[str, Any], python: str | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, directory: Path, spec: dict[str, Any], python: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         """``env``: added to the process's environment only (never written down: it may carry the run's token)."""
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
@@ -45,8 +46,13 @@ class TaskProcess:
         with open(directory / LOG, "ab") as log:
             self.popen = subprocess.Popen(
                 [python or sys.executable, "-m", "airbricks.workspace.kernel.task", str(directory / SPEC)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=str(directory),
-                start_new_session=True, env=env, close_fds=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=str(directory),
+                start_new_session=True,
+                env=env,
+                close_fds=True,
             )
         self.pid = self.popen.pid
         self.pgid = self.popen.pid  # start_new_session: the child leads its own group
@@ -61,8 +67,11 @@ class TaskProcess:
         except (OSError, ValueError):
             tail = log_tail(self.directory)
             reason = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-            return {"status": "FAILED", "error": f"The Python process of this run ended without a result ({reason}).",
-                    "error_trace": tail}
+            return {
+                "status": "FAILED",
+                "error": f"The Python process of this run ended without a result ({reason}).",
+                "error_trace": tail,
+            }
 
     def kill(self) -> None:
         """Kill the whole process group; the zombie is reaped by a later :meth:`poll`."""

@@ -8,8 +8,13 @@ from airbricks.workspace.jobs.run import Outcome, Run, RunState
 
 
 def skipped(limit: int) -> Outcome:
-    return Outcome("SKIPPED", "", f"Skipping this run because the limit of {limit} maximum concurrent runs has "
-                   "been reached.", "MAX_CONCURRENT_RUNS_REACHED", "CLIENT_ERROR")
+    return Outcome(
+        "SKIPPED",
+        "",
+        f"Skipping this run because the limit of {limit} maximum concurrent runs has been reached.",
+        "MAX_CONCURRENT_RUNS_REACHED",
+        "CLIENT_ERROR",
+    )
 
 
 def queued(limit: int) -> RunState:
@@ -18,8 +23,11 @@ def queued(limit: int) -> RunState:
 
 def running_count(runs: Iterable[Run], job_id: int, besides: int) -> int:
     """Active runs of the job that hold a slot (queued ones do not)."""
-    return sum(1 for r in runs if r.job_id == job_id and r.run_id != besides and r.state.is_active
-               and r.state.life_cycle_state != "QUEUED")
+    return sum(
+        1
+        for r in runs
+        if r.job_id == job_id and r.run_id != besides and r.state.is_active and r.state.life_cycle_state != "QUEUED"
+    )
 
 
 def admission(run: Run, others: Iterable[Run], queue_enabled: bool) -> str:

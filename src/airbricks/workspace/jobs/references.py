@@ -29,10 +29,16 @@ def value_text(value: Any) -> str:
 def _time_part(ms: int, part: str) -> str | None:
     moment = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
     parts: dict[str, Callable[[], Any]] = {
-        "iso_date": lambda: moment.date().isoformat(), "iso_datetime": lambda: moment.isoformat(),
-        "year": lambda: moment.year, "month": lambda: moment.month, "day": lambda: moment.day,
-        "hour": lambda: moment.hour, "minute": lambda: moment.minute, "second": lambda: moment.second,
-        "timestamp_ms": lambda: ms, "is_weekday": lambda: str(moment.weekday() < 5).lower(),
+        "iso_date": lambda: moment.date().isoformat(),
+        "iso_datetime": lambda: moment.isoformat(),
+        "year": lambda: moment.year,
+        "month": lambda: moment.month,
+        "day": lambda: moment.day,
+        "hour": lambda: moment.hour,
+        "minute": lambda: moment.minute,
+        "second": lambda: moment.second,
+        "timestamp_ms": lambda: ms,
+        "is_weekday": lambda: str(moment.weekday() < 5).lower(),
         "day_of_week": lambda: moment.isoweekday(),
     }
     return str(parts[part]()) if part in parts else None
@@ -45,8 +51,16 @@ class References:
     :param workspace: ``workspace.id`` / ``workspace.url``; :param item: the for-each ``{{input}}``.
     """
 
-    def __init__(self, run: Run, task: TaskRun, *, workspace_id: int | str, workspace_url: str,
-                 item: Any = None, has_item: bool = False) -> None:
+    def __init__(
+        self,
+        run: Run,
+        task: TaskRun,
+        *,
+        workspace_id: int | str,
+        workspace_url: str,
+        item: Any = None,
+        has_item: bool = False,
+    ) -> None:
         self.run = run
         self.task = task
         self.workspace = {"id": str(workspace_id), "url": workspace_url}
@@ -58,11 +72,19 @@ class References:
         parts = name.split(".")
         params = {p["name"]: p["value"] for p in run.job_parameters or []}
         simple = {
-            "job.id": run.job_id, "job_id": run.job_id, "job.name": run.run_name, "job.run_id": run.run_id,
-            "run_id": task.run_id, "parent_run_id": run.run_id, "job.repair_count": len(run.history[1:]),
+            "job.id": run.job_id,
+            "job_id": run.job_id,
+            "job.name": run.run_name,
+            "job.run_id": run.run_id,
+            "run_id": task.run_id,
+            "parent_run_id": run.run_id,
+            "job.repair_count": len(run.history[1:]),
             "job.trigger.type": "RUN_JOB_TASK" if run.parent_task_run_id else "ONE_TIME",
-            "task.name": task.key, "task_key": task.key, "task.run_id": task.run_id,
-            "task.execution_count": task.attempt_number + 1, "workspace.id": self.workspace["id"],
+            "task.name": task.key,
+            "task_key": task.key,
+            "task.run_id": task.run_id,
+            "task.execution_count": task.attempt_number + 1,
+            "workspace.id": self.workspace["id"],
             "workspace.url": self.workspace["url"],
         }
         if name in simple:
@@ -72,7 +94,7 @@ class References:
         if parts[0] == "input" and self.has_item and isinstance(self.item, dict) and len(parts) == 2:
             return value_text(self.item.get(parts[1])) if parts[1] in self.item else None
         if name.startswith("job.parameters."):
-            key = name[len("job.parameters."):]
+            key = name[len("job.parameters.") :]
             return params.get(key)
         if name.startswith("job.start_time.") or name.startswith("job.trigger.time."):
             return _time_part(run.timing.start_time, parts[-1])
@@ -98,6 +120,7 @@ class References:
 
     def text(self, value: str) -> str:
         """``value`` with every known reference replaced."""
+
         def replace(match: re.Match[str]) -> str:
             found = self.lookup(match.group(1))
             return match.group(0) if found is None else found

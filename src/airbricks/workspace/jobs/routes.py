@@ -15,11 +15,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from airbricks.workspace.core import Workspace
+from airbricks.workspace.jobs.paging import job_page, run_page
+from airbricks.workspace.jobs.task_settings import DEFAULT_TASK_KEY, key_from_name, lift_legacy_task
 from airbricks.workspace.pagination import Page
 from airbricks.workspace.params import Params, coerce_numbers
-from airbricks.workspace.jobs.paging import job_page, run_page
 from airbricks.workspace.server.http import page_offset, page_window, read_params, versioned, workspace
-from airbricks.workspace.jobs.task_settings import DEFAULT_TASK_KEY, key_from_name, lift_legacy_task
 
 router = APIRouter()
 ALL = ("2.0", "2.1", "2.2")
@@ -67,9 +67,16 @@ def _list_jobs(ws: Workspace, p: Params) -> dict[str, Any]:
 def _list_runs(ws: Workspace, p: Params) -> dict[str, Any]:
     offset, limit = page_window(p, default_limit=25, max_limit=MAX_LIST_LIMIT)
     page = ws.runs.list(
-        job_id=p.int("job_id"), active_only=p.bool("active_only"), completed_only=p.bool("completed_only"),
-        run_type=p.str("run_type"), start_time_from=p.int("start_time_from"), start_time_to=p.int("start_time_to"),
-        expand_tasks=p.bool("expand_tasks"), offset=offset, limit=limit)
+        job_id=p.int("job_id"),
+        active_only=p.bool("active_only"),
+        completed_only=p.bool("completed_only"),
+        run_type=p.str("run_type"),
+        start_time_from=p.int("start_time_from"),
+        start_time_to=p.int("start_time_to"),
+        expand_tasks=p.bool("expand_tasks"),
+        offset=offset,
+        limit=limit,
+    )
     return _page_answer("runs", page)
 
 
@@ -80,23 +87,33 @@ IDEMPOTENCY_TOKEN_MAX = 64
 def _submit(ws: Workspace, p: Params) -> dict[str, Any]:
     body = coerce_numbers(p.data)
     settings = lift_legacy_task(body, key_from_name(p.str("run_name")))
-    return ws.jobs.submit(tasks=settings["tasks"], run_name=p.str("run_name"), job_clusters=body.get("job_clusters"),
-                          timeout_seconds=p.int("timeout_seconds", minimum=0),
-                          idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX),
-                          git_source=body.get("git_source"))
+    return ws.jobs.submit(
+        tasks=settings["tasks"],
+        run_name=p.str("run_name"),
+        job_clusters=body.get("job_clusters"),
+        timeout_seconds=p.int("timeout_seconds", minimum=0),
+        idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX),
+        git_source=body.get("git_source"),
+    )
 
 
 def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
     return ws.jobs.run_now(
-        p.int("job_id", required=True), job_parameters=p.raw("job_parameters"),
-        notebook_params=p.raw("notebook_params"), python_params=p.list("python_params"),
-        idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX), queue=p.raw("queue"),
-        python_named_params=p.dict("python_named_params"), jar_params=p.list("jar_params"),
-        sql_params=p.raw("sql_params"))
+        p.int("job_id", required=True),
+        job_parameters=p.raw("job_parameters"),
+        notebook_params=p.raw("notebook_params"),
+        python_params=p.list("python_params"),
+        idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX),
+        queue=p.raw("queue"),
+        python_named_params=p.dict("python_named_params"),
+        jar_params=p.list("jar_params"),
+        sql_params=p.raw("sql_params"),
+    )
 
 
-def _paged(request: Request, p: Params, page: Callable[[dict[str, Any], int], dict[str, Any]],
-           doc: dict[str, Any]) -> dict[str, Any]:
+def _paged(
+    request: Request, p: Params, page: Callable[[dict[str, Any], int], dict[str, Any]], doc: dict[str, Any]
+) -> dict[str, Any]:
     """API 2.2 pages the large arrays of jobs/get and runs/get (100 a page); older versions answer them whole."""
     return page(doc, page_offset(p)) if request.url.path.startswith("/api/2.2/") else doc
 
@@ -104,10 +121,14 @@ def _paged(request: Request, p: Params, page: Callable[[dict[str, Any], int], di
 def _repair(ws: Workspace, p: Params) -> dict[str, Any]:
     widgets = {**(p.dict("job_parameters") or {}), **(p.dict("notebook_params") or {})}
     latest = p.int("latest_repair_id")
-    return ws.runs.repair(_run_id(p), rerun_tasks=p.list("rerun_tasks"),
-                          rerun_all_failed_tasks=p.bool("rerun_all_failed_tasks"),
-                          rerun_dependent_tasks=p.bool("rerun_dependent_tasks"), latest_repair_id=latest,
-                          widgets={str(k): str(v) for k, v in widgets.items()})
+    return ws.runs.repair(
+        _run_id(p),
+        rerun_tasks=p.list("rerun_tasks"),
+        rerun_all_failed_tasks=p.bool("rerun_all_failed_tasks"),
+        rerun_dependent_tasks=p.bool("rerun_dependent_tasks"),
+        latest_repair_id=latest,
+        widgets={str(k): str(v) for k, v in widgets.items()},
+    )
 
 
 def _update(ws: Workspace, p: Params) -> None:
@@ -125,19 +146,28 @@ def _cancel_all(ws: Workspace, p: Params) -> None:
 _endpoint("POST", "jobs/create", lambda ws, p, _: {"job_id": ws.jobs.create(_settings(p.data))})
 _endpoint("GET", "jobs/get", lambda ws, p, request: _paged(request, p, job_page, ws.jobs.get(_job_id(p))))
 _endpoint("GET", "jobs/list", lambda ws, p, _: _list_jobs(ws, p))
-_endpoint("POST", "jobs/reset", lambda ws, p, _: ws.jobs.reset(
-    _job_id(p), _settings(p.dict("new_settings", required=True))))  # type: ignore[arg-type]
+_endpoint(
+    "POST", "jobs/reset", lambda ws, p, _: ws.jobs.reset(_job_id(p), _settings(p.dict("new_settings", required=True)))
+)  # type: ignore[arg-type]
 _endpoint("POST", "jobs/update", lambda ws, p, _: _update(ws, p))
 _endpoint("POST", "jobs/delete", lambda ws, p, _: ws.jobs.delete(_job_id(p)))
 _endpoint("POST", "jobs/run-now", lambda ws, p, _: _run_now(ws, p))
 _endpoint("POST", "jobs/runs/submit", lambda ws, p, _: _submit(ws, p))
-_endpoint("GET", "jobs/runs/get", lambda ws, p, request: _paged(
-    request, p, run_page, ws.runs.get(_run_id(p), include_history=p.bool("include_history"))))
+_endpoint(
+    "GET",
+    "jobs/runs/get",
+    lambda ws, p, request: _paged(
+        request, p, run_page, ws.runs.get(_run_id(p), include_history=p.bool("include_history"))
+    ),
+)
 _endpoint("POST", "jobs/runs/repair", lambda ws, p, _: _repair(ws, p))
 _endpoint("GET", "jobs/runs/list", lambda ws, p, _: _list_runs(ws, p))
 # API 2.0 still answers get-output for a single-task parent run; 2.1+ refuse every parent run.
-_endpoint("GET", "jobs/runs/get-output", lambda ws, p, request: ws.runs.output(
-    _run_id(p), single_task_parent_ok=request.url.path.startswith("/api/2.0/")))
+_endpoint(
+    "GET",
+    "jobs/runs/get-output",
+    lambda ws, p, request: ws.runs.output(_run_id(p), single_task_parent_ok=request.url.path.startswith("/api/2.0/")),
+)
 _endpoint("GET", "jobs/runs/export", lambda ws, p, _: ws.runs.export(_run_id(p)))
 _endpoint("POST", "jobs/runs/cancel", lambda ws, p, _: ws.runs.cancel(_run_id(p)))
 _endpoint("POST", "jobs/runs/cancel-all", lambda ws, p, _: _cancel_all(ws, p))

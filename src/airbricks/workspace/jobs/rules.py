@@ -23,8 +23,13 @@ TIMED_OUT = Outcome("TERMINATED", "TIMEDOUT", "Run timed out", "RUN_EXECUTION_ER
 TASK_TIMED_OUT = Outcome("TERMINATED", "TIMEDOUT", "Task timed out", "RUN_EXECUTION_ERROR", "CLIENT_ERROR", True)
 CANCELED = Outcome("TERMINATED", "CANCELED", "Run cancelled.", "USER_CANCELED", "SUCCESS", True)
 RUN_LOST = Outcome("INTERNAL_ERROR", "FAILED", LOST, "INTERNAL_ERROR", "INTERNAL_ERROR")
-MODEL_BUG = Outcome("INTERNAL_ERROR", "FAILED", "Internal error in the local workspace while running this run;"
-                    " see the server log.", "INTERNAL_ERROR", "INTERNAL_ERROR")
+MODEL_BUG = Outcome(
+    "INTERNAL_ERROR",
+    "FAILED",
+    "Internal error in the local workspace while running this run; see the server log.",
+    "INTERNAL_ERROR",
+    "INTERNAL_ERROR",
+)
 
 
 def cluster_error(message: str, code: str = "CLUSTER_ERROR") -> Outcome:
@@ -33,8 +38,11 @@ def cluster_error(message: str, code: str = "CLUSTER_ERROR") -> Outcome:
 
 
 def skipped(result_state: str, run_if: str) -> Outcome:
-    message = "Upstream task(s) failed." if result_state.startswith("UPSTREAM") else \
-        f"The run_if condition {run_if} of this task was not met."
+    message = (
+        "Upstream task(s) failed."
+        if result_state.startswith("UPSTREAM")
+        else f"The run_if condition {run_if} of this task was not met."
+    )
     return Outcome("TERMINATED", result_state, message, "SKIPPED", "SUCCESS")
 
 
@@ -51,8 +59,11 @@ def blocked_by_upstream(run_if: str, results: Sequence[str | None]) -> Outcome |
         return skipped("UPSTREAM_CANCELED" if canceled and not failed else "UPSTREAM_FAILED", run_if)
     if run_if == "NONE_FAILED":
         return None if not failed else skipped("UPSTREAM_FAILED", run_if)
-    ok = {"AT_LEAST_ONE_SUCCESS": bool(succeeded), "ALL_FAILED": len(failed) == len(results),
-          "AT_LEAST_ONE_FAILED": bool(failed)}[run_if]
+    ok = {
+        "AT_LEAST_ONE_SUCCESS": bool(succeeded),
+        "ALL_FAILED": len(failed) == len(results),
+        "AT_LEAST_ONE_FAILED": bool(failed),
+    }[run_if]
     return None if ok else skipped("EXCLUDED", run_if)
 
 
@@ -61,8 +72,13 @@ def overall_outcome(tasks: Sequence[TaskRun]) -> Outcome:
     internal = [t for t in tasks if t.state.life_cycle_state == "INTERNAL_ERROR"]
     if internal:
         first = internal[0].state
-        return Outcome("INTERNAL_ERROR", "FAILED", first.state_message, first.termination_code or "INTERNAL_ERROR",
-                       first.termination_type or "INTERNAL_ERROR")
+        return Outcome(
+            "INTERNAL_ERROR",
+            "FAILED",
+            first.state_message,
+            first.termination_code or "INTERNAL_ERROR",
+            first.termination_type or "INTERNAL_ERROR",
+        )
     results = [t.result_state for t in tasks]
     bad = [t for t in tasks if t.result_state in ("FAILED", "TIMEDOUT")]
     if not bad and all(r in DONE_OK for r in results):
@@ -84,8 +100,13 @@ def overall_outcome(tasks: Sequence[TaskRun]) -> Outcome:
     return FAILED
 
 
-EXCLUDED_BY_CONDITION = Outcome("TERMINATED", "EXCLUDED", "The task was excluded because the outcome of an upstream "
-                                "condition task did not match its dependency.", "EXCLUDED", "SUCCESS")
+EXCLUDED_BY_CONDITION = Outcome(
+    "TERMINATED",
+    "EXCLUDED",
+    "The task was excluded because the outcome of an upstream condition task did not match its dependency.",
+    "EXCLUDED",
+    "SUCCESS",
+)
 
 
 def gate_by_conditions(run_if: str, upstream: Sequence[tuple[str | None, str | None, str | None]]) -> Outcome | None:

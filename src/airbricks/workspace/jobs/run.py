@@ -54,29 +54,42 @@ class RunState:
 
     @classmethod
     def of(cls, outcome: Outcome) -> RunState:
-        return cls(outcome.life_cycle_state, outcome.message, outcome.result_state, outcome.cancelled,
-                   outcome.code, outcome.type)
+        return cls(
+            outcome.life_cycle_state,
+            outcome.message,
+            outcome.result_state,
+            outcome.cancelled,
+            outcome.code,
+            outcome.type,
+        )
 
     @property
     def is_active(self) -> bool:
         return self.life_cycle_state in ACTIVE
 
     def state_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"life_cycle_state": self.life_cycle_state, "state_message": self.state_message,
-                               "user_cancelled_or_timedout": self.user_cancelled_or_timedout}
+        out: dict[str, Any] = {
+            "life_cycle_state": self.life_cycle_state,
+            "state_message": self.state_message,
+            "user_cancelled_or_timedout": self.user_cancelled_or_timedout,
+        }
         if self.result_state:
             out["result_state"] = self.result_state
         return out
 
     def status_json(self) -> dict[str, Any]:
         life = self.life_cycle_state
-        status: dict[str, Any] = {"state": "TERMINATED" if life in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED")
-                                  else life}
+        status: dict[str, Any] = {
+            "state": "TERMINATED" if life in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED") else life
+        }
         if life == "QUEUED":
             status["queue_details"] = {"code": "MAX_CONCURRENT_RUNS_REACHED", "message": self.state_message}
         if self.termination_code:
-            status["termination_details"] = {"code": self.termination_code, "type": self.termination_type,
-                                             "message": self.state_message}
+            status["termination_details"] = {
+                "code": self.termination_code,
+                "type": self.termination_type,
+                "message": self.state_message,
+            }
         return status
 
 
@@ -148,10 +161,17 @@ class TaskRun:
 
     def to_api(self) -> dict[str, Any]:
         view = {k: v for k, v in self.settings.items() if k not in HIDDEN_TASK_FIELDS}
-        view.update({"run_id": self.run_id, "attempt_number": self.attempt_number,
-                     **self.timing.to_api(with_run_duration=False),
-                     "run_if": self.run_if, "state": self.state.state_json(), "status": self.state.status_json(),
-                     "run_page_url": self.page_url})
+        view.update(
+            {
+                "run_id": self.run_id,
+                "attempt_number": self.attempt_number,
+                **self.timing.to_api(with_run_duration=False),
+                "run_if": self.run_if,
+                "state": self.state.state_json(),
+                "status": self.state.status_json(),
+                "run_page_url": self.page_url,
+            }
+        )
         if self.cluster_id:
             view["cluster_instance"] = {"cluster_id": self.cluster_id}
         for kind, shown in self.extra.get("view", {}).items():  # e.g. condition_task.outcome, for_each stats
@@ -165,8 +185,14 @@ class TaskRun:
 
     @classmethod
     def from_store(cls, data: dict[str, Any]) -> TaskRun:
-        return cls(**{**data, "state": RunState(**data["state"]), "timing": Timing(**data["timing"]),
-                      "phase": Phase(data["phase"])})
+        return cls(
+            **{
+                **data,
+                "state": RunState(**data["state"]),
+                "timing": Timing(**data["timing"]),
+                "phase": Phase(data["phase"]),
+            }
+        )
 
 
 @dataclass
@@ -216,11 +242,19 @@ class Run:
 
     def to_api(self, *, with_tasks: bool = True) -> dict[str, Any]:
         view: dict[str, Any] = {
-            "job_id": self.job_id, "run_id": self.run_id, "number_in_job": self.run_id,
-            "original_attempt_run_id": self.run_id, "run_name": self.run_name, "run_type": self.run_type,
-            "creator_user_name": self.creator_user_name, "state": self.state.state_json(),
-            "status": self.state.status_json(), **self.timing.to_api(with_run_duration=True),
-            "attempt_number": 0, "format": "MULTI_TASK", "run_page_url": self.page_url,
+            "job_id": self.job_id,
+            "run_id": self.run_id,
+            "number_in_job": self.run_id,
+            "original_attempt_run_id": self.run_id,
+            "run_name": self.run_name,
+            "run_type": self.run_type,
+            "creator_user_name": self.creator_user_name,
+            "state": self.state.state_json(),
+            "status": self.state.status_json(),
+            **self.timing.to_api(with_run_duration=True),
+            "attempt_number": 0,
+            "format": "MULTI_TASK",
+            "run_page_url": self.page_url,
         }
         if self.state.life_cycle_state == "QUEUED":
             view["state"]["queue_reason"] = self.state.state_message
@@ -241,9 +275,16 @@ class Run:
     def task_view(self, task: TaskRun) -> dict[str, Any]:
         """A task run as a Run object of its own (``runs/get`` / ``get-output`` metadata on a task run id)."""
         view = task.to_api()
-        view.update({"job_id": self.job_id, "run_name": self.run_name, "run_type": self.run_type,
-                     "number_in_job": task.run_id, "creator_user_name": self.creator_user_name,
-                     "parent_run_id": self.run_id})
+        view.update(
+            {
+                "job_id": self.job_id,
+                "run_name": self.run_name,
+                "run_type": self.run_type,
+                "number_in_job": task.run_id,
+                "creator_user_name": self.creator_user_name,
+                "parent_run_id": self.run_id,
+            }
+        )
         # The provider's DatabricksNotebookOperator reads a task run's failure from its own ``tasks`` list
         # (utils.databricks.extract_failed_task_errors), so the task run lists itself there.
         view["tasks"] = [task.to_api()]
@@ -256,9 +297,17 @@ class Run:
         if self.history:
             return self.history
         ids = [t.run_id for t in self.tasks if t.iteration_of is None]
-        return [{"type": "ORIGINAL", "id": self.run_id, "start_time": self.timing.start_time,
-                 "end_time": self.timing.end_time, "state": self.state.state_json(),
-                 "status": self.state.status_json(), "task_run_ids": ids}]
+        return [
+            {
+                "type": "ORIGINAL",
+                "id": self.run_id,
+                "start_time": self.timing.start_time,
+                "end_time": self.timing.end_time,
+                "state": self.state.state_json(),
+                "status": self.state.status_json(),
+                "task_run_ids": ids,
+            }
+        ]
 
     def to_store(self) -> dict[str, Any]:
         data = asdict(self)
@@ -267,13 +316,21 @@ class Run:
 
     @classmethod
     def from_store(cls, data: dict[str, Any]) -> Run:
-        return cls(**{**data, "tasks": [TaskRun.from_store(t) for t in data["tasks"]],
-                      "state": RunState(**data["state"]), "timing": Timing(**data["timing"])})
+        return cls(
+            **{
+                **data,
+                "tasks": [TaskRun.from_store(t) for t in data["tasks"]],
+                "state": RunState(**data["state"]),
+                "timing": Timing(**data["timing"]),
+            }
+        )
 
 
 def logged(run: Run, task: TaskRun | None, state: RunState) -> RunState:
     """``state``, which the run (or its task) enters: logged for the server's terminal (``airbricks serve``)."""
     what = f"run {run.run_id}" if task is None else f"run {run.run_id} task {task.key} (task run {task.run_id})"
     result = f" {state.result_state}" if state.result_state else ""
-    log.info("%s: %s%s%s", what, state.life_cycle_state, result, f" ({state.state_message})" if state.state_message else "")
+    log.info(
+        "%s: %s%s%s", what, state.life_cycle_state, result, f" ({state.state_message})" if state.state_message else ""
+    )
     return state

@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from airbricks.workspace.kernel import channel as run_channel
 from airbricks.workspace.compute.secrets import ClusterSecrets
 from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.identity.principals import USERS, Identity, Principal
+from airbricks.workspace.kernel import channel as run_channel
 from airbricks.workspace.shared import Shared
 
 

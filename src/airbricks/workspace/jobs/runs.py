@@ -12,9 +12,6 @@ import logging
 import shutil
 from typing import Any, NamedTuple
 
-from airbricks.workspace.jobs import export as notebook_export
-from airbricks.workspace.jobs import output as run_output
-from airbricks.workspace.jobs import process as runner
 from airbricks.workspace.compute.cluster import USABLE_STATES
 from airbricks.workspace.errors import (
     DatabricksError,
@@ -22,12 +19,12 @@ from airbricks.workspace.errors import (
     InvalidState,
     does_not_exist,
 )
-from airbricks.workspace.jobs import attempts
-from airbricks.workspace.jobs import queueing
+from airbricks.workspace.jobs import attempts, queueing
+from airbricks.workspace.jobs import export as notebook_export
+from airbricks.workspace.jobs import output as run_output
+from airbricks.workspace.jobs import process as runner
+from airbricks.workspace.jobs.execution import TaskExecutor
 from airbricks.workspace.jobs.host import RunFeatures
-from airbricks.workspace.pagination import Page, paginate
-from airbricks.workspace.params import to_int
-from airbricks.workspace.jobs.run import Outcome, Phase, Run, RunState, TaskRun, logged
 from airbricks.workspace.jobs.rules import (
     CANCELED,
     FAILED,
@@ -42,8 +39,10 @@ from airbricks.workspace.jobs.rules import (
     gate_by_conditions,
     overall_outcome,
 )
+from airbricks.workspace.jobs.run import Outcome, Phase, Run, RunState, TaskRun, logged
+from airbricks.workspace.pagination import Page, paginate
+from airbricks.workspace.params import to_int
 from airbricks.workspace.shared import Shared
-from airbricks.workspace.jobs.execution import TaskExecutor
 
 log = logging.getLogger("airbricks.workspace.jobs.runs")
 
@@ -136,21 +135,37 @@ class Runs(RunFeatures):
     def run_of(self, run_id: int) -> Run | None:
         return self.runs.get(run_id)
 
-    def list(self, *, job_id: int | None = None, active_only: bool = False, completed_only: bool = False,
-             run_type: str | None = None, start_time_from: int | None = None, start_time_to: int | None = None,
-             expand_tasks: bool = False, offset: int = 0, limit: int = 25) -> Page[dict[str, Any]]:
+    def list(
+        self,
+        *,
+        job_id: int | None = None,
+        active_only: bool = False,
+        completed_only: bool = False,
+        run_type: str | None = None,
+        start_time_from: int | None = None,
+        start_time_to: int | None = None,
+        expand_tasks: bool = False,
+        offset: int = 0,
+        limit: int = 25,
+    ) -> Page[dict[str, Any]]:
         """``runs/list``: newest first."""
         if active_only and completed_only:
             raise InvalidParameterValue("active_only and completed_only cannot both be true.")
         with self.shared.lock:
-            selected = [run for run in reversed(list(self.runs.values())) if not (
-                (job_id is not None and run.job_id != job_id) or (active_only and not run.state.is_active)
-                or (completed_only and run.state.is_active) or (run_type and run.run_type != run_type)
-                or (start_time_from and run.timing.start_time < start_time_from)
-                or (start_time_to and run.timing.start_time > start_time_to))]
+            selected = [
+                run
+                for run in reversed(list(self.runs.values()))
+                if not (
+                    (job_id is not None and run.job_id != job_id)
+                    or (active_only and not run.state.is_active)
+                    or (completed_only and run.state.is_active)
+                    or (run_type and run.run_type != run_type)
+                    or (start_time_from and run.timing.start_time < start_time_from)
+                    or (start_time_to and run.timing.start_time > start_time_to)
+                )
+            ]
             page = paginate(selected, offset, limit)
-            return Page([r.to_api(with_tasks=expand_tasks) for r in page.items], page.offset, page.limit,
-                        page.total)
+            return Page([r.to_api(with_tasks=expand_tasks) for r in page.items], page.offset, page.limit, page.total)
 
     def active_runs(self) -> list[dict[str, Any]]:
         """The runs not yet finished, as ``runs/get`` shows them."""
@@ -160,8 +175,11 @@ class Runs(RunFeatures):
     def is_cluster_busy(self, cluster_id: str) -> bool:
         """Whether a task run waits for or runs on this cluster (it is then never auto-terminated)."""
         with self.shared.lock:
-            return any(t.cluster_id == cluster_id and t.phase in (Phase.CLUSTER, Phase.RUN)
-                       for rid in self.active for t in self.runs[rid].tasks)
+            return any(
+                t.cluster_id == cluster_id and t.phase in (Phase.CLUSTER, Phase.RUN)
+                for rid in self.active
+                for t in self.runs[rid].tasks
+            )
 
     def output(self, run_id: Any, *, single_task_parent_ok: bool) -> dict[str, Any]:
         """``runs/get-output`` of a task run (API 2.0 also accepts a single-task parent run)."""
@@ -198,11 +216,13 @@ class Runs(RunFeatures):
         with self.shared.lock:
             run, task = self.find(run_id)
             if task is not None:
-                raise InvalidParameterValue(f"Run {task.run_id} is a task run: delete its parent run "
-                                            f"{run.run_id} instead.")
+                raise InvalidParameterValue(
+                    f"Run {task.run_id} is a task run: delete its parent run {run.run_id} instead."
+                )
             if run.run_id in self.active:
-                raise InvalidState(f"Run {run.run_id} is not in a terminal state and cannot be deleted: cancel it "
-                                   "first.")
+                raise InvalidState(
+                    f"Run {run.run_id} is not in a terminal state and cannot be deleted: cancel it first."
+                )
             self.shared.store.delete(KIND, run.run_id)
             del self.runs[run.run_id]
             for t in run.tasks:
@@ -234,8 +254,10 @@ class Runs(RunFeatures):
         """Queued runs start, oldest first, when their job has a free slot."""
         for rid in sorted(self.active):
             run = self.runs[rid]
-            if run.state.life_cycle_state == "QUEUED" and queueing.admission(
-                    run, [self.runs[r] for r in self.active], True) == "run":
+            if (
+                run.state.life_cycle_state == "QUEUED"
+                and queueing.admission(run, [self.runs[r] for r in self.active], True) == "run"
+            ):
                 run.state = logged(run, None, RunState("PENDING"))
                 run.timing.start_time = self.shared.now_ms()
                 self._save(run)
@@ -268,8 +290,13 @@ class Runs(RunFeatures):
         upstream = [run.task(key) for key in task.upstream_keys]
         if any(d.phase is not Phase.DONE for d in upstream):
             return False
-        skip = gate_by_conditions(task.run_if, [(d.result_state, dep.get("outcome"), d.extra.get("condition_outcome"))
-                                                for d, dep in zip(upstream, task.settings.get("depends_on") or [])])
+        skip = gate_by_conditions(
+            task.run_if,
+            [
+                (d.result_state, dep.get("outcome"), d.extra.get("condition_outcome"))
+                for d, dep in zip(upstream, task.settings.get("depends_on") or [])
+            ],
+        )
         if skip is None:
             skip = blocked_by_upstream(task.run_if, [d.result_state for d in upstream])
         if skip is not None:
@@ -317,8 +344,9 @@ class Runs(RunFeatures):
         if outcome is not None:
             task.output = outcome
             task.timing.execution_duration = now - task.process_start
-            self._finish_task(run, task, now, SUCCEEDED if outcome["status"] == "SUCCESS" else
-                              ended(FAILED, outcome.get("message")))
+            self._finish_task(
+                run, task, now, SUCCEEDED if outcome["status"] == "SUCCESS" else ended(FAILED, outcome.get("message"))
+            )
             return True
         timeout = int(task.settings.get("timeout_seconds") or 0)
         if timeout and now - (task.process_start or task.timing.start_time) > timeout * 1000:
@@ -332,8 +360,9 @@ class Runs(RunFeatures):
 
     # -- endings -------------------------------------------------------------------------------------------
 
-    def _finish_task(self, run: Run, task: TaskRun, now: int, outcome: Outcome, *, timed_out: bool = False,
-                     retry: bool = True) -> None:
+    def _finish_task(
+        self, run: Run, task: TaskRun, now: int, outcome: Outcome, *, timed_out: bool = False, retry: bool = True
+    ) -> None:
         self.executor.kill(task)
         timing = task.timing
         if task.phase is Phase.RUN and not timing.execution_duration:

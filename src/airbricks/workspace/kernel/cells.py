@@ -79,7 +79,7 @@ def cells(source: str) -> list[str]:
     """The code cells of a Python notebook in SOURCE format (the header line dropped)."""
     text = source.lstrip("\ufeff")
     if text.startswith(HEADER):
-        text = text[len(HEADER):]
+        text = text[len(HEADER) :]
     return [c.strip("\n") for c in SEPARATOR.split(text)]
 
 
@@ -88,7 +88,7 @@ def magic_body(cell: str) -> list[str] | None:
     lines = [ln for ln in cell.splitlines() if ln.strip()]
     if not lines or not all(ln.startswith(MAGIC) for ln in lines):
         return None
-    return [ln[len(MAGIC):].removeprefix(" ") for ln in cell.splitlines() if ln.startswith(MAGIC)]
+    return [ln[len(MAGIC) :].removeprefix(" ") for ln in cell.splitlines() if ln.startswith(MAGIC)]
 
 
 def sql_statements(text: str) -> list[str]:
@@ -112,8 +112,9 @@ def sql_statements(text: str) -> list[str]:
 class NotebookRunner:
     """Runs notebooks in one globals dict; ``pip_dir`` is where ``%pip install`` puts packages."""
 
-    def __init__(self, env: dict[str, Any], log: CellLog, *, workspace_root: Path, pip_dir: Path,
-                 display: Callable[..., None]) -> None:
+    def __init__(
+        self, env: dict[str, Any], log: CellLog, *, workspace_root: Path, pip_dir: Path, display: Callable[..., None]
+    ) -> None:
         self.env = env
         self.log = log
         self.workspace_root = workspace_root
@@ -151,11 +152,12 @@ class NotebookRunner:
             else:
                 raise UnsupportedCellError(
                     f"Cell {number} of {name} is a {magic or 'magic'} cell, which the local airbricks workspace "
-                    "cannot run: it executes Python, %sql, %sh, %pip, %run and %md cells (no %scala, %r).")
+                    "cannot run: it executes Python, %sql, %sh, %pip, %run and %md cells (no %scala, %r)."
+                )
         filename = f"<notebook {name}, cell {number}>"
         # Registered so tracebacks show the notebook's own lines, as a notebook's error trace does.
         linecache.cache[filename] = (len(cell), None, cell.splitlines(True), filename)
-        exec(compile(cell, filename, "exec"), self.env)  # noqa: S102 - running the user's notebook is the point
+        exec(compile(cell, filename, "exec"), self.env)
 
     def run_sql(self, text: str) -> None:
         """Each statement through ``spark.sql``; the last one's result is displayed and kept as ``_sqldf``."""
@@ -203,7 +205,7 @@ def find_notebook(root: Path, target: str, name: str, *, why: str = "") -> tuple
     base = os.path.dirname(name) if not target.startswith("/") else ""
     path = os.path.normpath(os.path.join("/", base, target))
     if path.startswith("/Workspace/"):
-        path = path[len("/Workspace"):]
+        path = path[len("/Workspace") :]
     local = root / path.lstrip("/")
     for candidate in (local, local.with_name(local.name + ".py")):
         if candidate.is_file() and os.path.realpath(candidate).startswith(os.path.realpath(root) + os.sep):
@@ -219,9 +221,23 @@ def install(requirements: list[str], target: Path) -> None:
     """``pip install --target``: raises :class:`InstallError` with pip's own message when it fails."""
     import subprocess
 
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
-                           "--no-input", "--target", str(target), *requirements],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--no-input",
+            "--target",
+            str(target),
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         message = (done.stderr or done.stdout).strip()
         raise InstallError(f"Library installation failed: pip install {' '.join(requirements)}: {message}")

@@ -31,9 +31,7 @@ TOKEN_ENV = "AIRBRICKS_RUN_TOKEN"
 
 
 class RunTokens:
-    """Live per-run tokens, in memory only. Thread-safe (the HTTP server and the ticker both call it).
-
-    """
+    """Live per-run tokens, in memory only. Thread-safe (the HTTP server and the ticker both call it)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -117,8 +115,11 @@ class WorkspaceChannel:
     def call(self, method: str, path: str, params: dict[str, Any] | None = None, timeout: float = 30) -> Any:
         """``method path`` with ``params`` (a query string for GET, a JSON body otherwise); the decoded answer."""
         if not self.available:
-            raise WorkspaceCallError("", "this process was not started by a workspace run: there is no workspace "
-                                         "to call (no run token in its environment).")
+            raise WorkspaceCallError(
+                "",
+                "this process was not started by a workspace run: there is no workspace "
+                "to call (no run token in its environment).",
+            )
         import urllib.error  # here: the kernel imports this module, and most runs never call the workspace
         import urllib.parse
         import urllib.request
@@ -128,16 +129,21 @@ class WorkspaceChannel:
             url += "?" + urllib.parse.urlencode(params)
         elif params is not None:
             data = json.dumps(params).encode()
-        request = urllib.request.Request(url, data=data, method=method, headers={
-            "Authorization": f"Bearer {self._token}", "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+        )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (the workspace's URL)
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
                 body = answer.read()
         except urllib.error.HTTPError as failed:
             raise _error(failed.code, failed.read()) from None
         except urllib.error.URLError as unreachable:
-            raise WorkspaceCallError("TEMPORARILY_UNAVAILABLE", f"the workspace at {self.url} cannot be reached: "
-                                     f"{unreachable.reason}") from None
+            raise WorkspaceCallError(
+                "TEMPORARILY_UNAVAILABLE", f"the workspace at {self.url} cannot be reached: {unreachable.reason}"
+            ) from None
         return json.loads(body) if body.strip() else {}
 
 

@@ -28,8 +28,10 @@ from airbricks.workspace.kernel.spark_session import SparkProxy, UnavailableSpar
 
 #: At most this many rows of a table result (the rest is cut and ``truncated`` is true).
 MAX_ROWS = 10_000
-NO_SPARK = ("this cluster has no Spark engine: start the local workspace with Spark (airbricks serve --spark; needs"
-            " pip install 'airbricks[spark]' and Java 17+)")
+NO_SPARK = (
+    "this cluster has no Spark engine: start the local workspace with Spark (airbricks serve --spark; needs"
+    " pip install 'airbricks[spark]' and Java 17+)"
+)
 
 
 class _Running:
@@ -49,8 +51,8 @@ def run_python(code: str, env: dict[str, Any]) -> dict[str, Any]:
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        exec(compile(tree, "<command>", "exec"), env)  # noqa: S102
-        value = eval(compile(ast.Expression(last.value), "<command>", "eval"), env) if last else None  # noqa: S307
+        exec(compile(tree, "<command>", "exec"), env)
+        value = eval(compile(ast.Expression(last.value), "<command>", "eval"), env) if last else None
     text = out.getvalue()
     if value is not None:
         text += repr(value)
@@ -61,11 +63,18 @@ def run_sql(query: str, env: dict[str, Any]) -> dict[str, Any]:
     """``spark.sql(query)`` as a table result: rows as lists, the schema as Databricks gives it."""
     frame = env["spark"].sql(query)
     rows = frame.limit(MAX_ROWS + 1).collect()
-    schema = [{"name": f.name, "type": json.dumps(f.dataType.jsonValue()), "metadata": json.dumps(f.metadata)}
-              for f in frame.schema.fields]
+    schema = [
+        {"name": f.name, "type": json.dumps(f.dataType.jsonValue()), "metadata": json.dumps(f.metadata)}
+        for f in frame.schema.fields
+    ]
     data = [[_plain(v) for v in row] for row in rows[:MAX_ROWS]]
-    return {"resultType": "table", "data": data, "schema": schema, "truncated": len(rows) > MAX_ROWS,
-            "isJsonSchema": True}
+    return {
+        "resultType": "table",
+        "data": data,
+        "schema": schema,
+        "truncated": len(rows) > MAX_ROWS,
+        "isJsonSchema": True,
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -80,8 +89,7 @@ def error_result(exc: BaseException) -> dict[str, Any]:
         tb = tb.tb_next  # the user's frames first, as in a notebook
     text = str(exc)
     summary = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return {"resultType": "error", "summary": summary,
-            "cause": "".join(traceback.format_exception(type(exc), exc, tb))}
+    return {"resultType": "error", "summary": summary, "cause": "".join(traceback.format_exception(type(exc), exc, tb))}
 
 
 def main(spec_path: str) -> int:
@@ -92,10 +100,15 @@ def main(spec_path: str) -> int:
     os.dup2(devnull, 1)  # what a child process prints cannot corrupt the protocol
     dbfs_root, volumes_root = Path(spec["dbfs_root"]), Path(spec["volumes_root"])
     remote = spec.get("spark_remote")
-    spark: SparkProxy | UnavailableSpark = (SparkProxy(connect_url(remote, spec["spark_session_id"]))
-                                            if remote else UnavailableSpark(NO_SPARK))
-    env: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__, "spark": spark,
-                           "dbutils": DBUtils({}, dbfs_root, volumes_root)}
+    spark: SparkProxy | UnavailableSpark = (
+        SparkProxy(connect_url(remote, spec["spark_session_id"])) if remote else UnavailableSpark(NO_SPARK)
+    )
+    env: dict[str, Any] = {
+        "__name__": "__main__",
+        "__builtins__": __builtins__,
+        "spark": spark,
+        "dbutils": DBUtils({}, dbfs_root, volumes_root),
+    }
     mount_fuse_paths(dbfs_root, volumes_root)
     os.chdir(spec["cwd"])
     signal.signal(signal.SIGINT, _on_sigint)
@@ -109,17 +122,24 @@ def main(spec_path: str) -> int:
             run = run_sql if command["language"] == "sql" else run_python
             results = run(command["command"], env)
         except KeyboardInterrupt:
-            status, results = "Cancelled", {"resultType": "error", "summary": "Command was cancelled",
-                                            "cause": "The command was cancelled (commands/cancel)."}
+            status, results = (
+                "Cancelled",
+                {
+                    "resultType": "error",
+                    "summary": "Command was cancelled",
+                    "cause": "The command was cancelled (commands/cancel).",
+                },
+            )
             if isinstance(spark, SparkProxy) and spark._session is not None:
                 with contextlib.suppress(Exception):
                     spark.interruptAll()
-        except BaseException as exc:  # noqa: BLE001 - every failure of a command is its result
+        except BaseException as exc:
             results = error_result(exc)
         finally:
             _Running.active = False
-        protocol.write(json.dumps({"event": "done", "id": command["id"], "status": status,
-                                   "results": results}, default=str) + "\n")
+        protocol.write(
+            json.dumps({"event": "done", "id": command["id"], "status": status, "results": results}, default=str) + "\n"
+        )
     if isinstance(spark, SparkProxy):
         spark.close()
     return 0

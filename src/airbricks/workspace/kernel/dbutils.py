@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airbricks.workspace.storage import paths
 from airbricks.workspace.kernel.channel import WorkspaceCallError, WorkspaceChannel
+from airbricks.workspace.storage import paths
 
 #: ``dbutils.notebook.exit`` values beyond this many bytes are cut (and reported as ``truncated``).
 MAX_EXIT_BYTES = 5 * 1024 * 1024
@@ -50,32 +50,32 @@ class Widgets:
             return self._defaults[name]
         raise InputWidgetNotDefined(f"No input widget named {name} is defined")
 
-    def getArgument(self, name: str, defaultValue: str | None = None) -> str | None:  # noqa: N802, N803
+    def getArgument(self, name: str, defaultValue: str | None = None) -> str | None:
         try:
             return self.get(name)
         except InputWidgetNotDefined:
             return defaultValue
 
-    def getAll(self) -> dict[str, str]:  # noqa: N802
+    def getAll(self) -> dict[str, str]:
         return {**self._defaults, **self._values}
 
-    def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:  # noqa: N803
+    def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:
         self._defaults[name] = str(defaultValue)
 
-    def dropdown(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+    def dropdown(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:
         if str(defaultValue) not in [str(c) for c in choices]:
             raise ValueError(f"Default value {defaultValue} for dropdown widget {name} is not one of its choices")
         self._defaults[name] = str(defaultValue)
 
     combobox = dropdown
 
-    def multiselect(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+    def multiselect(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:
         self._defaults[name] = str(defaultValue)
 
     def remove(self, name: str) -> None:
         self._defaults.pop(name, None)
 
-    def removeAll(self) -> None:  # noqa: N802
+    def removeAll(self) -> None:
         self._defaults.clear()
 
 
@@ -84,8 +84,10 @@ class Notebook:
         raise NotebookExit(str(value))
 
     def run(self, path: str, timeout_seconds: int = 0, arguments: dict[str, str] | None = None) -> str:
-        raise NotImplementedError("dbutils.notebook.run is not supported by the local workspace yet; use a "
-                                  "multi-task job with depends_on instead.")
+        raise NotImplementedError(
+            "dbutils.notebook.run is not supported by the local workspace yet; use a "
+            "multi-task job with depends_on instead."
+        )
 
 
 @dataclass(frozen=True)
@@ -95,16 +97,16 @@ class FileInfo:
     path: str
     name: str
     size: int
-    modificationTime: int  # noqa: N815
+    modificationTime: int
 
 
 @dataclass(frozen=True)
 class MountInfo:
     """What ``dbutils.fs.mounts()`` returns per mount."""
 
-    mountPoint: str  # noqa: N815
+    mountPoint: str
     source: str
-    encryptionType: str = ""  # noqa: N815
+    encryptionType: str = ""
 
 
 class Fs:
@@ -125,7 +127,7 @@ class Fs:
         """The mounts of a Unity Catalog driver: the DBFS root and the volumes (each on its local folder)."""
         return [MountInfo("/", "DatabricksRoot"), MountInfo("/Volumes", "UnityCatalogVolumes")]
 
-    def ls(self, dir: str) -> list[FileInfo]:  # noqa: A002
+    def ls(self, dir: str) -> list[FileInfo]:
         local, uri = self._local(dir)
         if not local.exists():
             raise FileNotFoundError(f"java.io.FileNotFoundException: File {uri} does not exist.")
@@ -137,11 +139,17 @@ class Fs:
             stat = entry.stat()
             is_dir = entry.is_dir()
             child = uri if entry == local else f"{uri.rstrip('/')}/{entry.name}"
-            out.append(FileInfo(child + ("/" if is_dir else ""), entry.name + ("/" if is_dir else ""),
-                                0 if is_dir else stat.st_size, int(stat.st_mtime * 1000)))
+            out.append(
+                FileInfo(
+                    child + ("/" if is_dir else ""),
+                    entry.name + ("/" if is_dir else ""),
+                    0 if is_dir else stat.st_size,
+                    int(stat.st_mtime * 1000),
+                )
+            )
         return out
 
-    def head(self, file: str, maxBytes: int = 65536) -> str:  # noqa: N803
+    def head(self, file: str, maxBytes: int = 65536) -> str:
         local, uri = self._local(file)
         if not local.is_file():
             raise FileNotFoundError(f"java.io.FileNotFoundException: File {uri} does not exist.")
@@ -155,12 +163,12 @@ class Fs:
         paths.atomic_write(local, contents.encode("utf-8"))
         return True
 
-    def mkdirs(self, dir: str) -> bool:  # noqa: A002
+    def mkdirs(self, dir: str) -> bool:
         local, _ = self._local(dir)
         local.mkdir(parents=True, exist_ok=True)
         return True
 
-    def rm(self, dir: str, recurse: bool = False) -> bool:  # noqa: A002
+    def rm(self, dir: str, recurse: bool = False) -> bool:
         local, uri = self._local(dir)
         if not local.exists():
             return False
@@ -222,10 +230,11 @@ class Secrets:
         try:
             return self._channel.call("GET", path, params)
         except WorkspaceCallError as failed:
-            raise SecretsError(f"{failed.error_code}: {failed.message}" if failed.error_code else failed.message
-                               ) from None
+            raise SecretsError(
+                f"{failed.error_code}: {failed.message}" if failed.error_code else failed.message
+            ) from None
 
-    def getBytes(self, scope: str, key: str) -> bytes:  # noqa: N802
+    def getBytes(self, scope: str, key: str) -> bytes:
         return base64.b64decode(self._call("/api/2.0/secrets/get", {"scope": scope, "key": key})["value"])
 
     def get(self, scope: str, key: str) -> str:
@@ -235,15 +244,16 @@ class Secrets:
         found = self._call("/api/2.0/secrets/list", {"scope": scope}).get("secrets") or []
         return [SecretMetadata(s["key"]) for s in found]
 
-    def listScopes(self) -> list[SecretScope]:  # noqa: N802
+    def listScopes(self) -> list[SecretScope]:
         return [SecretScope(s["name"]) for s in self._call("/api/2.0/secrets/scopes/list", {}).get("scopes") or []]
 
 
 class DBUtils:
     """The ``dbutils`` global injected into notebooks and Python files run by the local workspace."""
 
-    def __init__(self, widgets: dict[str, str], dbfs_root: Path, volumes_root: Path,
-                 channel: WorkspaceChannel | None = None) -> None:
+    def __init__(
+        self, widgets: dict[str, str], dbfs_root: Path, volumes_root: Path, channel: WorkspaceChannel | None = None
+    ) -> None:
         self.widgets = Widgets(widgets)
         self.notebook = Notebook()
         self.fs = Fs(dbfs_root, volumes_root)

@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from airbricks.workspace.kernel.dbutils import DBUtils, Notebook
 from airbricks.workspace.kernel.cells import find_notebook
+from airbricks.workspace.kernel.dbutils import DBUtils, Notebook
 
 #: A task value's JSON may be at most this big (as on Databricks).
 MAX_VALUE_BYTES = 48 * 1024
@@ -47,24 +47,27 @@ class TaskValues:
             raise ValueError(f"The task value {key} is larger than {MAX_VALUE_BYTES // 1024} KiB as JSON")
         self.values[key] = json.loads(text)
 
-    def get(self, taskKey: str, key: str, default: Any = None, debugValue: Any = None) -> Any:  # noqa: N803
+    def get(self, taskKey: str, key: str, default: Any = None, debugValue: Any = None) -> Any:
         if not self._in_job:
             if debugValue is None:
-                raise TypeError("Must pass debugValue when calling get outside of a job context. debugValue "
-                                "cannot be None.")
+                raise TypeError(
+                    "Must pass debugValue when calling get outside of a job context. debugValue cannot be None."
+                )
             return debugValue
         values = self._upstream.get(taskKey) or {}
         if key in values:
             return values[key]
         if default is not None:
             return default
-        raise ValueError(f"No task value found for key '{key}' of task '{taskKey}': the task did not set it, has "
-                         "not finished, or is not a task of this run. Pass default= to read it optionally.")
+        raise ValueError(
+            f"No task value found for key '{key}' of task '{taskKey}': the task did not set it, has "
+            "not finished, or is not a task of this run. Pass default= to read it optionally."
+        )
 
 
 class Jobs:
     def __init__(self, task_values: TaskValues) -> None:
-        self.taskValues = task_values  # noqa: N815
+        self.taskValues = task_values
 
 
 class Option:
@@ -78,10 +81,10 @@ class Option:
             raise ValueError("None.get")
         return self._value
 
-    def isDefined(self) -> bool:  # noqa: N802
+    def isDefined(self) -> bool:
         return self._value is not None
 
-    def getOrElse(self, default: Any) -> Any:  # noqa: N802
+    def getOrElse(self, default: Any) -> Any:
         return default if self._value is None else self._value
 
 
@@ -100,12 +103,16 @@ class Context:
     def __init__(self, spec: dict[str, Any]) -> None:
         job = spec.get("job") or {}
         self._job = job
-        tags = {"jobId": job.get("job_id"), "runId": job.get("task_run_id"),
-                "multitaskParentRunId": job.get("run_id"), "taskKey": job.get("task_key")}
+        tags = {
+            "jobId": job.get("job_id"),
+            "runId": job.get("task_run_id"),
+            "multitaskParentRunId": job.get("run_id"),
+            "taskKey": job.get("task_key"),
+        }
         self._tags = {k: str(v) for k, v in tags.items() if v is not None}
         self._path = spec.get("name")
 
-    def toJson(self) -> str:  # noqa: N802
+    def toJson(self) -> str:
         data: dict[str, Any] = {"tags": self._tags, "extraContext": {"notebook_path": self._path}}
         if self._job:
             data["currentRunId"] = {"id": self._job["task_run_id"]}
@@ -115,13 +122,13 @@ class Context:
     def tags(self) -> Any:
         return _Tags(self._tags)
 
-    def jobId(self) -> Option:  # noqa: N802
+    def jobId(self) -> Option:
         return Option(self._tags.get("jobId"))
 
-    def currentRunId(self) -> Option:  # noqa: N802
+    def currentRunId(self) -> Option:
         return Option(RunId(self._job["task_run_id"]) if self._job else None)
 
-    def notebookPath(self) -> Option:  # noqa: N802
+    def notebookPath(self) -> Option:
         return Option(self._path)
 
 
@@ -136,13 +143,13 @@ class _EntryPoint:
     def __init__(self, context: Context) -> None:
         self._context = context
 
-    def getDbutils(self) -> Any:  # noqa: N802
+    def getDbutils(self) -> Any:
         return self
 
     def notebook(self) -> Any:
         return self
 
-    def getContext(self) -> Context:  # noqa: N802
+    def getContext(self) -> Context:
         return self._context
 
 
@@ -155,7 +162,7 @@ class WorkflowNotebook(Notebook):
         self._count = 0
         self.entry_point = _EntryPoint(Context(spec))
 
-    def getContext(self) -> Context:  # noqa: N802
+    def getContext(self) -> Context:
         return self.entry_point.getContext()
 
     def run(self, path: str, timeout_seconds: int = 0, arguments: dict[str, str] | None = None) -> str:
@@ -166,8 +173,15 @@ class WorkflowNotebook(Notebook):
         self._count += 1
         directory = self._run_dir / "notebook-runs" / str(self._count)
         child = {k: spec[k] for k in ("dbfs_root", "volumes_root", "workspace_root", "job") if k in spec}
-        child.update({"kind": "notebook", "source": source, "name": name, "cells_path": str(directory / "cells.json"),
-                      "widgets": {str(k): str(v) for k, v in (arguments or {}).items()}})
+        child.update(
+            {
+                "kind": "notebook",
+                "source": source,
+                "name": name,
+                "cells_path": str(directory / "cells.json"),
+                "widgets": {str(k): str(v) for k, v in (arguments or {}).items()},
+            }
+        )
         if spec.get("spark_remote"):
             child.update(spark_remote=spec["spark_remote"], spark_session_id=str(uuid.uuid4()))
         if spec.get("cluster_site"):
@@ -177,8 +191,10 @@ class WorkflowNotebook(Notebook):
         while (outcome := proc.poll()) is None:
             if deadline is not None and time.monotonic() > deadline:
                 proc.kill()
-                raise WorkflowException(f"{WORKFLOW}: Notebook {name} timed out after {timeout_seconds} seconds "
-                                        "(the timeout_seconds of dbutils.notebook.run).")
+                raise WorkflowException(
+                    f"{WORKFLOW}: Notebook {name} timed out after {timeout_seconds} seconds "
+                    "(the timeout_seconds of dbutils.notebook.run)."
+                )
             time.sleep(0.02)
         if outcome["status"] != "SUCCESS":
             raise WorkflowException(f"{WORKFLOW}: FAILED: Notebook {name} failed: {outcome.get('error', '')}")
@@ -206,9 +222,13 @@ def run_wheel(package: str, entry_point: str, argv: list[str]) -> None:
 
     importlib.invalidate_caches()
     wanted = package.lower().replace("-", "_")
-    found = [ep for dist in metadata.distributions()
-             if str(dist.metadata["Name"] or "").lower().replace("-", "_") == wanted
-             for ep in dist.entry_points if ep.name == entry_point]
+    found = [
+        ep
+        for dist in metadata.distributions()
+        if str(dist.metadata["Name"] or "").lower().replace("-", "_") == wanted
+        for ep in dist.entry_points
+        if ep.name == entry_point
+    ]
     sys.argv = [entry_point, *[str(a) for a in argv]]
     if found:
         function = found[0].load()
@@ -216,10 +236,14 @@ def run_wheel(package: str, entry_point: str, argv: list[str]) -> None:
         try:
             module = importlib.import_module(package)
         except ImportError:
-            raise ImportError(f"Package {package} is not installed: add its wheel to the task's libraries "
-                              "([{\"whl\": \"dbfs:/path/pkg.whl\"}]).") from None
+            raise ImportError(
+                f"Package {package} is not installed: add its wheel to the task's libraries "
+                '([{"whl": "dbfs:/path/pkg.whl"}]).'
+            ) from None
         function = getattr(module, entry_point, None)
         if function is None:
-            raise AttributeError(f"Package {package} has no entry point {entry_point} (neither in its metadata "
-                                 f"nor as {package}.{entry_point}).")
+            raise AttributeError(
+                f"Package {package} has no entry point {entry_point} (neither in its metadata "
+                f"nor as {package}.{entry_point})."
+            )
     function()

@@ -51,8 +51,9 @@ class SparkProxy:
             try:
                 from pyspark.sql import SparkSession
             except ImportError as exc:
-                raise SparkUnavailableError("spark needs pyspark in the kernel's environment: pip install "
-                                            "'airbricks[spark]'") from exc
+                raise SparkUnavailableError(
+                    "spark needs pyspark in the kernel's environment: pip install 'airbricks[spark]'"
+                ) from exc
             self._session = SparkSession.builder.remote(self._remote).getOrCreate()
             # The driver is on loopback: a result stream never breaks, so the reattach protocol (an extra
             # ReleaseExecute call per query from a thread pool) only adds latency - ~35% of a trivial query.
@@ -74,12 +75,12 @@ class SparkProxy:
         if self._session is not None:
             try:
                 self._session.stop()
-            except Exception:  # noqa: BLE001 - the run's outcome is already decided; the driver may be gone
+            except Exception:
                 pass
             finally:  # a closed client sends nothing from pyspark's exit hook (which could wait on a dead driver)
                 try:
                     self._session.client.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
 
 

@@ -18,19 +18,24 @@ from pathlib import Path
 from typing import Any
 
 from airbricks.workspace.kernel import job as job_kernel
-from airbricks.workspace.storage.paths import AUTO_CREATE_VOLUMES_ENV
-from airbricks.workspace.kernel.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit
-from airbricks.workspace.kernel.display import Display
 from airbricks.workspace.kernel.cells import CellLog, NotebookRunner, Tee, install
 from airbricks.workspace.kernel.channel import WorkspaceChannel
+from airbricks.workspace.kernel.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit
+from airbricks.workspace.kernel.display import Display
 from airbricks.workspace.kernel.spark_session import SparkProxy, UnavailableSpark, connect_url, mount_fuse_paths
+from airbricks.workspace.storage.paths import AUTO_CREATE_VOLUMES_ENV
 
-NO_DELTA = ("airbricks: Delta Lake is not available in this local workspace - its jars are not on PyPI, so tables"
-            " are parquet here. Use parquet (the default), or start the workspace with --spark-packages"
-            " io.delta:delta-spark_2.13:<version> on a machine that can reach Maven Central.")
-NO_ENGINE = ("this task's compute has no Spark engine. Run it on a cluster of a local workspace started with"
-             " Spark (airbricks serve --spark; needs pip install 'airbricks[spark]' and Java 17+), or on a real"
-             " Databricks workspace.")
+NO_DELTA = (
+    "airbricks: Delta Lake is not available in this local workspace - its jars are not on PyPI, so tables"
+    " are parquet here. Use parquet (the default), or start the workspace with --spark-packages"
+    " io.delta:delta-spark_2.13:<version> on a machine that can reach Maven Central."
+)
+NO_ENGINE = (
+    "this task's compute has no Spark engine. Run it on a cluster of a local workspace started with"
+    " Spark (airbricks serve --spark; needs pip install 'airbricks[spark]' and Java 17+), or on a real"
+    " Databricks workspace."
+)
+
 
 def write_outcome(path: str, outcome: dict[str, Any]) -> None:
     tmp = f"{path}.tmp"
@@ -90,8 +95,14 @@ def main(spec_path: str) -> int:
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
     display = Display(log)
     spark = _spark(spec)
-    env: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__, "dbutils": dbutils,
-                           "spark": spark, "display": display, "displayHTML": display.html}
+    env: dict[str, Any] = {
+        "__name__": "__main__",
+        "__builtins__": __builtins__,
+        "dbutils": dbutils,
+        "spark": spark,
+        "display": display,
+        "displayHTML": display.html,
+    }
     mount_fuse_paths(dbfs_root, volumes_root)
     if spec.get("cwd"):
         os.chdir(spec["cwd"])
@@ -105,8 +116,9 @@ def main(spec_path: str) -> int:
             sys.path.insert(0, str(pip_dir))
         if spec["kind"] == "notebook":
             sys.stdout = Tee(sys.stdout, log)  # type: ignore[assignment]
-            runner = NotebookRunner(env, log, workspace_root=Path(spec["workspace_root"]), pip_dir=pip_dir,
-                                    display=display)
+            runner = NotebookRunner(
+                env, log, workspace_root=Path(spec["workspace_root"]), pip_dir=pip_dir, display=display
+            )
             runner.run(spec["source"], spec["name"])
         elif spec["kind"] == "spark_submit":
             import subprocess  # here only: the kernel's start-up time is every run's latency
@@ -114,8 +126,9 @@ def main(spec_path: str) -> int:
             from airbricks.workspace.jobs.process import LOG
 
             child_env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}  # its own driver, not Connect
-            done = subprocess.run(spec["command"], stdin=subprocess.DEVNULL, check=False,
-                                  env={**child_env, "SPARK_LOCAL_IP": "127.0.0.1"})
+            done = subprocess.run(
+                spec["command"], stdin=subprocess.DEVNULL, check=False, env={**child_env, "SPARK_LOCAL_IP": "127.0.0.1"}
+            )
             if done.returncode:
                 cause = _jvm_exception(Path(spec_path).parent / LOG)
                 raise RuntimeError(f"spark-submit exited with code {done.returncode}" + (f": {cause}" if cause else ""))
@@ -127,7 +140,7 @@ def main(spec_path: str) -> int:
             env["__file__"] = file
             sys.path.insert(0, os.path.dirname(file))
             code = compile(Path(file).read_text(encoding="utf-8"), spec.get("name") or file, "exec")
-            exec(code, env)  # noqa: S102
+            exec(code, env)
         outcome: dict[str, Any] = {"status": "SUCCESS", "result": None, "truncated": False}
     except NotebookExit as done:
         outcome = exit_outcome(done.value)
@@ -138,7 +151,7 @@ def main(spec_path: str) -> int:
         else:
             outcome = failure_outcome(stop)
             outcome["error"] = f"SystemExit: {code}"
-    except BaseException as exc:  # noqa: BLE001 - every failure of user code is the run's outcome
+    except BaseException as exc:
         traceback.print_exc()
         outcome = failure_outcome(exc)
         log.fail(outcome["error"], outcome["error_trace"])

@@ -22,8 +22,16 @@ from typing import Any, NamedTuple
 from airbricks.workspace.errors import InvalidParameterValue
 
 #: git_provider values the Jobs and Repos APIs accept (case-insensitive on Databricks).
-PROVIDERS = ("gitHub", "bitbucketCloud", "azureDevOpsServices", "gitHubEnterprise", "bitbucketServer",
-             "gitLab", "gitLabEnterpriseEdition", "awsCodeCommit")
+PROVIDERS = (
+    "gitHub",
+    "bitbucketCloud",
+    "azureDevOpsServices",
+    "gitHubEnterprise",
+    "bitbucketServer",
+    "gitLab",
+    "gitLabEnterpriseEdition",
+    "awsCodeCommit",
+)
 GIT_TIMEOUT = 60
 
 
@@ -44,7 +52,11 @@ def provider_for(url: str, given: object) -> str:
             raise InvalidParameterValue(f"Invalid git_provider '{given}': use one of {', '.join(PROVIDERS)}.")
         return match
     lowered = url.lower()
-    for needle, provider in (("gitlab", "gitLab"), ("bitbucket", "bitbucketCloud"), ("dev.azure", "azureDevOpsServices")):
+    for needle, provider in (
+        ("gitlab", "gitLab"),
+        ("bitbucket", "bitbucketCloud"),
+        ("dev.azure", "azureDevOpsServices"),
+    ):
         if needle in lowered:
             return provider
     return "gitHub"
@@ -58,8 +70,10 @@ def check_git_source(git_source: Any) -> dict[str, Any] | None:
         raise InvalidParameterValue("Invalid git_source: git_url is required.")
     refs = [k for k in ("git_branch", "git_tag", "git_commit") if git_source.get(k)]
     if len(refs) != 1:
-        raise InvalidParameterValue("Invalid git_source: exactly one of git_branch, git_tag or git_commit must be set"
-                                    f" (got {', '.join(refs) or 'none'}).")
+        raise InvalidParameterValue(
+            "Invalid git_source: exactly one of git_branch, git_tag or git_commit must be set"
+            f" (got {', '.join(refs) or 'none'})."
+        )
     return {**git_source, "git_provider": provider_for(git_source["git_url"], git_source.get("git_provider"))}
 
 
@@ -84,8 +98,9 @@ class GitRepos:
         self.root = root
         self._lock = threading.Lock()
 
-    def checkout(self, url: str, *, branch: str | None = None, tag: str | None = None,
-                 commit: str | None = None) -> Checkout:
+    def checkout(
+        self, url: str, *, branch: str | None = None, tag: str | None = None, commit: str | None = None
+    ) -> Checkout:
         """Fetch ``url`` and export the commit that ``branch``, ``tag`` or ``commit`` names (default: HEAD)."""
         with self._lock:
             mirror = self._fetch(url)
@@ -97,12 +112,14 @@ class GitRepos:
                 ref, what = commit, f"commit {commit}"
             else:
                 ref, what = "HEAD", "the default branch"
-            sha = self._git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], mirror,
-                            f"{what} does not exist in {url}").strip()
+            sha = self._git(
+                ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], mirror, f"{what} does not exist in {url}"
+            ).strip()
             target = self.root / "commits" / sha
             if not target.is_dir():
-                archive = self._git(["archive", "--format=tar", sha], mirror, f"cannot read {what} of {url}",
-                                    binary=True)
+                archive = self._git(
+                    ["archive", "--format=tar", sha], mirror, f"cannot read {what} of {url}", binary=True
+                )
                 staging = target.with_name(f".{sha}.tmp-{os.getpid()}")
                 shutil.rmtree(staging, ignore_errors=True)
                 staging.mkdir(parents=True)
@@ -127,20 +144,33 @@ class GitRepos:
             staging = mirror.with_name(mirror.name + ".tmp")
             shutil.rmtree(staging, ignore_errors=True)
             staging.parent.mkdir(parents=True, exist_ok=True)
-            self._git(["clone", "--mirror", "--quiet", source, str(staging)], self.root,
-                      f"Failed to clone the Git repository {url}")
+            self._git(
+                ["clone", "--mirror", "--quiet", source, str(staging)],
+                self.root,
+                f"Failed to clone the Git repository {url}",
+            )
             staging.rename(mirror)
         else:
-            self._git(["fetch", "--prune", "--quiet", "origin", "+refs/*:refs/*"], mirror,
-                      f"Failed to fetch the Git repository {url}")
+            self._git(
+                ["fetch", "--prune", "--quiet", "origin", "+refs/*:refs/*"],
+                mirror,
+                f"Failed to fetch the Git repository {url}",
+            )
         return mirror
 
     def _git(self, args: list[str], cwd: Path, failure: str, binary: bool = False) -> Any:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
         cwd.mkdir(parents=True, exist_ok=True)
         try:
-            done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=GIT_TIMEOUT, env=env,
-                                  stdin=subprocess.DEVNULL, check=False)
+            done = subprocess.run(
+                ["git", *args],
+                cwd=cwd,
+                capture_output=True,
+                timeout=GIT_TIMEOUT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
         except FileNotFoundError:
             raise GitError("Git folders and git_source need the git binary on the workspace's PATH.") from None
         except subprocess.TimeoutExpired:

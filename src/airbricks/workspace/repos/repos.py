@@ -15,8 +15,8 @@ from typing import Any
 
 from airbricks.workspace.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from airbricks.workspace.repos.git import GitRepos, provider_for
-from airbricks.workspace.storage.workspace_objects import WorkspaceObjects
 from airbricks.workspace.shared import Shared
+from airbricks.workspace.storage.workspace_objects import WorkspaceObjects
 
 KIND = "repo"
 #: Where Git folders may live.
@@ -35,8 +35,10 @@ class Repos:
         name = posixpath.basename(url.rstrip("/")).removesuffix(".git") or "repo"
         norm = self.objects.normalize(path if path else f"/Repos/{self.shared.user_name}/{name}")
         if not norm.startswith(ROOTS) or norm.count("/") < 3:
-            raise InvalidParameterValue(f"Invalid path {norm}: a Git folder lives at /Repos/<folder>/<name> or "
-                                        "/Users/<user>/<name> (also /Workspace/...).")
+            raise InvalidParameterValue(
+                f"Invalid path {norm}: a Git folder lives at /Repos/<folder>/<name> or "
+                "/Users/<user>/<name> (also /Workspace/...)."
+            )
         with self.shared.lock:
             if any(doc["path"] == norm for _, doc in self.shared.store.load(KIND)):
                 raise ResourceAlreadyExists(f"A Git folder already exists at {norm}.")
@@ -44,8 +46,14 @@ class Repos:
                 raise ResourceAlreadyExists(f"{norm} already exists: a Git folder needs a new path.")
         checkout = self.git.checkout(url)
         repo_id = self.shared.store.next_id("repo_id", start=1_000_000_001)
-        doc = {"id": repo_id, "path": norm, "url": url, "provider": provider_for(url, provider),
-               "branch": self.git.branch_of_head(url), "head_commit_id": checkout.commit}
+        doc = {
+            "id": repo_id,
+            "path": norm,
+            "url": url,
+            "provider": provider_for(url, provider),
+            "branch": self.git.branch_of_head(url),
+            "head_commit_id": checkout.commit,
+        }
         with self.shared.lock:
             self._materialize(norm, checkout.directory)
             self.shared.store.put(KIND, repo_id, {k: v for k, v in doc.items() if v is not None})
@@ -67,8 +75,11 @@ class Repos:
         if bool(branch) == bool(tag):
             raise InvalidParameterValue("Pass exactly one of branch or tag to check out.")
         checkout = self.git.checkout(doc["url"], branch=branch, tag=tag)
-        updated = {**{k: v for k, v in doc.items() if k != "branch"}, "head_commit_id": checkout.commit,
-                   **({"branch": branch} if branch else {})}
+        updated = {
+            **{k: v for k, v in doc.items() if k != "branch"},
+            "head_commit_id": checkout.commit,
+            **({"branch": branch} if branch else {}),
+        }
         with self.shared.lock:
             self._materialize(doc["path"], checkout.directory)
             self.shared.store.put(KIND, doc["id"], updated)

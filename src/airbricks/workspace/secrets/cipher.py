@@ -31,8 +31,10 @@ class SecretCipher:
         if self.path.exists():
             key = base64.b64decode(self.path.read_bytes())
             if len(key) != 32:
-                raise ValueError(f"{self.path} does not hold a 256-bit key: restore it, or remove it together with "
-                                 "the secrets it encrypted")
+                raise ValueError(
+                    f"{self.path} does not hold a 256-bit key: restore it, or remove it together with "
+                    "the secrets it encrypted"
+                )
             return key
         key = secrets.token_bytes(32)
         tmp = self.path.with_suffix(".tmp")

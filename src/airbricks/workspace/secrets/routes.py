@@ -16,9 +16,9 @@ from fastapi import APIRouter, Request
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
 from airbricks.workspace.identity.principals import Principal
+from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.params import Params
 from airbricks.workspace.server.http import read_params, versioned, workspace
-from airbricks.workspace.identity.routes import caller
 
 router = APIRouter()
 #: 128 KB of value, base64-encoded, plus the other fields.
@@ -49,18 +49,33 @@ def _get(ws: Workspace, who: Principal, p: Params) -> dict[str, Any]:
 
 
 ENDPOINTS: list[tuple[str, str, Call]] = [
-    ("POST", "scopes/create", lambda ws, who, p: ws.secrets.create_scope(
-        who, p.raw("scope"), initial_manage_principal=p.str("initial_manage_principal"),
-        backend_type=p.str("scope_backend_type"))),
+    (
+        "POST",
+        "scopes/create",
+        lambda ws, who, p: ws.secrets.create_scope(
+            who,
+            p.raw("scope"),
+            initial_manage_principal=p.str("initial_manage_principal"),
+            backend_type=p.str("scope_backend_type"),
+        ),
+    ),
     ("GET", "scopes/list", lambda ws, who, p: _listed("scopes", ws.secrets.list_scopes())),
     ("POST", "scopes/delete", lambda ws, who, p: ws.secrets.delete_scope(who, p.raw("scope"))),
-    ("POST", "put", lambda ws, who, p: ws.secrets.put(who, p.raw("scope"), p.raw("key"),
-                                                      string_value=p.raw("string_value"), bytes_value=_bytes_value(p))),
+    (
+        "POST",
+        "put",
+        lambda ws, who, p: ws.secrets.put(
+            who, p.raw("scope"), p.raw("key"), string_value=p.raw("string_value"), bytes_value=_bytes_value(p)
+        ),
+    ),
     ("POST", "delete", lambda ws, who, p: ws.secrets.delete(who, p.raw("scope"), p.raw("key"))),
     ("GET", "list", lambda ws, who, p: _listed("secrets", ws.secrets.list(who, p.raw("scope")))),
     ("GET", "get", _get),
-    ("POST", "acls/put", lambda ws, who, p: ws.secrets.put_acl(who, p.raw("scope"), p.raw("principal"),
-                                                               p.raw("permission"))),
+    (
+        "POST",
+        "acls/put",
+        lambda ws, who, p: ws.secrets.put_acl(who, p.raw("scope"), p.raw("principal"), p.raw("permission")),
+    ),
     ("POST", "acls/delete", lambda ws, who, p: ws.secrets.delete_acl(who, p.raw("scope"), p.raw("principal"))),
     ("GET", "acls/get", lambda ws, who, p: ws.secrets.get_acl(who, p.raw("scope"), p.raw("principal"))),
     ("GET", "acls/list", lambda ws, who, p: _listed("items", ws.secrets.list_acls(who, p.raw("scope")))),

@@ -47,15 +47,18 @@ def check_name(kind: str, value: Any) -> str:
         raise InvalidParameterValue(f"Missing required field: {kind}")
     if not NAME.match(value):
         what = "Scope name" if kind == "scope" else "Secret key"
-        raise InvalidParameterValue(f"{what} must consist of alphanumeric characters, dashes, underscores, @, and "
-                                    f"periods, and may not exceed 128 characters (got '{value[:200]}').")
+        raise InvalidParameterValue(
+            f"{what} must consist of alphanumeric characters, dashes, underscores, @, and "
+            f"periods, and may not exceed 128 characters (got '{value[:200]}')."
+        )
     return value
 
 
 def check_principal(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidParameterValue("Missing required field: principal (a user name, group name or service "
-                                    "principal application id)")
+        raise InvalidParameterValue(
+            "Missing required field: principal (a user name, group name or service principal application id)"
+        )
     return value
 
 
@@ -79,21 +82,34 @@ class SecretScopes:
     def _require(self, caller: Principal, scope: dict[str, Any], level: str) -> None:
         held = effective_permission(caller, scope["acls"])
         if held is None or LEVELS[held] < LEVELS[level]:
-            raise PermissionDenied(f"{caller.name} does not have {level} permission on scope {scope['name']} to "
-                                   "perform this action.")
+            raise PermissionDenied(
+                f"{caller.name} does not have {level} permission on scope {scope['name']} to perform this action."
+            )
 
-    def create_scope(self, caller: Principal, name: Any, *, initial_manage_principal: str | None = None,
-                     backend_type: str | None = None) -> None:
+    def create_scope(
+        self,
+        caller: Principal,
+        name: Any,
+        *,
+        initial_manage_principal: str | None = None,
+        backend_type: str | None = None,
+    ) -> None:
         check_name("scope", name)
         if backend_type == "AZURE_KEYVAULT":
-            raise NotImplementedOnLocal("Azure Key Vault-backed scopes are not available in the local workspace: "
-                                        "create a DATABRICKS-backed scope (the default).")
+            raise NotImplementedOnLocal(
+                "Azure Key Vault-backed scopes are not available in the local workspace: "
+                "create a DATABRICKS-backed scope (the default)."
+            )
         if backend_type not in (None, "", "DATABRICKS"):
-            raise InvalidParameterValue(f"Invalid value for field 'scope_backend_type': {str(backend_type)[:100]} is "
-                                        "not one of DATABRICKS, AZURE_KEYVAULT")
+            raise InvalidParameterValue(
+                f"Invalid value for field 'scope_backend_type': {str(backend_type)[:100]} is "
+                "not one of DATABRICKS, AZURE_KEYVAULT"
+            )
         if initial_manage_principal not in (None, "", USERS):
-            raise InvalidParameterValue("Invalid value for field 'initial_manage_principal': the only supported "
-                                        "value is 'users' (omit it to give MANAGE to the creator).")
+            raise InvalidParameterValue(
+                "Invalid value for field 'initial_manage_principal': the only supported "
+                "value is 'users' (omit it to give MANAGE to the creator)."
+            )
         with self.shared.lock:
             if name in self.scopes:
                 raise ResourceAlreadyExists(f"Scope {name} already exists!")
@@ -104,8 +120,10 @@ class SecretScopes:
 
     def list_scopes(self) -> list[dict[str, str]]:
         with self.shared.lock:
-            return [{"name": s["name"], "backend_type": s["backend_type"]} for s in sorted(
-                self.scopes.values(), key=lambda s: s["name"])]
+            return [
+                {"name": s["name"], "backend_type": s["backend_type"]}
+                for s in sorted(self.scopes.values(), key=lambda s: s["name"])
+            ]
 
     def delete_scope(self, caller: Principal, name: Any) -> None:
         with self.shared.lock:
@@ -119,8 +137,15 @@ class SecretScopes:
 
     # -- secrets -------------------------------------------------------------------------------------------
 
-    def put(self, caller: Principal, scope_name: Any, key: Any, *, string_value: Any = None,
-            bytes_value: bytes | None = None) -> None:
+    def put(
+        self,
+        caller: Principal,
+        scope_name: Any,
+        key: Any,
+        *,
+        string_value: Any = None,
+        bytes_value: bytes | None = None,
+    ) -> None:
         check_name("key", key)
         if (string_value is None) == (bytes_value is None):
             raise InvalidParameterValue("Exactly one of string_value and bytes_value must be specified.")
@@ -128,18 +153,27 @@ class SecretScopes:
             raise InvalidParameterValue("Invalid value for field 'string_value': expected a string")
         value = string_value.encode() if string_value is not None else bytes_value or b""
         if len(value) > MAX_VALUE_BYTES:
-            raise InvalidParameterValue(f"The secret value is {len(value)} bytes; the maximum is {MAX_VALUE_BYTES} "
-                                        "bytes (128 KB).")
+            raise InvalidParameterValue(
+                f"The secret value is {len(value)} bytes; the maximum is {MAX_VALUE_BYTES} bytes (128 KB)."
+            )
         with self.shared.lock:
             scope = self._scope(scope_name)
             self._require(caller, scope, "WRITE")
             ident = f"{scope_name}/{key}"
-            if ident not in self.secrets and sum(s["scope"] == scope_name for s in self.secrets.values()) \
-                    >= MAX_SECRETS_PER_SCOPE:
-                raise InvalidParameterValue(f"Scope {scope_name} already holds {MAX_SECRETS_PER_SCOPE} secrets, the "
-                                            "maximum.")
-            doc = {"scope": scope_name, "key": key, "last_updated_timestamp": self.shared.now_ms(),
-                   "is_bytes": bytes_value is not None, "sealed": self.cipher.encrypt(value, bound_to=ident)}
+            if (
+                ident not in self.secrets
+                and sum(s["scope"] == scope_name for s in self.secrets.values()) >= MAX_SECRETS_PER_SCOPE
+            ):
+                raise InvalidParameterValue(
+                    f"Scope {scope_name} already holds {MAX_SECRETS_PER_SCOPE} secrets, the maximum."
+                )
+            doc = {
+                "scope": scope_name,
+                "key": key,
+                "last_updated_timestamp": self.shared.now_ms(),
+                "is_bytes": bytes_value is not None,
+                "sealed": self.cipher.encrypt(value, bound_to=ident),
+            }
             self.secrets[ident] = doc
             self.shared.store.put(SECRET_KIND, ident, doc)
 
@@ -161,8 +195,11 @@ class SecretScopes:
         with self.shared.lock:
             scope = self._scope(scope_name)
             self._require(caller, scope, "READ")
-            return [{"key": s["key"], "last_updated_timestamp": s["last_updated_timestamp"]}
-                    for s in sorted(self.secrets.values(), key=lambda s: s["key"]) if s["scope"] == scope_name]
+            return [
+                {"key": s["key"], "last_updated_timestamp": s["last_updated_timestamp"]}
+                for s in sorted(self.secrets.values(), key=lambda s: s["key"])
+                if s["scope"] == scope_name
+            ]
 
     def get(self, caller: Principal, scope_name: Any, key: Any) -> bytes:
         """The value (as stored: a string's UTF-8 bytes, or the bytes put)."""
@@ -188,8 +225,9 @@ class SecretScopes:
     def put_acl(self, caller: Principal, scope_name: Any, principal: Any, permission: Any) -> None:
         check_principal(principal)
         if not isinstance(permission, str) or permission not in LEVELS:
-            raise InvalidParameterValue(f"Invalid value for field 'permission': {permission!r} is not one of "
-                                        "READ, WRITE, MANAGE")
+            raise InvalidParameterValue(
+                f"Invalid value for field 'permission': {permission!r} is not one of READ, WRITE, MANAGE"
+            )
         with self.shared.lock:
             scope = self._scope(scope_name)
             self._require(caller, scope, "MANAGE")

@@ -20,6 +20,7 @@ from airbricks.workspace.ui.app import create_ui
 
 log = logging.getLogger("airbricks.workspace")
 
+
 def _json_error(status: int, error_code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error_code": error_code, "message": message}, status_code=status, headers=headers)
 
@@ -30,36 +31,38 @@ def error_response(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers or None)
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         # A path the file system cannot hold (a name over 255 bytes, a path over 4096) is bad input, not a bug.
-        return _json_error(400, "INVALID_PARAMETER_VALUE",
-                           "Invalid path: a path component is longer than 255 bytes or the whole path is too long")
+        return _json_error(
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "Invalid path: a path component is longer than 255 bytes or the whole path is too long",
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json_error(500, "INTERNAL_ERROR", f"Internal error: {type(exc).__name__}")
 
 
 def exact_routes(app: FastAPI) -> dict[str, Route]:
     """The plain routes whose path has no parameters, by path: the middleware dispatches these directly."""
-    return {route.path: route for route in app.router.routes
-            if type(route) is Route and "{" not in route.path}
+    return {route.path: route for route in app.router.routes if type(route) is Route and "{" not in route.path}
 
 
 def create_app(workspace: Workspace) -> AuthAndFaults:
     """The ASGI application: FastAPI's routes inside the authentication and fault-injection layer."""
-    from airbricks.workspace.faults import routes as admin
+    from airbricks.workspace.catalog import routes as unity_catalog
     from airbricks.workspace.compute import routes as clusters
     from airbricks.workspace.compute import routes_commands as commands
-    from airbricks.workspace.storage import routes as dbfs
-    from airbricks.workspace.storage import routes_volumes as files
+    from airbricks.workspace.compute import routes_libraries as libraries
+    from airbricks.workspace.faults import routes as admin
     from airbricks.workspace.identity import routes as identity
     from airbricks.workspace.jobs import routes as jobs
-    from airbricks.workspace.compute import routes_libraries as libraries
-    from airbricks.workspace.storage import routes_workspace as objects
-    from airbricks.workspace.sql import routes_queries as queries
     from airbricks.workspace.repos import routes as repos
     from airbricks.workspace.secrets import routes as secrets
     from airbricks.workspace.sql import routes as sql
     from airbricks.workspace.sql import routes_connector as sql_connector
+    from airbricks.workspace.sql import routes_queries as queries
+    from airbricks.workspace.storage import routes as dbfs
+    from airbricks.workspace.storage import routes_volumes as files
+    from airbricks.workspace.storage import routes_workspace as objects
     from airbricks.workspace.ui import routes as ui_links
-    from airbricks.workspace.catalog import routes as unity_catalog
 
     app = FastAPI(title="airbricks local Databricks workspace", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.workspace = workspace
@@ -86,14 +89,33 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
 
     @app.get("/.well-known/databricks-config", include_in_schema=False)
     async def well_known() -> dict[str, Any]:
-        return {"oidc_endpoint": f"{workspace.url}/oidc", "workspace_id": workspace.workspace_id,
-                "account_id": workspace.account_id, "cloud": workspace.config.cloud.upper()}
+        return {
+            "oidc_endpoint": f"{workspace.url}/oidc",
+            "workspace_id": workspace.workspace_id,
+            "account_id": workspace.account_id,
+            "cloud": workspace.config.cloud.upper(),
+        }
 
-    for module in (clusters, jobs, dbfs, files, objects, libraries, sql, sql_connector, queries, admin, ui_links,
-                   unity_catalog, commands, repos, identity, secrets):
+    for module in (
+        clusters,
+        jobs,
+        dbfs,
+        files,
+        objects,
+        libraries,
+        sql,
+        sql_connector,
+        queries,
+        admin,
+        ui_links,
+        unity_catalog,
+        commands,
+        repos,
+        identity,
+        secrets,
+    ):
         app.include_router(module.router)
     ui = create_ui(workspace)
     outer = AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response, ui=ui)
     ui.state.api = outer  # the UI's buttons call the API through this, bearer check included
     return outer
-

@@ -24,8 +24,9 @@ def workspace(request: Request) -> Workspace:
 _DRAIN_LIMIT = 64 * 1024 * 1024
 
 
-async def read_body(request: Request, limit: int | None = None,
-                    too_large: Callable[[], DatabricksError] | None = None) -> bytes:
+async def read_body(
+    request: Request, limit: int | None = None, too_large: Callable[[], DatabricksError] | None = None
+) -> bytes:
     """The request body, refusing (with ``too_large()``) anything over ``limit`` bytes without buffering it."""
     if limit is None:
         return await request.body()
@@ -46,8 +47,9 @@ async def read_body(request: Request, limit: int | None = None,
     return b"".join(chunks)
 
 
-async def read_params(request: Request, limit: int | None = None,
-                      too_large: Callable[[], DatabricksError] | None = None) -> Params:
+async def read_params(
+    request: Request, limit: int | None = None, too_large: Callable[[], DatabricksError] | None = None
+) -> Params:
     """Query string and JSON body merged (the body wins): GETs arrive either way depending on the client.
 
     ``limit``/``too_large`` bound the body (e.g. DBFS ``put`` with inline contents) with the API's own error.
@@ -88,8 +90,9 @@ def versioned(
             return _json_response(await func(request))
 
         for version in versions:
-            router.routes.append(Route(f"/api/{version}/{suffix}", endpoint, methods=methods,
-                                       name=f"{func.__name__}_{version}"))
+            router.routes.append(
+                Route(f"/api/{version}/{suffix}", endpoint, methods=methods, name=f"{func.__name__}_{version}")
+            )
         return func
 
     return decorate

@@ -29,8 +29,10 @@ from airbricks.workspace.ui import is_ui_path
 PUBLIC_PATHS = frozenset({"/.well-known/databricks-config"})
 #: Path prefixes answered without a token: result links carry a secret of their own, as presigned URLs do.
 PUBLIC_PREFIXES = ("/airbricks/sql-results/",)
-UNAUTHENTICATED = ("Invalid access token. Pass 'Authorization: Bearer <token>' with the workspace's token (printed"
-                   " by 'airbricks serve').")
+UNAUTHENTICATED = (
+    "Invalid access token. Pass 'Authorization: Bearer <token>' with the workspace's token (printed"
+    " by 'airbricks serve')."
+)
 
 
 async def send_json(send: Any, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -95,8 +97,15 @@ class AuthAndFaults:
     :param ui: the web UI's application, answering :func:`~airbricks.workspace.ui.is_ui_path` paths.
     """
 
-    def __init__(self, app: Any, workspace: Workspace, *, routes: dict[str, Route] | None = None,
-                 on_error: Callable[[Request, Exception], Response] | None = None, ui: Any = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        workspace: Workspace,
+        *,
+        routes: dict[str, Route] | None = None,
+        on_error: Callable[[Request, Exception], Response] | None = None,
+        ui: Any = None,
+    ) -> None:
         self.app = app
         #: The web UI's application: its paths (outside ``/api``) check a session cookie of their own.
         self.ui = ui
@@ -138,14 +147,19 @@ class AuthAndFaults:
         if principal is None:
             # The SQL connector's Thrift path shows an HTTP error's reason from this header only (as the real
             # service sends it); every other client reads the body.
-            await send_json(send, 401, {"error_code": "UNAUTHENTICATED", "message": UNAUTHENTICATED},
-                            {"x-databricks-reason-phrase": UNAUTHENTICATED})
+            await send_json(
+                send,
+                401,
+                {"error_code": "UNAUTHENTICATED", "message": UNAUTHENTICATED},
+                {"x-databricks-reason-phrase": UNAUTHENTICATED},
+            )
             return
         scope.setdefault("state", {})["principal"] = principal  # request.state.principal in the routes
         rule = self.faults.match(scope["method"], scope["path"])
         if rule is not None and (rule.drop or rule.status is not None):  # answered here: the body is ours to read
-            self.faults.record_hit(rule, scope["method"], scope["path"], scope.get("query_string", b""),
-                                   await read_body(receive))
+            self.faults.record_hit(
+                rule, scope["method"], scope["path"], scope.get("query_string", b""), await read_body(receive)
+            )
         if rule is not None and await inject(rule, scope["path"], send):
             return
         route = self.routes.get(scope["path"])
@@ -156,6 +170,6 @@ class AuthAndFaults:
         request = Request(scope, receive, send)
         try:
             response = await route.endpoint(request)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a Databricks error answer
+        except Exception as exc:
             response = self.on_error(request, exc)
         await response(scope, receive, send)

@@ -14,10 +14,10 @@ from typing import Any
 import uvicorn
 
 from airbricks.utils.processes import free_port
-from airbricks.workspace.server.app import create_app
 from airbricks.workspace.core import Workspace, WorkspaceConfig
-from airbricks.workspace.ui import login_url
+from airbricks.workspace.server.app import create_app
 from airbricks.workspace.server.tls import TlsFiles, ensure_tls_files
+from airbricks.workspace.ui import login_url
 
 #: How long an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter than the gaps clients
 #: leave between polls (the SDK's pooled session, the provider's 30 s poll), so a reused connection was reset.
@@ -48,8 +48,16 @@ class LocalWorkspace:
             os.environ["AIRFLOW_CONN_DATABRICKS_DEFAULT"] = ws.connection_uri
     """
 
-    def __init__(self, data_dir: str | Path, *, host: str = "127.0.0.1", port: int = 0, tls: bool = False,
-                 tls_port: int = 0, **settings: Any) -> None:
+    def __init__(
+        self,
+        data_dir: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = False,
+        tls_port: int = 0,
+        **settings: Any,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
         #: With ``tls``, a second listener serves the same workspace over HTTPS (what the SQL connector needs).
@@ -124,15 +132,24 @@ class LocalWorkspace:
         self.stop()
 
 
-def serve_in_thread(app: Any, host: str, port: int, *, tls: TlsFiles | None = None,
-                    log_level: str = "warning", access_log: bool = False) -> tuple[uvicorn.Server, threading.Thread]:
+def serve_in_thread(
+    app: Any, host: str, port: int, *, tls: TlsFiles | None = None, log_level: str = "warning", access_log: bool = False
+) -> tuple[uvicorn.Server, threading.Thread]:
     """Serve ``app`` from a daemon thread (HTTPS with ``tls``); returns once it listens."""
     ssl = {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)} if tls else {}
     # An idle TLS connection is not closed until its client answers the close: that would always cost the whole
     # grace period at stop, so the HTTPS listener waits less.
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=access_log, lifespan="off",
-                            timeout_graceful_shutdown=0.5 if tls else 2, timeout_keep_alive=KEEP_ALIVE_SECONDS,
-                            **ssl)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        lifespan="off",
+        timeout_graceful_shutdown=0.5 if tls else 2,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        **ssl,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"airbricks-http{'s' if tls else ''}", daemon=True)
     thread.start()
@@ -149,8 +166,10 @@ def serve_forever(data_dir: Path, host: str, port: int, *, tls_port: int | None 
     """Run in the foreground until SIGINT/SIGTERM (``airbricks serve``); ``tls_port`` adds the HTTPS listener."""
     for what, number in (("--port", port), ("--tls-port", tls_port)):
         if number and not _can_bind(host, number):
-            raise SystemExit(f"airbricks serve: port {number} on {host} is in use (another airbricks serve?): pass "
-                             f"{what} N, or {what} 0 for any free port.")
+            raise SystemExit(
+                f"airbricks serve: port {number} on {host} is in use (another airbricks serve?): pass "
+                f"{what} N, or {what} 0 for any free port."
+            )
     config = WorkspaceConfig(data_dir=data_dir, **settings)
     workspace = Workspace(config)
     port = port or free_port(host)
@@ -166,10 +185,11 @@ def serve_forever(data_dir: Path, host: str, port: int, *, tls_port: int | None 
     uri = connection_uri(host, port, workspace.token)
     print(f"  Airflow:          export AIRFLOW_CONN_DATABRICKS_DEFAULT='{uri}'")
     print(f"  Airflow CLI:      airflow connections add databricks_default --conn-uri '{uri}'")
-    print(f"  Airflow UI form:  Connection Type Databricks, Host {host}, Port {port}, Schema http (plain HTTP: "
-          "leave it empty and clients try HTTPS), Password the token")
-    print(f"  databricks-sdk:   export DATABRICKS_HOST={workspace.url} "
-          f"DATABRICKS_TOKEN={workspace.token}")
+    print(
+        f"  Airflow UI form:  Connection Type Databricks, Host {host}, Port {port}, Schema http (plain HTTP: "
+        "leave it empty and clients try HTTPS), Password the token"
+    )
+    print(f"  databricks-sdk:   export DATABRICKS_HOST={workspace.url} DATABRICKS_TOKEN={workspace.token}")
     print(f"  web UI:           {login_url(workspace)}  (signs one browser in, once)")
     app = create_app(workspace)
     tls_server = None
@@ -183,8 +203,15 @@ def serve_forever(data_dir: Path, host: str, port: int, *, tls_port: int | None 
         print("  (the token is kept in the data dir, readable by you only)", flush=True)
         # Each request (method, path, status) and each cluster/run state change in the terminal; tokens travel
         # in headers, which neither log.
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=True,
-                    lifespan="off", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=True,
+            lifespan="off",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
     finally:
         if tls_server is not None:
             tls_server[0].should_exit = True
@@ -194,14 +221,26 @@ def serve_forever(data_dir: Path, host: str, port: int, *, tls_port: int | None 
 
 def print_tls_settings(workspace: Workspace, host: str, port: int, tls_port: int, files: TlsFiles) -> None:
     """How the SQL connector (DatabricksSqlOperator) reaches the HTTPS listener, and how REST clients trust it."""
-    connection = json.dumps({"conn_type": "databricks", "host": host, "port": port, "schema": "http",
-                             "password": workspace.token, "extra": connector_extra(tls_port, files.ca_file)})
+    connection = json.dumps(
+        {
+            "conn_type": "databricks",
+            "host": host,
+            "port": port,
+            "schema": "http",
+            "password": workspace.token,
+            "extra": connector_extra(tls_port, files.ca_file),
+        }
+    )
     print(f"  HTTPS listener    {workspace.tls_url} (same workspace; CA certificate {files.ca_file})")
     print(f"  SQL connector:    export AIRFLOW_CONN_DATABRICKS_DEFAULT='{connection}'")
-    print("                    (the same connection with the connector's extra; add http_path "
-          "/sql/1.0/warehouses/<id> to it, or give the operator sql_endpoint_name)")
-    print(f"  HTTPS REST:       export REQUESTS_CA_BUNDLE={files.bundle_file} (the CA plus the public roots), then "
-          f"DATABRICKS_HOST={workspace.tls_url}")
+    print(
+        "                    (the same connection with the connector's extra; add http_path "
+        "/sql/1.0/warehouses/<id> to it, or give the operator sql_endpoint_name)"
+    )
+    print(
+        f"  HTTPS REST:       export REQUESTS_CA_BUNDLE={files.bundle_file} (the CA plus the public roots), then "
+        f"DATABRICKS_HOST={workspace.tls_url}"
+    )
 
 
 def connector_extra(tls_port: int, ca_file: Path) -> dict[str, Any]:

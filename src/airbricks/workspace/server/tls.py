@@ -69,7 +69,8 @@ def _covers(cert_file: Path, names: list[str]) -> bool:
     except (ValueError, x509.ExtensionNotFound, OSError):
         return False
     have = {str(v) for v in present.get_values_for_type(x509.IPAddress)} | set(
-        present.get_values_for_type(x509.DNSName))
+        present.get_values_for_type(x509.DNSName)
+    )
     expires = cert.not_valid_after_utc
     return set(names) <= have and expires > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=7)
 
@@ -78,8 +79,12 @@ def ensure_tls_files(data_dir: Path, hosts: list[str] | None = None) -> TlsFiles
     """The CA and server certificate under ``<data_dir>/tls``, made on first use (EC P-256, SHA-256)."""
     folder = Path(data_dir) / TLS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    files = TlsFiles(ca_file=folder / "ca.pem", cert_file=folder / "server.pem", key_file=folder / "server-key.pem",
-                     bundle_file=folder / "ca-bundle.pem")
+    files = TlsFiles(
+        ca_file=folder / "ca.pem",
+        cert_file=folder / "server.pem",
+        key_file=folder / "server-key.pem",
+        bundle_file=folder / "ca-bundle.pem",
+    )
     names = _names(hosts or [])
     ca_key_file = folder / "ca-key.pem"
     if not (files.ca_file.exists() and ca_key_file.exists()):
@@ -100,17 +105,36 @@ def _make_ca(ca_file: Path, ca_key_file: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "airbricks local workspace CA")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    _write_private(ca_key_file, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    _write_private(
+        ca_key_file,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
     ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
@@ -124,18 +148,24 @@ def _make_server_cert(files: TlsFiles, ca_key_file: Path, names: list[str]) -> N
     ca_key = serialization.load_pem_private_key(ca_key_file.read_bytes(), password=None)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(
-                days=_VALID_DAYS))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_san(names), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    _write_private(files.key_file, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=_VALID_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_san(names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_private(
+        files.key_file,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
     files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 

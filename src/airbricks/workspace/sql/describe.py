@@ -41,27 +41,40 @@ def describe_detail(session: Any, table: str) -> tuple[Any, Any]:
         elif section == "# Partition Information":
             partitions.append(key)
     created = _created(info.get("Created Time"))
-    fields = [("format", T.StringType(), (info.get("Provider") or "").lower() or None),
-              ("id", T.StringType(), None),
-              ("name", T.StringType(), ".".join(p for p in (info.get("Catalog"), info.get("Database"),
-                                                             info.get("Table")) if p)),
-              ("description", T.StringType(), info.get("Comment")),
-              ("location", T.StringType(), info.get("Location")),
-              ("createdAt", T.TimestampType(), created),
-              ("lastModified", T.TimestampType(), created),
-              ("partitionColumns", T.ArrayType(T.StringType()), partitions),
-              ("clusteringColumns", T.ArrayType(T.StringType()), []),
-              ("numFiles", T.LongType(), None),
-              ("sizeInBytes", T.LongType(), None),
-              ("properties", T.MapType(T.StringType(), T.StringType()), []),
-              ("minReaderVersion", T.IntegerType(), None),
-              ("minWriterVersion", T.IntegerType(), None),
-              ("tableFeatures", T.ArrayType(T.StringType()), [])]
-    arrow_types = {"format": pa.string(), "createdAt": pa.timestamp("us", "UTC"), "lastModified":
-                   pa.timestamp("us", "UTC"), "partitionColumns": pa.list_(pa.string()), "clusteringColumns":
-                   pa.list_(pa.string()), "numFiles": pa.int64(), "sizeInBytes": pa.int64(),
-                   "properties": pa.map_(pa.string(), pa.string()), "minReaderVersion": pa.int32(),
-                   "minWriterVersion": pa.int32(), "tableFeatures": pa.list_(pa.string())}
+    fields = [
+        ("format", T.StringType(), (info.get("Provider") or "").lower() or None),
+        ("id", T.StringType(), None),
+        (
+            "name",
+            T.StringType(),
+            ".".join(p for p in (info.get("Catalog"), info.get("Database"), info.get("Table")) if p),
+        ),
+        ("description", T.StringType(), info.get("Comment")),
+        ("location", T.StringType(), info.get("Location")),
+        ("createdAt", T.TimestampType(), created),
+        ("lastModified", T.TimestampType(), created),
+        ("partitionColumns", T.ArrayType(T.StringType()), partitions),
+        ("clusteringColumns", T.ArrayType(T.StringType()), []),
+        ("numFiles", T.LongType(), None),
+        ("sizeInBytes", T.LongType(), None),
+        ("properties", T.MapType(T.StringType(), T.StringType()), []),
+        ("minReaderVersion", T.IntegerType(), None),
+        ("minWriterVersion", T.IntegerType(), None),
+        ("tableFeatures", T.ArrayType(T.StringType()), []),
+    ]
+    arrow_types = {
+        "format": pa.string(),
+        "createdAt": pa.timestamp("us", "UTC"),
+        "lastModified": pa.timestamp("us", "UTC"),
+        "partitionColumns": pa.list_(pa.string()),
+        "clusteringColumns": pa.list_(pa.string()),
+        "numFiles": pa.int64(),
+        "sizeInBytes": pa.int64(),
+        "properties": pa.map_(pa.string(), pa.string()),
+        "minReaderVersion": pa.int32(),
+        "minWriterVersion": pa.int32(),
+        "tableFeatures": pa.list_(pa.string()),
+    }
     arrow = pa.table({n: pa.array([v], type=arrow_types.get(n, pa.string())) for n, _, v in fields})
     return arrow, T.StructType([T.StructField(n, t) for n, t, _ in fields])
 

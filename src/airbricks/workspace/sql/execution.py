@@ -42,7 +42,7 @@ def spark_error(exc: BaseException) -> tuple[dict[str, Any], str | None]:
         return {"error_code": "BAD_REQUEST", "message": str(exc)}, "22023"
     try:
         sql_state = exc.getSqlState()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - not a Spark error that carries a state
+    except Exception:
         sql_state = None
     message = (str(exc).strip() or type(exc).__name__).split("\n\nJVM stacktrace:")[0]
     user_error = bool(sql_state) and (sql_state.startswith(("0A", "42")) or sql_state[0] == "2")
@@ -83,11 +83,15 @@ def typed_value(parameter: dict[str, Any]) -> Any:
         if base in ("STRING", "VARCHAR", "CHAR"):
             return value
     except (ValueError, InvalidOperation):
-        raise ParameterError(f"[INVALID_PARAMETER_MARKER_VALUE] The value '{value[:100]}' of parameter '{name}' "
-                             f"cannot be read as {kind}.") from None
-    raise ParameterError(f"[INVALID_PARAMETER_MARKER_VALUE] Parameter '{name}' has type {kind[:40]}, which this "
-                         "local workspace cannot bind: use STRING, INT, BIGINT, SMALLINT, TINYINT, DOUBLE, FLOAT, "
-                         "DECIMAL, BOOLEAN, DATE or TIMESTAMP.")
+        raise ParameterError(
+            f"[INVALID_PARAMETER_MARKER_VALUE] The value '{value[:100]}' of parameter '{name}' "
+            f"cannot be read as {kind}."
+        ) from None
+    raise ParameterError(
+        f"[INVALID_PARAMETER_MARKER_VALUE] Parameter '{name}' has type {kind[:40]}, which this "
+        "local workspace cannot bind: use STRING, INT, BIGINT, SMALLINT, TINYINT, DOUBLE, FLOAT, "
+        "DECIMAL, BOOLEAN, DATE or TIMESTAMP."
+    )
 
 
 def _spark_schema(table: Any, frame: Any) -> Any:
@@ -96,7 +100,7 @@ def _spark_schema(table: Any, frame: Any) -> Any:
 
     try:
         return from_arrow_schema(table.schema, prefer_timestamp_ntz=True)
-    except Exception:  # noqa: BLE001 - a type Arrow cannot say in Spark's terms: ask the driver
+    except Exception:
         return frame.schema
 
 
@@ -132,7 +136,7 @@ class _Worker:
             self.current = statement
             try:
                 self._run(statement)
-            except Exception as exc:  # noqa: BLE001 - whatever happened is the statement's error, never a hang
+            except Exception as exc:
                 log.exception("statement %s failed unexpectedly", statement.id)
                 error, sql_state = spark_error(exc)
                 self.executor.statements.finish(statement, "FAILED", error=error, sql_state=sql_state)
@@ -155,17 +159,29 @@ class _Worker:
                     return remote
             elif state == "DELETED" or (state == "STOPPED" and health.get("status") == "FAILED"):
                 reason = health.get("failure_reason") or {}
-                code = "RESOURCE_EXHAUSTED" if reason.get("type") == "CLOUD_FAILURE" else (
-                    "BAD_REQUEST" if reason.get("type") == "CLIENT_ERROR" else "INTERNAL_ERROR")
-                message = (f"SQL warehouse {self.warehouse_id} was deleted" if state == "DELETED" else
-                           f"SQL warehouse {self.warehouse_id} failed to start: {health.get('summary')}")
+                code = (
+                    "RESOURCE_EXHAUSTED"
+                    if reason.get("type") == "CLOUD_FAILURE"
+                    else ("BAD_REQUEST" if reason.get("type") == "CLIENT_ERROR" else "INTERNAL_ERROR")
+                )
+                message = (
+                    f"SQL warehouse {self.warehouse_id} was deleted"
+                    if state == "DELETED"
+                    else f"SQL warehouse {self.warehouse_id} failed to start: {health.get('summary')}"
+                )
                 statements.finish(statement, "FAILED", error={"error_code": code, "message": message})
                 return None
             elif state == "STOPPED":
                 self.executor.warehouses.ensure_started(self.warehouse_id)  # stopped again meanwhile
             if time.monotonic() > deadline:
-                statements.finish(statement, "FAILED", error={"error_code": "DEADLINE_EXCEEDED", "message": (
-                    f"SQL warehouse {self.warehouse_id} did not start within {START_WAIT_SECONDS} s")})
+                statements.finish(
+                    statement,
+                    "FAILED",
+                    error={
+                        "error_code": "DEADLINE_EXCEEDED",
+                        "message": (f"SQL warehouse {self.warehouse_id} did not start within {START_WAIT_SECONDS} s"),
+                    },
+                )
                 return None
             time.sleep(0.05)
 
@@ -176,7 +192,7 @@ class _Worker:
             return
         try:
             self._session(remote).sql("SELECT 1").collect()
-        except Exception:  # noqa: BLE001 - the first statement reconnects and reports whatever is wrong
+        except Exception:
             log.debug("warm-up of warehouse %s failed", self.warehouse_id, exc_info=True)
             self._close(driver_alive=False)
 
@@ -203,7 +219,7 @@ class _Worker:
         else:
             try:
                 session.client.close()
-            except Exception:  # noqa: BLE001 - best effort: the channel is dropped either way
+            except Exception:
                 pass
 
     def _run(self, statement: Statement) -> None:
@@ -219,14 +235,21 @@ class _Worker:
             if statement.cancel_requested:
                 raise InterruptedError("canceled before it started")
             table, schema = self._execute(session, statement)
-        except Exception as exc:  # noqa: BLE001 - Spark's error is the statement's error
+        except Exception as exc:
             if statement.cancel_requested:
                 statements.finish(statement, "CANCELED")
                 return
             if self._connection_lost(exc) or session is self.abandoned:
                 self._close(driver_alive=False)
-                error, sql_state = {"error_code": "INTERNAL_ERROR", "message": (
-                    f"SQL warehouse {self.warehouse_id} stopped while the statement ran: {str(exc)[:300]}")}, None
+                error, sql_state = (
+                    {
+                        "error_code": "INTERNAL_ERROR",
+                        "message": (
+                            f"SQL warehouse {self.warehouse_id} stopped while the statement ran: {str(exc)[:300]}"
+                        ),
+                    },
+                    None,
+                )
             else:
                 error, sql_state = spark_error(exc)
             statements.finish(statement, "FAILED", error=error, sql_state=sql_state)
@@ -234,13 +257,19 @@ class _Worker:
         finally:
             try:
                 session.removeTag(statement.id)
-            except Exception:  # noqa: BLE001 - the session may be gone
+            except Exception:
                 pass
         if statement.cancel_requested:
             statements.finish(statement, "CANCELED")
             return
-        result = build(table, schema, result_format=statement.format, row_limit=statement.row_limit,
-                       byte_limit=statement.byte_limit, chunk_bytes=self.executor.chunk_bytes)
+        result = build(
+            table,
+            schema,
+            result_format=statement.format,
+            row_limit=statement.row_limit,
+            byte_limit=statement.byte_limit,
+            chunk_bytes=self.executor.chunk_bytes,
+        )
         statements.finish(statement, "SUCCEEDED", result=result)
 
     def _execute(self, session: Any, statement: Statement) -> tuple[Any, Any]:
@@ -279,7 +308,7 @@ class _Worker:
             self.abandoned = session
             try:
                 session.client.close()
-            except Exception:  # noqa: BLE001 - best effort: the driver is going away either way
+            except Exception:
                 pass
 
     def interrupt(self, statement: Statement) -> None:
@@ -287,7 +316,7 @@ class _Worker:
         if session is not None and self.current is statement:
             try:
                 session.interruptAll()  # the worker's session runs nothing but this statement
-            except Exception:  # noqa: BLE001 - it may just have finished; the worker ends it either way
+            except Exception:
                 log.warning("interrupt of statement %s failed", statement.id, exc_info=True)
 
 

@@ -16,8 +16,19 @@ from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.shared import Shared
 
 KIND = "sql_query"
-FIELDS = ("display_name", "query_text", "warehouse_id", "description", "parent_path", "catalog", "schema",
-          "parameters", "tags", "apply_auto_limit", "run_as_mode")
+FIELDS = (
+    "display_name",
+    "query_text",
+    "warehouse_id",
+    "description",
+    "parent_path",
+    "catalog",
+    "schema",
+    "parameters",
+    "tags",
+    "apply_auto_limit",
+    "run_as_mode",
+)
 
 
 def _now_text(ms: int) -> str:
@@ -37,15 +48,24 @@ class Queries:
 
     def create(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise InvalidParameterValue("Missing required field: query (an object with display_name, query_text, "
-                                        "warehouse_id).")
+            raise InvalidParameterValue(
+                "Missing required field: query (an object with display_name, query_text, warehouse_id)."
+            )
         for name in ("display_name", "query_text"):
             if not isinstance(body.get(name), str) or not body[name].strip():
                 raise InvalidParameterValue(f"Missing required field: query.{name}")
         now = _now_text(self.shared.now_ms())
         query = {k: body[k] for k in FIELDS if body.get(k) is not None}
-        query.update({"id": str(uuid.uuid4()), "owner_user_name": self.shared.user_name, "last_modifier_user_name": self.shared.user_name,
-                      "lifecycle_state": "ACTIVE", "create_time": now, "update_time": now})
+        query.update(
+            {
+                "id": str(uuid.uuid4()),
+                "owner_user_name": self.shared.user_name,
+                "last_modifier_user_name": self.shared.user_name,
+                "lifecycle_state": "ACTIVE",
+                "create_time": now,
+                "update_time": now,
+            }
+        )
         with self.shared.lock:
             self.queries[query["id"]] = query
             self.shared.store.put(KIND, query["id"], query)
@@ -62,8 +82,10 @@ class Queries:
 
     def update(self, query_id: Any, body: Any, update_mask: Any) -> dict[str, Any]:
         if not isinstance(update_mask, str) or not update_mask:
-            raise InvalidParameterValue("Missing required field: update_mask (the comma-separated fields to "
-                                        "update, e.g. \"query_text,display_name\", or \"*\").")
+            raise InvalidParameterValue(
+                "Missing required field: update_mask (the comma-separated fields to "
+                'update, e.g. "query_text,display_name", or "*").'
+            )
         body = body if isinstance(body, dict) else {}
         fields = FIELDS if update_mask.strip() == "*" else [f.strip() for f in update_mask.split(",")]
         unknown = [f for f in fields if f not in FIELDS]

@@ -23,11 +23,26 @@ CHUNK_BYTES = 4 * 1024 * 1024
 INLINE_LIMIT_BYTES = 25 * 1024 * 1024
 
 _TYPE_NAMES = {
-    "IntegerType": "INT", "LongType": "LONG", "ShortType": "SHORT", "ByteType": "BYTE", "FloatType": "FLOAT",
-    "DoubleType": "DOUBLE", "DecimalType": "DECIMAL", "StringType": "STRING", "VarcharType": "STRING",
-    "CharType": "CHAR", "BooleanType": "BOOLEAN", "DateType": "DATE", "TimestampType": "TIMESTAMP",
-    "TimestampNTZType": "TIMESTAMP", "BinaryType": "BINARY", "ArrayType": "ARRAY", "MapType": "MAP",
-    "StructType": "STRUCT", "NullType": "NULL", "DayTimeIntervalType": "INTERVAL",
+    "IntegerType": "INT",
+    "LongType": "LONG",
+    "ShortType": "SHORT",
+    "ByteType": "BYTE",
+    "FloatType": "FLOAT",
+    "DoubleType": "DOUBLE",
+    "DecimalType": "DECIMAL",
+    "StringType": "STRING",
+    "VarcharType": "STRING",
+    "CharType": "CHAR",
+    "BooleanType": "BOOLEAN",
+    "DateType": "DATE",
+    "TimestampType": "TIMESTAMP",
+    "TimestampNTZType": "TIMESTAMP",
+    "BinaryType": "BINARY",
+    "ArrayType": "ARRAY",
+    "MapType": "MAP",
+    "StructType": "STRUCT",
+    "NullType": "NULL",
+    "DayTimeIntervalType": "INTERVAL",
     "YearMonthIntervalType": "INTERVAL",
 }
 
@@ -49,8 +64,12 @@ def columns(schema: Any) -> list[dict[str, Any]]:
     out = []
     for position, spark_field in enumerate(schema.fields):
         kind = type(spark_field.dataType).__name__
-        column = {"name": spark_field.name, "type_text": type_text(spark_field.dataType),
-                  "type_name": _TYPE_NAMES.get(kind, "USER_DEFINED_TYPE"), "position": position}
+        column = {
+            "name": spark_field.name,
+            "type_text": type_text(spark_field.dataType),
+            "type_name": _TYPE_NAMES.get(kind, "USER_DEFINED_TYPE"),
+            "position": position,
+        }
         if kind == "DecimalType":
             column.update(type_precision=spark_field.dataType.precision, type_scale=spark_field.dataType.scale)
         if "Interval" in kind:
@@ -68,8 +87,11 @@ def _text(value: Any) -> str | None:
     if isinstance(value, (int, Decimal, str)):
         return str(value)
     if isinstance(value, float):
-        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else (
-            "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity"))
+        return (
+            repr(value)
+            if value == value and value not in (float("inf"), float("-inf"))
+            else ("NaN" if value != value else ("Infinity" if value > 0 else "-Infinity"))
+        )
     if isinstance(value, datetime.datetime):
         if value.tzinfo is not None:
             return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -121,11 +143,23 @@ class ResultSet:
         return sum(c.byte_count for c in self.chunks)
 
     def manifest(self) -> dict[str, Any]:
-        return {"format": self.format, "schema": {"column_count": len(self.columns), "columns": self.columns},
-                "total_chunk_count": len(self.chunks), "total_row_count": self.arrow.num_rows,
-                "total_byte_count": self.total_bytes, "truncated": self.truncated,
-                "chunks": [{"chunk_index": c.index, "row_offset": c.row_offset, "row_count": c.row_count,
-                            "byte_count": c.byte_count} for c in self.chunks]}
+        return {
+            "format": self.format,
+            "schema": {"column_count": len(self.columns), "columns": self.columns},
+            "total_chunk_count": len(self.chunks),
+            "total_row_count": self.arrow.num_rows,
+            "total_byte_count": self.total_bytes,
+            "truncated": self.truncated,
+            "chunks": [
+                {
+                    "chunk_index": c.index,
+                    "row_offset": c.row_offset,
+                    "row_count": c.row_count,
+                    "byte_count": c.byte_count,
+                }
+                for c in self.chunks
+            ],
+        }
 
     def text_rows(self) -> list[list[str | None]]:
         """Every row as JSON_ARRAY cells (made on first use)."""
@@ -143,18 +177,26 @@ class ResultSet:
         if self.format == "ARROW_STREAM":
             body["attachment"] = base64.b64encode(self.payload(index)).decode()
         elif chunk.row_count:
-            body["data_array"] = self.text_rows()[chunk.row_offset:chunk.row_offset + chunk.row_count]
+            body["data_array"] = self.text_rows()[chunk.row_offset : chunk.row_offset + chunk.row_count]
         return body
 
     def link(self, index: int, statement_id: str, url: str, expiration: str) -> dict[str, Any]:
         """Chunk ``index`` as an EXTERNAL_LINKS entry pointing at ``url`` (served by the workspace itself)."""
         chunk = self.chunks[index]
-        return {**self._position(chunk, statement_id), "byte_count": len(self.payload(index)),
-                "external_link": url, "expiration": expiration, "http_headers": {}}
+        return {
+            **self._position(chunk, statement_id),
+            "byte_count": len(self.payload(index)),
+            "external_link": url,
+            "expiration": expiration,
+            "http_headers": {},
+        }
 
     def _position(self, chunk: Chunk, statement_id: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"chunk_index": chunk.index, "row_offset": chunk.row_offset,
-                                "row_count": chunk.row_count}
+        body: dict[str, Any] = {
+            "chunk_index": chunk.index,
+            "row_offset": chunk.row_offset,
+            "row_count": chunk.row_count,
+        }
         if chunk.index + 1 < len(self.chunks):
             body["next_chunk_index"] = chunk.index + 1
             body["next_chunk_internal_link"] = f"/api/2.0/sql/statements/{statement_id}/result/chunks/{chunk.index + 1}"
@@ -171,7 +213,7 @@ class ResultSet:
             with pa.ipc.new_stream(sink, part.schema) as writer:
                 writer.write_table(part)
             return sink.getvalue()
-        rows = self.text_rows()[chunk.row_offset:chunk.row_offset + chunk.row_count]
+        rows = self.text_rows()[chunk.row_offset : chunk.row_offset + chunk.row_count]
         if self.format == "CSV":
             text = io.StringIO()
             csv.writer(text, lineterminator="\n").writerows(["" if v is None else v for v in row] for row in rows)
@@ -179,8 +221,15 @@ class ResultSet:
         return json.dumps(rows, separators=(",", ":")).encode()
 
 
-def build(table: Any, schema: Any, *, result_format: str, row_limit: int | None, byte_limit: int | None,
-          chunk_bytes: int = CHUNK_BYTES) -> ResultSet:
+def build(
+    table: Any,
+    schema: Any,
+    *,
+    result_format: str,
+    row_limit: int | None,
+    byte_limit: int | None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> ResultSet:
     """The result set of an Arrow table (at most ``row_limit + 1`` rows were fetched to see truncation)."""
     truncated = False
     if row_limit is not None and table.num_rows > row_limit:

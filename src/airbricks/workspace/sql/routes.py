@@ -27,8 +27,11 @@ router = APIRouter()
 V2 = ("2.0",)
 #: After a CANCEL on wait timeout, how long the answer waits for the statement to reach CANCELED.
 _CANCEL_SETTLE_SECONDS = 5
-_MEDIA_TYPES = {"JSON_ARRAY": "application/json", "ARROW_STREAM": "application/vnd.apache.arrow.stream",
-                "CSV": "text/csv"}
+_MEDIA_TYPES = {
+    "JSON_ARRAY": "application/json",
+    "ARROW_STREAM": "application/vnd.apache.arrow.stream",
+    "CSV": "text/csv",
+}
 
 
 def _id(request: Request) -> str:

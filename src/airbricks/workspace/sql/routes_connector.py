@@ -28,8 +28,11 @@ THRIFT_ERROR_HEADER = "x-thriftserver-error-message"
 async def open_session(request: Request) -> dict[str, Any]:
     params = await read_params(request)
     session = workspace(request).sql_sessions.open(
-        params.str("warehouse_id", required=True) or "", catalog=params.str("catalog"), schema=params.str("schema"),
-        configuration=params.raw("session_confs"))
+        params.str("warehouse_id", required=True) or "",
+        catalog=params.str("catalog"),
+        schema=params.str("schema"),
+        configuration=params.raw("session_confs"),
+    )
     return {"session_id": session.id}
 
 
@@ -53,8 +56,10 @@ async def telemetry(request: Request) -> Response:
 
 def _for_the_connector(exc: DatabricksError) -> DatabricksError:
     """The connector shows an HTTP error's message only from this header (as the real service sends it)."""
-    exc.headers = {**exc.headers, THRIFT_ERROR_HEADER: " ".join(exc.message.split())[:2000].encode(
-        "latin-1", "replace").decode("latin-1")}
+    exc.headers = {
+        **exc.headers,
+        THRIFT_ERROR_HEADER: " ".join(exc.message.split())[:2000].encode("latin-1", "replace").decode("latin-1"),
+    }
     return exc
 
 
@@ -68,10 +73,13 @@ async def thrift(request: Request) -> Response:
 
 async def cluster_thrift(request: Request) -> Response:
     """An all-purpose cluster's ``http_path``: not served (statements run on warehouses here)."""
-    raise _for_the_connector(NotImplementedOnLocal(
-        f"SQL on an all-purpose cluster's http_path ({request.url.path}) is not served by the local workspace: "
-        "use a SQL warehouse, http_path /sql/1.0/warehouses/<id> (its odbc_params.path) or sql_endpoint_name "
-        "(warehouses share the clusters' tables)"))
+    raise _for_the_connector(
+        NotImplementedOnLocal(
+            f"SQL on an all-purpose cluster's http_path ({request.url.path}) is not served by the local workspace: "
+            "use a SQL warehouse, http_path /sql/1.0/warehouses/<id> (its odbc_params.path) or sql_endpoint_name "
+            "(warehouses share the clusters' tables)"
+        )
+    )
 
 
 async def _thrift(request: Request) -> Response:
@@ -84,8 +92,9 @@ async def _thrift(request: Request) -> Response:
         service = state.thrift_service = ThriftService(ws.statements, ws.sql_sessions)
     # Calls wait for statements (up to a few seconds), so they run on the service's own threads, never on the
     # event loop's default executor that other routes share.
-    answer = await asyncio.get_running_loop().run_in_executor(service.threads, service.call,
-                                                              request.path_params["warehouse_id"], body)
+    answer = await asyncio.get_running_loop().run_in_executor(
+        service.threads, service.call, request.path_params["warehouse_id"], body
+    )
     return Response(answer, media_type="application/x-thrift")
 
 

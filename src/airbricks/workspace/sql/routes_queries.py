@@ -37,8 +37,9 @@ async def get(request: Request) -> dict[str, Any]:
 @versioned(router, ["PATCH"], "sql/queries/{query_id}", V2)
 async def update(request: Request) -> dict[str, Any]:
     params = await read_params(request)
-    return workspace(request).queries.update(request.path_params["query_id"], params.raw("query"),
-                                             params.raw("update_mask"))
+    return workspace(request).queries.update(
+        request.path_params["query_id"], params.raw("query"), params.raw("update_mask")
+    )
 
 
 @versioned(router, ["DELETE"], "sql/queries/{query_id}", V2)

@@ -51,8 +51,14 @@ class SqlSessions:
         self.warehouses = warehouses
         self._sessions: dict[str, SqlSession] = {}
 
-    def open(self, warehouse_id: str, *, catalog: str | None = None, schema: str | None = None,
-             configuration: dict[str, Any] | None = None) -> SqlSession:
+    def open(
+        self,
+        warehouse_id: str,
+        *,
+        catalog: str | None = None,
+        schema: str | None = None,
+        configuration: dict[str, Any] | None = None,
+    ) -> SqlSession:
         """A new session on a warehouse that exists (a stopped one starts, as the first statement would)."""
         if not warehouse_id:
             raise InvalidParameterValue("Missing required field: warehouse_id")
@@ -61,9 +67,14 @@ class SqlSessions:
             raise NotFound(f"SQL warehouse {warehouse_id} is deleted: sessions cannot be opened on it")
         if configuration is not None and not isinstance(configuration, dict):
             raise InvalidParameterValue("Invalid value for field 'session_confs': expected an object of strings")
-        session = SqlSession(id=str(uuid.uuid4()), warehouse_id=warehouse_id, catalog=catalog or None,
-                             schema=schema or None, configuration={str(k): str(v) for k, v in (configuration or {})
-                                                                   .items()}, last_used_ms=self.shared.now_ms())
+        session = SqlSession(
+            id=str(uuid.uuid4()),
+            warehouse_id=warehouse_id,
+            catalog=catalog or None,
+            schema=schema or None,
+            configuration={str(k): str(v) for k, v in (configuration or {}).items()},
+            last_used_ms=self.shared.now_ms(),
+        )
         with self.shared.lock:
             self._sessions[session.id] = session
         self.warehouses.ensure_started(warehouse_id)
@@ -76,11 +87,14 @@ class SqlSessions:
             if session is not None:
                 session.last_used_ms = self.shared.now_ms()
         if session is None:
-            raise NotFound(f"Session {session_id[:80]} does not exist or was closed: open a new one (the connector "
-                           "does on its next connect)")
+            raise NotFound(
+                f"Session {session_id[:80]} does not exist or was closed: open a new one (the connector "
+                "does on its next connect)"
+            )
         if warehouse_id and warehouse_id != session.warehouse_id:
-            raise InvalidParameterValue(f"Session {session_id[:80]} belongs to SQL warehouse {session.warehouse_id}, "
-                                        f"not {warehouse_id[:40]}")
+            raise InvalidParameterValue(
+                f"Session {session_id[:80]} belongs to SQL warehouse {session.warehouse_id}, not {warehouse_id[:40]}"
+            )
         return session
 
     def close(self, session_id: str) -> None:

@@ -28,8 +28,7 @@ FORMATS = ("JSON_ARRAY", "ARROW_STREAM", "CSV")
 #: INLINE_OR_EXTERNAL_LINKS (the connector's "hybrid" choice) leaves the choice to the server: links, here.
 DISPOSITIONS = ("INLINE", "EXTERNAL_LINKS", "INLINE_OR_EXTERNAL_LINKS")
 RESULT_LIFETIME_MS = 60 * 60 * 1000
-WAIT_TIMEOUT_MESSAGE = ("The wait_timeout field must be 0 seconds (disables wait), or between 5 seconds and 50 "
-                        "seconds.")
+WAIT_TIMEOUT_MESSAGE = "The wait_timeout field must be 0 seconds (disables wait), or between 5 seconds and 50 seconds."
 _PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -73,8 +72,9 @@ def wait_seconds(value: Any) -> int:
 def _choice(params: Params, name: str, allowed: tuple[str, ...], default: str) -> str:
     value = (params.str(name) or default).upper()
     if value not in allowed:
-        raise InvalidParameterValue(f"Invalid value for field '{name}': {value[:40]!r} (use one of "
-                                    f"{', '.join(allowed)})")
+        raise InvalidParameterValue(
+            f"Invalid value for field '{name}': {value[:40]!r} (use one of {', '.join(allowed)})"
+        )
     return value
 
 
@@ -83,15 +83,24 @@ def _parameters(raw: list[Any] | None) -> list[dict[str, Any]]:
     out = []
     for position, item in enumerate(raw or []):
         if not isinstance(item, dict) or not item.get("name"):
-            raise InvalidParameterValue(f"Invalid value for field 'parameters[{position}]': every parameter needs a "
-                                        "'name' (and a 'value'; 'type' defaults to STRING)")
+            raise InvalidParameterValue(
+                f"Invalid value for field 'parameters[{position}]': every parameter needs a "
+                "'name' (and a 'value'; 'type' defaults to STRING)"
+            )
         name = str(item["name"])
         if not _PARAMETER_NAME.match(name):
-            raise InvalidParameterValue(f"Invalid parameter name '{name[:60]}': use letters, digits and underscores "
-                                        "(referenced in the statement as :name)")
+            raise InvalidParameterValue(
+                f"Invalid parameter name '{name[:60]}': use letters, digits and underscores "
+                "(referenced in the statement as :name)"
+            )
         value = item.get("value")
-        out.append({"name": name, "value": None if value is None else str(value),
-                    "type": str(item.get("type") or "STRING").upper()})
+        out.append(
+            {
+                "name": name,
+                "value": None if value is None else str(value),
+                "type": str(item.get("type") or "STRING").upper(),
+            }
+        )
     return out
 
 
@@ -117,8 +126,10 @@ class Statements:
         result_format = _choice(params, "format", FORMATS, "JSON_ARRAY")
         disposition = _choice(params, "disposition", DISPOSITIONS, "INLINE")
         if disposition == "INLINE" and result_format == "CSV":
-            raise InvalidParameterValue("The CSV format is only supported with disposition EXTERNAL_LINKS: set "
-                                        "disposition to EXTERNAL_LINKS, or format to JSON_ARRAY")
+            raise InvalidParameterValue(
+                "The CSV format is only supported with disposition EXTERNAL_LINKS: set "
+                "disposition to EXTERNAL_LINKS, or format to JSON_ARRAY"
+            )
         _choice(params, "on_wait_timeout", ("CONTINUE", "CANCEL"), "CONTINUE")
         wait_seconds(params.raw("wait_timeout"))
         state, _ = self.warehouses.state(warehouse_id)
@@ -128,11 +139,19 @@ class Statements:
         session = self.sessions.find(session_id, warehouse_id) if session_id else None
         catalog, schema = session.namespace() if session else (None, None)
         statement = Statement(
-            id=str(uuid.uuid4()), warehouse_id=warehouse_id, text=text, catalog=params.str("catalog") or catalog,
-            schema=params.str("schema") or schema, parameters=_parameters(params.list("parameters")),
-            format=result_format, disposition="EXTERNAL_LINKS" if disposition == "INLINE_OR_EXTERNAL_LINKS" else
-            disposition, row_limit=params.int("row_limit", minimum=0), byte_limit=params.int("byte_limit", minimum=0),
-            created_ms=self.shared.now_ms(), session=session)
+            id=str(uuid.uuid4()),
+            warehouse_id=warehouse_id,
+            text=text,
+            catalog=params.str("catalog") or catalog,
+            schema=params.str("schema") or schema,
+            parameters=_parameters(params.list("parameters")),
+            format=result_format,
+            disposition="EXTERNAL_LINKS" if disposition == "INLINE_OR_EXTERNAL_LINKS" else disposition,
+            row_limit=params.int("row_limit", minimum=0),
+            byte_limit=params.int("byte_limit", minimum=0),
+            created_ms=self.shared.now_ms(),
+            session=session,
+        )
         with self.shared.lock:
             self._statements[statement.id] = statement
         self.warehouses.ensure_started(warehouse_id)
@@ -143,8 +162,10 @@ class Statements:
         with self.shared.lock:
             statement = self._statements.get(statement_id)
         if statement is None:
-            raise NotFound(f"Statement {statement_id[:80]} does not exist or its result expired (results are "
-                           "kept one hour; this local workspace forgets them when it restarts)")
+            raise NotFound(
+                f"Statement {statement_id[:80]} does not exist or its result expired (results are "
+                "kept one hour; this local workspace forgets them when it restarts)"
+            )
         return statement
 
     def cancel(self, statement_id: str) -> None:
@@ -168,18 +189,29 @@ class Statements:
             if statement.state in TERMINAL:
                 statement.state, statement.result = "CLOSED", None
 
-    def finish(self, statement: Statement, state: str, *, result: ResultSet | None = None,
-               error: dict[str, Any] | None = None, sql_state: str | None = None) -> None:
+    def finish(
+        self,
+        statement: Statement,
+        state: str,
+        *,
+        result: ResultSet | None = None,
+        error: dict[str, Any] | None = None,
+        sql_state: str | None = None,
+    ) -> None:
         """End a statement (the worker calls this); an INLINE result over 25 MiB fails as on the real service."""
         with self.shared.lock:
             if statement.state in TERMINAL:
                 return
             if result is not None and statement.disposition == "INLINE" and result.total_bytes > INLINE_LIMIT_BYTES:
                 result, state = None, "FAILED"
-                error = {"error_code": "BAD_REQUEST", "message": (
-                    f"Inline byte limit exceeded. Statements executed with disposition=INLINE can have a result "
-                    f"size of at most {INLINE_LIMIT_BYTES} bytes. Please use disposition=EXTERNAL_LINKS for large "
-                    "result sets.")}
+                error = {
+                    "error_code": "BAD_REQUEST",
+                    "message": (
+                        f"Inline byte limit exceeded. Statements executed with disposition=INLINE can have a result "
+                        f"size of at most {INLINE_LIMIT_BYTES} bytes. Please use disposition=EXTERNAL_LINKS for large "
+                        "result sets."
+                    ),
+                }
             statement.state, statement.result, statement.error = state, result, error
             statement.sql_state = sql_state
             statement.finished_ms = self.shared.now_ms()
@@ -197,8 +229,11 @@ class Statements:
         """Results expire an hour after the statement ended: the statement is CLOSED."""
         with self.shared.lock:
             for statement in self._statements.values():
-                if statement.finished_ms is not None and statement.state != "CLOSED" and \
-                        now - statement.finished_ms >= RESULT_LIFETIME_MS:
+                if (
+                    statement.finished_ms is not None
+                    and statement.state != "CLOSED"
+                    and now - statement.finished_ms >= RESULT_LIFETIME_MS
+                ):
                     statement.state, statement.result = "CLOSED", None
 
     # ------------------------------------------------------------------ rendering (plain data, no HTTP)
@@ -222,12 +257,16 @@ class Statements:
         if statement.state != "SUCCEEDED" or result is None:
             raise InvalidParameterValue(f"Statement {statement.id} has no result to read: it is {statement.state}")
         if not 0 <= index < len(result.chunks):
-            raise InvalidParameterValue(f"Invalid chunk index {index}: the result has {len(result.chunks)} chunk(s)"
-                                        f" (0..{len(result.chunks) - 1})")
+            raise InvalidParameterValue(
+                f"Invalid chunk index {index}: the result has {len(result.chunks)} chunk(s)"
+                f" (0..{len(result.chunks) - 1})"
+            )
         if statement.disposition == "INLINE":
             return result.inline(index, statement.id)
         expires = (statement.finished_ms or self.shared.now_ms()) + RESULT_LIFETIME_MS
-        expiration = datetime.datetime.fromtimestamp(expires / 1000, datetime.timezone.utc).strftime(
-            "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        expiration = (
+            datetime.datetime.fromtimestamp(expires / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+            + "Z"
+        )
         url = f"{links_base}/airbricks/sql-results/{statement.id}/{index}?secret={statement.link_secret}"
         return {"external_links": [result.link(index, statement.id, url, expiration)]}

@@ -43,20 +43,41 @@ THREADS = 32
 _FETCH_BYTES = 8 * 1024 * 1024
 
 _OK = ttypes.TStatus(statusCode=ttypes.TStatusCode.SUCCESS_STATUS)
-_STATES = {"PENDING": ttypes.TOperationState.PENDING_STATE, "RUNNING": ttypes.TOperationState.RUNNING_STATE,
-           "SUCCEEDED": ttypes.TOperationState.FINISHED_STATE, "FAILED": ttypes.TOperationState.ERROR_STATE,
-           "CANCELED": ttypes.TOperationState.CANCELED_STATE, "CLOSED": ttypes.TOperationState.CLOSED_STATE}
+_STATES = {
+    "PENDING": ttypes.TOperationState.PENDING_STATE,
+    "RUNNING": ttypes.TOperationState.RUNNING_STATE,
+    "SUCCEEDED": ttypes.TOperationState.FINISHED_STATE,
+    "FAILED": ttypes.TOperationState.ERROR_STATE,
+    "CANCELED": ttypes.TOperationState.CANCELED_STATE,
+    "CLOSED": ttypes.TOperationState.CLOSED_STATE,
+}
 _T = ttypes.TTypeId
-_TYPES = {"INT": _T.INT_TYPE, "LONG": _T.BIGINT_TYPE, "SHORT": _T.SMALLINT_TYPE, "BYTE": _T.TINYINT_TYPE,
-          "FLOAT": _T.FLOAT_TYPE, "DOUBLE": _T.DOUBLE_TYPE, "DECIMAL": _T.DECIMAL_TYPE, "STRING": _T.STRING_TYPE,
-          "CHAR": _T.CHAR_TYPE, "BOOLEAN": _T.BOOLEAN_TYPE, "DATE": _T.DATE_TYPE, "TIMESTAMP": _T.TIMESTAMP_TYPE,
-          "BINARY": _T.BINARY_TYPE, "ARRAY": _T.ARRAY_TYPE, "MAP": _T.MAP_TYPE, "STRUCT": _T.STRUCT_TYPE,
-          "NULL": _T.NULL_TYPE, "INTERVAL": _T.INTERVAL_DAY_TIME_TYPE}
+_TYPES = {
+    "INT": _T.INT_TYPE,
+    "LONG": _T.BIGINT_TYPE,
+    "SHORT": _T.SMALLINT_TYPE,
+    "BYTE": _T.TINYINT_TYPE,
+    "FLOAT": _T.FLOAT_TYPE,
+    "DOUBLE": _T.DOUBLE_TYPE,
+    "DECIMAL": _T.DECIMAL_TYPE,
+    "STRING": _T.STRING_TYPE,
+    "CHAR": _T.CHAR_TYPE,
+    "BOOLEAN": _T.BOOLEAN_TYPE,
+    "DATE": _T.DATE_TYPE,
+    "TIMESTAMP": _T.TIMESTAMP_TYPE,
+    "BINARY": _T.BINARY_TYPE,
+    "ARRAY": _T.ARRAY_TYPE,
+    "MAP": _T.MAP_TYPE,
+    "STRUCT": _T.STRUCT_TYPE,
+    "NULL": _T.NULL_TYPE,
+    "INTERVAL": _T.INTERVAL_DAY_TIME_TYPE,
+}
 
 
 def _error(message: str, sql_state: str | None = None) -> ttypes.TStatus:
-    return ttypes.TStatus(statusCode=ttypes.TStatusCode.ERROR_STATUS, errorMessage=message,
-                          displayMessage=message, sqlState=sql_state)
+    return ttypes.TStatus(
+        statusCode=ttypes.TStatusCode.ERROR_STATUS, errorMessage=message, displayMessage=message, sqlState=sql_state
+    )
 
 
 def _handle_id(value: str) -> ttypes.THandleIdentifier:
@@ -75,12 +96,18 @@ def _id_of(handle: Any) -> str:
 def _column(column: dict[str, Any]) -> ttypes.TColumnDesc:
     qualifiers = None
     if column["type_name"] == "DECIMAL":
-        qualifiers = ttypes.TTypeQualifiers(qualifiers={
-            "precision": ttypes.TTypeQualifierValue(i32Value=column["type_precision"]),
-            "scale": ttypes.TTypeQualifierValue(i32Value=column["type_scale"])})
+        qualifiers = ttypes.TTypeQualifiers(
+            qualifiers={
+                "precision": ttypes.TTypeQualifierValue(i32Value=column["type_precision"]),
+                "scale": ttypes.TTypeQualifierValue(i32Value=column["type_scale"]),
+            }
+        )
     entry = ttypes.TPrimitiveTypeEntry(type=_TYPES.get(column["type_name"], _T.STRING_TYPE), typeQualifiers=qualifiers)
-    return ttypes.TColumnDesc(columnName=column["name"], position=column["position"] + 1,
-                              typeDesc=ttypes.TTypeDesc(types=[ttypes.TTypeEntry(primitiveEntry=entry)]))
+    return ttypes.TColumnDesc(
+        columnName=column["name"],
+        position=column["position"] + 1,
+        typeDesc=ttypes.TTypeDesc(types=[ttypes.TTypeEntry(primitiveEntry=entry)]),
+    )
 
 
 def _parameters(raw: list[Any] | None) -> list[dict[str, Any]]:
@@ -88,13 +115,23 @@ def _parameters(raw: list[Any] | None) -> list[dict[str, Any]]:
     out = []
     for position, parameter in enumerate(raw or []):
         if not parameter.name:
-            raise _Refused(f"Parameter {position + 1} has no name: this local workspace binds named parameters "
-                           "(:name with a dict of values); positional '?' markers are not supported")
+            raise _Refused(
+                f"Parameter {position + 1} has no name: this local workspace binds named parameters "
+                "(:name with a dict of values); positional '?' markers are not supported"
+            )
         value = parameter.value
-        text = None if value is None else (value.stringValue if value.stringValue is not None else (
-            str(value.booleanValue).lower() if value.booleanValue is not None else value.doubleValue))
-        out.append({"name": parameter.name, "type": parameter.type or "STRING",
-                    "value": None if text is None else str(text)})
+        text = (
+            None
+            if value is None
+            else (
+                value.stringValue
+                if value.stringValue is not None
+                else (str(value.booleanValue).lower() if value.booleanValue is not None else value.doubleValue)
+            )
+        )
+        out.append(
+            {"name": parameter.name, "type": parameter.type or "STRING", "value": None if text is None else str(text)}
+        )
     return out
 
 
@@ -126,13 +163,15 @@ class ThriftService:
         out = TTransport.TMemoryBuffer()
         processor = TCLIService.Processor(_Handler(self, warehouse_id))
         try:
-            processor.process(TBinaryProtocol.TBinaryProtocol(TTransport.TMemoryBuffer(body)),
-                              TBinaryProtocol.TBinaryProtocol(out))
+            processor.process(
+                TBinaryProtocol.TBinaryProtocol(TTransport.TMemoryBuffer(body)), TBinaryProtocol.TBinaryProtocol(out)
+            )
         except (EOFError, TTransport.TTransportException, ValueError) as exc:
             raise MalformedRequest(
                 "This is the SQL connector's Thrift endpoint (databricks-sql-connector, DatabricksSqlOperator), and "
                 f"the body is not a TCLIService call in the binary protocol ({type(exc).__name__}). For SQL over plain "
-                "REST use the Statement Execution API: POST /api/2.0/sql/statements.") from None
+                "REST use the Statement Execution API: POST /api/2.0/sql/statements."
+            ) from None
         return out.getvalue()
 
     def add(self, statement: Statement) -> None:
@@ -164,10 +203,13 @@ class _Handler:
         response_class = getattr(ttypes, f"T{name}Resp", None)
         if response_class is None or name.startswith("_"):
             raise AttributeError(name)
-        return lambda request: response_class(status=_error(
-            f"{name} is not served by the local workspace's Thrift protocol: run the equivalent SHOW statement "
-            "(SHOW TABLES, SHOW COLUMNS IN <table>, DESCRIBE ...), or connect with use_sea=True (the REST protocol,"
-            " whose metadata calls are SHOW statements)"))
+        return lambda request: response_class(
+            status=_error(
+                f"{name} is not served by the local workspace's Thrift protocol: run the equivalent SHOW statement "
+                "(SHOW TABLES, SHOW COLUMNS IN <table>, DESCRIBE ...), or connect with use_sea=True (the REST protocol,"
+                " whose metadata calls are SHOW statements)"
+            )
+        )
 
     @staticmethod
     def _guarded(make: Any, response_class: Any) -> Any:
@@ -183,40 +225,65 @@ class _Handler:
         def make() -> Any:
             namespace = request.initialNamespace
             session = self.service.sessions.open(
-                self.warehouse_id, catalog=namespace.catalogName if namespace else None,
-                schema=namespace.schemaName if namespace else None, configuration=request.configuration or {})
+                self.warehouse_id,
+                catalog=namespace.catalogName if namespace else None,
+                schema=namespace.schemaName if namespace else None,
+                configuration=request.configuration or {},
+            )
             version = min(request.client_protocol_i64 or request.client_protocol or PROTOCOL, PROTOCOL)
             return ttypes.TOpenSessionResp(
-                status=_OK, serverProtocolVersion=version, canUseMultipleCatalogs=True,
+                status=_OK,
+                serverProtocolVersion=version,
+                canUseMultipleCatalogs=True,
                 sessionHandle=ttypes.TSessionHandle(sessionId=_handle_id(session.id)),
-                initialNamespace=namespace, configuration={})
+                initialNamespace=namespace,
+                configuration={},
+            )
 
         return self._guarded(make, ttypes.TOpenSessionResp)
 
     def CloseSession(self, request: Any) -> Any:
-        return self._guarded(lambda: (self.service.sessions.close(_id_of(request.sessionHandle)),
-                                      ttypes.TCloseSessionResp(status=_OK))[1], ttypes.TCloseSessionResp)
+        return self._guarded(
+            lambda: (self.service.sessions.close(_id_of(request.sessionHandle)), ttypes.TCloseSessionResp(status=_OK))[
+                1
+            ],
+            ttypes.TCloseSessionResp,
+        )
 
     # -- statements ----------------------------------------------------------------------------------------
     def ExecuteStatement(self, request: Any) -> Any:
         def make() -> Any:
             session_id = _id_of(request.sessionHandle)
-            statement = self.service.statements.submit(Params({
-                "statement": request.statement, "warehouse_id": self.warehouse_id, "session_id": session_id,
-                # Rows are served from the Arrow result in batches: no inline size limit applies.
-                "format": "ARROW_STREAM", "disposition": "EXTERNAL_LINKS", "wait_timeout": "0s",
-                "row_limit": request.resultRowLimit or None, "parameters": _parameters(request.parameters)}))
+            statement = self.service.statements.submit(
+                Params(
+                    {
+                        "statement": request.statement,
+                        "warehouse_id": self.warehouse_id,
+                        "session_id": session_id,
+                        # Rows are served from the Arrow result in batches: no inline size limit applies.
+                        "format": "ARROW_STREAM",
+                        "disposition": "EXTERNAL_LINKS",
+                        "wait_timeout": "0s",
+                        "row_limit": request.resultRowLimit or None,
+                        "parameters": _parameters(request.parameters),
+                    }
+                )
+            )
             self.service.add(statement)
-            handle = ttypes.TOperationHandle(operationId=_handle_id(statement.id), hasResultSet=True,
-                                             operationType=ttypes.TOperationType.EXECUTE_STATEMENT)
+            handle = ttypes.TOperationHandle(
+                operationId=_handle_id(statement.id),
+                hasResultSet=True,
+                operationType=ttypes.TOperationType.EXECUTE_STATEMENT,
+            )
             direct = request.getDirectResults
             if direct is None or not statement.done.wait(DIRECT_WAIT_SECONDS):
                 return ttypes.TExecuteStatementResp(status=_OK, operationHandle=handle)
             results = ttypes.TSparkDirectResults(operationStatus=self._status(statement))
             if statement.state == "SUCCEEDED":
                 results.resultSetMetadata = self._metadata(statement)
-                results.resultSet = self._fetch(self.service.operation(handle), direct.maxRows, direct.maxBytes,
-                                                metadata=False)
+                results.resultSet = self._fetch(
+                    self.service.operation(handle), direct.maxRows, direct.maxBytes, metadata=False
+                )
             return ttypes.TExecuteStatementResp(status=_OK, operationHandle=handle, directResults=results)
 
         return self._guarded(make, ttypes.TExecuteStatementResp)
@@ -230,13 +297,21 @@ class _Handler:
         return self._guarded(make, ttypes.TGetOperationStatusResp)
 
     def GetResultSetMetadata(self, request: Any) -> Any:
-        return self._guarded(lambda: self._metadata(self.service.operation(request.operationHandle).statement),
-                             ttypes.TGetResultSetMetadataResp)
+        return self._guarded(
+            lambda: self._metadata(self.service.operation(request.operationHandle).statement),
+            ttypes.TGetResultSetMetadataResp,
+        )
 
     def FetchResults(self, request: Any) -> Any:
-        return self._guarded(lambda: self._fetch(self.service.operation(request.operationHandle), request.maxRows,
-                                                 request.maxBytes, metadata=bool(request.includeResultSetMetadata)),
-                             ttypes.TFetchResultsResp)
+        return self._guarded(
+            lambda: self._fetch(
+                self.service.operation(request.operationHandle),
+                request.maxRows,
+                request.maxBytes,
+                metadata=bool(request.includeResultSetMetadata),
+            ),
+            ttypes.TFetchResultsResp,
+        )
 
     def CancelOperation(self, request: Any) -> Any:
         def make() -> Any:
@@ -257,8 +332,9 @@ class _Handler:
     # -- answers -------------------------------------------------------------------------------------------
     @staticmethod
     def _status(statement: Statement) -> Any:
-        response = ttypes.TGetOperationStatusResp(status=_OK, operationState=_STATES[statement.state],
-                                                  hasResultSet=statement.state == "SUCCEEDED")
+        response = ttypes.TGetOperationStatusResp(
+            status=_OK, operationState=_STATES[statement.state], hasResultSet=statement.state == "SUCCEEDED"
+        )
         if statement.state == "FAILED" and statement.error:
             message = f"{statement.error.get('error_code')}: {statement.error.get('message')}"
             response.errorMessage = response.displayMessage = message
@@ -271,9 +347,13 @@ class _Handler:
         if statement.state != "SUCCEEDED" or result is None:
             raise _Refused(f"Statement {statement.id} has no result to describe: it is {statement.state}")
         return ttypes.TGetResultSetMetadataResp(
-            status=_OK, resultFormat=ttypes.TSparkRowSetType.ARROW_BASED_SET, lz4Compressed=False,
-            arrowSchema=result.arrow.schema.serialize().to_pybytes(), isStagingOperation=False,
-            schema=ttypes.TTableSchema(columns=[_column(c) for c in result.columns]))
+            status=_OK,
+            resultFormat=ttypes.TSparkRowSetType.ARROW_BASED_SET,
+            lz4Compressed=False,
+            arrowSchema=result.arrow.schema.serialize().to_pybytes(),
+            isStagingOperation=False,
+            schema=ttypes.TTableSchema(columns=[_column(c) for c in result.columns]),
+        )
 
     def _fetch(self, operation: _Operation, max_rows: int | None, max_bytes: int | None, *, metadata: bool) -> Any:
         """The next rows (up to ``max_rows`` and about ``max_bytes``) as Arrow record batches."""
@@ -288,11 +368,16 @@ class _Handler:
             rows = max(1, min(rows, int(budget / max(table.nbytes / table.num_rows, 1))))
         part = table.slice(start, max(rows, 0))
         operation.offset = start + part.num_rows
-        batches = [ttypes.TSparkArrowBatch(batch=b.serialize().to_pybytes(), rowCount=b.num_rows)
-                   for b in part.to_batches() if b.num_rows]
-        response = ttypes.TFetchResultsResp(status=_OK, hasMoreRows=operation.offset < table.num_rows,
-                                            results=ttypes.TRowSet(startRowOffset=start, rows=[],
-                                                                   arrowBatches=batches))
+        batches = [
+            ttypes.TSparkArrowBatch(batch=b.serialize().to_pybytes(), rowCount=b.num_rows)
+            for b in part.to_batches()
+            if b.num_rows
+        ]
+        response = ttypes.TFetchResultsResp(
+            status=_OK,
+            hasMoreRows=operation.offset < table.num_rows,
+            results=ttypes.TRowSet(startRowOffset=start, rows=[], arrowBatches=batches),
+        )
         if metadata:
             response.resultSetMetadata = self._metadata(statement)
         return response

@@ -22,17 +22,41 @@ from airbricks.workspace.shared import Shared
 WAREHOUSE_KIND = "sql_warehouse"
 
 #: Sizes the real service accepts, and the local cores each gets (capped by this machine).
-CLUSTER_SIZES = {"2X-Small": 1, "X-Small": 1, "Small": 2, "Medium": 4, "Large": 8, "X-Large": 16,
-                 "2X-Large": 32, "3X-Large": 64, "4X-Large": 128, "5X-Large": 256}
+CLUSTER_SIZES = {
+    "2X-Small": 1,
+    "X-Small": 1,
+    "Small": 2,
+    "Medium": 4,
+    "Large": 8,
+    "X-Large": 16,
+    "2X-Large": 32,
+    "3X-Large": 64,
+    "4X-Large": 128,
+    "5X-Large": 256,
+}
 WAREHOUSE_TYPES = ("CLASSIC", "PRO", "TYPE_UNSPECIFIED")
 SPOT_POLICIES = ("COST_OPTIMIZED", "RELIABILITY_OPTIMIZED", "POLICY_UNSPECIFIED")
 DEFAULT_AUTO_STOP_MINS = 120
 #: Fields a create/edit sets; everything else in the document is the service's own.
-EDITABLE = ("name", "cluster_size", "auto_stop_mins", "min_num_clusters", "max_num_clusters", "enable_photon",
-            "enable_serverless_compute", "warehouse_type", "spot_instance_policy", "tags", "channel",
-            "statement_timeout", "instance_profile_arn")
-NO_SPARK = ("SQL warehouses run on Spark, and this local workspace runs without it: install the extra with "
-            "pip install 'airbricks[spark]' (pyspark, Java 17+) and start it with 'airbricks serve --spark on'.")
+EDITABLE = (
+    "name",
+    "cluster_size",
+    "auto_stop_mins",
+    "min_num_clusters",
+    "max_num_clusters",
+    "enable_photon",
+    "enable_serverless_compute",
+    "warehouse_type",
+    "spot_instance_policy",
+    "tags",
+    "channel",
+    "statement_timeout",
+    "instance_profile_arn",
+)
+NO_SPARK = (
+    "SQL warehouses run on Spark, and this local workspace runs without it: install the extra with "
+    "pip install 'airbricks[spark]' (pyspark, Java 17+) and start it with 'airbricks serve --spark on'."
+)
 
 
 def _ignore(_warehouse_id: str) -> bool:
@@ -48,31 +72,47 @@ def _validate(spec: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     if name is not None and (not isinstance(name, str) or len(name) >= 100):
         raise InvalidParameterValue("Invalid value for field 'name': must be a string of less than 100 characters")
     if creating:
-        clean = {"cluster_size": "Small", "auto_stop_mins": DEFAULT_AUTO_STOP_MINS, "min_num_clusters": 1,
-                 "max_num_clusters": 1, "enable_photon": True, "enable_serverless_compute": False,
-                 "warehouse_type": "CLASSIC", "spot_instance_policy": "COST_OPTIMIZED",
-                 "channel": {"name": "CHANNEL_NAME_CURRENT"}, "tags": {"custom_tags": []}, **clean}
+        clean = {
+            "cluster_size": "Small",
+            "auto_stop_mins": DEFAULT_AUTO_STOP_MINS,
+            "min_num_clusters": 1,
+            "max_num_clusters": 1,
+            "enable_photon": True,
+            "enable_serverless_compute": False,
+            "warehouse_type": "CLASSIC",
+            "spot_instance_policy": "COST_OPTIMIZED",
+            "channel": {"name": "CHANNEL_NAME_CURRENT"},
+            "tags": {"custom_tags": []},
+            **clean,
+        }
     size = clean.get("cluster_size")
     if size is not None and size not in CLUSTER_SIZES:
-        raise InvalidParameterValue(f"Invalid value for field 'cluster_size': {str(size)[:40]!r} (use one of "
-                                    f"{', '.join(CLUSTER_SIZES)})")
+        raise InvalidParameterValue(
+            f"Invalid value for field 'cluster_size': {str(size)[:40]!r} (use one of {', '.join(CLUSTER_SIZES)})"
+        )
     if "auto_stop_mins" in clean:
         minutes = _integer(clean, "auto_stop_mins")
         if minutes != 0 and minutes < 10:
-            raise InvalidParameterValue("Invalid value for field 'auto_stop_mins': must be 0 (no autostop) or at "
-                                        "least 10 minutes")
+            raise InvalidParameterValue(
+                "Invalid value for field 'auto_stop_mins': must be 0 (no autostop) or at least 10 minutes"
+            )
     low = _integer(clean, "min_num_clusters") if "min_num_clusters" in clean else 1
     high = _integer(clean, "max_num_clusters") if "max_num_clusters" in clean else max(low, 1)
     if not 0 < low <= min(high, 30) or high > 40:
-        raise InvalidParameterValue("Invalid value for field 'min_num_clusters'/'max_num_clusters': need "
-                                    "0 < min_num_clusters <= min(max_num_clusters, 30) and max_num_clusters <= 40")
+        raise InvalidParameterValue(
+            "Invalid value for field 'min_num_clusters'/'max_num_clusters': need "
+            "0 < min_num_clusters <= min(max_num_clusters, 30) and max_num_clusters <= 40"
+        )
     kind = clean.get("warehouse_type")
     if kind is not None and kind not in WAREHOUSE_TYPES:
-        raise InvalidParameterValue(f"Invalid value for field 'warehouse_type': {str(kind)[:40]!r} (use CLASSIC "
-                                    "or PRO)")
+        raise InvalidParameterValue(
+            f"Invalid value for field 'warehouse_type': {str(kind)[:40]!r} (use CLASSIC or PRO)"
+        )
     if clean.get("enable_serverless_compute") and kind not in (None, "PRO"):
-        raise InvalidParameterValue("Serverless compute needs warehouse_type PRO: set warehouse_type to PRO or "
-                                    "enable_serverless_compute to false")
+        raise InvalidParameterValue(
+            "Serverless compute needs warehouse_type PRO: set warehouse_type to PRO or "
+            "enable_serverless_compute to false"
+        )
     policy = clean.get("spot_instance_policy")
     if policy is not None and policy not in SPOT_POLICIES:
         raise InvalidParameterValue(f"Invalid value for field 'spot_instance_policy': {str(policy)[:40]!r}")
@@ -95,8 +135,9 @@ class Warehouses:
     :param is_busy: whether statements run or wait on a warehouse (busy warehouses never auto-stop).
     """
 
-    def __init__(self, shared: Shared, *, engine: ComputeEngine | None = None,
-                 is_busy: Callable[[str], bool] = _ignore) -> None:
+    def __init__(
+        self, shared: Shared, *, engine: ComputeEngine | None = None, is_busy: Callable[[str], bool] = _ignore
+    ) -> None:
         self.shared = shared
         self.engine: ComputeEngine = engine or NoEngine()
         self.is_busy = is_busy
@@ -150,10 +191,16 @@ class Warehouses:
         host, _, port = base.partition("://")[2].partition(":")
         protocol = base.partition("://")[0]
         port_number = int(port) if port.isdigit() else (443 if protocol == "https" else 80)
-        public["odbc_params"] = {"hostname": host, "port": port_number, "protocol": protocol,
-                                 "path": f"/sql/1.0/warehouses/{doc['id']}"}
-        public["jdbc_url"] = (f"jdbc:databricks://{host}:{port_number}/default;transportMode=http;ssl="
-                              f"{1 if protocol == 'https' else 0};AuthMech=3;httpPath=/sql/1.0/warehouses/{doc['id']}")
+        public["odbc_params"] = {
+            "hostname": host,
+            "port": port_number,
+            "protocol": protocol,
+            "path": f"/sql/1.0/warehouses/{doc['id']}",
+        }
+        public["jdbc_url"] = (
+            f"jdbc:databricks://{host}:{port_number}/default;transportMode=http;ssl="
+            f"{1 if protocol == 'https' else 0};AuthMech=3;httpPath=/sql/1.0/warehouses/{doc['id']}"
+        )
         public["num_clusters"] = 1 if doc["state"] == "RUNNING" else 0
         public["num_active_sessions"] = 1 if doc["state"] == "RUNNING" and self.is_busy(doc["id"]) else 0
         return public
@@ -181,8 +228,15 @@ class Warehouses:
             self._unique_name(clean["name"])
             ident = self._new_id()
             now = self.shared.now_ms()
-            doc = {"id": ident, "creator_name": self.shared.user_name, **clean, "state": "STOPPED",
-                   "health": {}, "_created": now, "_last_activity": now}
+            doc = {
+                "id": ident,
+                "creator_name": self.shared.user_name,
+                **clean,
+                "state": "STOPPED",
+                "health": {},
+                "_created": now,
+                "_last_activity": now,
+            }
             self._docs[ident] = doc
             self._launch(doc, now)
             return ident
@@ -196,8 +250,10 @@ class Warehouses:
     def _unique_name(self, name: str, *, besides: str | None = None) -> None:
         for doc in self._docs.values():
             if doc["name"] == name and doc["state"] != "DELETED" and doc["id"] != besides:
-                raise ResourceAlreadyExists(f"SQL warehouse with name '{name}' already exists (id {doc['id']}): "
-                                            "names are unique within a workspace")
+                raise ResourceAlreadyExists(
+                    f"SQL warehouse with name '{name}' already exists (id {doc['id']}): "
+                    "names are unique within a workspace"
+                )
 
     def edit(self, warehouse_id: str, spec: dict[str, Any]) -> None:
         """``POST /sql/warehouses/{id}/edit``: new settings; a new size applies from the next start."""
@@ -284,8 +340,11 @@ class Warehouses:
             self._enter(doc, "RUNNING", now)
             self.on_running(doc["id"])
         elif report.state in (DriverState.FAILED, DriverState.STOPPED):
-            self._fail(doc, now, report.reason or _reason("DRIVER_UNREACHABLE", "The warehouse's Spark driver "
-                                                                                "stopped while starting."))
+            self._fail(
+                doc,
+                now,
+                report.reason or _reason("DRIVER_UNREACHABLE", "The warehouse's Spark driver stopped while starting."),
+            )
 
     def _check_running(self, doc: dict[str, Any], now: int) -> None:
         report = self.engine.report(doc["id"])
@@ -310,8 +369,10 @@ class Warehouses:
             return
         cores = min(CLUSTER_SIZES[doc["cluster_size"]], os.cpu_count() or 1)
         try:
-            self.engine.launch(doc["id"], {"num_workers": cores, "spark_conf": {
-                "spark.app.name": f"airbricks SQL warehouse {doc['name']}"}})
+            self.engine.launch(
+                doc["id"],
+                {"num_workers": cores, "spark_conf": {"spark.app.name": f"airbricks SQL warehouse {doc['name']}"}},
+            )
         except CapacityExceeded as full:
             doc["_launch_failure"] = full.reason
         self._save(doc)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airbricks.workspace.storage import paths
 from airbricks.workspace.errors import (
     InvalidParameterValue,
     IoError,
@@ -27,6 +26,7 @@ from airbricks.workspace.errors import (
     ResourceDoesNotExist,
 )
 from airbricks.workspace.shared import Shared
+from airbricks.workspace.storage import paths
 
 #: Inline ``put`` contents, ``add-block`` data and ``read`` length are each limited to 1 MB.
 MAX_BLOCK_BYTES = 1024 * 1024
@@ -58,8 +58,10 @@ def decode_block(data: object, field_name: str) -> bytes:
 
 
 def block_too_large() -> MaxBlockSizeExceeded:
-    return MaxBlockSizeExceeded(f"The data block exceeds the maximum of {MAX_BLOCK_BYTES} bytes (1 MB). Upload"
-                                " larger files with create, add-block and close, or with a multipart put.")
+    return MaxBlockSizeExceeded(
+        f"The data block exceeds the maximum of {MAX_BLOCK_BYTES} bytes (1 MB). Upload"
+        " larger files with create, add-block and close, or with a multipart put."
+    )
 
 
 @dataclass
@@ -100,8 +102,12 @@ class Dbfs:
     def _file_info(self, norm: str, local: Path) -> dict[str, Any]:
         st = local.stat()
         is_dir = local.is_dir()
-        return {"path": norm, "is_dir": is_dir, "file_size": 0 if is_dir else st.st_size,
-                "modification_time": int(st.st_mtime * 1000)}
+        return {
+            "path": norm,
+            "is_dir": is_dir,
+            "file_size": 0 if is_dir else st.st_size,
+            "modification_time": int(st.st_mtime * 1000),
+        }
 
     def _check_parents(self, norm: str) -> None:
         """A file at any prefix of the path makes it impossible to create (RESOURCE_ALREADY_EXISTS)."""
@@ -141,8 +147,10 @@ class Dbfs:
         if length < 0:
             raise InvalidParameterValue(f"Invalid value for field 'length': must be non-negative, got {length}")
         if length > MAX_BLOCK_BYTES:
-            raise MaxReadSizeExceeded(f"Cannot read more than {MAX_BLOCK_BYTES} bytes (1 MB) at a time; got length"
-                                      f" {length}. Read the file in chunks with offset and length.")
+            raise MaxReadSizeExceeded(
+                f"Cannot read more than {MAX_BLOCK_BYTES} bytes (1 MB) at a time; got length"
+                f" {length}. Read the file in chunks with offset and length."
+            )
         with self.shared.lock:
             norm, local = self._existing(path)
             if local.is_dir():

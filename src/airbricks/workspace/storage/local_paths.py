@@ -27,14 +27,16 @@ class LocalPaths:
         """The file behind ``path``: a storage path (DBFS, ``/dbfs``, ``/Volumes``), else a workspace path;
         INVALID_PARAMETER_VALUE naming ``field`` for a path that escapes its root."""
         if path.startswith(("dbfs:/", "/dbfs/", "/Volumes/")):
-            local, _ = paths.storage_file(path, dbfs_root=self.dbfs.root, volumes_root=self.volumes.root,
-                                          field=field)
+            local, _ = paths.storage_file(path, dbfs_root=self.dbfs.root, volumes_root=self.volumes.root, field=field)
             return local
         return self.objects.local_path(path)
 
     def roots(self) -> dict[str, Any]:
         """The roots the kernel maps ``dbfs:/``, ``/Volumes`` and the workspace onto (and whether a missing
         volume is created on first use)."""
-        return {"dbfs_root": str(self.dbfs.root), "volumes_root": str(self.volumes.root),
-                "workspace_root": str(self.objects.root),
-                "auto_create_volumes": self.volumes.shared.config.auto_create_volumes}
+        return {
+            "dbfs_root": str(self.dbfs.root),
+            "volumes_root": str(self.volumes.root),
+            "workspace_root": str(self.objects.root),
+            "auto_create_volumes": self.volumes.shared.config.auto_create_volumes,
+        }

@@ -27,12 +27,15 @@ def normalize(path: object, *, field: str = "path", prefix: str = "") -> str:
     if not isinstance(path, str) or not path:
         raise InvalidParameterValue(f"Missing required field: {field}" if not path else f"{field} must be a string")
     if prefix and path.startswith(prefix):
-        path = path[len(prefix):]
+        path = path[len(prefix) :]
     if "\x00" in path:
         raise InvalidParameterValue(f"Invalid {field}: the path contains a NUL byte")
     if not path.startswith("/"):
-        raise InvalidParameterValue(f"Path must be absolute: {path}" if field == "path" else
-                                    f"Invalid {field} '{path}': the path must be absolute (start with /)")
+        raise InvalidParameterValue(
+            f"Path must be absolute: {path}"
+            if field == "path"
+            else f"Invalid {field} '{path}': the path must be absolute (start with /)"
+        )
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise InvalidParameterValue(f"Invalid {field} '{path}': '..' is not allowed in paths")
@@ -92,7 +95,7 @@ def dbfs_file(root: Path, path: object, field: str = "path") -> Path:
 
 def volume_file(root: Path, normalized: str) -> Path:
     """The file under the volumes root for an already normalized ``/Volumes/<catalog>/<schema>/...`` path."""
-    return resolve(root, normalized[len("/Volumes"):] or "/")
+    return resolve(root, normalized[len("/Volumes") :] or "/")
 
 
 def storage_file(path: str, *, dbfs_root: Path, volumes_root: Path, field: str = "path") -> tuple[Path, str]:
@@ -103,11 +106,11 @@ def storage_file(path: str, *, dbfs_root: Path, volumes_root: Path, field: str =
     the DBFS and Volumes models, runs, the kernel's ``dbutils`` and FUSE paths, the Spark engine.
     """
     if path.startswith("file:"):
-        local = Path(path[len("file:"):])
+        local = Path(path[len("file:") :])
         return local, f"file:{local}"
     norm = normalize(path, field=field, prefix="dbfs:")
     if not path.startswith("dbfs:") and (norm == "/dbfs" or norm.startswith("/dbfs/")):
-        norm = norm[len("/dbfs"):] or "/"
+        norm = norm[len("/dbfs") :] or "/"
     if norm == "/Volumes" or norm.startswith("/Volumes/"):
         return volume_file(volumes_root, norm), norm
     return resolve(dbfs_root, norm), f"dbfs:{norm}"
@@ -130,9 +133,11 @@ def require_volume_folder(volumes_root: Path, uri: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         return
     name = ".".join(parts[2:5])
-    raise FileNotFoundError(f"[UC_VOLUME_NOT_FOUND] Volume '{name}' does not exist (path {uri}). Create it first"
-                            " (CREATE VOLUME or w.volumes.create), or start the local workspace with"
-                            " --auto-create-volumes.")
+    raise FileNotFoundError(
+        f"[UC_VOLUME_NOT_FOUND] Volume '{name}' does not exist (path {uri}). Create it first"
+        " (CREATE VOLUME or w.volumes.create), or start the local workspace with"
+        " --auto-create-volumes."
+    )
 
 
 def atomic_write(target: Path, data: bytes) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
-from airbricks.workspace.storage import paths
-from airbricks.workspace.storage.dbfs import MAX_BLOCK_BYTES, block_too_large, decode_block
 from airbricks.workspace.errors import InvalidParameterValue, MalformedRequest
 from airbricks.workspace.params import Params
 from airbricks.workspace.server.http import read_params, versioned, workspace
+from airbricks.workspace.storage import paths
+from airbricks.workspace.storage.dbfs import MAX_BLOCK_BYTES, block_too_large, decode_block
 
 router = APIRouter()
 VERSIONS = ("2.0",)
@@ -83,8 +83,7 @@ async def _put_multipart(request: Request) -> dict[str, Any]:
     except Exception as exc:  # python-multipart's parse errors carry no Databricks shape
         raise MalformedRequest(f"Invalid multipart/form-data body: {exc}") from None
     try:
-        fields = Params({**dict(request.query_params),
-                         **{k: v for k, v in form.items() if isinstance(v, str)}})
+        fields = Params({**dict(request.query_params), **{k: v for k, v in form.items() if isinstance(v, str)}})
         part = form.get("contents")
         if part is None:
             raise InvalidParameterValue("Missing required field: contents (the file part of the multipart upload)")

@@ -13,18 +13,19 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
-from airbricks.workspace.storage import paths
 from airbricks.workspace.errors import EndpointNotFound, InvalidParameterValue, NotImplementedOnLocal
-from airbricks.workspace.storage.volumes import MAX_UPLOAD_BYTES
 from airbricks.workspace.params import Params
 from airbricks.workspace.server.http import workspace
+from airbricks.workspace.storage import paths
+from airbricks.workspace.storage.volumes import MAX_UPLOAD_BYTES
 
 router = APIRouter()
 
 
 def _too_large() -> InvalidParameterValue:
-    return InvalidParameterValue(f"The upload exceeds the maximum single-shot size of {MAX_UPLOAD_BYTES} bytes"
-                                 " (5 GiB).")
+    return InvalidParameterValue(
+        f"The upload exceeds the maximum single-shot size of {MAX_UPLOAD_BYTES} bytes (5 GiB)."
+    )
 
 
 @router.put("/api/2.0/fs/files{file_path:path}")
@@ -71,8 +72,10 @@ async def multipart_action(request: Request, file_path: str) -> dict[str, Any]:
     params = Params(dict(request.query_params))
     action = params.str("action", required=True)
     if action != "initiate-upload":
-        raise NotImplementedOnLocal(f"action={action} is not supported by the local workspace: upload the file"
-                                    " with one PUT /api/2.0/fs/files{path}.")
+        raise NotImplementedOnLocal(
+            f"action={action} is not supported by the local workspace: upload the file"
+            " with one PUT /api/2.0/fs/files{path}."
+        )
     workspace(request).volumes.check_upload(file_path, params.bool("overwrite", default=True))
     return {"multipart_upload": {"session_token": secrets.token_urlsafe(16)}}
 
@@ -80,11 +83,17 @@ async def multipart_action(request: Request, file_path: str) -> dict[str, Any]:
 @router.post("/api/2.0/fs/{coordination}")
 async def presigned_urls(coordination: str) -> Response:
     """Presigned cloud-storage URLs do not exist locally; 501 tells the SDK to use the Files API directly."""
-    if coordination not in ("create-download-url", "create-upload-part-urls", "create-resumable-upload-url",
-                            "create-abort-upload-url"):  # any other path is unknown, like every unknown endpoint
+    if coordination not in (
+        "create-download-url",
+        "create-upload-part-urls",
+        "create-resumable-upload-url",
+        "create-abort-upload-url",
+    ):  # any other path is unknown, like every unknown endpoint
         raise EndpointNotFound(f"No API found for 'POST /api/2.0/fs/{coordination}'")
-    raise NotImplementedOnLocal(f"{coordination}: presigned URLs are not available on the local workspace; use"
-                                " GET/PUT /api/2.0/fs/files{path} directly.")
+    raise NotImplementedOnLocal(
+        f"{coordination}: presigned URLs are not available on the local workspace; use"
+        " GET/PUT /api/2.0/fs/files{path} directly."
+    )
 
 
 @router.put("/api/2.0/fs/directories{dir_path:path}")

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
 from airbricks.workspace.errors import InvalidParameterValue, MalformedRequest, MaxNotebookSizeExceeded
-from airbricks.workspace.storage.workspace_objects import MAX_IMPORT_BYTES
 from airbricks.workspace.params import Params
 from airbricks.workspace.server.http import read_params, versioned, workspace
+from airbricks.workspace.storage.workspace_objects import MAX_IMPORT_BYTES
 
 router = APIRouter()
 VERSIONS = ("2.0",)
@@ -39,8 +39,9 @@ async def import_(request: Request) -> dict[str, Any]:
             content = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidParameterValue("Invalid value for field 'content': it is not valid base64") from None
-    workspace(request).objects.import_(params.raw("path"), content, params.str("format"), params.str("language"),
-                                       params.bool("overwrite"))
+    workspace(request).objects.import_(
+        params.raw("path"), content, params.str("format"), params.str("language"), params.bool("overwrite")
+    )
     return {}
 
 

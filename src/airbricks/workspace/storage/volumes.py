@@ -13,11 +13,10 @@ import binascii
 import bisect
 import os
 import shutil
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
-from airbricks.workspace.storage import paths
 from airbricks.workspace.errors import (
     AlreadyExists,
     Conflict,
@@ -26,10 +25,11 @@ from airbricks.workspace.errors import (
 )
 from airbricks.workspace.pagination import paginate
 from airbricks.workspace.shared import Shared
+from airbricks.workspace.storage import paths
 
 MAX_PAGE_SIZE = 1000
 #: Single-shot uploads through the Files API are limited to 5 GiB on the real service.
-MAX_UPLOAD_BYTES = 5 * 1024 ** 3
+MAX_UPLOAD_BYTES = 5 * 1024**3
 
 
 class VolumeFile(NamedTuple):
@@ -59,8 +59,9 @@ class Volumes:
         parts = norm.split("/")[1:]
         if len(parts) < (5 if is_file else 4) or parts[0] != "Volumes":
             shape = "/Volumes/<catalog>/<schema>/<volume>/<path>" if is_file else "/Volumes/<catalog>/<schema>/<volume>"
-            raise InvalidParameterValue(f"Invalid path {norm}: the Files API accepts Unity Catalog volume paths"
-                                        f" only, of the form {shape}.")
+            raise InvalidParameterValue(
+                f"Invalid path {norm}: the Files API accepts Unity Catalog volume paths only, of the form {shape}."
+            )
         return norm
 
     def _existing(self, path: object, *, is_file: bool) -> str:
@@ -106,9 +107,8 @@ class Volumes:
         if local.is_dir():
             raise AlreadyExists(f"A directory already exists at {norm}; a file cannot replace it.")
         if local.exists() and not overwrite:
-            raise AlreadyExists(f"The file being created already exists: {norm}. Pass overwrite=true to replace"
-                                " it.")
-        blocking = paths.file_on_the_way(self.root, norm[len("/Volumes"):])
+            raise AlreadyExists(f"The file being created already exists: {norm}. Pass overwrite=true to replace it.")
+        blocking = paths.file_on_the_way(self.root, norm[len("/Volumes") :])
         if blocking is not None:
             raise AlreadyExists(f"A file already exists at /Volumes{blocking}; it cannot be used as a directory.")
 
@@ -160,8 +160,7 @@ class Volumes:
         with self.shared.lock:
             norm, local = self._directory(path)
             if self._is_volume_root(norm):
-                raise InvalidParameterValue(f"Cannot delete {norm}: it is the root of a volume, not a directory in"
-                                            " it.")
+                raise InvalidParameterValue(f"Cannot delete {norm}: it is the root of a volume, not a directory in it.")
             if any(not paths.is_temporary(c.name) for c in local.iterdir()):
                 raise Conflict(f"The directory being deleted is not empty: {norm}. Delete its contents first.")
             shutil.rmtree(local)
@@ -184,12 +183,16 @@ class Volumes:
     def _entry(self, norm: str, name: str) -> dict[str, Any] | None:
         child = norm + "/" + name
         try:
-            child_local = paths.resolve(self.root, child[len("/Volumes"):])
+            child_local = paths.resolve(self.root, child[len("/Volumes") :])
             st = child_local.stat()
         except (InvalidParameterValue, FileNotFoundError):
             return None  # e.g. a planted symlink pointing outside: never shown, never followed
-        entry: dict[str, Any] = {"path": child, "name": name, "is_directory": child_local.is_dir(),
-                                 "last_modified": int(st.st_mtime * 1000)}
+        entry: dict[str, Any] = {
+            "path": child,
+            "name": name,
+            "is_directory": child_local.is_dir(),
+            "last_modified": int(st.st_mtime * 1000),
+        }
         if not entry["is_directory"]:
             entry["file_size"] = st.st_size
         return entry
@@ -199,5 +202,6 @@ def _decode_token(token: str) -> str:
     try:
         return base64.urlsafe_b64decode(token.encode()).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidParameterValue(f"Invalid page_token {token!r}: pass the next_page_token of a previous"
-                                    " listing.") from None
+        raise InvalidParameterValue(
+            f"Invalid page_token {token!r}: pass the next_page_token of a previous listing."
+        ) from None

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from airbricks.workspace.storage import paths
 from airbricks.workspace.errors import (
     DirectoryNotEmpty,
     InvalidParameterValue,
@@ -22,6 +21,7 @@ from airbricks.workspace.errors import (
     ResourceDoesNotExist,
 )
 from airbricks.workspace.shared import Shared
+from airbricks.workspace.storage import paths
 
 KIND = "workspace_object"
 #: The real service refuses imports over 10 MB.
@@ -81,8 +81,7 @@ def from_jupyter(raw: bytes, language: str | None) -> tuple[str, str]:
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise InvalidParameterValue("The content is not a valid Jupyter notebook (.ipynb JSON with 'cells').") from None
     kernel_lang = str(meta.get("language_info", {}).get("name") or meta.get("kernelspec", {}).get("language") or "")
-    lang = language or {"python": "PYTHON", "sql": "SQL", "scala": "SCALA", "r": "R"}.get(kernel_lang.lower(),
-                                                                                           "PYTHON")
+    lang = language or {"python": "PYTHON", "sql": "SQL", "scala": "SCALA", "r": "R"}.get(kernel_lang.lower(), "PYTHON")
     c = COMMENT[lang]
     blocks = []
     for cell in cells:
@@ -102,13 +101,19 @@ def to_jupyter(text: str, language: str) -> bytes:
     for block in body.split(separator(language)):
         lines = block.strip("\n").splitlines()
         if lines and lines[0].strip() == f"{c} MAGIC %md":
-            md = [line[len(f"{c} MAGIC "):] if line.startswith(f"{c} MAGIC ") else "" for line in lines[1:]]
+            md = [line[len(f"{c} MAGIC ") :] if line.startswith(f"{c} MAGIC ") else "" for line in lines[1:]]
             cells.append({"cell_type": "markdown", "metadata": {}, "source": "\n".join(md)})
         else:
-            cells.append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                          "source": "\n".join(lines)})
-    nb = {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
-          "metadata": {"language_info": {"name": language.lower()}}}
+            cells.append(
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "execution_count": None,
+                    "outputs": [],
+                    "source": "\n".join(lines),
+                }
+            )
+    nb = {"nbformat": 4, "nbformat_minor": 5, "cells": cells, "metadata": {"language_info": {"name": language.lower()}}}
     return json.dumps(nb, indent=1).encode()
 
 
@@ -128,7 +133,7 @@ class WorkspaceObjects:
     def normalize(path: object) -> str:
         norm = paths.normalize(path)
         if norm == "/Workspace" or norm.startswith("/Workspace/"):
-            norm = norm[len("/Workspace"):] or "/"
+            norm = norm[len("/Workspace") :] or "/"
         return norm
 
     def local_path(self, path: str) -> Path:
@@ -167,9 +172,14 @@ class WorkspaceObjects:
         if meta is None or (meta["object_type"] == "DIRECTORY") != is_dir:
             self._record(norm, "DIRECTORY" if is_dir else "FILE", None)  # e.g. implicit parents
             meta = self._meta[norm]
-        info: dict[str, Any] = {"object_type": meta["object_type"], "path": norm, "object_id": meta["object_id"],
-                                "resource_id": str(meta["object_id"]), "created_at": meta["created_at"],
-                                "modified_at": meta["modified_at"]}
+        info: dict[str, Any] = {
+            "object_type": meta["object_type"],
+            "path": norm,
+            "object_id": meta["object_id"],
+            "resource_id": str(meta["object_id"]),
+            "created_at": meta["created_at"],
+            "modified_at": meta["modified_at"],
+        }
         if meta.get("language"):
             info["language"] = meta["language"]
         if not is_dir:
@@ -209,9 +219,11 @@ class WorkspaceObjects:
         with self.shared.lock:
             norm, local = self._existing(path)
             if local.is_dir():
-                raise InvalidParameterValue(f"Cannot export folder {norm} as {fmt}: the local workspace exports"
-                                            " notebooks and files only (folders need DBC, which it does not"
-                                            " support). Export each object instead.")
+                raise InvalidParameterValue(
+                    f"Cannot export folder {norm} as {fmt}: the local workspace exports"
+                    " notebooks and files only (folders need DBC, which it does not"
+                    " support). Export each object instead."
+                )
             meta = self._meta.get(norm, {})
             data = local.read_bytes()
         if meta.get("object_type") != "NOTEBOOK":
@@ -223,8 +235,9 @@ class WorkspaceObjects:
             return Exported(data, EXTENSION[language])
         if fmt == "JUPYTER":
             return Exported(to_jupyter(data.decode("utf-8", "replace"), language), "ipynb")
-        raise InvalidParameterValue(f"Export format {fmt} is not supported by the local workspace: use SOURCE,"
-                                    " AUTO or JUPYTER.")
+        raise InvalidParameterValue(
+            f"Export format {fmt} is not supported by the local workspace: use SOURCE, AUTO or JUPYTER."
+        )
 
     def notebook_source(self, path: str) -> NotebookSource:
         """(language, SOURCE text) of a notebook, for running ``notebook_task.notebook_path``."""
@@ -237,18 +250,20 @@ class WorkspaceObjects:
 
     # -- write side --------------------------------------------------------------------------------------------
 
-    def import_(self, path: object, content: bytes, fmt: str | None, language: str | None,
-                overwrite: bool) -> None:
+    def import_(self, path: object, content: bytes, fmt: str | None, language: str | None, overwrite: bool) -> None:
         """Import a notebook or file. SOURCE needs a language; AUTO decides by extension and header."""
         if len(content) > MAX_IMPORT_BYTES:
-            raise MaxNotebookSizeExceeded(f"File size imported is ({len(content)} bytes), exceeded max size"
-                                          f" ({MAX_IMPORT_BYTES} bytes)")
+            raise MaxNotebookSizeExceeded(
+                f"File size imported is ({len(content)} bytes), exceeded max size ({MAX_IMPORT_BYTES} bytes)"
+            )
         fmt = (fmt or "SOURCE").upper()
         language = _check_language(language.upper() if language else None)
         norm = self.normalize(path)
         if fmt in UNSUPPORTED_FORMATS:
-            raise InvalidParameterValue(f"Import format {fmt} is not supported by the local workspace: import"
-                                        " notebooks as SOURCE (or JUPYTER, AUTO) instead.")
+            raise InvalidParameterValue(
+                f"Import format {fmt} is not supported by the local workspace: import"
+                " notebooks as SOURCE (or JUPYTER, AUTO) instead."
+            )
         object_type, text = self._classify(norm, content, fmt, language)
         if object_type == "NOTEBOOK":
             language, source = text
@@ -279,8 +294,10 @@ class WorkspaceObjects:
         if fmt != "SOURCE":
             raise InvalidParameterValue(f"Invalid format '{fmt}': use SOURCE, AUTO, JUPYTER or RAW.")
         if language is None:
-            raise InvalidParameterValue("The language field is required when format is SOURCE: pass one of"
-                                        " PYTHON, SQL, SCALA, R (or use format AUTO).")
+            raise InvalidParameterValue(
+                "The language field is required when format is SOURCE: pass one of"
+                " PYTHON, SQL, SCALA, R (or use format AUTO)."
+            )
         try:
             text = content.decode("utf-8")
         except UnicodeDecodeError:
@@ -316,10 +333,10 @@ class WorkspaceObjects:
                 raise InvalidParameterValue(f"Cannot delete {norm}: it is a root folder of the workspace.")
             if local.is_dir():
                 if any(not paths.is_temporary(c.name) for c in local.iterdir()) and not recursive:
-                    raise DirectoryNotEmpty(f"Folder ({norm}) is not empty. Pass recursive=true to delete it and"
-                                            " its contents.")
+                    raise DirectoryNotEmpty(
+                        f"Folder ({norm}) is not empty. Pass recursive=true to delete it and its contents."
+                    )
                 shutil.rmtree(local)
             else:
                 local.unlink()
             self._forget(norm)
-

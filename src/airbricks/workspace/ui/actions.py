@@ -21,8 +21,10 @@ from airbricks.workspace.ui.sessions import Sessions
 from airbricks.workspace.ui.web import SECURITY_HEADERS, session_of
 
 #: The endpoints behind the UI's buttons (version, then path): nothing else is forwarded.
-ALLOWED = re.compile(r"^2\.[012]/(jobs/runs/(cancel|repair)|clusters/(start|delete|permanent-delete|restart)"
-                     r"|sql/warehouses/[A-Za-z0-9_-]+/(start|stop))$")
+ALLOWED = re.compile(
+    r"^2\.[012]/(jobs/runs/(cancel|repair)|clusters/(start|delete|permanent-delete|restart)"
+    r"|sql/warehouses/[A-Za-z0-9_-]+/(start|stop))$"
+)
 MAX_BODY = 64 * 1024
 
 
@@ -41,11 +43,26 @@ def same_origin(request: Request) -> bool:
 
 async def call_api(api: Any, method: str, path: str, body: bytes, token: str) -> tuple[int, bytes]:
     """One request through the API application in process; (status, body) of its answer."""
-    headers = [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode()), (b"host", b"airbricks-ui")]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": headers, "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0)}
+    headers = [
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"host", b"airbricks-ui"),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
+    }
     sent = False
     answer: dict[str, Any] = {"status": 500, "body": b""}
 
@@ -70,15 +87,20 @@ async def forward(request: Request) -> Response:
     """``POST /ui/api/{path}``: the button's API call (see the module docstring)."""
     session = session_of(request)
     if session is None:
-        return _refuse(401, "UNAUTHENTICATED", "Sign in to the workspace UI first (open the link 'airbricks serve'"
-                                               " printed).")
+        return _refuse(
+            401, "UNAUTHENTICATED", "Sign in to the workspace UI first (open the link 'airbricks serve' printed)."
+        )
     if not Sessions.csrf_ok(session, request.headers.get("x-csrf-token")) or not same_origin(request):
         return _refuse(403, "PERMISSION_DENIED", "Missing or wrong CSRF token: reload the page and try again.")
     path = request.path_params["path"]
     if not ALLOWED.match(path):
-        return _refuse(404, "ENDPOINT_NOT_FOUND", f"The UI does not forward '{path}': its buttons call runs "
-                                                  "cancel/repair, clusters start/delete/permanent-delete/restart and"
-                                                  " warehouses start/stop only.")
+        return _refuse(
+            404,
+            "ENDPOINT_NOT_FOUND",
+            f"The UI does not forward '{path}': its buttons call runs "
+            "cancel/repair, clusters start/delete/permanent-delete/restart and"
+            " warehouses start/stop only.",
+        )
     body = await request.body()
     if len(body) > MAX_BODY:
         return _refuse(400, "INVALID_PARAMETER_VALUE", f"The request body exceeds {MAX_BODY} bytes.")

@@ -27,8 +27,9 @@ STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
 
 def _signed_in(request: Request, session: Session, target: str) -> Response:
     response = RedirectResponse(safe_next(target), status_code=303, headers=SECURITY_HEADERS)
-    response.set_cookie(COOKIE, session.sid, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        COOKIE, session.sid, httponly=True, samesite="strict", path="/", secure=request.url.scheme == "https"
+    )
     return response
 
 
@@ -41,8 +42,11 @@ async def login(request: Request) -> Response:
             return sign_in_page(request, status=200)
         session = sessions.redeem(token)
         if session is None:
-            return sign_in_page(request, "This sign-in link is unknown or was used already (each link signs in one "
-                                         "browser once). Paste the workspace token below, or print a new link.")
+            return sign_in_page(
+                request,
+                "This sign-in link is unknown or was used already (each link signs in one "
+                "browser once). Paste the workspace token below, or print a new link.",
+            )
         return _signed_in(request, session, request.query_params.get("next", "/"))
     if not actions.same_origin(request):
         return sign_in_page(request, "Sign-in refused: the form was not sent from this server's page.", status=403)
@@ -66,8 +70,15 @@ async def logout(request: Request) -> Response:
 @page
 async def home(request: Request, ws: Any) -> Page:
     runs = ws.runs.list(limit=10)
-    return Page("home.html", {"runs": runs.items, "clusters": ws.clusters.list(),
-                              "jobs": ws.jobs.list(limit=10).items, "warehouses": ws.warehouses.list()})
+    return Page(
+        "home.html",
+        {
+            "runs": runs.items,
+            "clusters": ws.clusters.list(),
+            "jobs": ws.jobs.list(limit=10).items,
+            "warehouses": ws.warehouses.list(),
+        },
+    )
 
 
 async def static(request: Request) -> Response:
@@ -84,18 +95,28 @@ async def favicon(_: Request) -> Response:
 async def not_found(request: Request, _: Exception) -> Response:
     if session_of(request) is None:
         return sign_in_page(request)
-    return render(request, "error.html", {"error_code": "ENDPOINT_NOT_FOUND",
-                                          "message": f"No page at {request.url.path}"}, status=404,
-                  session=session_of(request))
+    return render(
+        request,
+        "error.html",
+        {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No page at {request.url.path}"},
+        status=404,
+        session=session_of(request),
+    )
 
 
 def create_ui(workspace: Any) -> Starlette:
     """The UI application of one workspace; ``state.api`` is set by the caller to the API application."""
     routes = [
-        Route("/", home), Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout, methods=["POST"]),
-        Route("/favicon.ico", favicon), Route("/ui/static/{name}", static),
+        Route("/", home),
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/favicon.ico", favicon),
+        Route("/ui/static/{name}", static),
         Route("/ui/api/{path:path}", actions.forward, methods=["POST"]),
-        *run_pages.routes, *compute_pages.routes, *browse_pages.routes, *catalog_pages.routes,
+        *run_pages.routes,
+        *compute_pages.routes,
+        *browse_pages.routes,
+        *catalog_pages.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
     app.state.workspace = workspace

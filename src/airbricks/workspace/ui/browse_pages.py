@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from airbricks.workspace.catalog.unity_catalog import SYSTEM_SCHEMA
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
 from airbricks.workspace.ui.run_pages import state_class, state_label
 from airbricks.workspace.ui.web import Page, page
-from airbricks.workspace.catalog.unity_catalog import SYSTEM_SCHEMA
 
 #: Bytes of a file shown inline on its page (the whole file is the download).
 PREVIEW_BYTES = 64 * 1024
@@ -39,14 +39,23 @@ async def job_page(request: Request, ws: Any) -> Page:
         if not runs:
             raise
         job = None  # a one-time run's job id (runs/submit): no job settings, only its run
-    return Page("job.html", {"nav": "jobs", "job_id": job_id, "job": job, "runs": runs,
-                             "state_class": state_class, "state_label": state_label})
+    return Page(
+        "job.html",
+        {
+            "nav": "jobs",
+            "job_id": job_id,
+            "job": job,
+            "runs": runs,
+            "state_class": state_class,
+            "state_label": state_label,
+        },
+    )
 
 
 def _crumbs(path: str, base: str) -> list[tuple[str, str]]:
     """(name, link) of each folder on the way to ``path``."""
     parts = [p for p in path.split("/") if p]
-    return [(name, f"{base}/{'/'.join(parts[:i + 1])}") for i, name in enumerate(parts)]
+    return [(name, f"{base}/{'/'.join(parts[: i + 1])}") for i, name in enumerate(parts)]
 
 
 def _preview(data: bytes) -> tuple[str, bool]:
@@ -67,8 +76,12 @@ async def workspace_page(request: Request, ws: Any) -> Page:
 
 
 def _download(local: Any, name: str) -> Response:
-    return FileResponse(local, media_type="application/octet-stream", filename=name,
-                        headers={"x-content-type-options": "nosniff", "cache-control": "no-store"})
+    return FileResponse(
+        local,
+        media_type="application/octet-stream",
+        filename=name,
+        headers={"x-content-type-options": "nosniff", "cache-control": "no-store"},
+    )
 
 
 @page
@@ -77,8 +90,12 @@ async def dbfs_page(request: Request, ws: Any) -> Page | Response:
     info = ws.dbfs.get_status(path)
     if not info["is_dir"] and request.query_params.get("download"):
         return _download(ws.dbfs.local_path(info["path"]), info["path"].rsplit("/", 1)[-1])
-    values: dict[str, Any] = {"nav": "dbfs", "path": info["path"], "info": info,
-                              "crumbs": _crumbs(info["path"], "/ui/dbfs")}
+    values: dict[str, Any] = {
+        "nav": "dbfs",
+        "path": info["path"],
+        "info": info,
+        "crumbs": _crumbs(info["path"], "/ui/dbfs"),
+    }
     if info["is_dir"]:
         values["entries"] = sorted(ws.dbfs.list(path), key=lambda e: (not e["is_dir"], e["path"]))
     else:
@@ -96,10 +113,18 @@ async def volumes_page(request: Request, ws: Any) -> Page | Response:
         raise InvalidParameterValue(f"Invalid path {path}: empty, '.' and '..' segments are not allowed.")
     if rest.count("/") < 2:  # above a volume: Unity Catalog's catalogs, schemas, volumes (records, not folders)
         parts = rest.split("/") if rest else []
-        docs = (ws.catalog.list_catalogs() if not parts else ws.catalog.list_schemas(parts[0]) if len(parts) == 1
-                else ws.catalog.list_volumes(parts[0], parts[1]))
-        values["entries"] = [{"path": f"{path}/{d['name']}", "name": d["name"], "is_directory": True}
-                             for d in docs if len(parts) != 1 or d["name"] != SYSTEM_SCHEMA]
+        docs = (
+            ws.catalog.list_catalogs()
+            if not parts
+            else ws.catalog.list_schemas(parts[0])
+            if len(parts) == 1
+            else ws.catalog.list_volumes(parts[0], parts[1])
+        )
+        values["entries"] = [
+            {"path": f"{path}/{d['name']}", "name": d["name"], "is_directory": True}
+            for d in docs
+            if len(parts) != 1 or d["name"] != SYSTEM_SCHEMA
+        ]
         values["level"] = ("catalog", "schema", "volume")[len(parts)]
         return Page("volumes.html", values)
     local = ws.volumes.local_path(path)
@@ -116,8 +141,12 @@ async def volumes_page(request: Request, ws: Any) -> Page | Response:
 
 
 routes = [
-    Route("/ui/jobs", jobs_list), Route("/ui/jobs/{job_id}", job_page),
-    Route("/ui/workspace", workspace_page), Route("/ui/workspace/{path:path}", workspace_page),
-    Route("/ui/dbfs", dbfs_page), Route("/ui/dbfs/{path:path}", dbfs_page),
-    Route("/ui/volumes", volumes_page), Route("/ui/volumes/{path:path}", volumes_page),
+    Route("/ui/jobs", jobs_list),
+    Route("/ui/jobs/{job_id}", job_page),
+    Route("/ui/workspace", workspace_page),
+    Route("/ui/workspace/{path:path}", workspace_page),
+    Route("/ui/dbfs", dbfs_page),
+    Route("/ui/dbfs/{path:path}", dbfs_page),
+    Route("/ui/volumes", volumes_page),
+    Route("/ui/volumes/{path:path}", volumes_page),
 ]

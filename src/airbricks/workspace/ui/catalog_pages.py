@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from airbricks.workspace.catalog.unity_catalog import DEFAULT_CATALOG
 from airbricks.workspace.params import Params
 from airbricks.workspace.ui.web import Page, page
-from airbricks.workspace.catalog.unity_catalog import DEFAULT_CATALOG
 
 SAMPLE_ROWS = 20
 #: How long a page waits for its sample; a slower one is canceled and the page says so.
@@ -30,11 +30,15 @@ def tables_unavailable(ws: Any) -> str | None:
     """None when tables can be read now; else why not (a page view never starts the metastore)."""
     engine = ws.clusters.engine
     if not getattr(engine, "runs_spark", False):
-        return ("This workspace runs without Spark: tables live in Spark's metastore (start the workspace with "
-                "Spark to see them).")
+        return (
+            "This workspace runs without Spark: tables live in Spark's metastore (start the workspace with "
+            "Spark to see them)."
+        )
     if engine.metastore_port(False) is None:
-        return ("Spark's metastore is not running yet (it starts with the first Spark cluster, SQL warehouse or "
-                "tables API call): no tables are listed.")
+        return (
+            "Spark's metastore is not running yet (it starts with the first Spark cluster, SQL warehouse or "
+            "tables API call): no tables are listed."
+        )
     return None
 
 
@@ -51,20 +55,31 @@ async def sample(ws: Any, table: dict[str, Any]) -> dict[str, Any]:
         return {"why": "start"}
     warehouse = running[0]
     text = f"SELECT * FROM {_quoted(table['schema_name'])}.{_quoted(table['name'])} LIMIT {SAMPLE_ROWS}"
-    statement = ws.statements.submit(Params({"statement": text, "warehouse_id": warehouse["id"],
-                                             "row_limit": SAMPLE_ROWS, "wait_timeout": "0s"}))
+    statement = ws.statements.submit(
+        Params({"statement": text, "warehouse_id": warehouse["id"], "row_limit": SAMPLE_ROWS, "wait_timeout": "0s"})
+    )
     finished = await asyncio.to_thread(statement.done.wait, SAMPLE_WAIT_SECONDS)
     try:
         if not finished:
-            return {"why": f"The sample did not finish within {SAMPLE_WAIT_SECONDS} s on SQL warehouse "
-                           f"{warehouse['name']}: it was canceled.", "warehouse": warehouse}
+            return {
+                "why": f"The sample did not finish within {SAMPLE_WAIT_SECONDS} s on SQL warehouse "
+                f"{warehouse['name']}: it was canceled.",
+                "warehouse": warehouse,
+            }
         if statement.state != "SUCCEEDED" or statement.result is None:
             error = statement.error or {}
-            return {"why": f"The sample query failed ({statement.state}): {error.get('error_code', '')}: "
-                           f"{error.get('message', '')}", "warehouse": warehouse}
+            return {
+                "why": f"The sample query failed ({statement.state}): {error.get('error_code', '')}: "
+                f"{error.get('message', '')}",
+                "warehouse": warehouse,
+            }
         result = statement.result
-        return {"columns": [c["name"] for c in result.columns], "rows": result.text_rows()[:SAMPLE_ROWS],
-                "warehouse": warehouse, "query": text}
+        return {
+            "columns": [c["name"] for c in result.columns],
+            "rows": result.text_rows()[:SAMPLE_ROWS],
+            "warehouse": warehouse,
+            "query": text,
+        }
     finally:
         ws.statements.close(statement.id)  # cancels a late one, frees the result
 
@@ -80,8 +95,10 @@ async def catalog_page(request: Request, ws: Any) -> Page:
     why = tables_unavailable(ws)
     if catalog["name"] == DEFAULT_CATALOG and why is None:
         ws.tables.adopt_databases()  # schemas Spark created (CREATE SCHEMA) show as they do in schemas/list
-    return Page("catalog.html", {"nav": "catalog", "level": "catalog", "catalog": catalog,
-                                 "schemas": ws.catalog.list_schemas(catalog["name"])})
+    return Page(
+        "catalog.html",
+        {"nav": "catalog", "level": "catalog", "catalog": catalog, "schemas": ws.catalog.list_schemas(catalog["name"])},
+    )
 
 
 @page
@@ -95,9 +112,17 @@ async def schema_page(request: Request, ws: Any) -> Page:
     schema = ws.catalog.get_schema(f"{params['catalog']}.{params['schema']}")
     if schema["catalog_name"] != DEFAULT_CATALOG:
         why = f"Only the catalog {DEFAULT_CATALOG} holds tables here ({DEFAULT_CATALOG}.<schema> is Spark's <schema>)."
-    return Page("catalog.html", {"nav": "catalog", "level": "schema", "schema": schema, "tables": tables,
-                                 "tables_why": why, "volumes": ws.catalog.list_volumes(schema["catalog_name"],
-                                                                                      schema["name"])})
+    return Page(
+        "catalog.html",
+        {
+            "nav": "catalog",
+            "level": "schema",
+            "schema": schema,
+            "tables": tables,
+            "tables_why": why,
+            "volumes": ws.catalog.list_volumes(schema["catalog_name"], schema["name"]),
+        },
+    )
 
 
 @page
@@ -105,8 +130,13 @@ async def table_page(request: Request, ws: Any) -> Page:
     params = request.path_params
     schema = ws.catalog.get_schema(f"{params['catalog']}.{params['schema']}")
     why = tables_unavailable(ws)
-    values: dict[str, Any] = {"nav": "catalog", "level": "table", "schema": schema, "name": params["table"],
-                              "tables_why": why}
+    values: dict[str, Any] = {
+        "nav": "catalog",
+        "level": "table",
+        "schema": schema,
+        "name": params["table"],
+        "tables_why": why,
+    }
     if why is None:
         values["table"] = table = ws.tables.get(f"{schema['full_name']}.{params['table']}")
         values["sample"] = await sample(ws, table)
@@ -120,7 +150,10 @@ async def explore(request: Request) -> Response:
 
 
 routes = [
-    Route("/ui/catalog", catalogs_page), Route("/ui/catalog/{catalog}", catalog_page),
-    Route("/ui/catalog/{catalog}/{schema}", schema_page), Route("/ui/catalog/{catalog}/{schema}/{table}", table_page),
-    Route("/explore/data", explore), Route("/explore/data/{path:path}", explore),
+    Route("/ui/catalog", catalogs_page),
+    Route("/ui/catalog/{catalog}", catalog_page),
+    Route("/ui/catalog/{catalog}/{schema}", schema_page),
+    Route("/ui/catalog/{catalog}/{schema}/{table}", table_page),
+    Route("/explore/data", explore),
+    Route("/explore/data/{path:path}", explore),
 ]

@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from airbricks.workspace.jobs import process as runner
-from airbricks.workspace.kernel.display import text_table
-from airbricks.workspace.kernel.cells import CELLS_FILE
 from airbricks.workspace.jobs.export import load_cells
-from airbricks.workspace.params import to_int
-from airbricks.workspace.pagination import paginate
 from airbricks.workspace.jobs.run import Run, TaskRun
+from airbricks.workspace.kernel.cells import CELLS_FILE
+from airbricks.workspace.kernel.display import text_table
+from airbricks.workspace.pagination import paginate
+from airbricks.workspace.params import to_int
 from airbricks.workspace.ui.web import Page, page
 
 STATE_FILTERS = ("active", "completed", "succeeded", "failed")
@@ -34,7 +34,14 @@ def state_class(state: dict[str, Any]) -> str:
     life = state.get("life_cycle_state", "")
     if result == "SUCCESS":
         return "success"
-    if result in ("FAILED", "TIMEDOUT", "CANCELED", "INTERNAL_ERROR", "UPSTREAM_FAILED", "MAXIMUM_CONCURRENT_RUNS_REACHED"):
+    if result in (
+        "FAILED",
+        "TIMEDOUT",
+        "CANCELED",
+        "INTERNAL_ERROR",
+        "UPSTREAM_FAILED",
+        "MAXIMUM_CONCURRENT_RUNS_REACHED",
+    ):
         return "failed" if result != "CANCELED" else "canceled"
     if result in ("EXCLUDED", "UPSTREAM_CANCELED") or life == "SKIPPED":
         return "skipped"
@@ -74,11 +81,23 @@ async def runs_list(request: Request, ws: Any) -> Page:
         selected = [r for r in reversed(list(ws.runs.runs.values())) if _wanted(r, state, job_id)]
         window = paginate(selected, offset, PAGE_SIZE)
         rows = [r.to_api(with_tasks=False) | {"task_count": len(r.tasks)} for r in window.items]
-    return Page("runs.html", {"nav": "runs", "runs": rows, "state": state, "job_id": job_id or "",
-                              "filters": STATE_FILTERS, "window": window, "state_class": state_class,
-                              "state_label": state_label, "active": any(r["state"]["life_cycle_state"] in
-                                                                        ("PENDING", "RUNNING", "QUEUED",
-                                                                         "BLOCKED", "TERMINATING") for r in rows)})
+    return Page(
+        "runs.html",
+        {
+            "nav": "runs",
+            "runs": rows,
+            "state": state,
+            "job_id": job_id or "",
+            "filters": STATE_FILTERS,
+            "window": window,
+            "state_class": state_class,
+            "state_label": state_label,
+            "active": any(
+                r["state"]["life_cycle_state"] in ("PENDING", "RUNNING", "QUEUED", "BLOCKED", "TERMINATING")
+                for r in rows
+            ),
+        },
+    )
 
 
 def graph_columns(tasks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -88,8 +107,11 @@ def graph_columns(tasks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
     def depth_of(key: str, seen: frozenset[str] = frozenset()) -> int:
         if key not in depth:
-            ups = [d["task_key"] for d in by_key[key].get("depends_on") or [] if d["task_key"] in by_key
-                   and d["task_key"] not in seen]
+            ups = [
+                d["task_key"]
+                for d in by_key[key].get("depends_on") or []
+                if d["task_key"] in by_key and d["task_key"] not in seen
+            ]
             depth[key] = 1 + max((depth_of(u, seen | {key}) for u in ups), default=-1)
         return depth[key]
 
@@ -123,8 +145,12 @@ def without_echo(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if out["type"] == "text" and i and outputs[i - 1]["type"] == "table":
                 echo = text_table(outputs[i - 1]["columns"], outputs[i - 1]["rows"])
                 if out["text"].startswith(echo):
-                    out = {**out, "text": out["text"][len(echo):].removeprefix(
-                        "\n(showing the first 1000 rows)").removeprefix("\n")}
+                    out = {
+                        **out,
+                        "text": out["text"][len(echo) :]
+                        .removeprefix("\n(showing the first 1000 rows)")
+                        .removeprefix("\n"),
+                    }
             kept.append(out)
         cell["outputs"] = kept
     return cells
@@ -132,12 +158,15 @@ def without_echo(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _task_kind(settings: dict[str, Any]) -> tuple[str, str]:
     """(kind, what it runs) of a task's settings."""
-    for field, label, key in (("notebook_task", "Notebook", "notebook_path"),
-                              ("spark_python_task", "Python file", "python_file"),
-                              ("spark_jar_task", "JAR", "main_class_name"), ("sql_task", "SQL", "warehouse_id"),
-                              ("spark_submit_task", "spark-submit", "parameters"),
-                              ("python_wheel_task", "Python wheel", "entry_point"),
-                              ("run_job_task", "Run job", "job_id")):
+    for field, label, key in (
+        ("notebook_task", "Notebook", "notebook_path"),
+        ("spark_python_task", "Python file", "python_file"),
+        ("spark_jar_task", "JAR", "main_class_name"),
+        ("sql_task", "SQL", "warehouse_id"),
+        ("spark_submit_task", "spark-submit", "parameters"),
+        ("python_wheel_task", "Python wheel", "entry_point"),
+        ("run_job_task", "Run job", "job_id"),
+    ):
         if settings.get(field):
             return label, str(settings[field].get(key, ""))
     return "Task", ""
@@ -149,18 +178,35 @@ async def run_page(request: Request, ws: Any) -> Page:
         run, task = ws.runs.find(request.path_params["run_id"])
         view = run.to_api()
         selected = _pick(run, task, request.query_params.get("task"))
-        detail = {"view": selected.to_api(), "widgets": dict(selected.widgets), "argv": list(selected.argv),
-                  "output": dict(selected.output) if selected.output else None,
-                  "kind": _task_kind(selected.settings), "key": selected.key}
+        detail = {
+            "view": selected.to_api(),
+            "widgets": dict(selected.widgets),
+            "argv": list(selected.argv),
+            "output": dict(selected.output) if selected.output else None,
+            "kind": _task_kind(selected.settings),
+            "key": selected.key,
+        }
         directory = ws.runs.executor.run_dir(selected)
         active = run.state.is_active
     cells = without_echo(load_cells(directory / CELLS_FILE)) if selected.settings.get("notebook_task") else []
     failing = next((c["number"] for c in cells if "error" in c), None)
     log = runner.log_tail(directory)
-    return Page("run.html", {"nav": "runs", "run": view, "columns": graph_columns(view["tasks"]), "task": detail,
-                             "cells": cells, "failing_cell": failing, "log": log,
-                             "log_truncated": len(log.encode()) >= LOG_TAIL, "active": active,
-                             "state_class": state_class, "state_label": state_label})
+    return Page(
+        "run.html",
+        {
+            "nav": "runs",
+            "run": view,
+            "columns": graph_columns(view["tasks"]),
+            "task": detail,
+            "cells": cells,
+            "failing_cell": failing,
+            "log": log,
+            "log_truncated": len(log.encode()) >= LOG_TAIL,
+            "active": active,
+            "state_class": state_class,
+            "state_label": state_label,
+        },
+    )
 
 
 routes = [Route("/ui/runs", runs_list), Route("/ui/runs/{run_id}", run_page)]

@@ -27,8 +27,10 @@ log = logging.getLogger("airbricks.workspace.ui")
 TEMPLATES = Path(__file__).parent / "templates"
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "frame-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "same-origin",
+    "frame-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
 
@@ -61,8 +63,9 @@ def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
-ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
-                         lstrip_blocks=True, auto_reload=False)
+ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False
+)
 ENV.filters.update(ms_time=_ms_time, duration=_duration, pretty_json=_pretty_json)
 
 
@@ -81,13 +84,27 @@ def session_of(request: Request) -> Session | None:
     return request.app.state.workspace.ui_sessions.get(request.cookies.get(COOKIE))
 
 
-def render(request: Request, template: str, values: dict[str, Any], *, status: int = 200,
-           session: Session | None = None, started: float | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    values: dict[str, Any],
+    *,
+    status: int = 200,
+    session: Session | None = None,
+    started: float | None = None,
+) -> HTMLResponse:
     """The page, with the session's CSRF token for its scripts and how long the server took (Server-Timing)."""
     ws = request.app.state.workspace
-    body = ENV.get_template(template).render({
-        "nav": "", "active": False, **values, "csrf": session.csrf if session else "",
-        "signed_in": session is not None, "workspace_id": ws.workspace_id})
+    body = ENV.get_template(template).render(
+        {
+            "nav": "",
+            "active": False,
+            **values,
+            "csrf": session.csrf if session else "",
+            "signed_in": session is not None,
+            "workspace_id": ws.workspace_id,
+        }
+    )
     headers = dict(SECURITY_HEADERS)
     if started is not None:
         headers["server-timing"] = f"render;dur={(time.perf_counter() - started) * 1000:.2f}"
@@ -95,9 +112,12 @@ def render(request: Request, template: str, values: dict[str, Any], *, status: i
 
 
 def sign_in_page(request: Request, message: str = "", *, status: int = 401) -> HTMLResponse:
-    return render(request, "signin.html", {"message": message, "next": _local_next(request.url.path,
-                                                                                   request.url.query)},
-                  status=status)
+    return render(
+        request,
+        "signin.html",
+        {"message": message, "next": _local_next(request.url.path, request.url.query)},
+        status=status,
+    )
 
 
 def _local_next(path: str, query: str) -> str:
@@ -125,15 +145,17 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except DatabricksError as err:
             status = 404 if "does not exist" in err.message or err.status_code == 404 else err.status_code
             answer = Page("error.html", {"error_code": err.error_code, "message": err.message}, status)
-        except Exception as exc:  # noqa: BLE001 - a bug in a page is logged and shown as an error page
+        except Exception as exc:
             log.exception("UI page %s failed", request.url.path)
-            answer = Page("error.html", {"error_code": "INTERNAL_ERROR",
-                                         "message": f"This page failed: {type(exc).__name__}"}, 500)
+            answer = Page(
+                "error.html",
+                {"error_code": "INTERNAL_ERROR", "message": f"This page failed: {type(exc).__name__}"},
+                500,
+            )
         if isinstance(answer, Response):
             for key, value in SECURITY_HEADERS.items():
                 answer.headers.setdefault(key, value)
             return answer
-        return render(request, answer.template, answer.values, status=answer.status, session=session,
-                      started=started)
+        return render(request, answer.template, answer.values, status=answer.status, session=session, started=started)
 
     return endpoint

@@ -75,12 +75,20 @@ class Dump:
         pending = self.archive.with_name(f"{self.archive.stem}.{os.getpid()}.{pid}.pending")
         try:
             self.archive.parent.mkdir(parents=True, exist_ok=True)
-            dumped = subprocess.run([self.jcmd, str(pid), "VM.cds", "dynamic_dump", str(pending)],
-                                    capture_output=True, timeout=DUMP_TIMEOUT_SECONDS, check=False)
+            dumped = subprocess.run(
+                [self.jcmd, str(pid), "VM.cds", "dynamic_dump", str(pending)],
+                capture_output=True,
+                timeout=DUMP_TIMEOUT_SECONDS,
+                check=False,
+            )
             if dumped.returncode != 0 or not pending.is_file():
                 return False
-            checked = subprocess.run([self.java, "-cp", class_path, f"-XX:SharedArchiveFile={pending}",
-                                      "-Xshare:on", "-version"], capture_output=True, timeout=60, check=False)
+            checked = subprocess.run(
+                [self.java, "-cp", class_path, f"-XX:SharedArchiveFile={pending}", "-Xshare:on", "-version"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
             if checked.returncode != 0:
                 return False
             os.replace(pending, self.archive)

@@ -31,12 +31,12 @@ def close_session(session: Any) -> None:
     """Release a Spark Connect session and close its client, so pyspark's exit hook sends nothing more."""
     try:
         session.stop()
-    except Exception:  # noqa: BLE001 - the driver may be gone; the client is closed below either way
+    except Exception:
         pass
     finally:
         try:
             session.client.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 
@@ -55,9 +55,21 @@ def failure(code: str, message: str, type_: str = "SERVICE_FAULT") -> dict[str, 
 class Driver:
     """The Spark Connect server of one cluster."""
 
-    def __init__(self, cluster_id: str, *, install: SparkInstall, conf: dict[str, str], env: dict[str, str],
-                 directory: Path, owner: Path, driver_memory: str, metastore: Service,
-                 java_options: str = "", class_options: list[str] | None = None, dump: Dump | None = None) -> None:
+    def __init__(
+        self,
+        cluster_id: str,
+        *,
+        install: SparkInstall,
+        conf: dict[str, str],
+        env: dict[str, str],
+        directory: Path,
+        owner: Path,
+        driver_memory: str,
+        metastore: Service,
+        java_options: str = "",
+        class_options: list[str] | None = None,
+        dump: Dump | None = None,
+    ) -> None:
         self.cluster_id = cluster_id
         self.directory = directory
         self.port = processes.free_port()
@@ -68,25 +80,43 @@ class Driver:
         self.driver_memory = driver_memory
         self.owner = owner
         self.java_options = f"{processes.MARKER}{owner} -Dairbricks.cluster={cluster_id} {java_options}".strip()
-        conf = {**conf, "spark.connect.grpc.binding.port": str(self.port),
-                "spark.connect.grpc.binding.address": "127.0.0.1", "spark.driver.host": "127.0.0.1",
-                "spark.driver.bindAddress": "127.0.0.1"}
+        conf = {
+            **conf,
+            "spark.connect.grpc.binding.port": str(self.port),
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+        }
         self._dump = dump
-        command = [install.spark_submit, "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
-                   "--name", f"airbricks cluster {cluster_id}", "--driver-memory", driver_memory,
-                   "--driver-java-options", " ".join([self.java_options, *(class_options or [])])]
+        command = [
+            install.spark_submit,
+            "--class",
+            "org.apache.spark.sql.connect.service.SparkConnectServer",
+            "--name",
+            f"airbricks cluster {cluster_id}",
+            "--driver-memory",
+            driver_memory,
+            "--driver-java-options",
+            " ".join([self.java_options, *(class_options or [])]),
+        ]
         for key, value in conf.items():
             command += ["--conf", f"{key}={value}"]
-        full_env = {**os.environ, "SPARK_HOME": str(install.spark_home), "PYSPARK_PYTHON": sys.executable,
-                    "SPARK_LOCAL_IP": "127.0.0.1", **env}
+        full_env = {
+            **os.environ,
+            "SPARK_HOME": str(install.spark_home),
+            "PYSPARK_PYTHON": sys.executable,
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            **env,
+        }
         full_env.pop("SPARK_REMOTE", None)
         full_env.pop("SPARK_CONNECT_MODE_ENABLED", None)
         self._proc: subprocess.Popen[bytes] = processes.spawn(command, log=self.log, env=full_env, cwd=directory)
         self.started = time.monotonic()
         self._warm_session: Any = None
         self.ready_seconds: float | None = None
-        self._thread = threading.Thread(target=self._become_ready, args=(metastore,), daemon=True,
-                                        name=f"airbricks-driver-{cluster_id}")
+        self._thread = threading.Thread(
+            target=self._become_ready, args=(metastore,), daemon=True, name=f"airbricks-driver-{cluster_id}"
+        )
         self._thread.start()
 
     @property
@@ -111,18 +141,28 @@ class Driver:
                     self._fail(failure("METASTORE_COMPONENT_UNHEALTHY", problem))
                     return
                 if time.monotonic() > deadline:
-                    self._fail(failure("SPARK_STARTUP_FAILURE", f"The Spark driver (or the metastore) did not "
-                                       f"listen within {START_TIMEOUT_SECONDS} s. Driver log: {self.log}"))
+                    self._fail(
+                        failure(
+                            "SPARK_STARTUP_FAILURE",
+                            f"The Spark driver (or the metastore) did not "
+                            f"listen within {START_TIMEOUT_SECONDS} s. Driver log: {self.log}",
+                        )
+                    )
                     return
                 time.sleep(0.1)
             self._warm_up()
             if self._dump is not None:  # the first driver on this machine: archive its classes for the next
                 self._dump.take(self.pid)
             metastore.warmed()
-        except Exception as exc:  # noqa: BLE001 - whatever went wrong is the cluster's termination reason
+        except Exception as exc:
             if not self._ended():
-                self._fail(failure("SPARK_STARTUP_FAILURE", f"The Spark driver did not answer its first query: "
-                                   f"{type(exc).__name__}: {str(exc)[:500]}. Driver log: {self.log}"))
+                self._fail(
+                    failure(
+                        "SPARK_STARTUP_FAILURE",
+                        f"The Spark driver did not answer its first query: "
+                        f"{type(exc).__name__}: {str(exc)[:500]}. Driver log: {self.log}",
+                    )
+                )
             return
         if self.state is DriverState.STARTING:
             self.ready_seconds = time.monotonic() - self.started
@@ -148,8 +188,12 @@ class Driver:
             self.state = DriverState.STOPPED
         elif self.state is not DriverState.FAILED:
             tail = processes.log_tail(self.log, 1500)
-            self._fail(failure("DRIVER_UNREACHABLE", f"The Spark driver's process exited (code {code}). "
-                               f"Last lines of its log ({self.log}):\n{tail}"))
+            self._fail(
+                failure(
+                    "DRIVER_UNREACHABLE",
+                    f"The Spark driver's process exited (code {code}). Last lines of its log ({self.log}):\n{tail}",
+                )
+            )
         return True
 
     def _fail(self, reason: dict[str, Any]) -> None:
@@ -165,7 +209,7 @@ class Driver:
         if session is not None:
             try:
                 session.client.close()
-            except Exception:  # noqa: BLE001 - best effort: the driver is gone either way
+            except Exception:
                 pass
 
     # -- what the engine asks -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from airbricks.workspace.compute.spark.paths import hadoop_settings
 def default_max_drivers() -> int:
     """As many drivers as fit this machine's memory at ~1.5 GB each beside the rest (at least 1, at most 8)."""
     try:
-        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3
+        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     except (ValueError, OSError):
         return 3
     return max(1, min(8, int((memory_gib - 4) // 2)))
@@ -46,9 +46,19 @@ class SparkEngine:
     drivers_die_with_server = True
     runs_spark = True
 
-    def __init__(self, data_dir: Path, *, dbfs_root: Path, volumes_root: Path, max_drivers: int | None = None,
-                 driver_memory: str = "1g", packages: list[str] | None = None, java_options: str = "",
-                 fast_start: bool = True, class_cache: Path | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        dbfs_root: Path,
+        volumes_root: Path,
+        max_drivers: int | None = None,
+        driver_memory: str = "1g",
+        packages: list[str] | None = None,
+        java_options: str = "",
+        fast_start: bool = True,
+        class_cache: Path | None = None,
+    ) -> None:
         self.directory = data_dir / "spark"
         self.warehouse = self.directory / "warehouse"
         self.max_drivers = max_drivers or default_max_drivers()
@@ -72,27 +82,39 @@ class SparkEngine:
                 old.kill()
             live = [d for d in self._drivers.values() if d.state in (DriverState.STARTING, DriverState.READY)]
             if len(live) >= self.max_drivers:
-                raise CapacityExceeded(failure(
-                    "CLOUD_PROVIDER_RESOURCE_STOCKOUT",
-                    f"The local workspace runs at most {self.max_drivers} Spark drivers at once and "
-                    f"{len(live)} are running or starting: terminate a cluster, or start the workspace with a "
-                    "higher --max-spark-drivers if this machine has the memory (about 1.5 GB each).",
-                    type_="CLOUD_FAILURE"))
+                raise CapacityExceeded(
+                    failure(
+                        "CLOUD_PROVIDER_RESOURCE_STOCKOUT",
+                        f"The local workspace runs at most {self.max_drivers} Spark drivers at once and "
+                        f"{len(live)} are running or starting: terminate a cluster, or start the workspace with a "
+                        "higher --max-spark-drivers if this machine has the memory (about 1.5 GB each).",
+                        type_="CLOUD_FAILURE",
+                    )
+                )
             try:
                 install = self._installation()
             except SparkNotAvailable as missing:
-                self._drivers[cluster_id] = _Unavailable(failure("SPARK_STARTUP_FAILURE", str(missing),
-                                                                 type_="CLIENT_ERROR"))
+                self._drivers[cluster_id] = _Unavailable(
+                    failure("SPARK_STARTUP_FAILURE", str(missing), type_="CLIENT_ERROR")
+                )
                 return
             metastore = self._ensure_metastore(install)
             conf = self._conf(doc, metastore)
             java_options = " ".join([self.java_options, conf.pop("spark.driver.extraJavaOptions", "")]).strip()
             class_options, dump = self._class_options("driver")
             self._drivers[cluster_id] = Driver(
-                cluster_id, install=install, conf=conf, env=_env_vars(doc),
-                directory=self.directory / "drivers" / cluster_id, owner=self.directory,
-                driver_memory=self._driver_memory(doc), metastore=metastore,
-                java_options=java_options, class_options=class_options, dump=dump)
+                cluster_id,
+                install=install,
+                conf=conf,
+                env=_env_vars(doc),
+                directory=self.directory / "drivers" / cluster_id,
+                owner=self.directory,
+                driver_memory=self._driver_memory(doc),
+                metastore=metastore,
+                java_options=java_options,
+                class_options=class_options,
+                dump=dump,
+            )
 
     def report(self, cluster_id: str) -> DriverReport:
         driver = self._drivers.get(cluster_id)
@@ -123,8 +145,7 @@ class SparkEngine:
             self._metastore.stop()
 
     def describe(self) -> str:
-        return (f"Spark drivers (Spark Connect), at most {self.max_drivers} at once, tables under "
-                f"{self.directory}")
+        return f"Spark drivers (Spark Connect), at most {self.max_drivers} at once, tables under {self.directory}"
 
     def submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None:
         """``spark-submit`` with the cluster's Spark settings (master, metastore, paths), for jar and submit
@@ -134,8 +155,13 @@ class SparkEngine:
             return None
         archive = self._class_cache.archive("driver") if self._class_cache is not None else None
         sharing = [f"-XX:SharedArchiveFile={archive}"] if archive is not None and archive.is_file() else []
-        command = [self._install.spark_submit, "--driver-memory", driver.driver_memory,
-                   "--driver-java-options", " ".join([driver.java_options, *sharing])]
+        command = [
+            self._install.spark_submit,
+            "--driver-memory",
+            driver.driver_memory,
+            "--driver-java-options",
+            " ".join([driver.java_options, *sharing]),
+        ]
         for key, value in driver.conf.items():
             if not key.startswith("spark.connect.") and key != "spark.ui.port":
                 command += ["--conf", f"{key}={value}"]
@@ -176,9 +202,15 @@ class SparkEngine:
     def _ensure_metastore(self, install: SparkInstall) -> Metastore:
         if self._metastore is None:
             self.warehouse.mkdir(parents=True, exist_ok=True)
-            self._metastore = Metastore(install, self.directory / "metastore", self.warehouse, self.hadoop,
-                                        owner=self.directory, java_options=self.java_options,
-                                        class_options=lambda: self._class_options("metastore"))
+            self._metastore = Metastore(
+                install,
+                self.directory / "metastore",
+                self.warehouse,
+                self.hadoop,
+                owner=self.directory,
+                java_options=self.java_options,
+                class_options=lambda: self._class_options("metastore"),
+            )
         self._metastore.ensure_started()
         return self._metastore
 

@@ -40,22 +40,29 @@ def find_spark() -> SparkInstall:
     try:
         import pyspark
     except ImportError:
-        raise SparkNotAvailable("pyspark is not installed: pip install 'airbricks[spark]' (brings pyspark[connect]"
-                                " 4.x), then restart the local workspace.") from None
+        raise SparkNotAvailable(
+            "pyspark is not installed: pip install 'airbricks[spark]' (brings pyspark[connect]"
+            " 4.x), then restart the local workspace."
+        ) from None
     home = Path(pyspark.__file__).resolve().parent
     if not (home / "bin" / "spark-submit").exists() or not (home / "jars").is_dir():
-        raise SparkNotAvailable(f"pyspark at {home} has no bin/spark-submit or jars/: reinstall it with pip install"
-                                " --force-reinstall 'pyspark[connect]>=4,<5'.")
+        raise SparkNotAvailable(
+            f"pyspark at {home} has no bin/spark-submit or jars/: reinstall it with pip install"
+            " --force-reinstall 'pyspark[connect]>=4,<5'."
+        )
     java = shutil.which("java")
     if java is None:
-        raise SparkNotAvailable("Java is not installed: Spark needs a Java 17+ runtime on PATH (e.g. apt-get install"
-                                " openjdk-17-jre-headless, or brew install openjdk@17).")
+        raise SparkNotAvailable(
+            "Java is not installed: Spark needs a Java 17+ runtime on PATH (e.g. apt-get install"
+            " openjdk-17-jre-headless, or brew install openjdk@17)."
+        )
     done = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
     match = re.search(r'version "(\d+)(?:\.(\d+))?', done.stderr + done.stdout)
     major = int(match.group(1)) if match else 0
     if major == 1 and match and match.group(2):  # "1.8" style
         major = int(match.group(2))
     if major < 17:
-        raise SparkNotAvailable(f"{java} is Java {major or 'of an unknown version'}: Spark 4 needs Java 17 or newer"
-                                " on PATH (or JAVA_HOME).")
+        raise SparkNotAvailable(
+            f"{java} is Java {major or 'of an unknown version'}: Spark 4 needs Java 17 or newer on PATH (or JAVA_HOME)."
+        )
     return SparkInstall(home, java, major, pyspark.__version__)

@@ -22,9 +22,16 @@ from airbricks.workspace.compute.spark.install import SparkInstall
 
 
 class Metastore:
-    def __init__(self, install: SparkInstall, directory: Path, warehouse: Path, hadoop: dict[str, str],
-                 owner: Path, java_options: str = "",
-                 class_options: Callable[[], tuple[list[str], Dump | None]] = lambda: ([], None)) -> None:
+    def __init__(
+        self,
+        install: SparkInstall,
+        directory: Path,
+        warehouse: Path,
+        hadoop: dict[str, str],
+        owner: Path,
+        java_options: str = "",
+        class_options: Callable[[], tuple[list[str], Dump | None]] = lambda: ([], None),
+    ) -> None:
         self.install = install
         self.java_options = java_options.split()
         self.class_options = class_options
@@ -55,25 +62,41 @@ class Metastore:
             conf.mkdir(parents=True, exist_ok=True)
             settings = {
                 "javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={self.directory / 'metastore_db'};"
-                                                  "create=true",
+                "create=true",
                 "datanucleus.schema.autoCreateAll": "true",
                 "hive.metastore.schema.verification": "false",
                 "hive.metastore.warehouse.dir": f"file://{self.warehouse}",
                 **self.hadoop,
             }
             (conf / "hive-site.xml").write_text(
-                "<configuration>\n" + "".join(f"<property><name>{escape(k)}</name><value>{escape(v)}</value>"
-                                              "</property>\n" for k, v in settings.items()) + "</configuration>\n")
+                "<configuration>\n"
+                + "".join(
+                    f"<property><name>{escape(k)}</name><value>{escape(v)}</value></property>\n"
+                    for k, v in settings.items()
+                )
+                + "</configuration>\n"
+            )
             sharing, self._dump = self.class_options()
-            command = [self.install.java, "-Xmx512m", f"{processes.MARKER}{self.owner}", *self.java_options, *sharing,
-                       "-Dhive.async.log.enabled=false", f"-Dderby.system.home={self.directory}",
-                       f"-Dderby.stream.error.file={self.directory / 'derby.log'}",
-                       "-cp", f"{self.install.jars}/*",
-                       "org.apache.hadoop.hive.metastore.HiveMetaStore", "-p", str(self.port)]
+            command = [
+                self.install.java,
+                "-Xmx512m",
+                f"{processes.MARKER}{self.owner}",
+                *self.java_options,
+                *sharing,
+                "-Dhive.async.log.enabled=false",
+                f"-Dderby.system.home={self.directory}",
+                f"-Dderby.stream.error.file={self.directory / 'derby.log'}",
+                "-cp",
+                f"{self.install.jars}/*",
+                "org.apache.hadoop.hive.metastore.HiveMetaStore",
+                "-p",
+                str(self.port),
+            ]
             # hive-site.xml found through HIVE_CONF_DIR, not the class path: a class-data archive cannot be built
             # over a class path holding a non-empty directory.
-            self._proc = processes.spawn(command, log=self.log, env={**os.environ, "HIVE_CONF_DIR": str(conf)},
-                                         cwd=self.directory)
+            self._proc = processes.spawn(
+                command, log=self.log, env={**os.environ, "HIVE_CONF_DIR": str(conf)}, cwd=self.directory
+            )
 
     def ready(self) -> bool:
         return self.port > 0 and processes.port_open(self.port)

@@ -27,9 +27,17 @@ def spawn(command: list[str], *, log: Path, env: dict[str, str], cwd: Path) -> s
     log.parent.mkdir(parents=True, exist_ok=True)
     cwd.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                cwd=str(cwd), start_new_session=True, close_fds=True,
-                                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(cwd),
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
+        )
 
 
 def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:

@@ -10,8 +10,18 @@
 """
 
 #: Task types the server runs itself (no kernel process).
-SERVER_TYPES = ("condition_task", "run_job_task", "for_each_task", "sql_task", "dbt_task", "pipeline_task",
-                "clean_rooms_notebook_task", "dashboard_task", "power_bi_task", "gen_ai_compute_task")
+SERVER_TYPES = (
+    "condition_task",
+    "run_job_task",
+    "for_each_task",
+    "sql_task",
+    "dbt_task",
+    "pipeline_task",
+    "clean_rooms_notebook_task",
+    "dashboard_task",
+    "power_bi_task",
+    "gen_ai_compute_task",
+)
 #: Task types run by the kernel process.
 KERNEL_TYPES = ("notebook_task", "spark_python_task", "python_wheel_task", "spark_jar_task", "spark_submit_task")
 TASK_TYPES = KERNEL_TYPES + SERVER_TYPES

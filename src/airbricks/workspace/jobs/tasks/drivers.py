@@ -17,15 +17,15 @@ from airbricks.workspace.jobs.run import Outcome, Run, TaskRun
 #: Why the types that need a service the local workspace does not have end FAILED.
 REFUSED = {
     "dbt_task": "dbt_task is not supported by the local airbricks workspace: it has no dbt runtime. Run dbt from "
-                "a notebook or a spark_python_task (pip install dbt-spark), or on a real Databricks workspace.",
+    "a notebook or a spark_python_task (pip install dbt-spark), or on a real Databricks workspace.",
     "pipeline_task": "pipeline_task is not supported by the local airbricks workspace: it has no Delta Live Tables"
-                     " (pipelines) service. Run the pipeline's notebooks as notebook tasks instead.",
+    " (pipelines) service. Run the pipeline's notebooks as notebook tasks instead.",
     "clean_rooms_notebook_task": "clean_rooms_notebook_task is not supported by the local airbricks workspace: it "
-                                 "has no clean rooms.",
+    "has no clean rooms.",
     "dashboard_task": "dashboard_task is not supported by the local airbricks workspace: it has no dashboards.",
     "power_bi_task": "power_bi_task is not supported by the local airbricks workspace: it has no Power BI link.",
     "gen_ai_compute_task": "gen_ai_compute_task is not supported by the local airbricks workspace: it has no GPU "
-                           "compute.",
+    "compute.",
 }
 
 
@@ -56,8 +56,9 @@ class ServerTask:
 
     def __init__(self, host: Host, run: Run, task: TaskRun) -> None:
         self.host, self.run, self.task = host, run, task
-        self.body: dict[str, Any] = next(v for k, v in task.settings.items() if k.endswith("_task") and
-                                         isinstance(v, dict))
+        self.body: dict[str, Any] = next(
+            v for k, v in task.settings.items() if k.endswith("_task") and isinstance(v, dict)
+        )
 
     def poll(self) -> dict[str, Any] | None:
         raise NotImplementedError
@@ -94,8 +95,9 @@ def evaluate(op: str, left: str, right: str) -> bool:
     if op == "NOT_EQUAL":
         return left != right
     a, b = _number(left), _number(right)
-    return {"GREATER_THAN": a > b, "GREATER_THAN_OR_EQUAL": a >= b, "LESS_THAN": a < b,
-            "LESS_THAN_OR_EQUAL": a <= b}[op]
+    return {"GREATER_THAN": a > b, "GREATER_THAN_OR_EQUAL": a >= b, "LESS_THAN": a < b, "LESS_THAN_OR_EQUAL": a <= b}[
+        op
+    ]
 
 
 class Condition(Done):
@@ -108,8 +110,15 @@ class Condition(Done):
         try:
             outcome = "true" if evaluate(body["op"], left, right) else "false"
         except ValueError as err:
-            super().__init__(host, run, task, failed(f"The condition {left} {body['op']} {right} cannot be "
-                                                     f"evaluated: {err}; {body['op']} compares numbers."))
+            super().__init__(
+                host,
+                run,
+                task,
+                failed(
+                    f"The condition {left} {body['op']} {right} cannot be "
+                    f"evaluated: {err}; {body['op']} compares numbers."
+                ),
+            )
             return
         task.extra["condition_outcome"] = outcome
         task.extra["view"] = {"condition_task": {"left": left, "right": right, "outcome": outcome}}
@@ -126,9 +135,12 @@ class RunJob(ServerTask):
         self.error: str | None = None
         try:
             started = host.jobs.run_now(
-                body["job_id"], job_parameters=body.get("job_parameters"),
-                notebook_params=body.get("notebook_params"), python_params=body.get("python_params"),
-                parent_task_run_id=task.run_id)
+                body["job_id"],
+                job_parameters=body.get("job_parameters"),
+                notebook_params=body.get("notebook_params"),
+                python_params=body.get("python_params"),
+                parent_task_run_id=task.run_id,
+            )
         except (DatabricksError, TypeError, ValueError) as err:
             why = err.message if isinstance(err, DatabricksError) else str(err)
             self.error = f"The run_job_task could not start job {body['job_id']}: {why}"

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airbricks.workspace.jobs.tasks.drivers import Host, ServerTask, failed
-from airbricks.workspace.jobs.run import Phase, Run, TaskRun
 from airbricks.workspace.jobs.rules import CANCELED
+from airbricks.workspace.jobs.run import Phase, Run, TaskRun
+from airbricks.workspace.jobs.tasks.drivers import Host, ServerTask, failed
 
 OK = ("SUCCESS", "SUCCESS_WITH_FAILURES")
 
@@ -28,8 +28,10 @@ class ForEach(ServerTask):
         except ValueError:
             items = None
         if not isinstance(items, list):
-            self.error = (f"The inputs of for_each_task {task.key} must be a JSON array (got {text[:200]!r}); "
-                          "pass a literal such as [1, 2] or a reference to a task value holding a list.")
+            self.error = (
+                f"The inputs of for_each_task {task.key} must be a JSON array (got {text[:200]!r}); "
+                "pass a literal such as [1, 2] or a reference to a task value holding a list."
+            )
         else:
             self.items = items
         self.concurrency = int(self.body.get("concurrency") or 1)
@@ -53,10 +55,20 @@ class ForEach(ServerTask):
         latest = self._latest()
         done = [t for t in latest.values() if t.phase is Phase.DONE]
         good = [t for t in done if t.result_state in OK]
-        self.task.extra["view"] = {"for_each_task": {"stats": {"task_run_stats": {
-            "total_iterations": len(self.items), "scheduled_iterations": len(latest),
-            "active_iterations": len(latest) - len(done), "completed_iterations": len(done),
-            "succeeded_iterations": len(good), "failed_iterations": len(done) - len(good)}}}}
+        self.task.extra["view"] = {
+            "for_each_task": {
+                "stats": {
+                    "task_run_stats": {
+                        "total_iterations": len(self.items),
+                        "scheduled_iterations": len(latest),
+                        "active_iterations": len(latest) - len(done),
+                        "completed_iterations": len(done),
+                        "succeeded_iterations": len(good),
+                        "failed_iterations": len(done) - len(good),
+                    }
+                }
+            }
+        }
         if len(done) < len(self.items):
             return None
         if len(good) == len(done):

@@ -11,14 +11,14 @@ import re
 from typing import Any
 
 from airbricks.workspace.errors import DatabricksError
+from airbricks.workspace.jobs.run import Run, TaskRun
 from airbricks.workspace.jobs.tasks.drivers import Host, ServerTask, failed
 from airbricks.workspace.kernel.cells import sql_statements
 from airbricks.workspace.params import Params
-from airbricks.workspace.jobs.run import Run, TaskRun
 
 UNSUPPORTED = {
     "alert": "sql_task.alert is not supported by the local airbricks workspace: it has no SQL alerts. Run the "
-             "alert's query as sql_task.query and check its result in a later task.",
+    "alert's query as sql_task.query and check its result in a later task.",
     "dashboard": "sql_task.dashboard is not supported by the local airbricks workspace: it has no SQL dashboards.",
 }
 
@@ -28,8 +28,10 @@ def _text(host: Host, body: dict[str, Any]) -> str:
         return host.queries.get(body["query"]["query_id"])["query_text"]
     source = (body["file"].get("source") or "WORKSPACE").upper()
     if source != "WORKSPACE":
-        raise ValueError(f"sql_task.file with source {source} needs the job's git_source, which this task cannot"
-                         " read: use a workspace file (source WORKSPACE).")
+        raise ValueError(
+            f"sql_task.file with source {source} needs the job's git_source, which this task cannot"
+            " read: use a workspace file (source WORKSPACE)."
+        )
     content, _ = host.notebooks.export(body["file"]["path"], "SOURCE")
     return content.decode("utf-8", "replace")
 
@@ -53,14 +55,22 @@ class Sql(ServerTask):
             self.error = f"sql_task {task.key}: {getattr(err, 'message', None) or err}"
             return
         #: ``runs/get-output``'s ``sql_output``: the text run and each statement's id (a lookup key).
-        task.extra["sql_output"] = {"query_output": {"query_text": text, "warehouse_id": self.body["warehouse_id"],
-                                                     "sql_statements": []}}
+        task.extra["sql_output"] = {
+            "query_output": {"query_text": text, "warehouse_id": self.body["warehouse_id"], "sql_statements": []}
+        }
 
     def _submit(self, text: str) -> Any:
         used = [{"name": k, "value": v} for k, v in self.parameters.items() if re.search(rf":{k}\b", text)]
-        return self.host.statements.submit(Params({
-            "statement": text, "warehouse_id": self.body["warehouse_id"], "wait_timeout": "0s",
-            "parameters": used or None}))
+        return self.host.statements.submit(
+            Params(
+                {
+                    "statement": text,
+                    "warehouse_id": self.body["warehouse_id"],
+                    "wait_timeout": "0s",
+                    "parameters": used or None,
+                }
+            )
+        )
 
     def poll(self) -> dict[str, Any] | None:
         if self.error:
