@@ -41,3 +41,16 @@ def paginate(items: Sequence[T], offset: int, limit: int | None) -> Page[T]:
     total = len(items)
     size = total - offset if limit is None else limit
     return Page(list(items[offset : offset + max(size, 0)]), offset, max(size, 0), total)
+
+
+def page_tokens(page: Page[T], *, previous: bool = False) -> dict[str, str]:
+    """The page tokens of an answer: ``next_page_token`` while more follow (and ``prev_page_token`` if asked).
+
+    A token is the offset where that page starts, as :func:`airbricks.workspace.server.http.page_offset` reads it.
+    """
+    tokens: dict[str, str] = {}
+    if page.next_offset is not None:
+        tokens["next_page_token"] = str(page.next_offset)
+    if previous and page.prev_offset is not None:
+        tokens["prev_page_token"] = str(page.prev_offset)
+    return tokens

@@ -1,1 +1,3 @@
-"""Compute: clusters (records, lifecycle, specs), cluster libraries, command execution contexts, and the engines behind them."""
+"""Compute: clusters (records, lifecycle, specs), cluster libraries, command execution contexts, and the engines behind
+them.
+"""

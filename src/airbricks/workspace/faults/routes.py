@@ -45,14 +45,6 @@ async def clear_faults(request: Request) -> dict[str, Any]:
     return {}
 
 
-@router.get("/api/2.0/airbricks/openapi.json", include_in_schema=False)
-async def openapi_description() -> dict[str, Any]:
-    """The hand-kept OpenAPI description of the main endpoints, with request fields (for fuzzers)."""
-    from airbricks.workspace.server.openapi import build_spec
-
-    return build_spec()
-
-
 @router.get("/api/2.0/airbricks/volumes", include_in_schema=False)
 async def list_volumes(request: Request) -> dict[str, Any]:
     """Every volume that has a folder, as ``/Volumes/<catalog>/<schema>/<volume>``. The Files API cannot list

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import logging
+from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,9 +14,27 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
+from airbricks.workspace.catalog import routes as catalog_routes
+from airbricks.workspace.compute import routes as compute_routes
+from airbricks.workspace.compute import routes_commands as compute_commands_routes
+from airbricks.workspace.compute import routes_libraries as compute_libraries_routes
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError
+from airbricks.workspace.faults import routes as faults_routes
+from airbricks.workspace.identity import routes as identity_routes
+from airbricks.workspace.jobs import routes as jobs_routes
+from airbricks.workspace.repos import routes as repos_routes
+from airbricks.workspace.secrets import routes as secrets_routes
+from airbricks.workspace.server.http import Endpoint, mount
 from airbricks.workspace.server.middleware import AuthAndFaults
+from airbricks.workspace.server.openapi import build_spec
+from airbricks.workspace.sql import routes as sql_routes
+from airbricks.workspace.sql import routes_connector as sql_connector_routes
+from airbricks.workspace.sql import routes_queries as sql_queries_routes
+from airbricks.workspace.storage import routes as storage_dbfs_routes
+from airbricks.workspace.storage import routes_volumes as storage_volumes_routes
+from airbricks.workspace.storage import routes_workspace as storage_workspace_routes
+from airbricks.workspace.ui import routes as ui_routes
 from airbricks.workspace.ui.app import create_ui
 
 log = logging.getLogger("airbricks.workspace")
@@ -45,25 +64,50 @@ def exact_routes(app: FastAPI) -> dict[str, Route]:
     return {route.path: route for route in app.router.routes if type(route) is Route and "{" not in route.path}
 
 
-def create_app(workspace: Workspace) -> AuthAndFaults:
-    """The ASGI application: FastAPI's routes inside the authentication and fault-injection layer."""
-    from airbricks.workspace.catalog import routes as unity_catalog
-    from airbricks.workspace.compute import routes as clusters
-    from airbricks.workspace.compute import routes_commands as commands
-    from airbricks.workspace.compute import routes_libraries as libraries
-    from airbricks.workspace.faults import routes as admin
-    from airbricks.workspace.identity import routes as identity
-    from airbricks.workspace.jobs import routes as jobs
-    from airbricks.workspace.repos import routes as repos
-    from airbricks.workspace.secrets import routes as secrets
-    from airbricks.workspace.sql import routes as sql
-    from airbricks.workspace.sql import routes_connector as sql_connector
-    from airbricks.workspace.sql import routes_queries as queries
-    from airbricks.workspace.storage import routes as dbfs
-    from airbricks.workspace.storage import routes_volumes as files
-    from airbricks.workspace.storage import routes_workspace as objects
-    from airbricks.workspace.ui import routes as ui_links
+#: Every service's routes, mounted in this order. A service module declares its table as ``ROUTES``.
+SERVICES: tuple[ModuleType, ...] = (
+    compute_routes,
+    compute_libraries_routes,
+    compute_commands_routes,
+    jobs_routes,
+    storage_dbfs_routes,
+    storage_volumes_routes,
+    storage_workspace_routes,
+    sql_routes,
+    sql_connector_routes,
+    sql_queries_routes,
+    faults_routes,
+    ui_routes,
+    catalog_routes,
+    repos_routes,
+    identity_routes,
+    secrets_routes,
+)
 
+
+def _server_routes(workspace: Workspace, tables: list[Endpoint]) -> list[Endpoint]:
+    """The server's own rows: the client's discovery document and the OpenAPI description of every table."""
+
+    async def well_known(_: Request) -> dict[str, Any]:
+        return {
+            "oidc_endpoint": f"{workspace.url}/oidc",
+            "workspace_id": workspace.workspace_id,
+            "account_id": workspace.account_id,
+            "cloud": workspace.config.cloud.upper(),
+        }
+
+    async def openapi_description(_: Request) -> dict[str, Any]:
+        """The OpenAPI description of the endpoints that declare their fields (for fuzzers)."""
+        return build_spec(tables)
+
+    return [
+        Endpoint("GET", "/.well-known/databricks-config", well_known),
+        Endpoint("GET", "/api/2.0/airbricks/openapi.json", openapi_description),
+    ]
+
+
+def create_app(workspace: Workspace) -> AuthAndFaults:
+    """The ASGI application: every service's routes inside the authentication and fault-injection layer."""
     app = FastAPI(title="airbricks local Databricks workspace", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.workspace = workspace
 
@@ -87,34 +131,11 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         return error_response(request, exc)
 
-    @app.get("/.well-known/databricks-config", include_in_schema=False)
-    async def well_known() -> dict[str, Any]:
-        return {
-            "oidc_endpoint": f"{workspace.url}/oidc",
-            "workspace_id": workspace.workspace_id,
-            "account_id": workspace.account_id,
-            "cloud": workspace.config.cloud.upper(),
-        }
-
-    for module in (
-        clusters,
-        jobs,
-        dbfs,
-        files,
-        objects,
-        libraries,
-        sql,
-        sql_connector,
-        queries,
-        admin,
-        ui_links,
-        unity_catalog,
-        commands,
-        repos,
-        identity,
-        secrets,
-    ):
-        app.include_router(module.router)
+    tables: list[Endpoint] = [row for module in SERVICES for row in getattr(module, "ROUTES", ())]
+    mount(app.router, [*_server_routes(workspace, tables), *tables])
+    for module in SERVICES:  # not yet converted to a table (transitional)
+        if not hasattr(module, "ROUTES"):
+            app.include_router(module.router)
     ui = create_ui(workspace)
     outer = AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response, ui=ui)
     ui.state.api = outer  # the UI's buttons call the API through this, bearer check included

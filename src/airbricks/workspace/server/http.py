@@ -1,10 +1,16 @@
-"""HTTP layer of the local workspace: one module per API group, each exposing ``router``."""
+"""The route tables' plumbing: reading parameters and bodies, one row type, mounting a table, answers.
+
+Each service package declares its endpoints in one table (``ROUTES`` in its ``routes.py``: a list of
+:class:`Endpoint`); :mod:`.app` mounts every service's table from one list, and :mod:`.openapi` describes the
+same rows, so a path, a method and a field are written once.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -75,27 +81,80 @@ def _json_response(result: Any) -> Response:
     return Response(body, media_type="application/json")
 
 
-def versioned(
-    router: APIRouter, methods: list[str], suffix: str, versions: Iterable[str]
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register one endpoint under several API versions, e.g. ``/api/2.0/clusters/get`` and ``/api/2.1/...``.
+#: A request field's JSON schema, as the OpenAPI description shows it (see :mod:`.openapi`'s shorthands).
+Schema = dict[str, Any]
+#: What most endpoints are: the workspace and the request's parameters in, a JSON-able result (or None) out.
+Call = Callable[[Workspace, Params], Any]
+#: An endpoint that needs the request itself (raw bodies, path parameters, headers, its principal).
+Handler = Callable[[Request], Awaitable[Any]]
 
-    The endpoint is a plain Starlette route (``async def f(request) -> dict | Response``): FastAPI's
-    dependency injection and response validation have nothing to do here (parameters are parsed by
-    :class:`Params`), and skipping them is most of a hot endpoint's cost.
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of a service's route table: ``method path -> handler``, and the request fields it documents.
+
+    ``path`` may hold ``{version}``, registered once per entry of ``versions`` (``/api/2.0/clusters/get`` and
+    ``/api/2.1/...``). Every endpoint is a plain Starlette route: FastAPI's dependency injection and response
+    validation have nothing to do here (parameters are parsed by :class:`Params`), and skipping them is most of
+    a hot endpoint's cost. ``fields`` (None: undocumented) feed the generated OpenAPI description, so a field is
+    declared once, beside its route; ``body`` says how they travel (query string for GET, JSON or raw bytes).
     """
 
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        async def endpoint(request: Request) -> Response:
-            return _json_response(await func(request))
+    method: str
+    path: str
+    handler: Handler
+    versions: tuple[str, ...] = ()
+    fields: Mapping[str, Schema] | None = None
+    required: tuple[str, ...] = ()
+    body: Literal["json", "binary", "none"] = "json"
+    #: The version the OpenAPI description shows (default: the last of ``versions``).
+    doc_version: str | None = None
 
-        for version in versions:
-            router.routes.append(
-                Route(f"/api/{version}/{suffix}", endpoint, methods=methods, name=f"{func.__name__}_{version}")
-            )
-        return func
+    def paths(self) -> list[str]:
+        """Every concrete path this row serves."""
+        if "{version}" not in self.path:
+            return [self.path]
+        return [self.path.replace("{version}", version) for version in self.versions]
 
-    return decorate
+    def documented_path(self) -> str:
+        version = self.doc_version or (self.versions[-1] if self.versions else "")
+        return self.path.replace("{version}", version)
+
+
+def call(
+    method: str,
+    path: str,
+    fn: Call,
+    *,
+    versions: tuple[str, ...] = (),
+    fields: Mapping[str, Schema] | None = None,
+    required: tuple[str, ...] = (),
+    doc_version: str | None = None,
+    limit: int | None = None,
+    too_large: Callable[[], DatabricksError] | None = None,
+) -> Endpoint:
+    """A row whose handler reads the parameters (query string and JSON body) and calls ``fn(workspace, params)``.
+
+    ``limit``/``too_large`` bound the body with the API's own error (see :func:`read_params`).
+    """
+
+    async def handler(request: Request) -> Any:
+        return fn(workspace(request), await read_params(request, limit, too_large))
+
+    handler.__name__ = getattr(fn, "__name__", "endpoint")
+    return Endpoint(method, path, handler, versions, fields, required, doc_version=doc_version)
+
+
+def mount(router: APIRouter, table: Iterable[Endpoint]) -> None:
+    """Register a service's table on ``router``: one Starlette route per concrete path."""
+    for row in table:
+
+        async def endpoint(request: Request, handler: Handler = row.handler) -> Response:
+            return _json_response(await handler(request))
+
+        name = getattr(row.handler, "__name__", "endpoint")
+        for path in row.paths():
+            router.routes.append(Route(path, endpoint, methods=[row.method], name=f"{name} {path}"))
 
 
 def page_offset(params: Params) -> int:
@@ -112,3 +171,21 @@ def page_window(params: Params, *, default_limit: int, max_limit: int, size_fiel
     """``(offset, limit)`` of a list call, from ``page_token``/``offset`` and ``limit`` (or ``page_size``)."""
     limit = params.int(size_field, default=default_limit, minimum=1, maximum=max_limit) or default_limit
     return page_offset(params), limit
+
+
+def versioned(
+    router: APIRouter, methods: list[str], suffix: str, versions: Iterable[str]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """TRANSITIONAL (removed once every service declares a ``ROUTES`` table): one endpoint per API version."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        async def endpoint(request: Request) -> Response:
+            return _json_response(await func(request))
+
+        for version in versions:
+            router.routes.append(
+                Route(f"/api/{version}/{suffix}", endpoint, methods=methods, name=f"{func.__name__}_{version}")
+            )
+        return func
+
+    return decorate

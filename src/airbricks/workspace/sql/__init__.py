@@ -1,1 +1,3 @@
-"""Databricks SQL: warehouses, the Statement Execution API, SQL sessions and the connector's Thrift protocol, saved queries."""
+"""Databricks SQL: warehouses, the Statement Execution API, SQL sessions and the connector's Thrift protocol, saved
+queries.
+"""

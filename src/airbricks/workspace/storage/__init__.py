@@ -1,1 +1,3 @@
-"""Storage: DBFS, Unity Catalog Volumes (Files API) and Workspace objects, and the mapping of user paths onto the data dir."""
+"""Storage: DBFS, Unity Catalog Volumes (Files API) and Workspace objects, and the mapping of user paths onto the data
+dir.
+"""
