@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.workspace.model_kit import SPEC, START_MS, STOP_MS, Processes, make_workspace
 
 from airbricks.workspace.clock import ManualClock
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue, InvalidState
-
-from .conftest import SPEC, START_MS, STOP_MS, Processes, make_workspace
 
 
 def running(ws: Workspace, **spec: object) -> str:

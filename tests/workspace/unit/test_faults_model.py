@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.workspace.model_kit import SPEC, START_MS
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
-
-from .conftest import SPEC, START_MS
 
 
 def test_http_rules_match_by_path_suffix_method_and_count(ws: Workspace) -> None:

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from tests.workspace.model_kit import make_workspace
 
 from airbricks.workspace import errors
 from airbricks.workspace.core import Workspace
@@ -16,8 +17,6 @@ from airbricks.workspace.jobs.redaction import REDACTED, Redactor
 from airbricks.workspace.kernel.channel import RunTokens
 from airbricks.workspace.secrets.cipher import SecretCipher
 from airbricks.workspace.secrets.scopes import effective_permission
-
-from .conftest import make_workspace
 
 
 def _p(name: str, *groups: str) -> Principal:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.workspace.model_kit import Processes
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue, InvalidState
-
-from .conftest import Processes
 
 NOTEBOOK = "/Shared/unit/features"
 

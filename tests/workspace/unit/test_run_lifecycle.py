@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.workspace.model_kit import SPEC, START_MS, STOP_MS, Processes, make_workspace
 
 from airbricks.workspace.clock import ManualClock
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue, InvalidState
-
-from .conftest import SPEC, START_MS, STOP_MS, Processes, make_workspace
 
 NOTEBOOK = "/Shared/unit/nb"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.workspace.model_kit import Processes, make_workspace
 
 from airbricks.workspace.clock import ManualClock
 from airbricks.workspace.core import Workspace
@@ -16,8 +17,6 @@ from airbricks.workspace.errors import (
     ResourceDoesNotExist,
     SchemaDoesNotExist,
 )
-
-from .conftest import Processes, make_workspace
 
 
 def test_a_new_workspace_has_main_default_and_names_are_lower_case(ws: Workspace) -> None:

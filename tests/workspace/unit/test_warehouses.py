@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.workspace.model_kit import START_MS
 
 from airbricks.workspace.compute.engine import CapacityExceeded, DriverReport, DriverState
 from airbricks.workspace.core import Workspace
@@ -17,8 +18,6 @@ from airbricks.workspace.errors import InvalidParameterValue, NotFound, Resource
 from airbricks.workspace.params import Params
 from airbricks.workspace.sql.statements import WAIT_TIMEOUT_MESSAGE, Statements, wait_seconds
 from airbricks.workspace.sql.warehouses import Warehouses
-
-from .conftest import START_MS
 
 
 class ScriptedEngine:

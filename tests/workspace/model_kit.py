@@ -1,4 +1,5 @@
-"""Model unit tests: a workspace with a manual clock, no ticker thread, no HTTP, scripted task processes.
+"""The model unit tests' kit (fixtures in ``tests/workspace/conftest.py``): a workspace with a manual clock,
+no ticker thread, no HTTP, scripted task processes.
 
 Time moves only through ``ws.step(ms)``, so a ten-minute auto-termination is one call; task processes are
 :class:`ScriptedProcess` objects the test ends when it wants (the kernel itself is tested through HTTP by
