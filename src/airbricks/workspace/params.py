@@ -7,7 +7,8 @@ INVALID_PARAMETER_VALUE naming the field when a value is missing or of the wrong
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from typing import Any, Literal, overload
 
 from airbricks.workspace.errors import InvalidParameterValue
 
@@ -37,9 +38,43 @@ class Params:
             return _MISSING
         return value
 
+    @overload
     def str(
-        self, name: str, *, required: bool = False, default: str | None = None, max_length: int | None = None
-    ) -> str | None:
+        self,
+        name: builtins.str,
+        *,
+        required: Literal[True],
+        default: None = None,
+        max_length: builtins.int | None = None,
+    ) -> builtins.str: ...
+    @overload
+    def str(
+        self,
+        name: builtins.str,
+        *,
+        required: bool = False,
+        default: builtins.str,
+        max_length: builtins.int | None = None,
+    ) -> builtins.str: ...
+    @overload
+    def str(
+        self,
+        name: builtins.str,
+        *,
+        required: bool = False,
+        default: None = None,
+        max_length: builtins.int | None = None,
+    ) -> builtins.str | None: ...
+    def str(
+        self,
+        name: builtins.str,
+        *,
+        required: bool = False,
+        default: builtins.str | None = None,
+        max_length: builtins.int | None = None,
+    ) -> builtins.str | None:
+        """The field as a string (numbers accepted, as clients send ids); ``required`` or a ``default`` never
+        gives None, and the type says so."""
         value = self._value(name, required)
         if value is _MISSING:
             return default
@@ -49,15 +84,46 @@ class Params:
             raise InvalidParameterValue(f"Invalid value for field '{name}': must have at most {max_length} characters")
         return str(value)
 
+    @overload
     def int(
         self,
-        name: str,
+        name: builtins.str,
+        *,
+        required: Literal[True],
+        default: None = None,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int: ...
+    @overload
+    def int(
+        self,
+        name: builtins.str,
         *,
         required: bool = False,
-        default: int | None = None,
-        minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> int | None:
+        default: builtins.int,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int: ...
+    @overload
+    def int(
+        self,
+        name: builtins.str,
+        *,
+        required: bool = False,
+        default: None = None,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int | None: ...
+    def int(
+        self,
+        name: builtins.str,
+        *,
+        required: bool = False,
+        default: builtins.int | None = None,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int | None:
+        """The field as an integer (numeric strings accepted), within ``minimum``/``maximum``."""
         value = self._value(name, required)
         if value is _MISSING:
             return default
@@ -68,7 +134,7 @@ class Params:
             raise InvalidParameterValue(f"Invalid value for field '{name}': must be at most {maximum}")
         return result
 
-    def bool(self, name: str, *, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, *, default: builtins.bool = False) -> builtins.bool:
         value = self._value(name, False)
         if value is _MISSING:
             return default
@@ -78,7 +144,7 @@ class Params:
             return value.lower() == "true"
         raise InvalidParameterValue(f"Invalid value for field '{name}': expected true or false")
 
-    def dict(self, name: str, *, required: bool = False) -> dict[str, Any] | None:
+    def dict(self, name: builtins.str, *, required: builtins.bool = False) -> builtins.dict[builtins.str, Any] | None:
         value = self._value(name, required)
         if value is _MISSING:
             return None
@@ -86,7 +152,7 @@ class Params:
             raise InvalidParameterValue(f"Invalid value for field '{name}': expected an object")
         return value
 
-    def list(self, name: str, *, required: bool = False) -> list[Any] | None:
+    def list(self, name: builtins.str, *, required: builtins.bool = False) -> builtins.list[Any] | None:
         value = self._value(name, required)
         if value is _MISSING:
             return None
