@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make demo` (the seed's pipeline end to end) and `make test`.
+# Two commands on a fresh machine: `make demo` (the seed's pipeline end to end) and `make test` (lint, types, tests).
 # Both install what they need first, into .venv inside the checkout (uv for speed, pinned by constraints.txt).
 PYTHON ?= python3
 VENV   ?= .venv
@@ -17,7 +17,12 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/airbricks demo
 
+# Lint, format and types first (seconds), then the suite.
+LINTED := src tests benchmarks scripts docs examples
 test: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: install

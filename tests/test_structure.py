@@ -122,3 +122,104 @@ def test_modules_are_small_or_say_why() -> None:
         if lines > MAX_LINES and "Long because" not in doc:
             too_long.append(f"{path.relative_to(SRC)}: {lines} lines")
     assert too_long == []
+
+
+# -- the workspace's layout: one package per service, typed wiring, one record idiom ------------------------
+
+WORKSPACE = SRC / PACKAGE / "workspace"
+#: Only what every service shares stays at the workspace's root.
+MAX_ROOT_MODULES = 12
+#: Each service package declares its endpoints in one table, ``ROUTES`` in its ``routes.py``.
+SERVICES = ("catalog", "compute", "faults", "identity", "jobs", "repos", "secrets", "sql", "storage", "ui")
+
+
+def test_workspace_root_holds_only_shared_modules() -> None:
+    root = sorted(p.name for p in WORKSPACE.glob("*.py"))
+    assert len(root) <= MAX_ROOT_MODULES, root
+
+
+def test_each_service_declares_one_route_table() -> None:
+    for service in SERVICES:
+        routes = WORKSPACE / service / "routes.py"
+        tree = ast.parse(routes.read_text())
+        tables = [
+            node
+            for node in tree.body
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            and any(isinstance(t, ast.Name) and t.id == "ROUTES" for t in _targets(node))
+        ]
+        assert len(tables) == 1, f"{routes.relative_to(SRC)}: {len(tables)} ROUTES tables"
+        others = sorted(p.name for p in (WORKSPACE / service).glob("routes_*.py"))
+        assert others == [], f"{service}: routes outside its one table: {others}"
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return list(node.targets) if isinstance(node, ast.Assign) else [node.target]
+
+
+def _late_wiring(path: Path) -> list[str]:
+    """Assignments that hand a model a collaborator after it was built.
+
+    In ``core.py``: any assignment to an attribute of an attribute (``self.clusters.is_busy = ...``). In any
+    constructor: an assignment to an attribute of one of its parameters (``executor.host = self``).
+    """
+    found: list[str] = []
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "__init__":
+            params = {a.arg for a in node.args.args[1:] + node.args.kwonlyargs}
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.Assign, ast.AnnAssign)):
+                    for target in _targets(inner):
+                        if (
+                            isinstance(target, ast.Attribute)
+                            and isinstance(target.value, ast.Name)
+                            and target.value.id in params
+                        ):
+                            found.append(f"{path.relative_to(SRC)}:{inner.lineno}")
+        if path.name == "core.py" and isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in _targets(node):
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute):
+                    found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    return found
+
+
+def test_no_collaborator_is_assigned_after_construction() -> None:
+    found = [line for path in sorted(WORKSPACE.rglob("*.py")) for line in _late_wiring(path)]
+    assert found == []
+
+
+def test_the_wiring_check_sees_late_wiring(tmp_path: Path) -> None:
+    sample = SRC / PACKAGE / "workspace" / "_sample_for_test.py"
+    try:
+        sample.write_text("class A:\n    def __init__(self, runs):\n        runs.host = self\n")
+        assert _late_wiring(sample) == ["airbricks/workspace/_sample_for_test.py:3"]
+    finally:
+        sample.unlink()
+
+
+#: String keys that start with ``_`` but are real names of someone else's, not hidden fields of a record:
+#: the SQL connector's connection extras and the DataFrame a notebook's ``%sql`` cell leaves behind.
+_FOREIGN_UNDERSCORE_KEYS = {"_port", "_tls_trusted_ca_file", "_sqldf"}
+
+
+def test_no_records_kept_as_dicts_with_hidden_keys() -> None:
+    """Records are typed (dataclasses); a dict key like ``"_created"`` is a field hiding from the wire."""
+    found: list[str] = []
+    for path in sorted(WORKSPACE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            keys: list[ast.expr | None] = []
+            if isinstance(node, ast.Dict):
+                keys = list(node.keys)
+            elif isinstance(node, ast.Subscript):
+                keys = [node.slice]
+            for key in keys:
+                if (
+                    isinstance(key, ast.Constant)
+                    and isinstance(key.value, str)
+                    and key.value.startswith("_")
+                    and not key.value.startswith("__")
+                    and key.value not in _FOREIGN_UNDERSCORE_KEYS
+                ):
+                    found.append(f"{path.relative_to(SRC)}:{node.lineno} {key.value}")
+    assert found == []
