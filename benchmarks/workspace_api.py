@@ -16,12 +16,14 @@ Starts ``airbricks serve`` in its own process, then:
 
 Prints a table. Targets: >= 1,500 req/s on clusters/get with p99 < 20 ms; trivial notebook < 250 ms median.
 Usage: python benchmarks/workspace_api.py [--seconds 10] [--runs 30] [--peer-url URL --peer-token TOKEN]
+       [--baseline-src OTHER_CHECKOUT/src]   (this checkout and another, side by side in one run)
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import os
 import re
 import shutil
 import statistics
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -62,7 +65,9 @@ end
 """
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, src: Path | None = None) -> subprocess.Popen[bytes]:
+    """``airbricks serve`` in its own process; with ``src``, the airbricks of that checkout's ``src``."""
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -80,8 +85,9 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
-    for _ in range(200):
+    for _ in range(400):
         try:
             requests.get(f"http://127.0.0.1:{port}/.well-known/databricks-config", timeout=1)
             return proc
@@ -198,6 +204,66 @@ def notebook_latency(session: requests.Session, base: str, cluster_id: str, runs
     return timings
 
 
+@dataclass
+class Target:
+    """One server under load: this checkout's (tag ``""``), a baseline checkout's, or a peer emulator's."""
+
+    tag: str
+    base: str
+    token: str
+    session: requests.Session
+    server: subprocess.Popen[bytes] | None = None
+    data_dir: Path | None = None
+    cluster_id: str = ""
+    run_id: int = 0
+    timings: list[float] = field(default_factory=list)
+
+
+def serve(tag: str, src: Path | None) -> Target:
+    from airbricks.utils.processes import free_port
+
+    data_dir = Path(tempfile.mkdtemp(prefix="airbricks-bench-"))
+    port = free_port()
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+    server = start_server(data_dir, port, src)
+    return Target(tag, f"http://127.0.0.1:{port}", TOKEN, session, server, data_dir)
+
+
+def prepare(target: Target, runs: int) -> None:
+    """A RUNNING cluster, the trivial notebook, and its submit -> TERMINATED latency over ``runs`` runs."""
+    session, base = target.session, target.base
+    target.cluster_id = api(
+        session,
+        base,
+        "POST",
+        "2.0/clusters/create",
+        json={
+            "cluster_name": "bench",
+            "spark_version": "15.4.x-scala2.12",
+            "node_type_id": "i3.xlarge",
+            "num_workers": 1,
+        },
+    )["cluster_id"]
+    while api(session, base, "GET", "2.0/clusters/get", params={"cluster_id": target.cluster_id})["state"] != "RUNNING":
+        time.sleep(0.1)
+    api(
+        session,
+        base,
+        "POST",
+        "2.0/workspace/import",
+        json={
+            "path": "/Shared/trivial",
+            "format": "SOURCE",
+            "language": "PYTHON",
+            "overwrite": True,
+            "content": base64.b64encode(NOTEBOOK.encode()).decode(),
+        },
+    )
+    target.timings = sorted(notebook_latency(session, base, target.cluster_id, runs))
+    target.run_id = api(session, base, "GET", "2.1/jobs/runs/list", params={"limit": 1})["runs"][0]["run_id"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -208,101 +274,82 @@ def main() -> None:
         " http://127.0.0.1:5000): dbfs/put and dbfs/get-status are measured against it too",
     )
     parser.add_argument("--peer-token", default="dapi-peer", help="the peer's token (sent as Bearer)")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="the src/ of another airbricks checkout (e.g. an older commit's worktree): every row is measured"
+        " against it too, the two servers taking turns (rows tagged [baseline])",
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from _machine import describe
 
-    from airbricks.workspace.server.serve import free_port
-
-    data_dir = Path(tempfile.mkdtemp(prefix="airbricks-bench-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(data_dir, port)
+    served = [serve("", None)]
+    if args.baseline_src:
+        served.append(serve(" [baseline]", args.baseline_src.resolve()))
     try:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {TOKEN}"
-        cluster_id = api(
-            session,
-            base,
-            "POST",
-            "2.0/clusters/create",
-            json={
-                "cluster_name": "bench",
-                "spark_version": "15.4.x-scala2.12",
-                "node_type_id": "i3.xlarge",
-                "num_workers": 1,
-            },
-        )["cluster_id"]
-        while api(session, base, "GET", "2.0/clusters/get", params={"cluster_id": cluster_id})["state"] != "RUNNING":
-            time.sleep(0.1)
-        api(
-            session,
-            base,
-            "POST",
-            "2.0/workspace/import",
-            json={
-                "path": "/Shared/trivial",
-                "format": "SOURCE",
-                "language": "PYTHON",
-                "overwrite": True,
-                "content": base64.b64encode(NOTEBOOK.encode()).decode(),
-            },
-        )
-        timings = notebook_latency(session, base, cluster_id, args.runs)
-        run_id = api(session, base, "GET", "2.1/jobs/runs/list", params={"limit": 1})["runs"][0]["run_id"]
-
+        for target in served:
+            prepare(target, args.runs)
         load = wrk if shutil.which("wrk") else python_load
         rows = []
-        for name, url in (
-            ("clusters/get", f"{base}/api/2.0/clusters/get?cluster_id={cluster_id}"),
-            ("runs/get", f"{base}/api/2.1/jobs/runs/get?run_id={run_id}"),
+        for name, path in (
+            ("clusters/get", "2.0/clusters/get?cluster_id={t.cluster_id}"),
+            ("runs/get", "2.1/jobs/runs/get?run_id={t.run_id}"),
         ):
-            rps, p50, p99 = load(url, args.seconds)
-            rows.append((name, rps, p50, p99))
+            for t in served:  # the servers take turns, one endpoint at a time
+                rps, p50, p99 = load(f"{t.base}/api/" + path.format(t=t), args.seconds)
+                rows.append((f"{name}{t.tag}", rps, p50, p99))
 
-        targets = [("", base, TOKEN, session)]
+        targets = list(served)
         if args.peer_url:
             peer = requests.Session()
             peer.headers["Authorization"] = f"Bearer {args.peer_token}"
-            targets.append((" [peer]", args.peer_url.rstrip("/"), args.peer_token, peer))
-        lua = data_dir / "dbfs_put.lua"
+            targets.append(Target(" [peer]", args.peer_url.rstrip("/"), args.peer_token, peer))
+        assert served[0].data_dir is not None
+        lua = served[0].data_dir / "dbfs_put.lua"
         lua.write_text(PUT_LUA)
         prefix = f"/bench/put-{int(time.time())}"  # a fresh directory each run (a peer may keep its files)
         status_path = f"{prefix}/status-probe"
-        for tag, url, token, client in targets:
+        for t in targets:
             api(
-                client,
-                url,
+                t.session,
+                t.base,
                 "POST",
                 "2.0/dbfs/put",
                 json={"path": status_path, "contents": PUT_CONTENTS, "overwrite": True},
             )
-        for tag, url, token, _ in targets:  # the servers take turns, one endpoint at a time
-            rps, p50, p99 = load(url, args.seconds, token, lua, (prefix, PUT_CONTENTS))
-            rows.append((f"dbfs/put{tag}", rps, p50, p99))
-        for tag, url, token, _ in targets:
-            rps, p50, p99 = load(f"{url}/api/2.0/dbfs/get-status?path={status_path}", args.seconds, token)
-            rows.append((f"dbfs/get-status{tag}", rps, p50, p99))
+        for t in targets:
+            rps, p50, p99 = load(t.base, args.seconds, t.token, lua, (prefix, PUT_CONTENTS))
+            rows.append((f"dbfs/put{t.tag}", rps, p50, p99))
+        for t in targets:
+            rps, p50, p99 = load(f"{t.base}/api/2.0/dbfs/get-status?path={status_path}", args.seconds, t.token)
+            rows.append((f"dbfs/get-status{t.tag}", rps, p50, p99))
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        for t in served:
+            if t.server is not None:
+                t.server.terminate()
+                t.server.wait(timeout=10)
+            if t.data_dir is not None:
+                shutil.rmtree(t.data_dir, ignore_errors=True)
 
     print(f"machine: {describe()}; load generator: {load.__name__} (16 connections, {args.seconds} s)")
     if args.peer_url:
         print(f"peer: {args.peer_url} (rows tagged [peer])")
+    if args.baseline_src:
+        print(f"baseline: {args.baseline_src} (rows tagged [baseline])")
     width = max(16, *(len(name) + 2 for name, *_ in rows))
     print(f"{'endpoint':<{width}}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, rps, p50, p99 in rows:
         print(f"{name:<{width}}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}")
-    timings.sort()
-    print(f"\ntrivial notebook, submit -> TERMINATED on a RUNNING cluster ({len(timings)} runs):")
-    print(f"{'median ms':>12}{'p90 ms':>10}{'min ms':>10}{'max ms':>10}")
-    print(
-        f"{statistics.median(timings):>12.1f}{timings[int(len(timings) * 0.9)]:>10.1f}"
-        f"{timings[0]:>10.1f}{timings[-1]:>10.1f}"
-    )
+    for t in served:
+        timings = t.timings
+        print(f"\ntrivial notebook{t.tag}, submit -> TERMINATED on a RUNNING cluster ({len(timings)} runs):")
+        print(f"{'median ms':>12}{'p90 ms':>10}{'min ms':>10}{'max ms':>10}")
+        print(
+            f"{statistics.median(timings):>12.1f}{timings[int(len(timings) * 0.9)]:>10.1f}"
+            f"{timings[0]:>10.1f}{timings[-1]:>10.1f}"
+        )
 
 
 if __name__ == "__main__":
