@@ -329,7 +329,6 @@ class Executor:
         self.chunk_bytes = CHUNK_BYTES
         self._workers: dict[str, _Worker] = {}
         self._lock = threading.Lock()
-        statements.executor = self
 
     def _worker(self, warehouse_id: str) -> _Worker:
         with self._lock:
