@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from tests.workspace.model_kit import START_MS
-from tests.workspace.sql.test_model_warehouses import ScriptedEngine
+from tests.workspace.sql.kit import Drivers
 
 from airbricks.workspace.clock import ManualClock
 from airbricks.workspace.config import WorkspaceConfig
@@ -37,7 +37,7 @@ class Models:
         self.shared = Shared(
             config=config, data_dir=data_dir, store=Store(data_dir / "state.db"), clock=self.clock, workspace_id="1"
         )
-        self.engine = ScriptedEngine()
+        self.engine = Drivers()
         self.warehouses = Warehouses(self.shared, engine=self.engine)
         self.queued: list[Statement] = []
         self.interrupted: list[Statement] = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.workspace.model_kit import START_MS
-from tests.workspace.sql.test_model_warehouses import ScriptedEngine
+from tests.workspace.sql.kit import Drivers
 
 from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.core import Workspace
@@ -32,7 +32,7 @@ OLD_DOC: dict[str, Any] = {
 
 def test_an_old_flat_document_loads_and_get_shows_no_lifecycle_key(ws: Workspace) -> None:
     ws.store.put(WAREHOUSE_KIND, OLD_DOC["id"], OLD_DOC)
-    warehouses = Warehouses(ws.shared, engine=ScriptedEngine())
+    warehouses = Warehouses(ws.shared, engine=Drivers())
     warehouses.recover()
     doc = warehouses.get(OLD_DOC["id"])
     assert not [key for key in doc if key.startswith("_")]
@@ -53,7 +53,7 @@ def test_an_old_flat_document_loads_and_get_shows_no_lifecycle_key(ws: Workspace
 
 
 def test_the_stored_record_round_trips_with_its_launch_failure(ws: Workspace) -> None:
-    engine = ScriptedEngine(capacity=0)
+    engine = Drivers(capacity=0)
     warehouses = Warehouses(ws.shared, engine=engine)
     ident = warehouses.create({"name": "full"})
     stored = ws.store.get(WAREHOUSE_KIND, ident)
@@ -66,20 +66,20 @@ def test_the_stored_record_round_trips_with_its_launch_failure(ws: Workspace) ->
 
 
 def test_a_warehouse_running_when_the_server_stopped_starts_again_after_recover(ws: Workspace) -> None:
-    engine = ScriptedEngine()
+    engine = Drivers()
     first = Warehouses(ws.shared, engine=engine)
     ident = first.create({"name": "again"})
     engine.ready(ident)
     ws.clock.advance(START_MS)
     first.tick(ws.clock.now_ms())
     assert first.get(ident)["state"] == "RUNNING"
-    second = Warehouses(ws.shared, engine=ScriptedEngine())
+    second = Warehouses(ws.shared, engine=Drivers())
     second.recover()
     assert second.get(ident)["state"] == "STARTING" and second.get(ident)["health"] == {}
 
 
 def test_busy_counts_as_an_active_session_only_while_running(ws: Workspace) -> None:
-    engine = ScriptedEngine()
+    engine = Drivers()
     asked: list[str] = []
 
     def busy(warehouse_id: str) -> bool:
@@ -96,7 +96,7 @@ def test_busy_counts_as_an_active_session_only_while_running(ws: Workspace) -> N
 
 
 def test_on_running_and_on_down_are_told(ws: Workspace) -> None:
-    engine = ScriptedEngine()
+    engine = Drivers()
     told: list[tuple[str, str]] = []
     warehouses = Warehouses(
         ws.shared,
@@ -113,7 +113,7 @@ def test_on_running_and_on_down_are_told(ws: Workspace) -> None:
 
 
 def test_list_is_oldest_first(ws: Workspace) -> None:
-    warehouses = Warehouses(ws.shared, engine=ScriptedEngine())
+    warehouses = Warehouses(ws.shared, engine=Drivers())
     ids = []
     for name in ("a", "b", "c"):
         ids.append(warehouses.create({"name": name}))
