@@ -121,13 +121,23 @@ class Workspace:
         executor.cluster_libraries = self.libraries
         executor.git_checkouts = GitCheckouts(self.git)
         # SQL warehouses are drivers of the clusters' engine: one metastore, one capacity.
-        self.warehouses = Warehouses(self.shared, engine=self.clusters.engine)
-        self.statements = Statements(self.shared, warehouses=self.warehouses)
+        # The executor runs the statements and watches the warehouses: late-bound, it is made last.
+        self.warehouses = Warehouses(
+            self.shared,
+            engine=self.clusters.engine,
+            is_busy=lambda warehouse_id: self.sql.is_busy(warehouse_id),
+            on_running=lambda warehouse_id: self.sql.warm(warehouse_id),
+            on_down=lambda warehouse_id: self.sql.abandon(warehouse_id),
+        )
+        self.sql_sessions = SqlSessions(self.shared, warehouses=self.warehouses)
+        self.statements = Statements(
+            self.shared,
+            warehouses=self.warehouses,
+            sessions=self.sql_sessions,
+            enqueue=lambda statement: self.sql.enqueue(statement),
+            interrupt=lambda statement: self.sql.interrupt(statement),
+        )
         self.sql = Executor(self.statements, self.warehouses)
-        self.sql_sessions = self.statements.sessions = SqlSessions(self.shared, warehouses=self.warehouses)
-        self.warehouses.is_busy = self.sql.is_busy
-        self.warehouses.on_running = self.sql.warm
-        self.warehouses.on_down = self.sql.abandon
         self.queries = Queries(self.shared)
         self.runs.statements, self.runs.queries = self.statements, self.queries  # sql_task
         self._tickers: list[Callable[[int], None]] = [

@@ -29,8 +29,6 @@ from airbricks.workspace.server.http import Endpoint, mount
 from airbricks.workspace.server.middleware import AuthAndFaults
 from airbricks.workspace.server.openapi import build_spec
 from airbricks.workspace.sql import routes as sql_routes
-from airbricks.workspace.sql import routes_connector as sql_connector_routes
-from airbricks.workspace.sql import routes_queries as sql_queries_routes
 from airbricks.workspace.storage import routes as storage_dbfs_routes
 from airbricks.workspace.storage import routes_volumes as storage_volumes_routes
 from airbricks.workspace.storage import routes_workspace as storage_workspace_routes
@@ -74,8 +72,6 @@ SERVICES: tuple[ModuleType, ...] = (
     storage_volumes_routes,
     storage_workspace_routes,
     sql_routes,
-    sql_connector_routes,
-    sql_queries_routes,
     faults_routes,
     ui_routes,
     catalog_routes,

@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import Any
 
+from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.sql.describe import describe_detail, detail_target
 from airbricks.workspace.sql.results import CHUNK_BYTES, build
 from airbricks.workspace.sql.statements import Statement, Statements
@@ -158,11 +159,12 @@ class _Worker:
                 if remote:
                     return remote
             elif state == "DELETED" or (state == "STOPPED" and health.get("status") == "FAILED"):
-                reason = health.get("failure_reason") or {}
+                reason = TerminationReason.from_doc(health.get("failure_reason"))
+                kind = reason.type if reason else None
                 code = (
                     "RESOURCE_EXHAUSTED"
-                    if reason.get("type") == "CLOUD_FAILURE"
-                    else ("BAD_REQUEST" if reason.get("type") == "CLIENT_ERROR" else "INTERNAL_ERROR")
+                    if kind == "CLOUD_FAILURE"
+                    else ("BAD_REQUEST" if kind == "CLIENT_ERROR" else "INTERNAL_ERROR")
                 )
                 message = (
                     f"SQL warehouse {self.warehouse_id} was deleted"
@@ -329,7 +331,6 @@ class Executor:
         self.chunk_bytes = CHUNK_BYTES
         self._workers: dict[str, _Worker] = {}
         self._lock = threading.Lock()
-        statements.executor = self
 
     def _worker(self, warehouse_id: str) -> _Worker:
         with self._lock:

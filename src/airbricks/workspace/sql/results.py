@@ -262,4 +262,4 @@ def build(
 
 def _text_rows(table: Any) -> list[list[str | None]]:
     cells = [[_text(v) for v in column.to_pylist()] for column in table.columns]
-    return [list(row) for row in zip(*cells)] if cells else [[] for _ in range(table.num_rows)]
+    return [list(row) for row in zip(*cells, strict=False)] if cells else [[] for _ in range(table.num_rows)]

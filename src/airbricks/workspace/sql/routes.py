@@ -1,9 +1,12 @@
-"""HTTP for SQL: warehouses (``/api/2.0/sql/warehouses`` and the legacy ``/sql/endpoints``), the Statement
-Execution API (``/api/2.0/sql/statements``), and the result links it hands out (the SQL connector's own paths
-are in :mod:`.sql_connector`).
+"""HTTP for SQL, one table: warehouses (``/api/2.0/sql/warehouses`` and the legacy ``/sql/endpoints``), the
+Statement Execution API (``/api/2.0/sql/statements``) and the result links it hands out, saved queries
+(``/api/2.0/sql/queries``), and what ``databricks-sql-connector`` (the provider's ``DatabricksSqlHook``) calls:
+its REST session protocol (``use_sea``: ``/api/2.0/sql/sessions``, then the Statement Execution API), its default
+Thrift protocol (HiveServer2 ``TCLIService`` over HTTP at the warehouse's ``http_path``, answered by
+:mod:`airbricks.workspace.sql.thrift`), and its side calls (feature flags, telemetry), answered so they cost nothing.
 
-A submit waits (polling on the event loop, never blocking it) up to ``wait_timeout`` for the statement
-to end, then answers with what it has; ``on_wait_timeout=CANCEL`` cancels it first.
+A submit waits (polling on the event loop, never blocking it) up to ``wait_timeout`` for the statement to end,
+then answers with what it has; ``on_wait_timeout=CANCEL`` cancels it first.
 """
 
 from __future__ import annotations
@@ -12,19 +15,19 @@ import asyncio
 import hmac
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from airbricks.workspace.errors import InvalidParameterValue, NotFound
-from airbricks.workspace.server.http import read_params, versioned, workspace
+from airbricks.workspace.core import Workspace
+from airbricks.workspace.errors import DatabricksError, InvalidParameterValue, NotFound, NotImplementedOnLocal
+from airbricks.workspace.pagination import page_tokens
+from airbricks.workspace.params import Params
+from airbricks.workspace.server.http import Endpoint, call, page_window, read_body, read_params, workspace
+from airbricks.workspace.server.openapi import INT, STR, obj
 from airbricks.workspace.sql.statements import wait_seconds
 
-router = APIRouter()
-V2 = ("2.0",)
 #: After a CANCEL on wait timeout, how long the answer waits for the statement to reach CANCELED.
 _CANCEL_SETTLE_SECONDS = 5
 _MEDIA_TYPES = {
@@ -32,56 +35,68 @@ _MEDIA_TYPES = {
     "ARROW_STREAM": "application/vnd.apache.arrow.stream",
     "CSV": "text/csv",
 }
+#: Thrift messages are small (a statement, a fetch request); a larger body is not a client of ours.
+_THRIFT_BODY_LIMIT = 16 * 1024 * 1024
+#: The header databricks-sql-connector reads an HTTP error's message from on its Thrift path.
+THRIFT_ERROR_HEADER = "x-thriftserver-error-message"
 
 
-def _id(request: Request) -> str:
-    return request.path_params["warehouse_id"]
+# ---------------------------------------------------------------------------------------------- warehouses
 
 
-def _lifecycle(action: str) -> Callable[[Request], Awaitable[dict[str, Any]]]:
-    """``POST .../start`` or ``.../stop``: the answer is empty; clients poll ``get`` for the state."""
-
-    async def endpoint(request: Request) -> dict[str, Any]:
-        getattr(workspace(request).warehouses, action)(_id(request))
-        return {}
-
-    endpoint.__name__ = action
-    return endpoint
+def _warehouse_id(request: Request) -> str:
+    return request.path_params["id"]
 
 
-def _warehouse_routes(group: str, list_key: str) -> None:
+async def get_warehouse(request: Request) -> dict[str, Any]:
+    return workspace(request).warehouses.get(_warehouse_id(request))
+
+
+async def delete_warehouse(request: Request) -> None:
+    workspace(request).warehouses.delete(_warehouse_id(request))
+
+
+async def edit_warehouse(request: Request) -> None:
+    params = await read_params(request)
+    workspace(request).warehouses.edit(_warehouse_id(request), params.data)
+
+
+async def start_warehouse(request: Request) -> None:
+    """The answer is empty: clients poll ``get`` for the state."""
+    workspace(request).warehouses.start(_warehouse_id(request))
+
+
+async def stop_warehouse(request: Request) -> None:
+    workspace(request).warehouses.stop(_warehouse_id(request))
+
+
+def _warehouse_rows(group: str, list_key: str, *, documented: bool) -> list[Endpoint]:
     """The warehouse endpoints under ``sql/<group>`` (``warehouses``, and ``endpoints`` for older clients)."""
+    base = f"/api/2.0/sql/{group}"
 
-    @versioned(router, ["POST"], f"sql/{group}", V2)
-    async def create(request: Request) -> dict[str, Any]:
-        params = await read_params(request)
-        return {"id": workspace(request).warehouses.create(params.data)}
-
-    @versioned(router, ["GET"], f"sql/{group}", V2)
-    async def list_(request: Request) -> dict[str, Any]:
+    async def list_warehouses(request: Request) -> dict[str, Any]:
         return {list_key: workspace(request).warehouses.list()}
 
-    @versioned(router, ["GET"], f"sql/{group}/{{warehouse_id}}", V2)
-    async def get(request: Request) -> dict[str, Any]:
-        return workspace(request).warehouses.get(_id(request))
+    def doc(fields: dict[str, Any]) -> dict[str, Any] | None:
+        return fields if documented else None
 
-    @versioned(router, ["DELETE"], f"sql/{group}/{{warehouse_id}}", V2)
-    async def delete(request: Request) -> dict[str, Any]:
-        workspace(request).warehouses.delete(_id(request))
-        return {}
+    return [
+        call(
+            "POST",
+            base,
+            lambda ws, p: {"id": ws.warehouses.create(p.data)},
+            fields=doc({"name": STR, "cluster_size": STR, "auto_stop_mins": INT, "max_num_clusters": INT}),
+        ),
+        Endpoint("GET", base, list_warehouses, fields=doc({})),
+        Endpoint("GET", base + "/{id}", get_warehouse, fields=doc({})),
+        Endpoint("DELETE", base + "/{id}", delete_warehouse, fields=doc({})),
+        Endpoint("POST", base + "/{id}/edit", edit_warehouse, fields=doc({"name": STR, "auto_stop_mins": INT})),
+        Endpoint("POST", base + "/{id}/start", start_warehouse),
+        Endpoint("POST", base + "/{id}/stop", stop_warehouse),
+    ]
 
-    @versioned(router, ["POST"], f"sql/{group}/{{warehouse_id}}/edit", V2)
-    async def edit(request: Request) -> dict[str, Any]:
-        params = await read_params(request)
-        workspace(request).warehouses.edit(_id(request), params.data)
-        return {}
 
-    for action in ("start", "stop"):
-        versioned(router, ["POST"], f"sql/{group}/{{warehouse_id}}/{action}", V2)(_lifecycle(action))
-
-
-_warehouse_routes("warehouses", "warehouses")
-_warehouse_routes("endpoints", "endpoints")
+# ---------------------------------------------------------------------------------------------- statements
 
 
 def _links_base(request: Request) -> str:
@@ -101,7 +116,6 @@ async def _ended(done: threading.Event, seconds: float) -> bool:
     return True
 
 
-@versioned(router, ["POST"], "sql/statements", V2)
 async def execute(request: Request) -> dict[str, Any]:
     params = await read_params(request)
     ws = workspace(request)
@@ -114,23 +128,18 @@ async def execute(request: Request) -> dict[str, Any]:
     return ws.statements.describe(statement, links_base=_links_base(request))
 
 
-@versioned(router, ["GET"], "sql/statements/{statement_id}", V2)
 async def get_statement(request: Request) -> dict[str, Any]:
     ws = workspace(request)
     statement = ws.statements.find(request.path_params["statement_id"])
     return ws.statements.describe(statement, links_base=_links_base(request))
 
 
-@versioned(router, ["DELETE"], "sql/statements/{statement_id}", V2)
-async def close_statement(request: Request) -> dict[str, Any]:
+async def close_statement(request: Request) -> None:
     workspace(request).statements.close(request.path_params["statement_id"])
-    return {}
 
 
-@versioned(router, ["POST"], "sql/statements/{statement_id}/cancel", V2)
-async def cancel(request: Request) -> dict[str, Any]:
+async def cancel_statement(request: Request) -> None:
     workspace(request).statements.cancel(request.path_params["statement_id"])
-    return {}
 
 
 def _chunk_index(request: Request) -> int:
@@ -140,7 +149,6 @@ def _chunk_index(request: Request) -> int:
     return int(text)
 
 
-@versioned(router, ["GET"], "sql/statements/{statement_id}/result/chunks/{chunk_index}", V2)
 async def chunk(request: Request) -> dict[str, Any]:
     ws = workspace(request)
     statement = ws.statements.find(request.path_params["statement_id"])
@@ -160,4 +168,141 @@ async def result_link(request: Request) -> Response:
     return Response(payload, media_type=_MEDIA_TYPES[statement.format])
 
 
-router.routes.append(Route("/airbricks/sql-results/{statement_id}/{chunk_index}", result_link, methods=["GET"]))
+_STATEMENT_FIELDS = {
+    "statement": STR,
+    "warehouse_id": STR,
+    "catalog": STR,
+    "schema": STR,
+    "wait_timeout": STR,
+    "on_wait_timeout": STR,
+    "disposition": STR,
+    "format": STR,
+    "row_limit": INT,
+}
+
+
+# ---------------------------------------------------------------------------------------------- saved queries
+
+
+def _list_queries(ws: Workspace, params: Params) -> dict[str, Any]:
+    offset, limit = page_window(params, default_limit=20, max_limit=100, size_field="page_size")
+    page = ws.queries.list(offset=offset, limit=limit)
+    return {"results": page.items, **page_tokens(page)}
+
+
+async def get_query(request: Request) -> dict[str, Any]:
+    return workspace(request).queries.get(request.path_params["query_id"])
+
+
+async def update_query(request: Request) -> dict[str, Any]:
+    params = await read_params(request)
+    return workspace(request).queries.update(
+        request.path_params["query_id"], params.raw("query"), params.raw("update_mask")
+    )
+
+
+async def delete_query(request: Request) -> None:
+    workspace(request).queries.delete(request.path_params["query_id"])
+
+
+# ---------------------------------------------------------------------------------------------- the SQL connector
+
+
+def _open_session(ws: Workspace, params: Params) -> dict[str, Any]:
+    session = ws.sql_sessions.open(
+        params.str("warehouse_id", required=True),
+        catalog=params.str("catalog"),
+        schema=params.str("schema"),
+        configuration=params.raw("session_confs"),
+    )
+    return {"session_id": session.id}
+
+
+async def close_session(request: Request) -> None:
+    workspace(request).sql_sessions.close(request.path_params["session_id"])
+
+
+async def feature_flags(_: Request) -> dict[str, Any]:
+    """No flags: the connector keeps its defaults (and asks again in an hour)."""
+    return {"flags": [], "ttl_seconds": 3600}
+
+
+async def telemetry(request: Request) -> Response:
+    """The connector's usage telemetry: read and dropped (nothing of it is kept or logged)."""
+    await read_body(request, _THRIFT_BODY_LIMIT)
+    return Response(b'{"errors":[],"numSuccess":0,"numProtoSuccess":0}', media_type="application/json")
+
+
+def _for_the_connector(exc: DatabricksError) -> DatabricksError:
+    """The connector shows an HTTP error's message only from this header (as the real service sends it)."""
+    exc.headers = {
+        **exc.headers,
+        THRIFT_ERROR_HEADER: " ".join(exc.message.split())[:2000].encode("latin-1", "replace").decode("latin-1"),
+    }
+    return exc
+
+
+async def thrift(request: Request) -> Response:
+    """One Thrift call (binary protocol) to the warehouse in the path, answered by :mod:`.thrift`."""
+    try:
+        return await _thrift(request)
+    except DatabricksError as exc:
+        raise _for_the_connector(exc) from None
+
+
+async def cluster_thrift(request: Request) -> Response:
+    """An all-purpose cluster's ``http_path``: not served (statements run on warehouses here)."""
+    raise _for_the_connector(
+        NotImplementedOnLocal(
+            f"SQL on an all-purpose cluster's http_path ({request.url.path}) is not served by the local workspace: "
+            "use a SQL warehouse, http_path /sql/1.0/warehouses/<id> (its odbc_params.path) or sql_endpoint_name "
+            "(warehouses share the clusters' tables)"
+        )
+    )
+
+
+async def _thrift(request: Request) -> Response:
+    from airbricks.workspace.sql.thrift import ThriftService
+
+    body = await read_body(request, _THRIFT_BODY_LIMIT)
+    ws, state = workspace(request), request.app.state
+    service = getattr(state, "thrift_service", None)
+    if service is None:  # made on first use: the thrift package comes with the connector, not the server
+        service = state.thrift_service = ThriftService(ws.statements, ws.sql_sessions)
+    # Calls wait for statements (up to a few seconds), so they run on the service's own threads, never on the
+    # event loop's default executor that other routes share.
+    answer = await asyncio.get_running_loop().run_in_executor(
+        service.threads, service.call, request.path_params["warehouse_id"], body
+    )
+    return Response(answer, media_type="application/x-thrift")
+
+
+ROUTES: list[Endpoint] = [
+    *_warehouse_rows("warehouses", "warehouses", documented=True),
+    *_warehouse_rows("endpoints", "endpoints", documented=False),
+    Endpoint(
+        "POST", "/api/2.0/sql/statements", execute, fields=_STATEMENT_FIELDS, required=("statement", "warehouse_id")
+    ),
+    Endpoint("GET", "/api/2.0/sql/statements/{statement_id}", get_statement, fields={}),
+    Endpoint("DELETE", "/api/2.0/sql/statements/{statement_id}", close_statement, fields={}),
+    Endpoint("POST", "/api/2.0/sql/statements/{statement_id}/cancel", cancel_statement, fields={}),
+    Endpoint("GET", "/api/2.0/sql/statements/{statement_id}/result/chunks/{chunk_index}", chunk),
+    Endpoint("GET", "/airbricks/sql-results/{statement_id}/{chunk_index}", result_link),
+    call(
+        "POST",
+        "/api/2.0/sql/queries",
+        lambda ws, p: ws.queries.create(p.raw("query")),
+        fields={"query": obj(display_name=STR, query_text=STR, warehouse_id=STR)},
+    ),
+    call("GET", "/api/2.0/sql/queries", _list_queries, fields={"page_size": INT, "page_token": STR}),
+    Endpoint("GET", "/api/2.0/sql/queries/{query_id}", get_query),
+    Endpoint("PATCH", "/api/2.0/sql/queries/{query_id}", update_query),
+    Endpoint("DELETE", "/api/2.0/sql/queries/{query_id}", delete_query),
+    call("POST", "/api/2.0/sql/sessions", _open_session),
+    Endpoint("DELETE", "/api/2.0/sql/sessions/{session_id}", close_session),
+    Endpoint("GET", "/api/2.0/connector-service/feature-flags/{client}/{client_version}", feature_flags),
+    Endpoint("POST", "/telemetry-ext", telemetry),
+    Endpoint("POST", "/sql/protocolv1/o/{org_id}/{cluster_id}", cluster_thrift),
+    Endpoint("POST", "/sql/1.0/warehouses/{warehouse_id}", thrift),
+    Endpoint("POST", "/sql/1.0/endpoints/{warehouse_id}", thrift),
+]

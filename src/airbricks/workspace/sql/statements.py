@@ -14,13 +14,15 @@ import re
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from airbricks.workspace.errors import InvalidParameterValue, NotFound
 from airbricks.workspace.params import Params
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.sql.results import INLINE_LIMIT_BYTES, ResultSet
+from airbricks.workspace.sql.sessions import SqlSession, SqlSessions
 from airbricks.workspace.sql.warehouses import Warehouses
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELED", "CLOSED")
@@ -55,7 +57,31 @@ class Statement:
     link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     done: threading.Event = field(default_factory=threading.Event)
     #: The SQL session it runs in (the connector's), whose catalog/schema it uses and a USE in it moves.
-    session: Any = None
+    session: SqlSession | None = None
+
+
+class StatementRunner(Protocol):
+    """What runs statements (the warehouses' workers, :class:`airbricks.workspace.sql.execution.Executor`)."""
+
+    def enqueue(self, statement: Statement) -> None: ...
+
+    def interrupt(self, statement: Statement) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Runner:
+    """A :class:`StatementRunner` of two callables (late-bound: the executor is made after the statements)."""
+
+    enqueue: Callable[[Statement], None]
+    interrupt: Callable[[Statement], None]
+
+
+def _stay_pending(_statement: Statement) -> None:
+    """Without a runner, a submitted statement waits (PENDING) until canceled or expired."""
+
+
+def _nothing_to_interrupt(_statement: Statement) -> None:
+    """Without a runner, nothing runs that a cancel would have to interrupt."""
 
 
 def wait_seconds(value: Any) -> int:
@@ -109,15 +135,25 @@ class Statements:
 
     :param shared: the workspace's lock and clock.
     :param warehouses: where statements run (a stopped one starts on the first statement).
-    :param execute: hands a new statement to its warehouse's worker; ``cancel`` interrupts a running one.
+    :param sessions: the connector's SQL sessions a statement may name (default: a set of its own).
+    :param enqueue: hands a new statement to its warehouse's worker (default: nothing runs it, it stays PENDING).
+    :param interrupt: interrupts a running statement that was canceled.
     """
 
-    def __init__(self, shared: Shared, *, warehouses: Warehouses) -> None:
+    def __init__(
+        self,
+        shared: Shared,
+        *,
+        warehouses: Warehouses,
+        sessions: SqlSessions | None = None,
+        enqueue: Callable[[Statement], None] = _stay_pending,
+        interrupt: Callable[[Statement], None] = _nothing_to_interrupt,
+    ) -> None:
         self.shared = shared
         self.warehouses = warehouses
+        self.sessions = sessions if sessions is not None else SqlSessions(shared, warehouses=warehouses)
+        self.executor: StatementRunner = _Runner(enqueue, interrupt)
         self._statements: dict[str, Statement] = {}
-        self.executor: Any = None  # set by the workspace (sql_execution.Executor)
-        self.sessions: Any = None  # set by the workspace (sql_sessions.SqlSessions)
 
     def submit(self, params: Params) -> Statement:
         """``POST /sql/statements``: validate, queue on the warehouse (starting it if stopped)."""

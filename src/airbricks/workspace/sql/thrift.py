@@ -243,12 +243,11 @@ class _Handler:
         return self._guarded(make, ttypes.TOpenSessionResp)
 
     def CloseSession(self, request: Any) -> Any:
-        return self._guarded(
-            lambda: (self.service.sessions.close(_id_of(request.sessionHandle)), ttypes.TCloseSessionResp(status=_OK))[
-                1
-            ],
-            ttypes.TCloseSessionResp,
-        )
+        def make() -> Any:
+            self.service.sessions.close(_id_of(request.sessionHandle))
+            return ttypes.TCloseSessionResp(status=_OK)
+
+        return self._guarded(make, ttypes.TCloseSessionResp)
 
     # -- statements ----------------------------------------------------------------------------------------
     def ExecuteStatement(self, request: Any) -> Any:

@@ -4,6 +4,7 @@ clock with scripted warehouse drivers (the real protocols are tested in tests/sp
 from __future__ import annotations
 
 import pytest
+from tests.workspace.sql.test_model_warehouses import ScriptedEngine, _started
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue, NotFound
@@ -12,8 +13,6 @@ from airbricks.workspace.sql.describe import detail_target
 from airbricks.workspace.sql.sessions import IDLE_MS, SqlSessions
 from airbricks.workspace.sql.statements import Statements
 from airbricks.workspace.sql.warehouses import Warehouses
-
-from .test_warehouses import ScriptedEngine, _started
 
 
 class _Queue:
