@@ -91,7 +91,12 @@ class Workspace:
             clock=clock or SystemClock(),
             workspace_id=_workspace_id(store),
         )
-        self.identity = Identity(self.shared, token=self.token)
+        self.identity = Identity(
+            self.shared,
+            token=self.token,
+            run_principal=lambda token: self.run_identity.tokens.principal(token),
+            on_user_created=lambda name: self.objects.mkdirs(f"/Users/{name}"),
+        )
         self.secrets = SecretScopes(self.shared)
         cluster_secrets = ClusterSecrets(self.secrets, self.identity)
         self.dbfs = Dbfs(self.shared)
@@ -106,7 +111,6 @@ class Workspace:
         self.objects = WorkspaceObjects(self.shared)
         self.git = GitRepos(self.shared.data_dir / "git")
         self.repos = Repos(self.shared, self.objects, self.git)
-        self.identity.on_user_created = lambda name: self.objects.mkdirs(f"/Users/{name}")
         self.objects.mkdirs(f"/Users/{self.identity.user_name}")
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
         executor = TaskExecutor(

@@ -1,18 +1,24 @@
-"""HTTP for Unity Catalog (``/api/2.1/unity-catalog``): catalogs, schemas, volumes and tables."""
+"""HTTP for Unity Catalog (``/api/2.1/unity-catalog``): catalogs, schemas, volumes and tables.
+
+Tables are the metastore's: those calls block on it (it may still be starting), so they run in a worker thread.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from airbricks.workspace.catalog.unity_catalog import UnityCatalog
+from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
-from airbricks.workspace.pagination import paginate
+from airbricks.workspace.pagination import page_tokens, paginate
 from airbricks.workspace.params import Params
-from airbricks.workspace.server.http import page_offset, read_params, workspace
+from airbricks.workspace.server.http import Endpoint, Schema, call, page_offset, read_params, workspace
+from airbricks.workspace.server.openapi import INT, STR, TAGS, enum
 
-router = APIRouter()
 UC = "/api/2.1/unity-catalog"
 #: The page length when ``max_results`` is 0 or absent (the server's own choice, as on Databricks).
 DEFAULT_PAGE = 1000
@@ -21,13 +27,10 @@ DEFAULT_PAGE = 1000
 def _page(items: list[dict[str, Any]], params: Params, key: str) -> dict[str, Any]:
     """One page: ``max_results`` (0: the server's length; negative: refused) and an offset ``page_token``."""
     size = params.int("max_results", default=0)
-    if size is not None and size < 0:
+    if size < 0:
         raise InvalidParameterValue("max_results must be greater than or equal to 0.")
     page = paginate(items, page_offset(params), min(size or DEFAULT_PAGE, DEFAULT_PAGE))
-    out: dict[str, Any] = {key: page.items}
-    if page.next_offset is not None:
-        out["next_page_token"] = str(page.next_offset)
-    return out
+    return {key: page.items, **page_tokens(page)}
 
 
 def _changes(params: Params) -> dict[str, Any]:
@@ -38,59 +41,45 @@ def _changes(params: Params) -> dict[str, Any]:
     }
 
 
-# -- catalogs ----------------------------------------------------------------------------------------------------
+def _object_rows(
+    kind: str,
+    key: str,
+    get: Callable[[UnityCatalog, str], dict[str, Any]],
+    update: Callable[[UnityCatalog, str, dict[str, Any]], dict[str, Any]],
+    delete: Callable[[UnityCatalog, str, bool], None],
+    *,
+    force: bool,
+    documented: Mapping[str, Mapping[str, Schema]],
+) -> list[Endpoint]:
+    """``GET``/``PATCH``/``DELETE {UC}/<kind>s/{<key>}``: read, update and delete one catalog, schema or volume
+    (``force`` read where the API has it)."""
 
+    async def get_object(request: Request) -> dict[str, Any]:
+        return get(workspace(request).catalog, request.path_params[key])
 
-@router.post(f"{UC}/catalogs")
-async def create_catalog(request: Request) -> dict[str, Any]:
-    p = await read_params(request)
-    return workspace(request).catalog.create_catalog(
-        p.raw("name"), p.str("comment"), p.dict("properties"), p.str("storage_root")
-    )
+    async def update_object(request: Request) -> dict[str, Any]:
+        changes = _changes(await read_params(request))
+        return update(workspace(request).catalog, request.path_params[key], changes)
 
-
-@router.get(f"{UC}/catalogs")
-async def list_catalogs(request: Request) -> dict[str, Any]:
-    return _page(workspace(request).catalog.list_catalogs(), await read_params(request), "catalogs")
-
-
-def _object_routes(kind: str, key: str, force: bool) -> None:
-    """``GET``/``PATCH``/``DELETE {UC}/<kind>s/{name}``: read, update and delete of one catalog, schema or volume
-    (``delete_<kind>`` takes ``force`` where the API has it)."""
-
-    def model(request: Request) -> Any:
-        return workspace(request).catalog
-
-    async def get(request: Request) -> dict[str, Any]:
-        return getattr(model(request), f"get_{kind}")(request.path_params[key])
-
-    async def update(request: Request) -> dict[str, Any]:
-        return getattr(model(request), f"update_{kind}")(request.path_params[key], _changes(await read_params(request)))
-
-    async def delete(request: Request) -> dict[str, Any]:
+    async def delete_object(request: Request) -> None:
         params = await read_params(request)
-        extra = {"force": params.bool("force")} if force else {}
-        getattr(model(request), f"delete_{kind}")(request.path_params[key], **extra)
-        return {}
+        delete(workspace(request).catalog, request.path_params[key], params.bool("force") if force else False)
 
+    for handler, verb in ((get_object, "get"), (update_object, "update"), (delete_object, "delete")):
+        handler.__name__ = f"{verb}_{kind}"
     path = f"{UC}/{kind}s/{{{key}}}"
-    router.add_api_route(path, get, methods=["GET"], name=f"get_{kind}")
-    router.add_api_route(path, update, methods=["PATCH"], name=f"update_{kind}")
-    router.add_api_route(path, delete, methods=["DELETE"], name=f"delete_{kind}")
+    return [
+        Endpoint("GET", path, get_object, fields=documented.get("GET")),
+        Endpoint("PATCH", path, update_object, fields=documented.get("PATCH")),
+        Endpoint("DELETE", path, delete_object, fields=documented.get("DELETE")),
+    ]
 
 
-_object_routes("catalog", "name", force=True)
-_object_routes("schema", "full_name", force=True)
-_object_routes("volume", "name", force=False)
+def create_catalog(ws: Workspace, p: Params) -> dict[str, Any]:
+    return ws.catalog.create_catalog(p.raw("name"), p.str("comment"), p.dict("properties"), p.str("storage_root"))
 
 
-# -- schemas -----------------------------------------------------------------------------------------------------
-
-
-@router.post(f"{UC}/schemas")
-async def create_schema(request: Request) -> dict[str, Any]:
-    p = await read_params(request)
-    ws = workspace(request)
+def create_schema(ws: Workspace, p: Params) -> dict[str, Any]:
     schema = ws.catalog.create_schema(
         p.raw("catalog_name"), p.raw("name"), p.str("comment"), p.dict("properties"), p.str("storage_root")
     )
@@ -98,7 +87,6 @@ async def create_schema(request: Request) -> dict[str, Any]:
     return schema
 
 
-@router.get(f"{UC}/schemas")
 async def list_schemas(request: Request) -> dict[str, Any]:
     p = await read_params(request)
     catalog = p.str("catalog_name", required=True)
@@ -108,13 +96,8 @@ async def list_schemas(request: Request) -> dict[str, Any]:
     return _page(ws.catalog.list_schemas(catalog), p, "schemas")
 
 
-# -- volumes -----------------------------------------------------------------------------------------------------
-
-
-@router.post(f"{UC}/volumes")
-async def create_volume(request: Request) -> dict[str, Any]:
-    p = await read_params(request)
-    return workspace(request).catalog.create_volume(
+def create_volume(ws: Workspace, p: Params) -> dict[str, Any]:
+    return ws.catalog.create_volume(
         p.raw("catalog_name"),
         p.raw("schema_name"),
         p.raw("name"),
@@ -124,39 +107,96 @@ async def create_volume(request: Request) -> dict[str, Any]:
     )
 
 
-@router.get(f"{UC}/volumes")
-async def list_volumes(request: Request) -> dict[str, Any]:
-    p = await read_params(request)
-    found = workspace(request).catalog.list_volumes(
-        p.str("catalog_name", required=True), p.str("schema_name", required=True)
-    )
+def list_volumes(ws: Workspace, p: Params) -> dict[str, Any]:
+    found = ws.catalog.list_volumes(p.str("catalog_name", required=True), p.str("schema_name", required=True))
     return _page(found, p, "volumes")
 
 
-# -- tables (the metastore's; blocking calls run in a worker thread) ---------------------------------------------
+async def list_tables(request: Request) -> dict[str, Any]:
+    p = await read_params(request)
+    catalog, schema = p.str("catalog_name", required=True), p.str("schema_name", required=True)
+    return _page(await run_in_threadpool(workspace(request).tables.list, catalog, schema), p, "tables")
 
 
-@router.get(f"{UC}/tables")
-def list_tables(
-    request: Request, catalog_name: str = "", schema_name: str = "", max_results: int = 0, page_token: str = ""
-) -> dict[str, Any]:
-    if not catalog_name or not schema_name:
-        raise InvalidParameterValue(f"Missing required field: {'catalog_name' if not catalog_name else 'schema_name'}")
-    params = Params({"max_results": max_results, "page_token": page_token})
-    return _page(workspace(request).tables.list(catalog_name, schema_name), params, "tables")
+async def table_exists(request: Request) -> dict[str, Any]:
+    tables = workspace(request).tables
+    return {"table_exists": await run_in_threadpool(tables.exists, request.path_params["full_name"])}
 
 
-@router.get(f"{UC}/tables/{{full_name}}/exists")
-def table_exists(request: Request, full_name: str) -> dict[str, Any]:
-    return {"table_exists": workspace(request).tables.exists(full_name)}
+async def get_table(request: Request) -> dict[str, Any]:
+    return await run_in_threadpool(workspace(request).tables.get, request.path_params["full_name"])
 
 
-@router.get(f"{UC}/tables/{{full_name}}")
-def get_table(request: Request, full_name: str) -> dict[str, Any]:
-    return workspace(request).tables.get(full_name)
+async def delete_table(request: Request) -> None:
+    await run_in_threadpool(workspace(request).tables.delete, request.path_params["full_name"])
 
 
-@router.delete(f"{UC}/tables/{{full_name}}")
-def delete_table(request: Request, full_name: str) -> dict[str, Any]:
-    workspace(request).tables.delete(full_name)
-    return {}
+_PAGE_FIELDS: dict[str, Schema] = {"max_results": INT, "page_token": STR}
+_IN_SCHEMA: dict[str, Schema] = {"catalog_name": STR, "schema_name": STR, **_PAGE_FIELDS}
+
+ROUTES: list[Endpoint] = [
+    call(
+        "POST",
+        f"{UC}/catalogs",
+        create_catalog,
+        fields={"name": STR, "comment": STR, "properties": TAGS, "storage_root": STR},
+        required=("name",),
+    ),
+    call("GET", f"{UC}/catalogs", lambda ws, p: _page(ws.catalog.list_catalogs(), p, "catalogs"), fields=_PAGE_FIELDS),
+    *_object_rows(
+        "catalog",
+        "name",
+        UnityCatalog.get_catalog,
+        UnityCatalog.update_catalog,
+        lambda uc, name, force: uc.delete_catalog(name, force=force),
+        force=True,
+        documented={"GET": {}, "PATCH": {"comment": STR, "new_name": STR}, "DELETE": {}},
+    ),
+    call(
+        "POST",
+        f"{UC}/schemas",
+        create_schema,
+        fields={"catalog_name": STR, "name": STR, "comment": STR},
+        required=("catalog_name", "name"),
+    ),
+    Endpoint(
+        "GET", f"{UC}/schemas", list_schemas, fields={"catalog_name": STR, **_PAGE_FIELDS}, required=("catalog_name",)
+    ),
+    *_object_rows(
+        "schema",
+        "full_name",
+        UnityCatalog.get_schema,
+        UnityCatalog.update_schema,
+        lambda uc, name, force: uc.delete_schema(name, force=force),
+        force=True,
+        documented={"GET": {}, "DELETE": {}},
+    ),
+    call(
+        "POST",
+        f"{UC}/volumes",
+        create_volume,
+        fields={
+            "catalog_name": STR,
+            "schema_name": STR,
+            "name": STR,
+            "volume_type": enum("MANAGED", "EXTERNAL"),
+            "storage_location": STR,
+            "comment": STR,
+        },
+        required=("catalog_name", "schema_name", "name", "volume_type"),
+    ),
+    call("GET", f"{UC}/volumes", list_volumes, fields=_IN_SCHEMA, required=("catalog_name", "schema_name")),
+    *_object_rows(
+        "volume",
+        "name",
+        UnityCatalog.get_volume,
+        UnityCatalog.update_volume,
+        lambda uc, name, _force: uc.delete_volume(name),
+        force=False,
+        documented={},
+    ),
+    Endpoint("GET", f"{UC}/tables", list_tables, fields=_IN_SCHEMA, required=("catalog_name", "schema_name")),
+    Endpoint("GET", f"{UC}/tables/{{full_name}}/exists", table_exists, fields={}),
+    Endpoint("GET", f"{UC}/tables/{{full_name}}", get_table, fields={}),
+    Endpoint("DELETE", f"{UC}/tables/{{full_name}}", delete_table, fields={}),
+]

@@ -23,6 +23,7 @@ from airbricks.workspace.faults.rules import (
     CLUSTER_DEATH,
     CLUSTER_LAUNCH_FAILURE,
     HTTP,
+    LAUNCH_FAILURE_CODES,
     SLOW_CLUSTER_START,
     Rule,
     validate_rule,
@@ -146,9 +147,11 @@ class Faults:
     def _apply_model_rule(self, rule: Rule) -> None:
         count = rule.remaining or 1
         if rule.kind == CLUSTER_LAUNCH_FAILURE:
-            self.clusters.fail_next_launches(count, code=rule.code, type_=rule.type)
+            # validate_rule gave a launch failure its code and type (the defaults here are the same)
+            code = rule.code or "CLOUD_PROVIDER_LAUNCH_FAILURE"
+            self.clusters.fail_next_launches(count, code=code, type_=rule.type or LAUNCH_FAILURE_CODES[code])
         elif rule.kind == SLOW_CLUSTER_START:
-            self.clusters.slow_next_starts(count, rule.seconds)
+            self.clusters.slow_next_starts(count, rule.seconds or 0.0)  # validate_rule requires seconds
         elif rule.kind == CLUSTER_DEATH:
             if rule.cluster_id:
                 self.clusters.kill(rule.cluster_id, code=rule.code or "DRIVER_UNREACHABLE")

@@ -1,25 +1,24 @@
-"""HTTP for the local workspace's own admin API: fault rules (``/api/2.0/airbricks/faults``), the volumes that
-exist (for the testing kit's reset) and the OpenAPI description used by the fuzz tests. Same bearer auth as
-everything else; no other back doors."""
+"""HTTP for the local workspace's own admin API: fault rules (``/api/2.0/airbricks/faults``) and the volumes that
+exist (for the testing kit's reset). Same bearer auth as everything else; no other back doors. Undocumented in
+the OpenAPI description: fuzzing them would install faults into the fuzz run itself."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
+from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
-from airbricks.workspace.server.http import read_params, workspace
+from airbricks.workspace.params import Params
+from airbricks.workspace.server.http import Endpoint, call, workspace
 
-router = APIRouter()
 FAULTS = "/api/2.0/airbricks/faults"
 
 
-@router.post(FAULTS, include_in_schema=False)
-async def add_faults(request: Request) -> dict[str, Any]:
+def add_faults(ws: Workspace, params: Params) -> dict[str, Any]:
     """Body: one rule, or ``{"rules": [...]}``, optionally with ``"seed"`` (re-seeds the random source)."""
-    params = await read_params(request)
-    faults = workspace(request).faults
+    faults = ws.faults
     if "seed" in params:
         faults.set_seed(params.int("seed"))
     if "rules" in params:
@@ -33,19 +32,15 @@ async def add_faults(request: Request) -> dict[str, Any]:
     return {"rule_ids": faults.add(specs)}
 
 
-@router.get(FAULTS, include_in_schema=False)
 async def list_faults(request: Request) -> dict[str, Any]:
-    """Every rule with its hit count, and the injected faults by kind."""
+    """Every rule with its hit count, and the injected faults by kind (the body, if any, is not read)."""
     return workspace(request).faults.describe()
 
 
-@router.delete(FAULTS, include_in_schema=False)
-async def clear_faults(request: Request) -> dict[str, Any]:
+async def clear_faults(request: Request) -> None:
     workspace(request).faults.clear()
-    return {}
 
 
-@router.get("/api/2.0/airbricks/volumes", include_in_schema=False)
 async def list_volumes(request: Request) -> dict[str, Any]:
     """Every volume that has a folder, as ``/Volumes/<catalog>/<schema>/<volume>``. The Files API cannot list
     above a volume and there is no Unity Catalog API here, so this is how a test reset finds the files a
@@ -53,3 +48,11 @@ async def list_volumes(request: Request) -> dict[str, Any]:
     root = workspace(request).volumes.root
     found = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*/*") if p.is_dir())
     return {"volumes": [f"/Volumes/{volume}" for volume in found]}
+
+
+ROUTES: list[Endpoint] = [
+    call("POST", FAULTS, add_faults),
+    Endpoint("GET", FAULTS, list_faults),
+    Endpoint("DELETE", FAULTS, clear_faults),
+    Endpoint("GET", "/api/2.0/airbricks/volumes", list_volumes),
+]

@@ -80,7 +80,7 @@ def _path_matcher(pattern: str | None) -> Callable[[str], bool]:
             regex = re.compile(pattern.removeprefix("re:"))
             return lambda path: regex.search(path) is not None
     except re.error as exc:
-        raise InvalidParameterValue(f"Invalid value for field 'path': not a valid regular expression ({exc})")
+        raise InvalidParameterValue(f"Invalid value for field 'path': not a valid regular expression ({exc})") from None
     glob = pattern.removeprefix("glob:")
     if not glob.startswith("/"):
         glob = "*" + glob
@@ -153,7 +153,7 @@ def validate_rule(spec: Any) -> Rule:
     try:
         probability = float(probability)
     except ValueError:
-        raise InvalidParameterValue("Invalid value for field 'probability': expected a number from 0 to 1")
+        raise InvalidParameterValue("Invalid value for field 'probability': expected a number from 0 to 1") from None
     if not 0.0 <= probability <= 1.0:
         raise InvalidParameterValue("Invalid value for field 'probability': must be between 0 and 1")
     rule = Rule(

@@ -6,14 +6,14 @@ The token printed by ``airbricks serve`` belongs to the workspace's first user (
 workspace with a token of its own: the real admin API ``token-management/on-behalf-of/tokens`` mints one for a
 service principal, and ``/api/2.0/airbricks/tokens`` (admin only) does the same for a SCIM user, which the real
 service can only do by that user logging in. Minted tokens are kept as SHA-256 digests only: the data dir never
-holds them. Per-run tokens (:mod:`airbricks.workspace.kernel.channel`) are looked up here too.
+holds them (:mod:`airbricks.workspace.identity.tokens`). Per-run tokens (:mod:`airbricks.workspace.kernel.channel`)
+are looked up here too.
 
 Knows nothing of HTTP; resources are SCIM documents (``userName``, ``displayName``, ``applicationId``...).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airbricks.workspace.errors import Conflict, InvalidParameterValue, PermissionDenied, ResourceDoesNotExist
-from airbricks.workspace.identity.scim import apply_patch, scim_error
+from airbricks.workspace.identity.scim import (
+    apply_patch,
+    checked_name,
+    first_admin_error,
+    listed,
+    parse_filter,
+    scim_error,
+)
+from airbricks.workspace.identity.tokens import MintedTokens, check_lifetime
 from airbricks.workspace.shared import Shared
 
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:"
@@ -33,9 +41,6 @@ SCHEMAS = {
     "Groups": SCHEMA + "Group",
     "ServicePrincipals": "urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal",
 }
-TOKEN_KIND = "minted_token"
-#: The longest lifetime a minted token may ask for (the real default maximum is 730 days).
-MAX_LIFETIME_SECONDS = 730 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -60,27 +65,30 @@ class Principal:
         return self.groups | {self.name}
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class Identity:
     """SCIM users, groups and service principals, plus the tokens that name them.
 
-    :param run_principal: the principal of a live per-run token, or None (set by the run channel).
+    :param run_principal: the principal of a live per-run token, or None (the run channel's tokens).
+    :param on_user_created: called with each new user's name (the workspace makes their home folder).
     """
 
-    def __init__(self, shared: Shared, *, token: str) -> None:
+    def __init__(
+        self,
+        shared: Shared,
+        *,
+        token: str,
+        run_principal: Callable[[str], Principal | None] = lambda _token: None,
+        on_user_created: Callable[[str], None] = lambda _name: None,
+    ) -> None:
         self.shared = shared
         self._token = token.encode()
-        self.run_principal: Callable[[str], Principal | None] = lambda _token: None
-        #: Called with each new user's name (the workspace makes their home folder).
-        self.on_user_created: Callable[[str], None] = lambda _name: None
+        self.run_principal = run_principal
+        self.on_user_created = on_user_created
         self.docs: dict[str, dict[str, dict[str, Any]]] = {r: {} for r in KINDS}
         for resource, kind in KINDS.items():
             for ident, doc in shared.store.load(kind):
                 self.docs[resource][ident] = doc
-        self._tokens = {doc["digest"]: doc for _, doc in shared.store.load(TOKEN_KIND)}
+        self.tokens = MintedTokens(shared)
         self.me = self._bootstrap(shared.config.user)
 
     # -- the first user --------------------------------------------------------------------------------
@@ -126,11 +134,11 @@ class Identity:
         if found is not None:
             return found
         with self.shared.lock:
-            doc = self._tokens.get(_digest(token))
-            if doc is None or (doc["expiry_time"] != -1 and doc["expiry_time"] <= self.shared.now_ms()):
+            minted = self.tokens.find(token)
+            if minted is None:
                 return None
             try:
-                return self.principal_of(doc["resource"], doc["principal_id"])
+                return self.principal_of(minted.resource, minted.principal_id)
             except ResourceDoesNotExist:
                 return None  # the principal was deleted: its tokens die with it
 
@@ -139,45 +147,27 @@ class Identity:
     ) -> tuple[str, dict[str, Any]]:
         """A new token for a service principal or user (admins only); returns the value (shown once) and info."""
         require_admin(caller, "create tokens on behalf of other principals")
-        if lifetime_seconds is not None and not 0 < lifetime_seconds <= MAX_LIFETIME_SECONDS:
-            raise InvalidParameterValue(
-                f"Invalid value for field 'lifetime_seconds': must be between 1 and "
-                f"{MAX_LIFETIME_SECONDS} seconds, got {lifetime_seconds}"
-            )
+        check_lifetime(lifetime_seconds)
         with self.shared.lock:
             owner = self.principal_of(resource, principal_id)
-            value = "dapi" + secrets.token_hex(16)
-            now = self.shared.now_ms()
-            info = {
-                "token_id": secrets.token_hex(32),
-                "creation_time": now,
-                "comment": comment or "",
-                "expiry_time": now + lifetime_seconds * 1000 if lifetime_seconds else -1,
-                "owner_id": int(owner.id),
-                "created_by_id": int(caller.id),
-                "created_by_username": caller.name,
-            }
-            doc = {**info, "digest": _digest(value), "resource": resource, "principal_id": owner.id}
-            self.shared.store.put(TOKEN_KIND, info["token_id"], doc)
-            self._tokens[doc["digest"]] = doc
-            return value, info
+            value, minted = self.tokens.mint(
+                resource=resource,
+                principal_id=owner.id,
+                created_by=(caller.id, caller.name),
+                lifetime_seconds=lifetime_seconds,
+                comment=comment,
+            )
+            return value, minted.info()
 
     def list_tokens(self, caller: Principal) -> list[dict[str, Any]]:
         require_admin(caller, "list the workspace's tokens")
         with self.shared.lock:
-            return [
-                {k: v for k, v in d.items() if k not in ("digest", "resource", "principal_id")}
-                for d in self._tokens.values()
-            ]
+            return [minted.info() for minted in self.tokens.list()]
 
     def delete_token(self, caller: Principal, token_id: str) -> None:
         require_admin(caller, "delete tokens")
         with self.shared.lock:
-            doc = next((d for d in self._tokens.values() if d["token_id"] == token_id), None)
-            if doc is None:
-                raise ResourceDoesNotExist(f"Token with id {token_id} does not exist.")
-            del self._tokens[doc["digest"]]
-            self.shared.store.delete(TOKEN_KIND, token_id)
+            self.tokens.delete(token_id)
 
     # -- SCIM resources --------------------------------------------------------------------------------
 
@@ -258,7 +248,7 @@ class Identity:
 
     def create(self, caller: Principal, resource: str, body: dict[str, Any]) -> dict[str, Any]:
         require_admin(caller, f"create {resource.lower()}")
-        name = _checked_name(resource, body)
+        name = checked_name(resource, body)
         fields = {k: v for k, v in body.items() if k not in ("id", "schemas", "groups", "meta")}
         with self.shared.lock:
             if resource != "ServicePrincipals" and self._by_name(resource, name) is not None:
@@ -268,11 +258,11 @@ class Identity:
                 fields.setdefault("displayName", name.split("@")[0])
                 fields.setdefault("emails", [{"value": name, "type": "work", "primary": True}])
             if resource == "Groups":
-                fields["members"] = [self._member(m) for m in _listed(body.get("members"))]
+                fields["members"] = [self._member(m) for m in listed(body.get("members"))]
             # Checked before anything is written: a bad group leaves no half-created principal.
             targets = [
                 self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")
-                for g in _listed(body.get("groups"))
+                for g in listed(body.get("groups"))
             ]
             doc = self._new(resource, fields)
             if resource == "Users":
@@ -294,7 +284,7 @@ class Identity:
         """SCIM PUT: the resource becomes the body (its id, ``userName`` and ``applicationId`` stay); a user's or
         service principal's ``groups``, when given, become exactly its memberships."""
         require_admin(caller, f"update {resource.lower()}")
-        name = _checked_name(resource, body)
+        name = checked_name(resource, body)
         with self.shared.lock:
             doc = self._doc(resource, ident)
             kept = {k: doc[k] for k in ("id", "schemas", "userName", "applicationId") if k in doc}
@@ -303,15 +293,16 @@ class Identity:
             fields = {k: v for k, v in body.items() if k not in ("id", "schemas", "groups", "meta", *kept)}
             new = {**fields, **kept}
             if resource == "Groups":
-                new["members"] = [self._item(resource, "members", m) for m in _listed(body.get("members"))]
+                new["members"] = [self._item(resource, "members", m) for m in listed(body.get("members"))]
                 self._check_group_change(doc, new)
             elif "groups" in body:
                 wanted = {
                     self._doc("Groups", str(g.get("value")) if isinstance(g, dict) else "")["id"]
-                    for g in _listed(body["groups"])
+                    for g in listed(body["groups"])
                 }
-                if doc["id"] == self.me.id and self._by_name("Groups", ADMINS)["id"] not in wanted:
-                    raise _first_admin_error(doc)
+                admins = self._by_name("Groups", ADMINS)
+                if doc["id"] == self.me.id and admins is not None and admins["id"] not in wanted:
+                    raise first_admin_error(doc)
                 self._set_memberships(doc, wanted)
             if resource != "Groups":
                 new.setdefault("active", True)
@@ -339,11 +330,11 @@ class Identity:
         if new.get("displayName") != doc["displayName"]:
             if doc["displayName"] in (ADMINS, USERS):
                 raise scim_error(InvalidParameterValue, 400, f"The {doc['displayName']} group cannot be renamed.")
-            _checked_name("Groups", new)
+            checked_name("Groups", new)
             if self._by_name("Groups", new["displayName"]) is not None:
                 raise scim_error(Conflict, 409, f"Group with name {new['displayName']} already exists.")
         if doc["displayName"] == ADMINS and not any(m.get("value") == self.me.id for m in new.get("members") or []):
-            raise _first_admin_error(self.docs["Users"][self.me.id])
+            raise first_admin_error(self.docs["Users"][self.me.id])
 
     def _set_memberships(self, doc: dict[str, Any], group_ids: set[str]) -> None:
         for group in self.docs["Groups"].values():
@@ -388,47 +379,6 @@ class Identity:
                     self._save("Groups", group)
 
 
-def _first_admin_error(user: dict[str, Any]) -> Any:
-    return scim_error(
-        InvalidParameterValue,
-        400,
-        f"{user['userName']} must stay in the admins group: the workspace needs its first user as an admin.",
-    )
-
-
-def _listed(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _checked_name(resource: str, body: dict[str, Any]) -> str:
-    """The name of a new or replaced resource (``userName`` or ``displayName``), checked as Databricks does."""
-    key = {"Users": "userName", "Groups": "displayName", "ServicePrincipals": "displayName"}[resource]
-    name = body.get(key)
-    if not isinstance(name, str) or not name.strip():
-        raise scim_error(InvalidParameterValue, 400, f"Missing required field: {key}")
-    if len(name.encode()) > 255 or "/" in name or name != name.strip():
-        raise scim_error(
-            InvalidParameterValue,
-            400,
-            f"Invalid value for field '{key}': at most 255 bytes, no '/' and no leading or trailing spaces",
-        )
-    return name
-
-
 def require_admin(caller: Principal, action: str) -> None:
     if not caller.is_admin:
         raise PermissionDenied(f"Only workspace admins can {action}; {caller.name} is not in the admins group.")
-
-
-def parse_filter(text: str) -> tuple[str, str]:
-    """``userName eq "a@b.c"`` -> ``("userName", "a@b.c")``; other operators are refused by name."""
-    parts = text.strip().split(None, 2)
-    if len(parts) != 3 or parts[1].lower() != "eq":
-        raise scim_error(
-            InvalidParameterValue,
-            400,
-            f"Unsupported filter '{text[:200]}': the local workspace understands 'attribute eq \"value\"' only.",
-        )
-    return parts[0], parts[2].strip().strip('"')

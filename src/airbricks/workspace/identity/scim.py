@@ -1,4 +1,5 @@
-"""SCIM documents: the error shape, and ``PatchOp`` (RFC 7644 3.5.2) on one resource as Databricks applies it.
+"""SCIM documents: the error shape, names and filters as Databricks checks them, and ``PatchOp`` (RFC 7644
+3.5.2) on one resource as Databricks applies it.
 
 What real clients send: the SDK's ``groups.patch``/``users.patch`` and Terraform's group membership add members
 with ``{"op": "add", "value": {"members": [{"value": id}]}}`` (no path) or ``{"op": "add", "path": "members",
@@ -13,9 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from airbricks.workspace.errors import InvalidParameterValue
+from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 #: Attributes no patch may change: the id the service assigns, and the names principals are known by.
@@ -25,12 +26,15 @@ MULTI_VALUED = frozenset({"members", "entitlements", "roles", "emails", "groups"
 _FILTERED = re.compile(r'^(\w+)\[value eq "?([^"\]]*)"?\]$')
 
 
-def scim_error(cls: type, status: int, detail: str) -> Any:
+E = TypeVar("E", bound=DatabricksError)
+
+
+def scim_error(cls: type[E], status: int, detail: str) -> E:
     """A SCIM error (its own body shape: ``schemas``, ``detail``, ``status``) with the Databricks fields too."""
     return cls(detail, schemas=[ERROR_SCHEMA], detail=detail, status=str(status))
 
 
-def _error(detail: str) -> Any:
+def _error(detail: str) -> InvalidParameterValue:
     return scim_error(InvalidParameterValue, 400, detail)
 
 
@@ -126,3 +130,46 @@ def apply_patch(
         else:
             raise _error("Invalid value for field 'path': expected a string.")
     return out
+
+
+def first_admin_error(user: dict[str, Any]) -> InvalidParameterValue:
+    """Why the workspace's first user cannot leave ``admins``: nobody could administer the workspace again."""
+    return scim_error(
+        InvalidParameterValue,
+        400,
+        f"{user['userName']} must stay in the admins group: the workspace needs its first user as an admin.",
+    )
+
+
+def listed(value: Any) -> list[Any]:
+    """A multi-valued attribute as a list (absent: empty; one value: a list of it)."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def checked_name(resource: str, body: dict[str, Any]) -> str:
+    """The name of a new or replaced resource (``userName`` or ``displayName``), checked as Databricks does."""
+    key = {"Users": "userName", "Groups": "displayName", "ServicePrincipals": "displayName"}[resource]
+    name = body.get(key)
+    if not isinstance(name, str) or not name.strip():
+        raise scim_error(InvalidParameterValue, 400, f"Missing required field: {key}")
+    if len(name.encode()) > 255 or "/" in name or name != name.strip():
+        raise scim_error(
+            InvalidParameterValue,
+            400,
+            f"Invalid value for field '{key}': at most 255 bytes, no '/' and no leading or trailing spaces",
+        )
+    return name
+
+
+def parse_filter(text: str) -> tuple[str, str]:
+    """``userName eq "a@b.c"`` -> ``("userName", "a@b.c")``; other operators are refused by name."""
+    parts = text.strip().split(None, 2)
+    if len(parts) != 3 or parts[1].lower() != "eq":
+        raise scim_error(
+            InvalidParameterValue,
+            400,
+            f"Unsupported filter '{text[:200]}': the local workspace understands 'attribute eq \"value\"' only.",
+        )
+    return parts[0], parts[2].strip().strip('"')

@@ -11,6 +11,7 @@ Knows nothing of HTTP; every method takes the calling :class:`~airbricks.workspa
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any
 
@@ -254,7 +255,7 @@ class SecretScopes:
             scope = self._acl_scope(caller, scope_name, principal)
             return {"principal": principal, "permission": scope["acls"][principal]}
 
-    def list_acls(self, caller: Principal, scope_name: Any) -> list[dict[str, str]]:
+    def list_acls(self, caller: Principal, scope_name: Any) -> builtins.list[dict[str, str]]:
         with self.shared.lock:
             scope = self._scope(scope_name)
             self._require(caller, scope, "MANAGE")

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
-from airbricks.workspace.server.http import workspace
+from airbricks.workspace.server.http import Endpoint, workspace
 from airbricks.workspace.ui import login_url
 
-router = APIRouter()
 
-
-@router.post("/api/2.0/airbricks/ui/login-links", include_in_schema=False)
 async def new_login_link(request: Request) -> dict[str, Any]:
     return {"url": login_url(workspace(request))}
+
+
+ROUTES: list[Endpoint] = [Endpoint("POST", "/api/2.0/airbricks/ui/login-links", new_login_link)]
