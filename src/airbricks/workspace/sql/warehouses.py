@@ -343,13 +343,16 @@ class Warehouses:
             self._fail(
                 doc,
                 now,
-                report.reason or _reason("DRIVER_UNREACHABLE", "The warehouse's Spark driver stopped while starting."),
+                report.reason.to_doc()
+                if report.reason
+                else _reason("DRIVER_UNREACHABLE", "The warehouse's Spark driver stopped while starting."),
             )
 
     def _check_running(self, doc: dict[str, Any], now: int) -> None:
         report = self.engine.report(doc["id"])
         if report.state is DriverState.FAILED:
-            self._fail(doc, now, report.reason or _reason("DRIVER_UNREACHABLE", "The warehouse's driver died."))
+            reason = report.reason.to_doc() if report.reason else None
+            self._fail(doc, now, reason or _reason("DRIVER_UNREACHABLE", "The warehouse's driver died."))
             return
         minutes = doc.get("auto_stop_mins") or 0
         if self.is_busy(doc["id"]):
@@ -374,7 +377,7 @@ class Warehouses:
                 {"num_workers": cores, "spark_conf": {"spark.app.name": f"airbricks SQL warehouse {doc['name']}"}},
             )
         except CapacityExceeded as full:
-            doc["_launch_failure"] = full.reason
+            doc["_launch_failure"] = full.reason.to_doc()
         self._save(doc)
 
     def _begin_stop(self, doc: dict[str, Any], now: int) -> None:
