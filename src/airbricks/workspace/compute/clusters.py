@@ -3,7 +3,8 @@
 The model knows nothing of HTTP (moto style): it moves clusters through
 PENDING -> RUNNING -> (RESIZING | RESTARTING -> RUNNING) -> TERMINATING -> TERMINATED on the workspace clock,
 and raises :mod:`airbricks.workspace.errors` exceptions with the real service's codes and messages. Specs
-are validated by :mod:`airbricks.workspace.compute.specs`.
+are validated by :mod:`airbricks.workspace.compute.specs`; what a state change does (and the ticker) is
+:class:`~airbricks.workspace.compute.lifecycle.ClusterLifecycle`, which this model holds.
 
 Every public method takes the workspace lock and writes each change through the store before it returns.
 Deadlines are absolute epoch ms, so a PENDING cluster resumes its timeline after :meth:`Clusters.recover`.
