@@ -30,7 +30,7 @@ COMMANDS = ("1.2",)
 _EVENTS_DEFAULT_LIMIT = 50
 _EVENTS_MAX_LIMIT = 500
 
-#: The fields of a cluster spec (``clusters/create``, and a job's ``new_cluster``).
+#: The fields of a cluster spec (``clusters/create``; a job's ``new_cluster`` has the same).
 CLUSTER_SPEC_FIELDS: dict[str, Schema] = {
     "cluster_name": STR,
     "spark_version": STR,
@@ -47,8 +47,6 @@ CLUSTER_SPEC_FIELDS: dict[str, Schema] = {
     "single_user_name": STR,
     "policy_id": STR,
 }
-#: A cluster spec as one schema (a job's ``new_cluster``).
-NEW_CLUSTER = obj(**CLUSTER_SPEC_FIELDS)
 _CLUSTER_ID = {"cluster_id": STR}
 
 
