@@ -12,7 +12,7 @@ from databricks.sdk.service.catalog import ColumnTypeName, DataSourceFormat, Tab
 from databricks.sdk.service.compute import CommandStatus, Language, ResultType
 
 from airbricks.workspace.server.serve import LocalWorkspace
-from workspace.test_command_execution import run, wait_command, wait_context
+from workspace.compute.test_api_commands import run, wait_command, wait_context
 
 
 def test_context_keeps_state_uses_spark_and_the_tables_api_sees_its_table(

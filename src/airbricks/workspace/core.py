@@ -103,11 +103,15 @@ class Workspace:
         self.volumes = Volumes(self.shared)
         self.catalog = UnityCatalog(self.shared, self.volumes.root)
         self.volumes.require_volume = self.catalog.require_volume
-        self.clusters = Clusters(self.shared, engine=self._engine(config))
-        self.clusters.launch_spec = cluster_secrets.launch_spec
+        self.clusters = Clusters(
+            self.shared,
+            engine=self._engine(config),
+            launch_spec=cluster_secrets.launch_spec,
+            is_busy=lambda cluster_id: self.runs.is_cluster_busy(cluster_id),
+            on_fault=lambda kind: self.faults.count(kind),
+        )
         self.faults = Faults(self.shared, self.clusters)
-        self.tables = Tables(self.catalog, getattr(self.clusters.engine, "metastore_port", lambda start: None))
-        self.clusters.on_fault = self.faults.count
+        self.tables = Tables(self.catalog, self.clusters.engine.metastore_port)
         self.objects = WorkspaceObjects(self.shared)
         self.git = GitRepos(self.shared.data_dir / "git")
         self.repos = Repos(self.shared, self.objects, self.git)
@@ -118,7 +122,6 @@ class Workspace:
         )
         self.runs = Runs(self.shared, executor=executor)
         self.run_identity = executor.identity = RunIdentity(self.shared, self.identity, cluster_secrets)
-        self.clusters.is_busy = self.runs.is_cluster_busy
         self.jobs = Jobs(self.shared, runs=self.runs)
         self.contexts = Contexts(self.shared, self.clusters, self.local_paths)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)

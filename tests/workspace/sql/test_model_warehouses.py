@@ -13,6 +13,7 @@ import pytest
 from tests.workspace.model_kit import START_MS
 
 from airbricks.workspace.compute.engine import CapacityExceeded, DriverReport, DriverState
+from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue, NotFound, ResourceAlreadyExists, ResourceDoesNotExist
 from airbricks.workspace.params import Params
@@ -35,11 +36,7 @@ class ScriptedEngine:
         live = [s for s in self.drivers.values() if s in (DriverState.STARTING, DriverState.READY)]
         if len(live) >= self.capacity:
             raise CapacityExceeded(
-                {
-                    "code": "CLOUD_PROVIDER_RESOURCE_STOCKOUT",
-                    "type": "CLOUD_FAILURE",
-                    "parameters": {"databricks_error_message": "at most 1 Spark drivers"},
-                }
+                TerminationReason.error("CLOUD_PROVIDER_RESOURCE_STOCKOUT", "at most 1 Spark drivers", "CLOUD_FAILURE")
             )
         self.drivers[ident] = DriverState.STARTING
         self.launches.append(doc)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airbricks.workspace.compute import specs as cluster_specs
+from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.errors import InvalidState
 from airbricks.workspace.shared import CREATOR
 
@@ -32,12 +33,12 @@ def _pretty(state: str) -> str:
     return state.capitalize()
 
 
-def reason_message(reason: dict[str, Any], minutes: int | None = None) -> str:
+def reason_message(reason: TerminationReason, minutes: int | None = None) -> str:
     """The ``state_message`` of a terminated cluster, explaining its ``termination_reason``."""
-    params = reason.get("parameters") or {}
+    params = reason.parameters
     if params.get("databricks_error_message"):
         return params["databricks_error_message"]
-    code = reason.get("code")
+    code = reason.code
     if code == "INACTIVITY":
         return f"Inactive cluster terminated (inactive for {params.get('inactivity_duration_min', minutes)} minutes)."
     if code == "USER_REQUEST":
@@ -47,8 +48,8 @@ def reason_message(reason: dict[str, Any], minutes: int | None = None) -> str:
     return f"Cluster terminated. Reason: {code}"
 
 
-def user_request(username: str = CREATOR) -> dict[str, Any]:
-    return {"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": username}}
+def user_request(username: str = CREATOR) -> TerminationReason:
+    return TerminationReason("USER_REQUEST", "SUCCESS", {"username": username})
 
 
 def new_cluster_id(now: int, taken: Container[str]) -> str:
@@ -61,6 +62,32 @@ def new_cluster_id(now: int, taken: Container[str]) -> str:
             return ident
 
 
+@dataclass(frozen=True)
+class ClusterEvent:
+    """One entry of ``clusters/events``. ``seq`` orders a cluster's events: it is the suffix of the event's store
+    key, never part of the answer (documents stored by earlier versions also carry it as ``_seq``: ignored)."""
+
+    cluster_id: str
+    timestamp: int
+    type: str
+    details: dict[str, Any]
+    seq: int
+
+    @property
+    def key(self) -> str:
+        """The event's id in the store: ``<cluster id>/<seq>``, zero-padded so ids sort as the events do."""
+        return f"{self.cluster_id}/{self.seq:08d}"
+
+    def to_doc(self) -> dict[str, Any]:
+        """As ``clusters/events`` answers it, and as it is stored."""
+        return {"cluster_id": self.cluster_id, "timestamp": self.timestamp, "type": self.type, "details": self.details}
+
+    @classmethod
+    def from_store(cls, key: str, data: dict[str, Any]) -> ClusterEvent:
+        cluster_id, _, seq = key.rpartition("/")
+        return cls(cluster_id, data["timestamp"], data["type"], data.get("details") or {}, int(seq))
+
+
 @dataclass
 class Cluster:
     """One cluster: its public document plus what the lifecycle needs (never shown by ``get``)."""
@@ -68,12 +95,12 @@ class Cluster:
     doc: dict[str, Any]
     created_time: int
     transitions: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[ClusterEvent] = field(default_factory=list)
     deleted: bool = False
     #: When the current transitional state (PENDING, RESTARTING, RESIZING, TERMINATING) ends.
     deadline: int | None = None
     #: Termination reason an injected launch failure ends the current PENDING with.
-    launch_failure: dict[str, Any] | None = None
+    launch_failure: TerminationReason | None = None
     resize_from: int | None = None
     #: Set by ensure_started on a TERMINATING cluster: launch again as soon as it is TERMINATED.
     start_after_termination: bool = False
@@ -97,14 +124,14 @@ class Cluster:
             "transitions": self.transitions,
             "deleted": self.deleted,
             "deadline": self.deadline,
-            "launch_failure": self.launch_failure,
+            "launch_failure": self.launch_failure.to_doc() if self.launch_failure else None,
             "resize_from": self.resize_from,
             "start_after_termination": self.start_after_termination,
         }
 
     @classmethod
     def from_store(cls, data: dict[str, Any]) -> Cluster:
-        return cls(**data)
+        return cls(**{**data, "launch_failure": TerminationReason.from_doc(data.get("launch_failure"))})
 
     def enter(self, state: str, now: int, message: str, seconds: float | None) -> None:
         log.info("cluster %s: %s%s", self.id, state, f" ({message})" if message else "")
@@ -182,7 +209,8 @@ class Cluster:
         for name in ("driver", "executors", "spark_context_id", "cluster_memory_mb", "cluster_cores"):
             doc.pop(name, None)
         doc["terminated_time"] = now
-        reason = doc.get("termination_reason") or {"code": "UNKNOWN", "type": "SERVICE_FAULT", "parameters": {}}
-        doc["termination_reason"] = reason
+        unknown = TerminationReason("UNKNOWN", "SERVICE_FAULT")
+        reason = TerminationReason.from_doc(doc.get("termination_reason")) or unknown
+        doc["termination_reason"] = reason.to_doc()
         self.enter("TERMINATED", now, reason_message(reason, doc.get("autotermination_minutes")), None)
         self.launch_failure = None

@@ -3,7 +3,8 @@
 The model knows nothing of HTTP (moto style): it moves clusters through
 PENDING -> RUNNING -> (RESIZING | RESTARTING -> RUNNING) -> TERMINATING -> TERMINATED on the workspace clock,
 and raises :mod:`airbricks.workspace.errors` exceptions with the real service's codes and messages. Specs
-are validated by :mod:`airbricks.workspace.compute.specs`.
+are validated by :mod:`airbricks.workspace.compute.specs`; what a state change does (and the ticker) is
+:class:`~airbricks.workspace.compute.lifecycle.ClusterLifecycle`, which this model holds.
 
 Every public method takes the workspace lock and writes each change through the store before it returns.
 Deadlines are absolute epoch ms, so a PENDING cluster resumes its timeline after :meth:`Clusters.recover`.
@@ -17,13 +18,15 @@ mutated in place.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
 from airbricks.workspace.compute import specs as cluster_specs
 from airbricks.workspace.compute.cluster import DOWN_STATES, UP_STATES, Cluster, new_cluster_id, user_request
 from airbricks.workspace.compute.engine import ComputeEngine, NoEngine
-from airbricks.workspace.compute.lifecycle import CLUSTER_KIND, EVENT_KIND, ClusterLifecycle
+from airbricks.workspace.compute.lifecycle import ClusterLifecycle
+from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.shared import Shared
@@ -37,11 +40,17 @@ def _ignore(_kind: str) -> None:
     return None
 
 
-class Clusters(ClusterLifecycle):
-    """All clusters of the workspace.
+def _as_is(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc
+
+
+class Clusters:
+    """All clusters of the workspace: the REST API's commands, checked, then handed to the lifecycle.
 
     :param shared: the workspace's store, lock, clock and settings.
     :param engine: runs the process behind each cluster (a Spark driver); none by default.
+    :param launch_spec: the spec a driver starts with, from the cluster's (the workspace resolves secret
+        references in it); the cluster's own by default.
     :param is_busy: whether a run waits for or runs on a cluster (busy clusters never auto-terminate).
     :param on_fault: called with the fault kind when an injected fault fires (for the fault counts).
     """
@@ -51,43 +60,42 @@ class Clusters(ClusterLifecycle):
         shared: Shared,
         *,
         engine: ComputeEngine | None = None,
+        launch_spec: Callable[[dict[str, Any]], dict[str, Any]] = _as_is,
         is_busy: Callable[[str], bool] = _never_busy,
         on_fault: Callable[[str], None] = _ignore,
     ) -> None:
         self.shared = shared
-        self.config = shared.config
-        self.engine: ComputeEngine = engine or NoEngine()
         self.is_busy = is_busy
-        self.on_fault = on_fault
-        #: The spec a driver starts with, from the cluster's (set by the workspace: secret references resolved).
-        self.launch_spec: Callable[[dict[str, Any]], dict[str, Any]] = lambda doc: doc
-        self._clusters: dict[str, Cluster] = {}
-        #: Injected launch failures still to hand out: termination reasons, one per launch.
-        self._launch_failures: list[dict[str, Any]] = []
-        #: Injected slow starts still to hand out: PENDING durations in seconds, one per launch.
-        self._slow_starts: list[float] = []
+        self._life = ClusterLifecycle(
+            shared,
+            engine or NoEngine(),
+            launch_spec=launch_spec,
+            is_busy=lambda cluster_id: self.is_busy(cluster_id),  # read late: tests and faults replace it
+            on_fault=on_fault,
+        )
+
+    @property
+    def engine(self) -> ComputeEngine:
+        """The compute engine every cluster's driver runs on (SQL warehouses share it)."""
+        return self._life.engine
+
+    def tick(self, now: int) -> None:
+        """Finish transitional states whose time is up; auto-terminate idle clusters."""
+        self._life.tick(now)
 
     # ------------------------------------------------------------------ persistence
 
     def recover(self) -> None:
         """Reload every cluster (deleted ones too, so ids are never reused) and its events."""
         with self.shared.lock:
-            self._clusters.clear()
-            for ident, data in self.shared.store.load(CLUSTER_KIND):
-                self._clusters[ident] = Cluster.from_store(data)
-            for ident, event in self.shared.store.load(EVENT_KIND):
-                cluster = self._clusters.get(ident.rpartition("/")[0])
-                if cluster is not None:
-                    cluster.events.append(event)
-            for cluster in self._clusters.values():
-                cluster.events.sort(key=lambda e: e["_seq"])
+            self._life.load()
             self.engine.recover()
             now = self.shared.now_ms()
-            for cluster in self._clusters.values():
+            for cluster in self._life.clusters.values():
                 if cluster.state in ("PENDING", "RESTARTING") or (
                     cluster.state in UP_STATES and self.engine.drivers_die_with_server
                 ):
-                    self._relaunch_after_restart(cluster, now)
+                    self._life.relaunch_after_restart(cluster, now)
                 elif cluster.state in UP_STATES:
                     self.engine.launch(cluster.id, cluster.doc)
 
@@ -96,7 +104,7 @@ class Clusters(ClusterLifecycle):
     def _find(self, cluster_id: Any, *, include_deleted: bool = False) -> Cluster:
         if cluster_id is None or cluster_id == "":
             raise InvalidParameterValue("Missing required field: cluster_id")
-        cluster = self._clusters.get(str(cluster_id))
+        cluster = self._life.clusters.get(str(cluster_id))
         if cluster is None or (cluster.deleted and not include_deleted):
             raise does_not_exist("Cluster", cluster_id)
         return cluster
@@ -115,7 +123,7 @@ class Clusters(ClusterLifecycle):
         with self.shared.lock:
             docs = [
                 dict(c.doc)
-                for c in self._clusters.values()
+                for c in self._life.clusters.values()
                 if not c.deleted
                 and (not states or c.state in states)
                 and (not sources or c.doc["cluster_source"] in sources)
@@ -141,7 +149,7 @@ class Clusters(ClusterLifecycle):
 
     def _create(self, clean: dict[str, Any], *, source: str) -> str:
         now = self.shared.now_ms()
-        ident = new_cluster_id(now, self._clusters)
+        ident = new_cluster_id(now, self._life.clusters)
         doc: dict[str, Any] = {
             "cluster_id": ident,
             "creator_user_name": self.shared.user_name,
@@ -157,9 +165,9 @@ class Clusters(ClusterLifecycle):
             "jdbc_port": 10000,
         }
         cluster = Cluster(doc=doc, created_time=now)
-        self._clusters[ident] = cluster
-        self._event(cluster, "CREATING", now, cluster_size=cluster_specs.size(doc), user=self.shared.user_name)
-        self._launch(cluster, now, event=None)
+        self._life.clusters[ident] = cluster
+        self._life.event(cluster, "CREATING", now, cluster_size=cluster_specs.size(doc), user=self.shared.user_name)
+        self._life.launch(cluster, now, event=None)
         return ident
 
     def _default_tags(self, ident: str, name: str) -> dict[str, str]:
@@ -171,17 +179,17 @@ class Clusters(ClusterLifecycle):
             cluster = self._find(cluster_id)
             if cluster.state not in ("TERMINATED", "ERROR"):
                 raise cluster.unexpected()
-            self._launch(cluster, self.shared.now_ms(), event="STARTING")
+            self._life.launch(cluster, self.shared.now_ms(), event="STARTING")
 
     def ensure_started(self, cluster_id: str) -> None:
         """For runs on an existing cluster: start it if it is down, wait out a termination, else nothing."""
         with self.shared.lock:
             cluster = self._find(cluster_id)
             if cluster.state in ("TERMINATED", "ERROR"):
-                self._launch(cluster, self.shared.now_ms(), event="STARTING")
+                self._life.launch(cluster, self.shared.now_ms(), event="STARTING")
             elif cluster.state == "TERMINATING" and not cluster.start_after_termination:
                 cluster.start_after_termination = True
-                self._save(cluster)
+                self._life.save(cluster)
 
     def restart(self, cluster_id: str) -> None:
         """``clusters/restart``: RUNNING -> RESTARTING -> RUNNING; any other state is INVALID_STATE."""
@@ -189,7 +197,7 @@ class Clusters(ClusterLifecycle):
             cluster = self._find(cluster_id)
             if cluster.state != "RUNNING":
                 raise cluster.unexpected()
-            self._restart(cluster, self.shared.now_ms())
+            self._life.restart(cluster, self.shared.now_ms())
 
     def resize(self, cluster_id: str, *, num_workers: Any = None, autoscale: Any = None) -> None:
         """``clusters/resize``: only while RUNNING; RESIZING for the resize time, then RUNNING at the new size."""
@@ -213,9 +221,9 @@ class Clusters(ClusterLifecycle):
                 "RESIZING",
                 now,
                 f"Resizing cluster from {current} to {target} workers",
-                self.config.cluster_resize_seconds,
+                self.shared.config.cluster_resize_seconds,
             )
-            self._event(
+            self._life.event(
                 cluster,
                 "RESIZING",
                 now,
@@ -223,7 +231,7 @@ class Clusters(ClusterLifecycle):
                 target_num_workers=target,
                 user=self.shared.user_name,
             )
-            self._save(cluster)
+            self._life.save(cluster)
 
     def edit(self, cluster_id: str, spec: dict[str, Any]) -> None:
         """``clusters/edit``: replace the spec of a RUNNING (then it restarts) or TERMINATED cluster."""
@@ -243,27 +251,27 @@ class Clusters(ClusterLifecycle):
             cluster.doc.update(clean)
             cluster.doc["spec"] = dict(clean)
             cluster.doc["default_tags"] = self._default_tags(cluster.id, clean["cluster_name"])
-            self._event(
+            self._life.event(
                 cluster, "EDITED", now, previous_attributes=previous, attributes=dict(clean), user=self.shared.user_name
             )
             if cluster.state == "RUNNING":
-                self._restart(cluster, now)
+                self._life.restart(cluster, now)
             else:
-                self._save(cluster)
+                self._life.save(cluster)
 
     def delete(self, cluster_id: str) -> None:
         """``clusters/delete`` (= terminate): a no-op on a cluster already terminating or terminated."""
         self.terminate(cluster_id, reason=user_request(self.shared.user_name))
 
-    def terminate(self, cluster_id: str, *, reason: dict[str, Any]) -> None:
+    def terminate(self, cluster_id: str, *, reason: TerminationReason) -> None:
         """Begin terminating with the given reason (e.g. JOB_FINISHED for a job cluster); idempotent."""
         with self.shared.lock:
             cluster = self._find(cluster_id)
             cluster.start_after_termination = False
             if cluster.state in DOWN_STATES:
-                self._save(cluster)
+                self._life.save(cluster)
                 return
-            self._begin_termination(cluster, self.shared.now_ms(), dict(reason))
+            self._life.begin_termination(cluster, self.shared.now_ms(), reason)
 
     def permanent_delete(self, cluster_id: str) -> None:
         """``clusters/permanent-delete``: TERMINATED and hidden at once (record and events are kept); its driver
@@ -274,13 +282,13 @@ class Clusters(ClusterLifecycle):
             if cluster.state != "TERMINATED":
                 reason = user_request(self.shared.user_name)
                 if cluster.state != "TERMINATING":
-                    self._event(cluster, "TERMINATING", now, reason=reason, user=self.shared.user_name)
-                    cluster.doc["termination_reason"] = reason
-                self._finish_termination(cluster, now)
+                    self._life.event(cluster, "TERMINATING", now, reason=reason.to_doc(), user=self.shared.user_name)
+                    cluster.doc["termination_reason"] = reason.to_doc()
+                self._life.finish_termination(cluster, now)
             self.engine.stop(cluster.id)  # graceful (a JVM may be writing its class archive), bounded by a grace
             cluster.deleted = True
             cluster.transitions.append({"state": "DELETED", "timestamp": now})
-            self._save(cluster)
+            self._life.save(cluster)
 
     def events(
         self,
@@ -289,7 +297,7 @@ class Clusters(ClusterLifecycle):
         order: str = "DESC",
         offset: int = 0,
         limit: int = 50,
-        event_types: list[str] | None = None,
+        event_types: builtins.list[str] | None = None,
         start_time: int | None = None,
         end_time: int | None = None,
     ) -> Page[dict[str, Any]]:
@@ -301,11 +309,11 @@ class Clusters(ClusterLifecycle):
             events = list(self._find(cluster_id, include_deleted=True).events)
         wanted = set(event_types or ())
         matching = [
-            {k: v for k, v in e.items() if k != "_seq"}
+            e.to_doc()
             for e in events
-            if (not wanted or e["type"] in wanted)
-            and (start_time is None or e["timestamp"] >= start_time)
-            and (end_time is None or e["timestamp"] <= end_time)
+            if (not wanted or e.type in wanted)
+            and (start_time is None or e.timestamp >= start_time)
+            and (end_time is None or e.timestamp <= end_time)
         ]
         if order == "DESC":
             matching.reverse()
@@ -317,7 +325,7 @@ class Clusters(ClusterLifecycle):
         """The Spark Connect URL of the cluster's driver (None: no Spark engine on this cluster)."""
         return self.engine.report(cluster_id).remote
 
-    def spark_submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None:
+    def spark_submit_command(self, cluster_id: str, arguments: builtins.list[str]) -> builtins.list[str] | None:
         """``spark-submit`` with the cluster's settings (None: the cluster has no Spark driver)."""
         return self.engine.submit_command(cluster_id, arguments)
 
@@ -326,7 +334,7 @@ class Clusters(ClusterLifecycle):
         with self.shared.lock:
             cluster = self._find(cluster_id)
             cluster.doc["last_activity_time"] = self.shared.now_ms()
-            self._save(cluster)
+            self._life.save(cluster)
 
     def fail_next_launches(
         self, count: int, code: str = "CLOUD_PROVIDER_LAUNCH_FAILURE", type_: str = "CLOUD_FAILURE"
@@ -336,14 +344,14 @@ class Clusters(ClusterLifecycle):
             f"Injected launch failure ({code}): the cloud provider could not launch the cluster's"
             " instances. Start the cluster again to retry."
         )
-        reason = {"code": code, "type": type_, "parameters": {"databricks_error_message": message}}
+        reason = TerminationReason.error(code, message, type_)
         with self.shared.lock:
-            self._launch_failures.extend(dict(reason) for _ in range(count))
+            self._life.launch_failures.extend(reason for _ in range(count))
 
     def slow_next_starts(self, count: int, seconds: float) -> None:
         """Fault injection: the next ``count`` launches stay PENDING for ``seconds`` instead of the configured time."""
         with self.shared.lock:
-            self._slow_starts.extend(float(seconds) for _ in range(count))
+            self._life.slow_starts.extend(float(seconds) for _ in range(count))
 
     def kill(self, cluster_id: str, code: str = "DRIVER_UNREACHABLE") -> None:
         """Fault injection: a live cluster dies now (TERMINATED, type SERVICE_FAULT); no-op if already down."""
@@ -353,12 +361,12 @@ class Clusters(ClusterLifecycle):
                 return
             now = self.shared.now_ms()
             message = f"Injected fault ({code}): the cluster's driver stopped responding and the cluster was lost."
-            reason = {"code": code, "type": "SERVICE_FAULT", "parameters": {"databricks_error_message": message}}
+            reason = TerminationReason.error(code, message)
             self.engine.kill(cluster.id)
-            self._lose(cluster, now, reason)
+            self._life.lose(cluster, now, reason)
 
-    def usage(self) -> list[dict[str, Any]]:
+    def usage(self) -> builtins.list[dict[str, Any]]:
         """Every cluster ever created (permanently deleted ones too), with the time it spent up."""
         with self.shared.lock:
             now = self.shared.now_ms()
-            return [c.usage(now) for c in sorted(self._clusters.values(), key=lambda c: c.created_time)]
+            return [c.usage(now) for c in sorted(self._life.clusters.values(), key=lambda c: c.created_time)]

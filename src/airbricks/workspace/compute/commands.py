@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from airbricks.workspace.compute.clusters import Clusters
 from airbricks.workspace.errors import InvalidParameterValue, InvalidState, does_not_exist
@@ -54,6 +54,9 @@ class Context:
     cluster_id: str
     language: str
     proc: subprocess.Popen[str]
+    #: The process's pipes: commands go in as JSON lines, events come out.
+    stdin: IO[str]
+    stdout: IO[str]
     directory: Path
     status: str = "Pending"
     commands: dict[str, Command] = field(default_factory=dict)
@@ -106,7 +109,8 @@ class Contexts:
                 env=env,
                 start_new_session=True,
             )
-        context = Context(ident, cid, lang, proc, directory)
+        assert proc.stdin is not None and proc.stdout is not None  # both opened as pipes above
+        context = Context(ident, cid, lang, proc, proc.stdin, proc.stdout, directory)
         with self._lock:
             self._contexts[ident] = context
         threading.Thread(target=self._read, args=(context,), name=f"context-{ident}", daemon=True).start()
@@ -216,17 +220,8 @@ class Contexts:
         cmd = context.commands[context.queue.popleft()]
         context.running = cmd.id
         try:
-            context.proc.stdin.write(
-                json.dumps(
-                    {
-                        "id": cmd.id,
-                        "language": cmd.language,  # type: ignore[union-attr]
-                        "command": cmd.command,
-                    }
-                )
-                + "\n"
-            )
-            context.proc.stdin.flush()  # type: ignore[union-attr]
+            context.stdin.write(json.dumps({"id": cmd.id, "language": cmd.language, "command": cmd.command}) + "\n")
+            context.stdin.flush()
         except (BrokenPipeError, OSError):
             cmd.status, cmd.results = "Error", {"resultType": "error", "summary": "The execution context died."}
             context.running = None
@@ -234,7 +229,7 @@ class Contexts:
     def _read(self, context: Context) -> None:
         """The context's events: ready, a command started, a command done; EOF: the process ended."""
         try:
-            for line in context.proc.stdout:  # type: ignore[union-attr]
+            for line in context.stdout:
                 self._event(context, line)
         except (OSError, ValueError):  # the stream was closed by _kill
             pass
@@ -276,9 +271,9 @@ class Contexts:
             context.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        for stream in (context.proc.stdin, context.proc.stdout):
+        for stream in (context.stdin, context.stdout):
             try:
-                stream.close()  # type: ignore[union-attr]
+                stream.close()
             except (OSError, ValueError):
                 pass
         shutil.rmtree(context.directory, ignore_errors=True)

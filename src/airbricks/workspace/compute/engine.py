@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+from airbricks.workspace.compute.termination import TerminationReason
+
 
 class DriverState(str, Enum):
     STARTING = "STARTING"
@@ -24,8 +26,8 @@ class DriverState(str, Enum):
 @dataclass(frozen=True)
 class DriverReport:
     state: DriverState
-    #: The termination reason to end the cluster with (code, type, parameters) when FAILED.
-    reason: dict[str, Any] | None = None
+    #: The termination reason to end the cluster with when FAILED.
+    reason: TerminationReason | None = None
     #: Where clients reach the driver (``sc://host:port``) when READY.
     remote: str | None = None
 
@@ -33,8 +35,8 @@ class DriverReport:
 class LaunchRefused(Exception):
     """A driver cannot be launched: the launch fails with this termination reason."""
 
-    def __init__(self, reason: dict[str, Any]) -> None:
-        super().__init__(reason.get("parameters", {}).get("databricks_error_message", "launch refused"))
+    def __init__(self, reason: TerminationReason) -> None:
+        super().__init__(reason.parameters.get("databricks_error_message", "launch refused"))
         self.reason = reason
 
 
@@ -56,6 +58,7 @@ class ComputeEngine(Protocol):
     def recover(self) -> None: ...
     def shutdown(self) -> None: ...
     def submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None: ...
+    def metastore_port(self, start: bool = True) -> int | None: ...
 
 
 READY = DriverReport(DriverState.READY)
@@ -95,3 +98,7 @@ class NoEngine:
     @staticmethod
     def submit_command(cluster_id: str, arguments: list[str]) -> None:
         return None  # no Spark: jar and submit tasks are refused with a message saying so
+
+    @staticmethod
+    def metastore_port(start: bool = True) -> None:
+        return None  # no Spark, no metastore: Unity Catalog's tables API works without one

@@ -1,43 +1,68 @@
-"""HTTP for the Clusters API (``/api/2.0|2.1/clusters/*``): parameters in, :class:`Clusters` calls, JSON out.
+"""HTTP for compute: the Clusters API (``/api/2.0|2.1/clusters/*``), the Libraries API (``/api/2.0/libraries/*``)
+and the Command Execution API 1.2 (``/api/1.2/contexts|commands/*``), as one route table.
 
-``clusters/get`` is polled by every waiting client, so it stays cheap: the model copies the document under
-the lock, and serialization happens outside it (plain ``json.dumps`` in :func:`routes.versioned`).
+Each row reads the request's parameters, makes one call on the model and shapes its answer; the models
+(:class:`~airbricks.workspace.compute.clusters.Clusters`, :class:`~airbricks.workspace.compute.libraries.Libraries`,
+:class:`~airbricks.workspace.compute.commands.Contexts`) raise the API's errors. ``clusters/get`` is polled by every
+waiting client, so it stays cheap: the model copies the document under the lock, and serialization happens
+outside it. The fields declared here are what the generated OpenAPI description shows (clusters under 2.1).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from airbricks.workspace.compute import specs as cluster_specs
+from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
-from airbricks.workspace.pagination import paginate
+from airbricks.workspace.pagination import page_tokens, paginate
 from airbricks.workspace.params import Params
-from airbricks.workspace.server.http import page_offset, read_params, versioned, workspace
+from airbricks.workspace.server.http import Call, Endpoint, Schema, call, page_offset, read_params, workspace
+from airbricks.workspace.server.openapi import INT, STR, STRS, TAGS, enum, obj
 
-router = APIRouter()
-VERSIONS = ("2.0", "2.1")
+CLUSTERS = ("2.0", "2.1")
+LIBRARIES = ("2.0",)
+COMMANDS = ("1.2",)
 
 #: The real service's page size bounds for ``clusters/events``.
 _EVENTS_DEFAULT_LIMIT = 50
 _EVENTS_MAX_LIMIT = 500
 
+#: The fields of a cluster spec (``clusters/create``; a job's ``new_cluster`` has the same).
+CLUSTER_SPEC_FIELDS: dict[str, Schema] = {
+    "cluster_name": STR,
+    "spark_version": STR,
+    "node_type_id": STR,
+    "driver_node_type_id": STR,
+    "num_workers": INT,
+    "autoscale": obj(min_workers=INT, max_workers=INT),
+    "autotermination_minutes": INT,
+    "custom_tags": TAGS,
+    "spark_conf": TAGS,
+    "spark_env_vars": TAGS,
+    "data_security_mode": STR,
+    "runtime_engine": STR,
+    "single_user_name": STR,
+    "policy_id": STR,
+}
+_CLUSTER_ID = {"cluster_id": STR}
+
+
+# ---------------------------------------------------------------------------------------------------- clusters
+
 
 def _cluster_id(params: Params) -> str:
-    return params.str("cluster_id", required=True)  # type: ignore[return-value]
+    return params.str("cluster_id", required=True)
 
 
-@versioned(router, ["POST"], "clusters/create", VERSIONS)
-async def create(request: Request) -> dict[str, Any]:
-    params = await read_params(request)
-    return {"cluster_id": workspace(request).clusters.create(params.data)}
+def create(ws: Workspace, params: Params) -> dict[str, Any]:
+    return {"cluster_id": ws.clusters.create(params.data)}
 
 
-@versioned(router, ["GET"], "clusters/get", VERSIONS)
-async def get(request: Request) -> dict[str, Any]:
-    params = await read_params(request)
-    return workspace(request).clusters.get(_cluster_id(params))
+def get(ws: Workspace, params: Params) -> dict[str, Any]:
+    return ws.clusters.get(_cluster_id(params))
 
 
 def _filter(request: Request, params: Params, name: str) -> set[str] | None:
@@ -49,8 +74,8 @@ def _filter(request: Request, params: Params, name: str) -> set[str] | None:
     return {str(v) for v in values} or None
 
 
-@versioned(router, ["GET"], "clusters/list", VERSIONS)
 async def list_(request: Request) -> dict[str, Any]:
+    """Every visible cluster, or one page of them when ``page_size`` is given."""
     params = await read_params(request)
     clusters = workspace(request).clusters.list(
         states=_filter(request, params, "cluster_states"), sources=_filter(request, params, "cluster_sources")
@@ -59,62 +84,35 @@ async def list_(request: Request) -> dict[str, Any]:
     if not page_size:
         return {"clusters": clusters}
     page = paginate(clusters, page_offset(params), page_size)
-    body: dict[str, Any] = {"clusters": page.items}
-    if page.next_offset is not None:
-        body["next_page_token"] = str(page.next_offset)
-    if page.prev_offset is not None:
-        body["prev_page_token"] = str(page.prev_offset)
-    return body
+    return {"clusters": page.items, **page_tokens(page, previous=True)}
 
 
-@versioned(router, ["POST"], "clusters/start", VERSIONS)
-async def start(request: Request) -> dict[str, Any]:
-    params = await read_params(request)
-    workspace(request).clusters.start(_cluster_id(params))
-    return {}
+def start(ws: Workspace, params: Params) -> None:
+    ws.clusters.start(_cluster_id(params))
 
 
-@versioned(router, ["POST"], "clusters/restart", VERSIONS)
-async def restart(request: Request) -> dict[str, Any]:
-    params = await read_params(request)
-    workspace(request).clusters.restart(_cluster_id(params))
-    return {}
+def restart(ws: Workspace, params: Params) -> None:
+    ws.clusters.restart(_cluster_id(params))
 
 
-@versioned(router, ["POST"], "clusters/delete", VERSIONS)
-async def delete(request: Request) -> dict[str, Any]:
-    params = await read_params(request)
-    workspace(request).clusters.delete(_cluster_id(params))
-    return {}
+def delete(ws: Workspace, params: Params) -> None:
+    ws.clusters.delete(_cluster_id(params))
 
 
-@versioned(router, ["POST"], "clusters/permanent-delete", VERSIONS)
-async def permanent_delete(request: Request) -> dict[str, Any]:
-    params = await read_params(request)
-    workspace(request).clusters.permanent_delete(_cluster_id(params))
-    return {}
+def permanent_delete(ws: Workspace, params: Params) -> None:
+    ws.clusters.permanent_delete(_cluster_id(params))
 
 
-@versioned(router, ["POST"], "clusters/edit", VERSIONS)
-async def edit(request: Request) -> dict[str, Any]:
-    params = await read_params(request)
-    workspace(request).clusters.edit(_cluster_id(params), params.data)
-    return {}
+def edit(ws: Workspace, params: Params) -> None:
+    ws.clusters.edit(_cluster_id(params), params.data)
 
 
-@versioned(router, ["POST"], "clusters/resize", VERSIONS)
-async def resize(request: Request) -> dict[str, Any]:
-    params = await read_params(request)
-    workspace(request).clusters.resize(
-        _cluster_id(params), num_workers=params.raw("num_workers"), autoscale=params.raw("autoscale")
-    )
-    return {}
+def resize(ws: Workspace, params: Params) -> None:
+    ws.clusters.resize(_cluster_id(params), num_workers=params.raw("num_workers"), autoscale=params.raw("autoscale"))
 
 
-@versioned(router, ["POST"], "clusters/events", VERSIONS)
-async def events(request: Request) -> dict[str, Any]:
+def events(ws: Workspace, params: Params) -> dict[str, Any]:
     """One page of events; ``next_page`` is the request to send for the following page (the SDK does)."""
-    params = await read_params(request)
     cluster_id = _cluster_id(params)
     order = (params.str("order") or "DESC").upper()
     if order not in ("ASC", "DESC"):
@@ -122,7 +120,7 @@ async def events(request: Request) -> dict[str, Any]:
     offset = params.int("offset", default=0, minimum=0)
     limit = params.int("limit", default=_EVENTS_DEFAULT_LIMIT, minimum=1, maximum=_EVENTS_MAX_LIMIT)
     event_types = params.list("event_types")
-    page = workspace(request).clusters.events(
+    page = ws.clusters.events(
         cluster_id,
         order=order,
         offset=offset,
@@ -137,17 +135,146 @@ async def events(request: Request) -> dict[str, Any]:
     return body
 
 
-@versioned(router, ["GET"], "clusters/spark-versions", VERSIONS)
-async def spark_versions(request: Request) -> dict[str, Any]:
+def spark_versions(ws: Workspace, params: Params) -> dict[str, Any]:
     return {"versions": cluster_specs.spark_versions()}
 
 
-@versioned(router, ["GET"], "clusters/list-node-types", VERSIONS)
-async def list_node_types(request: Request) -> dict[str, Any]:
-    return {"node_types": cluster_specs.node_types(workspace(request).config.cloud)}
+def list_node_types(ws: Workspace, params: Params) -> dict[str, Any]:
+    return {"node_types": cluster_specs.node_types(ws.config.cloud)}
 
 
-@router.get("/api/2.0/airbricks/clusters", include_in_schema=True)
-async def usage(request: Request) -> dict[str, Any]:
+def usage(ws: Workspace, params: Params) -> dict[str, Any]:
     """airbricks-only admin view: every cluster ever created, deleted ones too, with its up time."""
-    return {"clusters": workspace(request).clusters.usage()}
+    return {"clusters": ws.clusters.usage()}
+
+
+# --------------------------------------------------------------------------------------------------- libraries
+
+
+def install(ws: Workspace, params: Params) -> None:
+    ws.libraries.install(params.str("cluster_id", required=True), params.raw("libraries"))
+
+
+def uninstall(ws: Workspace, params: Params) -> None:
+    ws.libraries.uninstall(params.str("cluster_id", required=True), params.raw("libraries"))
+
+
+def cluster_status(ws: Workspace, params: Params) -> dict[str, Any]:
+    return ws.libraries.cluster_status(params.str("cluster_id", required=True))
+
+
+def all_cluster_statuses(ws: Workspace, params: Params) -> dict[str, Any]:
+    return ws.libraries.all_statuses()
+
+
+# ------------------------------------------------------------------------------ command execution (camel case)
+
+
+def create_context(ws: Workspace, p: Params) -> dict[str, Any]:
+    return {"id": ws.contexts.create(p.raw("clusterId"), p.raw("language"))}
+
+
+def context_status(ws: Workspace, p: Params) -> dict[str, Any]:
+    return ws.contexts.status(p.raw("clusterId"), p.raw("contextId"))
+
+
+def destroy_context(ws: Workspace, p: Params) -> None:
+    ws.contexts.destroy(p.raw("clusterId"), p.raw("contextId"))
+
+
+def execute(ws: Workspace, p: Params) -> dict[str, Any]:
+    return {"id": ws.contexts.execute(p.raw("clusterId"), p.raw("contextId"), p.raw("language"), p.raw("command"))}
+
+
+def command_status(ws: Workspace, p: Params) -> dict[str, Any]:
+    return ws.contexts.command_status(p.raw("clusterId"), p.raw("contextId"), p.raw("commandId"))
+
+
+def cancel(ws: Workspace, p: Params) -> None:
+    ws.contexts.cancel(p.raw("clusterId"), p.raw("contextId"), p.raw("commandId"))
+
+
+def _clusters(
+    method: str, name: str, fn: Call, fields: dict[str, Schema] | None = None, required: tuple[str, ...] = ()
+) -> Endpoint:
+    """A Clusters API row: served under 2.0 and 2.1, documented (when it declares fields) under 2.1."""
+    path = f"/api/{{version}}/clusters/{name}"
+    return call(method, path, fn, versions=CLUSTERS, fields=fields, required=required, doc_version="2.1")
+
+
+_CONTEXT = {"clusterId": STR, "contextId": STR}
+
+ROUTES: list[Endpoint] = [
+    _clusters("POST", "create", create, CLUSTER_SPEC_FIELDS, required=("spark_version",)),
+    _clusters("GET", "get", get, _CLUSTER_ID, required=("cluster_id",)),
+    Endpoint(
+        "GET",
+        "/api/{version}/clusters/list",
+        list_,
+        CLUSTERS,
+        fields={"page_size": INT, "page_token": STR},
+        doc_version="2.1",
+    ),
+    _clusters("POST", "start", start, _CLUSTER_ID, required=("cluster_id",)),
+    _clusters("POST", "restart", restart, _CLUSTER_ID, required=("cluster_id",)),
+    _clusters("POST", "delete", delete, _CLUSTER_ID, required=("cluster_id",)),
+    _clusters("POST", "permanent-delete", permanent_delete, _CLUSTER_ID, required=("cluster_id",)),
+    _clusters("POST", "edit", edit),
+    _clusters("POST", "resize", resize, {**_CLUSTER_ID, "num_workers": INT}, required=("cluster_id",)),
+    _clusters(
+        "POST",
+        "events",
+        events,
+        {
+            **_CLUSTER_ID,
+            "order": enum("ASC", "DESC"),
+            "offset": INT,
+            "limit": INT,
+            "start_time": INT,
+            "end_time": INT,
+            "event_types": STRS,
+        },
+        required=("cluster_id",),
+    ),
+    _clusters("GET", "spark-versions", spark_versions),
+    _clusters("GET", "list-node-types", list_node_types),
+    call("GET", "/api/2.0/airbricks/clusters", usage),
+    call("POST", "/api/{version}/libraries/install", install, versions=LIBRARIES),
+    call("POST", "/api/{version}/libraries/uninstall", uninstall, versions=LIBRARIES),
+    call("GET", "/api/{version}/libraries/cluster-status", cluster_status, versions=LIBRARIES),
+    call("GET", "/api/{version}/libraries/all-cluster-statuses", all_cluster_statuses, versions=LIBRARIES),
+    call(
+        "POST",
+        "/api/{version}/contexts/create",
+        create_context,
+        versions=COMMANDS,
+        fields={"clusterId": STR, "language": STR},
+        required=("clusterId",),
+    ),
+    call(
+        "GET",
+        "/api/{version}/contexts/status",
+        context_status,
+        versions=COMMANDS,
+        fields=_CONTEXT,
+        required=("clusterId", "contextId"),
+    ),
+    call("POST", "/api/{version}/contexts/destroy", destroy_context, versions=COMMANDS),
+    call(
+        "POST",
+        "/api/{version}/commands/execute",
+        execute,
+        versions=COMMANDS,
+        fields={**_CONTEXT, "language": STR, "command": STR},
+        required=("clusterId", "contextId"),
+    ),
+    call(
+        "GET",
+        "/api/{version}/commands/status",
+        command_status,
+        versions=COMMANDS,
+        fields={**_CONTEXT, "commandId": STR},
+        required=("clusterId", "contextId", "commandId"),
+    ),
+    call("POST", "/api/{version}/commands/cancel", cancel, versions=COMMANDS),
+]

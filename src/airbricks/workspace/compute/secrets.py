@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from airbricks.workspace.compute.engine import LaunchRefused
+from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.identity.principals import Identity
 from airbricks.workspace.secrets.scopes import REFERENCE, SecretScopes
@@ -52,11 +53,9 @@ class ClusterSecrets:
             return self.resolve(doc)[0]
         except DatabricksError as err:
             raise LaunchRefused(
-                {
-                    "code": "SECRET_RESOLUTION_ERROR",
-                    "type": "CLIENT_ERROR",
-                    "parameters": {
-                        "databricks_error_message": f"Failed to resolve the secret references of the cluster: {err.message}"
-                    },
-                }
+                TerminationReason.error(
+                    "SECRET_RESOLUTION_ERROR",
+                    f"Failed to resolve the secret references of the cluster: {err.message}",
+                    "CLIENT_ERROR",
+                )
             ) from None

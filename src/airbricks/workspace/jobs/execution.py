@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from airbricks.workspace.compute.clusters import Clusters
+from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
 from airbricks.workspace.jobs import process as runner
 from airbricks.workspace.jobs.redaction import Redactor
@@ -336,7 +337,7 @@ class TaskExecutor:
 
     def release_job_cluster(self, cid: str) -> None:
         try:
-            self.clusters.terminate(cid, reason={"code": "JOB_FINISHED", "type": "SUCCESS", "parameters": {}})
+            self.clusters.terminate(cid, reason=TerminationReason("JOB_FINISHED"))
         except DatabricksError:
             pass
 

@@ -16,8 +16,6 @@ from starlette.routing import Route
 
 from airbricks.workspace.catalog import routes as catalog_routes
 from airbricks.workspace.compute import routes as compute_routes
-from airbricks.workspace.compute import routes_commands as compute_commands_routes
-from airbricks.workspace.compute import routes_libraries as compute_libraries_routes
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.faults import routes as faults_routes
@@ -65,8 +63,6 @@ def exact_routes(app: FastAPI) -> dict[str, Route]:
 #: Every service's routes, mounted in this order. A service module declares its table as ``ROUTES``.
 SERVICES: tuple[ModuleType, ...] = (
     compute_routes,
-    compute_libraries_routes,
-    compute_commands_routes,
     jobs_routes,
     storage_dbfs_routes,
     storage_volumes_routes,

@@ -22,6 +22,7 @@ from airbricks.workspace.compute.engine import DriverReport, DriverState
 from airbricks.workspace.compute.spark import processes
 from airbricks.workspace.compute.spark.class_cache import Dump
 from airbricks.workspace.compute.spark.install import SparkInstall
+from airbricks.workspace.compute.termination import TerminationReason
 
 START_TIMEOUT_SECONDS = 180
 STOP_GRACE_SECONDS = 10
@@ -48,10 +49,6 @@ class Service(Protocol):
     def warmed(self) -> None: ...
 
 
-def failure(code: str, message: str, type_: str = "SERVICE_FAULT") -> dict[str, Any]:
-    return {"code": code, "type": type_, "parameters": {"databricks_error_message": message}}
-
-
 class Driver:
     """The Spark Connect server of one cluster."""
 
@@ -75,7 +72,7 @@ class Driver:
         self.port = processes.free_port()
         self.log = directory / "driver.log"
         self.state = DriverState.STARTING
-        self.reason: dict[str, Any] | None = None
+        self.reason: TerminationReason | None = None
         self.conf = dict(conf)
         self.driver_memory = driver_memory
         self.owner = owner
@@ -138,11 +135,11 @@ class Driver:
                     return
                 problem = metastore.failed()
                 if problem:
-                    self._fail(failure("METASTORE_COMPONENT_UNHEALTHY", problem))
+                    self._fail(TerminationReason.error("METASTORE_COMPONENT_UNHEALTHY", problem))
                     return
                 if time.monotonic() > deadline:
                     self._fail(
-                        failure(
+                        TerminationReason.error(
                             "SPARK_STARTUP_FAILURE",
                             f"The Spark driver (or the metastore) did not "
                             f"listen within {START_TIMEOUT_SECONDS} s. Driver log: {self.log}",
@@ -157,7 +154,7 @@ class Driver:
         except Exception as exc:
             if not self._ended():
                 self._fail(
-                    failure(
+                    TerminationReason.error(
                         "SPARK_STARTUP_FAILURE",
                         f"The Spark driver did not answer its first query: "
                         f"{type(exc).__name__}: {str(exc)[:500]}. Driver log: {self.log}",
@@ -189,14 +186,14 @@ class Driver:
         elif self.state is not DriverState.FAILED:
             tail = processes.log_tail(self.log, 1500)
             self._fail(
-                failure(
+                TerminationReason.error(
                     "DRIVER_UNREACHABLE",
                     f"The Spark driver's process exited (code {code}). Last lines of its log ({self.log}):\n{tail}",
                 )
             )
         return True
 
-    def _fail(self, reason: dict[str, Any]) -> None:
+    def _fail(self, reason: TerminationReason) -> None:
         self.reason = reason
         self.state = DriverState.FAILED
         self._abandon_warm_up()

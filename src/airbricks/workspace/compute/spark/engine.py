@@ -17,10 +17,11 @@ from typing import Any
 from airbricks.workspace.compute.engine import STOPPED, CapacityExceeded, DriverReport, DriverState
 from airbricks.workspace.compute.spark import processes
 from airbricks.workspace.compute.spark.class_cache import FAST_START_OPTIONS, ClassCache, Dump
-from airbricks.workspace.compute.spark.driver import Driver, failure
+from airbricks.workspace.compute.spark.driver import Driver
 from airbricks.workspace.compute.spark.install import SparkInstall, SparkNotAvailable, find_spark
 from airbricks.workspace.compute.spark.metastore import Metastore
 from airbricks.workspace.compute.spark.paths import hadoop_settings
+from airbricks.workspace.compute.termination import TerminationReason
 
 
 def default_max_drivers() -> int:
@@ -68,7 +69,7 @@ class SparkEngine:
         self.class_cache_dir = class_cache
         self._class_cache: ClassCache | None = None
         self.hadoop = hadoop_settings(dbfs_root, volumes_root)
-        self._drivers: dict[str, Driver] = {}
+        self._drivers: dict[str, Driver | _Unavailable] = {}
         self._lock = threading.Lock()
         self._install: SparkInstall | None = None
         self._metastore: Metastore | None = None
@@ -83,7 +84,7 @@ class SparkEngine:
             live = [d for d in self._drivers.values() if d.state in (DriverState.STARTING, DriverState.READY)]
             if len(live) >= self.max_drivers:
                 raise CapacityExceeded(
-                    failure(
+                    TerminationReason.error(
                         "CLOUD_PROVIDER_RESOURCE_STOCKOUT",
                         f"The local workspace runs at most {self.max_drivers} Spark drivers at once and "
                         f"{len(live)} are running or starting: terminate a cluster, or start the workspace with a "
@@ -95,7 +96,7 @@ class SparkEngine:
                 install = self._installation()
             except SparkNotAvailable as missing:
                 self._drivers[cluster_id] = _Unavailable(
-                    failure("SPARK_STARTUP_FAILURE", str(missing), type_="CLIENT_ERROR")
+                    TerminationReason.error("SPARK_STARTUP_FAILURE", str(missing), type_="CLIENT_ERROR")
                 )
                 return
             metastore = self._ensure_metastore(install)
@@ -243,7 +244,7 @@ class _Unavailable:
 
     state = DriverState.FAILED
 
-    def __init__(self, reason: dict[str, Any]) -> None:
+    def __init__(self, reason: TerminationReason) -> None:
         self.reason = reason
 
     def report(self) -> DriverReport:
