@@ -109,17 +109,8 @@ class Workspace:
         self.identity.on_user_created = lambda name: self.objects.mkdirs(f"/Users/{name}")
         self.objects.mkdirs(f"/Users/{self.identity.user_name}")
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
-        executor = TaskExecutor(
-            self.shared, clusters=self.clusters, notebooks=self.objects, local_paths=self.local_paths, launch=launch
-        )
-        self.runs = Runs(self.shared, executor=executor)
-        self.run_identity = executor.identity = RunIdentity(self.shared, self.identity, cluster_secrets)
-        self.clusters.is_busy = self.runs.is_cluster_busy
-        self.jobs = Jobs(self.shared, runs=self.runs)
         self.contexts = Contexts(self.shared, self.clusters, self.local_paths)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
-        executor.cluster_libraries = self.libraries
-        executor.git_checkouts = GitCheckouts(self.git)
         # SQL warehouses are drivers of the clusters' engine: one metastore, one capacity.
         self.warehouses = Warehouses(self.shared, engine=self.clusters.engine)
         self.statements = Statements(self.shared, warehouses=self.warehouses)
@@ -129,7 +120,22 @@ class Workspace:
         self.warehouses.on_running = self.sql.warm
         self.warehouses.on_down = self.sql.abandon
         self.queries = Queries(self.shared)
-        self.runs.statements, self.runs.queries = self.statements, self.queries  # sql_task
+        self.run_identity = RunIdentity(self.shared, self.identity, cluster_secrets)
+        executor = TaskExecutor(
+            self.shared,
+            clusters=self.clusters,
+            notebooks=self.objects,
+            local_paths=self.local_paths,
+            identity=self.run_identity,
+            cluster_libraries=self.libraries,
+            git_checkouts=GitCheckouts(self.git),
+            launch=launch,
+        )
+        self.runs = Runs(
+            self.shared, executor=executor, jobs=lambda: self.jobs, statements=self.statements, queries=self.queries
+        )
+        self.clusters.is_busy = self.runs.is_cluster_busy
+        self.jobs = Jobs(self.shared, runs=self.runs)
         self._tickers: list[Callable[[int], None]] = [
             self.clusters.tick,
             self.runs.tick,
