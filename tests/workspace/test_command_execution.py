@@ -10,10 +10,9 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import DatabricksError, InvalidParameterValue
 from databricks.sdk.service.compute import CommandStatus, ContextStatus, Language, ResultType
+from tests.workspace.jobs.test_api import CLUSTER
 
 from airbricks.workspace.server.serve import LocalWorkspace
-
-from .test_jobs import CLUSTER
 
 
 def wait_command(
