@@ -67,7 +67,6 @@ class Runs:
         self._jobs = jobs
         self.statements = statements
         self.queries = queries
-        self.notebooks: NotebookSources = executor.notebooks
         self.phases = TaskPhases(executor, host=self, retry=self._retry)
         self.runs: dict[int, Run] = {}
         self._task_parent: dict[int, int] = {}
@@ -79,6 +78,11 @@ class Runs:
     @property
     def jobs(self) -> JobStarter:
         return self._jobs()
+
+    @property
+    def notebooks(self) -> NotebookSources:
+        """Where a ``sql_task.file`` is read (the workspace objects the executor reads notebooks from)."""
+        return self.executor.notebooks
 
     # -- bookkeeping ---------------------------------------------------------------------------------------
 
