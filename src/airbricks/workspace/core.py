@@ -94,7 +94,7 @@ class Workspace:
         self.identity = Identity(
             self.shared,
             token=self.token,
-            run_principal=lambda token: self.run_identity.tokens.principal(token),
+            run_principal=lambda token: self.run_identity.principal(token),
             on_user_created=lambda name: self.objects.mkdirs(f"/Users/{name}"),
         )
         self.secrets = SecretScopes(self.shared)
@@ -117,16 +117,8 @@ class Workspace:
         self.repos = Repos(self.shared, self.objects, self.git)
         self.objects.mkdirs(f"/Users/{self.identity.user_name}")
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
-        executor = TaskExecutor(
-            self.shared, clusters=self.clusters, notebooks=self.objects, local_paths=self.local_paths, launch=launch
-        )
-        self.runs = Runs(self.shared, executor=executor)
-        self.run_identity = executor.identity = RunIdentity(self.shared, self.identity, cluster_secrets)
-        self.jobs = Jobs(self.shared, runs=self.runs)
         self.contexts = Contexts(self.shared, self.clusters, self.local_paths)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)
-        executor.cluster_libraries = self.libraries
-        executor.git_checkouts = GitCheckouts(self.git)
         # SQL warehouses are drivers of the clusters' engine: one metastore, one capacity.
         # The executor runs the statements and watches the warehouses: late-bound, it is made last.
         self.warehouses = Warehouses(
@@ -146,7 +138,21 @@ class Workspace:
         )
         self.sql = Executor(self.statements, self.warehouses)
         self.queries = Queries(self.shared)
-        self.runs.statements, self.runs.queries = self.statements, self.queries  # sql_task
+        self.run_identity = RunIdentity(self.shared, self.identity, cluster_secrets)
+        executor = TaskExecutor(
+            self.shared,
+            clusters=self.clusters,
+            notebooks=self.objects,
+            local_paths=self.local_paths,
+            identity=self.run_identity,
+            cluster_libraries=self.libraries,
+            git_checkouts=GitCheckouts(self.git),
+            launch=launch,
+        )
+        self.runs = Runs(
+            self.shared, executor=executor, jobs=lambda: self.jobs, statements=self.statements, queries=self.queries
+        )
+        self.jobs = Jobs(self.shared, runs=self.runs)
         self._tickers: list[Callable[[int], None]] = [
             self.clusters.tick,
             self.runs.tick,

@@ -18,7 +18,7 @@ from airbricks.testing import local_workspace
 @pytest.fixture
 def run_notebook(sdk: WorkspaceClient):
     """Run a notebook's source as a one-task run in a local process; its exit value."""
-    from tests.workspace.test_jobs import _nb_task, _upload, _wait_run
+    from tests.workspace.jobs.test_api import _nb_task, _upload, _wait_run
 
     def run(source: str) -> str:
         run = _wait_run(sdk, sdk.jobs.submit(run_name="uc", tasks=[_nb_task("t", _upload(sdk, source))]).run_id)

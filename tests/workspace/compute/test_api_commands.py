@@ -10,7 +10,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import DatabricksError, InvalidParameterValue
 from databricks.sdk.service.compute import CommandStatus, ContextStatus, Language, ResultType
-from tests.workspace.test_jobs import CLUSTER
+from tests.workspace.jobs.test_api import CLUSTER
 
 from airbricks.workspace.server.serve import LocalWorkspace
 

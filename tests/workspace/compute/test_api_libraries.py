@@ -10,7 +10,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service.compute import Library, LibraryInstallStatus, MavenLibrary, PythonPyPiLibrary
-from tests.workspace.test_jobs import CLUSTER, _nb_task, _upload, _wait_run
+from tests.workspace.jobs.test_api import CLUSTER, _nb_task, _upload, _wait_run
 
 
 def _statuses(sdk: WorkspaceClient, cluster_id: str, until: set[str], timeout: float = 120) -> dict[str, object]:

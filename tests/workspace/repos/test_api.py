@@ -11,7 +11,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, NotFound
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ObjectType
-from tests.workspace.test_jobs import _wait_run
+from tests.workspace.jobs.test_api import _wait_run
 
 NOTEBOOK = "# Databricks notebook source\nimport helper\ndbutils.notebook.exit(helper.VERSION)\n"
 

@@ -16,6 +16,7 @@ from airbricks.workspace.compute.clusters import Clusters
 from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
 from airbricks.workspace.jobs import process as runner
+from airbricks.workspace.jobs.git_source import GitCheckouts
 from airbricks.workspace.jobs.redaction import Redactor
 from airbricks.workspace.jobs.references import References
 from airbricks.workspace.jobs.run import Run, TaskRun
@@ -70,6 +71,9 @@ class TaskExecutor:
     :param clusters: where tasks get (and give back) their clusters.
     :param notebooks: the workspace objects, for a notebook task's source.
     :param local_paths: turns ``python_file`` and the kernel's roots into files under the data dir.
+    :param identity: gives each task run's process its token and cluster environment (None: none).
+    :param cluster_libraries: what clusters have installed (None: no cluster libraries).
+    :param git_checkouts: checks out a task's ``git_source`` (None: no checkouts).
     :param launch: starts a task's process in a directory with a spec.
     """
 
@@ -80,31 +84,29 @@ class TaskExecutor:
         clusters: Clusters,
         notebooks: NotebookSources,
         local_paths: LocalPaths,
+        identity: RunIdentity | None = None,
+        cluster_libraries: ClusterLibraries | None = None,
+        git_checkouts: GitCheckouts | None = None,
         launch: Launcher | None = None,
     ) -> None:
         self.shared = shared
         self.clusters = clusters
         self.notebooks = notebooks
         self.local_paths = local_paths
+        self.identity = identity
+        self.cluster_libraries = cluster_libraries
+        self.git_checkouts = git_checkouts
         self._scripted = launch
-        #: Gives each task run's process its token and cluster environment (set by the workspace; None: none).
-        self.identity: RunIdentity | None = None
-        #: What clusters have installed (set by the workspace; None: no cluster libraries).
-        self.cluster_libraries: ClusterLibraries | None = None
-        #: The Jobs service in-server tasks and value references need (set by :class:`~.runs.Runs`).
-        self.host: Host = None  # type: ignore[assignment]
-        #: Checks out a task's ``git_source`` (set by the workspace; see :mod:`airbricks.workspace.jobs.git_source`).
-        self.git_checkouts: Any = None
         self._procs: dict[int, Process] = {}
         self._dying: list[Process] = []
 
-    def start(self, run: Run, task: TaskRun) -> Process:
+    def start(self, run: Run, task: TaskRun, host: Host) -> Process:
         """Start the task's process as the run's ``run_as`` (its creator by default), or its in-server driver
-        (raises when its notebook or file is missing)."""
+        on ``host`` (raises when its notebook or file is missing)."""
         if task_type(task.settings) in SERVER_TYPES:
-            proc: Process = start_server_task(self.host, run, task)
+            proc: Process = start_server_task(host, run, task)
         else:
-            spec = self.process_spec(task, self.host.references(run, task), job_context(run, task))
+            spec = self.process_spec(task, host.references(run, task), job_context(run, task))
             if self._scripted is not None:
                 proc = self._scripted(self.run_dir(task), spec)
             else:

@@ -7,10 +7,12 @@ validates them, fills the service's defaults, and starts runs. Every method take
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
 from airbricks.workspace.jobs.runs import Runs
+from airbricks.workspace.jobs.submit import NewRun
 from airbricks.workspace.jobs.task_settings import job_cluster_keys, validate_tasks
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
@@ -58,7 +60,6 @@ class Jobs:
     def __init__(self, shared: Shared, *, runs: Runs) -> None:
         self.shared = shared
         self.runs = runs
-        runs.jobs = self  # run_job_task starts other jobs
         self.jobs: dict[int, dict[str, Any]] = {int(i): d for i, d in shared.store.load(KIND)}
 
     def _job(self, job_id: Any) -> dict[str, Any]:
@@ -116,7 +117,9 @@ class Jobs:
             job["settings"] = complete
             self._save(job)
 
-    def update(self, job_id: Any, new_settings: dict[str, Any] | None, fields_to_remove: list[Any] | None) -> None:
+    def update(
+        self, job_id: Any, new_settings: dict[str, Any] | None, fields_to_remove: builtins.list[Any] | None
+    ) -> None:
         """Merge top-level fields; tasks are merged by ``task_key``."""
         with self.shared.lock:
             job = self._job(job_id)
@@ -154,12 +157,12 @@ class Jobs:
         *,
         job_parameters: Any = None,
         notebook_params: Any = None,
-        python_params: list[Any] | None = None,
+        python_params: builtins.list[Any] | None = None,
         idempotency_token: str | None = None,
         parent_task_run_id: int | None = None,
         queue: Any = None,
         python_named_params: dict[str, Any] | None = None,
-        jar_params: list[Any] | None = None,
+        jar_params: builtins.list[Any] | None = None,
         sql_params: Any = None,
     ) -> dict[str, Any]:
         """``run-now``: job parameter defaults, overlaid with the call's parameters, become widgets (and the
@@ -178,7 +181,7 @@ class Jobs:
             widgets.update(_str_map(job_parameters, "job_parameters"))
             widgets.update(_str_map(notebook_params, "notebook_params"))
             widgets.update(_str_map(sql_params, "sql_params"))
-            run = self.runs.create(
+            request = NewRun(
                 job_id=job["job_id"],
                 run_name=settings.get("name", "Untitled"),
                 run_type="JOB_RUN",
@@ -196,12 +199,13 @@ class Jobs:
                 queue_enabled=bool((queue if isinstance(queue, dict) else settings.get("queue") or {}).get("enabled")),
                 parent_task_run_id=parent_task_run_id,
             )
+            run = self.runs.create(request)
             return {"run_id": run.run_id, "number_in_job": run.run_id}
 
     def submit(
         self,
         *,
-        tasks: list[Any],
+        tasks: builtins.list[Any],
         run_name: str | None = None,
         job_clusters: Any = None,
         timeout_seconds: int | None = None,
@@ -216,15 +220,17 @@ class Jobs:
                 return {"run_id": known.run_id}
             jid = self.shared.store.next_id("job_id", start=1001)
             run = self.runs.create(
-                job_id=jid,
-                run_name=run_name or "Untitled",
-                run_type="SUBMIT_RUN",
-                tasks=with_git_source(valid, git_source),
-                job_clusters=job_clusters,
-                timeout_seconds=timeout_seconds,
-                token=idempotency_token,
-                widgets={},
-                python_params=None,
-                creator=self.shared.user_name,
+                NewRun(
+                    job_id=jid,
+                    run_name=run_name or "Untitled",
+                    run_type="SUBMIT_RUN",
+                    tasks=with_git_source(valid, git_source),
+                    job_clusters=job_clusters,
+                    timeout_seconds=timeout_seconds,
+                    token=idempotency_token,
+                    widgets={},
+                    python_params=None,
+                    creator=self.shared.user_name,
+                )
             )
             return {"run_id": run.run_id}

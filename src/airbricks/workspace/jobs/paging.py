@@ -8,32 +8,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from airbricks.workspace.pagination import Page, page_tokens, paginate
+
 PAGE = 100
 RUN_ARRAYS = ("tasks", "iterations", "job_clusters", "job_parameters", "repair_history")
 JOB_ARRAYS = ("tasks", "job_clusters", "parameters", "environments")
 
 
-def page_arrays(doc: dict[str, Any], keys: tuple[str, ...], offset: int) -> tuple[dict[str, Any], int | None]:
-    """(``doc`` with its ``keys`` arrays cut to the page at ``offset``, the next offset or None)."""
-    lengths = [len(doc.get(k) or []) for k in keys]
-    if offset == 0 and max(lengths) <= PAGE:
+def page_arrays(doc: dict[str, Any], keys: tuple[str, ...], offset: int) -> tuple[dict[str, Any], Page[Any] | None]:
+    """(``doc`` with its ``keys`` arrays cut to the page at ``offset``, that page of the longest array or None
+    when nothing is cut): the arrays share one offset, so the longest decides whether another page follows."""
+    longest = max((doc.get(k) or [] for k in keys), key=len)
+    if offset == 0 and len(longest) <= PAGE:
         return doc, None
     out = dict(doc)
     for key in keys:
-        out[key] = list(doc.get(key) or [])[offset : offset + PAGE]
-    return out, (offset + PAGE if max(lengths) > offset + PAGE else None)
+        out[key] = paginate(list(doc.get(key) or []), offset, PAGE).items
+    return out, paginate(longest, offset, PAGE)
+
+
+def _more(paged: dict[str, Any], page: Page[Any] | None) -> dict[str, Any]:
+    """``next_page_token`` (and ``has_more``) while the longest array has more."""
+    tokens = page_tokens(page) if page is not None else {}
+    return {**paged, **tokens, "has_more": True} if tokens else paged
 
 
 def run_page(view: dict[str, Any], offset: int) -> dict[str, Any]:
-    paged, following = page_arrays(view, RUN_ARRAYS, offset)
-    if following is not None:
-        paged.update(next_page_token=str(following), has_more=True)
-    return paged
+    paged, page = page_arrays(view, RUN_ARRAYS, offset)
+    return _more(paged, page)
 
 
 def job_page(job: dict[str, Any], offset: int) -> dict[str, Any]:
-    settings, following = page_arrays(job["settings"], JOB_ARRAYS, offset)
-    paged = {**job, "settings": settings}
-    if following is not None:
-        paged.update(next_page_token=str(following), has_more=True)
-    return paged
+    settings, page = page_arrays(job["settings"], JOB_ARRAYS, offset)
+    return _more({**job, "settings": settings}, page)

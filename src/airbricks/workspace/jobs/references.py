@@ -67,6 +67,18 @@ class References:
         self.item = item
         self.has_item = has_item
 
+    @classmethod
+    def of_task(cls, run: Run, task: TaskRun, *, workspace_id: int | str, workspace_url: str) -> References:
+        """The references of a task run as it starts (a for-each iteration's ``{{input}}`` is its item)."""
+        return cls(
+            run,
+            task,
+            workspace_id=workspace_id,
+            workspace_url=workspace_url,
+            item=task.extra.get("input"),
+            has_item="input" in task.extra,
+        )
+
     def lookup(self, name: str) -> str | None:
         run, task = self.run, self.task
         parts = name.split(".")

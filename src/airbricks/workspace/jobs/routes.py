@@ -1,47 +1,43 @@
 """HTTP for the Jobs API: ``/api/2.{0,1,2}/jobs/...`` onto :class:`airbricks.workspace.jobs.jobs.Jobs` and
-:class:`airbricks.workspace.jobs.runs.Runs`.
+:class:`airbricks.workspace.jobs.runs.Runs`, as one table (:data:`ROUTES`).
 
-Each endpoint parses its parameters, calls one model method and renders the result (``{}`` when the model
-returns nothing); :func:`_endpoint` registers that shape once per path, so this module is the table of
-which path calls what, plus the request-shape work: numbers sent as strings, the legacy single-task form,
-page tokens.
+Each row parses its parameters, calls one model method and renders the result (``{}`` when the model returns
+nothing), so this module is the table of which path calls what, plus the request-shape work: numbers sent as
+strings, the legacy single-task form, page tokens. Where API versions answer differently (2.2 pages the large
+arrays of ``jobs/get`` and ``runs/get``; 2.0 answers ``get-output`` of a single-task parent run), each behaviour
+is its own row for its versions. The fields of the endpoints the OpenAPI description documents are declared on
+their rows (the composite ones in :mod:`airbricks.workspace.jobs.schemas`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
-
-from fastapi import APIRouter, Request
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.jobs.paging import job_page, run_page
+from airbricks.workspace.jobs.schemas import JOB_SETTINGS, TASKS
 from airbricks.workspace.jobs.task_settings import DEFAULT_TASK_KEY, key_from_name, lift_legacy_task
-from airbricks.workspace.pagination import Page
+from airbricks.workspace.pagination import Page, page_tokens
 from airbricks.workspace.params import Params, coerce_numbers
-from airbricks.workspace.server.http import page_offset, page_window, read_params, versioned, workspace
+from airbricks.workspace.server.http import Endpoint, call, page_offset, page_window
+from airbricks.workspace.server.openapi import BOOL, INT, STR, STRS, TAGS
 
-router = APIRouter()
 ALL = ("2.0", "2.1", "2.2")
+#: The versions that answer ``jobs/get`` and ``runs/get`` whole (2.2 pages their large arrays).
+UNPAGED = ("2.0", "2.1")
+#: The version the OpenAPI description documents (as the Jobs API reference does).
+DOC = "2.1"
 MAX_LIST_LIMIT = 100
-
-ModelCall = Callable[[Workspace, Params, Request], "dict[str, Any] | None"]
-
-
-def _endpoint(method: str, suffix: str, call: ModelCall) -> None:
-    async def endpoint(request: Request) -> dict[str, Any] | None:
-        return call(workspace(request), await read_params(request), request)
-
-    endpoint.__name__ = suffix.replace("/", "_").replace("-", "_")
-    versioned(router, [method], suffix, ALL)(endpoint)
+#: Databricks refuses longer tokens (``runs/submit``, ``run-now``).
+IDEMPOTENCY_TOKEN_MAX = 64
 
 
 def _job_id(params: Params) -> int:
-    return params.int("job_id", required=True)  # type: ignore[return-value]
+    return params.int("job_id", required=True)
 
 
 def _run_id(params: Params) -> int:
-    return params.int("run_id", required=True)  # type: ignore[return-value]
+    return params.int("run_id", required=True)
 
 
 def _settings(body: dict[str, Any]) -> dict[str, Any]:
@@ -51,17 +47,81 @@ def _settings(body: dict[str, Any]) -> dict[str, Any]:
 def _page_answer(key: str, page: Page[dict[str, Any]]) -> dict[str, Any]:
     """A list answer as the real service shapes it: no ``key`` when the page is empty, page tokens both ways."""
     result: dict[str, Any] = {key: page.items, "has_more": page.has_more} if page.items else {"has_more": False}
-    if page.next_offset is not None:
-        result["next_page_token"] = str(page.next_offset)
-    if page.prev_offset is not None:
-        result["prev_page_token"] = str(page.prev_offset)
-    return result
+    return {**result, **page_tokens(page, previous=True)}
+
+
+# -- jobs ------------------------------------------------------------------------------------------------------
+
+
+def _create(ws: Workspace, p: Params) -> dict[str, Any]:
+    return {"job_id": ws.jobs.create(_settings(p.data))}
+
+
+def _get_job(ws: Workspace, p: Params) -> dict[str, Any]:
+    return ws.jobs.get(_job_id(p))
+
+
+def _get_job_paged(ws: Workspace, p: Params) -> dict[str, Any]:
+    """API 2.2: the large arrays of the job's settings 100 a page (see :mod:`airbricks.workspace.jobs.paging`)."""
+    return job_page(ws.jobs.get(_job_id(p)), page_offset(p))
 
 
 def _list_jobs(ws: Workspace, p: Params) -> dict[str, Any]:
     offset, limit = page_window(p, default_limit=20, max_limit=MAX_LIST_LIMIT)
     page = ws.jobs.list(name=p.str("name"), expand_tasks=p.bool("expand_tasks"), offset=offset, limit=limit)
     return _page_answer("jobs", page)
+
+
+def _reset(ws: Workspace, p: Params) -> None:
+    ws.jobs.reset(_job_id(p), _settings(p.dict("new_settings", required=True) or {}))
+
+
+def _update(ws: Workspace, p: Params) -> None:
+    new_settings = p.dict("new_settings")
+    ws.jobs.update(_job_id(p), coerce_numbers(new_settings) if new_settings else None, p.list("fields_to_remove"))
+
+
+def _delete(ws: Workspace, p: Params) -> None:
+    ws.jobs.delete(_job_id(p))
+
+
+def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
+    return ws.jobs.run_now(
+        p.int("job_id", required=True),
+        job_parameters=p.raw("job_parameters"),
+        notebook_params=p.raw("notebook_params"),
+        python_params=p.list("python_params"),
+        idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX),
+        queue=p.raw("queue"),
+        python_named_params=p.dict("python_named_params"),
+        jar_params=p.list("jar_params"),
+        sql_params=p.raw("sql_params"),
+    )
+
+
+# -- runs ------------------------------------------------------------------------------------------------------
+
+
+def _submit(ws: Workspace, p: Params) -> dict[str, Any]:
+    body = coerce_numbers(p.data)
+    settings = lift_legacy_task(body, key_from_name(p.str("run_name")))
+    return ws.jobs.submit(
+        tasks=settings["tasks"],
+        run_name=p.str("run_name"),
+        job_clusters=body.get("job_clusters"),
+        timeout_seconds=p.int("timeout_seconds", minimum=0),
+        idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX),
+        git_source=body.get("git_source"),
+    )
+
+
+def _get_run(ws: Workspace, p: Params) -> dict[str, Any]:
+    return ws.runs.get(_run_id(p), include_history=p.bool("include_history"))
+
+
+def _get_run_paged(ws: Workspace, p: Params) -> dict[str, Any]:
+    """API 2.2: the run's large arrays 100 a page (see :mod:`airbricks.workspace.jobs.paging`)."""
+    return run_page(_get_run(ws, p), page_offset(p))
 
 
 def _list_runs(ws: Workspace, p: Params) -> dict[str, Any]:
@@ -80,60 +140,33 @@ def _list_runs(ws: Workspace, p: Params) -> dict[str, Any]:
     return _page_answer("runs", page)
 
 
-#: Databricks refuses longer tokens (``runs/submit``, ``run-now``).
-IDEMPOTENCY_TOKEN_MAX = 64
-
-
-def _submit(ws: Workspace, p: Params) -> dict[str, Any]:
-    body = coerce_numbers(p.data)
-    settings = lift_legacy_task(body, key_from_name(p.str("run_name")))
-    return ws.jobs.submit(
-        tasks=settings["tasks"],
-        run_name=p.str("run_name"),
-        job_clusters=body.get("job_clusters"),
-        timeout_seconds=p.int("timeout_seconds", minimum=0),
-        idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX),
-        git_source=body.get("git_source"),
-    )
-
-
-def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
-    return ws.jobs.run_now(
-        p.int("job_id", required=True),
-        job_parameters=p.raw("job_parameters"),
-        notebook_params=p.raw("notebook_params"),
-        python_params=p.list("python_params"),
-        idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX),
-        queue=p.raw("queue"),
-        python_named_params=p.dict("python_named_params"),
-        jar_params=p.list("jar_params"),
-        sql_params=p.raw("sql_params"),
-    )
-
-
-def _paged(
-    request: Request, p: Params, page: Callable[[dict[str, Any], int], dict[str, Any]], doc: dict[str, Any]
-) -> dict[str, Any]:
-    """API 2.2 pages the large arrays of jobs/get and runs/get (100 a page); older versions answer them whole."""
-    return page(doc, page_offset(p)) if request.url.path.startswith("/api/2.2/") else doc
-
-
 def _repair(ws: Workspace, p: Params) -> dict[str, Any]:
     widgets = {**(p.dict("job_parameters") or {}), **(p.dict("notebook_params") or {})}
-    latest = p.int("latest_repair_id")
     return ws.runs.repair(
         _run_id(p),
         rerun_tasks=p.list("rerun_tasks"),
         rerun_all_failed_tasks=p.bool("rerun_all_failed_tasks"),
         rerun_dependent_tasks=p.bool("rerun_dependent_tasks"),
-        latest_repair_id=latest,
+        latest_repair_id=p.int("latest_repair_id"),
         widgets={str(k): str(v) for k, v in widgets.items()},
     )
 
 
-def _update(ws: Workspace, p: Params) -> None:
-    new_settings = p.dict("new_settings")
-    ws.jobs.update(_job_id(p), coerce_numbers(new_settings) if new_settings else None, p.list("fields_to_remove"))
+def _output(ws: Workspace, p: Params) -> dict[str, Any]:
+    return ws.runs.output(_run_id(p), single_task_parent_ok=False)
+
+
+def _output_of_single_task_parent(ws: Workspace, p: Params) -> dict[str, Any]:
+    """API 2.0 still answers ``get-output`` for a single-task parent run; 2.1+ refuse every parent run."""
+    return ws.runs.output(_run_id(p), single_task_parent_ok=True)
+
+
+def _export(ws: Workspace, p: Params) -> dict[str, Any]:
+    return ws.runs.export(_run_id(p))
+
+
+def _cancel(ws: Workspace, p: Params) -> None:
+    ws.runs.cancel(_run_id(p))
 
 
 def _cancel_all(ws: Workspace, p: Params) -> None:
@@ -143,32 +176,85 @@ def _cancel_all(ws: Workspace, p: Params) -> None:
         ws.runs.cancel_all()
 
 
-_endpoint("POST", "jobs/create", lambda ws, p, _: {"job_id": ws.jobs.create(_settings(p.data))})
-_endpoint("GET", "jobs/get", lambda ws, p, request: _paged(request, p, job_page, ws.jobs.get(_job_id(p))))
-_endpoint("GET", "jobs/list", lambda ws, p, _: _list_jobs(ws, p))
-_endpoint(
-    "POST", "jobs/reset", lambda ws, p, _: ws.jobs.reset(_job_id(p), _settings(p.dict("new_settings", required=True)))
-)  # type: ignore[arg-type]
-_endpoint("POST", "jobs/update", lambda ws, p, _: _update(ws, p))
-_endpoint("POST", "jobs/delete", lambda ws, p, _: ws.jobs.delete(_job_id(p)))
-_endpoint("POST", "jobs/run-now", lambda ws, p, _: _run_now(ws, p))
-_endpoint("POST", "jobs/runs/submit", lambda ws, p, _: _submit(ws, p))
-_endpoint(
-    "GET",
-    "jobs/runs/get",
-    lambda ws, p, request: _paged(
-        request, p, run_page, ws.runs.get(_run_id(p), include_history=p.bool("include_history"))
+def _delete_run(ws: Workspace, p: Params) -> None:
+    ws.runs.delete(_run_id(p))
+
+
+PATH = "/api/{version}/jobs/"
+RUN_ID = {"run_id": INT}
+
+ROUTES: list[Endpoint] = [
+    call("POST", PATH + "create", _create, versions=ALL, fields=JOB_SETTINGS, doc_version=DOC),
+    call(
+        "GET", PATH + "get", _get_job, versions=UNPAGED, fields={"job_id": INT}, required=("job_id",), doc_version=DOC
     ),
-)
-_endpoint("POST", "jobs/runs/repair", lambda ws, p, _: _repair(ws, p))
-_endpoint("GET", "jobs/runs/list", lambda ws, p, _: _list_runs(ws, p))
-# API 2.0 still answers get-output for a single-task parent run; 2.1+ refuse every parent run.
-_endpoint(
-    "GET",
-    "jobs/runs/get-output",
-    lambda ws, p, request: ws.runs.output(_run_id(p), single_task_parent_ok=request.url.path.startswith("/api/2.0/")),
-)
-_endpoint("GET", "jobs/runs/export", lambda ws, p, _: ws.runs.export(_run_id(p)))
-_endpoint("POST", "jobs/runs/cancel", lambda ws, p, _: ws.runs.cancel(_run_id(p)))
-_endpoint("POST", "jobs/runs/cancel-all", lambda ws, p, _: _cancel_all(ws, p))
-_endpoint("POST", "jobs/runs/delete", lambda ws, p, _: ws.runs.delete(_run_id(p)))
+    call("GET", PATH + "get", _get_job_paged, versions=("2.2",)),
+    call("GET", PATH + "list", _list_jobs, versions=ALL),
+    call("POST", PATH + "reset", _reset, versions=ALL),
+    call("POST", PATH + "update", _update, versions=ALL),
+    call("POST", PATH + "delete", _delete, versions=ALL),
+    call(
+        "POST",
+        PATH + "run-now",
+        _run_now,
+        versions=ALL,
+        fields={"job_id": INT, "notebook_params": TAGS, "job_parameters": TAGS, "idempotency_token": STR},
+        required=("job_id",),
+        doc_version=DOC,
+    ),
+    call(
+        "POST",
+        PATH + "runs/submit",
+        _submit,
+        versions=ALL,
+        fields={"run_name": STR, "tasks": TASKS, "timeout_seconds": INT, "idempotency_token": STR},
+        doc_version=DOC,
+    ),
+    call(
+        "GET",
+        PATH + "runs/get",
+        _get_run,
+        versions=UNPAGED,
+        fields={**RUN_ID, "include_history": BOOL},
+        required=("run_id",),
+        doc_version=DOC,
+    ),
+    call("GET", PATH + "runs/get", _get_run_paged, versions=("2.2",)),
+    call(
+        "POST",
+        PATH + "runs/repair",
+        _repair,
+        versions=ALL,
+        fields={
+            **RUN_ID,
+            "rerun_tasks": STRS,
+            "rerun_all_failed_tasks": BOOL,
+            "rerun_dependent_tasks": BOOL,
+            "latest_repair_id": INT,
+        },
+        required=("run_id",),
+        doc_version=DOC,
+    ),
+    call(
+        "GET",
+        PATH + "runs/list",
+        _list_runs,
+        versions=ALL,
+        fields={"job_id": INT, "active_only": BOOL, "limit": INT, "offset": INT},
+        doc_version=DOC,
+    ),
+    call("GET", PATH + "runs/get-output", _output_of_single_task_parent, versions=("2.0",)),
+    call(
+        "GET",
+        PATH + "runs/get-output",
+        _output,
+        versions=("2.1", "2.2"),
+        fields=RUN_ID,
+        required=("run_id",),
+        doc_version=DOC,
+    ),
+    call("GET", PATH + "runs/export", _export, versions=ALL),
+    call("POST", PATH + "runs/cancel", _cancel, versions=ALL, fields=RUN_ID, required=("run_id",), doc_version=DOC),
+    call("POST", PATH + "runs/cancel-all", _cancel_all, versions=ALL),
+    call("POST", PATH + "runs/delete", _delete_run, versions=ALL),
+]

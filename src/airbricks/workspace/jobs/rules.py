@@ -90,8 +90,8 @@ def overall_outcome(tasks: Sequence[TaskRun]) -> Outcome:
     if bad and all(t.result_state != "FAILED" for t in bad):
         return TIMED_OUT
     if bad:
-        first = bad[0]
-        message = f"Task {first.key} failed with message: {first.state.state_message}."
+        culprit = bad[0]
+        message = f"Task {culprit.key} failed with message: {culprit.state.state_message}."
         if "UPSTREAM_FAILED" in results:
             message += " This caused all downstream tasks to get skipped."
         return Outcome("TERMINATED", "FAILED", message, "RUN_EXECUTION_ERROR", "CLIENT_ERROR")

@@ -22,7 +22,6 @@ class RunIdentity:
         self.identity = identity
         self.cluster_secrets = cluster_secrets
         self.tokens = run_channel.RunTokens()
-        identity.run_principal = self.tokens.principal
 
     def open(self, task_run_id: int, run_as: str, cluster: dict[str, Any] | None) -> dict[str, str]:
         """The environment of a task run's process: its cluster's variables, the workspace URL, its token."""
@@ -39,6 +38,10 @@ class RunIdentity:
                 env, values = {}, set()  # the cluster's own start failed on the same reference and says why
             self.tokens.note_read(task_run_id, values)
         return {**env, **run_channel.environment(self.shared.url, token)}
+
+    def principal(self, token: str) -> Principal | None:
+        """Who a live per-run token names (None: no such token), for the identity model's token check."""
+        return self.tokens.principal(token)
 
     def note_read(self, task_run_id: int | None, value: bytes) -> None:
         """A run's process read a secret: its text (if it is text) is redacted from the run's outputs."""

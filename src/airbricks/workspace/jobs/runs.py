@@ -1,45 +1,33 @@
-"""Job runs: the per-task state machine driven by the ticker, cluster acquisition, processes, outputs.
+"""Job runs: the runs' index, the ticker's pass over them, client actions (cancel, repair, delete), outputs.
 
 A task run moves through :class:`~airbricks.workspace.jobs.run.Phase` ``WAIT`` (upstream tasks) -> ``CLUSTER``
-(waiting for a RUNNING cluster) -> ``RUN`` (its process alive) -> ``DONE``; the run ends when every task has.
-Public methods take the workspace lock and save what they changed. How a task gets its cluster and process
-is :class:`airbricks.workspace.jobs.execution.TaskExecutor`'s job.
+(waiting for a RUNNING cluster) -> ``RUN`` (its process alive) -> ``DONE`` (:mod:`.phases` moves it); the run
+ends when every task has. Public methods take the workspace lock and save what they changed. How a task gets
+its cluster and process is :class:`airbricks.workspace.jobs.execution.TaskExecutor`'s job; new runs are built
+by :mod:`.submit`. :class:`Runs` is also the :class:`~airbricks.workspace.jobs.tasks.drivers.Host` of in-server
+tasks (a run job, a for-each, a SQL task).
 """
 
 from __future__ import annotations
 
+import builtins
 import logging
 import shutil
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from airbricks.workspace.compute.cluster import USABLE_STATES
-from airbricks.workspace.errors import (
-    DatabricksError,
-    InvalidParameterValue,
-    InvalidState,
-    does_not_exist,
-)
-from airbricks.workspace.jobs import attempts, queueing
+from airbricks.workspace.errors import InvalidParameterValue, InvalidState, does_not_exist
+from airbricks.workspace.jobs import attempts, queueing, submit
 from airbricks.workspace.jobs import export as notebook_export
 from airbricks.workspace.jobs import output as run_output
 from airbricks.workspace.jobs import process as runner
-from airbricks.workspace.jobs.execution import TaskExecutor
-from airbricks.workspace.jobs.host import RunFeatures
-from airbricks.workspace.jobs.rules import (
-    CANCELED,
-    FAILED,
-    MODEL_BUG,
-    RUN_LOST,
-    SUCCEEDED,
-    TASK_TIMED_OUT,
-    TIMED_OUT,
-    blocked_by_upstream,
-    cluster_error,
-    ended,
-    gate_by_conditions,
-    overall_outcome,
-)
+from airbricks.workspace.jobs.execution import NotebookSources, TaskExecutor
+from airbricks.workspace.jobs.phases import TaskPhases
+from airbricks.workspace.jobs.references import References
+from airbricks.workspace.jobs.rules import CANCELED, MODEL_BUG, RUN_LOST, TIMED_OUT, overall_outcome
 from airbricks.workspace.jobs.run import Outcome, Phase, Run, RunState, TaskRun, logged
+from airbricks.workspace.jobs.submit import NewRun
+from airbricks.workspace.jobs.tasks.drivers import JobStarter, SavedQueries, SqlStatements
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
 from airbricks.workspace.shared import Shared
@@ -56,28 +44,45 @@ class Found(NamedTuple):
     task: TaskRun | None
 
 
-class Runs(RunFeatures):
+class Runs:
     """All runs of the workspace.
 
     :param executor: gets clusters for tasks and runs their processes.
+    :param jobs: the Jobs model, which a ``run_job_task`` starts runs of (late-bound: it holds these runs).
+    :param statements: the Statement Execution engine a ``sql_task`` runs on.
+    :param queries: the saved queries a ``sql_task`` names.
     """
 
-    def __init__(self, shared: Shared, *, executor: TaskExecutor) -> None:
+    def __init__(
+        self,
+        shared: Shared,
+        *,
+        executor: TaskExecutor,
+        jobs: Callable[[], JobStarter],
+        statements: SqlStatements,
+        queries: SavedQueries,
+    ) -> None:
         self.shared = shared
         self.executor = executor
-        self.clusters = executor.clusters
+        self._jobs = jobs
+        self.statements = statements
+        self.queries = queries
+        self.phases = TaskPhases(executor, host=self, retry=self._retry)
         self.runs: dict[int, Run] = {}
         self._task_parent: dict[int, int] = {}
         self._tokens: dict[str, int] = {}
         self.active: set[int] = set()
-        executor.host = self
-        #: Set by the workspace: the Jobs model (run_job_task), statements and saved queries (sql_task).
-        self.jobs: Any = None
-        self.statements: Any = None
-        self.queries: Any = None
-        self.notebooks = executor.notebooks
         for _ident, doc in shared.store.load(KIND):
             self._index(Run.from_store(doc))
+
+    @property
+    def jobs(self) -> JobStarter:
+        return self._jobs()
+
+    @property
+    def notebooks(self) -> NotebookSources:
+        """Where a ``sql_task.file`` is read (the workspace objects the executor reads notebooks from)."""
+        return self.executor.notebooks
 
     # -- bookkeeping ---------------------------------------------------------------------------------------
 
@@ -167,7 +172,7 @@ class Runs(RunFeatures):
             page = paginate(selected, offset, limit)
             return Page([r.to_api(with_tasks=expand_tasks) for r in page.items], page.offset, page.limit, page.total)
 
-    def active_runs(self) -> list[dict[str, Any]]:
+    def active_runs(self) -> builtins.list[dict[str, Any]]:
         """The runs not yet finished, as ``runs/get`` shows them."""
         with self.shared.lock:
             return [self.runs[r].to_api() for r in sorted(self.active)]
@@ -197,6 +202,49 @@ class Runs(RunFeatures):
         return notebook_export.views(path, cells, live)
 
     # -- client actions ------------------------------------------------------------------------------------
+
+    def create(self, request: NewRun) -> Run:
+        """A new PENDING run (QUEUED or SKIPPED when its job is at ``max_concurrent_runs``); the same run again
+        for a known ``idempotency_token``."""
+        with self.shared.lock:
+            existing = self.by_token(request.token)
+            if existing is not None:
+                return existing
+            run = submit.build_run(self.shared, request)
+            run.timing.start_time = self.shared.now_ms()
+            self._index(run)
+            decision = queueing.admission(run, [self.runs[r] for r in self.active], request.queue_enabled)
+            if decision == "queue":
+                run.state = logged(run, None, queueing.queued(request.concurrency_limit or 0))
+            elif decision == "skip":
+                self._end_all(run, run.timing.start_time, queueing.skipped(request.concurrency_limit or 0))
+            self._save(run)
+            return run
+
+    def repair(
+        self,
+        run_id: Any,
+        *,
+        rerun_tasks: builtins.list[Any] | None = None,
+        rerun_all_failed_tasks: bool = False,
+        rerun_dependent_tasks: bool = False,
+        latest_repair_id: int | None = None,
+        widgets: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """``runs/repair``: new task runs for the chosen tasks of an ended run; returns the ``repair_id``."""
+        with self.shared.lock:
+            run, task = self.find(run_id)
+            if task is not None:
+                raise InvalidParameterValue(f"Run {task.run_id} is a task run: repair its parent run {run.run_id}.")
+            keys = attempts.repair_keys(
+                run, rerun_tasks, rerun_all_failed_tasks, rerun_dependent_tasks, latest_repair_id
+            )
+            repair_id = self.shared.store.next_id("repair_id", start=1)
+            now, page = self.shared.now_ms(), lambda rid: self._page(run, rid)
+            self._adopt(run, attempts.start_repair(run, keys, repair_id, now, self._new_id, page, widgets or {}))
+            self.active.add(run.run_id)
+            self._save(run)
+            return {"repair_id": repair_id}
 
     def cancel(self, run_id: Any) -> None:
         with self.shared.lock:
@@ -230,6 +278,23 @@ class Runs(RunFeatures):
                 shutil.rmtree(runner.run_dir(self.shared.data_dir, t.run_id), ignore_errors=True)
             if run.idempotency_token:
                 self._tokens.pop(run.idempotency_token, None)
+
+    # -- what in-server tasks need (tasks.drivers.Host) ---------------------------------------------------
+
+    def references(self, run: Run, task: TaskRun) -> References:
+        url = self.shared.page_url("")
+        return References.of_task(run, task, workspace_id=self.shared.workspace_id, workspace_url=url)
+
+    def spawn_iteration(self, run: Run, parent: TaskRun, index: int, item: Any) -> TaskRun:
+        """A new iteration of a for-each task run (``runs/get`` shows it among its parent's ``iterations``)."""
+        rid = self._new_id()
+        nested = submit.iteration(parent, index, item, rid, self._page(run, rid))
+        run.tasks.append(nested)
+        self._adopt(run, [nested])
+        return nested
+
+    def end_task(self, run: Run, task: TaskRun, outcome: Outcome) -> None:
+        self.phases.finish(run, task, self.shared.now_ms(), outcome, retry=False)
 
     # -- the ticker ----------------------------------------------------------------------------------------
 
@@ -270,12 +335,7 @@ class Runs(RunFeatures):
             return True
         changed = False
         for task in run.live:
-            if task.phase is Phase.WAIT:
-                changed |= self._maybe_start(run, task, now)
-            elif task.phase is Phase.CLUSTER:
-                changed |= self._wait_cluster(run, task, now)
-            elif task.phase is Phase.RUN:
-                changed |= self._watch(run, task, now)
+            changed |= self.phases.step(run, task, now)
         if run.state.life_cycle_state == "PENDING" and any(t.phase in (Phase.RUN, Phase.DONE) for t in run.tasks):
             run.state = logged(run, None, RunState("RUNNING"))
             changed = True
@@ -284,108 +344,17 @@ class Runs(RunFeatures):
             changed = True
         return changed
 
-    def _maybe_start(self, run: Run, task: TaskRun, now: int) -> bool:
-        if now < task.retry_at:
-            return False
-        upstream = [run.task(key) for key in task.upstream_keys]
-        if any(d.phase is not Phase.DONE for d in upstream):
-            return False
-        skip = gate_by_conditions(
-            task.run_if,
-            [
-                (d.result_state, dep.get("outcome"), d.extra.get("condition_outcome"))
-                for d, dep in zip(upstream, task.settings.get("depends_on") or [])
-            ],
-        )
-        if skip is None:
-            skip = blocked_by_upstream(task.run_if, [d.result_state for d in upstream])
-        if skip is not None:
-            self._finish_task(run, task, now, skip)
-            return True
-        task.timing.start_time = task.timing.start_time if task.attempt_number else now
-        try:
-            task.cluster_id = self.executor.acquire_cluster(run, task)
-        except DatabricksError as err:
-            code = "RESOURCE_NOT_FOUND" if "does not exist" in err.message else "INVALID_CLUSTER_REQUEST"
-            self._finish_task(run, task, now, cluster_error(err.message, code))
-            return True
-        task.phase = Phase.CLUSTER
-        task.state = logged(run, task, RunState("PENDING", "Waiting for cluster" if task.cluster_id else ""))
-        self._wait_cluster(run, task, now)
-        return True
-
-    def _wait_cluster(self, run: Run, task: TaskRun, now: int) -> bool:
-        cid = task.cluster_id
-        if cid:
-            gone = self.executor.cluster_gone(cid, starting=True)
-            if gone:
-                self._finish_task(run, task, now, cluster_error(gone))
-                return True
-            if self.clusters.state(cid) not in USABLE_STATES:
-                return False
-            self.clusters.mark_active(cid)
-        try:
-            proc = self.executor.start(run, task)
-        except DatabricksError as err:
-            self._finish_task(run, task, now, cluster_error(err.message, "RESOURCE_NOT_FOUND"))
-            return True
-        task.phase = Phase.RUN
-        task.pid, task.pgid, task.process_start = proc.pid, proc.pgid, now
-        task.timing.setup_duration = now - task.timing.start_time
-        task.state = logged(run, task, RunState("RUNNING", "In run"))
-        return True
-
-    def _watch(self, run: Run, task: TaskRun, now: int) -> bool:
-        proc = self.executor.process(task)
-        if proc is None:  # cannot happen within one server process; be safe
-            self._finish_task(run, task, now, RUN_LOST)
-            return True
-        outcome = proc.poll()
-        if outcome is not None:
-            task.output = outcome
-            task.timing.execution_duration = now - task.process_start
-            self._finish_task(
-                run, task, now, SUCCEEDED if outcome["status"] == "SUCCESS" else ended(FAILED, outcome.get("message"))
-            )
-            return True
-        timeout = int(task.settings.get("timeout_seconds") or 0)
-        if timeout and now - (task.process_start or task.timing.start_time) > timeout * 1000:
-            self._finish_task(run, task, now, TASK_TIMED_OUT, timed_out=True)
-            return True
-        gone = self.executor.cluster_gone(task.cluster_id) if task.cluster_id else None
-        if gone:
-            self._finish_task(run, task, now, cluster_error(gone))
-            return True
-        return False
-
     # -- endings -------------------------------------------------------------------------------------------
 
-    def _finish_task(
-        self, run: Run, task: TaskRun, now: int, outcome: Outcome, *, timed_out: bool = False, retry: bool = True
-    ) -> None:
-        self.executor.kill(task)
-        timing = task.timing
-        if task.phase is Phase.RUN and not timing.execution_duration:
-            timing.execution_duration = now - (task.process_start or now)
-        task.phase = Phase.DONE
-        if not timing.start_time:
-            timing.start_time = now
-        timing.end_time = now
-        timing.run_duration = now - timing.start_time
-        task.state = logged(run, task, RunState.of(outcome))
-        if task.cluster_id and task.settings.get("new_cluster"):
-            self.executor.release_job_cluster(task.cluster_id)
-        if task.cluster_id:
-            self.executor.mark_active(task.cluster_id)
-        if retry and attempts.should_retry(task, outcome, timed_out):
-            rid = self._new_id()
-            self._adopt(run, [attempts.retry(run, task, now, rid, self._page(run, rid))])
+    def _retry(self, run: Run, task: TaskRun, now: int) -> None:
+        rid = self._new_id()
+        self._adopt(run, [attempts.retry(run, task, now, rid, self._page(run, rid))])
 
     def _end_all(self, run: Run, now: int, outcome: Outcome) -> None:
         """End every unfinished task and the run itself with one outcome (timeout, cancel, loss)."""
         for task in run.live:
             if task.phase is not Phase.DONE:
-                self._finish_task(run, task, now, outcome, retry=False)
+                self.phases.finish(run, task, now, outcome, retry=False)
         self._finish_run(run, now, outcome)
 
     def _finish_run(self, run: Run, now: int, outcome: Outcome) -> None:

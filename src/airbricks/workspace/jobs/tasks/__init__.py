@@ -2,11 +2,13 @@
 
 - :mod:`.validation`: what ``jobs/create`` / ``runs/submit`` check per task type (every type the Jobs API
   knows is accepted; the ones the local workspace cannot run end FAILED at run time, never a 400).
-- :mod:`.references`: dynamic value references (``{{job.id}}``, ``{{tasks.<key>.values.<name>}}``...).
 - :mod:`.drivers`, :mod:`.for_each`, :mod:`.sql`: task types that run inside the server (condition,
-  run job, for each, SQL, the refused ones) as process-like objects the run state machine polls.
-- :mod:`.attempts`: retries (``max_retries``) and ``runs/repair``; :mod:`.queueing`: ``max_concurrent_runs``.
-- :mod:`.queries`: the minimal ``/api/2.0/sql/queries`` model a ``sql_task`` with a ``query`` needs.
+  run job, for each, SQL, the refused ones) as process-like objects the run state machine polls;
+  :mod:`.start` picks a task's driver.
+- Beside this package: :mod:`airbricks.workspace.jobs.references` (dynamic value references such as
+  ``{{job.id}}``), :mod:`airbricks.workspace.jobs.attempts` (retries and ``runs/repair``),
+  :mod:`airbricks.workspace.jobs.queueing` (``max_concurrent_runs``); the saved queries a ``sql_task`` runs
+  are :mod:`airbricks.workspace.sql.queries`.
 """
 
 #: Task types the server runs itself (no kernel process).

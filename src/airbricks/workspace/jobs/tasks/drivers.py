@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.jobs.references import References
 from airbricks.workspace.jobs.run import Outcome, Run, TaskRun
+from airbricks.workspace.params import Params
 
 #: Why the types that need a service the local workspace does not have end FAILED.
 REFUSED = {
@@ -29,13 +30,62 @@ REFUSED = {
 }
 
 
+class JobStarter(Protocol):
+    """What a ``run_job_task`` needs of the Jobs model (:class:`airbricks.workspace.jobs.jobs.Jobs`)."""
+
+    def run_now(
+        self,
+        job_id: Any,
+        *,
+        job_parameters: Any = None,
+        notebook_params: Any = None,
+        python_params: list[Any] | None = None,
+        parent_task_run_id: int | None = None,
+    ) -> dict[str, Any]: ...
+
+
+class SqlStatement(Protocol):
+    """A statement a ``sql_task`` submitted (:class:`airbricks.workspace.sql.statements.Statement`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def error(self) -> dict[str, Any] | None: ...
+
+
+class SqlStatements(Protocol):
+    """The Statement Execution engine a ``sql_task`` runs on (:class:`airbricks.workspace.sql.statements.Statements`;
+    a protocol, so the Jobs service does not import the SQL models)."""
+
+    def submit(self, params: Params) -> SqlStatement: ...
+    def cancel(self, statement_id: str) -> None: ...
+
+
+class SavedQueries(Protocol):
+    """The saved queries a ``sql_task.query`` names (:class:`airbricks.workspace.sql.queries.Queries`)."""
+
+    def get(self, query_id: Any) -> dict[str, Any]: ...
+
+
+class WorkspaceFiles(Protocol):
+    """Where a ``sql_task.file`` is read (:class:`airbricks.workspace.storage.workspace_objects.WorkspaceObjects`)."""
+
+    def export(self, path: object, fmt: str | None) -> Any: ...
+
+
 class Host(Protocol):
     """What drivers need of the Jobs service (:class:`airbricks.workspace.jobs.runs.Runs`)."""
 
-    jobs: Any
-    statements: Any
-    queries: Any
-    notebooks: Any
+    @property
+    def jobs(self) -> JobStarter: ...
+    @property
+    def statements(self) -> SqlStatements: ...
+    @property
+    def queries(self) -> SavedQueries: ...
+    @property
+    def notebooks(self) -> WorkspaceFiles: ...
 
     def run_of(self, run_id: int) -> Run | None: ...
     def cancel(self, run_id: Any) -> None: ...

@@ -12,7 +12,7 @@ from typing import Any
 
 from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.jobs.run import Run, TaskRun
-from airbricks.workspace.jobs.tasks.drivers import Host, ServerTask, failed
+from airbricks.workspace.jobs.tasks.drivers import Host, ServerTask, SqlStatement, failed
 from airbricks.workspace.kernel.cells import sql_statements
 from airbricks.workspace.params import Params
 
@@ -42,7 +42,7 @@ class Sql(ServerTask):
         refs = host.references(run, task)
         self.error: str | None = next((m for k, m in UNSUPPORTED.items() if self.body.get(k)), None)
         self.pending: list[str] = []
-        self.current: Any = None
+        self.current: SqlStatement | None = None
         # Job parameters are pushed down to the task, as on Databricks (used where the text names :them).
         given = {**(self.body.get("parameters") or {}), **task.widgets}
         self.parameters = {str(k): str(v) for k, v in refs.deep(given).items()}
@@ -59,7 +59,7 @@ class Sql(ServerTask):
             "query_output": {"query_text": text, "warehouse_id": self.body["warehouse_id"], "sql_statements": []}
         }
 
-    def _submit(self, text: str) -> Any:
+    def _submit(self, text: str) -> SqlStatement:
         used = [{"name": k, "value": v} for k, v in self.parameters.items() if re.search(rf":{k}\b", text)]
         return self.host.statements.submit(
             Params(

@@ -11,8 +11,7 @@ from pathlib import Path
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.compute import Library, PythonPyPiLibrary
-
-from .test_jobs import _nb_task, _upload, _wait_run, cluster  # noqa: F401 - the module-scoped cluster fixture
+from tests.workspace.jobs.test_api import _nb_task, _upload, _wait_run, cluster  # noqa: F401 - the module-scoped cluster fixture
 
 PANDAS_AND_FUSE = """import pandas as pd
 dbutils.fs.put("dbfs:/nb-features/{tag}/in.csv", "city,amount\\nOslo,3\\nLima,4\\n", True)

@@ -14,10 +14,9 @@ import requests
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
+from tests.workspace.jobs.test_api import _wait_run
 
 from secret_helpers import new_secret
-
-from .test_jobs import _wait_run
 
 NOTEBOOK = """# Databricks notebook source
 import os

@@ -90,7 +90,8 @@ def test_a_mixed_job_runs_every_kind_of_task(sdk: WorkspaceClient, folder: str) 
             "except Exception as err:\n    bad = str(err)\n"
             "try:\n    dbutils.notebook.run('./child', 1, {'x': 'sleep'})\n    slow = 'no timeout'\n"
             "except Exception as err:\n    slow = str(err)\n"
-            "import json\nctx = json.loads(dbutils.notebook.entry_point.getDbutils().notebook().getContext().toJson())\n"
+            "import json\n"
+            "ctx = json.loads(dbutils.notebook.entry_point.getDbutils().notebook().getContext().toJson())\n"
             "ids = ctx['tags']['jobId'] + ',' + str(ctx['currentRunId']['id'])\n"
             "dbutils.notebook.exit(f'{n}|{missing}|{child}|{bad}|{slow}|{ids}')\n"
         ),
