@@ -31,9 +31,7 @@ from airbricks.workspace.server.openapi import build_spec
 from airbricks.workspace.sql import routes as sql_routes
 from airbricks.workspace.sql import routes_connector as sql_connector_routes
 from airbricks.workspace.sql import routes_queries as sql_queries_routes
-from airbricks.workspace.storage import routes as storage_dbfs_routes
-from airbricks.workspace.storage import routes_volumes as storage_volumes_routes
-from airbricks.workspace.storage import routes_workspace as storage_workspace_routes
+from airbricks.workspace.storage import routes as storage_routes
 from airbricks.workspace.ui import routes as ui_routes
 from airbricks.workspace.ui.app import create_ui
 
@@ -70,9 +68,7 @@ SERVICES: tuple[ModuleType, ...] = (
     compute_libraries_routes,
     compute_commands_routes,
     jobs_routes,
-    storage_dbfs_routes,
-    storage_volumes_routes,
-    storage_workspace_routes,
+    storage_routes,
     sql_routes,
     sql_connector_routes,
     sql_queries_routes,

@@ -109,6 +109,9 @@ class Endpoint:
     body: Literal["json", "binary", "none"] = "json"
     #: The version the OpenAPI description shows (default: the last of ``versions``).
     doc_version: str | None = None
+    #: The path the OpenAPI description shows, when it is not the served pattern: e.g. the Files API serves
+    #: ``/api/2.0/fs/files{file_path:path}`` and documents the volume paths it accepts, with path parameters.
+    doc_path: str | None = None
 
     def paths(self) -> list[str]:
         """Every concrete path this row serves."""
@@ -118,7 +121,7 @@ class Endpoint:
 
     def documented_path(self) -> str:
         version = self.doc_version or (self.versions[-1] if self.versions else "")
-        return self.path.replace("{version}", version)
+        return (self.doc_path or self.path).replace("{version}", version)
 
 
 def call(
