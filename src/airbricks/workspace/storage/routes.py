@@ -363,12 +363,12 @@ async def list_directory(request: Request) -> dict[str, Any]:
     )
 
 
-#: Order matters where patterns overlap: a GET row also answers HEAD (Starlette), so the directories' HEAD row
-#: comes before their GET row; the files' rows come before the one-segment presigned-URL row.
+#: Order matters where patterns overlap: a GET row also answers HEAD (Starlette adds it), which is what a file's
+#: HEAD wants, while the directories' HEAD row comes before their GET row; the files' rows come before the
+#: one-segment presigned-URL row.
 FILES_ROUTES = [
     Endpoint("PUT", FILES, upload, fields={"overwrite": BOOL}, body="binary", doc_path=FILES_DOC),
     Endpoint("GET", FILES, download, fields={}, body="none", doc_path=FILES_DOC),
-    Endpoint("HEAD", FILES, download),
     Endpoint("DELETE", FILES, delete_file, fields={}, body="none", doc_path=FILES_DOC),
     Endpoint("POST", FILES, multipart_action),
     Endpoint("POST", "/api/2.0/fs/{coordination}", presigned_urls),
