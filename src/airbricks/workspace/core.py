@@ -42,6 +42,7 @@ from airbricks.workspace.sql.statements import Statements
 from airbricks.workspace.sql.warehouses import Warehouses
 from airbricks.workspace.storage.dbfs import Dbfs
 from airbricks.workspace.storage.local_paths import LocalPaths
+from airbricks.workspace.storage.paths import volumes_dir
 from airbricks.workspace.storage.volumes import Volumes
 from airbricks.workspace.storage.workspace_objects import WorkspaceObjects
 from airbricks.workspace.store import Store
@@ -100,9 +101,8 @@ class Workspace:
         self.secrets = SecretScopes(self.shared)
         cluster_secrets = ClusterSecrets(self.secrets, self.identity)
         self.dbfs = Dbfs(self.shared)
-        self.volumes = Volumes(self.shared)
-        self.catalog = UnityCatalog(self.shared, self.volumes.root)
-        self.volumes.require_volume = self.catalog.require_volume
+        self.catalog = UnityCatalog(self.shared, volumes_dir(data_dir))
+        self.volumes = Volumes(self.shared, require_volume=self.catalog.require_volume)
         self.clusters = Clusters(
             self.shared,
             engine=self._engine(config),

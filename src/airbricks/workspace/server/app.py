@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import logging
-from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,9 +26,7 @@ from airbricks.workspace.server.http import Endpoint, mount
 from airbricks.workspace.server.middleware import AuthAndFaults
 from airbricks.workspace.server.openapi import build_spec
 from airbricks.workspace.sql import routes as sql_routes
-from airbricks.workspace.storage import routes as storage_dbfs_routes
-from airbricks.workspace.storage import routes_volumes as storage_volumes_routes
-from airbricks.workspace.storage import routes_workspace as storage_workspace_routes
+from airbricks.workspace.storage import routes as storage_routes
 from airbricks.workspace.ui import routes as ui_routes
 from airbricks.workspace.ui.app import create_ui
 
@@ -60,20 +57,18 @@ def exact_routes(app: FastAPI) -> dict[str, Route]:
     return {route.path: route for route in app.router.routes if type(route) is Route and "{" not in route.path}
 
 
-#: Every service's routes, mounted in this order. A service module declares its table as ``ROUTES``.
-SERVICES: tuple[ModuleType, ...] = (
-    compute_routes,
-    jobs_routes,
-    storage_dbfs_routes,
-    storage_volumes_routes,
-    storage_workspace_routes,
-    sql_routes,
-    faults_routes,
-    ui_routes,
-    catalog_routes,
-    repos_routes,
-    identity_routes,
-    secrets_routes,
+#: Every service's route table, mounted in this order (each service declares its one table in its ``routes.py``).
+SERVICES: tuple[list[Endpoint], ...] = (
+    compute_routes.ROUTES,
+    jobs_routes.ROUTES,
+    storage_routes.ROUTES,
+    sql_routes.ROUTES,
+    faults_routes.ROUTES,
+    ui_routes.ROUTES,
+    catalog_routes.ROUTES,
+    repos_routes.ROUTES,
+    identity_routes.ROUTES,
+    secrets_routes.ROUTES,
 )
 
 
@@ -123,11 +118,8 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         return error_response(request, exc)
 
-    tables: list[Endpoint] = [row for module in SERVICES for row in getattr(module, "ROUTES", ())]
+    tables = [row for table in SERVICES for row in table]
     mount(app.router, [*_server_routes(workspace, tables), *tables])
-    for module in SERVICES:  # not yet converted to a table (transitional)
-        if not hasattr(module, "ROUTES"):
-            app.include_router(module.router)
     ui = create_ui(workspace)
     outer = AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response, ui=ui)
     ui.state.api = outer  # the UI's buttons call the API through this, bearer check included

@@ -109,6 +109,9 @@ class Endpoint:
     body: Literal["json", "binary", "none"] = "json"
     #: The version the OpenAPI description shows (default: the last of ``versions``).
     doc_version: str | None = None
+    #: The path the OpenAPI description shows, when it is not the served pattern: e.g. the Files API serves
+    #: ``/api/2.0/fs/files{file_path:path}`` and documents the volume paths it accepts, with path parameters.
+    doc_path: str | None = None
 
     def paths(self) -> list[str]:
         """Every concrete path this row serves."""
@@ -118,7 +121,7 @@ class Endpoint:
 
     def documented_path(self) -> str:
         version = self.doc_version or (self.versions[-1] if self.versions else "")
-        return self.path.replace("{version}", version)
+        return (self.doc_path or self.path).replace("{version}", version)
 
 
 def call(
@@ -171,21 +174,3 @@ def page_window(params: Params, *, default_limit: int, max_limit: int, size_fiel
     """``(offset, limit)`` of a list call, from ``page_token``/``offset`` and ``limit`` (or ``page_size``)."""
     limit = params.int(size_field, default=default_limit, minimum=1, maximum=max_limit) or default_limit
     return page_offset(params), limit
-
-
-def versioned(
-    router: APIRouter, methods: list[str], suffix: str, versions: Iterable[str]
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """TRANSITIONAL (removed once every service declares a ``ROUTES`` table): one endpoint per API version."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        async def endpoint(request: Request) -> Response:
-            return _json_response(await func(request))
-
-        for version in versions:
-            router.routes.append(
-                Route(f"/api/{version}/{suffix}", endpoint, methods=methods, name=f"{func.__name__}_{version}")
-            )
-        return func
-
-    return decorate

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from airbricks.workspace.errors import (
 )
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.storage import paths
+from airbricks.workspace.storage.tree import FileTree
 
 #: Inline ``put`` contents, ``add-block`` data and ``read`` length are each limited to 1 MB.
 MAX_BLOCK_BYTES = 1024 * 1024
@@ -77,8 +77,8 @@ class Dbfs:
 
     def __init__(self, shared: Shared) -> None:
         self.shared = shared
-        self.root: Path = shared.data_dir / "dbfs"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.tree = FileTree(paths.dbfs_dir(shared.data_dir), missing=not_found)
+        self.root: Path = self.tree.root
         self._handles: dict[int, _Handle] = {}
         self._next_handle = int.from_bytes(os.urandom(3), "big") * 1000 + 1
 
@@ -90,14 +90,11 @@ class Dbfs:
 
     def local_path(self, path: str, field_name: str = "path") -> Path:
         """The file under the data dir for ``dbfs:/x`` or ``/x`` (validated: nothing escapes the DBFS root)."""
-        return paths.dbfs_file(self.root, path, field_name)
+        return self.tree.local(self.normalize(path, field_name))
 
     def _existing(self, path: object, field_name: str = "path") -> tuple[str, Path]:
         norm = self.normalize(path, field_name)
-        local = paths.resolve(self.root, norm)
-        if not local.exists():
-            raise not_found(norm)
-        return norm, local
+        return norm, self.tree.existing(norm)
 
     def _file_info(self, norm: str, local: Path) -> dict[str, Any]:
         st = local.stat()
@@ -111,7 +108,7 @@ class Dbfs:
 
     def _check_parents(self, norm: str) -> None:
         """A file at any prefix of the path makes it impossible to create (RESOURCE_ALREADY_EXISTS)."""
-        blocking = paths.file_on_the_way(self.root, norm)
+        blocking = self.tree.file_on_the_way(norm)
         if blocking is not None:
             raise already_exists(blocking)
 
@@ -129,15 +126,11 @@ class Dbfs:
 
     def get_status(self, path: object) -> dict[str, Any]:
         with self.shared.lock:
-            norm, local = self._existing(path)
-            return self._file_info(norm, local)
+            return self.tree.status(self.normalize(path), self._file_info)
 
     def list(self, path: object) -> list[dict[str, Any]]:
         with self.shared.lock:
-            norm, local = self._existing(path)
-            if not local.is_dir():
-                return [self._file_info(norm, local)]
-            return paths.list_entries(self.root, norm, local, self._file_info)
+            return self.tree.listing(self.normalize(path), self._file_info)
 
     def read(self, path: object, offset: int | None, length: int | None) -> dict[str, Any]:
         offset = 0 if offset is None else offset
@@ -164,36 +157,29 @@ class Dbfs:
 
     def mkdirs(self, path: object) -> None:
         with self.shared.lock:
-            norm = self.normalize(path)
-            local = paths.resolve(self.root, norm)
-            if local.exists() and not local.is_dir():
-                raise already_exists(norm)
-            self._check_parents(norm)
-            local.mkdir(parents=True, exist_ok=True)
+            self.tree.mkdirs(self.normalize(path), blocked=already_exists)
 
     def delete(self, path: object, recursive: bool) -> None:
-        """Deleting a missing path succeeds (as on the real service); a non-empty directory needs recursive."""
+        """Deleting a missing path succeeds (as on the real service); a non-empty directory needs recursive (a
+        leftover temporary file counts as content here); deleting ``/`` empties the root."""
         with self.shared.lock:
             norm = self.normalize(path)
-            local = paths.resolve(self.root, norm)
+            local = self.tree.local(norm)
             if not local.exists():
                 return
-            if not local.is_dir():
-                local.unlink()
-                return
-            if any(local.iterdir()) and not recursive:
+            if local.is_dir() and any(local.iterdir()) and not recursive:
                 raise IoError(f"Directory {norm} is not empty: pass recursive=true to delete it and its contents.")
-            if norm == "/":
-                for child in local.iterdir():
-                    shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-            else:
-                shutil.rmtree(local)
+            if norm != "/":
+                self.tree.remove(local)
+                return
+            for child in local.iterdir():
+                child.unlink() if child.is_symlink() else self.tree.remove(child)
 
     def put(self, path: object, contents: bytes | None, overwrite: bool, staged: Path | None = None) -> None:
         """Write a whole file: inline bytes, or a staging file already streamed to disk (multipart)."""
         with self.shared.lock:
             norm = self.normalize(path)
-            local = paths.resolve(self.root, norm)
+            local = self.tree.local(norm)
             try:
                 self._check_writable(norm, local, overwrite)
             except BaseException:
@@ -209,7 +195,7 @@ class Dbfs:
         with self.shared.lock:
             src, src_local = self._existing(source, "source_path")
             dst = self.normalize(destination, "destination_path")
-            dst_local = paths.resolve(self.root, dst)
+            dst_local = self.tree.local(dst)
             if dst_local.exists():
                 raise already_exists(dst)
             if src == "/" or dst.startswith(src.rstrip("/") + "/"):
@@ -224,7 +210,7 @@ class Dbfs:
         with self.shared.lock:
             self._expire_handles()
             norm = self.normalize(path)
-            local = paths.resolve(self.root, norm)
+            local = self.tree.local(norm)
             self._check_writable(norm, local, overwrite)
             staged = paths.staging_file(self.shared.data_dir)
             staged.touch()

@@ -1,9 +1,11 @@
 """The one place that turns a path a user writes - ``dbfs:/x``, ``/dbfs/x``, ``/Volumes/c/s/v/x``, or a
-workspace path - into the file under the data dir, by asking the model that owns that root.
+workspace path - into the file under the data dir, for the server's own consumers.
 
 Runs use it for ``python_file``, jars and ``spark_submit_task`` arguments; the kernel gets the roots, so
-``dbutils.fs`` and the FUSE paths agree with the APIs (Spark maps the same roots by Hadoop configuration, in
-:mod:`airbricks.workspace.compute.spark.paths`).
+``dbutils.fs`` and the FUSE paths agree with the APIs (Spark maps the same roots by Hadoop configuration,
+:func:`airbricks.workspace.storage.paths.hadoop_settings`). The mapping itself is
+:mod:`airbricks.workspace.storage.paths`; this is apart from it only because it holds the three models (their
+roots, the workspace's aliases), which a kernel process must never import.
 """
 
 from __future__ import annotations

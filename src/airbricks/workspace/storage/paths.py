@@ -1,7 +1,11 @@
-"""Mapping user paths (DBFS, Volumes, workspace) onto files under the data dir, safely.
+"""The one home of path translation: user paths (DBFS, Volumes, workspace) onto files under the data dir, safely.
 
 Every path a client sends goes through :func:`resolve`, so no input - ``..``, absolute tricks, symlinks,
-NUL bytes - can read or write outside the root it belongs to.
+NUL bytes - can read or write outside the root it belongs to. The same mapping serves every consumer: the
+storage models (through :class:`~airbricks.workspace.storage.tree.FileTree`), runs and libraries (through
+:class:`~airbricks.workspace.storage.local_paths.LocalPaths`), the kernel's ``dbutils`` and FUSE paths, and Spark
+(:func:`hadoop_settings`). Pure functions over paths, importing only the standard library and
+:mod:`airbricks.workspace.errors`: kernel processes import this module (see :mod:`airbricks.workspace.kernel`).
 """
 
 from __future__ import annotations
@@ -9,14 +13,48 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
-
-T = TypeVar("T")
 
 from airbricks.workspace.errors import InvalidParameterValue
+
+# -- where each service's files live under the data dir ----------------------------------------------------
+
+
+def dbfs_dir(data_dir: Path) -> Path:
+    """DBFS: ``dbfs:/a/b`` is ``<data dir>/dbfs/a/b``."""
+    return data_dir / "dbfs"
+
+
+def volumes_dir(data_dir: Path) -> Path:
+    """Unity Catalog volumes: ``/Volumes/c/s/v/x`` is ``<data dir>/volumes/c/s/v/x`` (Unity Catalog creates and
+    removes each volume's folder, the Files API and Spark read and write in it)."""
+    return data_dir / "volumes"
+
+
+def workspace_dir(data_dir: Path) -> Path:
+    """Workspace objects: ``/Users/me/nb`` (or ``/Workspace/Users/me/nb``) is ``<data dir>/workspace/Users/me/nb``."""
+    return data_dir / "workspace"
+
+
+def hadoop_settings(dbfs_root: Path, volumes_root: Path) -> dict[str, str]:
+    """Hadoop settings (without the ``spark.hadoop.`` prefix) that map Databricks paths onto the data dir in Spark.
+
+    ``dbfs:/x``, a bare ``/x`` (DBFS is the default file system) and ``/Volumes/c/s/v/x`` resolve to the DBFS and
+    volumes directories by Hadoop configuration alone: ``ViewFileSystemOverloadScheme`` serves the ``dbfs``
+    scheme from a mount table where ``/Volumes`` links to the volumes directory and everything else falls back
+    to the DBFS directory. The metastore gets the same settings, because it creates table and schema
+    directories itself.
+    """
+    return {
+        "fs.defaultFS": "dbfs:///",
+        "fs.dbfs.impl": "org.apache.hadoop.fs.viewfs.ViewFileSystemOverloadScheme",
+        "fs.viewfs.mounttable.default.link./Volumes": f"file://{volumes_root}",
+        "fs.viewfs.mounttable.default.linkFallback": f"file://{dbfs_root}",
+    }
+
+
+# -- user paths ------------------------------------------------------------------------------------------
 
 
 def normalize(path: object, *, field: str = "path", prefix: str = "") -> str:
@@ -72,25 +110,12 @@ def resolve(root: Path, normalized: str) -> Path:
     return candidate
 
 
-def file_on_the_way(root: Path, normalized: str) -> str | None:
-    """The first parent of ``normalized`` (from the top) that exists and is not a directory, if any: a path
-    below a file can never be created."""
-    parts = [p for p in normalized.split("/") if p][:-1]
-    current = str(root)
-    for depth, part in enumerate(parts, start=1):
-        current = f"{current}{os.sep}{part}"
-        try:
-            mode = os.stat(current).st_mode
-        except OSError:
-            return None
-        if not stat.S_ISDIR(mode):
-            return "/" + "/".join(parts[:depth])
-    return None
-
-
-def dbfs_file(root: Path, path: object, field: str = "path") -> Path:
-    """The file under the DBFS root for ``dbfs:/x`` or ``/x``."""
-    return resolve(root, normalize(path, field=field, prefix="dbfs:"))
+def workspace_path(path: object) -> str:
+    """A workspace path, normalized: ``/Workspace/...`` is an alias of ``/...`` (the workspace file system's view)."""
+    norm = normalize(path)
+    if norm == "/Workspace" or norm.startswith("/Workspace/"):
+        norm = norm[len("/Workspace") :] or "/"
+    return norm
 
 
 def volume_file(root: Path, normalized: str) -> Path:
@@ -185,19 +210,3 @@ def commit_file(staged: Path, target: Path) -> None:
 def is_temporary(name: str) -> bool:
     """Whether a directory entry is an in-flight :func:`atomic_write` file, hidden from listings."""
     return name.startswith(".") and ".tmp-" in name
-
-
-def list_entries(root: Path, norm: str, local: Path, describe: Callable[[str, Path], T]) -> list[T]:
-    """``describe(path, file)`` of each entry of a directory, by name: in-flight temporary files are hidden,
-    and so is anything (a planted symlink) that resolves outside ``root`` - never shown, never followed."""
-    out = []
-    for child in sorted(local.iterdir(), key=lambda p: p.name):
-        if is_temporary(child.name):
-            continue
-        child_norm = norm.rstrip("/") + "/" + child.name
-        try:
-            resolve(root, child_norm)
-            out.append(describe(child_norm, child))
-        except (InvalidParameterValue, FileNotFoundError):
-            continue
-    return out

@@ -1,9 +1,10 @@
 """Unity Catalog Volumes through the Files API (``/api/2.0/fs``): files under ``<data dir>/volumes``.
 
 ``/Volumes/<catalog>/<schema>/<volume>/x`` is ``<data dir>/volumes/<catalog>/<schema>/<volume>/x``. The volume
-must exist in Unity Catalog (:mod:`airbricks.workspace.catalog.unity_catalog`): else 404 NOT_FOUND. Uploads arrive already streamed to a staging file and
-are renamed into place (never half-written, never held in memory); errors follow the Files API: 404
-NOT_FOUND, 409 ALREADY_EXISTS, 400 INVALID_PARAMETER_VALUE for paths outside a volume.
+must exist in Unity Catalog (:mod:`airbricks.workspace.catalog.unity_catalog`): else 404 NOT_FOUND. Uploads
+arrive already streamed to a staging file and are renamed into place (never half-written, never held in
+memory); errors follow the Files API: 404 NOT_FOUND, 409 ALREADY_EXISTS, 400 INVALID_PARAMETER_VALUE for
+paths outside a volume.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import base64
 import binascii
 import bisect
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,6 +26,7 @@ from airbricks.workspace.errors import (
 from airbricks.workspace.pagination import paginate
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.storage import paths
+from airbricks.workspace.storage.tree import FileTree
 
 MAX_PAGE_SIZE = 1000
 #: Single-shot uploads through the Files API are limited to 5 GiB on the real service.
@@ -40,15 +41,22 @@ class VolumeFile(NamedTuple):
     stat: os.stat_result
 
 
-class Volumes:
-    """The Volumes model: validated paths in, stat results and staged files committed; raises ``errors.*``."""
+def directory_not_found(norm: str) -> NotFound:
+    return NotFound(f"The directory being accessed is not found: {norm}.")
 
-    def __init__(self, shared: Shared) -> None:
+
+class Volumes:
+    """The Volumes model: validated paths in, stat results and staged files committed; raises ``errors.*``.
+
+    :param require_volume: raises 404 NOT_FOUND unless the volume of a ``/Volumes/c/s/v[/...]`` path exists
+        (Unity Catalog's :meth:`~airbricks.workspace.catalog.unity_catalog.UnityCatalog.require_volume`).
+    """
+
+    def __init__(self, shared: Shared, *, require_volume: Callable[[str], None]) -> None:
         self.shared = shared
-        self.root: Path = shared.data_dir / "volumes"
-        self.root.mkdir(parents=True, exist_ok=True)
-        #: Says whether a volume exists (set by the workspace: Unity Catalog); None: every volume exists.
-        self.require_volume: Callable[[str], None] | None = None
+        self.tree = FileTree(paths.volumes_dir(shared.data_dir), missing=directory_not_found, prefix="/Volumes")
+        self.root: Path = self.tree.root
+        self.require_volume = require_volume
 
     # -- paths -------------------------------------------------------------------------------------------------
 
@@ -67,12 +75,11 @@ class Volumes:
     def _existing(self, path: object, *, is_file: bool) -> str:
         """The normalized path, in a volume that exists (404 NOT_FOUND naming the volume otherwise)."""
         norm = self.normalize(path, is_file=is_file)
-        if self.require_volume is not None:
-            self.require_volume(norm)
+        self.require_volume(norm)
         return norm
 
     def _local(self, norm: str) -> Path:
-        return paths.volume_file(self.root, norm)
+        return self.tree.local(norm)
 
     def local_path(self, path: str, *, field: str | None = None) -> Path:
         """The file under the data dir for ``/Volumes/c/s/v/x`` (validated: nothing escapes the volumes root)."""
@@ -108,9 +115,9 @@ class Volumes:
             raise AlreadyExists(f"A directory already exists at {norm}; a file cannot replace it.")
         if local.exists() and not overwrite:
             raise AlreadyExists(f"The file being created already exists: {norm}. Pass overwrite=true to replace it.")
-        blocking = paths.file_on_the_way(self.root, norm[len("/Volumes") :])
+        blocking = self.tree.file_on_the_way(norm)
         if blocking is not None:
-            raise AlreadyExists(f"A file already exists at /Volumes{blocking}; it cannot be used as a directory.")
+            raise AlreadyExists(f"A file already exists at {blocking}; it cannot be used as a directory.")
 
     def commit_upload(self, path: object, staged: Path, overwrite: bool) -> None:
         """Move a fully streamed upload into place in one rename (parents are created, as on the service)."""
@@ -133,15 +140,11 @@ class Volumes:
         """``mkdir -p``: an existing directory is fine, a file anywhere on the way is a conflict."""
         with self.shared.lock:
             norm = self._existing(path, is_file=False)
-            current = norm
-            while True:
-                p = self._local(current)
-                if p.exists() and not p.is_dir():
-                    raise AlreadyExists(f"A file already exists at {current}; cannot create directory {norm}.")
-                if self._is_volume_root(current):
-                    break
-                current = paths.parent_of(current)
-            self._local(norm).mkdir(parents=True, exist_ok=True)
+
+            def blocked(blocking: str) -> AlreadyExists:
+                return AlreadyExists(f"A file already exists at {blocking}; cannot create directory {norm}.")
+
+            self.tree.mkdirs(norm, blocked=blocked)
 
     def _directory(self, path: object) -> tuple[str, Path]:
         norm = self._existing(path, is_file=False)
@@ -149,7 +152,7 @@ class Volumes:
         if self._is_volume_root(norm):
             return norm, local
         if not local.is_dir():
-            raise NotFound(f"The directory being accessed is not found: {norm}.")
+            raise directory_not_found(norm)
         return norm, local
 
     def directory_exists(self, path: object) -> None:
@@ -161,18 +164,22 @@ class Volumes:
             norm, local = self._directory(path)
             if self._is_volume_root(norm):
                 raise InvalidParameterValue(f"Cannot delete {norm}: it is the root of a volume, not a directory in it.")
-            if any(not paths.is_temporary(c.name) for c in local.iterdir()):
+            if self.tree.has_content(local):
                 raise Conflict(f"The directory being deleted is not empty: {norm}. Delete its contents first.")
-            shutil.rmtree(local)
+            self.tree.remove(local)
 
     def list_directory(self, path: object, page_size: int | None, page_token: str | None) -> dict[str, Any]:
-        """Entries sorted by name; the page token is the last name returned, so pages survive restarts."""
+        """Entries sorted by name, a page at a time.
+
+        The page token is the last name returned (base64), not an offset as
+        :func:`~airbricks.workspace.pagination.page_tokens` hands out: files come and go between two calls, and
+        a name keeps its place where an offset would skip or repeat entries; it also survives restarts.
+        """
         size = MAX_PAGE_SIZE if not page_size else min(page_size, MAX_PAGE_SIZE)
         after = _decode_token(page_token) if page_token else None
         with self.shared.lock:
             norm, local = self._directory(path)
-            names = sorted(c for c in (os.listdir(local) if local.is_dir() else []) if not paths.is_temporary(c))
-            entries = [entry for entry in (self._entry(norm, name) for name in names) if entry is not None]
+            entries = self.tree.entries(norm, local, self._entry) if local.is_dir() else []
         start = bisect.bisect_right([e["name"] for e in entries], after) if after is not None else 0
         page = paginate(entries, start, size)
         result: dict[str, Any] = {"contents": page.items}
@@ -180,16 +187,12 @@ class Volumes:
             result["next_page_token"] = base64.urlsafe_b64encode(page.items[-1]["name"].encode()).decode()
         return result
 
-    def _entry(self, norm: str, name: str) -> dict[str, Any] | None:
-        child = norm + "/" + name
-        try:
-            child_local = paths.resolve(self.root, child[len("/Volumes") :])
-            st = child_local.stat()
-        except (InvalidParameterValue, FileNotFoundError):
-            return None  # e.g. a planted symlink pointing outside: never shown, never followed
+    @staticmethod
+    def _entry(child: str, child_local: Path) -> dict[str, Any]:
+        st = child_local.stat()
         entry: dict[str, Any] = {
             "path": child,
-            "name": name,
+            "name": child_local.name,
             "is_directory": child_local.is_dir(),
             "last_modified": int(st.st_mtime * 1000),
         }

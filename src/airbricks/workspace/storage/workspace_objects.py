@@ -9,7 +9,6 @@ crash never leaves a notebook that looks like a plain file. ``/Workspace/...`` p
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -22,6 +21,7 @@ from airbricks.workspace.errors import (
 )
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.storage import paths
+from airbricks.workspace.storage.tree import FileTree
 
 KIND = "workspace_object"
 #: The real service refuses imports over 10 MB.
@@ -57,6 +57,10 @@ def separator(language: str) -> str:
 
 def not_found(path: str) -> ResourceDoesNotExist:
     return ResourceDoesNotExist(f"Path ({path}) doesn't exist.")
+
+
+def _already_exists(path: str) -> ResourceAlreadyExists:
+    return ResourceAlreadyExists(f"{path} already exists")
 
 
 def _check_language(language: str | None) -> str | None:
@@ -97,7 +101,7 @@ def to_jupyter(text: str, language: str) -> bytes:
     """SOURCE text -> a minimal nbformat 4 notebook (``%md`` magic cells become markdown cells)."""
     c = COMMENT[language]
     body = text.split("\n", 1)[1] if text.startswith(header(language)) else text
-    cells = []
+    cells: list[dict[str, Any]] = []
     for block in body.split(separator(language)):
         lines = block.strip("\n").splitlines()
         if lines and lines[0].strip() == f"{c} MAGIC %md":
@@ -122,7 +126,8 @@ class WorkspaceObjects:
 
     def __init__(self, shared: Shared) -> None:
         self.shared = shared
-        self.root: Path = shared.data_dir / "workspace"
+        self.tree = FileTree(paths.workspace_dir(shared.data_dir), missing=not_found)
+        self.root: Path = self.tree.root
         for folder in ROOT_FOLDERS:
             (self.root / folder.lstrip("/")).mkdir(parents=True, exist_ok=True)
         self._meta: dict[str, dict[str, Any]] = dict(shared.store.load(KIND))
@@ -131,20 +136,14 @@ class WorkspaceObjects:
 
     @staticmethod
     def normalize(path: object) -> str:
-        norm = paths.normalize(path)
-        if norm == "/Workspace" or norm.startswith("/Workspace/"):
-            norm = norm[len("/Workspace") :] or "/"
-        return norm
+        return paths.workspace_path(path)
 
     def local_path(self, path: str) -> Path:
-        return paths.resolve(self.root, self.normalize(path))
+        return self.tree.local(self.normalize(path))
 
     def _existing(self, path: object) -> tuple[str, Path]:
         norm = self.normalize(path)
-        local = paths.resolve(self.root, norm)
-        if not local.exists():
-            raise not_found(norm)
-        return norm, local
+        return norm, self.tree.existing(norm)
 
     def _record(self, norm: str, object_type: str, language: str | None, keep_created: bool = True) -> None:
         old = self._meta.get(norm)
@@ -189,7 +188,7 @@ class WorkspaceObjects:
     def _ensure_parent(self, norm: str) -> None:
         """The parent folder must exist; a user's home folder (``/Users/<name>``) exists implicitly."""
         parent = paths.parent_of(norm)
-        local = paths.resolve(self.root, parent)
+        local = self.tree.local(parent)
         if local.is_dir():
             return
         if local.exists():
@@ -203,15 +202,11 @@ class WorkspaceObjects:
 
     def get_status(self, path: object) -> dict[str, Any]:
         with self.shared.lock:
-            norm, local = self._existing(path)
-            return self._info(norm, local)
+            return self.tree.status(self.normalize(path), self._info)
 
     def list(self, path: object) -> list[dict[str, Any]]:
         with self.shared.lock:
-            norm, local = self._existing(path)
-            if not local.is_dir():
-                return [self._info(norm, local)]
-            return paths.list_entries(self.root, norm, local, self._info)
+            return self.tree.listing(self.normalize(path), self._info)
 
     def export(self, path: object, fmt: str | None) -> Exported:
         """(content, file_type) of a notebook (SOURCE/AUTO/JUPYTER) or a file (raw bytes)."""
@@ -272,9 +267,9 @@ class WorkspaceObjects:
         else:
             data = content
         with self.shared.lock:
-            local = paths.resolve(self.root, norm)
+            local = self.tree.local(norm)
             if norm == "/" or local.is_dir() or (local.exists() and not overwrite):
-                raise ResourceAlreadyExists(f"{norm} already exists")
+                raise _already_exists(norm)
             self._ensure_parent(norm)
             self._record(norm, object_type, language if object_type == "NOTEBOOK" else None)
             paths.atomic_write(local, data)
@@ -311,32 +306,19 @@ class WorkspaceObjects:
 
     def mkdirs(self, path: object) -> None:
         with self.shared.lock:
-            norm = self.normalize(path)
-            current = norm
-            missing = []
-            while current != "/":
-                local = paths.resolve(self.root, current)
-                if local.exists():
-                    if not local.is_dir():
-                        raise ResourceAlreadyExists(f"{current} already exists")
-                    break
-                missing.append(current)
-                current = paths.parent_of(current)
-            for folder in reversed(missing):
-                self._record(folder, "DIRECTORY", None)
-                paths.resolve(self.root, folder).mkdir(exist_ok=True)
+            self.tree.mkdirs(self.normalize(path), blocked=_already_exists, before=self._record_folder)
+
+    def _record_folder(self, norm: str) -> None:
+        self._record(norm, "DIRECTORY", None)
 
     def delete(self, path: object, recursive: bool) -> None:
         with self.shared.lock:
             norm, local = self._existing(path)
             if norm == "/" or norm in ROOT_FOLDERS:
                 raise InvalidParameterValue(f"Cannot delete {norm}: it is a root folder of the workspace.")
-            if local.is_dir():
-                if any(not paths.is_temporary(c.name) for c in local.iterdir()) and not recursive:
-                    raise DirectoryNotEmpty(
-                        f"Folder ({norm}) is not empty. Pass recursive=true to delete it and its contents."
-                    )
-                shutil.rmtree(local)
-            else:
-                local.unlink()
+            if local.is_dir() and not recursive and self.tree.has_content(local):
+                raise DirectoryNotEmpty(
+                    f"Folder ({norm}) is not empty. Pass recursive=true to delete it and its contents."
+                )
+            self.tree.remove(local)
             self._forget(norm)

@@ -20,8 +20,8 @@ from airbricks.workspace.compute.spark.class_cache import FAST_START_OPTIONS, Cl
 from airbricks.workspace.compute.spark.driver import Driver
 from airbricks.workspace.compute.spark.install import SparkInstall, SparkNotAvailable, find_spark
 from airbricks.workspace.compute.spark.metastore import Metastore
-from airbricks.workspace.compute.spark.paths import hadoop_settings
 from airbricks.workspace.compute.termination import TerminationReason
+from airbricks.workspace.storage.paths import hadoop_settings
 
 
 def default_max_drivers() -> int:
