@@ -270,7 +270,7 @@ def main() -> None:
         lua.write_text(PUT_LUA)
         prefix = f"/bench/put-{int(time.time())}"  # a fresh directory each run (a peer may keep its files)
         status_path = f"{prefix}/status-probe"
-        for tag, url, token, client in targets:
+        for _, url, _, client in targets:
             api(
                 client,
                 url,
