@@ -45,6 +45,7 @@ import argparse
 import base64
 import contextlib
 import datetime
+import itertools
 import random
 import sys
 import tempfile
@@ -384,7 +385,7 @@ def _duplicates(clusters: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
         if len(group) < 2:
             continue
         group.sort(key=lambda c: c["created_time"])
-        for earlier, later in zip(group, group[1:]):
+        for earlier, later in itertools.pairwise(group):
             gone = next(
                 (t["timestamp"] for t in earlier["transitions"] if t["state"] in ("TERMINATED", "DELETED")), None
             )
@@ -707,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(results) > 1:
         print(f"\n== chaos summary: {args.executor}, seeds {args.seed}, {args.runs} runs each ==")
         print("seed  wall s  start s  peak MB  failed  left  duplicated  no-reason  transient-HTTP")
-        for seed, r in zip(args.seed, results):
+        for seed, r in zip(args.seed, results, strict=True):  # one result per seed
             print(
                 f"{seed:>4}  {r.seconds:>6.0f}  {r.startup_seconds:>7.0f}  {r.peak_rss_mb:>7.0f}  "
                 f"{r.outcomes.get('failed', 0):>6}  {len(r.clusters_left):>4}  {len(r.duplicated):>10}  "

@@ -62,9 +62,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+from _machine import describe
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from _machine import describe  # benchmarks/ is not a package
 
 if TYPE_CHECKING:
     from _deployment import AirflowDeployment

@@ -40,9 +40,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+from _machine import describe
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from _machine import describe  # noqa: E402
 
 warnings.filterwarnings("ignore")
 MIB = 2**20
@@ -416,15 +417,16 @@ def main() -> None:
 
     print()
     print(
-        "| wait for | K | mode | idle RSS before waiting (MiB) | waiting-side RSS (MiB) | USS (MiB) | CPU (% of one core) | API requests/min | "
-        "latency p50 / p95 / max (s) | done | memory |"
+        "| wait for | K | mode | idle RSS before waiting (MiB) | waiting-side RSS (MiB) | USS (MiB) "
+        "| CPU (% of one core) | API requests/min | latency p50 / p95 / max (s) | done | memory |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['kind']} | {r['k']} | {r['mode']} | {r['idle_rss']:.0f} | {r['rss']:.0f} | {r['uss']:.0f} | {r['cpu'] * 100:.1f} | "
-            f"{r['req_per_min']:.0f} | {r['lat_p50']:.2f} / {r['lat_p95']:.2f} / {r['lat_max']:.2f} | "
-            f"{r['completed']}/{r['k']} | {r['mem_note']} |"
+            f"| {r['kind']} | {r['k']} | {r['mode']} | {r['idle_rss']:.0f} | {r['rss']:.0f} | {r['uss']:.0f} "
+            f"| {r['cpu'] * 100:.1f} | {r['req_per_min']:.0f} "
+            f"| {r['lat_p50']:.2f} / {r['lat_p95']:.2f} / {r['lat_max']:.2f} "
+            f"| {r['completed']}/{r['k']} | {r['mem_note']} |"
         )
     for r in rows:
         if r["mode"].startswith("deferrable") and r["k"] == 500:

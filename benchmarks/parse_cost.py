@@ -78,8 +78,8 @@ def main() -> None:
         with_wall.append(wall)
 
     med = statistics.median
-    added_imp = med(w - b for w, b in zip(with_imp, base_imp))
-    added_wall = med(w - b for w, b in zip(with_wall, base_wall))
+    added_imp = med(w - b for w, b in zip(with_imp, base_imp, strict=True))  # interleaved pairs
+    added_wall = med(w - b for w, b in zip(with_wall, base_wall, strict=True))
     print(f"machine: {describe()}")
     print(f"fresh interpreter per sample, {args.repeat} interleaved pairs, median (paired difference for 'added')")
     print(f"| {'import':<44} | {'-X importtime total (ms)':>24} | {'process wall (ms)':>17} |")

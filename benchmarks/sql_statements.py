@@ -17,6 +17,7 @@ Usage: python benchmarks/sql_statements.py [--runs 20]
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -84,7 +85,7 @@ def _connector_rows(connect, runs: int, aggregate: str) -> list[tuple[str, str]]
             ("100k-row aggregate", aggregate, runs),
             ("100k rows fetched", "SELECT * FROM bench_rows", max(3, runs // 4)),
         ):
-            samples = _connector_trips(lambda: connect(use_sea=use_sea), statement, count)
+            samples = _connector_trips(functools.partial(connect, use_sea=use_sea), statement, count)
             rows.append(
                 (
                     f"connector ({label}): {name}, median / p90 ({count} runs)",

@@ -2,10 +2,10 @@
 
 The demo runs in this process (its workspace and SMTP server do; Airflow runs as ``airflow dags test``), so
 every log record of the workspace is captured to a file at DEBUG level, and its stdout/stderr (and its
-children's) through ``capfd``.  Then the token is searched in every task log (``dags test`` writes them to its output), every XCom value and rendered
-template field in the metadata DB, the raw metadata DB file, ``dag_test.log``, the demo's output and the
-workspace's log.  A positive control proves the scanner finds the token where it legitimately is (the
-token file in the data dir) and in its base64 form.
+children's) through ``capfd``.  Then the token is searched in every task log (``dags test`` writes them to its
+output), every XCom value and rendered template field in the metadata DB, the raw metadata DB file,
+``dag_test.log``, the demo's output and the workspace's log.  A positive control proves the scanner finds the
+token where it legitimately is (the token file in the data dir) and in its base64 form.
 
 The second test does the same for a value stored through the Secrets API and read by a notebook (printed and
 returned by it) in a real Airflow DAG: the run shows ``[REDACTED]``, and the value is in no task log, XCom,

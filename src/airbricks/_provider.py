@@ -5,7 +5,7 @@ authentication (token, basic, AAD/OAuth headers), retry policy, proxies and conn
 building a second HTTP client.  Those live in underscore members of the provider's hook, which are not a
 public API and may change between provider releases.  Every such use is a function here, and
 :data:`PRIVATE_MEMBERS` lists each member relied on, with how it is called.
-``tests/operators/test_provider_contract.py`` checks that list against the installed provider (and that
+``tests/hooks/test_provider_contract.py`` checks that list against the installed provider (and that
 nothing in :mod:`airbricks` reaches for a provider-private member outside this module): when a provider
 release breaks it, that test names the member and the version, and this module is the one place to fix.
 """
@@ -142,7 +142,7 @@ async def a_load_connection(hook: DatabricksHook) -> None:
 # ------------------------------------------------------------------ the async session
 def set_session(hook: DatabricksHook, session: aiohttp.ClientSession | None) -> None:
     """Make the provider's async calls on ``hook`` use ``session`` (``None``: none until the next one)."""
-    hook._session = session  # type: ignore[attr-defined]
+    hook._session = session
 
 
 @contextlib.asynccontextmanager
@@ -153,4 +153,4 @@ async def a_session(hook: DatabricksHook) -> AsyncIterator[aiohttp.ClientSession
         yield current
         return
     async with hook:
-        yield hook._session  # type: ignore[attr-defined]
+        yield hook._session

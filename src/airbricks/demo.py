@@ -126,7 +126,8 @@ def _run_states(db: Path) -> tuple[str, dict[str, str], Any, int | None]:
             ).fetchall()
         )
         row = conn.execute(
-            "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'get_result' AND key = 'return_value'",
+            "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'get_result'"
+            " AND key = 'return_value'",
             (DAG_ID, run_id),
         ).fetchone()
         notebook = conn.execute(

@@ -3,7 +3,7 @@
 The provider's hook knows jobs, runs and cluster state, but not cluster creation/deletion, DBFS or the
 Files API, and its errors are plain text. :class:`AirbricksDatabricksHook` adds those calls, sync and
 async, reusing the provider's authentication, retry policy, timeouts, proxies and user agent: there is
-no second HTTP client with its own idea of auth.  Errors come back as :class:`DatabricksRequestError`
+no second HTTP client with its own idea of auth.  Errors come back as :class:`~airbricks.errors.DatabricksRequestError`
 with Databricks' ``error_code`` and ``message`` parsed out, and never contain the token.
 
 Whatever of the provider's hook is private (``_do_api_call``, ``_get_token``, its retry object...) is
@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json as jsonlib
-import re
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 import requests
@@ -32,21 +29,28 @@ from tenacity import RetryError
 from airbricks import _provider
 from airbricks.errors import (
     NOT_FOUND_CODES,
-    DatabricksRequestError,
     error_from_body,
     gave_up,
     parse_api_error,
 )
+from airbricks.utils.api import (
+    RawResponse,
+    file_metadata,
+    files_api_path,
+    json_or_empty,
+    json_unless_missing,
+    normalize_endpoint,
+)
 from airbricks.utils.clusters import USABLE_STATES as USABLE_CLUSTER_STATES
 
-# The error types and the cluster-state set moved to airbricks.errors / airbricks.utils.clusters; their
-# names stay importable from here, as in airbricks 0.1.
+# NOT_FOUND_CODES, parse_api_error, USABLE_CLUSTER_STATES, RawResponse, files_api_path and normalize_endpoint
+# moved to airbricks.errors / airbricks.utils; their names stay importable from here, as in airbricks 0.1.
+# The error type, DatabricksRequestError, is imported from airbricks.errors only.
 __all__ = [
     "CLUSTERS_API",
     "NOT_FOUND_CODES",
     "USABLE_CLUSTER_STATES",
     "AirbricksDatabricksHook",
-    "DatabricksRequestError",
     "RawResponse",
     "files_api_path",
     "normalize_endpoint",
@@ -54,32 +58,6 @@ __all__ = [
 ]
 
 CLUSTERS_API = "2.1/clusters"
-
-
-def normalize_endpoint(endpoint: str) -> str:
-    """``"api/2.0/x"``, ``"/api/2.0/x"`` and ``"2.0/x"`` all name ``2.0/x`` (the hook prepends ``api/``)."""
-    endpoint = endpoint.strip().lstrip("/").removeprefix("api/")
-    if not re.match(r"^\d+\.\d+/", endpoint):
-        raise ValueError(
-            f"endpoint {endpoint!r} must start with an API version, e.g. '2.0/clusters/get' or 'api/2.0/clusters/get'"
-        )
-    return endpoint
-
-
-def files_api_path(path: str) -> str:
-    """The Files API endpoint suffix for an absolute ``/Volumes/...`` path, URL-quoted segment by segment."""
-    if not path.startswith("/"):
-        raise ValueError(f"Files API paths are absolute (/Volumes/...), got {path!r}")
-    return quote(path, safe="/")
-
-
-@dataclass
-class RawResponse:
-    """A raw Files API answer: status, headers (lower-cased names) and body bytes."""
-
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    content: bytes = b""
 
 
 @dataclass
@@ -114,7 +92,7 @@ class AirbricksDatabricksHook(DatabricksHook):
         endpoint = normalize_endpoint(endpoint)
         if method in ("PUT", "HEAD", "DELETE"):
             resp = self.raw_request(method, endpoint, json=json)
-            return _json_or_empty(resp.content)
+            return json_or_empty(resp.content)
         try:
             result = _provider.api_call(self, method, endpoint, json)
         except AirflowException as exc:  # DatabricksApiError, or retries exhausted (the error code is kept)
@@ -187,14 +165,14 @@ class AirbricksDatabricksHook(DatabricksHook):
         """``dbfs/get-status``: ``{path, is_dir, file_size, modification_time}``."""
         if not missing_ok:
             return self.call("GET", "2.0/dbfs/get-status", {"path": path})
-        return _json_unless_missing(
+        return json_unless_missing(
             self.raw_request("GET", "2.0/dbfs/get-status", params={"path": path}, missing_ok=True)
         )
 
     async def a_dbfs_get_status(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
         if not missing_ok:
             return await self.a_call("GET", "2.0/dbfs/get-status", {"path": path})
-        return _json_unless_missing(
+        return json_unless_missing(
             await self.a_raw_request("GET", "2.0/dbfs/get-status", params={"path": path}, missing_ok=True)
         )
 
@@ -202,13 +180,13 @@ class AirbricksDatabricksHook(DatabricksHook):
         """``dbfs/list`` of a directory (an empty directory lists nothing)."""
         if not missing_ok:
             return list(self.call("GET", "2.0/dbfs/list", {"path": path}).get("files", []))
-        page = _json_unless_missing(self.raw_request("GET", "2.0/dbfs/list", params={"path": path}, missing_ok=True))
+        page = json_unless_missing(self.raw_request("GET", "2.0/dbfs/list", params={"path": path}, missing_ok=True))
         return None if page is None else list(page.get("files", []))
 
     async def a_dbfs_list(self, path: str, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
         if not missing_ok:
             return list((await self.a_call("GET", "2.0/dbfs/list", {"path": path})).get("files", []))
-        page = _json_unless_missing(
+        page = json_unless_missing(
             await self.a_raw_request("GET", "2.0/dbfs/list", params={"path": path}, missing_ok=True)
         )
         return None if page is None else list(page.get("files", []))
@@ -217,21 +195,24 @@ class AirbricksDatabricksHook(DatabricksHook):
     def files_head(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
         """``HEAD /api/2.0/fs/files{path}``: ``{path, file_size, modification_time}`` (ms since epoch)."""
         resp = self.raw_request("HEAD", f"2.0/fs/files{files_api_path(path)}", missing_ok=missing_ok)
-        return None if resp.status == 404 else _file_metadata(path, resp.headers)
+        return None if resp.status == 404 else file_metadata(path, resp.headers)
 
     async def a_files_head(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
         resp = await self.a_raw_request("HEAD", f"2.0/fs/files{files_api_path(path)}", missing_ok=missing_ok)
-        return None if resp.status == 404 else _file_metadata(path, resp.headers)
+        return None if resp.status == 404 else file_metadata(path, resp.headers)
 
     def files_list_directory(self, path: str, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
-        """``GET /api/2.0/fs/directories{path}``, all pages: entries ``{path, is_directory, file_size, last_modified, name}``."""
+        """``GET /api/2.0/fs/directories{path}``, all pages.
+
+        Entries ``{path, is_directory, file_size, last_modified, name}``.
+        """
         entries: list[dict[str, Any]] = []
         params: dict[str, Any] = {}
         while True:
             resp = self.raw_request(
                 "GET", f"2.0/fs/directories{files_api_path(path)}", params=params, missing_ok=missing_ok
             )
-            page = _json_unless_missing(resp)
+            page = json_unless_missing(resp)
             if page is None:
                 return None
             entries.extend(page.get("contents", []))
@@ -246,7 +227,7 @@ class AirbricksDatabricksHook(DatabricksHook):
             resp = await self.a_raw_request(
                 "GET", f"2.0/fs/directories{files_api_path(path)}", params=params, missing_ok=missing_ok
             )
-            page = _json_unless_missing(resp)
+            page = json_unless_missing(resp)
             if page is None:
                 return None
             entries.extend(page.get("contents", []))
@@ -283,7 +264,7 @@ class AirbricksDatabricksHook(DatabricksHook):
         """A request the provider's ``_do_api_call`` cannot make (PUT/HEAD, bytes in or out).
 
         Same URL building, token/basic auth, AAD headers, user agent, timeout, proxies and retry policy
-        as the provider; a non-2xx answer raises :class:`DatabricksRequestError`, except a 404 with
+        as the provider; a non-2xx answer raises :class:`~airbricks.errors.DatabricksRequestError`, except a 404 with
         ``missing_ok`` (returned as it is: ``status == 404``).
         """
         endpoint = normalize_endpoint(endpoint)
@@ -310,10 +291,12 @@ class AirbricksDatabricksHook(DatabricksHook):
                     return RawResponse(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content)
         except RetryError as exc:
             last = exc.last_attempt.exception()
-            if last is not None and getattr(last, "response", None) is not None:
-                raise error_from_body(last.response.status_code, last.response.content, where) from None
+            answer: requests.Response | None = getattr(last, "response", None)
+            if answer is not None:
+                raise error_from_body(answer.status_code, answer.content, where) from None
             raise gave_up(self.retry_limit, last, where) from None
         except requests.HTTPError as exc:
+            assert exc.response is not None  # raise_for_status() always gives it the response
             raise error_from_body(exc.response.status_code, exc.response.content, where) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -385,29 +368,3 @@ class AirbricksDatabricksHook(DatabricksHook):
             assert failed is not None
             raise error_from_body(failed[0], failed[1], where) from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _json_or_empty(content: bytes) -> dict[str, Any]:
-    if not content:
-        return {}
-    data = jsonlib.loads(content)
-    return data if isinstance(data, dict) else {"result": data}
-
-
-def _json_unless_missing(resp: RawResponse) -> dict[str, Any] | None:
-    """A JSON answer, or ``None`` for the 404 a ``missing_ok`` request returns instead of raising."""
-    return None if resp.status == 404 else _json_or_empty(resp.content)
-
-
-def _file_metadata(path: str, headers: dict[str, str]) -> dict[str, Any]:
-    """Files API HEAD headers -> the same shape as a DBFS ``get-status`` answer."""
-    from email.utils import parsedate_to_datetime
-
-    modified = headers.get("last-modified")
-    mtime = int(parsedate_to_datetime(modified).timestamp() * 1000) if modified else None
-    return {
-        "path": path,
-        "is_dir": False,
-        "file_size": int(headers.get("content-length", 0) or 0),
-        "modification_time": mtime,
-    }

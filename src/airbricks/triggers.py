@@ -184,7 +184,7 @@ class DatabricksFileTrigger(BaseTrigger):
                     {"status": "success", "path": self.path, "file": found, "message": f"found {found['path']}"}
                 )
             left = None if self.timeout_at is None else self.timeout_at - time.time()
-            if left is not None and left <= 0:
+            if self.timeout_at is not None and left is not None and left <= 0:
                 return TriggerEvent(
                     {
                         "status": "timeout",

@@ -41,7 +41,8 @@ def test_seed_form_and_hook_form_both_call_the_api(run_dag, dag_id, sink, sdk, t
 
 
 def test_failed_call_carries_error_code_and_message(local_ws):
-    from airbricks.hooks import AirbricksDatabricksHook, DatabricksRequestError
+    from airbricks.errors import DatabricksRequestError
+    from airbricks.hooks import AirbricksDatabricksHook
     from airbricks.operators.api import DatabricksApiOperator
 
     op = DatabricksApiOperator(
@@ -82,7 +83,8 @@ def test_hook_raw_bytes_roundtrip_through_files_api(local_ws, sdk, create_volume
     """PUT/GET/HEAD and directory listing with the provider hook's own auth, sync and async."""
     import asyncio
 
-    from airbricks.hooks import AirbricksDatabricksHook, DatabricksRequestError
+    from airbricks.errors import DatabricksRequestError
+    from airbricks.hooks import AirbricksDatabricksHook
 
     hook = AirbricksDatabricksHook()
     path = "/Volumes/main/raw/hooks/dir with space/data.bin"
@@ -140,7 +142,8 @@ def test_async_provider_errors_are_typed_too(local_ws):
     import asyncio
     import pickle
 
-    from airbricks.hooks import AirbricksDatabricksHook, DatabricksRequestError
+    from airbricks.errors import DatabricksRequestError
+    from airbricks.hooks import AirbricksDatabricksHook
 
     hook = AirbricksDatabricksHook()
     with pytest.raises(DatabricksRequestError) as err:

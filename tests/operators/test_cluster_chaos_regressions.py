@@ -62,7 +62,8 @@ def test_last_try_failing_on_api_errors_deletes_its_cluster_and_names_the_error(
 
 
 def test_hook_names_the_databricks_error_when_retries_run_out(local_ws, add_faults):
-    from airbricks.hooks import AirbricksDatabricksHook, DatabricksRequestError
+    from airbricks.errors import DatabricksRequestError
+    from airbricks.hooks import AirbricksDatabricksHook
 
     add_faults({"path": "clusters/list", "status": 429, "retry_after": 0})
     hook = AirbricksDatabricksHook(retry_limit=2, retry_delay=0.1)

@@ -21,8 +21,7 @@ from airflow.providers.smtp.operators.smtp import EmailOperator
 from airflow.sdk import DAG, Param
 
 from airbricks.operators.api import DatabricksApiOperator
-from airbricks.operators.cluster_delete import DatabricksDeleteClusterOperator
-from airbricks.operators.clusters import DatabricksCreateClusterOperator
+from airbricks.operators.clusters import DatabricksCreateClusterOperator, DatabricksDeleteClusterOperator
 from airbricks.operators.runs import DatabricksRunOutputOperator
 from airbricks.retry import databricks_retry
 from airbricks.sensors.files import DatabricksFileSensor

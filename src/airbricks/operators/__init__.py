@@ -12,10 +12,10 @@ _EXPORTS = {
     "DatabricksApiOperator": "airbricks.operators.api",
     "DatabricksClusterLibrariesOperator": "airbricks.operators.libraries",
     "DatabricksCreateClusterOperator": "airbricks.operators.clusters",
-    "DatabricksDeleteClusterOperator": "airbricks.operators.cluster_delete",
-    "databricks_cluster": "airbricks.operators.cluster_delete",
+    "DatabricksDeleteClusterOperator": "airbricks.operators.clusters",
+    "databricks_cluster": "airbricks.operators.clusters",
     "DatabricksRunOutputOperator": "airbricks.operators.runs",
-    "DatabricksStartClusterOperator": "airbricks.operators.cluster_start",
+    "DatabricksStartClusterOperator": "airbricks.operators.clusters",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class DatabricksApiOperator(DatabricksHookMixin, BaseOperator):
     """Call one Databricks REST endpoint with the connection's credentials; return the JSON answer.
 
-    A failed call fails the task with a :class:`~airbricks.hooks.DatabricksRequestError` whose text and
+    A failed call fails the task with a :class:`~airbricks.errors.DatabricksRequestError` whose text and
     attributes carry Databricks' ``error_code`` and ``message`` (5xx/429 are retried by the hook first).
 
     :param method: HTTP method: ``GET`` (``json`` goes in the query string), ``POST``, ``PATCH``, ``PUT``,

@@ -22,10 +22,10 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
 from airbricks.links import XCOM_CLUSTER_URL_KEY, DatabricksClusterLink, expect_links, push_link
 from airbricks.operators.base import DatabricksHookMixin
-from airbricks.operators.clusters import DatabricksCreateClusterOperator
+from airbricks.operators.cluster_create import DatabricksCreateClusterOperator
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, XComArg
 
 #: ``{{ ti.xcom_pull('start_cluster', ...) }}`` / ``xcom_pull(task_ids="start_cluster")``: the task it reads.
 _XCOM_PULL_TASK = re.compile(r"xcom_pull\(\s*(?:task_ids\s*=\s*)?['\"]([^'\"]+)['\"]")
@@ -66,7 +66,7 @@ class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
     def __init__(
         self,
         *,
-        cluster_id: str,
+        cluster_id: str | XComArg,
         permanent: bool = True,
         databricks_conn_id: str = "databricks_default",
         databricks_retry_limit: int | None = None,
@@ -93,7 +93,7 @@ class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
         return operator if isinstance(operator, DatabricksCreateClusterOperator) else None
 
     def execute(self, context: Context) -> None:
-        from airbricks.hooks import DatabricksRequestError
+        from airbricks.errors import DatabricksRequestError
 
         expect_links(self)
         cluster_id = str(self.cluster_id or "").strip()
@@ -137,7 +137,8 @@ class DatabricksDeleteClusterOperator(DatabricksHookMixin, BaseOperator):
     def _reaches_another_leaf(self, task_id: str) -> bool:
         """Whether a failure of ``task_id`` also reaches a leaf other than this task (which then fails the run,
         as in the seed's ``get_result >> send_result``): this task need not report it."""
-        seen, todo = set(), [task_id]
+        seen: set[str] = set()
+        todo = [task_id]
         while todo:
             for down_id in self.dag.get_task(todo.pop()).downstream_task_ids - {self.task_id} - seen:
                 seen.add(down_id)
@@ -175,7 +176,8 @@ def databricks_cluster(
 
     Create is the Airflow *setup* task and delete its *teardown*: the delete runs even when work tasks
     fail, the DAG run's state is the work tasks', a failed delete fails the DAG run too (the cluster is still
-    up), and clearing a work task re-runs create (which adopts the existing cluster) and delete.  Inside the block, use the yielded create task's id, e.g.
+    up), and clearing a work task re-runs create (which adopts the existing cluster) and delete.  Inside the
+    block, use the yielded create task's id, e.g.
     ``existing_cluster_id="{{ ti.xcom_pull('create_cluster', key='all_purpose_cluster_id') }}"``::
 
         with databricks_cluster(spec, create_task_id="start_cluster") as cluster:

@@ -21,8 +21,11 @@ def sanitize_tag_value(value: object) -> str:
     return _TAG_VALUE_BAD.sub("_", str(value))[:255]
 
 
-def owner_tags(dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[str, str]:
+def owner_tags(dag_id: str, run_id: str, task_id: str, map_index: int | None) -> dict[str, str]:
     """The custom tags naming the task instance that owns a cluster.
+
+    ``map_index`` is ``-1`` for an unmapped task; Airflow's task instance types it ``int | None``, and an
+    unset one is tagged ``None``.
 
     ``airflow_ti_key`` is a hash of the raw (unsanitized) names: two task instances whose names sanitize
     to the same tag values still get different keys.

@@ -9,13 +9,13 @@ and a DAG starts it when it needs it (it auto-terminates when idle).  It waits a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airbricks.links import expect_links
+from airbricks.operators.cluster_create import DatabricksCreateClusterOperator
 from airbricks.operators.cluster_ownership import describe_failure
-from airbricks.operators.clusters import DatabricksCreateClusterOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -38,7 +38,7 @@ class DatabricksStartClusterOperator(DatabricksCreateClusterOperator):
     """
 
     template_fields: Sequence[str] = ("cluster_id", "cluster_name")
-    template_fields_renderers: dict[str, str] = {}
+    template_fields_renderers: ClassVar[dict[str, str]] = {}
     ui_color = "#e3f0d5"
 
     def __init__(self, *, cluster_id: str | None = None, cluster_name: str | None = None, **kwargs: Any) -> None:

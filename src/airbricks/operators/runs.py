@@ -132,7 +132,7 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
         return results
 
     def _output_of(self, task_run_id: int) -> dict[str, Any]:
-        from airbricks.hooks import DatabricksRequestError
+        from airbricks.errors import DatabricksRequestError
 
         if task_run_id not in self._outputs:
             try:
@@ -143,7 +143,7 @@ class DatabricksRunOutputOperator(DatabricksHookMixin, BaseOperator):
 
     def _log_output_of(self, key: str, task_run_id: int, notebook: bool) -> None:
         """What the task run printed and raised, into the task log (never fails the task: it is a courtesy)."""
-        from airbricks.hooks import DatabricksRequestError
+        from airbricks.errors import DatabricksRequestError
         from airbricks.utils.notebook_output import export_lines
 
         lines: list[str] = []

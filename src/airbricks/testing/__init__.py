@@ -56,7 +56,10 @@ def require_testing_extra(what: str) -> None:
 
 
 def local_workspace(*args: Any, **kwargs: Any) -> TestWorkspace:
-    """A local workspace for a test run, as a context manager (see :func:`airbricks.testing.workspace.local_workspace`)."""
+    """A local workspace for a test run, as a context manager.
+
+    See :func:`airbricks.testing.workspace.local_workspace`.
+    """
     require_testing_extra("airbricks.testing.local_workspace()")
     from airbricks.testing.workspace import local_workspace as start
 

@@ -278,7 +278,7 @@ class AirflowDeployment:
 
         for name in self.worker_names:
             service = self.supervisor.services.get(name)
-            if service is None or not service.running():
+            if service is None or not service.running() or service.pid is None:
                 continue
             for child in descendants(service.pid):
                 with contextlib.suppress(psutil.Error):

@@ -2,10 +2,10 @@
 
 Before a test a :class:`Snapshot` records what exists: clusters, jobs, runs, DBFS paths, workspace objects,
 files in Volumes, secret scopes and SCIM principals. After it, whatever is new was the test's:
-:func:`running_clusters_since` names the clusters it left running (the plugin fails the test with their ids), and
-:func:`reset_to` removes all of it - runs cancelled and deleted, jobs deleted, clusters permanently deleted, files
-and folders deleted, scopes and principals deleted - so the next test sees exactly what the one before it saw. What existed before (a session's shared cluster, notebooks a
-session fixture uploaded) is left alone.
+:func:`running_clusters_since` names the clusters it left running (the plugin fails the test with their ids),
+and :func:`reset_to` removes all of it - runs cancelled and deleted, jobs deleted, clusters permanently deleted,
+files and folders deleted, scopes and principals deleted - so the next test sees exactly what the one before it
+saw. What existed before (a session's shared cluster, notebooks a session fixture uploaded) is left alone.
 """
 
 from __future__ import annotations

@@ -22,14 +22,14 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from airbricks.testing import missing_packages, require_testing_extra
 
 #: ini name -> (help, type, default); each also a ``--airbricks-...`` command-line option.
-OPTIONS: dict[str, tuple[str, str, Any]] = {
+OPTIONS: dict[str, tuple[str, Literal["string"], str]] = {
     "airbricks_cluster_start_seconds": ("seconds a local cluster spends PENDING", "string", "0.5"),
     "airbricks_cluster_stop_seconds": ("seconds a local cluster spends TERMINATING", "string", "0.2"),
     "airbricks_spark": (

@@ -75,8 +75,12 @@ class TestWorkspace:
         from airbricks.workspace.server.serve import LocalWorkspace
 
         # A temporary data dir sits in a private parent folder, so nothing else shares the folder around it.
-        self._temporary = Path(tempfile.mkdtemp(prefix="airbricks-ws-")) if data_dir is None else None
-        self.data_dir = self._temporary / "workspace" if self._temporary else Path(data_dir)
+        self._temporary: Path | None = None
+        if data_dir is None:
+            self._temporary = Path(tempfile.mkdtemp(prefix="airbricks-ws-"))
+            self.data_dir = self._temporary / "workspace"
+        else:
+            self.data_dir = Path(data_dir)
         settings.setdefault("cluster_start_seconds", DEFAULT_START_SECONDS)
         settings.setdefault("cluster_stop_seconds", DEFAULT_STOP_SECONDS)
         self.server = LocalWorkspace(self.data_dir, spark=spark, **settings)

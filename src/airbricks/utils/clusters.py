@@ -3,7 +3,7 @@
 Every decision about a cluster state (the create operator's wait and adoption, the cluster trigger)
 reads these names, so "which states count as failed" is answered in one place, in the provider's terms
 where the provider has them (its life-cycle list and ``is_terminal``), and by a named set where airbricks
-deliberately differs.  ``tests/operators/test_provider_contract.py`` pins what they contain, so a provider
+deliberately differs.  ``tests/hooks/test_provider_contract.py`` pins what they contain, so a provider
 release that changes its lists cannot silently change airbricks' behaviour.
 
 Importing this module loads the provider's hook module: operators import it inside their methods (when a

@@ -24,7 +24,7 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _ACCEPTED = "dbfs:/..., /... on DBFS, or /Volumes/<catalog>/<schema>/<volume>/..."
 
 
-def iso_time(epoch_ms: int | None) -> str | None:
+def iso_time(epoch_ms: float | None) -> str | None:
     """A file's ``modification_time`` (ms since the epoch) as an ISO time in UTC, for logs and events."""
     return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, timezone.utc).isoformat()
 

@@ -43,7 +43,8 @@ class WorkspaceConfig:
     #: ``fast-start``: drivers JIT-compile with C1 only (they start and answer short queries about twice as fast
     #: on two cores; long CPU-bound jobs run several times slower). ``full``: the JVM's default tiered JIT.
     spark_jit: str = "fast-start"
-    #: Where the JVMs' class-data archives are kept (see :mod:`airbricks.workspace.compute.spark.class_cache`); None: off.
+    #: Where the JVMs' class-data archives are kept (see :mod:`airbricks.workspace.compute.spark.class_cache`);
+    #: None: off.
     spark_class_cache: Path | None = field(default_factory=lambda: default_class_cache())
     #: A ``/Volumes/c/s/v/...`` path in a volume nobody created creates it (off: 404, as on Databricks).
     auto_create_volumes: bool = False

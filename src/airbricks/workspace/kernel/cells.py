@@ -93,7 +93,9 @@ def magic_body(cell: str) -> list[str] | None:
 
 def sql_statements(text: str) -> list[str]:
     """``;``-separated statements, ignoring ``;`` inside quotes and ``--`` comments."""
-    statements, current, quote = [], [], ""
+    statements: list[str] = []
+    current: list[str] = []
+    quote = ""
     lines = [ln for ln in text.splitlines() if not ln.strip().startswith("--")]
     for char in "\n".join(lines):
         if quote:

@@ -48,7 +48,10 @@ def _on_sigint(signum: int, frame: Any) -> None:
 def run_python(code: str, env: dict[str, Any]) -> dict[str, Any]:
     """Run ``code`` in ``env``: the text result is what it printed plus the value of a final expression."""
     tree = ast.parse(code, "<command>", "exec")
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    final = tree.body[-1] if tree.body else None
+    last = final if isinstance(final, ast.Expr) else None
+    if last is not None:
+        tree.body.pop()
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         exec(compile(tree, "<command>", "exec"), env)

@@ -9,6 +9,7 @@ kernel process, so it must stay light: standard library, ``paths`` and ``run_cha
 from __future__ import annotations
 
 import base64
+import builtins
 import os
 import shutil
 from dataclasses import dataclass
@@ -240,11 +241,12 @@ class Secrets:
     def get(self, scope: str, key: str) -> str:
         return self.getBytes(scope, key).decode("utf-8")
 
-    def list(self, scope: str) -> list[SecretMetadata]:
+    # ``list`` below names the method, as dbutils spells it: the builtin is ``builtins.list`` in this class
+    def list(self, scope: str) -> builtins.list[SecretMetadata]:
         found = self._call("/api/2.0/secrets/list", {"scope": scope}).get("secrets") or []
         return [SecretMetadata(s["key"]) for s in found]
 
-    def listScopes(self) -> list[SecretScope]:
+    def listScopes(self) -> builtins.list[SecretScope]:
         return [SecretScope(s["name"]) for s in self._call("/api/2.0/secrets/scopes/list", {}).get("scopes") or []]
 
 

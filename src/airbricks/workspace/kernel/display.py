@@ -40,7 +40,7 @@ def text_table(columns: list[str], rows: list[list[str]]) -> str:
     line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
 
     def fmt(values: list[str]) -> str:
-        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"
+        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=False)) + " |"
 
     return "\n".join([line, fmt(columns), line, *(fmt(r) for r in rows), line])
 

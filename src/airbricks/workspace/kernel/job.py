@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from airbricks.workspace.kernel.cells import find_notebook
+from airbricks.workspace.kernel.channel import WorkspaceChannel
 from airbricks.workspace.kernel.dbutils import DBUtils, Notebook
 
 #: A task value's JSON may be at most this big (as on Databricks).
@@ -202,15 +203,30 @@ class WorkflowNotebook(Notebook):
         return "" if result is None else str(result)
 
 
-def install(dbutils: DBUtils, spec: dict[str, Any], run_dir: Path) -> None:
-    """Give ``dbutils`` its job parts (``jobs.taskValues``, ``notebook.run``)."""
-    dbutils.jobs = Jobs(TaskValues(spec.get("task_values") or {}, in_job=bool(spec.get("job"))))  # type: ignore[attr-defined]
-    dbutils.notebook = WorkflowNotebook(spec, run_dir)
+class JobDBUtils(DBUtils):
+    """``dbutils`` of a task run: the notebook's, plus its job parts (``jobs.taskValues``, ``notebook.run``).
+
+    :param spec: the task run's spec (its ``task_values`` and ``job``, what ``notebook.run`` needs).
+    :param run_dir: the task run's directory (child notebooks' runs go under it).
+    """
+
+    def __init__(
+        self,
+        widgets: dict[str, str],
+        dbfs_root: Path,
+        volumes_root: Path,
+        channel: WorkspaceChannel | None,
+        spec: dict[str, Any],
+        run_dir: Path,
+    ) -> None:
+        super().__init__(widgets, dbfs_root, volumes_root, channel)
+        self.jobs = Jobs(TaskValues(spec.get("task_values") or {}, in_job=bool(spec.get("job"))))
+        self.notebook = WorkflowNotebook(spec, run_dir)
 
 
-def outcome_extras(dbutils: DBUtils) -> dict[str, Any]:
+def outcome_extras(dbutils: JobDBUtils) -> dict[str, Any]:
     """What goes into the outcome file besides the status: the task values set."""
-    values = dbutils.jobs.taskValues.values  # type: ignore[attr-defined]
+    values = dbutils.jobs.taskValues.values
     return {"task_values": values} if values else {}
 
 

@@ -10,6 +10,7 @@ file gets it too. Elsewhere ``spark`` explains why there is none. Standard libra
 from __future__ import annotations
 
 import builtins
+import functools
 import io
 import os
 from pathlib import Path
@@ -105,10 +106,10 @@ def mount_fuse_paths(dbfs_root: Path, volumes_root: Path) -> None:
         def wrapped(file: Any, *args: Any, **kwargs: Any) -> Any:
             return func(local(file), *args, **kwargs)
 
-        wrapped.__wrapped__ = func  # type: ignore[attr-defined]
-        return wrapped
+        # __wrapped__ only (inspect.unwrap finds the real call); the wrapper keeps its own name
+        return functools.update_wrapper(wrapped, func, assigned=(), updated=())
 
-    builtins.open = io.open = wrap(builtins.open)  # type: ignore[assignment]
+    builtins.open = io.open = wrap(builtins.open)
     for name in ("listdir", "makedirs", "mkdir", "remove", "unlink", "stat", "scandir", "rmdir"):
         setattr(os, name, wrap(getattr(os, name)))
     for name in ("exists", "isfile", "isdir", "getsize"):

@@ -20,7 +20,7 @@ from typing import Any
 from airbricks.workspace.kernel import job as job_kernel
 from airbricks.workspace.kernel.cells import CellLog, NotebookRunner, Tee, install
 from airbricks.workspace.kernel.channel import WorkspaceChannel
-from airbricks.workspace.kernel.dbutils import MAX_EXIT_BYTES, DBUtils, NotebookExit
+from airbricks.workspace.kernel.dbutils import MAX_EXIT_BYTES, NotebookExit
 from airbricks.workspace.kernel.display import Display
 from airbricks.workspace.kernel.spark_session import SparkProxy, UnavailableSpark, connect_url, mount_fuse_paths
 from airbricks.workspace.storage.paths import AUTO_CREATE_VOLUMES_ENV
@@ -90,8 +90,9 @@ def main(spec_path: str) -> int:
     dbfs_root, volumes_root = Path(spec["dbfs_root"]), Path(spec["volumes_root"])
     if spec.get("auto_create_volumes"):
         os.environ[AUTO_CREATE_VOLUMES_ENV] = "1"
-    dbutils = DBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root, WorkspaceChannel.from_environment())
-    job_kernel.install(dbutils, spec, Path(spec_path).parent)
+    channel = WorkspaceChannel.from_environment()
+    run_dir = Path(spec_path).parent
+    dbutils = job_kernel.JobDBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root, channel, spec, run_dir)
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
     display = Display(log)
     spark = _spark(spec)
@@ -115,7 +116,7 @@ def main(spec_path: str) -> int:
             install(spec["libraries"], pip_dir)
             sys.path.insert(0, str(pip_dir))
         if spec["kind"] == "notebook":
-            sys.stdout = Tee(sys.stdout, log)  # type: ignore[assignment]
+            sys.stdout = Tee(sys.stdout, log)
             runner = NotebookRunner(
                 env, log, workspace_root=Path(spec["workspace_root"]), pip_dir=pip_dir, display=display
             )
@@ -145,12 +146,12 @@ def main(spec_path: str) -> int:
     except NotebookExit as done:
         outcome = exit_outcome(done.value)
     except SystemExit as stop:
-        code = stop.code
-        if code in (None, 0):
+        exit_code = stop.code
+        if exit_code in (None, 0):
             outcome = {"status": "SUCCESS", "result": None, "truncated": False}
         else:
             outcome = failure_outcome(stop)
-            outcome["error"] = f"SystemExit: {code}"
+            outcome["error"] = f"SystemExit: {exit_code}"
     except BaseException as exc:
         traceback.print_exc()
         outcome = failure_outcome(exc)

@@ -3,7 +3,7 @@
 The routes read JSON themselves (clients send GET parameters as a query string or a body, numbers as
 strings), so FastAPI's generated schema has no request bodies. Each row of a service's route table
 (:class:`~airbricks.workspace.server.http.Endpoint`) declares its request fields once; this turns the rows that
-declare them into the description fuzzers (schemathesis, in ``tests/workspace/test_fuzz.py``) read at
+declare them into the description fuzzers (schemathesis, in ``tests/workspace/server/test_fuzz.py``) read at
 ``/api/2.0/airbricks/openapi.json``. It describes, it does not validate: the models do that.
 """
 

@@ -136,9 +136,10 @@ def serve_in_thread(
     app: Any, host: str, port: int, *, tls: TlsFiles | None = None, log_level: str = "warning", access_log: bool = False
 ) -> tuple[uvicorn.Server, threading.Thread]:
     """Serve ``app`` from a daemon thread (HTTPS with ``tls``); returns once it listens."""
-    ssl = {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)} if tls else {}
     # An idle TLS connection is not closed until its client answers the close: that would always cost the whole
-    # grace period at stop, so the HTTPS listener waits less.
+    # grace period at stop, so the HTTPS listener waits less. uvicorn annotates the grace as an int but uses it
+    # as asyncio.wait_for's timeout, where half a second works.
+    grace: Any = 0.5 if tls else 2
     config = uvicorn.Config(
         app,
         host=host,
@@ -146,9 +147,10 @@ def serve_in_thread(
         log_level=log_level,
         access_log=access_log,
         lifespan="off",
-        timeout_graceful_shutdown=0.5 if tls else 2,
+        timeout_graceful_shutdown=grace,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        **ssl,
+        ssl_certfile=str(tls.cert_file) if tls else None,
+        ssl_keyfile=str(tls.key_file) if tls else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"airbricks-http{'s' if tls else ''}", daemon=True)

@@ -15,6 +15,10 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # cryptography is imported by the functions that use it, not with this module
+    from cryptography import x509
 
 TLS_DIR = "tls"
 #: Long enough that nobody meets an expiry in a local setup; short enough to stay below what clients refuse.
@@ -48,10 +52,10 @@ def _names(hosts: list[str]) -> list[str]:
     return out
 
 
-def _san(names: list[str]):
+def _san(names: list[str]) -> x509.SubjectAlternativeName:
     from cryptography import x509
 
-    entries = []
+    entries: list[x509.GeneralName] = []
     for name in names:
         try:
             entries.append(x509.IPAddress(ipaddress.ip_address(name)))
@@ -146,6 +150,9 @@ def _make_server_cert(files: TlsFiles, ca_key_file: Path, names: list[str]) -> N
 
     ca_cert = x509.load_pem_x509_certificate(files.ca_file.read_bytes())
     ca_key = serialization.load_pem_private_key(ca_key_file.read_bytes(), password=None)
+    ca_public_key = ca_cert.public_key()
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey) or not isinstance(ca_public_key, ec.EllipticCurvePublicKey):
+        raise ValueError(f"{ca_key_file} and {files.ca_file} are not the EC key pair airbricks makes: delete them")
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
@@ -159,7 +166,7 @@ def _make_server_cert(files: TlsFiles, ca_key_file: Path, names: list[str]) -> N
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_san(names), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public_key), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     _write_private(

@@ -8,6 +8,11 @@ real API through :mod:`airbricks.workspace.ui.actions`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from airbricks.workspace.ui.sessions import Sessions
+
 #: Paths the UI answers; everything else (``/api/...``, ``/.well-known/...``) is the API's.
 UI_PATHS = frozenset({"/", "/login", "/logout", "/favicon.ico"})
 UI_PREFIX = "/ui/"
@@ -19,7 +24,17 @@ def is_ui_path(path: str) -> bool:
     return path in UI_PATHS or path.startswith(UI_PREFIX) or path.startswith(EXPLORE_PREFIX)
 
 
-def login_url(workspace: object) -> str:
+class SignsIn(Protocol):
+    """What a sign-in link needs of a workspace (the :class:`~airbricks.workspace.core.Workspace` has it)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def ui_sessions(self) -> Sessions: ...
+
+
+def login_url(workspace: SignsIn) -> str:
     """A fresh one-time sign-in link of this workspace's UI (what ``airbricks serve`` prints)."""
-    token = workspace.ui_sessions.new_login_token()  # type: ignore[attr-defined]
-    return f"{workspace.url}/login?token={token}"  # type: ignore[attr-defined]
+    token = workspace.ui_sessions.new_login_token()
+    return f"{workspace.url}/login?token={token}"

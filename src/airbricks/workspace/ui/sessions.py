@@ -78,4 +78,6 @@ class Sessions:
 
     @staticmethod
     def csrf_ok(session: Session, sent: str | None) -> bool:
-        return bool(sent) and hmac.compare_digest(session.csrf.encode(), sent.encode())
+        if not sent:
+            return False
+        return hmac.compare_digest(session.csrf.encode(), sent.encode())
