@@ -439,7 +439,8 @@ def test_notebook_operator(
         jobs_clusters = [c for c in clusters_cleaned_up() if c["compute_type"] == "JOBS"]
         assert len(jobs_clusters) == 2  # one ephemeral cluster per run
         for c in jobs_clusters:
-            _until(lambda: sdk.clusters.get(c["cluster_id"]).state.value, lambda s: s == "TERMINATED", timeout=10)
+            cid = c["cluster_id"]
+            _until(lambda cid=cid: sdk.clusters.get(cid).state.value, lambda s: s == "TERMINATED", timeout=10)
 
 
 def test_workflow_task_group_shares_one_job_cluster(
