@@ -160,8 +160,8 @@ def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
 def _late_wiring(path: Path) -> list[str]:
     """Assignments that hand a model a collaborator after it was built.
 
-    In ``core.py``: any assignment to an attribute of an attribute (``self.clusters.is_busy = ...``). In any
-    constructor: an assignment to an attribute of one of its parameters (``executor.host = self``).
+    In any constructor: an assignment to an attribute of one of its parameters (``executor.host = self``); in
+    ``core.py``'s, also to an attribute of an attribute (``self.clusters.is_busy = ...``).
     """
     found: list[str] = []
     tree = ast.parse(path.read_text())
@@ -171,16 +171,13 @@ def _late_wiring(path: Path) -> list[str]:
             for inner in ast.walk(node):
                 if isinstance(inner, (ast.Assign, ast.AnnAssign)):
                     for target in _targets(inner):
-                        if (
-                            isinstance(target, ast.Attribute)
-                            and isinstance(target.value, ast.Name)
-                            and target.value.id in params
-                        ):
-                            found.append(f"{path.relative_to(SRC)}:{inner.lineno}")
-        if path.name == "core.py" and isinstance(node, (ast.Assign, ast.AnnAssign)):
-            for target in _targets(node):
-                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute):
-                    found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+                        if not isinstance(target, ast.Attribute):
+                            continue
+                        on_param = isinstance(target.value, ast.Name) and target.value.id in params
+                        on_member = path.name == "core.py" and isinstance(target.value, ast.Attribute)
+                        if on_param or on_member:
+                            where = path.relative_to(SRC) if SRC in path.parents else path.name
+                            found.append(f"{where}:{inner.lineno}")
     return found
 
 
@@ -190,12 +187,12 @@ def test_no_collaborator_is_assigned_after_construction() -> None:
 
 
 def test_the_wiring_check_sees_late_wiring(tmp_path: Path) -> None:
-    sample = SRC / PACKAGE / "workspace" / "_sample_for_test.py"
-    try:
-        sample.write_text("class A:\n    def __init__(self, runs):\n        runs.host = self\n")
-        assert _late_wiring(sample) == ["airbricks/workspace/_sample_for_test.py:3"]
-    finally:
-        sample.unlink()
+    model = tmp_path / "model.py"
+    model.write_text("class A:\n    def __init__(self, runs):\n        self.runs = runs\n        runs.host = self\n")
+    assert _late_wiring(model) == ["model.py:4"]
+    composer = tmp_path / "core.py"
+    composer.write_text("class W:\n    def __init__(self):\n        self.a = A()\n        self.a.b = self.a\n")
+    assert _late_wiring(composer) == ["core.py:4"]
 
 
 #: String keys that start with ``_`` but are real names of someone else's, not hidden fields of a record:
