@@ -17,6 +17,8 @@ import pytest
 from airbricks.workspace.clock import ManualClock
 from airbricks.workspace.config import WorkspaceConfig
 from airbricks.workspace.core import Workspace
+from airbricks.workspace.shared import Shared
+from airbricks.workspace.store import Store
 
 START_MS = 2_000
 STOP_MS = 500
@@ -64,15 +66,38 @@ def procs() -> Processes:
     return Processes()
 
 
-def make_workspace(data_dir: Path, clock: ManualClock, procs: Processes, **settings: Any) -> Workspace:
-    config = WorkspaceConfig(
+def unit_config(data_dir: Path, **settings: Any) -> WorkspaceConfig:
+    """The unit tests' settings: a fixed token, clusters that start in START_MS and stop in STOP_MS."""
+    return WorkspaceConfig(
         data_dir=data_dir,
         token="dapi-unit",
         cluster_start_seconds=START_MS / 1000,
         cluster_stop_seconds=STOP_MS / 1000,
         **settings,
     )
-    ws = Workspace(config, clock=clock, launch=procs.launch)
+
+
+def make_shared(data_dir: Path, clock: ManualClock, **settings: Any) -> Shared:
+    """What one model needs to be built alone (no workspace): settings, a store under ``data_dir``, the clock."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return Shared(
+        config=unit_config(data_dir, **settings),
+        data_dir=data_dir,
+        store=Store(data_dir / "state.db"),
+        clock=clock,
+        workspace_id="1",
+    )
+
+
+@pytest.fixture
+def shared(tmp_path: Path, clock: ManualClock) -> Iterator[Shared]:
+    built = make_shared(tmp_path / "data", clock)
+    yield built
+    built.store.close()
+
+
+def make_workspace(data_dir: Path, clock: ManualClock, procs: Processes, **settings: Any) -> Workspace:
+    ws = Workspace(unit_config(data_dir, **settings), clock=clock, launch=procs.launch)
     ws.start(ticker=False)
     return ws
 

@@ -8,24 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.workspace.model_kit import SPEC, START_MS, STOP_MS
+from tests.workspace.model_kit import SPEC, START_MS
 
 from airbricks.workspace.clock import ManualClock
 from airbricks.workspace.compute.clusters import Clusters
-from airbricks.workspace.config import WorkspaceConfig
-from airbricks.workspace.shared import Shared
-from airbricks.workspace.store import Store
-
-
-def make_shared(data_dir: Path, clock: ManualClock, **settings: Any) -> Shared:
-    config = WorkspaceConfig(
-        data_dir=data_dir,
-        token="dapi-unit",
-        cluster_start_seconds=START_MS / 1000,
-        cluster_stop_seconds=STOP_MS / 1000,
-        **settings,
-    )
-    return Shared(config=config, data_dir=data_dir, store=Store(data_dir / "state.db"), clock=clock, workspace_id="1")
 
 
 def step(clusters: Clusters, clock: ManualClock, ms: int) -> None:

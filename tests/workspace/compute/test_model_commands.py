@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.workspace.compute.kit import LocalFiles, eventually, make_shared, running_cluster, step
-from tests.workspace.model_kit import SPEC
+from tests.workspace.compute.kit import LocalFiles, eventually, running_cluster, step
+from tests.workspace.model_kit import SPEC, make_shared
 
 from airbricks.workspace.clock import ManualClock
 from airbricks.workspace.compute.clusters import Clusters

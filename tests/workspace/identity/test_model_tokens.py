@@ -5,30 +5,13 @@ still authenticates after a restart."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from airbricks.workspace.clock import ManualClock
-from airbricks.workspace.config import WorkspaceConfig
 from airbricks.workspace.errors import InvalidParameterValue, PermissionDenied, ResourceDoesNotExist
 from airbricks.workspace.identity.principals import Identity
 from airbricks.workspace.shared import Shared
-from airbricks.workspace.store import Store
-
-
-@pytest.fixture
-def shared(tmp_path: Path, clock: ManualClock) -> Iterator[Shared]:
-    store = Store(tmp_path / "state.db")
-    yield Shared(
-        config=WorkspaceConfig(data_dir=tmp_path, token="dapi-unit"),
-        data_dir=tmp_path,
-        store=store,
-        clock=clock,
-        workspace_id="1",
-    )
-    store.close()
 
 
 def _service_principal(identity: Identity) -> str:

@@ -2,23 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from airbricks.workspace.clock import ManualClock
-from airbricks.workspace.config import WorkspaceConfig
 from airbricks.workspace.jobs.submit import NewRun, build_run, iteration
 from airbricks.workspace.shared import Shared
-from airbricks.workspace.store import Store
-
-
-@pytest.fixture
-def shared(tmp_path: Path) -> Shared:
-    config = WorkspaceConfig(data_dir=tmp_path, token="dapi-unit")
-    return Shared(
-        config=config, data_dir=tmp_path, store=Store(tmp_path / "state.db"), clock=ManualClock(), workspace_id="7"
-    )
 
 
 def _request(tasks: list[dict], **given: object) -> NewRun:

@@ -10,15 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.workspace.model_kit import make_shared
 
 from airbricks.workspace.clock import ManualClock
-from airbricks.workspace.config import WorkspaceConfig
 from airbricks.workspace.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from airbricks.workspace.repos.git import GitRepos
 from airbricks.workspace.repos.repos import Repos
-from airbricks.workspace.shared import Shared
 from airbricks.workspace.storage.workspace_objects import WorkspaceObjects
-from airbricks.workspace.store import Store
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
 
@@ -57,15 +55,8 @@ def remote(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def objects_and_repos(tmp_path: Path) -> Iterator[tuple[WorkspaceObjects, Repos]]:
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    store = Store(data_dir / "state.db")
-    shared = Shared(
-        config=WorkspaceConfig(data_dir=data_dir, token="dapi-unit"),
-        data_dir=data_dir,
-        store=store,
-        clock=ManualClock(),
-        workspace_id="1",
-    )
+    shared = make_shared(data_dir, ManualClock())
+    store = shared.store
     objects = WorkspaceObjects(shared)
     yield objects, Repos(shared, objects, GitRepos(data_dir / "git"))
     store.close()

@@ -14,18 +14,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from tests.workspace.model_kit import START_MS
+from tests.workspace.model_kit import START_MS, make_shared
 from tests.workspace.sql.kit import Drivers
 
 from airbricks.workspace.clock import ManualClock
-from airbricks.workspace.config import WorkspaceConfig
 from airbricks.workspace.errors import InvalidParameterValue, NotFound, ResourceDoesNotExist
 from airbricks.workspace.params import Params
-from airbricks.workspace.shared import Shared
 from airbricks.workspace.sql.results import INLINE_LIMIT_BYTES, Chunk, ResultSet
 from airbricks.workspace.sql.statements import RESULT_LIFETIME_MS, WAIT_TIMEOUT_MESSAGE, Statement, Statements
 from airbricks.workspace.sql.warehouses import Warehouses
-from airbricks.workspace.store import Store
 
 
 class Models:
@@ -33,10 +30,7 @@ class Models:
 
     def __init__(self, data_dir: Path) -> None:
         self.clock = ManualClock()
-        config = WorkspaceConfig(data_dir=data_dir, token="dapi-unit", cluster_start_seconds=START_MS / 1000)
-        self.shared = Shared(
-            config=config, data_dir=data_dir, store=Store(data_dir / "state.db"), clock=self.clock, workspace_id="1"
-        )
+        self.shared = make_shared(data_dir, self.clock)
         self.engine = Drivers()
         self.warehouses = Warehouses(self.shared, engine=self.engine)
         self.queued: list[Statement] = []
