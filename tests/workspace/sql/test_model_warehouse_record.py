@@ -10,6 +10,7 @@ from tests.workspace.sql.kit import Drivers
 
 from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.core import Workspace
+from airbricks.workspace.errors import InvalidParameterValue
 from airbricks.workspace.sql.warehouse import Warehouse
 from airbricks.workspace.sql.warehouses import WAREHOUSE_KIND, Warehouses
 
@@ -119,3 +120,15 @@ def test_list_is_oldest_first(ws: Workspace) -> None:
         ids.append(warehouses.create({"name": name}))
         ws.clock.advance(10)
     assert [w["id"] for w in warehouses.list()] == ids
+
+
+def test_a_size_that_is_not_a_string_is_refused_naming_the_field(ws: Workspace) -> None:
+    """JSON lets a client send any shape; an object or array as ``cluster_size`` is bad input, not a server error."""
+    warehouses = Warehouses(ws.shared, engine=Drivers())
+    for size in (["Small"], {"Small": 1}, 2):
+        try:
+            warehouses.create({"name": f"bad-{type(size).__name__}", "cluster_size": size})
+        except InvalidParameterValue as err:
+            assert "cluster_size" in str(err)
+        else:
+            raise AssertionError(f"cluster_size {size!r} was accepted")

@@ -72,7 +72,7 @@ def validate(spec: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
             **clean,
         }
     size = clean.get("cluster_size")
-    if size is not None and size not in CLUSTER_SIZES:
+    if size is not None and (not isinstance(size, str) or size not in CLUSTER_SIZES):
         raise InvalidParameterValue(
             f"Invalid value for field 'cluster_size': {str(size)[:40]!r} (use one of {', '.join(CLUSTER_SIZES)})"
         )
