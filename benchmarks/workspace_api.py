@@ -1,7 +1,8 @@
 """Throughput and latency of the local workspace (issue 2's targets), on this machine.
 
 Starts ``airbricks serve`` in its own process, then:
-* ``wrk`` (a separate process, 2 threads, 16 connections) against ``clusters/get``, ``runs/get``,
+* ``wrk`` (a separate process, 2 threads, 16 connections; twice ``--seconds``/2 per server and endpoint, the
+  servers taking turns A B B A, figures averaged) against ``clusters/get``, ``runs/get``,
   ``dbfs/put`` and ``dbfs/get-status``: requests/s, p50 and p99 latency. Falls back to a Python client when wrk
   is not installed.
   ``dbfs/put`` is a JSON body with 100 bytes of base64 ``contents`` and ``overwrite: true``, each request to a
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -264,6 +266,22 @@ def prepare(target: Target, runs: int) -> None:
     target.run_id = api(session, base, "GET", "2.1/jobs/runs/list", params={"limit": 1})["runs"][0]["run_id"]
 
 
+def take_turns(
+    targets: list[Target], measure: Callable[[Target], tuple[float, float, float]]
+) -> list[tuple[Target, tuple[float, float, float]]]:
+    """Each target measured twice, in the order A B .. B A (so none always goes first, on a warmer or colder
+    machine), and the two figures averaged: a side-by-side comparison in one run."""
+    figures: dict[int, list[tuple[float, float, float]]] = {i: [] for i in range(len(targets))}
+    for i in [*range(len(targets)), *reversed(range(len(targets)))]:
+        figures[i].append(measure(targets[i]))
+    return [(t, _mean(figures[i])) for i, t in enumerate(targets)]
+
+
+def _mean(samples: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    rps, p50, p99 = (statistics.mean(column) for column in zip(*samples, strict=True))
+    return rps, p50, p99
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -292,14 +310,14 @@ def main() -> None:
         for target in served:
             prepare(target, args.runs)
         load = wrk if shutil.which("wrk") else python_load
+        half = max(1, args.seconds // 2)
         rows = []
         for name, path in (
             ("clusters/get", "2.0/clusters/get?cluster_id={t.cluster_id}"),
             ("runs/get", "2.1/jobs/runs/get?run_id={t.run_id}"),
         ):
-            for t in served:  # the servers take turns, one endpoint at a time
-                rps, p50, p99 = load(f"{t.base}/api/" + path.format(t=t), args.seconds)
-                rows.append((f"{name}{t.tag}", rps, p50, p99))
+            for t, figures in take_turns(served, lambda t, path=path: load(f"{t.base}/api/" + path.format(t=t), half)):
+                rows.append((f"{name}{t.tag}", *figures))
 
         targets = list(served)
         if args.peer_url:
@@ -319,12 +337,11 @@ def main() -> None:
                 "2.0/dbfs/put",
                 json={"path": status_path, "contents": PUT_CONTENTS, "overwrite": True},
             )
-        for t in targets:
-            rps, p50, p99 = load(t.base, args.seconds, t.token, lua, (prefix, PUT_CONTENTS))
-            rows.append((f"dbfs/put{t.tag}", rps, p50, p99))
-        for t in targets:
-            rps, p50, p99 = load(f"{t.base}/api/2.0/dbfs/get-status?path={status_path}", args.seconds, t.token)
-            rows.append((f"dbfs/get-status{t.tag}", rps, p50, p99))
+        for t, figures in take_turns(targets, lambda t: load(t.base, half, t.token, lua, (prefix, PUT_CONTENTS))):
+            rows.append((f"dbfs/put{t.tag}", *figures))
+        status_url = "{t.base}/api/2.0/dbfs/get-status?path=" + status_path
+        for t, figures in take_turns(targets, lambda t: load(status_url.format(t=t), half, t.token)):
+            rows.append((f"dbfs/get-status{t.tag}", *figures))
     finally:
         for t in served:
             if t.server is not None:
