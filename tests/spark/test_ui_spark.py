@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from tests.ui.conftest import new_login_link
+from tests.workspace.ui.conftest import new_login_link
 
 
 def test_cluster_page_links_the_drivers_spark_ui(spark_ws: Any, spark_cluster: str) -> None:

@@ -1,4 +1,4 @@
-"""Jobs (``/api/2.x/jobs``): job definitions, ``run-now`` and ``runs/submit``; runs live in :mod:`runs`.
+"""Jobs (``/api/2.x/jobs``): job definitions, ``run-now`` and ``runs/submit``; runs live in :mod:`.runs`.
 
 A job is ``{job_id, creator_user_name, created_time, settings}`` as the API returns it. Settings arrive
 already in the multi-task form (routes lift the legacy single-task form into ``tasks``); this model

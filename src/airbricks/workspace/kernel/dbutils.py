@@ -3,7 +3,7 @@
 Only what a local run can honour is provided: widgets (from ``base_parameters`` / ``notebook_params``),
 ``notebook.exit``, file-system helpers over the local DBFS and Volumes directories, and secrets read from the
 workspace's Secrets API over the run's channel (:mod:`airbricks.workspace.kernel.channel`). Imported by the
-kernel process, so it must stay light: standard library, ``paths`` and ``run_channel`` only.
+kernel process, so it must stay light: standard library, ``storage.paths`` and ``kernel.channel`` only.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from tests.ui.conftest import new_login_link
+from tests.workspace.ui.conftest import new_login_link
 
 from airbricks.workspace.ui.run_pages import graph_columns, without_echo
 
