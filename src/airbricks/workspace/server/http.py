@@ -96,8 +96,10 @@ class Endpoint:
     ``path`` may hold ``{version}``, registered once per entry of ``versions`` (``/api/2.0/clusters/get`` and
     ``/api/2.1/...``). Every endpoint is a plain Starlette route: FastAPI's dependency injection and response
     validation have nothing to do here (parameters are parsed by :class:`Params`), and skipping them is most of
-    a hot endpoint's cost. ``fields`` (None: undocumented) feed the generated OpenAPI description, so a field is
-    declared once, beside its route; ``body`` says how they travel (query string for GET, JSON or raw bytes).
+    a hot endpoint's cost; like every Starlette route, a GET row answers HEAD too, and :func:`call` rows read
+    their parameters from the query string and a JSON body alike. ``fields`` (None: undocumented) feed the
+    generated OpenAPI description, so a field is declared once, beside its route; ``body`` says how they travel
+    (query string for GET, JSON or raw bytes).
     """
 
     method: str

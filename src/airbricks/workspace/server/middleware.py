@@ -170,6 +170,6 @@ class AuthAndFaults:
         request = Request(scope, receive, send)
         try:
             response = await route.endpoint(request)
-        except Exception as exc:
+        except Exception as exc:  # every failure becomes a Databricks error answer, never a dropped connection
             response = self.on_error(request, exc)
         await response(scope, receive, send)
