@@ -9,26 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from airbricks.workspace.compute.routes import CLUSTER_SPEC_FIELDS
 from airbricks.workspace.server.openapi import BOOL, INT, STR, STRS, TAGS, array, obj
 
 Schema = dict[str, Any]
 
-NEW_CLUSTER: Schema = obj(
-    cluster_name=STR,
-    spark_version=STR,
-    node_type_id=STR,
-    driver_node_type_id=STR,
-    num_workers=INT,
-    autoscale=obj(min_workers=INT, max_workers=INT),
-    autotermination_minutes=INT,
-    custom_tags=TAGS,
-    spark_conf=TAGS,
-    spark_env_vars=TAGS,
-    data_security_mode=STR,
-    runtime_engine=STR,
-    single_user_name=STR,
-    policy_id=STR,
-)
+#: A task's ``new_cluster`` is what ``clusters/create`` takes.
+NEW_CLUSTER: Schema = obj(**CLUSTER_SPEC_FIELDS)
 NOTEBOOK_TASK: Schema = obj(notebook_path=STR, base_parameters=TAGS, source=STR)
 TASK: Schema = obj(
     task_key=STR,
