@@ -113,13 +113,6 @@ def _integer(clean: dict[str, Any], name: str) -> int:
     return clean[name]
 
 
-def reason_of(value: Any) -> TerminationReason | None:
-    """A stored or reported termination reason as the record (documents and records both accepted)."""
-    if isinstance(value, TerminationReason):
-        return value
-    return TerminationReason.from_doc(value) if isinstance(value, Mapping) and value else None
-
-
 @dataclass
 class Warehouse:
     """One warehouse: its public document (``id``, settings, ``state``, ``health``) plus the lifecycle's facts."""
@@ -170,7 +163,7 @@ class Warehouse:
                 last_activity=int(data.get("last_activity") or 0),
                 state_time=int(data.get("state_time") or 0),
                 ready_at=int(data.get("ready_at") or 0),
-                launch_failure=reason_of(data.get("launch_failure")),
+                launch_failure=TerminationReason.from_doc(data.get("launch_failure") or None),
                 start_after_stop=bool(data.get("start_after_stop")),
             )
         return cls(
@@ -179,7 +172,7 @@ class Warehouse:
             last_activity=int(data.get("_last_activity") or 0),
             state_time=int(data.get("_state_time") or 0),
             ready_at=int(data.get("_ready_at") or 0),
-            launch_failure=reason_of(data.get("_launch_failure")),
+            launch_failure=TerminationReason.from_doc(data.get("_launch_failure") or None),
             start_after_stop=bool(data.get("_start_after_stop")),
         )
 

@@ -20,7 +20,7 @@ from airbricks.workspace.compute.engine import CapacityExceeded, ComputeEngine, 
 from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.errors import InvalidParameterValue, InvalidState, ResourceAlreadyExists, ResourceDoesNotExist
 from airbricks.workspace.shared import Shared
-from airbricks.workspace.sql.warehouse import CLUSTER_SIZES, Warehouse, reason_of, validate
+from airbricks.workspace.sql.warehouse import CLUSTER_SIZES, Warehouse, validate
 
 WAREHOUSE_KIND = "sql_warehouse"
 NO_SPARK = (
@@ -235,7 +235,7 @@ class Warehouses:
             self._enter(warehouse, "RUNNING", now)
             self.on_running(warehouse.id)
         elif report.state in (DriverState.FAILED, DriverState.STOPPED):
-            reason = reason_of(report.reason) or TerminationReason.error(
+            reason = report.reason or TerminationReason.error(
                 "DRIVER_UNREACHABLE", "The warehouse's Spark driver stopped while starting."
             )
             self._fail(warehouse, now, reason)
@@ -244,7 +244,7 @@ class Warehouses:
         report = self.engine.report(warehouse.id)
         if report.state is DriverState.FAILED:
             died = TerminationReason.error("DRIVER_UNREACHABLE", "The warehouse's driver died.")
-            self._fail(warehouse, now, reason_of(report.reason) or died)
+            self._fail(warehouse, now, report.reason or died)
             return
         minutes = warehouse.doc.get("auto_stop_mins") or 0
         if self.is_busy(warehouse.id):
@@ -269,7 +269,7 @@ class Warehouses:
                 {"num_workers": cores, "spark_conf": {"spark.app.name": f"airbricks SQL warehouse {warehouse.name}"}},
             )
         except CapacityExceeded as full:
-            warehouse.launch_failure = reason_of(full.reason)
+            warehouse.launch_failure = full.reason
         self._save(warehouse)
 
     def _begin_stop(self, warehouse: Warehouse, now: int) -> None:
