@@ -20,3 +20,6 @@ class Drivers(ScriptedEngine):
 
     def submit_command(self, cluster_id: str, arguments: list[str]) -> list[str] | None:
         return None
+
+    def metastore_port(self, start: bool = True) -> int | None:
+        return None  # scripted drivers share no metastore
