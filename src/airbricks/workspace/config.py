@@ -71,7 +71,16 @@ CLOUDS = ("aws", "azure", "gcp")
 
 def default_class_cache() -> Path:
     """The per-user cache directory (``$XDG_CACHE_HOME``, else ``~/.cache``): archives are shared by workspaces."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "airbricks" / "jvm-classes"
+    return _user_cache() / "jvm-classes"
+
+
+def default_java_build() -> Path:
+    """Where the project's compiled Java classes are cached (code only, shared by workspaces like the archives)."""
+    return _user_cache() / "java"
+
+
+def _user_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "airbricks"
 
 
 TOKEN_FILE = "token"

@@ -14,13 +14,12 @@ it lives in a per-user cache directory shared by every workspace on the machine 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import threading
 from pathlib import Path
 
-from airbricks.workspace.compute.spark.install import SparkInstall
+from airbricks.workspace.compute.spark.install import SparkInstall, installation_key
 
 #: C1 only: JIT-compiled code without the profiling tier, so a JVM reaches speed quickly on few cores.
 #: Long CPU-bound jobs run several times slower than with C2; ``spark_jit="full"`` keeps the JVM's default.
@@ -35,7 +34,7 @@ class ClassCache:
         self.directory = directory
         self.install = install
         self.jcmd = Path(install.java).resolve().parent / "jcmd"
-        self._key = _installation_key(install)
+        self._key = installation_key(install)
         self._lock = threading.Lock()
         self._attempted: set[str] = set()
 
@@ -111,16 +110,3 @@ def _class_path(pid: int) -> str | None:
         return None
     position = args.index("-cp") + 1 if "-cp" in args else 0
     return args[position] if 0 < position < len(args) else None
-
-
-def _installation_key(install: SparkInstall) -> str:
-    """What an archive depends on: the Java binary and every jar of the Spark installation."""
-    digest = hashlib.sha256()
-    java = Path(install.java).resolve()
-    for item in (java, *sorted(install.jars.glob("*.jar"))):
-        try:
-            stat = item.stat()
-        except OSError:
-            continue
-        digest.update(f"{item}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]

@@ -6,6 +6,7 @@ reason that names the fix instead of a driver log full of Java errors.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -66,3 +67,16 @@ def find_spark() -> SparkInstall:
             f"{java} is Java {major or 'of an unknown version'}: Spark 4 needs Java 17 or newer on PATH (or JAVA_HOME)."
         )
     return SparkInstall(home, java, major, pyspark.__version__)
+
+
+def installation_key(install: SparkInstall) -> str:
+    """What a class archive or compiled jar depends on: the Java binary and every jar of the Spark installation."""
+    digest = hashlib.sha256()
+    java = Path(install.java).resolve()
+    for item in (java, *sorted(install.jars.glob("*.jar"))):
+        try:
+            stat = item.stat()
+        except OSError:
+            continue
+        digest.update(f"{item}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
