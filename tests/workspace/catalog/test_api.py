@@ -104,6 +104,7 @@ def test_names_hive_refuses_work_for_schemas_volumes_and_their_files(sdk: Worksp
     folder = f"/Volumes/main/{schema.lower()}/1st-drop"
     sdk.files.upload(f"{folder}/in/a.csv", io.BytesIO(b"a,b\n1,2\n"))
     assert [e.name for e in sdk.files.list_directory_contents(f"{folder}/in")] == ["a.csv"]
+    assert [(f.name, f.size) for f in sdk.dbutils.fs.ls(f"{folder}/in")] == [("a.csv", 8)]  # the SDK's dbutils
     assert sdk.files.download(f"{folder}/in/a.csv").contents.read() == b"a,b\n1,2\n"
     with pytest.raises(
         InvalidParameterValue, match='RPC CreateSchema Field managedcatalog.SchemaInfo.name: name "a/b"'
