@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+
 from airbricks.workspace.core import Workspace
+from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.params import Params
-from airbricks.workspace.server.http import Endpoint, call
+from airbricks.workspace.server.http import Endpoint, call, read_params, workspace
 from airbricks.workspace.server.openapi import STR
 
 PATH = "/api/2.0/workspace-conf"
@@ -17,11 +20,12 @@ def get_status(ws: Workspace, p: Params) -> dict[str, Any]:
     return ws.workspace_conf.get(p.str("keys", required=True))
 
 
-def set_status(ws: Workspace, p: Params) -> None:
-    ws.workspace_conf.set(dict(p.data))
+async def set_status(request: Request) -> None:
+    p = await read_params(request)
+    workspace(request).workspace_conf.set(caller(request), dict(p.data))
 
 
 ROUTES: list[Endpoint] = [
     call("GET", PATH, get_status, fields={"keys": STR}, required=("keys",)),
-    call("PATCH", PATH, set_status),
+    Endpoint("PATCH", PATH, set_status),
 ]

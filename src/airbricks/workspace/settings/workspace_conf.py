@@ -4,8 +4,9 @@ Databricks documents (``enableTokensConfig``, ``maxTokenLifetimeDays``, ``enable
 Only documented keys are taken: any other is refused as Databricks refuses it (``Invalid keys: ["x"]``), so a
 script or Terraform plan that works here names keys the real service knows. Values are strings, as the API
 carries them: ``"true"``/``"false"`` for the boolean toggles, a whole number of days (or ``""``, no limit) for
-``maxTokenLifetimeDays``. A key never set reads as ``null``. Kept in the store, so they survive a restart.
-The local workspace records them; it does not act on them (no IP filtering, no token lifetime enforcement).
+``maxTokenLifetimeDays``. A key never set reads as ``null``. Only workspace admins change them, as on
+Databricks. Kept in the store, so they survive a restart. The local workspace records them; it does not
+act on them (no IP filtering, no token lifetime enforcement).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from typing import Any
 
 from airbricks.workspace.errors import InvalidParameterValue
+from airbricks.workspace.identity.principals import Principal, require_admin
 from airbricks.workspace.shared import Shared
 
 KIND = "workspace_conf"
@@ -74,8 +76,9 @@ class WorkspaceConf:
             out[name] = None if doc is None else str(doc["value"])
         return out
 
-    def set(self, contents: dict[str, Any]) -> None:
-        """Set every key of ``contents`` (all checked first: one bad key or value changes nothing)."""
+    def set(self, caller: Principal, contents: dict[str, Any]) -> None:
+        """Set every key of ``contents`` (all checked first: one bad key or value changes nothing); admins only."""
+        require_admin(caller, "change the workspace configuration (workspace-conf)")
         unknown = [k for k in contents if k not in KEYS]
         if unknown:
             raise _invalid_keys(unknown)
