@@ -34,6 +34,7 @@ from airbricks.workspace.jobs.runs import Runs
 from airbricks.workspace.repos.git import GitRepos
 from airbricks.workspace.repos.repos import Repos
 from airbricks.workspace.secrets.scopes import SecretScopes
+from airbricks.workspace.settings.workspace_conf import WorkspaceConf
 from airbricks.workspace.shared import Shared
 from airbricks.workspace.sql.execution import Executor
 from airbricks.workspace.sql.queries import Queries
@@ -99,6 +100,7 @@ class Workspace:
             on_user_created=lambda name: self.objects.mkdirs(f"/Users/{name}"),
         )
         self.secrets = SecretScopes(self.shared)
+        self.workspace_conf = WorkspaceConf(self.shared)
         cluster_secrets = ClusterSecrets(self.secrets, self.identity)
         self.dbfs = Dbfs(self.shared)
         self.catalog = UnityCatalog(self.shared, volumes_dir(data_dir))

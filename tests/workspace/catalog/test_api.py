@@ -95,6 +95,23 @@ def test_bad_names_and_missing_parents_are_refused(sdk: WorkspaceClient) -> None
     assert sdk.tables.exists("main.default.nothing").table_exists is False
 
 
+def test_names_hive_refuses_work_for_schemas_volumes_and_their_files(sdk: WorkspaceClient) -> None:
+    schema = f"Dev-{_name('raw')}"
+    created = sdk.schemas.create(catalog_name="main", name=schema)
+    assert created.full_name == f"main.{schema.lower()}"
+    assert sdk.schemas.get(f"main.{schema.upper()}").name == schema.lower()
+    sdk.volumes.create(catalog_name="main", schema_name=schema, name="1st-drop", volume_type=VolumeType.MANAGED)
+    folder = f"/Volumes/main/{schema.lower()}/1st-drop"
+    sdk.files.upload(f"{folder}/in/a.csv", io.BytesIO(b"a,b\n1,2\n"))
+    assert [e.name for e in sdk.files.list_directory_contents(f"{folder}/in")] == ["a.csv"]
+    assert [(f.name, f.size) for f in sdk.dbutils.fs.ls(f"{folder}/in")] == [("a.csv", 8)]  # the SDK's dbutils
+    assert sdk.files.download(f"{folder}/in/a.csv").contents.read() == b"a,b\n1,2\n"
+    with pytest.raises(
+        InvalidParameterValue, match='RPC CreateSchema Field managedcatalog.SchemaInfo.name: name "a/b"'
+    ):
+        sdk.schemas.create(catalog_name="main", name="a/b")
+
+
 def test_files_api_needs_the_volume(sdk: WorkspaceClient) -> None:
     volume = _name("vol")
     path = f"/Volumes/main/default/{volume}/x.txt"

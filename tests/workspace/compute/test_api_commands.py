@@ -143,3 +143,22 @@ def test_errors_for_missing_context_stopped_cluster_and_other_languages(
             sdk.command_execution.create(cluster_id=other, language=Language.PYTHON)
     finally:
         sdk.clusters.permanent_delete(other)
+
+
+def test_the_sdks_remote_dbutils_runs_its_indented_commands(sdk: WorkspaceClient, cluster: str) -> None:
+    """``WorkspaceClient(cluster_id=...).dbutils`` sends ``dbutils.fs.mounts()`` as indented Python source
+    ending in ``dbutils.notebook.exit(json.dumps(result))`` and reads the exit value back."""
+    remote = WorkspaceClient(host=sdk.config.host, token=sdk.config.token, cluster_id=cluster)
+    mounts = remote.dbutils.fs.mounts()
+    assert [(m.mountPoint, m.source, m.encryptionType) for m in mounts] == [
+        ("/", "DatabricksRoot", ""),
+        ("/Volumes", "UnityCatalogVolumes", ""),
+    ]
+    assert remote.dbutils.fs.refreshMounts() is True
+
+
+def test_missing_ids_answer_as_databricks_words_them(sdk: WorkspaceClient, cluster: str) -> None:
+    with pytest.raises(InvalidParameterValue, match="^requirement failed: missing contextId$"):
+        sdk.command_execution.execute(cluster_id=cluster, language=Language.PYTHON, command="1")
+    with pytest.raises(InvalidParameterValue, match="^requirement failed: missing clusterId$"):
+        sdk.command_execution.create(language=Language.PYTHON)

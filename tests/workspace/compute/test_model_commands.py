@@ -85,7 +85,7 @@ def done(contexts: Contexts, cluster_id: str, context_id: str, command_id: str) 
 
 
 def test_a_context_needs_a_running_cluster(contexts: Contexts, clusters: Clusters, clock: ManualClock) -> None:
-    with pytest.raises(InvalidParameterValue, match="Missing required field: clusterId"):
+    with pytest.raises(InvalidParameterValue, match="requirement failed: missing clusterId"):
         contexts.create(None, "python")
     with pytest.raises(InvalidParameterValue, match="Cluster 0000-000000-nosuchcl does not exist"):
         contexts.create("0000-000000-nosuchcl", "python")
@@ -131,7 +131,7 @@ def test_a_context_is_pending_until_its_process_is_ready_and_runs_commands_in_or
     }
     assert done(contexts, cluster_id, context_id, first)["results"]["data"] == "python:1 + 1"
     assert contexts.status(cluster_id, context_id)["status"] == "Running"
-    with pytest.raises(InvalidParameterValue, match="Missing required field: command"):
+    with pytest.raises(InvalidParameterValue, match="requirement failed: missing command"):
         contexts.execute(cluster_id, context_id, "python", None)
 
 
@@ -161,7 +161,7 @@ def test_destroy_ends_the_context_and_its_process(contexts: Contexts, clusters: 
     other = running_cluster(clusters, clock)
     with pytest.raises(InvalidParameterValue, match=f"Context {context_id} does not exist"):
         contexts.status(other, context_id)  # a context belongs to its cluster
-    with pytest.raises(InvalidParameterValue, match="Missing required field: contextId"):
+    with pytest.raises(InvalidParameterValue, match="requirement failed: missing contextId"):
         contexts.status(cluster_id, "")
     contexts.destroy(cluster_id, context_id)
     with pytest.raises(InvalidParameterValue, match=f"Context {context_id} does not exist"):

@@ -91,8 +91,7 @@ async def list_schemas(request: Request) -> dict[str, Any]:
     p = await read_params(request)
     catalog = p.str("catalog_name", required=True)
     ws = workspace(request)
-    if catalog == "main":
-        await run_in_threadpool(ws.tables.adopt_databases)
+    await run_in_threadpool(ws.tables.adopt_databases)
     return _page(ws.catalog.list_schemas(catalog), p, "schemas")
 
 

@@ -1,8 +1,9 @@
 """Unity Catalog tables (``/api/2.1/unity-catalog/tables``): the tables of the shared Hive metastore.
 
-Spark here has no Unity Catalog, so the three-level name ``main.<schema>.<table>`` is the metastore's
-``<schema>.<table>`` - the same table ``spark.table("<schema>.<table>")`` and ``saveAsTable`` see from every
-cluster. Other catalogs hold no tables. Without Spark (no metastore) every schema lists no tables.
+Spark here has no Unity Catalog, so the three-level name ``<catalog>.<schema>.<table>`` is the metastore's
+``<database>.<table>``, the database named by :func:`.names.metastore_database` (``main.sales.t`` is
+``sales.t``, the same table ``spark.table("sales.t")`` and ``saveAsTable`` see from every cluster;
+``main.my-schema.t`` is ``uc__6d792d736368656d61.t``). Without Spark (no metastore) every schema lists no tables.
 Columns come from the schema Spark keeps in the table's properties (``spark.sql.sources.schema``), else from
 the metastore's columns.
 """
@@ -14,7 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from airbricks.workspace.catalog.unity_catalog import DEFAULT_CATALOG, SCHEMA, UnityCatalog, split_name
+from airbricks.workspace.catalog.names import metastore_database, uc_schema
+from airbricks.workspace.catalog.unity_catalog import CATALOG, SCHEMA, UnityCatalog, split_name
 from airbricks.workspace.errors import (
     DatabricksError,
     InvalidParameterValue,
@@ -94,29 +96,27 @@ class Tables:
                 client = self._client() or client
 
     def _schema(self, catalog_name: str, schema_name: str) -> dict[str, Any]:
-        """The schema, adopting the metastore's databases first when ``main`` does not know it yet."""
+        """The schema, adopting the metastore's databases first when the catalog does not know it yet."""
         try:
             return self.catalog.get_schema(f"{catalog_name}.{schema_name}")
         except SchemaDoesNotExist:
-            if str(catalog_name).lower() != DEFAULT_CATALOG:
-                raise
             self.adopt_databases()
             return self.catalog.get_schema(f"{catalog_name}.{schema_name}")
 
     def list(self, catalog_name: str, schema_name: str) -> list[dict[str, Any]]:
         schema = self._schema(catalog_name, schema_name)
-        if schema["catalog_name"] != DEFAULT_CATALOG:
-            return []
-        found = self._call(lambda ms: [(name, ms.table(schema["name"], name)) for name in ms.tables(schema["name"])])
-        return [self._info(schema["name"], raw) for _, raw in sorted(found or [])]
+        catalog, name = schema["catalog_name"], schema["name"]
+        database = metastore_database(catalog, name)
+        found = self._call(lambda ms: [(table, ms.table(database, table)) for table in ms.tables(database)])
+        return [self._info(catalog, name, raw) for _, raw in sorted(found or [])]
 
     def get(self, full_name: str) -> dict[str, Any]:
         catalog, schema, name = split_name(full_name, 3, "table")
         self._schema(catalog, schema)
-        raw = self._call(lambda ms: _get_or_none(ms, schema, name)) if catalog == DEFAULT_CATALOG else None
+        raw = self._call(lambda ms: _get_or_none(ms, metastore_database(catalog, schema), name))
         if raw is None:
             raise TableDoesNotExist(f"Table '{catalog}.{schema}.{name}' does not exist.")
-        return self._info(schema, raw)
+        return self._info(catalog, schema, raw)
 
     def exists(self, full_name: str) -> bool:
         try:
@@ -127,44 +127,48 @@ class Tables:
 
     def delete(self, full_name: str) -> None:
         info = self.get(full_name)
-        self._call(lambda ms: ms.drop_table(info["schema_name"], info["name"]))
+        database = metastore_database(info["catalog_name"], info["schema_name"])
+        self._call(lambda ms: ms.drop_table(database, info["name"]))
 
     def adopt_databases(self) -> None:
-        """Databases Spark created (``CREATE SCHEMA`` in a notebook) become schemas of ``main`` (when the
-        metastore runs), so ``schemas/list`` and ``tables/list`` see them."""
-        found = self._call(lambda ms: ms.databases(), start=False) or []
-        for name in found:
-            if self.catalog.shared.store.get(SCHEMA, f"{DEFAULT_CATALOG}.{name.lower()}") is None:
+        """Databases Spark created (``CREATE SCHEMA`` in a notebook) become the Unity Catalog schemas they
+        encode (:func:`.names.uc_schema`; a plain name is a schema of ``main``) when the metastore runs and the
+        catalog exists, so ``schemas/list`` and ``tables/list`` see them."""
+        store = self.catalog.shared.store
+        for database in self._call(lambda ms: ms.databases(), start=False) or []:
+            catalog, schema = uc_schema(database)
+            if store.get(CATALOG, catalog) is not None and store.get(SCHEMA, f"{catalog}.{schema}") is None:
                 try:
-                    self.catalog.create_schema(DEFAULT_CATALOG, name)
+                    self.catalog.create_schema(catalog, schema)
                 except DatabricksError:
                     continue  # a name Unity Catalog refuses, or created meanwhile
 
     def schema_created(self, schema: dict[str, Any]) -> None:
-        """The metastore database behind a new schema of ``main`` (when the metastore runs), so Spark can use it."""
-        if schema["catalog_name"] != DEFAULT_CATALOG:
-            return
-        name = schema["name"]
+        """The metastore database behind a new schema (when the metastore runs), so Spark can use it: named by
+        :func:`.names.metastore_database`, which any Unity Catalog name maps onto a name Hive takes."""
+        name = metastore_database(schema["catalog_name"], schema["name"])
         from airbricks.workspace.catalog.metastore_client import MetastoreError
 
         def create(ms: Any) -> None:
             try:
-                ms.create_database(name)
+                ms.create_database(name, schema.get("comment") or "")
             except MetastoreError as err:
                 if err.kind != "already_exists":
-                    raise InvalidParameterValue(f"The metastore refused database {name}: {err}") from None
+                    raise InvalidParameterValue(
+                        f"The metastore refused database {name} (schema {schema['full_name']}): {err}"
+                    ) from None
 
         self._call(create, start=False)
 
-    def _info(self, schema: str, raw: dict[int, Any]) -> dict[str, Any]:
+    def _info(self, catalog: str, schema: str, raw: dict[int, Any]) -> dict[str, Any]:
         params: dict[str, str] = raw.get(9) or {}
         sd = raw.get(7) or {}
         name = raw.get(1, "")
         info: dict[str, Any] = {
             "name": name,
-            "catalog_name": DEFAULT_CATALOG,
+            "catalog_name": catalog,
             "schema_name": schema,
-            "full_name": f"{DEFAULT_CATALOG}.{schema}.{name}",
+            "full_name": f"{catalog}.{schema}.{name}",
             "table_type": _TABLE_TYPES.get(raw.get(12, ""), "MANAGED"),
             "columns": _columns(params, sd.get(1) or [], raw.get(8) or []),
             "owner": raw.get(3) or "",

@@ -8,7 +8,9 @@ kernel process (which has no store) can tell the same. ``auto_create_volumes`` (
 schema). A new workspace has the catalog ``main`` with the schemas ``default`` and ``information_schema``.
 
 EXTERNAL volumes need a ``storage_location`` and record it; their files still live under the data dir (there
-is no cloud storage here). Names are case-insensitive and kept lower-case, as Unity Catalog does.
+is no cloud storage here). Names follow Unity Catalog's rules: any character but ``.``, space, ``/``, ASCII
+control characters and DEL, at most 255 characters (``my-schema``, ``1st``, ``Sales-EU`` are fine),
+case-insensitive and kept lower-case. Schemas map onto the metastore's databases by :mod:`.names`.
 """
 
 from __future__ import annotations
@@ -34,15 +36,30 @@ from airbricks.workspace.shared import Shared
 CATALOG, SCHEMA, VOLUME = "uc_catalog", "uc_schema", "uc_volume"
 DEFAULT_CATALOG, DEFAULT_SCHEMA = "main", "default"
 SYSTEM_SCHEMA = "information_schema"
-_NAME = re.compile(r"^[^\s./\x00-\x1f]{1,255}$")
+_NAME = re.compile(r"^[^ ./\x00-\x1f\x7f]{1,255}$")
+#: The RPC and record Unity Catalog names in its refusal of a new object's name, by the field that holds it.
+_RPC = {
+    "catalog": ("CreateCatalog", "CatalogInfo"),
+    "schema": ("CreateSchema", "SchemaInfo"),
+    "volume": ("CreateVolume", "VolumeInfo"),
+}
 VOLUME_TYPES = ("MANAGED", "EXTERNAL")
 
 
-def check_name(value: object, field: str) -> str:
-    """A catalog/schema/volume name: no dots, slashes, spaces or control characters, at most 255 characters."""
+def check_name(value: object, field: str, creating: str | None = None) -> str:
+    """A catalog/schema/volume name as Unity Catalog takes it: no ``.``, space, ``/``, ASCII control character
+    or DEL, at most 255 characters; lower-cased. ``creating`` (``catalog``/``schema``/``volume``): refused as
+    Unity Catalog refuses a new object's name (``Invalid input: RPC CreateSchema Field ...``)."""
     if not isinstance(value, str) or not value:
         raise InvalidParameterValue(f"Missing required field: {field}")
     if not _NAME.match(value):
+        if creating is not None:
+            rpc, info = _RPC[creating]
+            raise InvalidParameterValue(
+                f'Invalid input: RPC {rpc} Field managedcatalog.{info}.{field}: name "{value[:80]}" is not a'
+                " valid name (a name cannot contain '.', ' ', '/', ASCII control characters or DEL, and is at most"
+                " 255 characters long)"
+            )
         raise InvalidParameterValue(
             f"Invalid name '{value[:80]}' for {field}: names cannot contain '.', '/', spaces"
             " or control characters and are at most 255 characters long."
@@ -108,7 +125,7 @@ class UnityCatalog:
         properties: dict[str, str] | None = None,
         storage_root: str | None = None,
     ) -> dict[str, Any]:
-        name = check_name(name, "name")
+        name = check_name(name, "name", "catalog")
         with self.shared.lock:
             if self.shared.store.get(CATALOG, name) is not None:
                 raise CatalogAlreadyExists(f"Catalog '{name}' already exists")
@@ -182,8 +199,8 @@ class UnityCatalog:
         properties: dict[str, str] | None = None,
         storage_root: str | None = None,
     ) -> dict[str, Any]:
-        catalog = check_name(catalog_name, "catalog_name")
-        name = check_name(name, "name")
+        catalog = check_name(catalog_name, "catalog_name", "schema")
+        name = check_name(name, "name", "schema")
         with self.shared.lock:
             self.get_catalog(catalog)
             full = f"{catalog}.{name}"
@@ -256,9 +273,9 @@ class UnityCatalog:
         storage_location: str | None = None,
         comment: str | None = None,
     ) -> dict[str, Any]:
-        catalog = check_name(catalog_name, "catalog_name")
-        schema = check_name(schema_name, "schema_name")
-        name = check_name(name, "name")
+        catalog = check_name(catalog_name, "catalog_name", "volume")
+        schema = check_name(schema_name, "schema_name", "volume")
+        name = check_name(name, "name", "volume")
         if volume_type not in VOLUME_TYPES:
             raise InvalidParameterValue(f"Invalid volume_type '{volume_type}': use MANAGED or EXTERNAL.")
         if volume_type == "EXTERNAL" and not storage_location:

@@ -130,7 +130,7 @@ class Contexts:
         context = self._context(cluster_id, context_id, running=True)
         lang = _language(language) if language is not None else context.language
         if not isinstance(command, str):
-            raise InvalidParameterValue("Missing required field: command")
+            raise InvalidParameterValue(_missing("command"))
         cmd = Command(uuid.uuid4().hex, lang, command)
         with self._lock:
             context.commands[cmd.id] = cmd
@@ -183,7 +183,7 @@ class Contexts:
 
     def _running_cluster(self, cluster_id: object) -> str:
         if not isinstance(cluster_id, str) or not cluster_id:
-            raise InvalidParameterValue("Missing required field: clusterId")
+            raise InvalidParameterValue(_missing("clusterId"))
         state = self.clusters.get(cluster_id)["state"]  # a missing cluster: "Cluster x does not exist"
         if state not in LIVE_STATES:
             raise InvalidState(
@@ -194,9 +194,9 @@ class Contexts:
 
     def _context(self, cluster_id: object, context_id: object, running: bool = False) -> Context:
         if not isinstance(cluster_id, str) or not cluster_id:
-            raise InvalidParameterValue("Missing required field: clusterId")
+            raise InvalidParameterValue(_missing("clusterId"))
         if not isinstance(context_id, str) or not context_id:
-            raise InvalidParameterValue("Missing required field: contextId")
+            raise InvalidParameterValue(_missing("contextId"))
         with self._lock:
             context = self._contexts.get(context_id)
         if context is None or context.cluster_id != cluster_id:
@@ -208,7 +208,9 @@ class Contexts:
 
     def _command(self, cluster_id: object, context_id: object, command_id: object) -> tuple[Context, Command]:
         context = self._context(cluster_id, context_id)
-        cmd = context.commands.get(command_id) if isinstance(command_id, str) else None
+        if not isinstance(command_id, str) or not command_id:
+            raise InvalidParameterValue(_missing("commandId"))
+        cmd = context.commands.get(command_id)
         if cmd is None:
             raise does_not_exist("Command", command_id)
         return context, cmd
@@ -277,6 +279,12 @@ class Contexts:
             except (OSError, ValueError):
                 pass
         shutil.rmtree(context.directory, ignore_errors=True)
+
+
+def _missing(field: str) -> str:
+    """The 1.2 API's text for a missing field: its checks are Scala ``require``s, and clients match the text
+    (``requirement failed: missing contextId``)."""
+    return f"requirement failed: missing {field}"
 
 
 def _language(value: object) -> str:

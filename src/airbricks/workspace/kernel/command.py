@@ -3,7 +3,10 @@
 A persistent interpreter: every command of the context runs in the same globals, so a variable set by one
 command is there for the next, as on Databricks. ``spark`` is a Spark Connect session to the cluster's driver
 (one session for the context's whole life: its temp views too), ``dbutils`` is the notebooks' one. SQL
-commands run as ``spark.sql``. The server writes one JSON command per line on stdin and reads one JSON event
+commands run as ``spark.sql``. A command's source may be indented as a whole (the SDK's remote ``dbutils``
+sends its code from an indented triple-quoted string): it runs as Databricks runs it, dedented. In a command,
+``dbutils.notebook.exit(value)`` ends the command with ``value`` as its text result (what the SDK's remote
+``dbutils`` reads back). The server writes one JSON command per line on stdin and reads one JSON event
 per line from the protocol pipe (the process's original stdout; user output is captured per command). SIGINT
 cancels the running command. The context dies with the server: stdin closes, and on Linux the kernel asks to
 be killed when its parent dies.
@@ -18,12 +21,13 @@ import json
 import os
 import signal
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from typing import Any
 
 from airbricks.utils.processes import die_with_parent
-from airbricks.workspace.kernel.dbutils import DBUtils
+from airbricks.workspace.kernel.dbutils import DBUtils, NotebookExit
 from airbricks.workspace.kernel.spark_session import SparkProxy, UnavailableSpark, connect_url, mount_fuse_paths
 
 #: At most this many rows of a table result (the rest is cut and ``truncated`` is true).
@@ -46,16 +50,20 @@ def _on_sigint(signum: int, frame: Any) -> None:
 
 
 def run_python(code: str, env: dict[str, Any]) -> dict[str, Any]:
-    """Run ``code`` in ``env``: the text result is what it printed plus the value of a final expression."""
-    tree = ast.parse(code, "<command>", "exec")
+    """Run ``code`` in ``env``: the text result is what it printed plus the value of a final expression, or
+    the value given to ``dbutils.notebook.exit``."""
+    tree = ast.parse(textwrap.dedent(code), "<command>", "exec")
     final = tree.body[-1] if tree.body else None
     last = final if isinstance(final, ast.Expr) else None
     if last is not None:
         tree.body.pop()
     out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        exec(compile(tree, "<command>", "exec"), env)
-        value = eval(compile(ast.Expression(last.value), "<command>", "eval"), env) if last else None
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            exec(compile(tree, "<command>", "exec"), env)
+            value = eval(compile(ast.Expression(last.value), "<command>", "eval"), env) if last else None
+    except NotebookExit as done:
+        return {"resultType": "text", "data": done.value}
     text = out.getvalue()
     if value is not None:
         text += repr(value)

@@ -12,11 +12,11 @@ import base64
 import builtins
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from airbricks.workspace.kernel.channel import WorkspaceCallError, WorkspaceChannel
+from airbricks.workspace.kernel.dbutils_help import module_help, top_help
 from airbricks.workspace.storage import paths
 
 #: ``dbutils.notebook.exit`` values beyond this many bytes are cut (and reported as ``truncated``).
@@ -40,6 +40,9 @@ class SecretsError(RuntimeError):
 
 
 class Widgets:
+    def help(self, method: str | None = None) -> None:
+        print(module_help("widgets", method))
+
     def __init__(self, values: dict[str, str]) -> None:
         self._values = {str(k): str(v) for k, v in values.items()}
         self._defaults: dict[str, str] = {}
@@ -81,6 +84,9 @@ class Widgets:
 
 
 class Notebook:
+    def help(self, method: str | None = None) -> None:
+        print(module_help("notebook", method))
+
     def exit(self, value: Any) -> None:
         raise NotebookExit(str(value))
 
@@ -91,9 +97,9 @@ class Notebook:
         )
 
 
-@dataclass(frozen=True)
-class FileInfo:
-    """What ``dbutils.fs.ls`` returns per entry (directories' names end with ``/``)."""
+class FileInfo(NamedTuple):
+    """What ``dbutils.fs.ls`` returns per entry (directories' names end with ``/``): a named tuple, as on
+    Databricks (so ``json.dumps`` of a listing works, as the SDK's remote ``dbutils`` needs)."""
 
     path: str
     name: str
@@ -101,9 +107,9 @@ class FileInfo:
     modificationTime: int
 
 
-@dataclass(frozen=True)
-class MountInfo:
-    """What ``dbutils.fs.mounts()`` returns per mount."""
+class MountInfo(NamedTuple):
+    """What ``dbutils.fs.mounts()`` returns per mount: a named tuple, as on Databricks (the SDK's remote
+    ``dbutils.fs.mounts()`` reads it back as ``[mountPoint, source, encryptionType]``)."""
 
     mountPoint: str
     source: str
@@ -127,6 +133,13 @@ class Fs:
     def mounts(self) -> list[MountInfo]:
         """The mounts of a Unity Catalog driver: the DBFS root and the volumes (each on its local folder)."""
         return [MountInfo("/", "DatabricksRoot"), MountInfo("/Volumes", "UnityCatalogVolumes")]
+
+    def refreshMounts(self) -> bool:
+        """Nothing to refresh: the mounts are fixed."""
+        return True
+
+    def help(self, method: str | None = None) -> None:
+        print(module_help("fs", method))
 
     def ls(self, dir: str) -> list[FileInfo]:
         local, uri = self._local(dir)
@@ -204,18 +217,19 @@ class Fs:
         return True
 
 
-@dataclass(frozen=True)
-class SecretMetadata:
+class SecretMetadata(NamedTuple):
     """What ``dbutils.secrets.list`` returns per secret."""
 
     key: str
 
 
-@dataclass(frozen=True)
-class SecretScope:
+class SecretScope(NamedTuple):
     """What ``dbutils.secrets.listScopes`` returns per scope."""
 
     name: str
+
+    def getName(self) -> str:
+        return self.name
 
 
 class Secrets:
@@ -226,6 +240,9 @@ class Secrets:
 
     def __init__(self, channel: WorkspaceChannel) -> None:
         self._channel = channel
+
+    def help(self, method: str | None = None) -> None:
+        print(module_help("secrets", method))
 
     def _call(self, path: str, params: dict[str, str]) -> Any:
         try:
@@ -260,3 +277,7 @@ class DBUtils:
         self.notebook = Notebook()
         self.fs = Fs(dbfs_root, volumes_root)
         self.secrets = Secrets(channel or WorkspaceChannel(None, None))
+
+    def help(self) -> None:
+        """``dbutils.help()``: the modules this ``dbutils`` has (a job run's has ``jobs`` too)."""
+        print(top_help([name for name in vars(self) if not name.startswith("_")]))

@@ -19,6 +19,7 @@ from typing import Any
 from airbricks.workspace.kernel.cells import find_notebook
 from airbricks.workspace.kernel.channel import WorkspaceChannel
 from airbricks.workspace.kernel.dbutils import DBUtils, Notebook
+from airbricks.workspace.kernel.dbutils_help import module_help
 
 #: A task value's JSON may be at most this big (as on Databricks).
 MAX_VALUE_BYTES = 48 * 1024
@@ -36,6 +37,9 @@ class TaskValues:
         self._upstream = upstream
         self._in_job = in_job
         self.values: dict[str, Any] = {}
+
+    def help(self, method: str | None = None) -> None:
+        print(module_help("jobs.taskValues", method))
 
     def set(self, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
@@ -69,6 +73,9 @@ class TaskValues:
 class Jobs:
     def __init__(self, task_values: TaskValues) -> None:
         self.taskValues = task_values
+
+    def help(self, method: str | None = None) -> None:
+        print(module_help("jobs", method))
 
 
 class Option:

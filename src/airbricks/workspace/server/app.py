@@ -25,6 +25,7 @@ from airbricks.workspace.secrets import routes as secrets_routes
 from airbricks.workspace.server.http import Endpoint, mount
 from airbricks.workspace.server.middleware import AuthAndFaults
 from airbricks.workspace.server.openapi import build_spec
+from airbricks.workspace.settings import routes as settings_routes
 from airbricks.workspace.sql import routes as sql_routes
 from airbricks.workspace.storage import routes as storage_routes
 from airbricks.workspace.ui import routes as ui_routes
@@ -69,6 +70,7 @@ SERVICES: tuple[list[Endpoint], ...] = (
     repos_routes.ROUTES,
     identity_routes.ROUTES,
     secrets_routes.ROUTES,
+    settings_routes.ROUTES,
 )
 
 
