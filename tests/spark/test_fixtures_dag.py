@@ -8,7 +8,6 @@ are the two drivers the file asks for).
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 from typing import Any
 
