@@ -125,7 +125,8 @@ def test_a_raising_notebook_and_a_leaked_cluster_fail_the_users_tests(
     shutil.copytree(EXAMPLE / "dags", project / "dags")
     shutil.copytree(EXAMPLE / "notebooks", project / "notebooks")
     (project / "pytest.ini").write_text(
-        (EXAMPLE / "pytest.ini").read_text() + "airbricks_connection_ids = other_ws\nairbricks_fixtures = fixtures.yaml\n"
+        (EXAMPLE / "pytest.ini").read_text()
+        + "airbricks_connection_ids = other_ws\nairbricks_fixtures = fixtures.yaml\n"
     )
     (project / "fixtures.yaml").write_text(FIXTURES)
     (project / "test_user.py").write_text(USER_TESTS)
