@@ -60,7 +60,7 @@ def test_a_dag_with_hard_coded_ids_runs_against_the_fixtures(
     assert result.xcom("start_cluster") == CLUSTER_ID
     sdk = fixtures_ws.client()
     nightly = sdk.jobs.get_run(result.xcom("nightly_job", key="run_id"))
-    assert nightly.job_id == JOB_ID and nightly.tasks[0].existing_cluster_id == CLUSTER_ID
+    assert nightly.job_id == int(JOB_ID) and nightly.tasks[0].existing_cluster_id == CLUSTER_ID
     totals = sdk.jobs.get_run(result.xcom("daily_totals", key="run_id"))
     output = sdk.jobs.get_run_output(totals.tasks[0].run_id).sql_output.query_output
     assert output.warehouse_id == WAREHOUSE_ID and "range(42)" in output.query_text

@@ -21,7 +21,7 @@ from airbricks.operators.runs import DatabricksRunOutputOperator
 
 CLUSTER_ID = "0923-164208-meows279"  # the team's shared all-purpose cluster
 WAREHOUSE_ID = "475b94ddc7cd5211"  # the reporting SQL warehouse (http_path /sql/1.0/warehouses/475b94ddc7cd5211)
-JOB_ID = 123456789012345  # the nightly job, defined in the Jobs UI
+JOB_ID = "123456789012345"  # the nightly job, defined in the Jobs UI (the provider takes it as a string)
 QUERY_ID = "9c0e3a4e-1f1e-4c43-9a5f-2c2b7c1d2e3f"  # the saved query "daily totals"
 
 with DAG(
