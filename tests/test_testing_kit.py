@@ -3,7 +3,8 @@
 * the example user project (examples/my_pipeline) passes;
 * a user's test against a notebook that raises is reported failed, with the notebook's error in the output;
   a test that leaves a cluster running fails naming the cluster's id; the test after them sees neither;
-  options from the ini file and the command line reach the workspace and Airflow;
+  options from the ini file and the command line reach the workspace and Airflow, and its fixtures file (ids
+  and all) is in the workspace;
 * where the airbricks[testing] extra is missing, the plugin still loads (cheaply, touching nothing) and a
   fixture used there fails naming the extra.
 
@@ -97,6 +98,22 @@ def test_options_from_the_ini_file_and_the_command_line(local_workspace, airflow
     assert local_workspace.token == "dapi-from-the-command-line"
     assert os.environ["AIRFLOW_CONN_OTHER_WS"] == local_workspace.connection_uri
     assert airflow_env.connection_ids == ["databricks_default", "other_ws"]
+
+
+def test_the_fixtures_file_of_the_ini_file(workspace_client):
+    job = workspace_client.jobs.get(987654321012)
+    assert job.settings.name == "from-fixtures"
+    assert workspace_client.jobs.create(name="minted", tasks=job.settings.tasks).job_id > 987654321012
+"""
+
+FIXTURES = """
+jobs:
+  - job_id: 987654321012
+    name: from-fixtures
+    tasks:
+      - task_key: t
+        notebook_task: {notebook_path: /Shared/x}
+        new_cluster: {spark_version: 15.4.x-scala2.12, node_type_id: i3.xlarge, num_workers: 0}
 """
 
 
@@ -107,7 +124,11 @@ def test_a_raising_notebook_and_a_leaked_cluster_fail_the_users_tests(
     project = tmp_path / "project"
     shutil.copytree(EXAMPLE / "dags", project / "dags")
     shutil.copytree(EXAMPLE / "notebooks", project / "notebooks")
-    (project / "pytest.ini").write_text((EXAMPLE / "pytest.ini").read_text() + "airbricks_connection_ids = other_ws\n")
+    (project / "pytest.ini").write_text(
+        (EXAMPLE / "pytest.ini").read_text()
+        + "airbricks_connection_ids = other_ws\nairbricks_fixtures = fixtures.yaml\n"
+    )
+    (project / "fixtures.yaml").write_text(FIXTURES)
     (project / "test_user.py").write_text(USER_TESTS)
     leaked_file = tmp_path / "leaked-cluster-id"
     monkeypatch.setenv("LEAKED_ID_FILE", str(leaked_file))
@@ -135,6 +156,7 @@ def test_a_raising_notebook_and_a_leaked_cluster_fail_the_users_tests(
     assert leaked in done.stdout
     assert found["test_after_them_the_workspace_is_empty"] == ("passed", "")
     assert found["test_options_from_the_ini_file_and_the_command_line"] == ("passed", "")
+    assert found["test_the_fixtures_file_of_the_ini_file"] == ("passed", "")
     assert (tmp_path / "kept" / "workspace" / "state.db").exists()  # a fixed data dir outlives the session
     assert (tmp_path / "kept" / "airflow" / "airflow.db").exists()
 

@@ -91,6 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
         if args.spark_class_cache == "off"
         else (Path(args.spark_class_cache) if args.spark_class_cache else default_class_cache()),
         auto_create_volumes=args.auto_create_volumes,
+        fixtures=Path(args.fixtures) if args.fixtures else None,
     )
     return 0
 
@@ -213,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
         " (off: 404, as on Databricks, where volumes are created first)",
     )
     serve.add_argument("--fault-seed", type=int, default=None, help="seed of the fault rules' random choices")
+    serve.add_argument(
+        "--fixtures",
+        default=None,
+        metavar="FILE",
+        help="a workspace fixtures file (YAML or JSON): clusters, warehouses, jobs, queries, notebooks, files,"
+        " secret scopes, catalogs, schemas, volumes with the ids and names it gives, created at every start"
+        " when missing (see the README)",
+    )
     serve.set_defaults(func=_serve)
 
     demo = sub.add_parser(

@@ -49,6 +49,12 @@ OPTIONS: dict[str, tuple[str, Literal["string"], str]] = {
         "string",
         "off",
     ),
+    "airbricks_fixtures": (
+        "a workspace fixtures file (YAML or JSON, relative to the rootdir): objects with the ids and names it"
+        " gives, created when the session's workspace starts",
+        "string",
+        "",
+    ),
     "airbricks_isolation": (
         "on: remove what each test created and fail a test that leaves a cluster running",
         "string",
@@ -134,6 +140,9 @@ def local_workspace(pytestconfig: pytest.Config) -> Iterator[Any]:
         "user": setting(pytestconfig, "airbricks_user") or "airbricks@localhost",
         "cloud": setting(pytestconfig, "airbricks_cloud") or "aws",
     }
+    fixtures = setting(pytestconfig, "airbricks_fixtures")
+    if fixtures:
+        settings["fixtures"] = Path(pytestconfig.rootpath, fixtures)
     spark = _switch(pytestconfig, "airbricks_spark")
     if spark:
         from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark

@@ -64,7 +64,8 @@ class TestWorkspace:
     :param data_dir: where the workspace keeps its state; None: a temporary dir, removed on exit.
     :param spark: real Spark behind clusters (``airbricks[spark]`` and Java 17+); off, notebooks run in plain
         Python processes and ``spark`` is not defined in them.
-    :param settings: ``tls=True`` (an HTTPS listener too, for the SQL connector), or any other
+    :param settings: ``tls=True`` (an HTTPS listener too, for the SQL connector), ``fixtures=FILE`` (a workspace
+        fixtures file, applied at start: see :mod:`airbricks.workspace.fixtures`), or any other
         :class:`~airbricks.workspace.config.WorkspaceConfig` field (``token``, ``cluster_start_seconds``,
         ``cluster_stop_seconds``, ``max_spark_drivers``...).
     """

@@ -65,6 +65,16 @@ class Store:
                 raise
         return value
 
+    def raise_counter(self, name: str, at_least: int) -> None:
+        """Move a named counter up to ``at_least`` (never down), so :meth:`next_id` answers above a value that
+        was given rather than minted (a workspace fixture's job id)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
+                (name, at_least),
+            )
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

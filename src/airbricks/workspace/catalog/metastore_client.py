@@ -32,6 +32,8 @@ _EXCEPTIONS = {
     "create_database": {1: "already_exists", 2: "invalid_object", 3: "meta"},
     "get_all_tables": {1: "meta"},
     "get_all_databases": {1: "meta"},
+    "get_database": {1: "no_such_object", 2: "meta"},
+    "create_table": {1: "already_exists", 2: "invalid_object", 3: "meta", 4: "no_such_object"},
 }
 
 
@@ -58,6 +60,14 @@ class Metastore:
             "create_database",
             [(1, TType.STRUCT, [(1, TType.STRING, name), (2, TType.STRING, description), (4, TType.MAP, {})])],
         )
+
+    def database_location(self, name: str) -> str:
+        """Where a database keeps its managed tables (``Database``: 3 locationUri)."""
+        return str(self._call("get_database", [(1, TType.STRING, name)]).get(3, ""))
+
+    def create_table(self, table: list[tuple[int, int, Any]]) -> None:
+        """``create_table(Table)``: ``table`` is the ``Table`` struct as (field id, thrift type, value) triples."""
+        self._call("create_table", [(1, TType.STRUCT, table)])
 
     def _call(self, method: str, args: list[tuple[int, int, Any]]) -> Any:
         socket = TSocket(self.host, self.port)
@@ -100,6 +110,14 @@ def _write_value(protocol: TBinaryProtocol, ftype: int, value: Any) -> None:
         protocol.writeString(value)
     elif ftype == TType.BOOL:
         protocol.writeBool(value)
+    elif ftype == TType.I32:
+        protocol.writeI32(value)
+    elif ftype == TType.LIST:  # (element type, items)
+        etype, items = value
+        protocol.writeListBegin(etype, len(items))
+        for item in items:
+            _write_value(protocol, etype, item)
+        protocol.writeListEnd()
     elif ftype == TType.STRUCT:
         _write_struct(protocol, value)
     elif ftype == TType.MAP:  # string -> string, the only maps written here

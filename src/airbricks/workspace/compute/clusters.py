@@ -27,7 +27,7 @@ from airbricks.workspace.compute.cluster import DOWN_STATES, UP_STATES, Cluster,
 from airbricks.workspace.compute.engine import ComputeEngine, NoEngine
 from airbricks.workspace.compute.lifecycle import ClusterLifecycle
 from airbricks.workspace.compute.termination import TerminationReason
-from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
+from airbricks.workspace.errors import InvalidParameterValue, ResourceAlreadyExists, does_not_exist
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.shared import Shared
 
@@ -133,11 +133,15 @@ class Clusters:
 
     # ------------------------------------------------------------------ commands (the REST API)
 
-    def create(self, spec: dict[str, Any]) -> str:
-        """``clusters/create``: a new all-purpose cluster, PENDING now, RUNNING after the start time."""
+    def create(self, spec: dict[str, Any], *, cluster_id: str | None = None) -> str:
+        """``clusters/create``: a new all-purpose cluster, PENDING now, RUNNING after the start time.
+
+        ``cluster_id``: the id it must have (a workspace fixture's), instead of a fresh one."""
         clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
         with self.shared.lock:
-            return self._create(clean, source="API")
+            if cluster_id is not None and cluster_id in self._life.clusters:
+                raise ResourceAlreadyExists(f"Cluster {cluster_id} already exists")
+            return self._create(clean, source="API", ident=cluster_id)
 
     def create_job_cluster(self, spec: dict[str, Any], *, run_id: int, task_key: str | None) -> str:
         """A job cluster for one run (source JOB, never auto-terminated: the run terminates it)."""
@@ -147,9 +151,9 @@ class Clusters:
         with self.shared.lock:
             return self._create(clean, source="JOB")
 
-    def _create(self, clean: dict[str, Any], *, source: str) -> str:
+    def _create(self, clean: dict[str, Any], *, source: str, ident: str | None = None) -> str:
         now = self.shared.now_ms()
-        ident = new_cluster_id(now, self._life.clusters)
+        ident = ident or new_cluster_id(now, self._life.clusters)
         doc: dict[str, Any] = {
             "cluster_id": ident,
             "creator_user_name": self.shared.user_name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from airbricks.workspace.errors import InvalidParameterValue, does_not_exist
+from airbricks.workspace.errors import InvalidParameterValue, ResourceAlreadyExists, does_not_exist
 from airbricks.workspace.jobs.runs import Runs
 from airbricks.workspace.jobs.submit import NewRun
 from airbricks.workspace.jobs.task_settings import job_cluster_keys, validate_tasks
@@ -74,10 +74,16 @@ class Jobs:
 
     # -- jobs ----------------------------------------------------------------------------------------------
 
-    def create(self, settings: dict[str, Any]) -> int:
+    def create(self, settings: dict[str, Any], *, job_id: int | None = None) -> int:
+        """``jobs/create``; ``job_id``: the id it must have (a workspace fixture's). The id counter then moves
+        past it, so ids minted later (jobs, one-time runs) never take it."""
         complete = complete_settings(settings)
         with self.shared.lock:
-            jid = self.shared.store.next_id("job_id", start=1001)
+            if job_id is not None and job_id in self.jobs:
+                raise ResourceAlreadyExists(f"Job {job_id} already exists.")
+            if job_id is not None:
+                self.shared.store.raise_counter("job_id", job_id)
+            jid = job_id if job_id is not None else self.shared.store.next_id("job_id", start=1001)
             run_as = complete["run_as"] if isinstance(complete.get("run_as"), dict) else {}
             job = {
                 "job_id": jid,

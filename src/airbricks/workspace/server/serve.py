@@ -15,6 +15,7 @@ import uvicorn
 
 from airbricks.utils.processes import free_port
 from airbricks.workspace.core import Workspace, WorkspaceConfig
+from airbricks.workspace.fixtures import FixtureError, apply_fixtures, load_fixtures, summary
 from airbricks.workspace.server.app import create_app
 from airbricks.workspace.server.tls import TlsFiles, ensure_tls_files
 from airbricks.workspace.ui import login_url
@@ -56,9 +57,12 @@ class LocalWorkspace:
         port: int = 0,
         tls: bool = False,
         tls_port: int = 0,
+        fixtures: str | Path | None = None,
         **settings: Any,
     ) -> None:
         self.host = host
+        #: A workspace fixtures file (YAML or JSON) applied at every start: objects with the ids it gives.
+        self.fixtures = Path(fixtures) if fixtures else None
         self.port = port or free_port(host)
         #: With ``tls``, a second listener serves the same workspace over HTTPS (what the SQL connector needs).
         self.tls_port = (tls_port or free_port(host)) if tls else None
@@ -101,11 +105,14 @@ class LocalWorkspace:
         return login_url(self.workspace)
 
     def start(self) -> LocalWorkspace:
+        fixtures = load_fixtures(self.fixtures) if self.fixtures else None  # a bad file fails before anything runs
         self.workspace = Workspace(self.config)
         self.workspace.url = self.url
         self.workspace.start()
         app = create_app(self.workspace)
         try:
+            if fixtures is not None:
+                apply_fixtures(self.workspace, fixtures)
             self._servers.append(serve_in_thread(app, self.host, self.port))
             if self.tls_port:
                 self.tls_files = ensure_tls_files(self.workspace.data_dir, [self.host])
@@ -164,8 +171,21 @@ def serve_in_thread(
     return server, thread
 
 
-def serve_forever(data_dir: Path, host: str, port: int, *, tls_port: int | None = None, **settings: Any) -> None:
-    """Run in the foreground until SIGINT/SIGTERM (``airbricks serve``); ``tls_port`` adds the HTTPS listener."""
+def serve_forever(
+    data_dir: Path,
+    host: str,
+    port: int,
+    *,
+    tls_port: int | None = None,
+    fixtures: Path | None = None,
+    **settings: Any,
+) -> None:
+    """Run in the foreground until SIGINT/SIGTERM (``airbricks serve``); ``tls_port`` adds the HTTPS listener,
+    ``fixtures`` a workspace fixtures file applied once the models are up (a bad one stops the start)."""
+    try:
+        loaded = load_fixtures(fixtures) if fixtures else None
+    except FixtureError as err:
+        raise SystemExit(f"airbricks serve: --fixtures: {err}") from None
     for what, number in (("--port", port), ("--tls-port", tls_port)):
         if number and not _can_bind(host, number):
             raise SystemExit(
@@ -179,11 +199,19 @@ def serve_forever(data_dir: Path, host: str, port: int, *, tls_port: int | None 
     _log_to_data_dir(workspace.data_dir)
     _log_to_terminal()
     workspace.start()
+    if loaded is not None:
+        try:
+            outcomes = apply_fixtures(workspace, loaded)
+        except FixtureError as err:
+            workspace.stop()
+            raise SystemExit(f"airbricks serve: --fixtures: {err}") from None
     print("airbricks local Databricks workspace")
     print(f"  listening on      {workspace.url}")
     print(f"  data dir          {workspace.data_dir}")
     print(f"  clusters          {workspace.clusters.engine.describe()}")
     print(f"  user, cloud       {workspace.identity.user_name} (the token's), {config.cloud.upper()} node types")
+    if loaded is not None:
+        print(f"  fixtures          {loaded.source}: {summary(outcomes)}")
     uri = connection_uri(host, port, workspace.token)
     print(f"  Airflow:          export AIRFLOW_CONN_DATABRICKS_DEFAULT='{uri}'")
     print(f"  Airflow CLI:      airflow connections add databricks_default --conn-uri '{uri}'")

@@ -11,7 +11,7 @@ import datetime
 import uuid
 from typing import Any
 
-from airbricks.workspace.errors import InvalidParameterValue, ResourceDoesNotExist
+from airbricks.workspace.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.shared import Shared
 
@@ -46,7 +46,8 @@ class Queries:
             raise ResourceDoesNotExist(f"Query {query_id} does not exist.")
         return query
 
-    def create(self, body: Any) -> dict[str, Any]:
+    def create(self, body: Any, *, query_id: str | None = None) -> dict[str, Any]:
+        """``POST /sql/queries``; ``query_id``: the id it must have (a workspace fixture's), else a new UUID."""
         if not isinstance(body, dict):
             raise InvalidParameterValue(
                 "Missing required field: query (an object with display_name, query_text, warehouse_id)."
@@ -58,7 +59,7 @@ class Queries:
         query = {k: body[k] for k in FIELDS if body.get(k) is not None}
         query.update(
             {
-                "id": str(uuid.uuid4()),
+                "id": query_id or str(uuid.uuid4()),
                 "owner_user_name": self.shared.user_name,
                 "last_modifier_user_name": self.shared.user_name,
                 "lifecycle_state": "ACTIVE",
@@ -67,6 +68,8 @@ class Queries:
             }
         )
         with self.shared.lock:
+            if query["id"] in self.queries:
+                raise ResourceAlreadyExists(f"Query {query['id']} already exists.")
             self.queries[query["id"]] = query
             self.shared.store.put(KIND, query["id"], query)
         return dict(query)

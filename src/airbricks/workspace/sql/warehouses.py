@@ -122,12 +122,16 @@ class Warehouses:
 
     # ------------------------------------------------------------------ commands (the REST API)
 
-    def create(self, spec: dict[str, Any]) -> str:
-        """``POST /sql/warehouses``: a new warehouse, STARTING now (the real service starts it at once)."""
+    def create(self, spec: dict[str, Any], *, warehouse_id: str | None = None) -> str:
+        """``POST /sql/warehouses``: a new warehouse, STARTING now (the real service starts it at once).
+
+        ``warehouse_id``: the id it must have (a workspace fixture's), instead of a fresh one."""
         clean = validate(spec, creating=True)
         with self.shared.lock:
             self._unique_name(clean["name"])
-            ident = self._new_id()
+            if warehouse_id is not None and warehouse_id in self._warehouses:
+                raise ResourceAlreadyExists(f"SQL warehouse {warehouse_id} already exists")
+            ident = warehouse_id or self._new_id()
             now = self.shared.now_ms()
             doc = {"id": ident, "creator_name": self.shared.user_name, **clean, "state": "STOPPED", "health": {}}
             warehouse = self._warehouses[ident] = Warehouse(doc, created=now, last_activity=now)
