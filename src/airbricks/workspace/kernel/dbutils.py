@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airbricks.workspace.kernel import redacting
 from airbricks.workspace.kernel.channel import WorkspaceCallError, WorkspaceChannel
 from airbricks.workspace.storage import paths
 
@@ -236,7 +237,9 @@ class Secrets:
             ) from None
 
     def getBytes(self, scope: str, key: str) -> bytes:
-        return base64.b64decode(self._call("/api/2.0/secrets/get", {"scope": scope, "key": key})["value"])
+        value = base64.b64decode(self._call("/api/2.0/secrets/get", {"scope": scope, "key": key})["value"])
+        redacting.note_read(value)  # from now on, redacted from what the run writes
+        return value
 
     def get(self, scope: str, key: str) -> str:
         return self.getBytes(scope, key).decode("utf-8")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airbricks.workspace.kernel import job as job_kernel
+from airbricks.workspace.kernel import redacting
 from airbricks.workspace.kernel.cells import CellLog, NotebookRunner, Tee, install
 from airbricks.workspace.kernel.channel import WorkspaceChannel
 from airbricks.workspace.kernel.dbutils import MAX_EXIT_BYTES, NotebookExit
@@ -91,6 +92,8 @@ def main(spec_path: str) -> int:
     if spec.get("auto_create_volumes"):
         os.environ[AUTO_CREATE_VOLUMES_ENV] = "1"
     channel = WorkspaceChannel.from_environment()
+    redacting.from_environment()
+    pump = redacting.OutputPump()  # output.log is written redacted from here on
     run_dir = Path(spec_path).parent
     dbutils = job_kernel.JobDBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root, channel, spec, run_dir)
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
@@ -158,11 +161,10 @@ def main(spec_path: str) -> int:
         log.fail(outcome["error"], outcome["error_trace"])
     if isinstance(spark, SparkProxy):
         spark.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    pump.close()
     log.save()
     outcome.update(job_kernel.outcome_extras(dbutils))
-    write_outcome(spec["result_path"], outcome)
+    write_outcome(spec["result_path"], redacting.data(outcome))
     return 0
 
 

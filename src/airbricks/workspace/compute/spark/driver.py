@@ -4,14 +4,22 @@ The server starts as ``spark-submit --class ...SparkConnectServer`` in the foreg
 marked as the workspace's). It is READY once its port answers *and* a first catalog query came back (the
 warm-up, so the cluster's first user query is not the slow one). A process that exits before or after is
 FAILED with a termination reason quoting its log.
+
+The cluster's Spark settings may hold resolved ``{{secrets/...}}`` values, so they never go on the command line
+(every local user can read a process's arguments): they are written to a properties file readable by its owner
+only, in a private directory outside the data dir (memory-backed ``/dev/shm`` where there is one), handed over
+with ``--properties-file`` and removed once the driver listens (it has read them by then) or ends. The
+cluster's ``spark_env_vars`` reach the driver through its environment only.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -96,8 +104,8 @@ class Driver:
             "--driver-java-options",
             " ".join([self.java_options, *(class_options or [])]),
         ]
-        for key, value in conf.items():
-            command += ["--conf", f"{key}={value}"]
+        self._conf_dir: Path | None = None
+        command += ["--properties-file", str(self._write_conf(conf))]
         full_env = {
             **os.environ,
             "SPARK_HOME": str(install.spark_home),
@@ -107,7 +115,11 @@ class Driver:
         }
         full_env.pop("SPARK_REMOTE", None)
         full_env.pop("SPARK_CONNECT_MODE_ENABLED", None)
-        self._proc: subprocess.Popen[bytes] = processes.spawn(command, log=self.log, env=full_env, cwd=directory)
+        try:
+            self._proc: subprocess.Popen[bytes] = processes.spawn(command, log=self.log, env=full_env, cwd=directory)
+        except BaseException:
+            self._forget_conf()
+            raise
         self.started = time.monotonic()
         self._warm_session: Any = None
         self.ready_seconds: float | None = None
@@ -115,6 +127,23 @@ class Driver:
             target=self._become_ready, args=(metastore,), daemon=True, name=f"airbricks-driver-{cluster_id}"
         )
         self._thread.start()
+
+    def _write_conf(self, conf: dict[str, str]) -> Path:
+        """The Spark settings in a 0600 properties file of a 0700 directory of its own (see the module doc)."""
+        shm = Path("/dev/shm")
+        base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+        self._conf_dir = Path(tempfile.mkdtemp(prefix="airbricks-conf-", dir=base))
+        path = self._conf_dir / "spark.properties"
+        text = "".join(f"{_escape(key, key=True)}={_escape(value)}\n" for key, value in conf.items())
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return path
+
+    def _forget_conf(self) -> None:
+        """Remove the properties file: the driver read it, or will never need it."""
+        directory, self._conf_dir = self._conf_dir, None
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
 
     @property
     def pid(self) -> int:
@@ -147,6 +176,7 @@ class Driver:
                     )
                     return
                 time.sleep(0.1)
+            self._forget_conf()  # listening: SparkSubmit parsed the file long ago
             self._warm_up()
             if self._dump is not None:  # the first driver on this machine: archive its classes for the next
                 self._dump.take(self.pid)
@@ -181,6 +211,7 @@ class Driver:
         code = self._proc.poll()
         if code is None:
             return False
+        self._forget_conf()
         if self.state in (DriverState.STOPPING, DriverState.STOPPED):
             self.state = DriverState.STOPPED
         elif self.state is not DriverState.FAILED:
@@ -196,6 +227,7 @@ class Driver:
     def _fail(self, reason: TerminationReason) -> None:
         self.reason = reason
         self.state = DriverState.FAILED
+        self._forget_conf()
         self._abandon_warm_up()
         processes.signal_group(self._proc, signal.SIGKILL)
 
@@ -237,6 +269,7 @@ class Driver:
     def kill(self) -> None:
         """Kill now and reap (kill -9 of the whole group)."""
         self.state = DriverState.STOPPED
+        self._forget_conf()
         self._abandon_warm_up()
         processes.signal_group(self._proc, signal.SIGKILL)
         try:
@@ -252,3 +285,18 @@ class Driver:
         except OSError:
             return None
         return None
+
+
+def _escape(text: str, *, key: bool = False) -> str:
+    """``text`` as a Java properties file reads it back (``java.util.Properties.load``, UTF-8)."""
+    out = []
+    for i, char in enumerate(text):
+        if char == "\\":
+            out.append("\\\\")
+        elif char in "\n\r\t\f":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}[char])
+        elif char in "=:#!" or (char == " " and (key or i == 0)):
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
