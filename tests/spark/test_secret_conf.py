@@ -1,5 +1,7 @@
 """``{{secrets/<scope>/<key>}}`` in a Spark cluster's ``spark_conf``: the real driver starts with the value, a
-notebook on it reads it from the Spark conf, and its output shows ``[REDACTED]``. (A key named like
+notebook on it reads it from the Spark conf, and its output shows ``[REDACTED]``; no command line of the
+workspace's process tree holds the value (the driver's settings come in a properties file, gone once it
+listens). (A key named like
 ``...password`` would be hidden by Spark's own redaction of sensitive conf keys, so the test uses another.)
 
 Named to run after the tests that start the session's shared cluster: the metastore is up by then, and this
@@ -8,6 +10,8 @@ test pays for one driver start only."""
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
@@ -15,8 +19,11 @@ from databricks.sdk.service import jobs
 from secret_helpers import new_secret
 
 from .conftest import CLUSTER, notebook_result, run_task, wait_cluster
+from .test_sockets import descendants
 
 NOTEBOOK = """import hashlib
+import os
+from pathlib import Path
 value = spark.conf.get("spark.airbricks.test.dsn")
 print("conf password", value)
 dbutils.notebook.exit("match" if hashlib.sha256(value.encode()).hexdigest() == dbutils.widgets.get("sha") else value)
@@ -31,9 +38,18 @@ def test_spark_conf_references_reach_the_driver_and_are_redacted(
         cluster_name="secret-conf",
         **{**CLUSTER, "num_workers": 0},
         spark_conf={"spark.airbricks.test.dsn": f"{{{{secrets/{scope}/pw}}}}"},
+        spark_env_vars={"AIRBRICKS_TEST_ENV": f"{{{{secrets/{scope}/pw}}}}"},
     ).response.cluster_id
     try:
         wait_cluster(spark_sdk, cluster)
+        # No process of the workspace's tree has the value in its arguments (the settings went in a file)...
+        arguments = {pid: _cmdline(pid) for pid in descendants(os.getpid())}
+        drivers = [args for args in arguments.values() if f"airbricks cluster {cluster}".encode() in args]
+        assert drivers and all(b"--properties-file" in args for args in drivers), drivers
+        assert [pid for pid, args in arguments.items() if value.encode() in args] == []
+        # ... and that file is gone once the driver listens (it read it long before).
+        files = [args.split(b"\0")[args.split(b"\0").index(b"--properties-file") + 1] for args in drivers]
+        assert [f for f in files if Path(f.decode()).exists()] == []
         run = run_task(
             spark_sdk,
             existing_cluster_id=cluster,
@@ -55,3 +71,10 @@ def test_spark_conf_references_reach_the_driver_and_are_redacted(
         if p.is_file() and "site-packages" not in p.parts and value.encode() in p.read_bytes()
     ]
     assert found == [], f"secret value in plain text in {found}"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
