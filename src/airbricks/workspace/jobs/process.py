@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from airbricks.workspace.compute.spark.properties import COMMAND_ENV
 from airbricks.workspace.storage import paths
 
 SPEC = "spec.json"
@@ -41,8 +42,10 @@ class TaskProcess:
         if self.outcome_path.exists():
             self.outcome_path.unlink()
         spec = {**spec, "result_path": str(self.outcome_path)}
-        paths.atomic_write(directory / SPEC, json.dumps(spec).encode())
         env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        if "command" in spec:  # spark-submit's --conf values may be secrets: the environment, not the data dir
+            env[COMMAND_ENV] = json.dumps(spec.pop("command"))
+        paths.atomic_write(directory / SPEC, json.dumps(spec).encode())
         with open(directory / LOG, "ab") as log:
             self.popen = subprocess.Popen(
                 [python or sys.executable, "-m", "airbricks.workspace.kernel.task", str(directory / SPEC)],

@@ -45,7 +45,7 @@ def note_read(value: bytes | str) -> None:
 
 def from_environment() -> None:
     """Take the cluster's secret values out of the environment (the notebook's children do not inherit them)."""
-    for value in json.loads(os.environ.pop(VALUES_ENV, None) or "[]"):
+    for value in json.loads(os.environ.pop(VALUES_ENV, "") or "[]"):
         note_read(str(value))
 
 

@@ -15,11 +15,9 @@ cluster's ``spark_env_vars`` reach the driver through its environment only.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -27,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from airbricks.workspace.compute.engine import DriverReport, DriverState
-from airbricks.workspace.compute.spark import processes
+from airbricks.workspace.compute.spark import processes, properties
 from airbricks.workspace.compute.spark.class_cache import Dump
 from airbricks.workspace.compute.spark.install import SparkInstall
 from airbricks.workspace.compute.termination import TerminationReason
@@ -104,8 +102,8 @@ class Driver:
             "--driver-java-options",
             " ".join([self.java_options, *(class_options or [])]),
         ]
-        self._conf_dir: Path | None = None
-        command += ["--properties-file", str(self._write_conf(conf))]
+        self._conf_file: Path | None = properties.write(conf)
+        command += [properties.FLAG, str(self._conf_file)]
         full_env = {
             **os.environ,
             "SPARK_HOME": str(install.spark_home),
@@ -128,22 +126,10 @@ class Driver:
         )
         self._thread.start()
 
-    def _write_conf(self, conf: dict[str, str]) -> Path:
-        """The Spark settings in a 0600 properties file of a 0700 directory of its own (see the module doc)."""
-        shm = Path("/dev/shm")
-        base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
-        self._conf_dir = Path(tempfile.mkdtemp(prefix="airbricks-conf-", dir=base))
-        path = self._conf_dir / "spark.properties"
-        text = "".join(f"{_escape(key, key=True)}={_escape(value)}\n" for key, value in conf.items())
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
-            fh.write(text)
-        return path
-
     def _forget_conf(self) -> None:
         """Remove the properties file: the driver read it, or will never need it."""
-        directory, self._conf_dir = self._conf_dir, None
-        if directory is not None:
-            shutil.rmtree(directory, ignore_errors=True)
+        path, self._conf_file = self._conf_file, None
+        properties.remove(path)
 
     @property
     def pid(self) -> int:
@@ -285,18 +271,3 @@ class Driver:
         except OSError:
             return None
         return None
-
-
-def _escape(text: str, *, key: bool = False) -> str:
-    """``text`` as a Java properties file reads it back (``java.util.Properties.load``, UTF-8)."""
-    out = []
-    for i, char in enumerate(text):
-        if char == "\\":
-            out.append("\\\\")
-        elif char in "\n\r\t\f":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}[char])
-        elif char in "=:#!" or (char == " " and (key or i == 0)):
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)

@@ -1,0 +1,70 @@
+"""Spark settings handed to a JVM in a file only its owner can read, never on a command line.
+
+Every local user can read any process's arguments (``/proc/<pid>/cmdline``, ``ps``), and a cluster's settings
+may hold resolved ``{{secrets/...}}`` values, so ``spark-submit`` gets them with ``--properties-file``: a 0600
+file in a 0700 directory of its own, outside the data dir (memory-backed ``/dev/shm`` where there is one, so
+the value never reaches a disk), removed by :func:`remove` once the JVM has read it. Standard library only:
+the kernel imports it for jar and submit tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+FLAG = "--properties-file"
+#: A jar or submit task's ``spark-submit`` command reaches its kernel in this environment variable (JSON), not in
+#: the spec file of the data dir: its ``--conf`` values may be secrets. The kernel moves them into a file.
+COMMAND_ENV = "AIRBRICKS_SUBMIT_COMMAND"
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}
+
+
+def write(conf: dict[str, str]) -> Path:
+    """A new private properties file holding ``conf`` (remove it with :func:`remove`)."""
+    shm = Path("/dev/shm")
+    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    directory = Path(tempfile.mkdtemp(prefix="airbricks-conf-", dir=base))  # 0700
+    path = directory / "spark.properties"
+    text = "".join(f"{escape(key, key=True)}={escape(value)}\n" for key, value in conf.items())
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def remove(path: Path | None) -> None:
+    """Remove a file :func:`write` made, with its directory."""
+    if path is not None:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def escape(text: str, *, key: bool = False) -> str:
+    """``text`` as ``java.util.Properties.load`` reads it back (Spark reads the file as UTF-8 and trims values)."""
+    out = []
+    for i, char in enumerate(text):
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif char in "=:#!" or (char == " " and (key or i == 0)):
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def split_conf(command: list[str]) -> tuple[list[str], dict[str, str]]:
+    """A ``spark-submit`` command without its ``--conf key=value`` pairs, and those pairs."""
+    rest: list[str] = []
+    conf: dict[str, str] = {}
+    items = iter(command)
+    for item in items:
+        if item == "--conf":
+            pair = next(items, "")
+            key, _, value = pair.partition("=")
+            conf[key] = value
+        elif item.startswith("--conf="):
+            key, _, value = item[len("--conf=") :].partition("=")
+            conf[key] = value
+        else:
+            rest.append(item)
+    return rest, conf
