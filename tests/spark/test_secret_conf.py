@@ -78,3 +78,56 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+READ_PROPERTIES = """
+import java.io.*;
+import java.nio.charset.StandardCharsets;
+import java.util.*;
+public class ReadProperties {
+    public static void main(String[] args) throws IOException {
+        Properties p = new Properties();
+        try (Reader r = new InputStreamReader(new FileInputStream(args[0]), StandardCharsets.UTF_8)) { p.load(r); }
+        for (String k : new TreeSet<>(p.stringPropertyNames())) {
+            byte[] entry = (k + "\\0" + p.getProperty(k)).getBytes(StandardCharsets.UTF_8);
+            System.out.println(Base64.getEncoder().encodeToString(entry));
+        }
+    }
+}
+"""
+
+
+def test_a_properties_file_reads_back_as_written_and_only_its_owner_can_read_it(tmp_path: Path) -> None:
+    """Java's own ``Properties.load`` (what spark-submit uses) reads back every awkward value exactly."""
+    import base64
+    import stat
+    import subprocess
+
+    from airbricks.workspace.compute.spark import properties
+    from airbricks.workspace.compute.spark.install import find_spark
+
+    conf = {
+        "spark.a": "p=ss:w#rd!",
+        "spark.b": "back\\slash and\nnew line\ttab",
+        "spark.c": "ünïcode ✓",
+        "key with space": "v",
+        "spark.d": "# not a comment",
+    }
+    path = properties.write(conf)
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        source = tmp_path / "ReadProperties.java"
+        source.write_text(READ_PROPERTIES)
+        done = subprocess.run(
+            [find_spark().java, str(source), str(path)], capture_output=True, text=True, timeout=120, check=True
+        )
+        read = dict(base64.b64decode(line).decode().split("\0", 1) for line in done.stdout.split())
+        assert read == conf
+    finally:
+        properties.remove(path)
+    assert not path.parent.exists()
+    command = ["spark-submit", "--conf", "spark.x=1=2", "--class", "A", "--conf=spark.y=", "app.jar"]
+    assert properties.split_conf(command) == (
+        ["spark-submit", "--class", "A", "app.jar"],
+        {"spark.x": "1=2", "spark.y": ""},
+    )
