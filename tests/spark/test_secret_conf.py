@@ -131,3 +131,20 @@ def test_a_properties_file_reads_back_as_written_and_only_its_owner_can_read_it(
         ["spark-submit", "--class", "A", "app.jar"],
         {"spark.x": "1=2", "spark.y": ""},
     )
+
+
+def test_files_a_killed_server_left_are_swept_and_fresh_ones_kept() -> None:
+    import os
+    import time
+
+    from airbricks.workspace.compute.spark import properties
+
+    old, fresh = properties.write({"spark.a": "1"}), properties.write({"spark.a": "2"})
+    try:
+        an_hour_ago = time.time() - 3600
+        os.utime(old.parent, (an_hour_ago, an_hour_ago))
+        properties.sweep(600)
+        assert not old.parent.exists() and fresh.is_file()
+    finally:
+        properties.remove(old)
+        properties.remove(fresh)

@@ -133,7 +133,7 @@ def main(spec_path: str) -> int:
 
             child_env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}  # its own driver, not Connect
             command, conf = properties.split_conf(json.loads(submit_command) if submit_command else spec["command"])
-            conf_file = properties.write(conf)  # the settings in a 0600 file: no secret on a command line
+            conf_file = properties.write(conf, "airbricks-submit-")  # 0600, never on a command line
             try:
                 done = subprocess.run(
                     [command[0], properties.FLAG, str(conf_file), *command[1:]],

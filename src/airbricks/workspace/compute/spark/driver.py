@@ -102,6 +102,7 @@ class Driver:
             "--driver-java-options",
             " ".join([self.java_options, *(class_options or [])]),
         ]
+        properties.sweep(2 * START_TIMEOUT_SECONDS)  # what a killed server's drivers never got to remove
         self._conf_file: Path | None = properties.write(conf)
         command += [properties.FLAG, str(self._conf_file)]
         full_env = {

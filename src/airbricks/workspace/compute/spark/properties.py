@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 FLAG = "--properties-file"
@@ -21,16 +22,33 @@ COMMAND_ENV = "AIRBRICKS_SUBMIT_COMMAND"
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}
 
 
-def write(conf: dict[str, str]) -> Path:
+def write(conf: dict[str, str], prefix: str = "airbricks-conf-") -> Path:
     """A new private properties file holding ``conf`` (remove it with :func:`remove`)."""
-    shm = Path("/dev/shm")
-    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-    directory = Path(tempfile.mkdtemp(prefix="airbricks-conf-", dir=base))  # 0700
+    directory = Path(tempfile.mkdtemp(prefix=prefix, dir=_base()))  # 0700
     path = directory / "spark.properties"
     text = "".join(f"{escape(key, key=True)}={escape(value)}\n" for key, value in conf.items())
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
         fh.write(text)
     return path
+
+
+def _base() -> str | None:
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def sweep(older_than_seconds: float, prefix: str = "airbricks-conf-") -> None:
+    """Remove this user's files of ``prefix`` older than any JVM takes to read one: left by a server killed
+    (``kill -9``) before its driver listened."""
+    base = Path(_base() or tempfile.gettempdir())
+    limit = time.time() - older_than_seconds
+    for directory in base.glob(f"{prefix}*"):
+        try:
+            info = directory.stat()
+        except OSError:
+            continue
+        if info.st_uid == os.getuid() and info.st_mtime < limit:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def remove(path: Path | None) -> None:
