@@ -60,3 +60,19 @@ def test_structured_output_is_redacted_keys_and_all() -> None:
     cells = [{"outputs": [{"text": "x unit-test-value-1 y"}], "unit-test-value-1": 1, "n": 2}]
     assert redacting.data(cells) == [{"outputs": [{"text": "x [REDACTED] y"}], "[REDACTED]": 1, "n": 2}]
     assert redacting.redact(b"unit-test-value-1!") == b"[REDACTED]!"
+
+
+def test_a_crash_s_traceback_still_reaches_the_log(tmp_path: Path) -> None:
+    """The run's process dies of an uncaught exception: its traceback is in the log, redacted, as before."""
+    log = tmp_path / "output.log"
+    child = (
+        "from airbricks.workspace.kernel import redacting\n"
+        "redacting.note_read('crash-value')\n"
+        "pump = redacting.OutputPump()\n"
+        "raise RuntimeError('failed with crash-value')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with open(log, "ab") as out:
+        subprocess.run([sys.executable, "-c", child], stdout=out, stderr=subprocess.STDOUT, env=env, timeout=60)
+    text = log.read_text()
+    assert "RuntimeError: failed with [REDACTED]" in text and "crash-value" not in text, text

@@ -15,6 +15,7 @@ pump cannot join; anything that could still be the start of a value is held back
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -99,6 +100,7 @@ class OutputPump:
         os.close(write)
         self._thread = threading.Thread(target=self._pump, daemon=True, name="airbricks-output")
         self._thread.start()
+        atexit.register(self.close)  # an uncaught exception's traceback still reaches the log
 
     def _pump(self) -> None:
         pending = b""
