@@ -76,3 +76,11 @@ def test_a_crash_s_traceback_still_reaches_the_log(tmp_path: Path) -> None:
         subprocess.run([sys.executable, "-c", child], stdout=out, stderr=subprocess.STDOUT, env=env, timeout=60)
     text = log.read_text()
     assert "RuntimeError: failed with [REDACTED]" in text and "crash-value" not in text, text
+
+
+def test_the_kernel_takes_the_submit_command_from_the_variable_the_workspace_sets() -> None:
+    """The kernel names the variable itself (importing jobs.process would cost every run's start-up)."""
+    from airbricks.workspace.jobs.process import COMMAND_ENV
+    from airbricks.workspace.kernel import task
+
+    assert f'os.environ.pop("{COMMAND_ENV}", "")' in Path(task.__file__).read_text()

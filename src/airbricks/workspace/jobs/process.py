@@ -15,12 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from airbricks.workspace.compute.spark.properties import COMMAND_ENV
 from airbricks.workspace.storage import paths
 
 SPEC = "spec.json"
 OUTCOME = "result.json"
 LOG = "output.log"
+#: A jar or submit task's ``spark-submit`` command reaches its kernel in this environment variable (JSON), not in
+#: the spec file of the data dir: its ``--conf`` values may be secrets. The kernel moves them into a 0600 file.
+COMMAND_ENV = "AIRBRICKS_SUBMIT_COMMAND"
 #: How much of the log tail explains a process that died without writing its outcome.
 LOG_TAIL_BYTES = 4000
 

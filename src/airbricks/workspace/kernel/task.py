@@ -93,7 +93,7 @@ def main(spec_path: str) -> int:
         os.environ[AUTO_CREATE_VOLUMES_ENV] = "1"
     channel = WorkspaceChannel.from_environment()
     redacting.from_environment()
-    submit_command = os.environ.pop("AIRBRICKS_SUBMIT_COMMAND", "")  # properties.COMMAND_ENV, read before any child
+    submit_command = os.environ.pop("AIRBRICKS_SUBMIT_COMMAND", "")  # jobs.process.COMMAND_ENV, before any child
     pump = redacting.OutputPump()  # output.log is written redacted from here on
     run_dir = Path(spec_path).parent
     dbutils = job_kernel.JobDBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root, channel, spec, run_dir)

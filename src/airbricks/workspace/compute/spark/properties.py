@@ -16,9 +16,6 @@ import time
 from pathlib import Path
 
 FLAG = "--properties-file"
-#: A jar or submit task's ``spark-submit`` command reaches its kernel in this environment variable (JSON), not in
-#: the spec file of the data dir: its ``--conf`` values may be secrets. The kernel moves them into a file.
-COMMAND_ENV = "AIRBRICKS_SUBMIT_COMMAND"
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}
 
 
