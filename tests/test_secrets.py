@@ -194,3 +194,142 @@ def test_values_stored_through_the_secrets_api_appear_nowhere_in_plain_text(
         assert not leaks, f"secret value found in: {leaks}"
     finally:
         sdk.secrets.delete_scope(scope)
+
+
+WAITING_NOTEBOOK = """# Databricks notebook source
+import os, pathlib, time
+value = dbutils.secrets.get(dbutils.widgets.get("scope"), "api-key")
+print("connecting with", value)
+print("cluster env", os.environ["SCAN_ENV_SECRET"])
+pathlib.Path(dbutils.widgets.get("printed")).write_text("printed")
+marker = pathlib.Path(dbutils.widgets.get("marker"))
+while not marker.exists():
+    time.sleep(0.05)
+print("done with", value)
+dbutils.notebook.exit(value)
+"""
+
+
+def process_tree(root: int) -> set[int]:
+    """``root`` and every live process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, ()))
+    return found
+
+
+def kernels_of(data_dir: Path) -> list[int]:
+    """Live kernel processes of the runs of this data dir (their spec files are under it); own sessions, so
+    not in the server's tree once it is gone."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        if b"airbricks.workspace.kernel.task" in args and any(str(data_dir).encode() in a for a in args):
+            found.append(int(entry.name))
+    return found
+
+
+def leaks_in(value: str, data_dir: Path, pids: set[int]) -> dict[str, int]:
+    """Where the value is, in plain text: every file of the data dir, every command line of ``pids``."""
+    raw = value.encode()
+    found = {str(f): f.read_bytes().count(raw) for f in files_under(data_dir) if "site-packages" not in f.parts}
+    for pid in pids:
+        try:
+            found[f"/proc/{pid}/cmdline"] = Path(f"/proc/{pid}/cmdline").read_bytes().count(raw)
+        except OSError:
+            pass
+    return {name: n for name, n in found.items() if n}
+
+
+@pytest.mark.timeout(300)
+def test_no_secret_on_disk_or_command_line_mid_run_nor_after_a_kill_9(tmp_path: Path, serve_process) -> None:
+    """A notebook on a cluster whose ``spark_env_vars`` take a secret reads another through ``dbutils.secrets``,
+    prints both, and waits: mid-run no command line of the server's tree and no file of the data dir holds either
+    value (its ``output.log`` already shows the lines, redacted). Then the server dies by ``kill -9``; the run
+    goes on to its end in its own process, and still no file of the data dir holds a value."""
+    import os
+    import signal
+    import time
+
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service import compute, jobs
+    from databricks.sdk.service.workspace import ImportFormat, Language
+
+    from secret_helpers import new_secret
+
+    data_dir = (tmp_path / "ws").resolve()
+    server = serve_process(data_dir, "--cluster-start-seconds", "0", "--cluster-stop-seconds", "0")
+    sdk = WorkspaceClient(host=server.url, token=(data_dir / TOKEN_FILE).read_text().strip(), auth_type="pat")
+    scope, value = new_secret(sdk, "midrun", "api-key")
+    env_value = f"env-{value}"
+    sdk.secrets.put_secret(scope, "env", string_value=env_value)
+    sdk.workspace.mkdirs("/Shared/scan")
+    sdk.workspace.upload(
+        "/Shared/scan/wait", WAITING_NOTEBOOK.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON
+    )
+    printed, marker = tmp_path / "printed", tmp_path / "marker"
+    run_id = sdk.jobs.submit(
+        run_name="mid-run scan",
+        tasks=[
+            jobs.SubmitTask(
+                task_key="wait",
+                new_cluster=compute.ClusterSpec(
+                    spark_version="15.4.x-scala2.12",
+                    node_type_id="i3.xlarge",
+                    num_workers=0,
+                    spark_env_vars={"SCAN_ENV_SECRET": f"{{{{secrets/{scope}/env}}}}"},
+                ),
+                notebook_task=jobs.NotebookTask(
+                    notebook_path="/Shared/scan/wait",
+                    base_parameters={"scope": scope, "printed": str(printed), "marker": str(marker)},
+                ),
+            )
+        ],
+    ).response.run_id
+    deadline = time.monotonic() + 120
+    while not printed.exists():
+        state = sdk.jobs.get_run(run_id).state
+        assert state.life_cycle_state.value not in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED"), state
+        assert time.monotonic() < deadline, "the notebook never printed"
+        time.sleep(0.1)
+    task_run = sdk.jobs.get_run(run_id).tasks[0].run_id
+    log = data_dir / "runs" / str(task_run) / "output.log"
+    deadline = time.monotonic() + 10
+    while b"cluster env" not in log.read_bytes():  # the pump writes within moments of the print
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+    written = log.read_text()
+    assert "connecting with [REDACTED]" in written and "cluster env [REDACTED]" in written, written
+    kernels = kernels_of(data_dir)
+    assert kernels, "no kernel process found"
+    tree = process_tree(server.proc.pid) | {p for k in kernels for p in process_tree(k)}
+    for secret in (value, env_value):
+        assert leaks_in(secret, data_dir, tree) == {}, f"mid-run: {secret[:8]}... in plain text"
+
+    server.kill9()  # no shutdown code runs: the run's process is on its own now
+    marker.write_text("go")
+    deadline = time.monotonic() + 60
+    while any(kernels_of(data_dir)):
+        assert time.monotonic() < deadline, "the notebook did not end after the marker"
+        time.sleep(0.1)
+    outcome = (data_dir / "runs" / str(task_run) / "result.json").read_text()
+    assert '"[REDACTED]"' in outcome, outcome  # the kernel finished, and wrote its outcome redacted
+    assert "done with [REDACTED]" in log.read_text()
+    for secret in (value, env_value):
+        assert leaks_in(secret, data_dir, set()) == {}, f"after kill -9: {secret[:8]}... in plain text"
+    for pid in kernels_of(data_dir):
+        os.kill(pid, signal.SIGKILL)

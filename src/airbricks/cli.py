@@ -131,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a local Databricks workspace that the Airflow provider and databricks-sdk"
         " accept unmodified; prints how to connect.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback: only this machine)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the REST API (and HTTPS) binds; loopback reaches this machine only, any other address"
+        " exposes the token-protected API to that network (drivers and the metastore stay on 127.0.0.1)",
+    )
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one, printed)")
     serve.add_argument("--data-dir", default=".airbricks", help="where state, DBFS and volumes live")
     serve.add_argument("--token", default=None, help="the PAT clients must send (default: generated, kept 0600)")

@@ -25,7 +25,7 @@ PACKAGE = "airbricks.workspace.kernel"
 #: Allowed anywhere in a kernel module: small modules with only standard-library imports of their own.
 ALLOWED_MODULES = {"airbricks.workspace.storage.paths", "airbricks.workspace.errors", "airbricks.utils.processes"}
 #: Allowed only inside a function, so that only the runs that need them pay for them.
-ALLOWED_IN_FUNCTIONS = {"airbricks.workspace.jobs.process", "pyspark"}
+ALLOWED_IN_FUNCTIONS = {"airbricks.workspace.jobs.process", "airbricks.workspace.compute.spark.properties", "pyspark"}
 #: Packages whose ``__init__`` runs on the way to an allowed module (kept import-free).
 PACKAGE_INITS = {"airbricks", "airbricks.workspace", "airbricks.workspace.storage", "airbricks.utils"}
 #: Never in a kernel process at import time.

@@ -2,9 +2,11 @@
 
 As on Databricks, the reference stays in the cluster's spec (``clusters/get`` shows it, never the value); the
 value is looked up with the cluster creator's permissions each time a driver starts, and handed to the driver
-(:meth:`ClusterSecrets.launch_spec`, the clusters model's hook) and to the processes of task runs on that
-cluster (their environment, :meth:`ClusterSecrets.task_env`), whose outputs then redact it. A reference that
-cannot be resolved fails the start with ``SECRET_RESOLUTION_ERROR`` and the reason.
+(:meth:`ClusterSecrets.launch_spec`, the clusters model's hook; the driver gets ``spark_conf`` in a private
+properties file and ``spark_env_vars`` in its environment, never on a command line) and to the processes of
+task runs on that cluster (their environment, :meth:`ClusterSecrets.task_env`), which write their outputs with
+the values redacted. A reference that cannot be resolved fails the start with ``SECRET_RESOLUTION_ERROR`` and
+the reason.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ from airbricks.workspace.storage import paths
 SPEC = "spec.json"
 OUTCOME = "result.json"
 LOG = "output.log"
+#: A jar or submit task's ``spark-submit`` command reaches its kernel in this environment variable (JSON), not in
+#: the spec file of the data dir: its ``--conf`` values may be secrets. The kernel moves them into a 0600 file.
+COMMAND_ENV = "AIRBRICKS_SUBMIT_COMMAND"
 #: How much of the log tail explains a process that died without writing its outcome.
 LOG_TAIL_BYTES = 4000
 
@@ -41,8 +44,10 @@ class TaskProcess:
         if self.outcome_path.exists():
             self.outcome_path.unlink()
         spec = {**spec, "result_path": str(self.outcome_path)}
-        paths.atomic_write(directory / SPEC, json.dumps(spec).encode())
         env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        if "command" in spec:  # spark-submit's --conf values may be secrets: the environment, not the data dir
+            env[COMMAND_ENV] = json.dumps(spec.pop("command"))
+        paths.atomic_write(directory / SPEC, json.dumps(spec).encode())
         with open(directory / LOG, "ab") as log:
             self.popen = subprocess.Popen(
                 [python or sys.executable, "-m", "airbricks.workspace.kernel.task", str(directory / SPEC)],

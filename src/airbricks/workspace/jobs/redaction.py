@@ -1,10 +1,13 @@
 """``[REDACTED]``: secret values a run read, replaced in everything the run produces, as Databricks does.
 
 One :class:`Redactor` per task run, built from the values the run read (through ``dbutils.secrets`` or its
-cluster's ``{{secrets/...}}`` environment). The task executor applies it once, when the run ends, to the
+cluster's ``{{secrets/...}}`` environment). The run's own process already writes its files redacted as it
+goes (:mod:`airbricks.workspace.kernel.redacting`), so nothing on disk holds a value even while the run is in
+flight or after the server is killed; the task executor applies this one once more when the run ends, to the
 kernel's outcome (exit value, error, error trace) and to the run's files (``output.log``, the cells' outputs
-that ``runs/export`` renders), so every later read - get-output, logs, export, after a restart too - sees the
-redacted text. Matching is exact, on the value as text (bytes values as UTF-8 when they decode).
+that ``runs/export`` renders): a second line for whatever the kernel could not know, so every later read -
+get-output, logs, export, after a restart too - sees the redacted text. Matching is exact, on the value as
+text (bytes values as UTF-8 when they decode).
 """
 
 from __future__ import annotations

@@ -7,12 +7,14 @@ models for the task executor (which knows neither).
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from airbricks.workspace.compute.secrets import ClusterSecrets
 from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.identity.principals import USERS, Identity, Principal
 from airbricks.workspace.kernel import channel as run_channel
+from airbricks.workspace.kernel.redacting import VALUES_ENV
 from airbricks.workspace.shared import Shared
 
 
@@ -37,6 +39,8 @@ class RunIdentity:
             except DatabricksError:
                 env, values = {}, set()  # the cluster's own start failed on the same reference and says why
             self.tokens.note_read(task_run_id, values)
+            if values:  # the kernel redacts them from its output as it writes it
+                env = {**env, VALUES_ENV: json.dumps(sorted(values))}
         return {**env, **run_channel.environment(self.shared.url, token)}
 
     def principal(self, token: str) -> Principal | None:

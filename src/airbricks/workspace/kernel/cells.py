@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from airbricks.workspace.kernel import redacting
+
 SEPARATOR = re.compile(r"^# COMMAND -{10}\s*$", re.MULTILINE)
 HEADER = "# Databricks notebook source"
 MAGIC = "# MAGIC"
@@ -55,7 +57,7 @@ class CellLog:
     def save(self) -> None:
         if self.path is not None:
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.cells), encoding="utf-8")
+            tmp.write_text(json.dumps(redacting.data(self.cells)), encoding="utf-8")  # no secret on disk
             os.replace(tmp, self.path)
 
 

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from airbricks.workspace.kernel import redacting
 from airbricks.workspace.kernel.channel import WorkspaceCallError, WorkspaceChannel
 from airbricks.workspace.kernel.dbutils_help import module_help, top_help
 from airbricks.workspace.storage import paths
@@ -253,7 +254,9 @@ class Secrets:
             ) from None
 
     def getBytes(self, scope: str, key: str) -> bytes:
-        return base64.b64decode(self._call("/api/2.0/secrets/get", {"scope": scope, "key": key})["value"])
+        value = base64.b64decode(self._call("/api/2.0/secrets/get", {"scope": scope, "key": key})["value"])
+        redacting.note_read(value)  # from now on, redacted from what the run writes
+        return value
 
     def get(self, scope: str, key: str) -> str:
         return self.getBytes(scope, key).decode("utf-8")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airbricks.workspace.kernel import job as job_kernel
+from airbricks.workspace.kernel import redacting
 from airbricks.workspace.kernel.cells import CellLog, NotebookRunner, Tee, install
 from airbricks.workspace.kernel.channel import WorkspaceChannel
 from airbricks.workspace.kernel.dbutils import MAX_EXIT_BYTES, NotebookExit
@@ -91,6 +92,9 @@ def main(spec_path: str) -> int:
     if spec.get("auto_create_volumes"):
         os.environ[AUTO_CREATE_VOLUMES_ENV] = "1"
     channel = WorkspaceChannel.from_environment()
+    redacting.from_environment()
+    submit_command = os.environ.pop("AIRBRICKS_SUBMIT_COMMAND", "")  # jobs.process.COMMAND_ENV, before any child
+    pump = redacting.OutputPump()  # output.log is written redacted from here on
     run_dir = Path(spec_path).parent
     dbutils = job_kernel.JobDBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root, channel, spec, run_dir)
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
@@ -124,12 +128,21 @@ def main(spec_path: str) -> int:
         elif spec["kind"] == "spark_submit":
             import subprocess  # here only: the kernel's start-up time is every run's latency
 
+            from airbricks.workspace.compute.spark import properties
             from airbricks.workspace.jobs.process import LOG
 
             child_env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}  # its own driver, not Connect
-            done = subprocess.run(
-                spec["command"], stdin=subprocess.DEVNULL, check=False, env={**child_env, "SPARK_LOCAL_IP": "127.0.0.1"}
-            )
+            command, conf = properties.split_conf(json.loads(submit_command) if submit_command else spec["command"])
+            conf_file = properties.write(conf, "airbricks-submit-")  # 0600, never on a command line
+            try:
+                done = subprocess.run(
+                    [command[0], properties.FLAG, str(conf_file), *command[1:]],
+                    stdin=subprocess.DEVNULL,
+                    check=False,
+                    env={**child_env, "SPARK_LOCAL_IP": "127.0.0.1"},
+                )
+            finally:
+                properties.remove(conf_file)
             if done.returncode:
                 cause = _jvm_exception(Path(spec_path).parent / LOG)
                 raise RuntimeError(f"spark-submit exited with code {done.returncode}" + (f": {cause}" if cause else ""))
@@ -158,11 +171,10 @@ def main(spec_path: str) -> int:
         log.fail(outcome["error"], outcome["error_trace"])
     if isinstance(spark, SparkProxy):
         spark.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    pump.close()
     log.save()
     outcome.update(job_kernel.outcome_extras(dbutils))
-    write_outcome(spec["result_path"], outcome)
+    write_outcome(spec["result_path"], redacting.data(outcome))
     return 0
 
 

@@ -4,6 +4,12 @@ The server starts as ``spark-submit --class ...SparkConnectServer`` in the foreg
 marked as the workspace's). It is READY once its port answers *and* a first catalog query came back (the
 warm-up, so the cluster's first user query is not the slow one). A process that exits before or after is
 FAILED with a termination reason quoting its log.
+
+The cluster's Spark settings may hold resolved ``{{secrets/...}}`` values, so they never go on the command line
+(every local user can read a process's arguments): they are written to a properties file readable by its owner
+only, in a private directory outside the data dir (memory-backed ``/dev/shm`` where there is one), handed over
+with ``--properties-file`` and removed once the driver listens (it has read them by then) or ends. The
+cluster's ``spark_env_vars`` reach the driver through its environment only.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from airbricks.workspace.compute.engine import DriverReport, DriverState
-from airbricks.workspace.compute.spark import processes
+from airbricks.workspace.compute.spark import processes, properties
 from airbricks.workspace.compute.spark.class_cache import Dump
 from airbricks.workspace.compute.spark.install import SparkInstall
 from airbricks.workspace.compute.termination import TerminationReason
@@ -96,8 +102,9 @@ class Driver:
             "--driver-java-options",
             " ".join([self.java_options, *(class_options or [])]),
         ]
-        for key, value in conf.items():
-            command += ["--conf", f"{key}={value}"]
+        properties.sweep(2 * START_TIMEOUT_SECONDS)  # what a killed server's drivers never got to remove
+        self._conf_file: Path | None = properties.write(conf)
+        command += [properties.FLAG, str(self._conf_file)]
         full_env = {
             **os.environ,
             "SPARK_HOME": str(install.spark_home),
@@ -107,7 +114,11 @@ class Driver:
         }
         full_env.pop("SPARK_REMOTE", None)
         full_env.pop("SPARK_CONNECT_MODE_ENABLED", None)
-        self._proc: subprocess.Popen[bytes] = processes.spawn(command, log=self.log, env=full_env, cwd=directory)
+        try:
+            self._proc: subprocess.Popen[bytes] = processes.spawn(command, log=self.log, env=full_env, cwd=directory)
+        except BaseException:
+            self._forget_conf()
+            raise
         self.started = time.monotonic()
         self._warm_session: Any = None
         self.ready_seconds: float | None = None
@@ -115,6 +126,11 @@ class Driver:
             target=self._become_ready, args=(metastore,), daemon=True, name=f"airbricks-driver-{cluster_id}"
         )
         self._thread.start()
+
+    def _forget_conf(self) -> None:
+        """Remove the properties file: the driver read it, or will never need it."""
+        path, self._conf_file = self._conf_file, None
+        properties.remove(path)
 
     @property
     def pid(self) -> int:
@@ -147,6 +163,7 @@ class Driver:
                     )
                     return
                 time.sleep(0.1)
+            self._forget_conf()  # listening: SparkSubmit parsed the file long ago
             self._warm_up()
             if self._dump is not None:  # the first driver on this machine: archive its classes for the next
                 self._dump.take(self.pid)
@@ -181,6 +198,7 @@ class Driver:
         code = self._proc.poll()
         if code is None:
             return False
+        self._forget_conf()
         if self.state in (DriverState.STOPPING, DriverState.STOPPED):
             self.state = DriverState.STOPPED
         elif self.state is not DriverState.FAILED:
@@ -196,6 +214,7 @@ class Driver:
     def _fail(self, reason: TerminationReason) -> None:
         self.reason = reason
         self.state = DriverState.FAILED
+        self._forget_conf()
         self._abandon_warm_up()
         processes.signal_group(self._proc, signal.SIGKILL)
 
@@ -237,6 +256,7 @@ class Driver:
     def kill(self) -> None:
         """Kill now and reap (kill -9 of the whole group)."""
         self.state = DriverState.STOPPED
+        self._forget_conf()
         self._abandon_warm_up()
         processes.signal_group(self._proc, signal.SIGKILL)
         try:

@@ -1,9 +1,14 @@
 """The one Hive metastore every driver of the workspace shares: tables outlive clusters and restarts.
 
 An embedded Derby database can be opened by one JVM only, so the workspace runs the metastore as its own
-service (``org.apache.hadoop.hive.metastore.HiveMetaStore`` from pyspark's jars, Derby under the data dir)
-and every driver connects to it over Thrift on loopback. Started with the first driver, stopped with the
-workspace.
+service (Hive 2.3's metastore handler from pyspark's jars, Derby under the data dir) and every driver connects
+to it over Thrift on loopback. Started with the first driver, stopped with the workspace.
+
+The service has no authentication: whoever reaches its port can create, alter or drop every table definition.
+Hive's own ``HiveMetaStore`` main listens on every interface and has no setting for the address, so the
+service is started through the project's launcher (``java/airbricks/metastore/LoopbackMetastore.java``,
+compiled against pyspark's jars by :mod:`~airbricks.workspace.compute.spark.javac`), which serves the same
+handler on a socket bound to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ from xml.sax.saxutils import escape
 
 from airbricks.workspace.compute.spark import processes
 from airbricks.workspace.compute.spark.class_cache import Dump
-from airbricks.workspace.compute.spark.install import SparkInstall
+from airbricks.workspace.compute.spark.install import SparkInstall, SparkNotAvailable
+from airbricks.workspace.compute.spark.javac import project_jar
+from airbricks.workspace.config import default_java_build
+
+#: The launcher's class (under ``java/``): Hive's metastore handler on a Thrift socket bound to one address.
+LAUNCHER = "airbricks.metastore.LoopbackMetastore"
+#: The only address the service listens on: every client is a driver or the workspace on this machine.
+BIND_ADDRESS = "127.0.0.1"
 
 
 class Metastore:
@@ -31,6 +43,7 @@ class Metastore:
         owner: Path,
         java_options: str = "",
         class_options: Callable[[], tuple[list[str], Dump | None]] = lambda: ([], None),
+        java_build: Path | None = None,
     ) -> None:
         self.install = install
         self.java_options = java_options.split()
@@ -40,7 +53,9 @@ class Metastore:
         self.warehouse = warehouse
         self.hadoop = hadoop
         self.owner = owner
+        self.java_build = java_build or default_java_build()
         self.port = 0
+        self._problem: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -57,6 +72,12 @@ class Metastore:
         with self._lock:
             if self._proc is not None and self._proc.poll() is None:
                 return
+            try:
+                launcher = project_jar(self.install, self.java_build)
+            except SparkNotAvailable as missing:
+                self._problem = f"The Hive metastore service could not be built: {missing}"
+                return
+            self._problem = None
             self.port = processes.free_port()
             conf = self.directory / "conf"
             conf.mkdir(parents=True, exist_ok=True)
@@ -87,10 +108,11 @@ class Metastore:
                 f"-Dderby.system.home={self.directory}",
                 f"-Dderby.stream.error.file={self.directory / 'derby.log'}",
                 "-cp",
-                f"{self.install.jars}/*",
-                "org.apache.hadoop.hive.metastore.HiveMetaStore",
-                "-p",
+                # The launcher last: an archive of Spark's jars alone still maps (appended entries are allowed).
+                f"{self.install.jars}/*:{launcher}",
+                LAUNCHER,
                 str(self.port),
+                BIND_ADDRESS,
             ]
             # hive-site.xml found through HIVE_CONF_DIR, not the class path: a class-data archive cannot be built
             # over a class path holding a non-empty directory.
@@ -110,7 +132,9 @@ class Metastore:
             dump.take(proc.pid)
 
     def failed(self) -> str | None:
-        """Why the service died, if it did."""
+        """Why the service died (or could not be built), if it did."""
+        if self._problem is not None:
+            return self._problem
         if self._proc is not None and self._proc.poll() is not None:
             return f"The Hive metastore service exited (code {self._proc.returncode}): {processes.log_tail(self.log)}"
         return None
