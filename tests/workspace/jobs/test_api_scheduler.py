@@ -9,13 +9,16 @@ process is started per run. The module's own workspace checks file arrivals ever
 from __future__ import annotations
 
 import datetime
+import html
 import io
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
@@ -62,7 +65,19 @@ def job_runs(client: WorkspaceClient, job_id: int) -> list[jobs.BaseRun]:
     return sorted(client.jobs.list_runs(job_id=job_id), key=lambda r: r.run_id or 0)
 
 
-def test_a_cron_schedule_runs_every_10_seconds_until_paused(client: WorkspaceClient) -> None:
+def ui_page(served: LocalWorkspace, path: str) -> str:
+    """A page of the web UI, as a signed-in browser gets it (sign-in link asked of the API, as a script would)."""
+    session = requests.Session()
+    link = session.post(
+        f"{served.url}/api/2.0/airbricks/ui/login-links", headers={"Authorization": f"Bearer {served.token}"}
+    )
+    session.get(link.json()["url"], timeout=10).raise_for_status()
+    answer = session.get(f"{served.url}{path}", timeout=10)
+    answer.raise_for_status()
+    return html.unescape(answer.text)
+
+
+def test_a_cron_schedule_runs_every_10_seconds_until_paused(client: WorkspaceClient, served: LocalWorkspace) -> None:
     schedule = jobs.CronSchedule(quartz_cron_expression=EVERY_10S, timezone_id="UTC")
     job_id = client.jobs.create(name="every-10s", tasks=[TASK], schedule=schedule).job_id
     assert job_id is not None
@@ -72,6 +87,11 @@ def test_a_cron_schedule_runs_every_10_seconds_until_paused(client: WorkspaceCli
         starts = [r.start_time or 0 for r in two]
         assert 9_000 <= starts[1] - starts[0] <= 11_000
         assert all(s % 10_000 < 1_500 for s in starts)  # on the schedule's seconds 0, 10, 20...
+        job_page = ui_page(served, f"/ui/jobs/{job_id}")
+        assert "Scheduled: <code>0/10 * * * * ? (UTC)</code>" in job_page and "Active" in job_page
+        next_run = re.search(r"<th>Next run</th><td>([^<]+)</td>", job_page)
+        assert next_run is not None and next_run.group(1).endswith("0 UTC")
+        assert re.search(r'id="run-trigger">PERIODIC<', ui_page(served, f"/ui/runs/{two[0].run_id}"))
         paused = jobs.CronSchedule(
             quartz_cron_expression=EVERY_10S, timezone_id="UTC", pause_status=jobs.PauseStatus.PAUSED
         )
@@ -79,6 +99,8 @@ def test_a_cron_schedule_runs_every_10_seconds_until_paused(client: WorkspaceCli
         count = len(job_runs(client, job_id))
         time.sleep(11 - (time.time() % 10))  # past the next fire time
         assert len(job_runs(client, job_id)) == count
+        job_page = ui_page(served, f"/ui/jobs/{job_id}")
+        assert "<th>Status</th><td>Paused</td>" in job_page and "Next run" not in job_page
     finally:
         client.jobs.delete(job_id)
 

@@ -210,3 +210,36 @@ def storage_marker(location: str | None) -> str | None:
     if not files and not path.exists():
         return None
     return hashlib.sha1(repr(sorted(files.items())).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the UI's job page shows of a job's schedule or trigger."""
+
+    kind: str
+    detail: str
+    paused: bool
+    next_run_ms: int | None
+
+
+def summary(settings: dict[str, Any], next_run_ms: int | None) -> Summary | None:
+    """The schedule or trigger in words (None: the job only runs when a client asks)."""
+    plan = plan_of(settings)
+    if plan is None:
+        return None
+    config = plan.config
+    detail = {
+        "schedule": lambda: f"{config.get('quartz_cron_expression')} ({config.get('timezone_id')})",
+        "periodic": lambda: f"every {config.get('interval')} {str(config.get('unit')).lower()}",
+        "file_arrival": lambda: f"new files under {config.get('url')}",
+        "table_update": lambda: f"{config.get('condition')} of {', '.join(config.get('table_names') or [])}",
+        "continuous": lambda: "one run always active",
+    }[plan.kind]()
+    kind = {
+        "schedule": "Scheduled",
+        "periodic": "Periodic",
+        "file_arrival": "File arrival",
+        "table_update": "Table update",
+        "continuous": "Continuous",
+    }[plan.kind]
+    return Summary(kind, detail, plan.paused, None if plan.paused else next_run_ms)
