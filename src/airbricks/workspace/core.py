@@ -161,7 +161,10 @@ class Workspace:
             run_result=lambda run_id: self.runs.result_of(run_id),
             cancel_run=lambda run_id: self.runs.cancel(run_id),
             volume_path=lambda url: self.volumes.local_path(url),
-            table_location=lambda name: self.tables.get(name).get("storage_location"),
+            # Only while the metastore runs (no table changes otherwise): a check never starts it.
+            table_location=lambda name: (
+                self.tables.get(name).get("storage_location") if self.clusters.engine.metastore_port(False) else None
+            ),
             check_ms=int(config.trigger_check_seconds * 1000),
         )
         self._tickers: list[Callable[[int], None]] = [

@@ -1,6 +1,7 @@
-"""The job scheduler in real time, over HTTP with unmodified databricks-sdk: a 10-second cron schedule, a
-file-arrival trigger on a volume, a continuous job, and a schedule set by the provider's
-``DatabricksCreateJobsOperator`` in a real ``dag.test()``.
+"""The job scheduler in real time, over HTTP with unmodified databricks-sdk: a 10-second cron schedule (and the
+UI's job and run pages of it), a file-arrival trigger on a volume, a continuous job, a schedule across a
+``kill -9`` of ``airbricks serve``, and a schedule set by the provider's ``DatabricksCreateJobsOperator`` in a
+real ``dag.test()``.
 
 Tasks are condition tasks (the service evaluates them itself): the scheduler is what is tested, so no kernel
 process is started per run. The module's own workspace checks file arrivals every half second.
@@ -15,6 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,3 +185,24 @@ def test_create_jobs_operator_schedule_is_run_by_the_workspace(run_dag, dag_id, 
         assert run.trigger == jobs.TriggerType.PERIODIC
     finally:
         sdk.jobs.delete(job.job_id)
+
+
+def test_after_kill_9_a_schedule_neither_fires_twice_nor_forgets_the_missed_time(
+    tmp_path: Path, serve_process: Callable[..., Any]
+) -> None:
+    data_dir = tmp_path / "killed"
+    server = serve_process(data_dir, "--token", "dapi-sched")
+    client = WorkspaceClient(host=server.url, token="dapi-sched")
+    # Every second as written: the 10 s floor spaces the runs, and the first comes within a second.
+    schedule = jobs.CronSchedule(quartz_cron_expression="* * * * * ?", timezone_id="UTC")
+    job_id = client.jobs.create(name="survives", tasks=[TASK], schedule=schedule).job_id
+    assert job_id is not None
+    (first,) = until(lambda: job_runs(client, job_id), lambda r: len(r) >= 1, timeout=5)
+    server.kill9()
+    time.sleep(max(0.0, (first.start_time or 0) / 1000 + 11 - time.time()))  # its next fire time passes unserved
+    again = serve_process(data_dir, "--token", "dapi-sched")
+    client = WorkspaceClient(host=again.url, token="dapi-sched")
+    runs = until(lambda: job_runs(client, job_id), lambda r: len(r) >= 2, timeout=5)
+    assert [r.trigger for r in runs] == [jobs.TriggerType.PERIODIC] * 2
+    time.sleep(2)
+    assert len(job_runs(client, job_id)) == 2  # the missed time once, the fired one not again

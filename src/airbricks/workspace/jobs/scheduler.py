@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,16 @@ BACKOFF_CAP_MS = 3_600_000
 #: Run results that end a continuous run well (anything else counts as a failure for the backoff).
 GOOD_ENDINGS = ("SUCCESS", "SUCCESS_WITH_FAILURES", "CANCELED")
 NEVER = 2**62
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one check of a file-arrival or table-update trigger found, for the settings it was made for."""
+
+    signature: str
+    files: dict[str, list[int]]
+    markers: dict[str, str | None]
+
 
 StartRun = Callable[[int, str, "str | None"], "int | None"]
 RunResult = Callable[[int], "str | None"]
@@ -60,7 +71,8 @@ class Scheduler:
     :param run_result: a run's state: ``"ACTIVE"`` while it runs, its ``result_state`` once ended (None: gone).
     :param cancel_run: cancels a run (a continuous job's, on pause or restart).
     :param volume_path: the local directory of a ``/Volumes/...`` path (a file-arrival trigger's ``url``).
-    :param table_location: a table's ``storage_location`` (None or an error: no such table).
+    :param table_location: a table's ``storage_location`` (None or an error: no such table, or the metastore is
+        not running, so nothing can have changed it).
     :param check_ms: how often file-arrival and table-update triggers look for changes.
     """
 
@@ -112,14 +124,21 @@ class Scheduler:
         if now < self._next_due:  # the idle path: one comparison
             return
         with self.shared.lock:
-            for job_id, due in sorted(self.due.items(), key=lambda item: item[1]):
-                if due > now:
-                    break
-                try:
-                    self._act(job_id, now)
-                except Exception:  # one job's trigger must not stop the others
-                    log.exception("the trigger of job %s failed", job_id)
-                    self.due[job_id] = now + self.check_ms
+            ready = [job_id for job_id, due in sorted(self.due.items(), key=lambda item: item[1]) if due <= now]
+            plans = {job_id: self._plan(job_id) for job_id in ready}
+        for job_id in ready:
+            plan = plans[job_id]
+            try:
+                # Files and tables are looked at outside the workspace lock: a large volume or a slow metastore
+                # must not hold up the API.
+                seen = self._observe(plan) if plan is not None and not plan.paused else None
+                with self.shared.lock:
+                    self._act(job_id, now, seen)
+            except Exception:  # one job's trigger must not stop the others
+                log.exception("the trigger of job %s failed", job_id)
+                with self.shared.lock:
+                    self._reschedule(job_id, now + self.check_ms)
+        with self.shared.lock:
             self._next_due = min(self.due.values(), default=NEVER)
 
     def next_run_ms(self, job_id: int) -> int | None:
@@ -174,7 +193,7 @@ class Scheduler:
         if plan.kind == "file_arrival":
             state.seen = triggers.snapshot(self._volume_path(plan.config["url"]))
         elif plan.kind == "table_update":
-            state.markers = {t: self._marker(t) for t in plan.config["table_names"]}
+            state.baseline = False  # taken by the first check, outside the workspace lock
         return state
 
     def _continuous_settings(self, state: TriggerState, plan: triggers.Plan, signature: str) -> None:
@@ -206,17 +225,27 @@ class Scheduler:
 
     # -- acting ----------------------------------------------------------------------------------------------
 
-    def _act(self, job_id: int, now: int) -> None:
+    def _observe(self, plan: triggers.Plan) -> Observation | None:
+        """What a file-arrival or table-update trigger looks at (None for the other kinds)."""
+        if plan.kind == "file_arrival":
+            return Observation(plan.signature, triggers.snapshot(self._volume_path(plan.config["url"])), {})
+        if plan.kind == "table_update":
+            return Observation(plan.signature, {}, {t: self._marker(t) for t in plan.config["table_names"]})
+        return None
+
+    def _act(self, job_id: int, now: int, seen: Observation | None) -> None:
         plan, state = self._plan(job_id), self.states.get(job_id)
         if plan is None or state is None or plan.paused:
             self._reschedule(job_id, None)
             return
+        if job_id not in self.due or self.due[job_id] > now:
+            return  # re-planned while its files or tables were looked at
         if plan.kind in ("schedule", "periodic"):
             self._fire_time(job_id, plan, state, now)
         elif plan.kind == "continuous":
             self._keep_running(job_id, state, now)
-        else:
-            self._check_changes(job_id, plan, state, now)
+        elif seen is not None and seen.signature == plan.signature:
+            self._check_changes(job_id, plan, state, now, seen)
 
     def _fire_time(self, job_id: int, plan: triggers.Plan, state: TriggerState, now: int) -> None:
         """A schedule's (or periodic trigger's) fire time has come: one run, then the next fire time after now
@@ -232,19 +261,20 @@ class Scheduler:
         state.save(self.shared.store, job_id)
         self._reschedule(job_id, self._due(job_id, plan, state, now))
 
-    def _check_changes(self, job_id: int, plan: triggers.Plan, state: TriggerState, now: int) -> None:
+    def _check_changes(
+        self, job_id: int, plan: triggers.Plan, state: TriggerState, now: int, seen: Observation
+    ) -> None:
         """A file-arrival or table-update trigger's check: note changes, fire once their batch has settled."""
-        config = plan.config
         if plan.kind == "file_arrival":
-            files = triggers.snapshot(self._volume_path(config["url"]))
-            changes = bool(triggers.changed_files(state.seen, files))
-            dirty = changes or files.keys() != state.seen.keys()
-            state.seen = files
+            changes = bool(triggers.changed_files(state.seen, seen.files))
+            dirty = changes or seen.files.keys() != state.seen.keys()
+            state.seen = seen.files
         else:
-            markers = {t: self._marker(t) for t in config["table_names"]}
-            touched = [t for t in markers if markers[t] is not None and markers[t] != state.markers.get(t)]
-            changes, dirty = bool(touched), markers != state.markers
-            state.markers = markers
+            # None: the table cannot be looked at now (no metastore running): its last marker stands.
+            markers = {t: m if m is not None else state.markers.get(t) for t, m in seen.markers.items()}
+            touched = [t for t in markers if state.baseline and markers[t] != state.markers.get(t)]
+            changes, dirty = bool(touched), markers != state.markers or not state.baseline
+            state.markers, state.baseline = markers, True
             state.updated = sorted(set(state.updated) | set(touched))
         if changes:
             state.last_change_ms = now

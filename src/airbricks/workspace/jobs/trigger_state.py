@@ -32,6 +32,9 @@ class TriggerState:
     markers: dict[str, str | None] = field(default_factory=dict)
     #: Table update: the tables updated since the trigger last fired.
     updated: list[str] = field(default_factory=list)
+    #: Table update: False until the first check has taken the tables' markers as they were (the metastore is
+    #: not called when the trigger is set, under the workspace lock).
+    baseline: bool = True
     #: File arrival / table update: when the changes not yet answered by a run began, and the latest one.
     pending_since_ms: int | None = None
     last_change_ms: int | None = None
