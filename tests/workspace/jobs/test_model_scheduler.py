@@ -314,6 +314,32 @@ def test_run_now_is_one_time(ws: Workspace) -> None:
     assert "trigger_info" not in runs(ws, job_id)[0]
 
 
+def test_a_run_job_task_run_names_the_task_run_that_started_it(ws: Workspace) -> None:
+    inner = job(ws)
+    outer = ws.jobs.create({"name": "outer", "tasks": [{"task_key": "call", "run_job_task": {"job_id": inner}}]})
+    ws.jobs.run_now(outer)
+    ws.step(0)
+    ws.step(0)
+    (child,) = runs(ws, inner)
+    caller = ws.runs.get(runs(ws, outer)[0]["run_id"])["tasks"][0]["run_id"]
+    assert (child["trigger"], child["trigger_info"]) == ("RUN_JOB_TASK", {"run_id": caller})
+
+
+def test_a_continuous_run_lost_to_a_restart_is_started_again_at_once(
+    tmp_path: Path, clock: ManualClock, procs: Processes
+) -> None:
+    first = restartable(tmp_path, clock, procs)
+    job_id = job(first, continuous={})
+    first.step(0)
+    first.stop()  # the run is in flight: the restarted workspace ends it as lost
+    back = make_workspace(tmp_path / "restarted", clock, procs)
+    back.step(0)
+    lost, again = runs(back, job_id)
+    assert lost["state"]["life_cycle_state"] == "INTERNAL_ERROR"
+    assert again["trigger"] == "CONTINUOUS"  # no backoff: the run did not fail, the server stopped
+    back.stop()
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

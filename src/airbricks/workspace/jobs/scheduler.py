@@ -107,9 +107,12 @@ class Scheduler:
         """Read what the previous process remembered and plan every job (missed schedules fire on the first tick)."""
         with self.shared.lock:
             self.states = TriggerState.load_all(self.shared.store)
-            for job_id in list(self.states):
+            for job_id, state in list(self.states.items()):
                 if job_id not in self._jobs():
                     self._forget(job_id)
+                elif state.run_id is not None and self._run_result(state.run_id) != "ACTIVE":
+                    # A continuous run the previous process lost: not the job's failure, start again now.
+                    state.run_id, state.ended_ms = None, None
             self._started = True
             for job_id in list(self._jobs()):
                 self._sync(job_id)
