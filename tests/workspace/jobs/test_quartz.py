@@ -54,6 +54,7 @@ def test_the_special_characters() -> None:
     assert fires("0 0 12 15W * ?", count=2) == ["Thu 2026-01-15 12:00:00 UTC", "Mon 2026-02-16 12:00:00 UTC"]
     assert fires("0 0 12 ? * L", count=1) == ["Sat 2026-01-03 12:00:00 UTC"]  # L alone: Saturday
     assert fires("0 15 10 ? * * 2027", count=1) == ["Fri 2027-01-01 10:15:00 UTC"]  # the year field
+    assert fires("0 0 0 LW 2 ? 2099", count=1) == ["Fri 2099-02-27 00:00:00 UTC"]  # decades ahead still found
 
 
 def test_seconds_come_first_and_steps_work() -> None:

@@ -56,7 +56,7 @@ def zone(timezone_id: object) -> ZoneInfo:
         name = f"Etc/GMT{'-' if offset.group(1) == '+' else '+'}{int(offset.group(2))}"
     try:
         return ZoneInfo(_JAVA_ALIASES.get(name, name))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidParameterValue(
             f"Invalid timezone_id: {timezone_id!r}. Use a Java time zone id such as UTC or Europe/Amsterdam."
         ) from None
@@ -167,7 +167,10 @@ class QuartzSchedule:
             raise never_fires(self.text)
 
     def _wall_times(self, start: datetime) -> croniter:
-        return croniter(self.translation.expression, start, second_at_beginning=True)
+        # Look as far as Quartz's last year: croniter gives up after 50 years without a match by default.
+        return croniter(
+            self.translation.expression, start, second_at_beginning=True, max_years_between_matches=_HORIZON.year - 1970
+        )
 
     def next_after(self, after_ms: int) -> int | None:
         """The first fire time strictly after ``after_ms`` (None: the expression never fires again)."""
