@@ -159,7 +159,8 @@ def test_a_scheduled_run_started_before_a_crash_is_not_started_again(ws: Workspa
 
 
 def test_a_periodic_trigger_fires_every_interval(ws: Workspace, procs: Processes) -> None:
-    job_id = job(ws, trigger={"periodic": {"interval": 2, "unit": "MINUTES"}})
+    job_id = job(ws, trigger={"periodic": {"interval": "2", "unit": "MINUTES"}})  # as the provider sends numbers
+    assert ws.jobs.get(job_id)["settings"]["trigger"]["periodic"]["interval"] == 2
     start = ws.clock.now_ms()
     assert scheduler_next(ws, job_id) == start + 120_000
     ws.step(119_999)
@@ -354,6 +355,7 @@ def test_a_continuous_run_lost_to_a_restart_is_started_again_at_once(
             "minimum allowed value is 60 seconds",
         ),
         ({"trigger": {"table_update": {"table_names": ["just_a_name"]}}}, "catalog_name.schema_name.table_name"),
+        ({"trigger": {"periodic": {"interval": "often", "unit": "HOURS"}}}, "trigger.periodic.interval"),
         ({"trigger": {}}, "set exactly one of periodic, file_arrival or table_update"),
     ],
 )

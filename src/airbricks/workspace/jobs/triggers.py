@@ -15,6 +15,7 @@ from typing import Any
 
 from airbricks.workspace.errors import InvalidParameterValue
 from airbricks.workspace.jobs.quartz import QuartzSchedule
+from airbricks.workspace.params import to_int
 
 PAUSE_STATES = ("PAUSED", "UNPAUSED")
 CONDITIONS = ("ANY_UPDATED", "ALL_UPDATED")
@@ -48,12 +49,19 @@ def _object(value: Any, field: str) -> dict[str, Any]:
     return dict(value)
 
 
+def _number(value: Any, field: str) -> int:
+    """An integer field; the provider's operators send numbers as strings ("60"), the service stores numbers."""
+    if isinstance(value, bool):
+        raise InvalidParameterValue(f"Invalid value for field '{field}': expected an integer, got {value!r}")
+    return to_int(value, field)
+
+
 def _timings(block: dict[str, Any], field: str) -> None:
     for name in TIMINGS:
-        value = block.get(name)
-        if value is None:
+        if block.get(name) is None:
             continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < MIN_TRIGGER_SECONDS:
+        block[name] = _number(block[name], f"{field}.{name}")
+        if block[name] < MIN_TRIGGER_SECONDS:
             raise InvalidParameterValue(
                 f"Invalid value for field '{field}.{name}': the minimum allowed value is {MIN_TRIGGER_SECONDS} seconds."
             )
@@ -110,9 +118,12 @@ def _table_update(value: Any) -> dict[str, Any]:
 
 def _periodic(value: Any) -> dict[str, Any]:
     block = _object(value, "trigger.periodic")
-    interval, unit = block.get("interval"), block.get("unit")
-    if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+    if block.get("interval") is None:
+        raise InvalidParameterValue("Missing required field: trigger.periodic.interval")
+    interval, unit = _number(block["interval"], "trigger.periodic.interval"), block.get("unit")
+    if interval < 1:
         raise InvalidParameterValue("Invalid value for field 'trigger.periodic.interval': a positive integer.")
+    block["interval"] = interval
     if unit not in UNIT_MS:
         raise InvalidParameterValue(
             f"Invalid value for field 'trigger.periodic.unit': use one of {', '.join(UNIT_MS)}."
