@@ -350,6 +350,7 @@ def test_a_continuous_run_lost_to_a_restart_is_started_again_at_once(
         ({"schedule": {**every_10s(), "pause_status": "STOPPED"}}, "schedule.pause_status"),
         ({"trigger": {"periodic": {"interval": 1, "unit": "SECONDS"}}}, "trigger.periodic.unit"),
         ({"trigger": {"file_arrival": {"url": "s3://bucket/in/"}}}, "external locations are not built"),
+        ({"trigger": {"file_arrival": {"url": f"{VOLUME}/../../x/y/"}}}, "without '.' or '..'"),
         (
             {"trigger": {"file_arrival": {"url": VOLUME, "wait_after_last_change_seconds": 30}}},
             "minimum allowed value is 60 seconds",

@@ -120,8 +120,12 @@ class Scheduler:
     def changed(self, job_id: int) -> None:
         """A job was created, changed or deleted: plan it again."""
         with self.shared.lock:
-            if self._started:
+            if not self._started:
+                return
+            try:
                 self._sync(job_id)
+            except Exception:  # the job is saved: a scheduler bug must not turn its create or update into an error
+                log.exception("the schedule or trigger of job %s could not be planned", job_id)
 
     def tick(self, now: int) -> None:
         if now < self._next_due:  # the idle path: one comparison
@@ -194,7 +198,10 @@ class Scheduler:
         """A fresh state: schedules count from now; file and table triggers take what exists as seen."""
         state = fresh(signature, plan.paused, now)
         if plan.kind == "file_arrival":
-            state.seen = triggers.snapshot(self._volume_path(plan.config["url"]))
+            try:
+                state.seen = triggers.snapshot(self._volume_path(plan.config["url"]))
+            except DatabricksError:  # a path the volumes refuse: nothing seen, nothing will arrive
+                state.seen = {}
         elif plan.kind == "table_update":
             state.baseline = False  # taken by the first check, outside the workspace lock
         return state

@@ -87,6 +87,10 @@ def _file_arrival(value: Any) -> dict[str, Any]:
             f"Invalid value for field 'trigger.file_arrival.url': {url}. The local workspace watches Unity Catalog "
             "volumes only (/Volumes/<catalog>/<schema>/<volume>/...); external locations are not built."
         )
+    if any(part in (".", "..") for part in url.split("/")):
+        raise InvalidParameterValue(
+            f"Invalid value for field 'trigger.file_arrival.url': {url}. Use a path without '.' or '..'."
+        )
     if len([p for p in url.split("/") if p]) < 4:
         raise InvalidParameterValue(
             f"Invalid value for field 'trigger.file_arrival.url': {url}. "
