@@ -290,6 +290,21 @@ def test_continuous_failures_back_off_exponentially(ws: Workspace, procs: Proces
     assert len(runs(ws, job_id)) == 4  # a success resets the backoff
 
 
+def test_a_continuous_job_waits_while_a_run_now_holds_its_slot(ws: Workspace, procs: Processes) -> None:
+    job_id = job(ws, continuous={"pause_status": "PAUSED"})
+    ws.jobs.run_now(job_id)  # Databricks: "Run now" on a paused continuous job
+    ws.jobs.update(job_id, {"continuous": {"pause_status": "UNPAUSED"}}, None)
+    ws.step(0)
+    ws.step(1_000)
+    assert [r["state"]["life_cycle_state"] for r in runs(ws, job_id)] == ["RUNNING", "SKIPPED"]
+    ws.step(5_000)
+    assert len(runs(ws, job_id)) == 2  # no run every second while the other one runs
+    finish_all(ws, procs)
+    ws.step(5_000)
+    assert triggers(ws, job_id) == ["ONE_TIME", "CONTINUOUS", "CONTINUOUS"]
+    assert runs(ws, job_id)[2]["state"]["life_cycle_state"] in ("PENDING", "RUNNING")
+
+
 def test_a_settings_change_restarts_and_pause_cancels_the_continuous_run(ws: Workspace, procs: Processes) -> None:
     job_id = job(ws, continuous={})
     ws.step(0)

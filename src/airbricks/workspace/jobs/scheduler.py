@@ -36,6 +36,8 @@ BACKOFF_BASE_MS = 60_000
 BACKOFF_CAP_MS = 3_600_000
 #: Run results that end a continuous run well (anything else counts as a failure for the backoff).
 GOOD_ENDINGS = ("SUCCESS", "SUCCESS_WITH_FAILURES", "CANCELED")
+#: A continuous job's start SKIPPED because another run of it is active looks again this much later.
+SKIPPED_WAIT_MS = 10_000
 NEVER = 2**62
 
 
@@ -112,7 +114,7 @@ class Scheduler:
                     self._forget(job_id)
                 elif state.run_id is not None and self._run_result(state.run_id) != "ACTIVE":
                     # A continuous run the previous process lost: not the job's failure, start again now.
-                    state.run_id, state.ended_ms = None, None
+                    state.run_id, state.next_start_ms = None, None
             self._started = True
             for job_id in list(self._jobs()):
                 self._sync(job_id)
@@ -324,9 +326,13 @@ class Scheduler:
             self._reschedule(job_id, now + CONTINUOUS_POLL_MS)
             return
         if state.run_id is not None:  # the run ended since the last look
-            state.failures = 0 if result in GOOD_ENDINGS or state.restart else state.failures + 1
-            state.ended_ms, state.run_id = now, None
-        start_at = (state.ended_ms or now) + backoff_ms(state.failures)
+            if result == "SKIPPED":  # another run of the job (a run-now) holds its slot: that one counts
+                wait = SKIPPED_WAIT_MS
+            else:
+                state.failures = 0 if result in GOOD_ENDINGS or state.restart else state.failures + 1
+                wait = backoff_ms(state.failures)
+            state.next_start_ms, state.run_id = now + wait, None
+        start_at = state.next_start_ms or now
         if now < start_at:
             state.save(self.shared.store, job_id)
             self._reschedule(job_id, start_at)

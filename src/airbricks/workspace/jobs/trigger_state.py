@@ -42,8 +42,8 @@ class TriggerState:
     run_id: int | None = None
     failures: int = 0
     restart: bool = False
-    #: Continuous: when the last run ended (backoff counts from here).
-    ended_ms: int | None = None
+    #: Continuous: when the next run may start (the last one's end plus the backoff); None: at once.
+    next_start_ms: int | None = None
 
     def save(self, store: Store, job_id: int) -> None:
         store.put(KIND, job_id, asdict(self))
