@@ -86,6 +86,13 @@ def test_a_schedule_fires_at_its_times_with_trigger_periodic(ws: Workspace, proc
     assert scheduler_next(ws, job_id) == starts[-1] + 10_000
 
 
+def test_a_late_tick_does_not_push_the_next_fire_time_past_its_mark(ws: Workspace, procs: Processes) -> None:
+    job_id = job(ws, schedule=every_10s())
+    ws.step(10_000 - ws.clock.now_ms() % 10_000 + 300)  # the ticker came 300 ms late
+    finish_all(ws, procs)
+    assert scheduler_next(ws, job_id) == runs(ws, job_id)[0]["start_time"] - 300 + 10_000
+
+
 def scheduler_next(ws: Workspace, job_id: int) -> int | None:
     return ws.scheduler.next_run_ms(job_id)
 
@@ -131,7 +138,7 @@ def test_a_restart_neither_fires_twice_nor_forgets_a_missed_schedule(
 
     again = make_workspace(tmp_path / "restarted", clock, procs)  # same instant: that minute already fired
     again.step(0)
-    again.step(59_000)
+    again.step(30_000)
     assert len(runs(again, job_id)) == 1
     again.stop()
 
@@ -141,6 +148,7 @@ def test_a_restart_neither_fires_twice_nor_forgets_a_missed_schedule(
     assert triggers(back, job_id) == ["PERIODIC", "PERIODIC"]  # made up once
     back.step(500)
     assert len(runs(back, job_id)) == 2
+    assert clock.now_ms() % 60_000 == 30_500  # the catch-up ran at :30; the next minute fires as usual
     back.step(60_000 - clock.now_ms() % 60_000)
     assert len(runs(back, job_id)) == 3
     back.stop()

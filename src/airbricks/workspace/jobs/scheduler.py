@@ -36,6 +36,8 @@ BACKOFF_BASE_MS = 60_000
 BACKOFF_CAP_MS = 3_600_000
 #: Run results that end a continuous run well (anything else counts as a failure for the backoff).
 GOOD_ENDINGS = ("SUCCESS", "SUCCESS_WITH_FAILURES", "CANCELED")
+#: A schedule's run this late is a catch-up: the 10 s floor counts from when it started, not its fire time.
+LATE_MS = 5_000
 #: A continuous job's start SKIPPED because another run of it is active looks again this much later.
 SKIPPED_WAIT_MS = 10_000
 NEVER = 2**62
@@ -267,7 +269,9 @@ class Scheduler:
             step = triggers.interval_ms(plan.config)
             state.last_fire_ms = due + (now - due) // step * step
         else:
-            state.last_fire_ms = due
+            # The 10 s floor counts from the fire time, or from when a catch-up run really started (a tick a
+            # little late must not push the next fire time past its mark).
+            state.last_fire_ms = now if now - due > LATE_MS else due
         state.cursor_ms = max(due, now)
         self._start_run(job_id, "PERIODIC", f"airbricks-schedule-{job_id}-{due}")
         state.save(self.shared.store, job_id)
