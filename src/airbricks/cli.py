@@ -92,6 +92,7 @@ def _serve(args: argparse.Namespace) -> int:
         else (Path(args.spark_class_cache) if args.spark_class_cache else default_class_cache()),
         auto_create_volumes=args.auto_create_volumes,
         fixtures=Path(args.fixtures) if args.fixtures else None,
+        trigger_check_seconds=args.trigger_check_seconds,
     )
     return 0
 
@@ -217,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a /Volumes/<catalog>/<schema>/<volume>/... path in a volume nobody created creates it"
         " (off: 404, as on Databricks, where volumes are created first)",
+    )
+    serve.add_argument(
+        "--trigger-check-seconds",
+        type=float,
+        default=60.0,
+        help="how often file-arrival and table-update job triggers look for changes (Databricks: about a minute)",
     )
     serve.add_argument("--fault-seed", type=int, default=None, help="seed of the fault rules' random choices")
     serve.add_argument(

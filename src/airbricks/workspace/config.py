@@ -48,6 +48,9 @@ class WorkspaceConfig:
     spark_class_cache: Path | None = field(default_factory=lambda: default_class_cache())
     #: A ``/Volumes/c/s/v/...`` path in a volume nobody created creates it (off: 404, as on Databricks).
     auto_create_volumes: bool = False
+    #: How often file-arrival and table-update triggers look for changes (Databricks: about every minute;
+    #: tests set a second).
+    trigger_check_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         self.cloud = str(self.cloud).lower()
@@ -55,6 +58,8 @@ class WorkspaceConfig:
             raise ValueError(f"cloud must be one of {', '.join(CLOUDS)}, got {self.cloud!r}")
         if not self.user or not str(self.user).strip():
             raise ValueError("user must name the workspace's first user, e.g. someone@example.com")
+        if not self.trigger_check_seconds > 0:
+            raise ValueError(f"trigger_check_seconds must be above 0, got {self.trigger_check_seconds!r}")
 
     @property
     def restart_seconds(self) -> float:

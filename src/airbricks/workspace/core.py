@@ -31,6 +31,7 @@ from airbricks.workspace.jobs.git_source import GitCheckouts
 from airbricks.workspace.jobs.jobs import Jobs
 from airbricks.workspace.jobs.run_as import RunIdentity
 from airbricks.workspace.jobs.runs import Runs
+from airbricks.workspace.jobs.scheduler import Scheduler
 from airbricks.workspace.repos.git import GitRepos
 from airbricks.workspace.repos.repos import Repos
 from airbricks.workspace.secrets.scopes import SecretScopes
@@ -154,7 +155,20 @@ class Workspace:
         self.runs = Runs(
             self.shared, executor=executor, jobs=lambda: self.jobs, statements=self.statements, queries=self.queries
         )
-        self.jobs = Jobs(self.shared, runs=self.runs)
+        self.jobs = Jobs(self.shared, runs=self.runs, on_change=lambda job_id: self.scheduler.changed(job_id))
+        self.scheduler = Scheduler(
+            self.shared,
+            jobs=lambda: self.jobs.jobs,
+            start_run=lambda job_id, trigger, token: self.jobs.start_triggered(job_id, trigger, token),
+            run_result=lambda run_id: self.runs.result_of(run_id),
+            cancel_run=lambda run_id: self.runs.cancel(run_id),
+            volume_path=lambda url: self.volumes.local_path(url),
+            # Only while the metastore runs (no table changes otherwise): a check never starts it.
+            table_location=lambda name: (
+                self.tables.get(name).get("storage_location") if self.clusters.engine.metastore_port(False) else None
+            ),
+            check_ms=int(config.trigger_check_seconds * 1000),
+        )
         self._tickers: list[Callable[[int], None]] = [
             self.clusters.tick,
             self.runs.tick,
@@ -164,6 +178,7 @@ class Workspace:
             self.statements.tick,
             self.contexts.tick,
             self.sql_sessions.tick,
+            self.scheduler.tick,
         ]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -215,6 +230,7 @@ class Workspace:
         self.clusters.recover()
         self.warehouses.recover()
         self.runs.recover()
+        self.scheduler.start()
         self.faults.start()
         if ticker:
             self._thread = threading.Thread(target=self._tick_forever, name="airbricks-ticker", daemon=True)

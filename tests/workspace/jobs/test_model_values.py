@@ -73,7 +73,7 @@ def test_references_resolve_job_task_and_time_values() -> None:
     assert refs.text("{{tasks.prep.values.nope}} {{no.such}}") == "{{tasks.prep.values.nope}} {{no.such}}"
     assert refs.deep({"a": ["{{job.name}}"], "n": 1}) == {"a": ["nightly"], "n": 1}
     assert refs.text("{{job.trigger.type}}") == "ONE_TIME"
-    run.parent_task_run_id = 99
+    run.trigger = "RUN_JOB_TASK"
     assert refs.text("{{job.trigger.type}}") == "RUN_JOB_TASK"
 
 

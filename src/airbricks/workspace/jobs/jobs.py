@@ -8,12 +8,14 @@ validates them, fills the service's defaults, and starts runs. Every method take
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
 
 from airbricks.workspace.errors import InvalidParameterValue, ResourceAlreadyExists, does_not_exist
 from airbricks.workspace.jobs.runs import Runs
 from airbricks.workspace.jobs.submit import NewRun
 from airbricks.workspace.jobs.task_settings import job_cluster_keys, validate_tasks
+from airbricks.workspace.jobs.triggers import check_settings
 from airbricks.workspace.pagination import Page, paginate
 from airbricks.workspace.params import to_int
 from airbricks.workspace.repos.git import check_git_source, with_git_source
@@ -55,11 +57,16 @@ def complete_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 class Jobs:
-    """The Jobs model: job CRUD here, run state in :attr:`runs` (ticked with the workspace clock)."""
+    """The Jobs model: job CRUD here, run state in :attr:`runs` (ticked with the workspace clock).
 
-    def __init__(self, shared: Shared, *, runs: Runs) -> None:
+    :param on_change: told the id of every job created, changed or deleted (the scheduler re-reads its
+        schedule or trigger then, instead of polling every job on every tick).
+    """
+
+    def __init__(self, shared: Shared, *, runs: Runs, on_change: Callable[[int], None] = lambda job_id: None) -> None:
         self.shared = shared
         self.runs = runs
+        self._on_change = on_change
         self.jobs: dict[int, dict[str, Any]] = {int(i): d for i, d in shared.store.load(KIND)}
 
     def _job(self, job_id: Any) -> dict[str, Any]:
@@ -77,7 +84,7 @@ class Jobs:
     def create(self, settings: dict[str, Any], *, job_id: int | None = None) -> int:
         """``jobs/create``; ``job_id``: the id it must have (a workspace fixture's). The id counter then moves
         past it, so ids minted later (jobs, one-time runs) never take it."""
-        complete = complete_settings(settings)
+        complete = check_settings(complete_settings(settings), self.shared.now_ms())
         with self.shared.lock:
             if job_id is not None and job_id in self.jobs:
                 raise ResourceAlreadyExists(f"Job {job_id} already exists.")
@@ -96,7 +103,8 @@ class Jobs:
             }
             self._save(job)
             self.jobs[jid] = job
-            return jid
+        self._on_change(jid)
+        return jid
 
     def get(self, job_id: Any) -> dict[str, Any]:
         with self.shared.lock:
@@ -117,11 +125,12 @@ class Jobs:
         return Page(views, page.offset, page.limit, page.total)
 
     def reset(self, job_id: Any, new_settings: dict[str, Any]) -> None:
-        complete = complete_settings(new_settings)
+        complete = check_settings(complete_settings(new_settings), self.shared.now_ms())
         with self.shared.lock:
             job = self._job(job_id)
             job["settings"] = complete
             self._save(job)
+        self._on_change(job["job_id"])
 
     def update(
         self, job_id: Any, new_settings: dict[str, Any] | None, fields_to_remove: builtins.list[Any] | None
@@ -141,8 +150,9 @@ class Jobs:
                             by_key[task["task_key"]] = task
                     value = list(by_key.values())
                 merged[key] = value
-            job["settings"] = complete_settings(merged)
+            job["settings"] = check_settings(complete_settings(merged), self.shared.now_ms())
             self._save(job)
+        self._on_change(job["job_id"])
 
     def delete(self, job_id: Any) -> None:
         with self.shared.lock:
@@ -150,6 +160,7 @@ class Jobs:
             self.runs.cancel_all(job["job_id"])
             self.shared.store.delete(KIND, job["job_id"])
             del self.jobs[job["job_id"]]
+        self._on_change(job["job_id"])
 
     def cancel_all(self, job_id: Any) -> None:
         with self.shared.lock:
@@ -170,6 +181,7 @@ class Jobs:
         python_named_params: dict[str, Any] | None = None,
         jar_params: builtins.list[Any] | None = None,
         sql_params: Any = None,
+        trigger: str = "ONE_TIME",
     ) -> dict[str, Any]:
         """``run-now``: job parameter defaults, overlaid with the call's parameters, become widgets (and the
         named parameters of SQL tasks: ``sql_params``, the older form); the run is QUEUED or SKIPPED when the
@@ -204,9 +216,20 @@ class Jobs:
                 concurrency_limit=int(settings.get("max_concurrent_runs", 1)),
                 queue_enabled=bool((queue if isinstance(queue, dict) else settings.get("queue") or {}).get("enabled")),
                 parent_task_run_id=parent_task_run_id,
+                trigger="RUN_JOB_TASK" if parent_task_run_id else trigger,
+                trigger_info={"run_id": parent_task_run_id} if parent_task_run_id else None,
             )
             run = self.runs.create(request)
             return {"run_id": run.run_id, "number_in_job": run.run_id}
+
+    def start_triggered(self, job_id: int, trigger: str, token: str | None = None) -> int | None:
+        """A run the scheduler starts (``trigger``: PERIODIC, FILE_ARRIVAL, TABLE, CONTINUOUS...), with the
+        job's parameter defaults; ``token`` makes a second start of the same firing answer the first run.
+        None when the job is gone."""
+        with self.shared.lock:
+            if job_id not in self.jobs:
+                return None
+            return int(self.run_now(job_id, idempotency_token=token, trigger=trigger)["run_id"])
 
     def submit(
         self,

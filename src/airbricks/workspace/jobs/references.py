@@ -91,7 +91,7 @@ class References:
             "run_id": task.run_id,
             "parent_run_id": run.run_id,
             "job.repair_count": len(run.history[1:]),
-            "job.trigger.type": "RUN_JOB_TASK" if run.parent_task_run_id else "ONE_TIME",
+            "job.trigger.type": run.trigger,
             "task.name": task.key,
             "task_key": task.key,
             "task.run_id": task.run_id,

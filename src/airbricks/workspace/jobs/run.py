@@ -222,6 +222,10 @@ class Run:
     history: list[dict[str, Any]] = field(default_factory=list)
     #: For a run started by a ``run_job_task``: the parent task run (cancelled with it).
     parent_task_run_id: int | None = None
+    #: How the run started (``trigger``: ONE_TIME, PERIODIC, FILE_ARRIVAL, TABLE, CONTINUOUS, ...).
+    trigger: str = "ONE_TIME"
+    #: ``trigger_info``, where Databricks reports one (a run job task's run id).
+    trigger_info: dict[str, Any] | None = None
 
     @property
     def current(self) -> list[TaskRun]:
@@ -255,7 +259,10 @@ class Run:
             "attempt_number": 0,
             "format": "MULTI_TASK",
             "run_page_url": self.page_url,
+            "trigger": self.trigger,
         }
+        if self.trigger_info:
+            view["trigger_info"] = self.trigger_info
         if self.state.life_cycle_state == "QUEUED":
             view["state"]["queue_reason"] = self.state.state_message
         if with_tasks:

@@ -140,6 +140,14 @@ class Runs:
     def run_of(self, run_id: int) -> Run | None:
         return self.runs.get(run_id)
 
+    def result_of(self, run_id: int) -> str | None:
+        """``"ACTIVE"`` while the run is not finished, else its result state (None: no such run)."""
+        with self.shared.lock:
+            run = self.runs.get(run_id)
+            if run is None:
+                return None
+            return "ACTIVE" if run.state.is_active else (run.state.result_state or run.state.life_cycle_state)
+
     def list(
         self,
         *,

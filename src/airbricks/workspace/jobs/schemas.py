@@ -45,4 +45,14 @@ JOB_SETTINGS: dict[str, Schema] = {
     "job_clusters": array(obj(job_cluster_key=STR, new_cluster=NEW_CLUSTER)),
     "parameters": array(obj(name=STR, default=STR)),
     "queue": obj(enabled=BOOL),
+    "schedule": obj(quartz_cron_expression=STR, timezone_id=STR, pause_status=STR),
+    "trigger": obj(
+        pause_status=STR,
+        periodic=obj(interval=INT, unit=STR),
+        file_arrival=obj(url=STR, min_time_between_triggers_seconds=INT, wait_after_last_change_seconds=INT),
+        table_update=obj(
+            table_names=STRS, condition=STR, min_time_between_triggers_seconds=INT, wait_after_last_change_seconds=INT
+        ),
+    ),
+    "continuous": obj(pause_status=STR),
 }

@@ -36,6 +36,9 @@ class NewRun:
     queue_enabled: bool = False
     parent_task_run_id: int | None = None
     run_as: str = ""
+    #: How the run started (``Run.trigger``) and Databricks' ``trigger_info`` for it.
+    trigger: str = "ONE_TIME"
+    trigger_info: dict[str, Any] | None = None
 
 
 def task_arguments(spec: dict[str, Any]) -> list[str]:
@@ -85,6 +88,8 @@ def build_run(shared: Shared, request: NewRun) -> Run:
         concurrency_limit=request.concurrency_limit,
         parent_task_run_id=request.parent_task_run_id,
         run_as=request.run_as,
+        trigger=request.trigger,
+        trigger_info=request.trigger_info,
     )
 
 

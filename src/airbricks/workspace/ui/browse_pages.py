@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from airbricks.workspace.catalog.unity_catalog import SYSTEM_SCHEMA
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
+from airbricks.workspace.jobs.triggers import summary
 from airbricks.workspace.ui.run_pages import state_class, state_label
 from airbricks.workspace.ui.web import Page, page
 
@@ -39,12 +40,14 @@ async def job_page(request: Request, ws: Any) -> Page:
         if not runs:
             raise
         job = None  # a one-time run's job id (runs/submit): no job settings, only its run
+    trigger = summary(job["settings"], ws.scheduler.next_run_ms(job["job_id"])) if job else None
     return Page(
         "job.html",
         {
             "nav": "jobs",
             "job_id": job_id,
             "job": job,
+            "trigger": trigger,
             "runs": runs,
             "state_class": state_class,
             "state_label": state_label,
