@@ -31,6 +31,7 @@ from airbricks.workspace.jobs.git_source import GitCheckouts
 from airbricks.workspace.jobs.jobs import Jobs
 from airbricks.workspace.jobs.run_as import RunIdentity
 from airbricks.workspace.jobs.runs import Runs
+from airbricks.workspace.permissions.acls import Permissions
 from airbricks.workspace.repos.git import GitRepos
 from airbricks.workspace.repos.repos import Repos
 from airbricks.workspace.secrets.scopes import SecretScopes
@@ -116,6 +117,17 @@ class Workspace:
         self.git = GitRepos(self.shared.data_dir / "git")
         self.repos = Repos(self.shared, self.objects, self.git)
         self.objects.mkdirs(f"/Users/{self.identity.user_name}")
+        # Who may act on what; the objects' own models answer whether an id exists (late-bound: made below).
+        self.permissions = Permissions(
+            self.shared,
+            directory=self.identity,
+            tree=self.objects,
+            exists={
+                "clusters": lambda ident: self.clusters.get(ident),
+                "jobs": lambda ident: self.jobs.get(ident),
+                "warehouses": lambda ident: self.warehouses.get(ident),
+            },
+        )
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
         self.contexts = Contexts(self.shared, self.clusters, self.local_paths)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)

@@ -20,6 +20,7 @@ from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.faults import routes as faults_routes
 from airbricks.workspace.identity import routes as identity_routes
 from airbricks.workspace.jobs import routes as jobs_routes
+from airbricks.workspace.permissions import routes as permissions_routes
 from airbricks.workspace.repos import routes as repos_routes
 from airbricks.workspace.secrets import routes as secrets_routes
 from airbricks.workspace.server.http import Endpoint, mount
@@ -69,6 +70,7 @@ SERVICES: tuple[list[Endpoint], ...] = (
     repos_routes.ROUTES,
     identity_routes.ROUTES,
     secrets_routes.ROUTES,
+    permissions_routes.ROUTES,
 )
 
 
