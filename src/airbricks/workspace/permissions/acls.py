@@ -130,15 +130,18 @@ class Permissions:
 
     def check_path(self, who: Principal, path: str, level: str) -> None:
         """The check for a workspace path: what ``who`` holds on it, or (a path not there yet) on its folder."""
-        if who.is_admin:
-            return
-        best = max((DIRECTORIES.rank(h.grant.level) for h in self._path_held(path) if h.grant.names(who)), default=0)
-        if best < DIRECTORIES.rank(level):
+        if not self.can_path(who, path, level):
             found = self.tree.identify(path)
             noun = TYPES[TREE_TYPES.get(found[0], "files")].noun if found else "path"
             raise PermissionDenied(
                 f"User {who.name} does not have {phrase(DIRECTORIES, level)} permissions on {noun} {path}"
             )
+
+    def can_path(self, who: Principal, path: str, level: str) -> bool:
+        if who.is_admin:
+            return True
+        best = max((DIRECTORIES.rank(h.grant.level) for h in self._path_held(path) if h.grant.names(who)), default=0)
+        return best >= DIRECTORIES.rank(level)
 
     def visible(self, who: Principal, object_type: str, ids: Iterable[str]) -> set[str]:
         """The ids among ``ids`` ``who`` may see (any level): what list calls show."""
@@ -184,8 +187,11 @@ class Permissions:
         return grants
 
     def created(self, object_type: str, object_id: str, creator: Principal, grants: Iterable[Grant] = ()) -> None:
-        """A new object: its creator gets the type's creator level, then the request's ``grants`` apply."""
+        """A new object: its creator gets the type's creator level, then the request's ``grants`` apply. An
+        object with an ACL already is not new (``runs/submit`` answering a known idempotency token): unchanged."""
         kind = object_type_of(object_type)
+        if _key(kind, str(object_id)) in self.acls:
+            return
         owner = Grant(_kind_of(creator), creator.name, kind.creator_level)
         extra = list(grants)
         if any(g.level == "IS_OWNER" for g in extra):  # the request names another owner: the creator manages

@@ -37,44 +37,51 @@ class Target:
     verify: bool = True
 
 
-#: Where a request's target is: from the workspace, the request and its parameters (None: nothing to check,
-#: e.g. a missing required field the row itself refuses with its own error).
-Locate = Callable[[Workspace, Request, Params], "Target | None"]
+@dataclass(frozen=True)
+class Locate:
+    """Where a request's target is: ``find(workspace, request, params)`` (None: nothing to check, e.g. a missing
+    required field the row refuses with its own error). ``reads_body``: False for targets in the path, so a row
+    with a body that is not JSON (Thrift) is never parsed as JSON."""
+
+    find: Callable[[Workspace, Request, Params], Target | None]
+    reads_body: bool = True
 
 
 def field(object_type: str, name: str) -> Locate:
     """The target is the object whose id the parameter ``name`` holds."""
 
-    def locate(_: Workspace, __: Request, params: Params) -> Target | None:
+    def find(_: Workspace, __: Request, params: Params) -> Target | None:
         value = params.raw(name)
         return Target(object_type, str(value)) if isinstance(value, (str, int)) and value != "" else None
 
-    return locate
+    return Locate(find)
 
 
 def path_param(object_type: str, name: str) -> Locate:
     """The target is the object whose id the path parameter ``name`` holds (``/sql/warehouses/{id}``)."""
-    return lambda _, request, __: Target(object_type, str(request.path_params[name]))
+    return Locate(lambda _, request, __: Target(object_type, str(request.path_params[name])), reads_body=False)
 
 
 def run(name: str = "run_id") -> Locate:
     """The target is the job of the run (or task run) the parameter names: a run is as visible as its job, and
     a one-time run (``runs/submit``) has an ACL of its own under its job id."""
 
-    def locate(ws: Workspace, _: Request, params: Params) -> Target | None:
+    def find(ws: Workspace, _: Request, params: Params) -> Target | None:
         if params.raw(name) is None:
             return None
         return Target("jobs", str(ws.runs.find(params.raw(name)).run.job_id), verify=False)
 
-    return locate
+    return Locate(find)
 
 
 def workspace_path(name: str = "path") -> Locate:
-    def locate(ws: Workspace, _: Request, params: Params) -> Target | None:
+    """The target is the workspace path the parameter names (checked with inheritance from its folders)."""
+
+    def find(ws: Workspace, _: Request, params: Params) -> Target | None:
         value = params.raw(name)
         return Target(PATH, ws.objects.normalize(value)) if isinstance(value, str) and value else None
 
-    return locate
+    return Locate(find)
 
 
 def check(ws: Workspace, who: Principal, target: Target, level: str) -> None:
@@ -84,18 +91,30 @@ def check(ws: Workspace, who: Principal, target: Target, level: str) -> None:
         ws.permissions.check(who, target.object_type, target.object_id, level, verify=target.verify)
 
 
-def guarded(row: Endpoint, level: str, locate: Locate) -> Endpoint:
-    """``row``, refusing callers who do not hold ``level`` on what it acts on (admins are not looked up)."""
+#: Where a request carries an access control list to apply to the object it acts on (``jobs/reset``).
+AclOf = Callable[[Params], Any]
+
+
+def guarded(row: Endpoint, level: str, locate: Locate, acl: AclOf | None = None) -> Endpoint:
+    """``row``, refusing callers who do not hold ``level`` on what it acts on (admins are not looked up); with
+    ``acl``, the access control list the request carries is checked first and applied once the row succeeded."""
     inner = row.handler
 
     async def handler(request: Request) -> Any:
         who = caller(request)
-        if not who.is_admin:
-            ws = workspace(request)
-            target = locate(ws, request, await read_params(request))
-            if target is not None:
-                check(ws, who, target, level)
-        return await inner(request)
+        if who.is_admin and acl is None:
+            return await inner(request)
+        ws = workspace(request)
+        params = await read_params(request) if locate.reads_body else Params({})
+        target = locate.find(ws, request, params)
+        if target is not None and not who.is_admin:
+            check(ws, who, target, level)
+        raw = acl(params) if acl is not None and target is not None else None
+        grants = ws.permissions.parse(target.object_type, raw) if raw and target is not None else []
+        answer = await inner(request)
+        if grants and target is not None:
+            ws.permissions.apply(target.object_type, target.object_id, grants)
+        return answer
 
     handler.__name__ = getattr(inner, "__name__", "endpoint")
     return dataclasses.replace(row, handler=handler)
@@ -115,7 +134,11 @@ def listed(row: Endpoint, key: str, object_type: str, id_field: str) -> Endpoint
             return answer
         items = answer[key]
         ids = [str(item.get(id_field)) for item in items]
-        allowed = workspace(request).permissions.visible(who, object_type, ids)
+        permissions = workspace(request).permissions
+        if object_type == PATH:
+            allowed = {path for path in ids if permissions.can_path(who, path, "CAN_READ")}
+        else:
+            allowed = permissions.visible(who, object_type, ids)
         kept = [item for item, ident in zip(items, ids, strict=True) if ident in allowed]
         return {**answer, key: kept} if kept else {k: v for k, v in answer.items() if k != key}
 
@@ -144,3 +167,32 @@ def owned(row: Endpoint, object_type: str, made: Made, acl_field: str | None = "
 
     handler.__name__ = getattr(inner, "__name__", "endpoint")
     return dataclasses.replace(row, handler=handler)
+
+
+#: What a service declares for one of its rows: how to wrap it (see :func:`need`, :func:`shows`, :func:`creates`).
+Rule = Callable[[Endpoint], Endpoint]
+
+
+def need(level: str, locate: Locate, acl: AclOf | None = None) -> Rule:
+    """The row needs ``level`` on what ``locate`` finds (and applies the ``acl`` the request carries)."""
+    return lambda row: guarded(row, level, locate, acl)
+
+
+def shows(key: str, object_type: str, id_field: str) -> Rule:
+    """The row lists objects under ``key``: a non-admin sees those it holds a level on."""
+    return lambda row: listed(row, key, object_type, id_field)
+
+
+def creates(object_type: str, made: Made, acl_field: str | None = "access_control_list") -> Rule:
+    """The row creates an object: the caller owns it, and the request's access control list applies."""
+    return lambda row: owned(row, object_type, made, acl_field)
+
+
+def permitted(rows: list[Endpoint], rules: dict[str, Rule]) -> list[Endpoint]:
+    """A service's table with its permission rules applied: ``rules`` by ``"METHOD path"`` of the rows (every
+    version of a path alike). One declaration per service, beside its table, so a row added later is not
+    touched; a rule naming no row is a mistake, refused at import."""
+    unused = set(rules) - {f"{row.method} {row.path}" for row in rows}
+    if unused:
+        raise ValueError(f"permission rules for rows that do not exist: {sorted(unused)}")
+    return [rules[key](row) if (key := f"{row.method} {row.path}") in rules else row for row in rows]

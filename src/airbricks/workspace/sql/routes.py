@@ -24,6 +24,7 @@ from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue, NotFound, NotImplementedOnLocal
 from airbricks.workspace.pagination import page_tokens
 from airbricks.workspace.params import Params
+from airbricks.workspace.permissions.guard import Rule, creates, field, need, path_param, permitted, shows
 from airbricks.workspace.server.http import Endpoint, call, page_window, read_body, read_params, workspace
 from airbricks.workspace.server.openapi import INT, STR, obj
 from airbricks.workspace.sql.statements import wait_seconds
@@ -306,3 +307,30 @@ ROUTES: list[Endpoint] = [
     Endpoint("POST", "/sql/1.0/warehouses/{warehouse_id}", thrift),
     Endpoint("POST", "/sql/1.0/endpoints/{warehouse_id}", thrift),
 ]
+
+
+def _warehouse_rules(group: str, list_key: str) -> dict[str, Rule]:
+    base, on_it = f"/api/2.0/sql/{group}", path_param("warehouses", "id")
+    return {
+        f"POST {base}": creates("warehouses", lambda _, answer: answer["id"], acl_field=None),
+        f"GET {base}": shows(list_key, "warehouses", "id"),
+        f"GET {base}/{{id}}": need(_USE, on_it),
+        f"POST {base}/{{id}}/start": need(_USE, on_it),
+        f"POST {base}/{{id}}/stop": need(_MANAGE, on_it),
+        f"POST {base}/{{id}}/edit": need(_MANAGE, on_it),
+        f"DELETE {base}/{{id}}": need(_MANAGE, on_it),
+    }
+
+
+#: Who may do what to a warehouse (:mod:`airbricks.workspace.permissions`): using it (statements, sessions, the
+#: connector's Thrift path) takes CAN_USE, stopping, editing and deleting it CAN_MANAGE.
+_USE, _MANAGE = "CAN_USE", "CAN_MANAGE"
+PERMISSIONS: dict[str, Rule] = {
+    **_warehouse_rules("warehouses", "warehouses"),
+    **_warehouse_rules("endpoints", "endpoints"),
+    "POST /api/2.0/sql/statements": need(_USE, field("warehouses", "warehouse_id")),
+    "POST /api/2.0/sql/sessions": need(_USE, field("warehouses", "warehouse_id")),
+    "POST /sql/1.0/warehouses/{warehouse_id}": need(_USE, path_param("warehouses", "warehouse_id")),
+    "POST /sql/1.0/endpoints/{warehouse_id}": need(_USE, path_param("warehouses", "warehouse_id")),
+}
+ROUTES = permitted(ROUTES, PERMISSIONS)

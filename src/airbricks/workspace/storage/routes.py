@@ -29,7 +29,10 @@ from airbricks.workspace.errors import (
     MaxNotebookSizeExceeded,
     NotImplementedOnLocal,
 )
+from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.params import Params
+from airbricks.workspace.permissions.guard import PATH as A_PATH
+from airbricks.workspace.permissions.guard import Rule, guarded, listed, need, permitted, workspace_path
 from airbricks.workspace.server.http import Call, Endpoint, call, read_params, workspace
 from airbricks.workspace.server.openapi import BOOL, INT, STR, enum
 from airbricks.workspace.storage import paths
@@ -175,7 +178,10 @@ async def workspace_import(request: Request) -> None:
             content = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidParameterValue("Invalid value for field 'content': it is not valid base64") from None
-    workspace(request).objects.import_(
+    ws = workspace(request)
+    if isinstance(params.raw("path"), str):  # the body is read here (JSON or a form): the check is here too
+        ws.permissions.check_path(caller(request), ws.objects.normalize(params.raw("path")), "CAN_EDIT")
+    ws.objects.import_(
         params.raw("path"), content, params.str("format"), params.str("language"), params.bool("overwrite")
     )
 
@@ -386,3 +392,16 @@ FILES_ROUTES = [
 ]
 
 ROUTES: list[Endpoint] = [*DBFS_ROUTES, *WORKSPACE_ROUTES, *FILES_ROUTES]
+
+#: Who may do what to a notebook, file or folder (:mod:`airbricks.workspace.permissions`, with inheritance from
+#: the folders above; ``import`` checks CAN_EDIT in its handler, where its body is read).
+PERMISSIONS: dict[str, Rule] = {
+    "GET " + WORKSPACE + "export": need("CAN_READ", workspace_path()),
+    "GET " + WORKSPACE + "get-status": need("CAN_READ", workspace_path()),
+    "GET " + WORKSPACE + "list": lambda row: listed(
+        guarded(row, "CAN_READ", workspace_path()), "objects", A_PATH, "path"
+    ),
+    "POST " + WORKSPACE + "mkdirs": need("CAN_EDIT", workspace_path()),
+    "POST " + WORKSPACE + "delete": need("CAN_MANAGE", workspace_path()),
+}
+ROUTES = permitted(ROUTES, PERMISSIONS)
