@@ -1,8 +1,9 @@
 """The object types the Permissions API manages and their permission levels, as Databricks defines them.
 
 Each type's levels are ordered from least to most: holding a level grants every level below it (a cluster's
-``CAN_MANAGE`` includes ``CAN_RESTART`` and ``CAN_ATTACH_TO``). A job's ``IS_OWNER`` ranks above ``CAN_MANAGE``;
-a warehouse's ``CAN_MONITOR`` includes ``CAN_USE``. One table, read by the model, the routes and the description.
+``CAN_MANAGE`` includes ``CAN_RESTART`` and ``CAN_ATTACH_TO``). A job's ``IS_OWNER`` ranks above
+``CAN_MANAGE``; a warehouse's ``CAN_MONITOR`` includes ``CAN_USE``, which includes ``CAN_VIEW``. One table,
+read by the model, the routes and the description.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ _JOB_LEVELS = (
     ("IS_OWNER", "Owns the job: everything Can Manage allows; the job runs as its owner by default"),
 )
 _WAREHOUSE_LEVELS = (
+    ("CAN_VIEW", "Can see the warehouse and its details"),
     ("CAN_USE", "Can use the warehouse: start it and run queries on it"),
     ("CAN_MONITOR", "Can use the warehouse and monitor its queries"),
     ("CAN_MANAGE", "Can use, edit, stop and delete the warehouse, and change its permissions"),

@@ -314,7 +314,7 @@ def _warehouse_rules(group: str, list_key: str) -> dict[str, Rule]:
     return {
         f"POST {base}": creates("warehouses", lambda _, answer: answer["id"], acl_field=None),
         f"GET {base}": shows(list_key, "warehouses", "id"),
-        f"GET {base}/{{id}}": need(_USE, on_it),
+        f"GET {base}/{{id}}": need("CAN_VIEW", on_it),
         f"POST {base}/{{id}}/start": need(_USE, on_it),
         f"POST {base}/{{id}}/stop": need(_MANAGE, on_it),
         f"POST {base}/{{id}}/edit": need(_MANAGE, on_it),
@@ -322,8 +322,8 @@ def _warehouse_rules(group: str, list_key: str) -> dict[str, Rule]:
     }
 
 
-#: Who may do what to a warehouse (:mod:`airbricks.workspace.permissions`): using it (statements, sessions, the
-#: connector's Thrift path) takes CAN_USE, stopping, editing and deleting it CAN_MANAGE.
+#: Who may do what to a warehouse (:mod:`airbricks.workspace.permissions`): seeing it takes CAN_VIEW; using it
+#: (statements, sessions, the connector's Thrift path) CAN_USE; stopping, editing and deleting it CAN_MANAGE.
 _USE, _MANAGE = "CAN_USE", "CAN_MANAGE"
 PERMISSIONS: dict[str, Rule] = {
     **_warehouse_rules("warehouses", "warehouses"),
