@@ -183,6 +183,18 @@ def shows(key: str, object_type: str, id_field: str) -> Rule:
     return lambda row: listed(row, key, object_type, id_field)
 
 
+def lists(level: str, locate: Locate, key: str, object_type: str, id_field: str) -> Rule:
+    """The row needs ``level`` on what ``locate`` finds, and lists objects a non-admin sees only some of."""
+    return lambda row: listed(guarded(row, level, locate), key, object_type, id_field)
+
+
+def require_path(request: Request, path: Any, level: str) -> None:
+    """For a handler that reads its own body (``workspace/import``, JSON or a form): ``level`` on ``path``."""
+    ws = workspace(request)
+    if isinstance(path, str) and path:
+        ws.permissions.check_path(caller(request), ws.objects.normalize(path), level)
+
+
 def creates(object_type: str, made: Made, acl_field: str | None = "access_control_list") -> Rule:
     """The row creates an object: the caller owns it, and the request's access control list applies."""
     return lambda row: owned(row, object_type, made, acl_field)

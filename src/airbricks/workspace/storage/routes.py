@@ -29,10 +29,8 @@ from airbricks.workspace.errors import (
     MaxNotebookSizeExceeded,
     NotImplementedOnLocal,
 )
-from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.params import Params
-from airbricks.workspace.permissions.guard import PATH as A_PATH
-from airbricks.workspace.permissions.guard import Rule, guarded, listed, need, permitted, workspace_path
+from airbricks.workspace.permissions import guard
 from airbricks.workspace.server.http import Call, Endpoint, call, read_params, workspace
 from airbricks.workspace.server.openapi import BOOL, INT, STR, enum
 from airbricks.workspace.storage import paths
@@ -178,10 +176,8 @@ async def workspace_import(request: Request) -> None:
             content = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidParameterValue("Invalid value for field 'content': it is not valid base64") from None
-    ws = workspace(request)
-    if isinstance(params.raw("path"), str):  # the body is read here (JSON or a form): the check is here too
-        ws.permissions.check_path(caller(request), ws.objects.normalize(params.raw("path")), "CAN_EDIT")
-    ws.objects.import_(
+    guard.require_path(request, params.raw("path"), "CAN_EDIT")  # the body is read here: so is the check
+    workspace(request).objects.import_(
         params.raw("path"), content, params.str("format"), params.str("language"), params.bool("overwrite")
     )
 
@@ -392,16 +388,13 @@ FILES_ROUTES = [
 ]
 
 ROUTES: list[Endpoint] = [*DBFS_ROUTES, *WORKSPACE_ROUTES, *FILES_ROUTES]
-
-#: Who may do what to a notebook, file or folder (:mod:`airbricks.workspace.permissions`, with inheritance from
-#: the folders above; ``import`` checks CAN_EDIT in its handler, where its body is read).
-PERMISSIONS: dict[str, Rule] = {
-    "GET " + WORKSPACE + "export": need("CAN_READ", workspace_path()),
-    "GET " + WORKSPACE + "get-status": need("CAN_READ", workspace_path()),
-    "GET " + WORKSPACE + "list": lambda row: listed(
-        guarded(row, "CAN_READ", workspace_path()), "objects", A_PATH, "path"
-    ),
-    "POST " + WORKSPACE + "mkdirs": need("CAN_EDIT", workspace_path()),
-    "POST " + WORKSPACE + "delete": need("CAN_MANAGE", workspace_path()),
+#: Who may do what to a workspace object (inherited from folders; ``import`` checks in its handler, after its body).
+_AT = guard.workspace_path()
+PERMISSIONS: dict[str, guard.Rule] = {
+    f"GET {WORKSPACE}export": guard.need("CAN_READ", _AT),
+    f"GET {WORKSPACE}get-status": guard.need("CAN_READ", _AT),
+    f"GET {WORKSPACE}list": guard.lists("CAN_READ", _AT, "objects", guard.PATH, "path"),
+    f"POST {WORKSPACE}mkdirs": guard.need("CAN_EDIT", _AT),
+    f"POST {WORKSPACE}delete": guard.need("CAN_MANAGE", _AT),
 }
-ROUTES = permitted(ROUTES, PERMISSIONS)
+ROUTES = guard.permitted(ROUTES, PERMISSIONS)
