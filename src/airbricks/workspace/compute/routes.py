@@ -19,7 +19,7 @@ from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
 from airbricks.workspace.pagination import page_tokens, paginate
 from airbricks.workspace.params import Params
-from airbricks.workspace.permissions.guard import Rule, creates, field, need, permitted, shows
+from airbricks.workspace.permissions.guard import Rule, creates, field, need, shows
 from airbricks.workspace.server.http import Call, Endpoint, Schema, call, page_offset, read_params, workspace
 from airbricks.workspace.server.openapi import INT, STR, STRS, TAGS, enum, obj
 
@@ -313,4 +313,3 @@ PERMISSIONS: dict[str, Rule] = {
         )
     },
 }
-ROUTES = permitted(ROUTES, PERMISSIONS)

@@ -24,7 +24,7 @@ from airbricks.workspace.jobs.schemas import JOB_SETTINGS, TASKS
 from airbricks.workspace.jobs.task_settings import DEFAULT_TASK_KEY, key_from_name, lift_legacy_task
 from airbricks.workspace.pagination import Page, page_tokens
 from airbricks.workspace.params import Params, coerce_numbers
-from airbricks.workspace.permissions.guard import Locate, Rule, Target, creates, field, need, permitted, run, shows
+from airbricks.workspace.permissions.guard import Locate, Rule, Target, creates, field, need, run, shows
 from airbricks.workspace.server.http import Endpoint, call, page_offset, page_window, read_params, workspace
 from airbricks.workspace.server.openapi import BOOL, INT, STR, STRS, TAGS
 
@@ -334,4 +334,3 @@ PERMISSIONS: dict[str, Rule] = {
     "POST " + PATH + "runs/cancel-all": need(_MANAGE_RUN, Locate(_job_or_everything)),
     "POST " + PATH + "runs/delete": need(_MANAGE_RUN, run()),
 }
-ROUTES = permitted(ROUTES, PERMISSIONS)

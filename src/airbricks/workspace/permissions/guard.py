@@ -201,9 +201,9 @@ def creates(object_type: str, made: Made, acl_field: str | None = "access_contro
 
 
 def permitted(rows: list[Endpoint], rules: dict[str, Rule]) -> list[Endpoint]:
-    """A service's table with its permission rules applied: ``rules`` by ``"METHOD path"`` of the rows (every
-    version of a path alike). One declaration per service, beside its table, so a row added later is not
-    touched; a rule naming no row is a mistake, refused at import."""
+    """The route tables with the permission rules applied: ``rules`` by ``"METHOD path"`` of the rows (every
+    version of a path alike). Each service declares its rules once, beside its table, so a row added later is
+    not touched; a rule naming no row is a mistake, refused when the application is made."""
     unused = set(rules) - {f"{row.method} {row.path}" for row in rows}
     if unused:
         raise ValueError(f"permission rules for rows that do not exist: {sorted(unused)}")

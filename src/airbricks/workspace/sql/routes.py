@@ -24,7 +24,7 @@ from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue, NotFound, NotImplementedOnLocal
 from airbricks.workspace.pagination import page_tokens
 from airbricks.workspace.params import Params
-from airbricks.workspace.permissions.guard import Rule, creates, field, need, path_param, permitted, shows
+from airbricks.workspace.permissions.guard import Rule, creates, field, need, path_param, shows
 from airbricks.workspace.server.http import Endpoint, call, page_window, read_body, read_params, workspace
 from airbricks.workspace.server.openapi import INT, STR, obj
 from airbricks.workspace.sql.statements import wait_seconds
@@ -333,4 +333,3 @@ PERMISSIONS: dict[str, Rule] = {
     "POST /sql/1.0/warehouses/{warehouse_id}": need(_USE, path_param("warehouses", "warehouse_id")),
     "POST /sql/1.0/endpoints/{warehouse_id}": need(_USE, path_param("warehouses", "warehouse_id")),
 }
-ROUTES = permitted(ROUTES, PERMISSIONS)

@@ -397,4 +397,3 @@ PERMISSIONS: dict[str, guard.Rule] = {
     f"POST {WORKSPACE}mkdirs": guard.need("CAN_EDIT", _AT),
     f"POST {WORKSPACE}delete": guard.need("CAN_MANAGE", _AT),
 }
-ROUTES = guard.permitted(ROUTES, PERMISSIONS)
