@@ -84,7 +84,7 @@ class Workspace:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.token = load_or_create_token(data_dir, config.token)
         #: Sign-in links and browser sessions of the web UI (in memory: a restart signs browsers out).
-        self.ui_sessions = Sessions(self.token)
+        self.ui_sessions = Sessions(self.token, authenticate=lambda token: self.identity.authenticate(token))
         store = Store(data_dir / "state.db")
         self.shared = Shared(
             config=config,
