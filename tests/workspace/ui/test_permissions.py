@@ -69,6 +69,11 @@ def test_a_second_user_signs_in_and_sees_and_does_only_what_it_may(local_ws: Any
         assert _button(local_ws, browser, "2.0/clusters/delete", {"cluster_id": cluster}).status_code == 200
         refused = _button(local_ws, browser, "2.0/clusters/permanent-delete", {"cluster_id": cluster})
         assert refused.status_code == 403 and "Manage permissions" in refused.json()["message"]
+        # a sign-in link asked for with a user's token signs in as that user, never as the admin
+        link = requests.post(
+            f"{local_ws.url}/api/2.0/airbricks/ui/login-links", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()["url"]
+        assert f'id="viewer">{name}<' in requests.get(link, timeout=10).text
         # the workspace's user, signed in through the printed link, is an admin
         admin = _sign_in(local_ws, local_ws.token)
         assert admin.get(f"{local_ws.url}/ui/clusters/{cluster}", timeout=10).status_code == 200

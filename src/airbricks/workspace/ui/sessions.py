@@ -50,24 +50,23 @@ class Sessions:
         self._api_token = api_token.encode()
         self._authenticate = authenticate
         self._max = max_sessions
-        self._login_tokens: set[str] = set()
+        #: Unused login tokens, each with the API token its session will act with.
+        self._login_tokens: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def new_login_token(self) -> str:
-        """A token that signs one browser in, once."""
+    def new_login_token(self, as_token: str | None = None) -> str:
+        """A token that signs one browser in, once: as ``as_token``'s principal (default: the workspace's user)."""
         token = secrets.token_urlsafe(24)
         with self._lock:
-            self._login_tokens.add(token)
+            self._login_tokens[token] = as_token or self._api_token.decode()
         return token
 
     def redeem(self, login_token: str) -> Session | None:
         """A new session for an unused login token (which is then spent), else None."""
         with self._lock:
-            if login_token not in self._login_tokens:
-                return None
-            self._login_tokens.discard(login_token)
-            return self._open(self._api_token.decode())
+            as_token = self._login_tokens.pop(login_token, None)
+            return None if as_token is None else self._open(as_token)
 
     def sign_in_with_api_token(self, api_token: str) -> Session | None:
         """The sign-in form's path: a session as whoever the token names (the workspace's user, or a user or
