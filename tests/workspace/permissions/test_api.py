@@ -207,6 +207,13 @@ def test_a_users_own_job_is_theirs_and_runs_as_them(sdk: WorkspaceClient, bob: U
         admin = sdk.current_user.me().user_name
         with pytest.raises(PermissionDenied, match=f"cannot set run_as to {admin}"):
             bob.client.jobs.create(name="as-admin", tasks=[task], run_as=jobs.JobRunAs(user_name=admin))
+        cluster = sdk.clusters.create(cluster_name="not-bobs", **CLUSTER).cluster_id
+        try:  # a task on a cluster the user may not attach to
+            on_it = jobs.SubmitTask(task_key="t", existing_cluster_id=cluster, notebook_task=task.notebook_task)
+            with pytest.raises(PermissionDenied, match=f"Attach To permissions on cluster {cluster}"):
+                bob.client.jobs.submit(run_name="on-admins-cluster", tasks=[on_it])
+        finally:
+            sdk.clusters.permanent_delete(cluster)
     finally:
         sdk.jobs.delete(job)
 

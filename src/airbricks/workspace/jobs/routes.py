@@ -52,17 +52,21 @@ def _settings(body: dict[str, Any]) -> dict[str, Any]:
     return lift_legacy_task(coerce_numbers(settings), DEFAULT_TASK_KEY)
 
 
-def _check_run_as(who: Principal, settings: dict[str, Any] | None) -> None:
-    """Only admins make a job run as another principal: anyone else's ``run_as`` is themselves."""
-    run_as = (settings or {}).get("run_as")
-    if who.is_admin or not isinstance(run_as, dict):
+def _check_settings(ws: Workspace, who: Principal, settings: dict[str, Any] | None) -> None:
+    """What a non-admin's job settings may name: ``run_as`` only themselves (admins make a job run as another
+    principal), and only existing clusters they may attach to."""
+    if who.is_admin or not settings:
         return
-    name = run_as.get("user_name") or run_as.get("service_principal_name")
+    run_as = settings.get("run_as")
+    name = (run_as.get("user_name") or run_as.get("service_principal_name")) if isinstance(run_as, dict) else None
     if name and name != who.name:
         raise PermissionDenied(
             f"User {who.name} cannot set run_as to {str(name)[:100]}: only workspace admins can make a job run as "
             "another user or service principal"
         )
+    for task in settings.get("tasks") or []:
+        if isinstance(task, dict) and isinstance(task.get("existing_cluster_id"), str):
+            ws.permissions.check(who, "clusters", task["existing_cluster_id"], "CAN_ATTACH_TO")
 
 
 def _page_answer(key: str, page: Page[dict[str, Any]]) -> dict[str, Any]:
@@ -77,7 +81,7 @@ def _page_answer(key: str, page: Page[dict[str, Any]]) -> dict[str, Any]:
 async def _create(request: Request) -> dict[str, Any]:
     """The caller creates the job: it is its creator and owner, and (without ``run_as``) whom its runs act as."""
     who, settings = caller(request), _settings((await read_params(request)).data)
-    _check_run_as(who, settings)
+    _check_settings(workspace(request), who, settings)
     return {"job_id": workspace(request).jobs.create(settings, creator=who.name)}
 
 
@@ -99,14 +103,14 @@ def _list_jobs(ws: Workspace, p: Params) -> dict[str, Any]:
 async def _reset(request: Request) -> None:
     p = await read_params(request)
     settings = _settings(p.dict("new_settings", required=True) or {})
-    _check_run_as(caller(request), settings)
+    _check_settings(workspace(request), caller(request), settings)
     workspace(request).jobs.reset(_job_id(p), settings)
 
 
 async def _update(request: Request) -> None:
     p = await read_params(request)
     new_settings = p.dict("new_settings")
-    _check_run_as(caller(request), new_settings)
+    _check_settings(workspace(request), caller(request), new_settings)
     settings = {k: v for k, v in new_settings.items() if k != "access_control_list"} if new_settings else None
     workspace(request).jobs.update(
         _job_id(p), coerce_numbers(settings) if settings else None, p.list("fields_to_remove")
@@ -139,6 +143,7 @@ async def _submit(request: Request) -> dict[str, Any]:
     p = await read_params(request)
     body = coerce_numbers({k: v for k, v in p.data.items() if k != "access_control_list"})
     settings = lift_legacy_task(body, key_from_name(p.str("run_name")))
+    _check_settings(workspace(request), caller(request), {"tasks": settings.get("tasks")})
     return workspace(request).jobs.submit(
         tasks=settings["tasks"],
         run_name=p.str("run_name"),
