@@ -126,6 +126,7 @@ class Workspace:
                 "clusters": lambda ident: self.clusters.get(ident),
                 "jobs": lambda ident: self.jobs.get(ident),
                 "warehouses": lambda ident: self.warehouses.get(ident),
+                "repos": lambda ident: self.repos.get(ident),
             },
         )
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)

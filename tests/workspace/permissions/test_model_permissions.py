@@ -123,6 +123,8 @@ def test_unknown_and_absent_types_and_missing_ids(ws: Workspace) -> None:
         ws.permissions.get(me, "pipelines", "1")
     with pytest.raises(ResourceDoesNotExist, match="Notebook 12 does not exist"):
         ws.permissions.get(me, "notebooks", "12")
+    with pytest.raises(ResourceDoesNotExist):  # a Git folder is named by its Repos API id
+        ws.permissions.get(me, "repos", "12")
     levels = ws.permissions.levels(me, "clusters", ws.clusters.create(SPEC))["permission_levels"]
     assert [level["permission_level"] for level in levels] == ["CAN_ATTACH_TO", "CAN_RESTART", "CAN_MANAGE"]
 

@@ -24,7 +24,7 @@ KIND = "acl"
 #: The fields of an access control entry that name its principal, as the API spells them.
 PRINCIPAL_FIELDS = ("user_name", "group_name", "service_principal_name")
 #: Workspace object types (``get-status``'s ``object_type``) as the Permissions API names them.
-TREE_TYPES = {"NOTEBOOK": "notebooks", "DIRECTORY": "directories", "REPO": "repos"}
+TREE_TYPES = {"NOTEBOOK": "notebooks", "DIRECTORY": "directories"}
 
 
 @dataclass(frozen=True)

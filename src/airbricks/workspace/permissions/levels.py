@@ -83,7 +83,8 @@ WAREHOUSES = ObjectType("warehouses", "warehouse", "/sql/warehouses/", _WAREHOUS
 NOTEBOOKS = ObjectType("notebooks", "notebook", "/notebooks/", _NOTEBOOK_LEVELS, "CAN_MANAGE", in_tree=True)
 DIRECTORIES = ObjectType("directories", "directory", "/directories/", _NOTEBOOK_LEVELS, "CAN_MANAGE", in_tree=True)
 FILES = ObjectType("files", "file", "/files/", _NOTEBOOK_LEVELS, "CAN_MANAGE", in_tree=True)
-REPOS = ObjectType("repos", "repo", "/repos/", _NOTEBOOK_LEVELS, "CAN_MANAGE", in_tree=True)
+#: Git folders are addressed by their Repos API id (not a workspace object id); their ACL is kept and shown.
+REPOS = ObjectType("repos", "repo", "/repos/", _NOTEBOOK_LEVELS, "CAN_MANAGE")
 
 #: Every type served, by the name requests use (``sql/warehouses`` is the older path of ``warehouses``).
 TYPES: dict[str, ObjectType] = {
