@@ -317,3 +317,40 @@ def test_the_generic_permissions_api(sdk: WorkspaceClient, bob: User) -> None:
             bob.client.permissions.set("clusters", cluster, access_control_list=[])
     finally:
         sdk.clusters.permanent_delete(cluster)
+
+
+def test_access_control_list_on_create_and_inside_reset_settings(sdk: WorkspaceClient, bob: User) -> None:
+    """jobs/create takes it beside the settings; the provider's workflow task group sends it inside
+    ``new_settings`` of jobs/reset: both apply, and neither becomes a job setting."""
+    task = jobs.Task(task_key="t", notebook_task=jobs.NotebookTask(notebook_path="/Shared/nowhere"))
+    view = jobs.JobAccessControlRequest(user_name=bob.name, permission_level=jobs.JobPermissionLevel.CAN_VIEW)
+    job = sdk.jobs.create(name="shared-at-birth", tasks=[task], access_control_list=[view]).job_id
+    other = sdk.jobs.create(name="shared-on-reset", tasks=[task]).job_id
+    try:
+        assert bob.client.jobs.get(job).settings.name == "shared-at-birth"
+        with pytest.raises(PermissionDenied):
+            bob.client.jobs.get(other)
+        settings = {
+            "name": "shared-on-reset",
+            "tasks": [task.as_dict()],
+            "access_control_list": [
+                {"user_name": bob.name, "permission_level": "CAN_MANAGE_RUN"},
+            ],
+        }
+        sdk.api_client.do("POST", "/api/2.1/jobs/reset", body={"job_id": other, "new_settings": settings})
+        got = bob.client.jobs.get(other)
+        assert got.settings.name == "shared-on-reset" and "access_control_list" not in got.settings.as_dict()
+        with pytest.raises(BadRequest, match=r"UserName\(nobody@example.com\) does not exist"):
+            sdk.jobs.create(
+                name="bad",
+                tasks=[task],
+                access_control_list=[
+                    jobs.JobAccessControlRequest(
+                        user_name="nobody@example.com", permission_level=jobs.JobPermissionLevel.CAN_VIEW
+                    )
+                ],
+            )
+        assert "bad" not in {j.settings.name for j in sdk.jobs.list(name="bad")}  # nothing was made
+    finally:
+        sdk.jobs.delete(job)
+        sdk.jobs.delete(other)
