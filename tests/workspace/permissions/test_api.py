@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import requests
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import BadRequest, NotFound, PermissionDenied
 from databricks.sdk.service import jobs
@@ -230,6 +231,13 @@ def test_warehouses_need_a_level_and_statements_need_can_use(sdk: WorkspaceClien
         with pytest.raises(PermissionDenied, match="Use permissions on warehouse"):
             bob.client.statement_execution.execute_statement(statement="SELECT 1", warehouse_id=warehouse)
         assert warehouse not in {w.id for w in bob.client.warehouses.list()}
+        thrift = requests.post(  # the SQL connector's path: refused before any Thrift is read
+            f"{bob.client.config.host}/sql/1.0/warehouses/{warehouse}",
+            data=b"\x80\x01",
+            headers={"Authorization": f"Bearer {bob.client.config.token}"},
+            timeout=10,
+        )
+        assert thrift.status_code == 403 and thrift.json()["error_code"] == "PERMISSION_DENIED"
         statement = sdk.statement_execution.execute_statement(
             statement="SELECT 1", warehouse_id=warehouse, wait_timeout="0s"
         ).statement_id
