@@ -130,7 +130,19 @@ WORKSPACE = SRC / PACKAGE / "workspace"
 #: Only what every service shares stays at the workspace's root.
 MAX_ROOT_MODULES = 12
 #: Each service package declares its endpoints in one table, ``ROUTES`` in its ``routes.py``.
-SERVICES = ("catalog", "compute", "faults", "identity", "jobs", "repos", "secrets", "sql", "storage", "ui")
+SERVICES = (
+    "catalog",
+    "compute",
+    "faults",
+    "identity",
+    "jobs",
+    "permissions",
+    "repos",
+    "secrets",
+    "sql",
+    "storage",
+    "ui",
+)
 
 
 def test_workspace_root_holds_only_shared_modules() -> None:

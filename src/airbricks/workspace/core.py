@@ -32,6 +32,7 @@ from airbricks.workspace.jobs.jobs import Jobs
 from airbricks.workspace.jobs.run_as import RunIdentity
 from airbricks.workspace.jobs.runs import Runs
 from airbricks.workspace.jobs.scheduler import Scheduler
+from airbricks.workspace.permissions.acls import Permissions
 from airbricks.workspace.repos.git import GitRepos
 from airbricks.workspace.repos.repos import Repos
 from airbricks.workspace.secrets.scopes import SecretScopes
@@ -85,7 +86,7 @@ class Workspace:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.token = load_or_create_token(data_dir, config.token)
         #: Sign-in links and browser sessions of the web UI (in memory: a restart signs browsers out).
-        self.ui_sessions = Sessions(self.token)
+        self.ui_sessions = Sessions(self.token, authenticate=lambda token: self.identity.authenticate(token))
         store = Store(data_dir / "state.db")
         self.shared = Shared(
             config=config,
@@ -119,6 +120,18 @@ class Workspace:
         self.git = GitRepos(self.shared.data_dir / "git")
         self.repos = Repos(self.shared, self.objects, self.git)
         self.objects.mkdirs(f"/Users/{self.identity.user_name}")
+        # Who may act on what; the objects' own models answer whether an id exists (late-bound: made below).
+        self.permissions = Permissions(
+            self.shared,
+            directory=self.identity,
+            tree=self.objects,
+            exists={
+                "clusters": lambda ident: self.clusters.get(ident),
+                "jobs": lambda ident: self.jobs.get(ident),
+                "warehouses": lambda ident: self.warehouses.get(ident),
+                "repos": lambda ident: self.repos.get(ident),
+            },
+        )
         self.local_paths = LocalPaths(self.dbfs, self.volumes, self.objects)
         self.contexts = Contexts(self.shared, self.clusters, self.local_paths)
         self.libraries = Libraries(self.shared, clusters=self.clusters, local_paths=self.local_paths)

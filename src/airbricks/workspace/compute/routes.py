@@ -19,6 +19,7 @@ from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
 from airbricks.workspace.pagination import page_tokens, paginate
 from airbricks.workspace.params import Params
+from airbricks.workspace.permissions.guard import Rule, creates, field, need, shows
 from airbricks.workspace.server.http import Call, Endpoint, Schema, call, page_offset, read_params, workspace
 from airbricks.workspace.server.openapi import INT, STR, STRS, TAGS, enum, obj
 
@@ -278,3 +279,37 @@ ROUTES: list[Endpoint] = [
     ),
     call("POST", "/api/{version}/commands/cancel", cancel, versions=COMMANDS),
 ]
+
+#: Who may do what to a cluster (:mod:`airbricks.workspace.permissions`): each row's level on the cluster its
+#: ``cluster_id`` (the command API: ``clusterId``) names; terminating takes CAN_RESTART, as on Databricks.
+_ATTACH, _RESTART, _MANAGE = "CAN_ATTACH_TO", "CAN_RESTART", "CAN_MANAGE"
+_ON_CLUSTER, _ON_CONTEXT = field("clusters", "cluster_id"), field("clusters", "clusterId")
+_C = "/api/{version}/clusters/"
+PERMISSIONS: dict[str, Rule] = {
+    "POST " + _C + "create": creates("clusters", lambda _, answer: answer["cluster_id"], acl_field=None),
+    "GET " + _C + "list": shows("clusters", "clusters", "cluster_id"),
+    "GET " + _C + "get": need(_ATTACH, _ON_CLUSTER),
+    "POST " + _C + "events": need(_ATTACH, _ON_CLUSTER),
+    "POST " + _C + "start": need(_RESTART, _ON_CLUSTER),
+    "POST " + _C + "restart": need(_RESTART, _ON_CLUSTER),
+    "POST " + _C + "delete": need(_RESTART, _ON_CLUSTER),
+    "POST " + _C + "permanent-delete": need(_MANAGE, _ON_CLUSTER),
+    "POST " + _C + "edit": need(_MANAGE, _ON_CLUSTER),
+    "POST " + _C + "resize": need(_MANAGE, _ON_CLUSTER),
+    "GET /api/2.0/airbricks/clusters": shows("clusters", "clusters", "cluster_id"),
+    "POST /api/{version}/libraries/install": need(_MANAGE, _ON_CLUSTER),
+    "POST /api/{version}/libraries/uninstall": need(_MANAGE, _ON_CLUSTER),
+    "GET /api/{version}/libraries/cluster-status": need(_ATTACH, _ON_CLUSTER),
+    "GET /api/{version}/libraries/all-cluster-statuses": shows("statuses", "clusters", "cluster_id"),
+    **{
+        f"{method} /api/{{version}}/{name}": need(_ATTACH, _ON_CONTEXT)
+        for method, name in (
+            ("POST", "contexts/create"),
+            ("GET", "contexts/status"),
+            ("POST", "contexts/destroy"),
+            ("POST", "commands/execute"),
+            ("GET", "commands/status"),
+            ("POST", "commands/cancel"),
+        )
+    },
+}

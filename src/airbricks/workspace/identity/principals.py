@@ -216,6 +216,15 @@ class Identity:
                     return self.principal_of(resource, doc["id"])
         return None
 
+    def exists(self, kind: str, name: str) -> bool:
+        """Whether an ACL entry's principal exists: ``kind`` is its field (``user_name``, ``group_name``,
+        ``service_principal_name``), ``name`` a userName, group displayName or applicationId."""
+        resource = {"user_name": "Users", "group_name": "Groups"}.get(kind, "ServicePrincipals")
+        if resource == "Groups" and name == USERS:
+            return True  # every principal is in ``users``, which SCIM does not list
+        with self.shared.lock:
+            return self._by_name(resource, name) is not None
+
     def view(self, resource: str, doc: dict[str, Any]) -> dict[str, Any]:
         """A resource as SCIM returns it: users and service principals list their groups."""
         out = dict(doc)

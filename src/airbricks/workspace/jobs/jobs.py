@@ -81,10 +81,12 @@ class Jobs:
 
     # -- jobs ----------------------------------------------------------------------------------------------
 
-    def create(self, settings: dict[str, Any], *, job_id: int | None = None) -> int:
+    def create(self, settings: dict[str, Any], *, job_id: int | None = None, creator: str | None = None) -> int:
         """``jobs/create``; ``job_id``: the id it must have (a workspace fixture's). The id counter then moves
-        past it, so ids minted later (jobs, one-time runs) never take it."""
+        past it, so ids minted later (jobs, one-time runs) never take it. ``creator`` (default: the workspace's
+        user) is its creator and, without ``run_as``, whom its runs act as."""
         complete = check_settings(complete_settings(settings), self.shared.now_ms())
+        creator = creator or self.shared.user_name
         with self.shared.lock:
             if job_id is not None and job_id in self.jobs:
                 raise ResourceAlreadyExists(f"Job {job_id} already exists.")
@@ -94,10 +96,8 @@ class Jobs:
             run_as = complete["run_as"] if isinstance(complete.get("run_as"), dict) else {}
             job = {
                 "job_id": jid,
-                "creator_user_name": self.shared.user_name,
-                "run_as_user_name": run_as.get("user_name")
-                or run_as.get("service_principal_name")
-                or self.shared.user_name,
+                "creator_user_name": creator,
+                "run_as_user_name": run_as.get("user_name") or run_as.get("service_principal_name") or creator,
                 "created_time": self.shared.now_ms(),
                 "settings": complete,
             }
@@ -240,8 +240,10 @@ class Jobs:
         timeout_seconds: int | None = None,
         idempotency_token: str | None = None,
         git_source: Any = None,
+        creator: str | None = None,
     ) -> dict[str, Any]:
-        """``runs/submit``: a one-time run (its own job id); the same run again for a known token."""
+        """``runs/submit``: a one-time run (its own job id); the same run again for a known token. It acts as
+        its ``creator`` (default: the workspace's user)."""
         valid = validate_tasks(tasks, job_cluster_keys(job_clusters))
         with self.shared.lock:
             known = self.runs.by_token(idempotency_token)
@@ -259,7 +261,7 @@ class Jobs:
                     token=idempotency_token,
                     widgets={},
                     python_params=None,
-                    creator=self.shared.user_name,
+                    creator=creator or self.shared.user_name,
                 )
             )
             return {"run_id": run.run_id}

@@ -13,13 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+
 from airbricks.workspace.core import Workspace
+from airbricks.workspace.errors import PermissionDenied
+from airbricks.workspace.identity.principals import Principal
+from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.jobs.paging import job_page, run_page
 from airbricks.workspace.jobs.schemas import JOB_SETTINGS, TASKS
 from airbricks.workspace.jobs.task_settings import DEFAULT_TASK_KEY, key_from_name, lift_legacy_task
 from airbricks.workspace.pagination import Page, page_tokens
 from airbricks.workspace.params import Params, coerce_numbers
-from airbricks.workspace.server.http import Endpoint, call, page_offset, page_window
+from airbricks.workspace.permissions.guard import Locate, Rule, Target, creates, field, need, run, shows
+from airbricks.workspace.server.http import Endpoint, call, page_offset, page_window, read_params, workspace
 from airbricks.workspace.server.openapi import BOOL, INT, STR, STRS, TAGS
 
 ALL = ("2.0", "2.1", "2.2")
@@ -41,7 +47,26 @@ def _run_id(params: Params) -> int:
 
 
 def _settings(body: dict[str, Any]) -> dict[str, Any]:
-    return lift_legacy_task(coerce_numbers(body), DEFAULT_TASK_KEY)
+    """Job settings from a request; its ``access_control_list`` is the permissions', not a setting."""
+    settings = {k: v for k, v in body.items() if k != "access_control_list"}
+    return lift_legacy_task(coerce_numbers(settings), DEFAULT_TASK_KEY)
+
+
+def _check_settings(ws: Workspace, who: Principal, settings: dict[str, Any] | None) -> None:
+    """What a non-admin's job settings may name: ``run_as`` only themselves (admins make a job run as another
+    principal), and only existing clusters they may attach to."""
+    if who.is_admin or not settings:
+        return
+    run_as = settings.get("run_as")
+    name = (run_as.get("user_name") or run_as.get("service_principal_name")) if isinstance(run_as, dict) else None
+    if name and name != who.name:
+        raise PermissionDenied(
+            f"User {who.name} cannot set run_as to {str(name)[:100]}: only workspace admins can make a job run as "
+            "another user or service principal"
+        )
+    for task in settings.get("tasks") or []:
+        if isinstance(task, dict) and isinstance(task.get("existing_cluster_id"), str):
+            ws.permissions.check(who, "clusters", task["existing_cluster_id"], "CAN_ATTACH_TO")
 
 
 def _page_answer(key: str, page: Page[dict[str, Any]]) -> dict[str, Any]:
@@ -53,8 +78,11 @@ def _page_answer(key: str, page: Page[dict[str, Any]]) -> dict[str, Any]:
 # -- jobs ------------------------------------------------------------------------------------------------------
 
 
-def _create(ws: Workspace, p: Params) -> dict[str, Any]:
-    return {"job_id": ws.jobs.create(_settings(p.data))}
+async def _create(request: Request) -> dict[str, Any]:
+    """The caller creates the job: it is its creator and owner, and (without ``run_as``) whom its runs act as."""
+    who, settings = caller(request), _settings((await read_params(request)).data)
+    _check_settings(workspace(request), who, settings)
+    return {"job_id": workspace(request).jobs.create(settings, creator=who.name)}
 
 
 def _get_job(ws: Workspace, p: Params) -> dict[str, Any]:
@@ -72,13 +100,21 @@ def _list_jobs(ws: Workspace, p: Params) -> dict[str, Any]:
     return _page_answer("jobs", page)
 
 
-def _reset(ws: Workspace, p: Params) -> None:
-    ws.jobs.reset(_job_id(p), _settings(p.dict("new_settings", required=True) or {}))
+async def _reset(request: Request) -> None:
+    p = await read_params(request)
+    settings = _settings(p.dict("new_settings", required=True) or {})
+    _check_settings(workspace(request), caller(request), settings)
+    workspace(request).jobs.reset(_job_id(p), settings)
 
 
-def _update(ws: Workspace, p: Params) -> None:
+async def _update(request: Request) -> None:
+    p = await read_params(request)
     new_settings = p.dict("new_settings")
-    ws.jobs.update(_job_id(p), coerce_numbers(new_settings) if new_settings else None, p.list("fields_to_remove"))
+    _check_settings(workspace(request), caller(request), new_settings)
+    settings = {k: v for k, v in new_settings.items() if k != "access_control_list"} if new_settings else None
+    workspace(request).jobs.update(
+        _job_id(p), coerce_numbers(settings) if settings else None, p.list("fields_to_remove")
+    )
 
 
 def _delete(ws: Workspace, p: Params) -> None:
@@ -102,16 +138,20 @@ def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
 # -- runs ------------------------------------------------------------------------------------------------------
 
 
-def _submit(ws: Workspace, p: Params) -> dict[str, Any]:
-    body = coerce_numbers(p.data)
+async def _submit(request: Request) -> dict[str, Any]:
+    """A one-time run that acts as its caller (who owns it, with the request's ``access_control_list``)."""
+    p = await read_params(request)
+    body = coerce_numbers({k: v for k, v in p.data.items() if k != "access_control_list"})
     settings = lift_legacy_task(body, key_from_name(p.str("run_name")))
-    return ws.jobs.submit(
+    _check_settings(workspace(request), caller(request), {"tasks": settings.get("tasks")})
+    return workspace(request).jobs.submit(
         tasks=settings["tasks"],
         run_name=p.str("run_name"),
         job_clusters=body.get("job_clusters"),
         timeout_seconds=p.int("timeout_seconds", minimum=0),
         idempotency_token=p.str("idempotency_token", max_length=IDEMPOTENCY_TOKEN_MAX),
         git_source=body.get("git_source"),
+        creator=caller(request).name,
     )
 
 
@@ -184,14 +224,14 @@ PATH = "/api/{version}/jobs/"
 RUN_ID = {"run_id": INT}
 
 ROUTES: list[Endpoint] = [
-    call("POST", PATH + "create", _create, versions=ALL, fields=JOB_SETTINGS, doc_version=DOC),
+    Endpoint("POST", PATH + "create", _create, ALL, fields=JOB_SETTINGS, doc_version=DOC),
     call(
         "GET", PATH + "get", _get_job, versions=UNPAGED, fields={"job_id": INT}, required=("job_id",), doc_version=DOC
     ),
     call("GET", PATH + "get", _get_job_paged, versions=("2.2",)),
     call("GET", PATH + "list", _list_jobs, versions=ALL),
-    call("POST", PATH + "reset", _reset, versions=ALL),
-    call("POST", PATH + "update", _update, versions=ALL),
+    Endpoint("POST", PATH + "reset", _reset, ALL),
+    Endpoint("POST", PATH + "update", _update, ALL),
     call("POST", PATH + "delete", _delete, versions=ALL),
     call(
         "POST",
@@ -202,11 +242,11 @@ ROUTES: list[Endpoint] = [
         required=("job_id",),
         doc_version=DOC,
     ),
-    call(
+    Endpoint(
         "POST",
         PATH + "runs/submit",
         _submit,
-        versions=ALL,
+        ALL,
         fields={"run_name": STR, "tasks": TASKS, "timeout_seconds": INT, "idempotency_token": STR},
         doc_version=DOC,
     ),
@@ -258,3 +298,44 @@ ROUTES: list[Endpoint] = [
     call("POST", PATH + "runs/cancel-all", _cancel_all, versions=ALL),
     call("POST", PATH + "runs/delete", _delete_run, versions=ALL),
 ]
+
+
+def _job_or_everything(_: Workspace, request: Request, params: Params) -> Target | None:
+    """``runs/cancel-all``'s target: one job's runs, or (no ``job_id``) every run, which only admins may cancel."""
+    if "job_id" in params:
+        return Target("jobs", str(params.raw("job_id")))
+    raise PermissionDenied(
+        f"User {caller(request).name} cannot cancel every run of the workspace: only workspace admins can; "
+        "pass job_id to cancel the runs of one job"
+    )
+
+
+def _acl_in_settings(params: Params) -> Any:
+    """The ACL ``jobs/reset``/``update`` carry (the provider sends it inside ``new_settings``)."""
+    settings = params.raw("new_settings")
+    inside = settings.get("access_control_list") if isinstance(settings, dict) else None
+    return inside if inside is not None else params.raw("access_control_list")
+
+
+#: Who may do what to a job and its runs (:mod:`airbricks.workspace.permissions`): a run is seen and managed
+#: through its job's ACL (a one-time run has its own, under its job id).
+_VIEW, _MANAGE_RUN, _MANAGE = "CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE"
+_ON_JOB = field("jobs", "job_id")
+PERMISSIONS: dict[str, Rule] = {
+    "POST " + PATH + "create": creates("jobs", lambda _, answer: str(answer["job_id"])),
+    "GET " + PATH + "get": need(_VIEW, _ON_JOB),
+    "GET " + PATH + "list": shows("jobs", "jobs", "job_id"),
+    "POST " + PATH + "reset": need(_MANAGE, _ON_JOB, _acl_in_settings),
+    "POST " + PATH + "update": need(_MANAGE, _ON_JOB, _acl_in_settings),
+    "POST " + PATH + "delete": need(_MANAGE, _ON_JOB),
+    "POST " + PATH + "run-now": need(_MANAGE_RUN, _ON_JOB),
+    "POST " + PATH + "runs/submit": creates("jobs", lambda ws, answer: str(ws.runs.find(answer["run_id"]).run.job_id)),
+    "GET " + PATH + "runs/get": need(_VIEW, run()),
+    "GET " + PATH + "runs/get-output": need(_VIEW, run()),
+    "GET " + PATH + "runs/export": need(_VIEW, run()),
+    "GET " + PATH + "runs/list": shows("runs", "jobs", "job_id"),
+    "POST " + PATH + "runs/repair": need(_MANAGE_RUN, run()),
+    "POST " + PATH + "runs/cancel": need(_MANAGE_RUN, run()),
+    "POST " + PATH + "runs/cancel-all": need(_MANAGE_RUN, Locate(_job_or_everything)),
+    "POST " + PATH + "runs/delete": need(_MANAGE_RUN, run()),
+}

@@ -20,6 +20,8 @@ from airbricks.workspace.errors import DatabricksError
 from airbricks.workspace.faults import routes as faults_routes
 from airbricks.workspace.identity import routes as identity_routes
 from airbricks.workspace.jobs import routes as jobs_routes
+from airbricks.workspace.permissions import routes as permissions_routes
+from airbricks.workspace.permissions.guard import Rule, permitted
 from airbricks.workspace.repos import routes as repos_routes
 from airbricks.workspace.secrets import routes as secrets_routes
 from airbricks.workspace.server.http import Endpoint, mount
@@ -71,7 +73,16 @@ SERVICES: tuple[list[Endpoint], ...] = (
     identity_routes.ROUTES,
     secrets_routes.ROUTES,
     settings_routes.ROUTES,
+    permissions_routes.ROUTES,
 )
+#: Who may call which row (each service's ``PERMISSIONS`` beside its ``ROUTES``: see
+#: :mod:`airbricks.workspace.permissions.guard`), applied to the rows they name when the tables are mounted.
+PERMISSIONS: dict[str, Rule] = {
+    **compute_routes.PERMISSIONS,
+    **jobs_routes.PERMISSIONS,
+    **sql_routes.PERMISSIONS,
+    **storage_routes.PERMISSIONS,
+}
 
 
 def _server_routes(workspace: Workspace, tables: list[Endpoint]) -> list[Endpoint]:
@@ -120,7 +131,7 @@ def create_app(workspace: Workspace) -> AuthAndFaults:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         return error_response(request, exc)
 
-    tables = [row for table in SERVICES for row in table]
+    tables = permitted([row for table in SERVICES for row in table], PERMISSIONS)
     mount(app.router, [*_server_routes(workspace, tables), *tables])
     ui = create_ui(workspace)
     outer = AuthAndFaults(app, workspace, routes=exact_routes(app), on_error=error_response, ui=ui)

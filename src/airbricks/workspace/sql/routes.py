@@ -24,6 +24,7 @@ from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue, NotFound, NotImplementedOnLocal
 from airbricks.workspace.pagination import page_tokens
 from airbricks.workspace.params import Params
+from airbricks.workspace.permissions.guard import Locate, Rule, Target, creates, field, need, path_param, shows
 from airbricks.workspace.server.http import Endpoint, call, page_window, read_body, read_params, workspace
 from airbricks.workspace.server.openapi import INT, STR, obj
 from airbricks.workspace.sql.statements import wait_seconds
@@ -306,3 +307,43 @@ ROUTES: list[Endpoint] = [
     Endpoint("POST", "/sql/1.0/warehouses/{warehouse_id}", thrift),
     Endpoint("POST", "/sql/1.0/endpoints/{warehouse_id}", thrift),
 ]
+
+
+#: A statement is reached by whoever may use its warehouse (statements do not record who ran them).
+_STATEMENTS_WAREHOUSE = Locate(
+    lambda ws, request, _: Target("warehouses", ws.statements.find(request.path_params["statement_id"]).warehouse_id),
+    reads_body=False,
+)
+_STATEMENT_ROWS = (
+    ("GET", "/api/2.0/sql/statements/{statement_id}"),
+    ("DELETE", "/api/2.0/sql/statements/{statement_id}"),
+    ("POST", "/api/2.0/sql/statements/{statement_id}/cancel"),
+    ("GET", "/api/2.0/sql/statements/{statement_id}/result/chunks/{chunk_index}"),
+)
+
+
+def _warehouse_rules(group: str, list_key: str) -> dict[str, Rule]:
+    base, on_it = f"/api/2.0/sql/{group}", path_param("warehouses", "id")
+    return {
+        f"POST {base}": creates("warehouses", lambda _, answer: answer["id"], acl_field=None),
+        f"GET {base}": shows(list_key, "warehouses", "id"),
+        f"GET {base}/{{id}}": need("CAN_VIEW", on_it),
+        f"POST {base}/{{id}}/start": need(_USE, on_it),
+        f"POST {base}/{{id}}/stop": need(_MANAGE, on_it),
+        f"POST {base}/{{id}}/edit": need(_MANAGE, on_it),
+        f"DELETE {base}/{{id}}": need(_MANAGE, on_it),
+    }
+
+
+#: Who may do what to a warehouse (:mod:`airbricks.workspace.permissions`): seeing it takes CAN_VIEW; using it
+#: (statements, sessions, the connector's Thrift path) CAN_USE; stopping, editing and deleting it CAN_MANAGE.
+_USE, _MANAGE = "CAN_USE", "CAN_MANAGE"
+PERMISSIONS: dict[str, Rule] = {
+    **_warehouse_rules("warehouses", "warehouses"),
+    **_warehouse_rules("endpoints", "endpoints"),
+    "POST /api/2.0/sql/statements": need(_USE, field("warehouses", "warehouse_id")),
+    **{f"{method} {path}": need(_USE, _STATEMENTS_WAREHOUSE) for method, path in _STATEMENT_ROWS},
+    "POST /api/2.0/sql/sessions": need(_USE, field("warehouses", "warehouse_id")),
+    "POST /sql/1.0/warehouses/{warehouse_id}": need(_USE, path_param("warehouses", "warehouse_id")),
+    "POST /sql/1.0/endpoints/{warehouse_id}": need(_USE, path_param("warehouses", "warehouse_id")),
+}

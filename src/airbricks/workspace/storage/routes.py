@@ -30,6 +30,7 @@ from airbricks.workspace.errors import (
     NotImplementedOnLocal,
 )
 from airbricks.workspace.params import Params
+from airbricks.workspace.permissions import guard
 from airbricks.workspace.server.http import Call, Endpoint, call, read_params, workspace
 from airbricks.workspace.server.openapi import BOOL, INT, STR, enum
 from airbricks.workspace.storage import paths
@@ -175,6 +176,7 @@ async def workspace_import(request: Request) -> None:
             content = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidParameterValue("Invalid value for field 'content': it is not valid base64") from None
+    guard.require_path(request, params.raw("path"), "CAN_EDIT")  # the body is read here: so is the check
     workspace(request).objects.import_(
         params.raw("path"), content, params.str("format"), params.str("language"), params.bool("overwrite")
     )
@@ -386,3 +388,12 @@ FILES_ROUTES = [
 ]
 
 ROUTES: list[Endpoint] = [*DBFS_ROUTES, *WORKSPACE_ROUTES, *FILES_ROUTES]
+#: Who may do what to a workspace object (inherited from folders; ``import`` checks in its handler, after its body).
+_AT = guard.workspace_path()
+PERMISSIONS: dict[str, guard.Rule] = {
+    f"GET {WORKSPACE}export": guard.need("CAN_READ", _AT),
+    f"GET {WORKSPACE}get-status": guard.need("CAN_READ", _AT),
+    f"GET {WORKSPACE}list": guard.lists("CAN_READ", _AT, "objects", guard.PATH, "path"),
+    f"POST {WORKSPACE}mkdirs": guard.need("CAN_EDIT", _AT),
+    f"POST {WORKSPACE}delete": guard.need("CAN_MANAGE", _AT),
+}

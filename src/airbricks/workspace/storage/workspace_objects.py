@@ -198,6 +198,20 @@ class WorkspaceObjects:
             return
         raise ResourceDoesNotExist(f"The parent folder ({parent}) does not exist.")
 
+    def identify(self, path: str) -> tuple[str, int] | None:
+        """``(object_type, object_id)`` of a path with a record (permissions address objects by id)."""
+        with self.shared.lock:
+            meta = self._meta.get(path)
+            return (meta["object_type"], int(meta["object_id"])) if meta else None
+
+    def path_of(self, object_id: int) -> tuple[str, str] | None:
+        """``(object_type, path)`` of an object id, or None (the Permissions API names objects by id)."""
+        with self.shared.lock:
+            for path, meta in self._meta.items():
+                if int(meta["object_id"]) == object_id:
+                    return meta["object_type"], path
+        return None
+
     # -- read side ---------------------------------------------------------------------------------------------
 
     def get_status(self, path: object) -> dict[str, Any]:

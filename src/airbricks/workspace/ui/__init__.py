@@ -34,7 +34,8 @@ class SignsIn(Protocol):
     def ui_sessions(self) -> Sessions: ...
 
 
-def login_url(workspace: SignsIn) -> str:
-    """A fresh one-time sign-in link of this workspace's UI (what ``airbricks serve`` prints)."""
-    token = workspace.ui_sessions.new_login_token()
+def login_url(workspace: SignsIn, as_token: str | None = None) -> str:
+    """A fresh one-time sign-in link of this workspace's UI (what ``airbricks serve`` prints): it signs in as the
+    workspace's user, or as the principal of ``as_token``."""
+    token = workspace.ui_sessions.new_login_token(as_token)
     return f"{workspace.url}/login?token={token}"

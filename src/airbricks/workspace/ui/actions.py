@@ -2,8 +2,9 @@
 
 ``POST /ui/api/<version>/<endpoint>`` with the session cookie and the page's CSRF token (header
 ``X-CSRF-Token``) is dispatched, in process, to the same ASGI application a client reaches - bearer check,
-fault rules, routes, validation and errors included - with the workspace token added here, so no page ever
-holds it. The answer (status and JSON body) goes back to the page as the API gave it: a refused cancel or an
+fault rules, routes, permission checks, validation and errors included - with the session's token added here
+(its principal's: see :mod:`.sessions`), so no page ever holds it and a button does only what that principal
+may. The answer (status and JSON body) goes back to the page as the API gave it: a refused cancel or an
 endpoint the workspace does not have yet shows the API's own error. Only the endpoints the pages' buttons use
 are forwarded.
 """
@@ -108,9 +109,8 @@ async def forward(request: Request) -> Response:
         json.loads(body or b"{}")
     except ValueError:
         return _refuse(400, "MALFORMED_REQUEST", "The request body is not JSON.")
-    ws = request.app.state.workspace
     try:
-        status, payload = await call_api(request.app.state.api, "POST", f"/api/{path}", body, ws.token)
+        status, payload = await call_api(request.app.state.api, "POST", f"/api/{path}", body, session.token)
     except ConnectionAbortedError as exc:  # a fault rule's ``drop`` has no connection to drop here
         return _refuse(503, "TEMPORARILY_UNAVAILABLE", f"The API call was dropped: {exc}")
     return Response(payload or b"{}", status_code=status, media_type="application/json", headers=SECURITY_HEADERS)

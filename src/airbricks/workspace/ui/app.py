@@ -19,7 +19,16 @@ from starlette.routing import Route
 
 from airbricks.workspace.ui import actions, browse_pages, catalog_pages, compute_pages, run_pages
 from airbricks.workspace.ui.sessions import COOKIE, Session, Sessions
-from airbricks.workspace.ui.web import SECURITY_HEADERS, Page, page, render, safe_next, session_of, sign_in_page
+from airbricks.workspace.ui.web import (
+    SECURITY_HEADERS,
+    Page,
+    page,
+    render,
+    safe_next,
+    session_of,
+    sign_in_page,
+    visible,
+)
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
@@ -73,10 +82,10 @@ async def home(request: Request, ws: Any) -> Page:
     return Page(
         "home.html",
         {
-            "runs": runs.items,
-            "clusters": ws.clusters.list(),
-            "jobs": ws.jobs.list(limit=10).items,
-            "warehouses": ws.warehouses.list(),
+            "runs": visible(request, "jobs", runs.items, "job_id"),
+            "clusters": visible(request, "clusters", ws.clusters.list(), "cluster_id"),
+            "jobs": visible(request, "jobs", ws.jobs.list(limit=10).items, "job_id"),
+            "warehouses": visible(request, "warehouses", ws.warehouses.list(), "id"),
         },
     )
 

@@ -18,7 +18,7 @@ from airbricks.workspace.catalog.unity_catalog import SYSTEM_SCHEMA
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue
 from airbricks.workspace.jobs.triggers import summary
 from airbricks.workspace.ui.run_pages import state_class, state_label
-from airbricks.workspace.ui.web import Page, page
+from airbricks.workspace.ui.web import Page, page, require, viewer, visible
 
 #: Bytes of a file shown inline on its page (the whole file is the download).
 PREVIEW_BYTES = 64 * 1024
@@ -26,13 +26,14 @@ PREVIEW_BYTES = 64 * 1024
 
 @page
 async def jobs_list(request: Request, ws: Any) -> Page:
-    jobs = ws.jobs.list(limit=1000).items
+    jobs = visible(request, "jobs", ws.jobs.list(limit=1000).items, "job_id")
     return Page("jobs.html", {"nav": "jobs", "jobs": jobs})
 
 
 @page
 async def job_page(request: Request, ws: Any) -> Page:
     job_id = request.path_params["job_id"]
+    require(request, "jobs", job_id, "CAN_VIEW", verify=False)
     runs = ws.runs.list(job_id=int(job_id) if job_id.isdigit() else -1, limit=50).items
     try:
         job: dict[str, Any] | None = ws.jobs.get(job_id)
@@ -69,10 +70,12 @@ def _preview(data: bytes) -> tuple[str, bool]:
 @page
 async def workspace_page(request: Request, ws: Any) -> Page:
     path = "/" + request.path_params.get("path", "").strip("/")
+    ws.permissions.check_path(viewer(request), path, "CAN_READ")
     info = ws.objects.get_status(path)
     values: dict[str, Any] = {"nav": "workspace", "path": path, "info": info, "crumbs": _crumbs(path, "/ui/workspace")}
     if info["object_type"] in ("DIRECTORY", "REPO"):
-        values["entries"] = sorted(ws.objects.list(path), key=lambda e: (e["object_type"] != "DIRECTORY", e["path"]))
+        entries = [e for e in ws.objects.list(path) if ws.permissions.can_path(viewer(request), e["path"], "CAN_READ")]
+        values["entries"] = sorted(entries, key=lambda e: (e["object_type"] != "DIRECTORY", e["path"]))
     else:
         values["source"], values["truncated"] = _preview(ws.objects.export(path, "SOURCE").content)
     return Page("workspace.html", values)

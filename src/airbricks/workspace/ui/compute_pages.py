@@ -14,7 +14,7 @@ from airbricks.workspace.compute import specs as cluster_specs
 from airbricks.workspace.compute.engine import DriverState
 from airbricks.workspace.compute.spark.processes import log_tail
 from airbricks.workspace.errors import DatabricksError
-from airbricks.workspace.ui.web import Page, page
+from airbricks.workspace.ui.web import Page, page, require, visible
 
 #: What the cluster page shows of the driver's log.
 DRIVER_LOG_TAIL = 16_000
@@ -56,7 +56,7 @@ def _driver_facts(ws: Any, cluster_id: str, state: str) -> dict[str, Any]:
 
 @page
 async def clusters_list(request: Request, ws: Any) -> Page:
-    clusters = ws.clusters.list()
+    clusters = visible(request, "clusters", ws.clusters.list(), "cluster_id")
     return Page(
         "clusters.html",
         {"nav": "clusters", "clusters": clusters, "active": any(c["state"] in TRANSITIONAL for c in clusters)},
@@ -66,6 +66,7 @@ async def clusters_list(request: Request, ws: Any) -> Page:
 @page
 async def cluster_page(request: Request, ws: Any) -> Page:
     cluster_id = request.path_params["cluster_id"]
+    require(request, "clusters", cluster_id, "CAN_ATTACH_TO", verify=False)
     usage = next((u for u in ws.clusters.usage() if u["cluster_id"] == cluster_id), None)
     events = ws.clusters.events(cluster_id, order="ASC", limit=500).items  # raises for an unknown id
     try:
@@ -102,7 +103,7 @@ async def cluster_page(request: Request, ws: Any) -> Page:
 
 @page
 async def warehouses_list(request: Request, ws: Any) -> Page:
-    warehouses = ws.warehouses.list()
+    warehouses = visible(request, "warehouses", ws.warehouses.list(), "id")
     return Page(
         "warehouses.html",
         {
@@ -115,6 +116,7 @@ async def warehouses_list(request: Request, ws: Any) -> Page:
 
 @page
 async def warehouse_page(request: Request, ws: Any) -> Page:
+    require(request, "warehouses", request.path_params["warehouse_id"], "CAN_VIEW")
     doc = ws.warehouses.get(request.path_params["warehouse_id"])
     return Page("warehouse.html", {"nav": "warehouses", "doc": doc, "active": doc["state"] in ("STARTING", "STOPPING")})
 

@@ -20,7 +20,7 @@ from airbricks.workspace.kernel.cells import CELLS_FILE
 from airbricks.workspace.kernel.display import text_table
 from airbricks.workspace.pagination import paginate
 from airbricks.workspace.params import to_int
-from airbricks.workspace.ui.web import Page, page
+from airbricks.workspace.ui.web import Page, page, require, viewer
 
 STATE_FILTERS = ("active", "completed", "succeeded", "failed")
 PAGE_SIZE = 50
@@ -77,8 +77,12 @@ async def runs_list(request: Request, ws: Any) -> Page:
     state = state if state in STATE_FILTERS else ""
     job_id = to_int(query["job_id"], "job_id") if query.get("job_id") else None
     offset = max(0, to_int(query.get("offset") or 0, "offset"))
+    who = viewer(request)
     with ws.shared.lock:
         selected = [r for r in reversed(list(ws.runs.runs.values())) if _wanted(r, state, job_id)]
+        if not who.is_admin:  # the runs of jobs the viewer may see, as runs/list shows them
+            allowed = ws.permissions.visible(who, "jobs", {str(r.job_id) for r in selected})
+            selected = [r for r in selected if str(r.job_id) in allowed]
         window = paginate(selected, offset, PAGE_SIZE)
         rows = [r.to_api(with_tasks=False) | {"task_count": len(r.tasks)} for r in window.items]
     return Page(
@@ -176,6 +180,7 @@ def _task_kind(settings: dict[str, Any]) -> tuple[str, str]:
 async def run_page(request: Request, ws: Any) -> Page:
     with ws.shared.lock:
         run, task = ws.runs.find(request.path_params["run_id"])
+        require(request, "jobs", str(run.job_id), "CAN_VIEW", verify=False)
         view = run.to_api()
         selected = _pick(run, task, request.query_params.get("task"))
         detail = {

@@ -3,6 +3,8 @@
 A page handler is ``async def handler(request, ws) -> Page``; :func:`page` wraps it so a browser without a
 session gets the sign-in page (HTTP 401, no data) instead of the handler's answer, and every answer carries
 headers that keep the pages to themselves (a CSP allowing only this server's script, no framing, no caching).
+Pages show what the session's principal may see (:func:`viewer`, :func:`visible`, :func:`require`: the checks
+the API makes, from :mod:`airbricks.workspace.permissions`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from airbricks.workspace.errors import DatabricksError
+from airbricks.workspace.identity.principals import Principal
 from airbricks.workspace.ui.sessions import COOKIE, Session
 
 log = logging.getLogger("airbricks.workspace.ui")
@@ -84,6 +87,25 @@ def session_of(request: Request) -> Session | None:
     return request.app.state.workspace.ui_sessions.get(request.cookies.get(COOKIE))
 
 
+def viewer(request: Request) -> Principal:
+    """Who the page is for (set by :func:`page` from the session's token)."""
+    return request.state.viewer
+
+
+def visible(request: Request, object_type: str, items: list[dict[str, Any]], id_field: str) -> list[dict[str, Any]]:
+    """The items of a list the viewer may see (any level on each), as the API's list calls show them."""
+    who = viewer(request)
+    if who.is_admin:
+        return items
+    allowed = request.app.state.workspace.permissions.visible(who, object_type, [str(i[id_field]) for i in items])
+    return [item for item in items if str(item[id_field]) in allowed]
+
+
+def require(request: Request, object_type: str, object_id: str, level: str, *, verify: bool = True) -> None:
+    """Refuse the page (the API's PERMISSION_DENIED) unless the viewer holds ``level`` on the object."""
+    request.app.state.workspace.permissions.check(viewer(request), object_type, object_id, level, verify=verify)
+
+
 def render(
     request: Request,
     template: str,
@@ -102,6 +124,7 @@ def render(
             **values,
             "csrf": session.csrf if session else "",
             "signed_in": session is not None,
+            "viewer": getattr(request.state, "viewer", None),
             "workspace_id": ws.workspace_id,
         }
     )
@@ -137,9 +160,11 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
         session = session_of(request)
-        if session is None:
-            return sign_in_page(request)
         ws = request.app.state.workspace
+        principal = ws.identity.authenticate(session.token) if session is not None else None
+        if session is None or principal is None:  # no session, or its principal (or token) is gone
+            return sign_in_page(request)
+        request.state.viewer = principal
         try:
             answer = await handler(request, ws)
         except DatabricksError as err:
