@@ -1,0 +1,100 @@
+"""Databricks SQL as its users write it (issue 25), through real clients on real Spark: three-level names
+(``hive_metastore.`` / ``main.``), ``USE CATALOG``, ``current_catalog()``, ``SHOW CATALOGS``, a missing
+catalog, each ``CREATE OR REPLACE`` form, and the Delta-only statements' message, through the Statement
+Execution API and a notebook (``spark.sql`` and ``%sql``). One statement list per client keeps it fast.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import jobs
+
+from .conftest import notebook_result, run_task
+
+
+def _sql(sdk: WorkspaceClient, warehouse: str, text: str, **kw: str) -> tuple[str, object]:
+    response = sdk.statement_execution.execute_statement(text, warehouse, wait_timeout="50s", **kw)
+    state = response.status.state.value
+    if state != "SUCCEEDED":
+        return state, response.status.error.message
+    return state, response.result.data_array if response.result else None
+
+
+def test_three_level_names_replace_and_delta_errors_through_the_statements_api(
+    spark_sdk: WorkspaceClient, spark_warehouse: str
+) -> None:
+    schema = f"d_{uuid.uuid4().hex[:8]}"
+    run = lambda text, **kw: _sql(spark_sdk, spark_warehouse, text, **kw)  # noqa: E731
+    assert run(f"CREATE SCHEMA hive_metastore.{schema}")[0] == "SUCCEEDED"
+    assert run(f"CREATE OR REPLACE TABLE main.{schema}.t AS SELECT 1 AS a")[0] == "SUCCEEDED"
+    assert run(f"CREATE OR REPLACE TABLE hive_metastore.{schema}.t AS SELECT 2 AS a, 'x' AS b")[0] == "SUCCEEDED"
+    assert run(f"SELECT a, b FROM main.{schema}.t") == ("SUCCEEDED", [["2", "x"]])
+    assert run(f"SELECT count(*) FROM hive_metastore.{schema}.t") == ("SUCCEEDED", [["1"]])
+    assert run(f"CREATE OR REPLACE TABLE {schema}.u (id INT, name STRING)")[0] == "SUCCEEDED"
+    assert run(f"INSERT INTO main.{schema}.u VALUES (1, 'one')")[0] == "SUCCEEDED"
+    assert run(f"REPLACE TABLE main.{schema}.u (id BIGINT)")[0] == "SUCCEEDED"
+    assert run(f"SELECT count(*) FROM {schema}.u") == ("SUCCEEDED", [["0"]])
+    state, message = run(f"REPLACE TABLE main.{schema}.missing (id INT)")
+    assert state == "FAILED" and "TABLE_OR_VIEW_NOT_FOUND" in str(message)
+    # the statement's catalog / schema fields, and what current_catalog() answers
+    assert run("SELECT current_catalog(), current_schema()", catalog="hive_metastore", schema=schema) == (
+        "SUCCEEDED",
+        [["hive_metastore", schema]],
+    )
+    assert run("SELECT a FROM t", catalog="main", schema=schema) == ("SUCCEEDED", [["2"]])
+    assert run("SELECT current_catalog()") == ("SUCCEEDED", [["main"]])
+    catalogs = run("SHOW CATALOGS")
+    assert catalogs[0] == "SUCCEEDED" and {"main", "hive_metastore"} <= {r[0] for r in catalogs[1]}  # type: ignore[union-attr]
+    state, message = run("SELECT * FROM nope.s.t")
+    assert state == "FAILED" and str(message).startswith("[NO_SUCH_CATALOG_EXCEPTION] Catalog 'nope' was not found")
+    state, message = run("USE CATALOG nope")
+    assert state == "FAILED" and "[NO_SUCH_CATALOG_EXCEPTION] Catalog 'nope'" in str(message)
+    state, message = run(
+        f"MERGE INTO main.{schema}.u AS t USING main.{schema}.t AS s ON t.id = s.a WHEN MATCHED THEN DELETE"
+    )
+    assert state == "FAILED" and "MERGE INTO needs a Delta table" in str(message) and "--spark-packages" in str(message)
+
+
+def test_three_level_names_and_replace_in_a_notebook(spark_sdk: WorkspaceClient, spark_cluster: str, notebook) -> None:  # type: ignore[no-untyped-def]
+    schema = f"n_{uuid.uuid4().hex[:8]}"
+    source = f"""
+# MAGIC %sql
+# MAGIC CREATE SCHEMA hive_metastore.{schema};
+# MAGIC CREATE OR REPLACE TABLE main.{schema}.v AS SELECT 'one' AS s;
+# MAGIC CREATE OR REPLACE TABLE main.{schema}.v AS SELECT 'sql' AS s;
+# MAGIC SELECT * FROM hive_metastore.{schema}.v
+
+# COMMAND ----------
+
+import json
+out = {{"sql": [r.s for r in _sqldf.collect()]}}
+spark.sql("USE CATALOG hive_metastore")
+out["catalog"] = spark.sql("SELECT current_catalog()").first()[0]
+spark.sql("CREATE OR REPLACE TABLE main.{schema}.t AS SELECT 1 AS a")
+spark.sql("CREATE OR REPLACE TABLE hive_metastore.{schema}.t AS SELECT 2 AS a")
+out["ctas"] = [r.a for r in spark.sql("SELECT a FROM main.{schema}.t").collect()]
+spark.sql("CREATE OR REPLACE TABLE {schema}.u (id INT)")
+spark.sql("REPLACE TABLE main.{schema}.u (id BIGINT, name STRING)")
+out["columns"] = spark.table("hive_metastore.{schema}.u").columns
+try:
+    spark.sql("DELETE FROM main.{schema}.t WHERE a = 2")
+except Exception as exc:
+    out["delete"] = str(exc)
+try:
+    spark.sql("SELECT * FROM nope.{schema}.t")
+except Exception as exc:
+    out["missing"] = str(exc)
+dbutils.notebook.exit(json.dumps(out))
+"""
+    path = notebook(source)
+    run = run_task(spark_sdk, notebook_task=jobs.NotebookTask(notebook_path=path), existing_cluster_id=spark_cluster)
+    out = json.loads(notebook_result(spark_sdk, run))
+    assert out["sql"] == ["sql"]
+    assert out["catalog"] == "hive_metastore"
+    assert out["ctas"] == [2]
+    assert out["columns"] == ["id", "name"]
+    assert "DELETE FROM needs a Delta table" in out["delete"] and "--spark-packages" in out["delete"]
+    assert out["missing"].startswith("[NO_SUCH_CATALOG_EXCEPTION] Catalog 'nope' was not found")
