@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 import uuid
 
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
+from databricks.sdk.service.sql import QueryFilter, QueryStatus, TimeRange
 
 from airbricks.workspace.server.serve import LocalWorkspace
 
@@ -33,6 +35,7 @@ def test_three_level_names_replace_and_delta_errors_through_the_statements_api(
     spark_sdk: WorkspaceClient, spark_warehouse: str
 ) -> None:
     schema = f"d_{uuid.uuid4().hex[:8]}"
+    started = int(time.time() * 1000)
     run = lambda text, **kw: _sql(spark_sdk, spark_warehouse, text, **kw)  # noqa: E731
     assert run(f"CREATE SCHEMA hive_metastore.{schema}")[0] == "SUCCEEDED"
     assert run(f"CREATE OR REPLACE TABLE main.{schema}.t AS SELECT 1 AS a")[0] == "SUCCEEDED"
@@ -62,6 +65,27 @@ def test_three_level_names_replace_and_delta_errors_through_the_statements_api(
         f"MERGE INTO main.{schema}.u AS t USING main.{schema}.t AS s ON t.id = s.a WHEN MATCHED THEN DELETE"
     )
     assert state == "FAILED" and "MERGE INTO needs a Delta table" in str(message) and "--spark-packages" in str(message)
+    # query history: the statements above, filtered as the SDK sends it (dot notation, repeated keys)
+    me = int(spark_sdk.current_user.me().id or 0)
+    history = spark_sdk.query_history.list(
+        filter_by=QueryFilter(
+            statuses=[QueryStatus.FAILED],
+            warehouse_ids=[spark_warehouse],
+            user_ids=[me],
+            query_start_time_range=TimeRange(start_time_ms=started),
+        ),
+        max_results=3,
+    )
+    texts = [q.query_text or "" for q in history.res or []]
+    assert len(texts) == 3 and history.has_next_page and history.next_page_token
+    assert texts[0].startswith("MERGE INTO") and texts[1] == "USE CATALOG nope"  # newest first
+    (merge, *_) = history.res or []
+    assert merge.status == QueryStatus.FAILED and merge.user_id == me and "Delta" in (merge.error_message or "")
+    rest = spark_sdk.query_history.list(
+        filter_by=QueryFilter(statuses=[QueryStatus.FAILED], query_start_time_range=TimeRange(start_time_ms=started)),
+        page_token=history.next_page_token,
+    )
+    assert [q.query_text for q in rest.res or []] == [f"REPLACE TABLE main.{schema}.missing (id INT)"]
 
 
 def test_three_level_names_and_replace_in_a_notebook(spark_sdk: WorkspaceClient, spark_cluster: str, notebook) -> None:  # type: ignore[no-untyped-def]
