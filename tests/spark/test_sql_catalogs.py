@@ -7,20 +7,21 @@ per client keeps it fast.
 
 from __future__ import annotations
 
-import datetime
 import json
 import time
 import uuid
+from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.sql import QueryFilter, QueryStatus, TimeRange
+from tests.test_readme import ROOT, python_blocks
 
 from airbricks.workspace.server.serve import LocalWorkspace
 
 from .conftest import notebook_result, run_task
-from .test_sql_connector import THRIFT_CONN, connection
+from .test_sql_connector import WAREHOUSE_NAME, connection
 
 
 def _sql(sdk: WorkspaceClient, warehouse: str, text: str, **kw: str) -> tuple[str, object]:
@@ -130,61 +131,33 @@ dbutils.notebook.exit(json.dumps(out))
     assert out["missing"].startswith("[NO_SUCH_CATALOG_EXCEPTION] Catalog 'nope' was not found")
 
 
-def test_connector_operator_and_sensors_with_the_hive_metastore_catalog(
-    run_dag, spark_ws: LocalWorkspace, spark_warehouse: str, monkeypatch: pytest.MonkeyPatch
+def test_the_readme_dag_three_level_names_through_the_connector(
+    run_dag, spark_ws: LocalWorkspace, spark_warehouse: str, spark_sdk: WorkspaceClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The provider's SQL operator and sensors through the SQL connector (Thrift), as Airflow's own examples
-    write them: ``catalog="hive_metastore"`` and three-part names; each CREATE OR REPLACE form."""
+    """The README's SQL connector DAG, as written (the connection ``serve --tls`` prints): the provider's SQL
+    operator and sensors through the connector with ``catalog="hive_metastore"`` and three-part names, each
+    CREATE OR REPLACE form (REPLACE TABLE added after it)."""
     from airflow.providers.databricks.operators.databricks_sql import DatabricksSqlOperator
-    from airflow.providers.databricks.sensors.databricks_partition import DatabricksPartitionSensor
-    from airflow.providers.databricks.sensors.databricks_sql import DatabricksSqlSensor
-    from airflow.sdk import DAG
 
-    monkeypatch.setenv(f"AIRFLOW_CONN_{THRIFT_CONN.upper()}", connection(spark_ws))
-    schema = f"c_{uuid.uuid4().hex[:8]}"
-    common = {"databricks_conn_id": THRIFT_CONN, "http_path": f"/sql/1.0/warehouses/{spark_warehouse}"}
-    with DAG(f"sql_catalogs_{schema}", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
-        build = DatabricksSqlOperator(
-            task_id="build",
-            do_xcom_push=False,
-            **common,
-            sql=[
-                f"CREATE SCHEMA hive_metastore.{schema}",
-                f"CREATE OR REPLACE TABLE main.{schema}.sales (id INT, day STRING) USING parquet PARTITIONED BY (day)",
-                f"INSERT INTO hive_metastore.{schema}.sales VALUES (1, '2026-01-02')",
-                f"CREATE OR REPLACE TABLE hive_metastore.{schema}.totals AS SELECT 1 AS n",
-                f"CREATE OR REPLACE TABLE hive_metastore.{schema}.totals AS SELECT count(*) + 1 AS n "
-                f"FROM main.{schema}.sales",
-                f"CREATE TABLE main.{schema}.empty (a INT)",
-                f"REPLACE TABLE main.{schema}.empty (a INT, b STRING)",
-            ],
+    monkeypatch.setenv("AIRFLOW_CONN_DATABRICKS_DEFAULT", connection(spark_ws))
+    (block,) = [b for b in python_blocks((ROOT / "README.md").read_text()) if "def sales_dag" in b]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    dag = namespace["sales_dag"](WAREHOUSE_NAME)
+    with dag:
+        replace = DatabricksSqlOperator(
+            task_id="replace", sql_endpoint_name=WAREHOUSE_NAME, sql="REPLACE TABLE main.shop.totals (day STRING)"
         )
-        read = DatabricksSqlOperator(
-            task_id="read", **common, catalog="hive_metastore", schema=schema, sql="SELECT n FROM totals"
-        )
-        rows = DatabricksSqlSensor(
-            task_id="rows",
-            **common,
-            catalog="hive_metastore",
-            schema=schema,
-            poke_interval=1,
-            timeout=60,
-            sql=f"SELECT * FROM hive_metastore.{schema}.sales LIMIT 1",
-        )
-        partition = DatabricksPartitionSensor(
-            task_id="partition",
-            **common,
-            catalog="hive_metastore",
-            schema=schema,
-            table_name="sales",
-            partitions={"day": "2026-01-02"},
-            poke_interval=1,
-            timeout=60,
-        )
-        build >> [read, rows, partition]
+    dag.get_task("read") >> replace
     result = run_dag(dag)
-    assert result.task_states == {"build": "success", "read": "success", "rows": "success", "partition": "success"}, (
-        result.log("build") + result.log("partition")
-    )
+    assert result.task_states == {
+        "build": "success",
+        "read": "success",
+        "landed": "success",
+        "rows": "success",
+        "replace": "success",
+    }, result.log("build") + result.log("landed")
     _, values = result.xcom("read")
-    assert [list(row) for row in values] == [[2]]
+    assert [list(row) for row in values] == [["2026-01-02", 2]]
+    described = _sql(spark_sdk, spark_warehouse, "DESCRIBE TABLE hive_metastore.shop.totals")
+    assert described == ("SUCCEEDED", [["day", "string", None]])
