@@ -1,12 +1,14 @@
 """Databricks SQL as its users write it (issue 25), through real clients on real Spark: three-level names
 (``hive_metastore.`` / ``main.``), ``USE CATALOG``, ``current_catalog()``, ``SHOW CATALOGS``, a missing
-catalog, each ``CREATE OR REPLACE`` form, and the Delta-only statements' message, through the Statement
-Execution API, a notebook (``spark.sql`` and ``%sql``) and the SQL connector in Airflow. One statement list
-per client keeps it fast.
+catalog, each ``CREATE OR REPLACE`` form, ``COPY INTO``, query history and the Delta-only statements'
+message, through the Statement Execution API, a notebook (``spark.sql`` and ``%sql``) and the SQL connector
+in Airflow. One statement list per client keeps it fast.
 """
 
 from __future__ import annotations
 
+import datetime
+import io
 import json
 import time
 import uuid
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
+from databricks.sdk.service.catalog import VolumeType
 from databricks.sdk.service.sql import QueryFilter, QueryStatus, TimeRange
 from tests.test_readme import ROOT, python_blocks
 
@@ -161,3 +164,46 @@ def test_the_readme_dag_three_level_names_through_the_connector(
     assert [list(row) for row in values] == [["2026-01-02", 2]]
     described = _sql(spark_sdk, spark_warehouse, "DESCRIBE TABLE hive_metastore.shop.totals")
     assert described == ("SUCCEEDED", [["day", "string", None]])
+
+
+def test_copy_into_from_a_volume_twice_loads_each_file_once(
+    run_dag, spark_ws: LocalWorkspace, spark_warehouse: str, spark_sdk: WorkspaceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's DatabricksCopyIntoOperator, twice in one DAG: the second run loads nothing (files are loaded
+    once); a cloud URI fails saying there is no cloud storage."""
+    from airflow.providers.databricks.operators.databricks_sql import DatabricksCopyIntoOperator, DatabricksSqlOperator
+    from airflow.sdk import DAG
+
+    monkeypatch.setenv("AIRFLOW_CONN_DATABRICKS_DEFAULT", connection(spark_ws))
+    catalog, schema = f"files_{uuid.uuid4().hex[:6]}", f"copy_{uuid.uuid4().hex[:6]}"
+    spark_sdk.catalogs.create(name=catalog)
+    spark_sdk.schemas.create(name="raw", catalog_name=catalog)
+    spark_sdk.volumes.create(catalog_name=catalog, schema_name="raw", name="landing", volume_type=VolumeType.MANAGED)
+    folder = f"/Volumes/{catalog}/raw/landing/orders"
+    spark_sdk.files.upload(f"{folder}/a.csv", io.BytesIO(b"id,amount\n1,9.5\n2,3.25\n"))
+    spark_sdk.files.upload(f"{folder}/b.csv", io.BytesIO(b"id,amount\n3,7\n"))
+    table = f"hive_metastore.{schema}.orders"
+    common = {"sql_endpoint_name": WAREHOUSE_NAME}
+    copy = {"table_name": table, "file_location": folder, "file_format": "CSV", "format_options": {"header": "true"}}
+    with DAG(f"copy_into_{schema}", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
+        create = DatabricksSqlOperator(
+            task_id="create",
+            **common,
+            # the table's columns in another order than the files': COPY INTO matches them by name
+            sql=[f"CREATE SCHEMA hive_metastore.{schema}", f"CREATE TABLE {table} (amount DOUBLE, id INT)"],
+        )
+        first = DatabricksCopyIntoOperator(task_id="copy", **common, **copy)
+        again = DatabricksCopyIntoOperator(task_id="copy_again", **common, **copy)
+        create >> first >> again
+    result = run_dag(dag)
+    assert result.task_states == {"create": "success", "copy": "success", "copy_again": "success"}, result.log("copy")
+    assert _sql(spark_sdk, spark_warehouse, f"SELECT id, amount FROM {table} ORDER BY id") == (
+        "SUCCEEDED",
+        [["1", "9.5"], ["2", "3.25"], ["3", "7.0"]],
+    )
+    copy_sql = f"COPY INTO {table} FROM '{folder}' FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'true')"
+    assert _sql(spark_sdk, spark_warehouse, copy_sql) == ("SUCCEEDED", [["0", "0"]])
+    forced = copy_sql + " COPY_OPTIONS ('force' = 'true')"
+    assert _sql(spark_sdk, spark_warehouse, forced) == ("SUCCEEDED", [["3", "3"]])
+    state, message = _sql(spark_sdk, spark_warehouse, f"COPY INTO {table} FROM 's3://bucket/orders' FILEFORMAT = CSV")
+    assert state == "FAILED" and "the local workspace has no cloud storage" in str(message)

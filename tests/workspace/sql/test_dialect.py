@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from airbricks.workspace.sql.copy_into import CopyInto
 from airbricks.workspace.sql.dialect import DialectError, Prepared, databricks_message, prepare
 
 
@@ -70,3 +73,43 @@ def test_a_missing_catalog_gets_databricks_message() -> None:
             "retry the query or command again. SQLSTATE: 42704"
         )
     assert databricks_message("[TABLE_OR_VIEW_NOT_FOUND] The table or view `s`.`t` cannot be found.") is None
+
+
+def test_copy_into_as_the_airflow_operator_writes_it() -> None:
+    text = (
+        "COPY INTO main.s.sales\nFROM '/Volumes/main/s/landing/sales'\nFILEFORMAT = CSV\nPATTERN = '*.csv'\n"
+        "FORMAT_OPTIONS ('header' = 'true', 'inferSchema' = 'true')\nCOPY_OPTIONS ('force' = 'false')\n"
+    )
+    copy = prepare(text).copy
+    assert copy == CopyInto(
+        table="main.s.sales",
+        path="/Volumes/main/s/landing/sales",
+        file_format="CSV",
+        pattern="*.csv",
+        format_options={"header": "true", "inferSchema": "true"},
+        copy_options={"force": "false"},
+    )
+    assert not copy.force
+    selected = prepare(
+        "COPY INTO t FROM (SELECT id::int AS id, 'x' AS tag FROM 'dbfs:/in') FILEFORMAT = JSON "
+        "FILES = ('a.json', 'b.json') COPY_OPTIONS ('force' = 'true')"
+    ).copy
+    assert selected is not None and selected.expressions == "id::int AS id, 'x' AS tag"
+    assert (selected.path, selected.files, selected.force) == ("dbfs:/in", ("a.json", "b.json"), True)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("COPY INTO t FROM 's3://bucket/in' FILEFORMAT = CSV", "the local workspace has no cloud storage"),
+        ("COPY INTO t FROM 'abfss://c@a.dfs.core.windows.net/in' FILEFORMAT = CSV", "no cloud storage"),
+        ("COPY INTO t FROM 'gs://bucket/in' FILEFORMAT = PARQUET", "no cloud storage"),
+        ("COPY INTO t FROM '/in' FILEFORMAT = XML", "FILEFORMAT = XML: use one of"),
+        ("COPY INTO t FROM '/in' FILEFORMAT = CSV VALIDATE ALL", "VALIDATE is not built"),
+        ("COPY INTO t FROM '/in' FILEFORMAT = CSV COPY_OPTIONS ('mergeSchema' = 'true')", "ALTER TABLE"),
+        ("COPY INTO t '/in'", "COPY INTO reads"),
+    ],
+)
+def test_copy_into_refusals_say_why(text: str, says: str) -> None:
+    with pytest.raises(DialectError, match=re.escape(says)):
+        prepare(text)

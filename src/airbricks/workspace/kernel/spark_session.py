@@ -85,6 +85,10 @@ class SparkProxy:
         try:
             for before in prepared.before:
                 session.sql(before)  # a command: runs when sent
+            if prepared.copy is not None:
+                from airbricks.workspace.sql.copy_into import run
+
+                return run(session, prepared.copy)
             return session.sql(prepared.statement, args, **kwargs)
         except AnalysisException as exc:
             better = databricks_message(str(exc))

@@ -8,6 +8,7 @@ notebook kernel's ``spark.sql`` (so ``%sql`` too). Three kinds of statement need
   catalog, which refuses REPLACE; they run as ``DROP TABLE [IF EXISTS] t`` then ``CREATE TABLE t ...``: the same
   table afterwards, but **not atomic** (a failing ``AS SELECT`` leaves no table, and a reader in between sees
   none) and without Delta's history. With Delta loaded (``--spark-packages io.delta:...``) Delta answers them.
+- ``COPY INTO`` loads files once each (:mod:`airbricks.workspace.sql.copy_into`).
 - Delta-only statements (``MERGE INTO``, ``UPDATE``, ``DELETE FROM``, ``OPTIMIZE``, ``VACUUM``,
   ``DESCRIBE HISTORY``, ``RESTORE``, time travel) fail with one message naming Delta and ``--spark-packages``,
   instead of Spark's parse or table-capability errors.
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from airbricks.workspace.sql import copy_into
 
 #: SQLSTATE of the refusals here: a feature not supported (BAD_REQUEST on the Statement Execution API).
 NOT_SUPPORTED_STATE = "0A000"
@@ -39,7 +42,6 @@ _DELTA_ONLY = re.compile(
 )
 _TIME_TRAVEL = re.compile(r"\b(?:VERSION|TIMESTAMP)\s+AS\s+OF\b|@v\d+\b", re.IGNORECASE)
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
-_COPY_INTO = re.compile(r"^COPY\s+INTO\b", re.IGNORECASE)
 
 _MISSING_CATALOG = (
     re.compile(r"\[CATALOG_NOT_FOUND\] The catalog `(?P<name>[^`]+)` not found"),
@@ -62,6 +64,8 @@ class Prepared:
 
     statement: str
     before: tuple[str, ...] = ()
+    #: A COPY INTO, run by :func:`airbricks.workspace.sql.copy_into.run` instead of ``statement``.
+    copy: copy_into.CopyInto | None = None
 
 
 def delta_loaded(spark_packages: list[str]) -> bool:
@@ -81,11 +85,12 @@ def prepare(text: str, *, delta: bool = False) -> Prepared:
     if use:
         name = use.group("name").strip("`").replace("'", "\\'")
         return Prepared(f"SET CATALOG '{name}'")
-    if _COPY_INTO.match(body):
-        raise DialectError(
-            "[NOT_SUPPORTED_WITH_LOCAL_WORKSPACE] COPY INTO is not built in this local workspace yet: load the "
-            "files with spark.read (e.g. spark.read.csv('/Volumes/...')) and INSERT INTO the table."
-        )
+    try:
+        copy = copy_into.parse(body)
+    except copy_into.CopyIntoError as refused:
+        raise DialectError(str(refused)) from None
+    if copy is not None:
+        return Prepared(text, copy=copy)
     if delta:
         return Prepared(text)
     what = _DELTA_ONLY.match(body)

@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from airbricks.workspace.compute.termination import TerminationReason
+from airbricks.workspace.sql import copy_into
 from airbricks.workspace.sql.describe import describe_detail, detail_target
 from airbricks.workspace.sql.dialect import DialectError, databricks_message, delta_loaded, prepare
 from airbricks.workspace.sql.results import CHUNK_BYTES, build
@@ -301,7 +302,10 @@ class _Worker:
         args = {p["name"]: typed_value(p) for p in statement.parameters}
         for before in prepared.before:
             session.sql(before)  # a command: runs when sent
-        frame = session.sql(prepared.statement, args=args or None)
+        if prepared.copy is not None:
+            frame = copy_into.run(session, prepared.copy)
+        else:
+            frame = session.sql(prepared.statement, args=args or None)
         if statement.row_limit is not None:
             frame = frame.limit(statement.row_limit + 1)
         table = frame.toArrow()
