@@ -122,17 +122,6 @@ public class MetastoreCatalog extends DelegatingCatalogExtension {
     return Identifier.of(inner(ident.namespace()), ident.name());
   }
 
-  private Identifier outer(Identifier ident) {
-    String[] ns = ident.namespace();
-    if (ns.length == 1) {
-      String schema = schema(ns[0]);
-      if (schema != null) {
-        return Identifier.of(new String[] {schema}, ident.name());
-      }
-    }
-    return ident;
-  }
-
   @Override
   public String[] defaultNamespace() {
     return new String[] {"default"};
