@@ -11,13 +11,19 @@ Starts a local workspace with Spark in this process and drives it only through i
   its default Thrift protocol and its REST session protocol (``use_sea``): connect (open a session), then
   ``SELECT 1``, the aggregate and the 100k rows (Arrow) on one open connection.
 
-Usage: python benchmarks/sql_statements.py [--runs 20]
+With ``--baseline-src OTHER_CHECKOUT/src`` it measures only the ``SELECT 1`` round trips (statements API and
+the connector's Thrift), for this checkout and for the other one (run in a subprocess on its own sources), side
+by side: the cost of what this checkout adds per statement (e.g. the SQL dialect layer and the catalog plugin).
+The dialect layer's own cost per statement (``prepare``, no Spark) is printed too.
+
+Usage: python benchmarks/sql_statements.py [--runs 20] [--baseline-src OTHER_CHECKOUT/src]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import statistics
 import sys
 import tempfile
@@ -98,7 +104,18 @@ def _connector_rows(connect, runs: int, aggregate: str) -> list[tuple[str, str]]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="another checkout's src directory: SELECT 1 round trips of both, side by side",
+    )
+    parser.add_argument("--select-only-json", action="store_true", help=argparse.SUPPRESS)  # the baseline's run
     args = parser.parse_args()
+    if args.select_only_json:
+        print(json.dumps(_select_one(args.runs)))
+        return 0
+    if args.baseline_src:
+        return _side_by_side(args.runs, args.baseline_src.resolve())
 
     from databricks.sdk import WorkspaceClient
 
@@ -160,6 +177,65 @@ def main() -> int:
     print(f"SQL warehouses and statements - {describe()}")
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
+    return 0
+
+
+def _select_one(runs: int) -> dict[str, list[float]]:
+    """``SELECT 1`` round trips on a fresh workspace and warehouse of the checkout on ``sys.path``."""
+    from databricks import sql
+    from databricks.sdk import WorkspaceClient
+
+    from airbricks.workspace.server.serve import LocalWorkspace
+
+    with (
+        tempfile.TemporaryDirectory(prefix="airbricks-sql-bench-") as tmp,
+        LocalWorkspace(Path(tmp) / "ws", spark=True, cluster_start_seconds=0, cluster_stop_seconds=0, tls=True) as ws,
+    ):
+        sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
+        warehouse_id = sdk.warehouses.create(name="bench", cluster_size="Small", auto_stop_mins=0).response.id
+        _wait(sdk, warehouse_id, "RUNNING")
+        time.sleep(1)
+        _round_trips(sdk, warehouse_id, "SELECT 1", 3)  # warm
+        api = _round_trips(sdk, warehouse_id, "SELECT 1", runs)
+        thrift = _connector_trips(
+            lambda: sql.connect(ws.host, f"/sql/1.0/warehouses/{warehouse_id}", ws.token, **ws.connector_extra),
+            "SELECT 1",
+            runs,
+        )
+        sdk.warehouses.delete(warehouse_id)
+    return {"api": api, "thrift": thrift}
+
+
+def _side_by_side(runs: int, baseline: Path) -> int:
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(baseline)}
+    answer = subprocess.run(
+        [sys.executable, __file__, "--runs", str(runs), "--select-only-json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(answer.stdout.strip().splitlines()[-1])
+    ours = _select_one(runs)
+    from airbricks.workspace.sql.dialect import prepare
+
+    started = time.perf_counter()
+    for _ in range(10000):
+        prepare("SELECT 1")
+    per_call_us = (time.perf_counter() - started) / 10000 * 1e6
+    print(f"SQL statements, this checkout vs {baseline} - {describe()}")
+    print(
+        f"  {'SELECT 1 round trip, median / p90 (' + str(runs) + ' runs)':<58}  {'this checkout':>16}  {'baseline':>16}"
+    )
+    for key, name in (("api", "Statement Execution API"), ("thrift", "SQL connector (Thrift, open connection)")):
+        print(
+            f"  {name:<58}  {statistics.median(ours[key]):>7.0f} / {_p90(ours[key]):>4.0f} ms"
+            f"  {statistics.median(theirs[key]):>7.0f} / {_p90(theirs[key]):>4.0f} ms"
+        )
+    print(f"  {'SQL dialect layer (prepare, no Spark), per statement':<58}  {per_call_us:>13.1f} us  {'-':>16}")
     return 0
 
 

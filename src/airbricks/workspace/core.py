@@ -151,6 +151,7 @@ class Workspace:
             sessions=self.sql_sessions,
             enqueue=lambda statement: self.sql.enqueue(statement),
             interrupt=lambda statement: self.sql.interrupt(statement),
+            owner=lambda: (self.identity.me.id, self.identity.me.name),
         )
         self.sql = Executor(self.statements, self.warehouses)
         self.queries = Queries(self.shared)

@@ -25,9 +25,21 @@ PACKAGE = "airbricks.workspace.kernel"
 #: Allowed anywhere in a kernel module: small modules with only standard-library imports of their own.
 ALLOWED_MODULES = {"airbricks.workspace.storage.paths", "airbricks.workspace.errors", "airbricks.utils.processes"}
 #: Allowed only inside a function, so that only the runs that need them pay for them.
-ALLOWED_IN_FUNCTIONS = {"airbricks.workspace.jobs.process", "airbricks.workspace.compute.spark.properties", "pyspark"}
+ALLOWED_IN_FUNCTIONS = {
+    "airbricks.workspace.jobs.process",
+    "pyspark",
+    "airbricks.workspace.compute.spark.properties",
+    "airbricks.workspace.sql.dialect",
+    "airbricks.workspace.sql.copy_into",
+}
 #: Packages whose ``__init__`` runs on the way to an allowed module (kept import-free).
-PACKAGE_INITS = {"airbricks", "airbricks.workspace", "airbricks.workspace.storage", "airbricks.utils"}
+PACKAGE_INITS = {
+    "airbricks",
+    "airbricks.workspace",
+    "airbricks.workspace.storage",
+    "airbricks.utils",
+    "airbricks.workspace.sql",
+}
 #: Never in a kernel process at import time.
 SERVER_SIDE = ("fastapi", "starlette", "uvicorn", "pydantic", "sqlite3", "_sqlite3", "pyspark", "airflow", "requests")
 

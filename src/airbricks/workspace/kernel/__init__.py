@@ -10,6 +10,8 @@ user's own packages on the path, so they stay small and start fast. They may imp
 - :mod:`airbricks.workspace.jobs.process`, inside the function that needs it (``dbutils.notebook.run``);
 - :mod:`airbricks.workspace.compute.spark.properties`, inside the function that runs a jar or submit task
   (its Spark settings go to ``spark-submit`` in a private file, never on the command line);
+- :mod:`airbricks.workspace.sql.dialect` and :mod:`airbricks.workspace.sql.copy_into` (standard library only at
+  import), inside ``spark.sql``: the notebook's SQL goes through the same Databricks dialect step as a warehouse's;
 - ``pyspark``, inside the function that connects the ``spark`` session (a cluster without Spark never pays for it).
 
 ``tests/workspace/kernel/test_imports.py`` enforces this list: never the server, FastAPI, the models or the store.

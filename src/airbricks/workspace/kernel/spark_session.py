@@ -46,6 +46,7 @@ class SparkProxy:
         self._remote = remote
         self._jars = list(jars or [])
         self._session: Any = None
+        self._delta: bool | None = None
 
     def _get(self) -> Any:
         if self._session is None:
@@ -67,6 +68,40 @@ class SparkProxy:
         if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self._get(), name)
+
+    def sql(self, sqlQuery: str, args: Any = None, **kwargs: Any) -> Any:
+        """``spark.sql`` (and so ``%sql``) as on Databricks: the statement through the workspace's SQL dialect
+        layer (:mod:`airbricks.workspace.sql.dialect`: ``USE CATALOG``, ``CREATE OR REPLACE TABLE``, Delta-only
+        statements refused by name), a missing catalog reported with Databricks' message."""
+        from pyspark.errors import AnalysisException
+
+        from airbricks.workspace.sql.dialect import DialectError, databricks_message, prepare
+
+        session = self._get()
+        try:
+            prepared = prepare(sqlQuery, delta=self._delta_loaded())
+        except DialectError as refused:
+            raise AnalysisException(message=str(refused)) from None
+        try:
+            for before in prepared.before:
+                session.sql(before)  # a command: runs when sent
+            if prepared.copy is not None:
+                from airbricks.workspace.sql.copy_into import run
+
+                return run(session, prepared.copy)
+            return session.sql(prepared.statement, args, **kwargs)
+        except AnalysisException as exc:
+            better = databricks_message(str(exc))
+            if better is None:
+                raise
+            raise AnalysisException(message=better) from None
+
+    def _delta_loaded(self) -> bool:
+        """Whether the driver loads Delta Lake (asked once per session: one round trip)."""
+        if self._delta is None:
+            packages = self._get().conf.get("spark.jars.packages", "") or ""
+            self._delta = "io.delta:" in packages
+        return self._delta
 
     def __repr__(self) -> str:
         return repr(self._session) if self._session is not None else "<SparkSession (Spark Connect), not yet used>"

@@ -17,7 +17,9 @@ import uuid
 from typing import Any
 
 from airbricks.workspace.compute.termination import TerminationReason
+from airbricks.workspace.sql import copy_into
 from airbricks.workspace.sql.describe import describe_detail, detail_target
+from airbricks.workspace.sql.dialect import DialectError, databricks_message, delta_loaded, prepare
 from airbricks.workspace.sql.results import CHUNK_BYTES, build
 from airbricks.workspace.sql.statements import Statement, Statements
 from airbricks.workspace.sql.warehouses import Warehouses
@@ -28,8 +30,8 @@ log = logging.getLogger("airbricks.workspace.sql")
 START_WAIT_SECONDS = 300
 #: How long a cancel keeps interrupting a statement that has not ended yet.
 INTERRUPT_SECONDS = 30
-#: Catalogs that mean Spark's own session catalog (the Hive metastore every cluster shares).
-SESSION_CATALOGS = ("hive_metastore", "spark_catalog")
+#: The catalog of a statement that names none (the drivers' ``spark.sql.defaultCatalog``).
+DEFAULT_CATALOG = "main"
 #: pyspark logs every failed query with its JVM stack trace on these; here the statement's status says it.
 _PYSPARK_ERROR_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 #: Queued instead of a statement: connect the worker's session while the warehouse becomes RUNNING.
@@ -41,11 +43,16 @@ def spark_error(exc: BaseException) -> tuple[dict[str, Any], str | None]:
     statement (SQLSTATE classes 0A, 2x, 42) are BAD_REQUEST as on the real service, anything else INTERNAL_ERROR."""
     if isinstance(exc, ParameterError):
         return {"error_code": "BAD_REQUEST", "message": str(exc)}, "22023"
+    if isinstance(exc, DialectError):
+        return {"error_code": "BAD_REQUEST", "message": str(exc)}, exc.sql_state
     try:
         sql_state = exc.getSqlState()  # type: ignore[attr-defined]
     except Exception:
         sql_state = None
     message = (str(exc).strip() or type(exc).__name__).split("\n\nJVM stacktrace:")[0]
+    databricks = databricks_message(message)
+    if databricks is not None:
+        return {"error_code": "BAD_REQUEST", "message": databricks}, "42704"
     user_error = bool(sql_state) and (sql_state.startswith(("0A", "42")) or sql_state[0] == "2")
     return {"error_code": "BAD_REQUEST" if user_error else "INTERNAL_ERROR", "message": message[:20000]}, sql_state
 
@@ -275,28 +282,37 @@ class _Worker:
         statements.finish(statement, "SUCCEEDED", result=result)
 
     def _execute(self, session: Any, statement: Statement) -> tuple[Any, Any]:
-        catalog = statement.catalog or "spark_catalog"
-        if catalog.lower() in SESSION_CATALOGS:
-            catalog = "spark_catalog"
+        catalog = (statement.catalog or DEFAULT_CATALOG).lower()
+        if catalog == "spark_catalog":  # the plugin over it answers to that name: set the catalog by its own
+            catalog = "hive_metastore"
         namespace = (catalog, statement.schema or "default")
         if namespace != self.namespace:
             self.namespace = None
             session.catalog.setCurrentCatalog(namespace[0])
             session.catalog.setCurrentDatabase(namespace[1])
             self.namespace = namespace
-        detail = detail_target(statement.text, self.executor.warehouses.shared.config.spark_packages)
+        packages = self.executor.warehouses.shared.config.spark_packages
+        detail = detail_target(statement.text, packages)
         if detail:
             return describe_detail(session, detail)
-        moves = statement.text.lstrip().lower().startswith("use")
+        prepared = prepare(statement.text, delta=delta_loaded(packages))
+        moves = prepared.statement.lower().startswith(("use", "set catalog"))
         if moves:
             self.namespace = None  # the statement moves the session itself
         args = {p["name"]: typed_value(p) for p in statement.parameters}
-        frame = session.sql(statement.text, args=args or None)
+        for before in prepared.before:
+            session.sql(before)  # a command: runs when sent
+        if prepared.copy is not None:
+            frame = copy_into.run(session, prepared.copy)
+        else:
+            frame = session.sql(prepared.statement, args=args or None)
         if statement.row_limit is not None:
             frame = frame.limit(statement.row_limit + 1)
         table = frame.toArrow()
         if moves and statement.session is not None:
-            statement.session.moved_to(session.catalog.currentCatalog(), session.catalog.currentDatabase())
+            # Spark's currentCatalog() names the plugin's v1 name (spark_catalog); current_catalog() the UC one
+            where = session.sql("SELECT current_catalog(), current_schema()").first()
+            statement.session.moved_to(where[0], where[1])
         return table, _spark_schema(table, frame)
 
     @staticmethod

@@ -1,6 +1,7 @@
 """HTTP for SQL, one table: warehouses (``/api/2.0/sql/warehouses`` and the legacy ``/sql/endpoints``), the
 Statement Execution API (``/api/2.0/sql/statements``) and the result links it hands out, saved queries
-(``/api/2.0/sql/queries``), and what ``databricks-sql-connector`` (the provider's ``DatabricksSqlHook``) calls:
+(``/api/2.0/sql/queries``), query history (``/api/2.0/sql/history/queries``), and what ``databricks-sql-connector``
+(the provider's ``DatabricksSqlHook``) calls:
 its REST session protocol (``use_sea``: ``/api/2.0/sql/sessions``, then the Statement Execution API), its default
 Thrift protocol (HiveServer2 ``TCLIService`` over HTTP at the warehouse's ``http_path``, answered by
 :mod:`airbricks.workspace.sql.thrift`), and its side calls (feature flags, telemetry), answered so they cost nothing.
@@ -25,8 +26,17 @@ from airbricks.workspace.errors import DatabricksError, InvalidParameterValue, N
 from airbricks.workspace.pagination import page_tokens
 from airbricks.workspace.params import Params
 from airbricks.workspace.permissions.guard import Locate, Rule, Target, creates, field, need, path_param, shows
-from airbricks.workspace.server.http import Endpoint, call, page_window, read_body, read_params, workspace
+from airbricks.workspace.server.http import (
+    Endpoint,
+    call,
+    page_offset,
+    page_window,
+    read_body,
+    read_params,
+    workspace,
+)
 from airbricks.workspace.server.openapi import INT, STR, obj
+from airbricks.workspace.sql.history import DEFAULT_RESULTS, MAX_RESULTS, HistoryFilter, QueryHistory, flatten
 from airbricks.workspace.sql.statements import wait_seconds
 
 #: After a CANCEL on wait timeout, how long the answer waits for the statement to reach CANCELED.
@@ -120,7 +130,8 @@ async def _ended(done: threading.Event, seconds: float) -> bool:
 async def execute(request: Request) -> dict[str, Any]:
     params = await read_params(request)
     ws = workspace(request)
-    statement = ws.statements.submit(params)
+    principal = getattr(request.state, "principal", None)
+    statement = ws.statements.submit(params, user=(principal.id, principal.name) if principal else None)
     wait = wait_seconds(params.raw("wait_timeout"))
     if wait and not await _ended(statement.done, wait):
         if (params.str("on_wait_timeout") or "CONTINUE").upper() == "CANCEL":
@@ -180,6 +191,26 @@ _STATEMENT_FIELDS = {
     "format": STR,
     "row_limit": INT,
 }
+
+
+# ---------------------------------------------------------------------------------------------- query history
+
+
+async def list_query_history(request: Request) -> dict[str, Any]:
+    """``filter_by`` arrives in dot notation (``filter_by.user_ids=1&filter_by.user_ids=2``) or as a JSON body."""
+    params = await read_params(request)
+    values: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        values.setdefault(key, []).append(value)
+    values.update(flatten(params.dict("filter_by") or {}, "filter_by."))
+    limit = params.int("max_results", default=DEFAULT_RESULTS, minimum=1, maximum=MAX_RESULTS - 1)
+    page = QueryHistory(workspace(request).statements).list(
+        HistoryFilter.parse(values),
+        offset=page_offset(params),
+        limit=limit or DEFAULT_RESULTS,
+        include_metrics=params.bool("include_metrics"),
+    )
+    return {"res": page.items, "has_next_page": page.has_more, **page_tokens(page)}
 
 
 # ---------------------------------------------------------------------------------------------- saved queries
@@ -295,6 +326,7 @@ ROUTES: list[Endpoint] = [
         lambda ws, p: ws.queries.create(p.raw("query")),
         fields={"query": obj(display_name=STR, query_text=STR, warehouse_id=STR)},
     ),
+    Endpoint("GET", "/api/2.0/sql/history/queries", list_query_history),
     call("GET", "/api/2.0/sql/queries", _list_queries, fields={"page_size": INT, "page_token": STR}),
     Endpoint("GET", "/api/2.0/sql/queries/{query_id}", get_query),
     Endpoint("PATCH", "/api/2.0/sql/queries/{query_id}", update_query),

@@ -58,6 +58,12 @@ class Statement:
     done: threading.Event = field(default_factory=threading.Event)
     #: The SQL session it runs in (the connector's), whose catalog/schema it uses and a USE in it moves.
     session: SqlSession | None = None
+    #: Who ran it (query history's user_id / user_name): the caller's SCIM id and name.
+    user_id: str | None = None
+    user_name: str | None = None
+    #: When the worker began running it, and the rows it produced (query history reads them after CLOSED too).
+    started_ms: int | None = None
+    rows_produced: int | None = None
 
 
 class StatementRunner(Protocol):
@@ -138,6 +144,7 @@ class Statements:
     :param sessions: the connector's SQL sessions a statement may name (default: a set of its own).
     :param enqueue: hands a new statement to its warehouse's worker (default: nothing runs it, it stays PENDING).
     :param interrupt: interrupts a running statement that was canceled.
+    :param owner: the workspace user's (SCIM id, name), whom a statement without a known caller runs as.
     """
 
     def __init__(
@@ -148,15 +155,18 @@ class Statements:
         sessions: SqlSessions | None = None,
         enqueue: Callable[[Statement], None] = _stay_pending,
         interrupt: Callable[[Statement], None] = _nothing_to_interrupt,
+        owner: Callable[[], tuple[str, str] | None] = lambda: None,
     ) -> None:
         self.shared = shared
         self.warehouses = warehouses
         self.sessions = sessions if sessions is not None else SqlSessions(shared, warehouses=warehouses)
         self.executor: StatementRunner = _Runner(enqueue, interrupt)
         self._statements: dict[str, Statement] = {}
+        self.owner = owner
 
-    def submit(self, params: Params) -> Statement:
-        """``POST /sql/statements``: validate, queue on the warehouse (starting it if stopped)."""
+    def submit(self, params: Params, *, user: tuple[str, str] | None = None) -> Statement:
+        """``POST /sql/statements``: validate, queue on the warehouse (starting it if stopped). ``user``: the
+        caller's (SCIM id, name), the workspace user's when not given."""
         text = params.str("statement", required=True) or ""
         warehouse_id = params.str("warehouse_id", required=True) or ""
         result_format = _choice(params, "format", FORMATS, "JSON_ARRAY")
@@ -188,6 +198,7 @@ class Statements:
             created_ms=self.shared.now_ms(),
             session=session,
         )
+        statement.user_id, statement.user_name = user or self.owner() or (None, None)
         with self.shared.lock:
             self._statements[statement.id] = statement
         self.warehouses.ensure_started(warehouse_id)
@@ -251,6 +262,8 @@ class Statements:
             statement.state, statement.result, statement.error = state, result, error
             statement.sql_state = sql_state
             statement.finished_ms = self.shared.now_ms()
+            if result is not None:
+                statement.rows_produced = result.arrow.num_rows
         statement.done.set()
 
     def mark_running(self, statement: Statement) -> bool:
@@ -259,7 +272,13 @@ class Statements:
             if statement.state != "PENDING":
                 return False
             statement.state = "RUNNING"
+            statement.started_ms = self.shared.now_ms()
             return True
+
+    def records(self) -> list[Statement]:
+        """Every statement the workspace remembers (query history reads them), oldest first."""
+        with self.shared.lock:
+            return list(self._statements.values())
 
     def tick(self, now: int) -> None:
         """Results expire an hour after the statement ended: the statement is CLOSED."""

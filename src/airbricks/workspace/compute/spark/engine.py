@@ -20,6 +20,7 @@ from airbricks.workspace.compute.spark.class_cache import FAST_START_OPTIONS, Cl
 from airbricks.workspace.compute.spark.driver import Driver
 from airbricks.workspace.compute.spark.install import SparkInstall, SparkNotAvailable, find_spark
 from airbricks.workspace.compute.spark.metastore import Metastore
+from airbricks.workspace.compute.spark.unity_names import catalog_conf
 from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.storage.paths import hadoop_settings
 
@@ -94,13 +95,13 @@ class SparkEngine:
                 )
             try:
                 install = self._installation()
+                metastore = self._ensure_metastore(install)
+                conf = self._conf(doc, metastore)
             except SparkNotAvailable as missing:
                 self._drivers[cluster_id] = _Unavailable(
                     TerminationReason.error("SPARK_STARTUP_FAILURE", str(missing), type_="CLIENT_ERROR")
                 )
                 return
-            metastore = self._ensure_metastore(install)
-            conf = self._conf(doc, metastore)
             java_options = " ".join([self.java_options, conf.pop("spark.driver.extraJavaOptions", "")]).strip()
             class_options, dump = self._class_options("driver")
             self._drivers[cluster_id] = Driver(
@@ -228,6 +229,7 @@ class SparkEngine:
         if self.packages:
             conf["spark.jars.packages"] = ",".join(self.packages)
         conf.update(user)
+        conf.update(catalog_conf(self._installation(), user))  # hive_metastore.s.t, main.s.t (issue 25)
         conf.pop("spark.driver.memory", None)  # given as --driver-memory, capped
         return conf
 

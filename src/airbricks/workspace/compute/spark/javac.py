@@ -4,7 +4,7 @@ Some things only a JVM class can do: a Spark catalog plugin (``spark.sql.catalog
 binds a Java service to loopback. No package registry reachable here holds a jar of ours, and the classes must
 match the Spark installation they run in (Spark's and Hive's APIs move between releases), so they are compiled
 with the JDK's ``javac`` against pyspark's own jars the first time a JVM needs them (a few seconds, once per
-machine and installation). The jar is keyed by the sources, the Java binary and Spark's jars, and lives in the
+machine, installation and version of the sources). The jar is keyed by the sources, the Java binary and Spark's jars, and lives in the
 per-user cache directory beside the class-data archives: it holds code only, and every workspace on the
 machine shares it.
 """
@@ -71,9 +71,8 @@ def _compile(install: SparkInstall, sources: list[Path], jar: Path) -> None:
             for item in sorted(classes.rglob("*.class")):
                 archive.write(item, item.relative_to(classes).as_posix())
         os.replace(pending, jar)  # published whole: a JVM never meets a half-written jar
-    for other in jar.parent.glob("airbricks-*.jar"):
-        if other != jar:
-            other.unlink(missing_ok=True)  # built for an earlier installation or older sources
+    # Jars of other sources stay: another checkout or version on this machine may be running with its own
+    # (they are a few kilobytes each, and a workspace deleting another's jar breaks that one's next driver).
 
 
 def _key(install: SparkInstall, root: Path, sources: list[Path]) -> str:
