@@ -5,7 +5,7 @@
 (the shape Airflow's ``DatabricksCopyIntoOperator`` writes). The path is ``dbfs:/...``, ``/Volumes/...`` or
 ``file:/...``, read by the driver's Spark as any path. Columns are matched to the table's by name (cast to its
 types; a column the files lack is NULL). Each file is loaded once: the files loaded so far are recorded in a table
-property (``airbricks.copy_into.loaded``; Delta keeps them in its log), so a second run loads nothing unless
+property (``copy_into.loaded_files``; Delta keeps them in its log), so a second run loads nothing unless
 ``'force' = 'true'``. The answer is Databricks' ``num_affected_rows``, ``num_inserted_rows``. A cloud URI
 (``s3://``, ``abfss://``, ``gs://``, ...) fails: the local workspace has no cloud storage. ``VALIDATE`` and
 ``mergeSchema`` are not built (refused by name).
@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-LOADED_PROPERTY = "airbricks.copy_into.loaded"
+LOADED_PROPERTY = "copy_into.loaded_files"
 FORMATS = ("CSV", "JSON", "PARQUET", "AVRO", "ORC", "TEXT", "BINARYFILE")
 CLOUD_SCHEMES = ("s3://", "s3a://", "s3n://", "abfss://", "abfs://", "wasbs://", "wasb://", "adl://", "gs://", "r2://")
 
