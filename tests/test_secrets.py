@@ -203,7 +203,8 @@ print("connecting with", value)
 print("cluster env", os.environ["SCAN_ENV_SECRET"])
 pathlib.Path(dbutils.widgets.get("printed")).write_text("printed")
 marker = pathlib.Path(dbutils.widgets.get("marker"))
-while not marker.exists():
+give_up = time.monotonic() + 180  # a failed test never writes the marker: the run must still end
+while not marker.exists() and time.monotonic() < give_up:
     time.sleep(0.05)
 print("done with", value)
 dbutils.notebook.exit(value)
