@@ -126,7 +126,8 @@ def test_other_catalogs_and_encoded_schemas_through_the_statements_api(
 
 
 def test_three_level_names_and_replace_in_a_notebook(spark_sdk: WorkspaceClient, spark_cluster: str, notebook) -> None:  # type: ignore[no-untyped-def]
-    schema = f"n_{uuid.uuid4().hex[:8]}"
+    schema, other = f"n_{uuid.uuid4().hex[:8]}", f"files_{uuid.uuid4().hex[:6]}"
+    spark_sdk.catalogs.create(name=other)  # a catalog of the workspace: the kernel asks for them over its channel
     source = f"""
 # MAGIC %sql
 # MAGIC CREATE SCHEMA hive_metastore.{schema};
@@ -154,6 +155,10 @@ try:
     spark.sql("SELECT * FROM nope.{schema}.t")
 except Exception as exc:
     out["missing"] = str(exc)
+spark.sql("CREATE SCHEMA {other}.raw")
+spark.sql("CREATE TABLE {other}.raw.t AS SELECT 7 AS a")
+out["other"] = [r.a for r in spark.sql("SELECT a FROM {other}.raw.t").collect()]
+out["catalogs"] = [r.catalog for r in spark.sql("SHOW CATALOGS").collect()]
 dbutils.notebook.exit(json.dumps(out))
 """
     path = notebook(source)
@@ -165,6 +170,8 @@ dbutils.notebook.exit(json.dumps(out))
     assert out["columns"] == ["id", "name"]
     assert "DELETE FROM needs a Delta table" in out["delete"] and "--spark-packages" in out["delete"]
     assert out["missing"].startswith("[NO_SUCH_CATALOG_EXCEPTION] Catalog 'nope' was not found")
+    assert out["other"] == [7] and spark_sdk.tables.get(f"{other}.raw.t").full_name == f"{other}.raw.t"
+    assert {other, "main", "hive_metastore"} <= set(out["catalogs"]) and "spark_catalog" not in out["catalogs"]
 
 
 def test_the_readme_dag_three_level_names_through_the_connector(
