@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airbricks.workspace.catalog.names import metastore_database
-from airbricks.workspace.sql.dialect import Prepared, prepare
+from airbricks.workspace.sql.dialect import DialectError, Prepared, prepare
 from airbricks.workspace.sql.uc_names import rewrite, show_catalogs
 
 RAW = metastore_database("files", "raw")  # uc__ + hex of "files.raw"
@@ -67,3 +67,9 @@ def test_prepare_rewrites_before_replace_and_copy_into() -> None:
     copy = prepare("COPY INTO files.raw.t FROM '/Volumes/x' FILEFORMAT = CSV", catalogs=catalogs).copy
     assert copy is not None and copy.table == f"spark_catalog.`{RAW}`.t"
     assert prepare("SHOW CATALOGS", catalogs=catalogs).statement.startswith("SELECT catalog FROM VALUES")
+
+
+def test_use_catalog_of_another_catalog_says_what_to_do_instead() -> None:
+    with pytest.raises(DialectError, match=r"USE CATALOG files: .* three-part names \(files.<schema>.<table>\)"):
+        prepare("USE CATALOG files", catalogs=catalogs)
+    assert prepare("USE CATALOG nope", catalogs=catalogs) == Prepared("SET CATALOG 'nope'")  # Spark: no such catalog

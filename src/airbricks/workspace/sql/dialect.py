@@ -92,6 +92,12 @@ def prepare(text: str, *, delta: bool = False, catalogs: uc_names.Catalogs | Non
     use = _USE_CATALOG.match(body)
     if use:
         name = use.group("name").strip("`").replace("'", "\\'")
+        if uc_names.other_catalog(name, catalogs):
+            raise DialectError(
+                f"[NOT_SUPPORTED] USE CATALOG {name}: the local workspace switches only to main or hive_metastore. "
+                f"Name {name}'s tables with three-part names ({name}.<schema>.<table>), or set the statement's "
+                "catalog field (Statement Execution API)."
+            )
         return Prepared(f"SET CATALOG '{name}'")
     try:
         copy = copy_into.parse(body)

@@ -76,6 +76,11 @@ def _needs_encoding(schema: str) -> bool:
     return not _PLAIN.match(lowered) or lowered.startswith("uc__")
 
 
+def other_catalog(name: str, catalogs: Catalogs | None) -> bool:
+    """Whether ``name`` is one of the workspace's catalogs other than ``main``/``hive_metastore``."""
+    return _Known(catalogs).other(name)
+
+
 def show_catalogs(text: str, catalogs: Catalogs | None) -> str | None:
     """A query answering ``SHOW CATALOGS [[LIKE] 'pattern']`` with the workspace's catalogs; None for others."""
     found = _SHOW_CATALOGS.match(text.strip())
