@@ -77,7 +77,10 @@ def _spark(spec: dict[str, Any], channel: WorkspaceChannel) -> SparkProxy | Unav
     if channel.available:  # spark.sql's three-part names of the workspace's other catalogs (asked when named)
 
         def catalogs() -> list[str]:
-            answer = channel.call("GET", "/api/2.1/unity-catalog/catalogs")
+            try:
+                answer = channel.call("GET", "/api/2.1/unity-catalog/catalogs")
+            except Exception:  # the statement goes to Spark as written: a missing catalog is reported there
+                return []
             return [entry["name"] for entry in answer.get("catalogs", [])]
 
     return SparkProxy(url, jars=spec.get("jars") or [], catalogs=catalogs)

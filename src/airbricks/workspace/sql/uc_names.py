@@ -27,21 +27,16 @@ from collections.abc import Callable, Iterable
 from airbricks.workspace.catalog.names import DIRECT_CATALOGS, metastore_database
 
 SESSION_CATALOG = "spark_catalog"
-_IDENT = r"(?:`(?:[^`]|``)+`|[A-Za-z_][A-Za-z0-9_]*)"
+_IDENT = r"(?:`[^`]*`|[A-Za-z_]\w*)"
 _PART = re.compile(_IDENT)
-_DOTTED = re.compile(rf"(?<![\w`.])({_IDENT}(?:\s*\.\s*{_IDENT}){{0,2}})(?![\w`]|\s*\.)")
+#: A dotted name (``a.b``, ``a.b.c``, longer ones left alone) or a lone backticked one.
+_DOTTED = re.compile(rf"(?:`[^`]*`|\b[A-Za-z_]\w*)(?:\s*\.\s*{_IDENT})+|`[^`]*`")
 _SKIPPED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
 _PLAIN = re.compile(r"^[a-z0-9_]+$")
-#: The words before a namespace (``catalog.schema`` or a lone schema) rather than a table name.
-_BEFORE_NAMESPACE = re.compile(
-    r"(?:\b(?:SCHEMA|DATABASE|NAMESPACE)(?:\s+IF\s+(?:NOT\s+)?EXISTS)?|\bUSE|\bTABLES\s+(?:IN|FROM))\s*$",
-    re.IGNORECASE,
-)
-#: The words before a table name, where a two-part ``schema.table`` may need its schema encoded.
-_BEFORE_TABLE = re.compile(
-    r"\b(?:FROM|JOIN|INTO|TABLE|UPDATE|VIEW|EXISTS|OVERWRITE)\s*$",
-    re.IGNORECASE,
-)
+#: The word just before a namespace (``catalog.schema`` or a lone schema) rather than a table name.
+_BEFORE_NAMESPACE = {"SCHEMA", "DATABASE", "NAMESPACE", "USE"}
+#: The word just before a table name, where a two-part ``schema.table`` may need its schema encoded.
+_BEFORE_TABLE = {"FROM", "JOIN", "INTO", "TABLE", "UPDATE", "VIEW", "EXISTS", "OVERWRITE"}
 _SHOW_CATALOGS = re.compile(r"^SHOW\s+CATALOGS(?:\s+(?:LIKE\s+)?'(?P<pattern>[^']*)')?\s*;?\s*$", re.IGNORECASE)
 
 Catalogs = Callable[[], Iterable[str]]
@@ -68,7 +63,7 @@ class _Known:
 
 
 def _unquote(part: str) -> str:
-    return part[1:-1].replace("``", "`") if part.startswith("`") else part
+    return part[1:-1] if part.startswith("`") else part
 
 
 def _needs_encoding(schema: str) -> bool:
@@ -101,32 +96,48 @@ def rewrite(text: str, catalogs: Catalogs | None) -> str:
     known = _Known(catalogs)
     out: list[str] = []
     start = 0
+    if "." not in text and "`" not in text:
+        return text  # no name that could need it (SELECT 1, SHOW CATALOGS)
     for skipped in _SKIPPED.finditer(text):
-        out.append(_rewrite_code(text[start : skipped.start()], text[: skipped.start()], known))
+        out.append(_rewrite_code(text[start : skipped.start()], known))
         out.append(skipped.group())
         start = skipped.end()
-    out.append(_rewrite_code(text[start:], text[:start], known))
+    out.append(_rewrite_code(text[start:], known))
     return "".join(out)
 
 
-def _rewrite_code(code: str, before: str, known: _Known) -> str:
+def _words_before(code: str, at: int) -> list[str]:
+    """The (up to four) words just before position ``at``, upper-case."""
+    return code[max(0, at - 40) : at].upper().split()[-4:]
+
+
+def _namespace_follows(words: list[str]) -> bool:
+    """Whether a namespace follows ``words`` (``CREATE SCHEMA [IF NOT EXISTS]``, ``USE``, ``SHOW TABLES IN``)."""
+    if not words:
+        return False
+    if words[-1] == "EXISTS":
+        return any(word in _BEFORE_NAMESPACE for word in words)
+    return words[-1] in _BEFORE_NAMESPACE or (words[-1] in ("IN", "FROM") and words[-2:-1] == ["TABLES"])
+
+
+def _rewrite_code(code: str, known: _Known) -> str:
     def one(found: re.Match[str]) -> str:
-        parts = _PART.findall(found.group(1))
-        preceding = (before + code[: found.start()])[-80:]  # the words just before the name
+        parts = _PART.findall(found.group())
         names = [_unquote(p) for p in parts]
         if len(parts) == 3:
             catalog, schema = names[0].lower(), names[1]
             if known.other(catalog) or (catalog in DIRECT_CATALOGS and _needs_encoding(schema)):
                 return _target(catalog, schema, parts[2])
-        elif len(parts) == 2 and _BEFORE_NAMESPACE.search(preceding):
+        elif len(parts) == 2 and _namespace_follows(_words_before(code, found.start())):
             catalog, schema = names[0].lower(), names[1]
             if known.other(catalog) or (catalog in DIRECT_CATALOGS and _needs_encoding(schema)):
                 return _target(catalog, schema, None)
         elif len(parts) == 2 and parts[0].startswith("`") and _needs_encoding(names[0]):
-            if _BEFORE_TABLE.search(preceding):
+            words = _words_before(code, found.start())
+            if words and words[-1] in _BEFORE_TABLE:
                 return _target(DIRECT_CATALOGS[0], names[0], parts[1])
         elif len(parts) == 1 and parts[0].startswith("`") and _needs_encoding(names[0]):
-            if _BEFORE_NAMESPACE.search(preceding):
+            if _namespace_follows(_words_before(code, found.start())):
                 return _target(DIRECT_CATALOGS[0], names[0], None)
         return found.group()
 
