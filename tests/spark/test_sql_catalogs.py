@@ -92,8 +92,42 @@ def test_three_level_names_replace_and_delta_errors_through_the_statements_api(
     assert [q.query_text for q in rest.res or []] == [f"REPLACE TABLE main.{schema}.missing (id INT)"]
 
 
+def test_other_catalogs_and_encoded_schemas_through_the_statements_api(
+    spark_sdk: WorkspaceClient, spark_warehouse: str
+) -> None:
+    """A catalog made with the catalogs API: its three-part names reach the metastore database of the names
+    contract (the tables API sees the table the SQL made); a schema Hive refuses (`my-...`) takes writes too;
+    SHOW CATALOGS lists the workspace's catalogs, not Spark's spark_catalog."""
+    catalog, odd = f"files_{uuid.uuid4().hex[:6]}", f"my-{uuid.uuid4().hex[:6]}"
+    spark_sdk.catalogs.create(name=catalog)
+    spark_sdk.schemas.create(name="raw", catalog_name=catalog)
+    run = lambda text, **kw: _sql(spark_sdk, spark_warehouse, text, **kw)  # noqa: E731
+    for text in (
+        f"CREATE SCHEMA {catalog}.staging",
+        f"CREATE TABLE {catalog}.raw.t (a INT, day STRING) PARTITIONED BY (day)",
+        f"INSERT INTO {catalog}.raw.t VALUES (1, 'mon'), (2, 'tue')",
+        f"CREATE OR REPLACE TABLE {catalog}.staging.s AS SELECT a * 10 AS b FROM {catalog}.raw.t",
+        f"CREATE SCHEMA `{odd}`",
+        f"CREATE TABLE main.`{odd}`.t AS SELECT 'x' AS c",
+        f"INSERT INTO `{odd}`.t VALUES ('y')",
+    ):
+        assert run(text)[0] == "SUCCEEDED", (text, run(text))
+    assert run(f"SELECT a, day FROM {catalog}.raw.t ORDER BY a") == ("SUCCEEDED", [["1", "mon"], ["2", "tue"]])
+    assert run("SELECT sum(b) FROM s", catalog=catalog, schema="staging") == ("SUCCEEDED", [["30"]])
+    assert run(f"SELECT count(*) FROM hive_metastore.`{odd}`.t") == ("SUCCEEDED", [["2"]])
+    assert spark_sdk.tables.get(f"{catalog}.raw.t").full_name == f"{catalog}.raw.t"
+    assert spark_sdk.tables.get(f"main.{odd}.t").full_name == f"main.{odd}.t"
+    state, names = run("SHOW CATALOGS")
+    shown = [row[0] for row in names]  # type: ignore[union-attr]
+    assert state == "SUCCEEDED" and {catalog, "main", "hive_metastore"} <= set(shown)
+    assert "spark_catalog" not in shown and shown == sorted(shown)
+    state, message = run("SELECT * FROM nope.raw.t")
+    assert state == "FAILED" and str(message).startswith("[NO_SUCH_CATALOG_EXCEPTION] Catalog 'nope' was not found")
+
+
 def test_three_level_names_and_replace_in_a_notebook(spark_sdk: WorkspaceClient, spark_cluster: str, notebook) -> None:  # type: ignore[no-untyped-def]
-    schema = f"n_{uuid.uuid4().hex[:8]}"
+    schema, other = f"n_{uuid.uuid4().hex[:8]}", f"files_{uuid.uuid4().hex[:6]}"
+    spark_sdk.catalogs.create(name=other)  # a catalog of the workspace: the kernel asks for them over its channel
     source = f"""
 # MAGIC %sql
 # MAGIC CREATE SCHEMA hive_metastore.{schema};
@@ -121,6 +155,10 @@ try:
     spark.sql("SELECT * FROM nope.{schema}.t")
 except Exception as exc:
     out["missing"] = str(exc)
+spark.sql("CREATE SCHEMA {other}.raw")
+spark.sql("CREATE TABLE {other}.raw.t AS SELECT 7 AS a")
+out["other"] = [r.a for r in spark.sql("SELECT a FROM {other}.raw.t").collect()]
+out["catalogs"] = [r.catalog for r in spark.sql("SHOW CATALOGS").collect()]
 dbutils.notebook.exit(json.dumps(out))
 """
     path = notebook(source)
@@ -132,6 +170,8 @@ dbutils.notebook.exit(json.dumps(out))
     assert out["columns"] == ["id", "name"]
     assert "DELETE FROM needs a Delta table" in out["delete"] and "--spark-packages" in out["delete"]
     assert out["missing"].startswith("[NO_SUCH_CATALOG_EXCEPTION] Catalog 'nope' was not found")
+    assert out["other"] == [7] and spark_sdk.tables.get(f"{other}.raw.t").full_name == f"{other}.raw.t"
+    assert {other, "main", "hive_metastore"} <= set(out["catalogs"]) and "spark_catalog" not in out["catalogs"]
 
 
 def test_the_readme_dag_three_level_names_through_the_connector(

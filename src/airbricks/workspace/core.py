@@ -153,7 +153,9 @@ class Workspace:
             interrupt=lambda statement: self.sql.interrupt(statement),
             owner=lambda: (self.identity.me.id, self.identity.me.name),
         )
-        self.sql = Executor(self.statements, self.warehouses)
+        self.sql = Executor(
+            self.statements, self.warehouses, catalogs=lambda: [c["name"] for c in self.catalog.list_catalogs()]
+        )
         self.queries = Queries(self.shared)
         self.run_identity = RunIdentity(self.shared, self.identity, cluster_secrets)
         executor = TaskExecutor(

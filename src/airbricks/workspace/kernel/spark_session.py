@@ -13,6 +13,7 @@ import builtins
 import functools
 import io
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,12 @@ class SparkProxy:
     """A Spark Connect session to ``remote``, created on first attribute access, with the cluster's and the
     task's jars added to it (as on Databricks, where installed jars are on every notebook's class path)."""
 
-    def __init__(self, remote: str, jars: list[str] | None = None) -> None:
+    def __init__(
+        self, remote: str, jars: list[str] | None = None, catalogs: Callable[[], Iterable[str]] | None = None
+    ) -> None:
         self._remote = remote
+        #: The workspace's Unity Catalog catalogs (three-part names of catalogs other than main/hive_metastore).
+        self._catalogs = catalogs
         self._jars = list(jars or [])
         self._session: Any = None
         self._delta: bool | None = None
@@ -79,7 +84,7 @@ class SparkProxy:
 
         session = self._get()
         try:
-            prepared = prepare(sqlQuery, delta=self._delta_loaded())
+            prepared = prepare(sqlQuery, delta=self._delta_loaded(), catalogs=self._catalogs)
         except DialectError as refused:
             raise AnalysisException(message=str(refused)) from None
         try:

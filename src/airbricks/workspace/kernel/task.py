@@ -67,13 +67,23 @@ def failure_outcome(exc: BaseException) -> dict[str, Any]:
     return {"status": "FAILED", "error": error, "error_trace": trace}
 
 
-def _spark(spec: dict[str, Any]) -> SparkProxy | UnavailableSpark:
+def _spark(spec: dict[str, Any], channel: WorkspaceChannel) -> SparkProxy | UnavailableSpark:
     remote = spec.get("spark_remote")
     if not remote:
         return UnavailableSpark(NO_ENGINE)
     url = connect_url(remote, spec["spark_session_id"])
     os.environ["SPARK_REMOTE"] = url  # SparkSession.builder.getOrCreate() in user code: the same session
-    return SparkProxy(url, jars=spec.get("jars") or [])
+    catalogs = None
+    if channel.available:  # spark.sql's three-part names of the workspace's other catalogs (asked when named)
+
+        def catalogs() -> list[str]:
+            try:
+                answer = channel.call("GET", "/api/2.1/unity-catalog/catalogs")
+            except Exception:  # the statement goes to Spark as written: a missing catalog is reported there
+                return []
+            return [entry["name"] for entry in answer.get("catalogs", [])]
+
+    return SparkProxy(url, jars=spec.get("jars") or [], catalogs=catalogs)
 
 
 def _jvm_exception(log: Path) -> str:
@@ -99,7 +109,7 @@ def main(spec_path: str) -> int:
     dbutils = job_kernel.JobDBUtils(spec.get("widgets") or {}, dbfs_root, volumes_root, channel, spec, run_dir)
     log = CellLog(Path(spec["cells_path"]) if spec.get("cells_path") else None)
     display = Display(log)
-    spark = _spark(spec)
+    spark = _spark(spec, channel)
     env: dict[str, Any] = {
         "__name__": "__main__",
         "__builtins__": __builtins__,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from airbricks.workspace.sql import copy_into
+from airbricks.workspace.sql import copy_into, uc_names
 
 #: SQLSTATE of the refusals here: a feature not supported (BAD_REQUEST on the Statement Execution API).
 NOT_SUPPORTED_STATE = "0A000"
@@ -78,12 +78,26 @@ def strip_comments(text: str) -> str:
     return text[_COMMENTS.match(text).end() :]  # type: ignore[union-attr]
 
 
-def prepare(text: str, *, delta: bool = False) -> Prepared:
-    """The statements to run for ``text``, or :class:`DialectError` when it needs what is not here."""
+def prepare(text: str, *, delta: bool = False, catalogs: uc_names.Catalogs | None = None) -> Prepared:
+    """The statements to run for ``text``, or :class:`DialectError` when it needs what is not here.
+
+    ``catalogs`` lists the workspace's Unity Catalog catalogs (called only for a statement that may name one):
+    their three-part names, and schema names Hive refuses, become metastore databases
+    (:mod:`airbricks.workspace.sql.uc_names`); without it only ``main``/``hive_metastore`` are known."""
+    text = uc_names.rewrite(text, catalogs)
     body = strip_comments(text)
+    catalogs_query = uc_names.show_catalogs(body, catalogs)
+    if catalogs_query is not None:
+        return Prepared(catalogs_query)
     use = _USE_CATALOG.match(body)
     if use:
         name = use.group("name").strip("`").replace("'", "\\'")
+        if uc_names.other_catalog(name, catalogs):
+            raise DialectError(
+                f"[NOT_SUPPORTED] USE CATALOG {name}: the local workspace switches only to main or hive_metastore. "
+                f"Name {name}'s tables with three-part names ({name}.<schema>.<table>), or set the statement's "
+                "catalog field (Statement Execution API)."
+            )
         return Prepared(f"SET CATALOG '{name}'")
     try:
         copy = copy_into.parse(body)

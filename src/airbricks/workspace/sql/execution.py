@@ -5,6 +5,7 @@ statement's catalog/schema and typed named parameters (``:name`` markers, bound 
 fetches at most ``row_limit + 1`` rows as Arrow, and builds the result (:mod:`airbricks.workspace.sql.results`).
 Every statement is tagged with its id, so a cancel interrupts exactly it (Spark Connect ``interruptTag``).
 Spark's errors become the real service's: ``error_code`` BAD_REQUEST with Spark's message and ``sql_state``.
+Long because the worker's loop, its Spark session's life and a statement's execution share the worker's state.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from airbricks.workspace.catalog.names import metastore_database
+from airbricks.workspace.compute.spark.unity_names import PLUGIN
 from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.sql import copy_into
 from airbricks.workspace.sql.describe import describe_detail, detail_target
@@ -286,8 +290,14 @@ class _Worker:
         if catalog == "spark_catalog":  # the plugin over it answers to that name: set the catalog by its own
             catalog = "hive_metastore"
         namespace = (catalog, statement.schema or "default")
+        if catalog not in ("main", "hive_metastore") and catalog in self.executor.catalogs():  # e.g. "files"
+            namespace = ("spark_catalog", metastore_database(*namespace))  # its schemas are encoded databases
         if namespace != self.namespace:
             self.namespace = None
+            if namespace[0] == "spark_catalog":  # main's plugin answers to that name too, so switching to it by
+                # name is a no-op: go through the catalog's own plugin (registered for this session) first
+                session.conf.set(f"spark.sql.catalog.{catalog}", PLUGIN)
+                session.catalog.setCurrentCatalog(catalog)
             session.catalog.setCurrentCatalog(namespace[0])
             session.catalog.setCurrentDatabase(namespace[1])
             self.namespace = namespace
@@ -295,7 +305,7 @@ class _Worker:
         detail = detail_target(statement.text, packages)
         if detail:
             return describe_detail(session, detail)
-        prepared = prepare(statement.text, delta=delta_loaded(packages))
+        prepared = prepare(statement.text, delta=delta_loaded(packages), catalogs=self.executor.catalogs)
         moves = prepared.statement.lower().startswith(("use", "set catalog"))
         if moves:
             self.namespace = None  # the statement moves the session itself
@@ -341,9 +351,12 @@ class _Worker:
 class Executor:
     """The workers of all warehouses (created on a warehouse's first statement)."""
 
-    def __init__(self, statements: Statements, warehouses: Warehouses) -> None:
-        self.statements = statements
-        self.warehouses = warehouses
+    def __init__(
+        self, statements: Statements, warehouses: Warehouses, catalogs: Callable[[], Iterable[str]] = lambda: ()
+    ) -> None:
+        self.statements, self.warehouses = statements, warehouses
+        #: The workspace's Unity Catalog catalog names (asked for by the dialect step when a name may be one).
+        self.catalogs = catalogs
         self.chunk_bytes = CHUNK_BYTES
         self._workers: dict[str, _Worker] = {}
         self._lock = threading.Lock()
