@@ -4,9 +4,9 @@ Some things only a JVM class can do: a Spark catalog plugin (``spark.sql.catalog
 binds a Java service to loopback. No package registry reachable here holds a jar of ours, and the classes must
 match the Spark installation they run in (Spark's and Hive's APIs move between releases), so they are compiled
 with the JDK's ``javac`` against pyspark's own jars the first time a JVM needs them (a few seconds, once per
-machine, installation and version of the sources). The jar is keyed by the sources, the Java binary and Spark's jars, and lives in the
-per-user cache directory beside the class-data archives: it holds code only, and every workspace on the
-machine shares it.
+machine, installation and version of the sources). The jar is keyed by the sources, the Java binary and Spark's
+jars, and lives in the per-user cache directory beside the class-data archives: it holds code only, and every
+workspace on the machine shares it.
 """
 
 from __future__ import annotations
