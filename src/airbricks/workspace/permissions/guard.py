@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import Request
 
 from airbricks.workspace.core import Workspace
-from airbricks.workspace.identity.principals import Principal
+from airbricks.workspace.identity.principals import Principal, require_admin
 from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.params import Params
 from airbricks.workspace.permissions.acls import Grant
@@ -208,6 +208,24 @@ def require_path(request: Request, path: Any, level: str) -> None:
 def creates(object_type: str, made: Made, acl_field: str | None = "access_control_list") -> Rule:
     """The row creates an object: the caller owns it, and the request's access control list applies."""
     return lambda row: owned(row, object_type, made, acl_field)
+
+
+def admins(action: str) -> Rule:
+    """The row is the local workspace's own administration (fault rules): workspace admins only, refused with
+    the message ``workspace-conf`` answers (``Only workspace admins can <action>; <name> is not in the admins
+    group.``) before the body is read."""
+
+    def wrap(row: Endpoint) -> Endpoint:
+        inner = row.handler
+
+        async def handler(request: Request) -> Any:
+            require_admin(_who(request), action)
+            return await inner(request)
+
+        handler.__name__ = getattr(inner, "__name__", "endpoint")
+        return dataclasses.replace(row, handler=handler)
+
+    return wrap
 
 
 def permitted(rows: list[Endpoint], rules: dict[str, Rule]) -> list[Endpoint]:

@@ -1,0 +1,59 @@
+"""The smaller permission rules over real HTTP with databricks-sdk, as a second, non-admin user (a SCIM user with
+a token the admin minted): the fault-rule API is admins-only, creators are recorded as the caller, statements
+and query history belong to who ran them, a run's notebook needs CAN_RUN."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import PermissionDenied
+
+FAULTS = "/api/2.0/airbricks/faults"
+
+
+@dataclass
+class User:
+    name: str
+    client: WorkspaceClient
+
+
+@pytest.fixture(scope="module")
+def carol(sdk: WorkspaceClient, local_ws) -> Iterator[User]:
+    """A second, non-admin user acting through a token of its own."""
+    name = f"carol-{uuid.uuid4().hex[:8]}@example.com"
+    user = sdk.users.create(user_name=name)
+    minted = sdk.api_client.do("POST", "/api/2.0/airbricks/tokens", body={"user_name": name})
+    yield User(name, WorkspaceClient(host=local_ws.url, token=minted["token_value"], auth_type="pat"))
+    sdk.users.delete(user.id)
+
+
+def _denied(call, message: str) -> None:
+    with pytest.raises(PermissionDenied) as refused:
+        call()
+    assert str(refused.value).split(". Config: ")[0] == message  # the SDK appends its config to a 403
+
+
+def test_the_fault_api_is_for_admins_only(sdk: WorkspaceClient, carol: User) -> None:
+    rule = {"path": "/api/2.0/clusters/get", "status": 503, "count": 1}
+    api = carol.client.api_client
+    _denied(
+        lambda: api.do("POST", FAULTS, body=rule),
+        f"Only workspace admins can add fault rules; {carol.name} is not in the admins group",
+    )
+    _denied(
+        lambda: api.do("GET", FAULTS),
+        f"Only workspace admins can list fault rules; {carol.name} is not in the admins group",
+    )
+    _denied(
+        lambda: api.do("DELETE", FAULTS),
+        f"Only workspace admins can clear fault rules; {carol.name} is not in the admins group",
+    )
+    _denied(
+        lambda: api.do("GET", "/api/2.0/airbricks/volumes"),
+        f"Only workspace admins can list the volumes; {carol.name} is not in the admins group",
+    )
+    assert rule not in [{k: r.get(k) for k in rule} for r in sdk.api_client.do("GET", FAULTS)["rules"]]  # admins can
