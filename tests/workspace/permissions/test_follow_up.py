@@ -57,3 +57,19 @@ def test_the_fault_api_is_for_admins_only(sdk: WorkspaceClient, carol: User) -> 
         f"Only workspace admins can list the volumes; {carol.name} is not in the admins group",
     )
     assert rule not in [{k: r.get(k) for k in rule} for r in sdk.api_client.do("GET", FAULTS)["rules"]]  # admins can
+
+
+def test_a_cluster_or_warehouse_records_its_caller_as_creator(sdk: WorkspaceClient, carol: User) -> None:
+    spec = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 0}
+    own = carol.client.clusters.create(cluster_name="carols", **spec).cluster_id
+    admins = sdk.clusters.create(cluster_name="admins", **spec).cluster_id
+    warehouse = carol.client.warehouses.create(name=f"carols-{uuid.uuid4().hex[:6]}", cluster_size="2X-Small").id
+    try:
+        assert carol.client.clusters.get(own).creator_user_name == carol.name
+        assert sdk.clusters.get(admins).creator_user_name == sdk.current_user.me().user_name
+        assert carol.client.warehouses.get(warehouse).creator_name == carol.name
+        assert sdk.warehouses.get(warehouse).creator_name == carol.name
+    finally:
+        sdk.clusters.permanent_delete(own)
+        sdk.clusters.permanent_delete(admins)
+        sdk.warehouses.delete(warehouse)

@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue, NotFound, NotImplementedOnLocal
+from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.pagination import page_tokens
 from airbricks.workspace.params import Params
 from airbricks.workspace.permissions.guard import Locate, Rule, Target, creates, field, need, path_param, shows
@@ -85,6 +86,11 @@ def _warehouse_rows(group: str, list_key: str, *, documented: bool) -> list[Endp
     """The warehouse endpoints under ``sql/<group>`` (``warehouses``, and ``endpoints`` for older clients)."""
     base = f"/api/2.0/sql/{group}"
 
+    async def create_warehouse(request: Request) -> dict[str, Any]:
+        """The caller is the warehouse's ``creator_name``, as on Databricks."""
+        params = await read_params(request)
+        return {"id": workspace(request).warehouses.create(params.data, creator=caller(request).name)}
+
     async def list_warehouses(request: Request) -> dict[str, Any]:
         return {list_key: workspace(request).warehouses.list()}
 
@@ -92,10 +98,10 @@ def _warehouse_rows(group: str, list_key: str, *, documented: bool) -> list[Endp
         return fields if documented else None
 
     return [
-        call(
+        Endpoint(
             "POST",
             base,
-            lambda ws, p: {"id": ws.warehouses.create(p.data)},
+            create_warehouse,
             fields=doc({"name": STR, "cluster_size": STR, "auto_stop_mins": INT, "max_num_clusters": INT}),
         ),
         Endpoint("GET", base, list_warehouses, fields=doc({})),
