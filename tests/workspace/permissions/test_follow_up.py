@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import PermissionDenied
+from databricks.sdk.service.sql import QueryFilter, WarehouseAccessControlRequest, WarehousePermissionLevel
 
 FAULTS = "/api/2.0/airbricks/faults"
 
@@ -73,3 +74,40 @@ def test_a_cluster_or_warehouse_records_its_caller_as_creator(sdk: WorkspaceClie
         sdk.clusters.permanent_delete(own)
         sdk.clusters.permanent_delete(admins)
         sdk.warehouses.delete(warehouse)
+
+
+def test_statements_and_query_history_belong_to_who_ran_them(sdk: WorkspaceClient, carol: User) -> None:
+    """CAN_USE on a warehouse reaches one's own statements (by id, in query history); CAN_MONITOR everyone's."""
+    warehouse = sdk.warehouses.create(name=f"w-{uuid.uuid4().hex[:6]}", cluster_size="2X-Small", max_num_clusters=1).id
+    try:
+        sdk.warehouses.set_permissions(warehouse, access_control_list=[_grant(carol, "CAN_USE")])
+        admins = sdk.statement_execution.execute_statement(
+            statement="SELECT 1", warehouse_id=warehouse, wait_timeout="0s"
+        ).statement_id
+        own = carol.client.statement_execution.execute_statement(
+            statement="SELECT 2", warehouse_id=warehouse, wait_timeout="0s"
+        ).statement_id
+        assert carol.client.statement_execution.get_statement(own).statement_id == own
+        message = (
+            f"User {carol.name} does not have permission to access statement {admins}: it was run by another "
+            f"user, and only CAN_MONITOR on its warehouse {warehouse} shows every statement run there"
+        )
+        _denied(lambda: carol.client.statement_execution.get_statement(admins), message)
+        _denied(lambda: carol.client.statement_execution.cancel_execution(admins), message)
+        assert sdk.statement_execution.get_statement(own).statement_id == own  # admins see every statement
+
+        def history(client: WorkspaceClient) -> set[str]:
+            where = QueryFilter(warehouse_ids=[warehouse])
+            return {q.query_id for q in client.query_history.list(filter_by=where, max_results=100).res or []}
+
+        assert history(carol.client) == {own}
+        assert history(sdk) >= {own, admins}
+        sdk.warehouses.update_permissions(warehouse, access_control_list=[_grant(carol, "CAN_MONITOR")])
+        assert history(carol.client) >= {own, admins}
+        assert carol.client.statement_execution.get_statement(admins).statement_id == admins
+    finally:
+        sdk.warehouses.delete(warehouse)
+
+
+def _grant(user: User, level: str) -> WarehouseAccessControlRequest:
+    return WarehouseAccessControlRequest(user_name=user.name, permission_level=WarehousePermissionLevel(level))
