@@ -4,6 +4,7 @@ and query history belong to who ran them, a run's notebook needs CAN_RUN."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +12,14 @@ from dataclasses import dataclass
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import PermissionDenied
+from databricks.sdk.service import jobs
 from databricks.sdk.service.sql import QueryFilter, WarehouseAccessControlRequest, WarehousePermissionLevel
+from databricks.sdk.service.workspace import (
+    ImportFormat,
+    Language,
+    WorkspaceObjectAccessControlRequest,
+    WorkspaceObjectPermissionLevel,
+)
 
 FAULTS = "/api/2.0/airbricks/faults"
 
@@ -111,3 +119,47 @@ def test_statements_and_query_history_belong_to_who_ran_them(sdk: WorkspaceClien
 
 def _grant(user: User, level: str) -> WarehouseAccessControlRequest:
     return WarehouseAccessControlRequest(user_name=user.name, permission_level=WarehousePermissionLevel(level))
+
+
+def test_a_non_admins_run_needs_can_run_on_its_notebook(sdk: WorkspaceClient, carol: User) -> None:
+    admin = sdk.current_user.me().user_name
+    path = f"/Users/{admin}/private-{uuid.uuid4().hex[:6]}"
+    sdk.workspace.upload(
+        path,
+        b"# Databricks notebook source\ndbutils.notebook.exit('ran')\n",
+        format=ImportFormat.SOURCE,
+        language=Language.PYTHON,
+    )
+    spec = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 0}
+    cluster = carol.client.clusters.create(cluster_name="carols", **spec).cluster_id
+    notebook = jobs.NotebookTask(notebook_path=path)
+    job = carol.client.jobs.create(
+        name="carols", tasks=[jobs.Task(task_key="t", existing_cluster_id=cluster, notebook_task=notebook)]
+    ).job_id
+    try:
+        message = f"User {carol.name} does not have Run permissions on notebook {path}"
+        one_time = [jobs.SubmitTask(task_key="t", existing_cluster_id=cluster, notebook_task=notebook)]
+        _denied(lambda: carol.client.jobs.submit(run_name="theirs", tasks=one_time), message)
+        _denied(lambda: carol.client.jobs.run_now(job), message)  # the job runs as carol
+        sdk.workspace.update_permissions(
+            "notebooks",
+            str(sdk.workspace.get_status(path).object_id),
+            access_control_list=[
+                WorkspaceObjectAccessControlRequest(
+                    user_name=carol.name, permission_level=WorkspaceObjectPermissionLevel.CAN_RUN
+                )
+            ],
+        )
+        run = carol.client.jobs.run_now(job).run_id
+        deadline = time.monotonic() + 60
+        while (got := carol.client.jobs.get_run(run)).state.life_cycle_state.value not in (
+            "TERMINATED",
+            "INTERNAL_ERROR",
+        ):
+            assert time.monotonic() < deadline, got.state
+            time.sleep(0.05)
+        assert carol.client.jobs.get_run_output(got.tasks[0].run_id).notebook_output.result == "ran"
+    finally:
+        sdk.jobs.delete(job)
+        sdk.clusters.permanent_delete(cluster)
+        sdk.workspace.delete(path)
