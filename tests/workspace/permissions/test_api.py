@@ -241,9 +241,9 @@ def test_warehouses_need_a_level_and_statements_need_can_use(sdk: WorkspaceClien
         statement = sdk.statement_execution.execute_statement(
             statement="SELECT 1", warehouse_id=warehouse, wait_timeout="0s"
         ).statement_id
-        with pytest.raises(PermissionDenied, match="Use permissions on warehouse"):
+        with pytest.raises(PermissionDenied, match="permission to access statement"):  # another user's
             bob.client.statement_execution.get_statement(statement)
-        with pytest.raises(PermissionDenied, match="Use permissions on warehouse"):
+        with pytest.raises(PermissionDenied, match="permission to access statement"):
             bob.client.statement_execution.cancel_execution(statement)
         sdk.warehouses.set_permissions(
             warehouse,
@@ -253,7 +253,8 @@ def test_warehouses_need_a_level_and_statements_need_can_use(sdk: WorkspaceClien
         )
         assert bob.client.warehouses.get(warehouse).id == warehouse
         assert warehouse in {w.id for w in bob.client.warehouses.list()}
-        assert bob.client.statement_execution.get_statement(statement).statement_id == statement
+        with pytest.raises(PermissionDenied, match="only CAN_MONITOR on its warehouse"):  # CAN_USE: own ones only
+            bob.client.statement_execution.get_statement(statement)
         with pytest.raises(PermissionDenied, match="Manage permissions"):
             bob.client.warehouses.stop(warehouse)
         got = sdk.permissions.get("sql/warehouses", warehouse)  # the older path names the same object

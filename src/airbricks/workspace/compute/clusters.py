@@ -133,15 +133,16 @@ class Clusters:
 
     # ------------------------------------------------------------------ commands (the REST API)
 
-    def create(self, spec: dict[str, Any], *, cluster_id: str | None = None) -> str:
+    def create(self, spec: dict[str, Any], *, cluster_id: str | None = None, creator: str | None = None) -> str:
         """``clusters/create``: a new all-purpose cluster, PENDING now, RUNNING after the start time.
 
-        ``cluster_id``: the id it must have (a workspace fixture's), instead of a fresh one."""
+        ``cluster_id``: the id it must have (a workspace fixture's), instead of a fresh one. ``creator``: who
+        created it (``creator_user_name``, the caller as on Databricks; default the workspace's user)."""
         clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
         with self.shared.lock:
             if cluster_id is not None and cluster_id in self._life.clusters:
                 raise ResourceAlreadyExists(f"Cluster {cluster_id} already exists")
-            return self._create(clean, source="API", ident=cluster_id)
+            return self._create(clean, source="API", ident=cluster_id, creator=creator)
 
     def create_job_cluster(self, spec: dict[str, Any], *, run_id: int, task_key: str | None) -> str:
         """A job cluster for one run (source JOB, never auto-terminated: the run terminates it)."""
@@ -151,12 +152,15 @@ class Clusters:
         with self.shared.lock:
             return self._create(clean, source="JOB")
 
-    def _create(self, clean: dict[str, Any], *, source: str, ident: str | None = None) -> str:
+    def _create(
+        self, clean: dict[str, Any], *, source: str, ident: str | None = None, creator: str | None = None
+    ) -> str:
         now = self.shared.now_ms()
+        creator = creator or self.shared.user_name
         ident = ident or new_cluster_id(now, self._life.clusters)
         doc: dict[str, Any] = {
             "cluster_id": ident,
-            "creator_user_name": self.shared.user_name,
+            "creator_user_name": creator,
             "cluster_source": source,
             **clean,
             "spec": dict(clean),
@@ -170,7 +174,7 @@ class Clusters:
         }
         cluster = Cluster(doc=doc, created_time=now)
         self._life.clusters[ident] = cluster
-        self._life.event(cluster, "CREATING", now, cluster_size=cluster_specs.size(doc), user=self.shared.user_name)
+        self._life.event(cluster, "CREATING", now, cluster_size=cluster_specs.size(doc), user=creator)
         self._life.launch(cluster, now, event=None)
         return ident
 

@@ -17,6 +17,7 @@ from fastapi import Request
 from airbricks.workspace.compute import specs as cluster_specs
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
+from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.pagination import page_tokens, paginate
 from airbricks.workspace.params import Params
 from airbricks.workspace.permissions.guard import Rule, creates, field, need, shows
@@ -58,8 +59,10 @@ def _cluster_id(params: Params) -> str:
     return params.str("cluster_id", required=True)
 
 
-def create(ws: Workspace, params: Params) -> dict[str, Any]:
-    return {"cluster_id": ws.clusters.create(params.data)}
+async def create(request: Request) -> dict[str, Any]:
+    """``clusters/create``: the caller is the cluster's ``creator_user_name``, as on Databricks."""
+    params = await read_params(request)
+    return {"cluster_id": workspace(request).clusters.create(params.data, creator=caller(request).name)}
 
 
 def get(ws: Workspace, params: Params) -> dict[str, Any]:
@@ -206,7 +209,15 @@ def _clusters(
 _CONTEXT = {"clusterId": STR, "contextId": STR}
 
 ROUTES: list[Endpoint] = [
-    _clusters("POST", "create", create, CLUSTER_SPEC_FIELDS, required=("spark_version",)),
+    Endpoint(
+        "POST",
+        "/api/{version}/clusters/create",
+        create,
+        CLUSTERS,
+        CLUSTER_SPEC_FIELDS,
+        ("spark_version",),
+        doc_version="2.1",
+    ),
     _clusters("GET", "get", get, _CLUSTER_ID, required=("cluster_id",)),
     Endpoint(
         "GET",

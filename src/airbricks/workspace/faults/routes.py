@@ -1,5 +1,6 @@
 """HTTP for the local workspace's own admin API: fault rules (``/api/2.0/airbricks/faults``) and the volumes that
-exist (for the testing kit's reset). Same bearer auth as everything else; no other back doors. Undocumented in
+exist (for the testing kit's reset). Same bearer auth as everything else, and workspace admins only (a fault rule
+answers every principal's requests; the volume list names every volume); no other back doors. Undocumented in
 the OpenAPI description: fuzzing them would install faults into the fuzz run itself."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from fastapi import Request
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import InvalidParameterValue
 from airbricks.workspace.params import Params
+from airbricks.workspace.permissions.guard import Rule, admins
 from airbricks.workspace.server.http import Endpoint, call, workspace
 
 FAULTS = "/api/2.0/airbricks/faults"
@@ -56,3 +58,11 @@ ROUTES: list[Endpoint] = [
     Endpoint("DELETE", FAULTS, clear_faults),
     Endpoint("GET", "/api/2.0/airbricks/volumes", list_volumes),
 ]
+
+#: Admins only: installing, reading or clearing fault rules, and the volume list.
+PERMISSIONS: dict[str, Rule] = {
+    f"POST {FAULTS}": admins("add fault rules"),
+    f"GET {FAULTS}": admins("list fault rules"),
+    f"DELETE {FAULTS}": admins("clear fault rules"),
+    "GET /api/2.0/airbricks/volumes": admins("list the volumes"),
+}

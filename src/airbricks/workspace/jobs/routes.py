@@ -69,6 +69,20 @@ def _check_settings(ws: Workspace, who: Principal, settings: dict[str, Any] | No
             ws.permissions.check(who, "clusters", task["existing_cluster_id"], "CAN_ATTACH_TO")
 
 
+def _check_notebooks(ws: Workspace, who: Principal | None, settings: dict[str, Any]) -> None:
+    """A non-admin's run needs CAN_RUN on every workspace notebook its tasks run (checked at ``runs/submit`` for
+    the submitter, at ``run-now`` for the job's ``run_as``); notebooks from a Git source are not workspace
+    objects and are not checked."""
+    if who is None or who.is_admin:
+        return
+    for task in settings.get("tasks") or []:
+        notebook = task.get("notebook_task") if isinstance(task, dict) else None
+        path = notebook.get("notebook_path") if isinstance(notebook, dict) else None
+        source = notebook.get("source") or ("GIT" if settings.get("git_source") else "WORKSPACE") if notebook else None
+        if isinstance(path, str) and path.startswith("/") and source != "GIT":
+            ws.permissions.check_path(who, ws.objects.normalize(path), "CAN_RUN")
+
+
 def _page_answer(key: str, page: Page[dict[str, Any]]) -> dict[str, Any]:
     """A list answer as the real service shapes it: no ``key`` when the page is empty, page tokens both ways."""
     result: dict[str, Any] = {key: page.items, "has_more": page.has_more} if page.items else {"has_more": False}
@@ -122,6 +136,8 @@ def _delete(ws: Workspace, p: Params) -> None:
 
 
 def _run_now(ws: Workspace, p: Params) -> dict[str, Any]:
+    job = ws.jobs.get(p.int("job_id", required=True))
+    _check_notebooks(ws, ws.identity.named(job.get("run_as_user_name") or ""), job.get("settings") or {})
     return ws.jobs.run_now(
         p.int("job_id", required=True),
         job_parameters=p.raw("job_parameters"),
@@ -144,6 +160,7 @@ async def _submit(request: Request) -> dict[str, Any]:
     body = coerce_numbers({k: v for k, v in p.data.items() if k != "access_control_list"})
     settings = lift_legacy_task(body, key_from_name(p.str("run_name")))
     _check_settings(workspace(request), caller(request), {"tasks": settings.get("tasks")})
+    _check_notebooks(workspace(request), caller(request), settings)
     return workspace(request).jobs.submit(
         tasks=settings["tasks"],
         run_name=p.str("run_name"),

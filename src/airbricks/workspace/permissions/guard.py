@@ -17,10 +17,11 @@ from typing import Any
 from fastapi import Request
 
 from airbricks.workspace.core import Workspace
-from airbricks.workspace.identity.principals import Principal
+from airbricks.workspace.errors import PermissionDenied
+from airbricks.workspace.identity.principals import Principal, require_admin
 from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.params import Params
-from airbricks.workspace.permissions.acls import Grant
+from airbricks.workspace.permissions.acls import Grant, object_type_of
 from airbricks.workspace.server.http import Endpoint, read_params, workspace
 
 #: The object type of a workspace path target (checked by path, with inheritance from its folders).
@@ -208,6 +209,72 @@ def require_path(request: Request, path: Any, level: str) -> None:
 def creates(object_type: str, made: Made, acl_field: str | None = "access_control_list") -> Rule:
     """The row creates an object: the caller owns it, and the request's access control list applies."""
     return lambda row: owned(row, object_type, made, acl_field)
+
+
+def admins(action: str) -> Rule:
+    """The row is the local workspace's own administration (fault rules): workspace admins only, refused with
+    the message ``workspace-conf`` answers (``Only workspace admins can <action>; <name> is not in the admins
+    group.``) before the body is read."""
+
+    def wrap(row: Endpoint) -> Endpoint:
+        inner = row.handler
+
+        async def handler(request: Request) -> Any:
+            require_admin(_who(request), action)
+            return await inner(request)
+
+        handler.__name__ = getattr(inner, "__name__", "endpoint")
+        return dataclasses.replace(row, handler=handler)
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class Owned:
+    """An object that records who made it and is reached through another (a SQL statement: its warehouse)."""
+
+    noun: str
+    object_id: str
+    owner: str | None
+    through: Target
+
+
+def sees(ws: Workspace, who: Principal, owned: Owned, others: str) -> bool:
+    """Whether ``who`` may see ``owned``: admins, its owner, or whoever holds ``others`` on what it is reached
+    through (a warehouse's CAN_MONITOR shows every statement run on it, as on Databricks)."""
+    if who.is_admin or owned.owner == who.name:
+        return True
+    return ws.permissions.can(who, owned.through.object_type, owned.through.object_id, others)
+
+
+def own_or(level: str, others: str, find: Callable[[Workspace, Request], Owned]) -> Rule:
+    """The row acts on an object with an owner (a statement by id): its owner needs ``level`` on what it is
+    reached through (CAN_USE on the warehouse), anyone else ``others`` there (CAN_MONITOR); a missing object
+    answers its own error (``find`` raises it)."""
+
+    def wrap(row: Endpoint) -> Endpoint:
+        inner = row.handler
+
+        def handler(request: Request) -> Awaitable[Any]:
+            who = _who(request)
+            if not who.is_admin:
+                ws = workspace(request)
+                owned = find(ws, request)
+                via = object_type_of(owned.through.object_type).noun
+                if owned.owner == who.name:
+                    check(ws, who, owned.through, level)
+                elif not sees(ws, who, owned, others):
+                    raise PermissionDenied(
+                        f"User {who.name} does not have permission to access {owned.noun} {owned.object_id}: "
+                        f"it was run by another user, and only {others} on its {via} "
+                        f"{owned.through.object_id} shows every {owned.noun} run there"
+                    )
+            return inner(request)
+
+        handler.__name__ = getattr(inner, "__name__", "endpoint")
+        return dataclasses.replace(row, handler=handler)
+
+    return wrap
 
 
 def permitted(rows: list[Endpoint], rules: dict[str, Rule]) -> list[Endpoint]:

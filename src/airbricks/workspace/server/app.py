@@ -79,6 +79,7 @@ SERVICES: tuple[list[Endpoint], ...] = (
 #: :mod:`airbricks.workspace.permissions.guard`), applied to the rows they name when the tables are mounted.
 PERMISSIONS: dict[str, Rule] = {
     **compute_routes.PERMISSIONS,
+    **faults_routes.PERMISSIONS,
     **jobs_routes.PERMISSIONS,
     **sql_routes.PERMISSIONS,
     **storage_routes.PERMISSIONS,

@@ -10,6 +10,7 @@ The history is the statements the server remembers: it forgets them when it rest
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,9 +133,17 @@ class QueryHistory:
         self.statements = statements
 
     def list(
-        self, where: HistoryFilter, *, offset: int, limit: int, include_metrics: bool = False
+        self,
+        where: HistoryFilter,
+        *,
+        offset: int,
+        limit: int,
+        include_metrics: bool = False,
+        shown: Callable[[Statement], bool] = lambda _: True,
     ) -> Page[dict[str, Any]]:
-        matching = [s for s in self.statements.records() if where.holds(s)]
+        """``shown``: which statements the caller may see (its own, and those on warehouses it monitors),
+        applied before paging so every page is full."""
+        matching = [s for s in self.statements.records() if where.holds(s) and shown(s)]
         matching.sort(key=lambda s: (s.created_ms, s.id), reverse=True)
         page = paginate(matching, offset, limit)
         return Page([self.info(s, include_metrics) for s in page.items], page.offset, page.limit, page.total)

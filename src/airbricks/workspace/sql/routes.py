@@ -23,9 +23,11 @@ from starlette.responses import Response
 
 from airbricks.workspace.core import Workspace
 from airbricks.workspace.errors import DatabricksError, InvalidParameterValue, NotFound, NotImplementedOnLocal
+from airbricks.workspace.identity.routes import caller
 from airbricks.workspace.pagination import page_tokens
 from airbricks.workspace.params import Params
-from airbricks.workspace.permissions.guard import Locate, Rule, Target, creates, field, need, path_param, shows
+from airbricks.workspace.permissions import guard
+from airbricks.workspace.permissions.guard import Rule, Target, creates, field, need, path_param, shows
 from airbricks.workspace.server.http import (
     Endpoint,
     call,
@@ -37,7 +39,7 @@ from airbricks.workspace.server.http import (
 )
 from airbricks.workspace.server.openapi import INT, STR, obj
 from airbricks.workspace.sql.history import DEFAULT_RESULTS, MAX_RESULTS, HistoryFilter, QueryHistory, flatten
-from airbricks.workspace.sql.statements import wait_seconds
+from airbricks.workspace.sql.statements import Statement, wait_seconds
 
 #: After a CANCEL on wait timeout, how long the answer waits for the statement to reach CANCELED.
 _CANCEL_SETTLE_SECONDS = 5
@@ -85,6 +87,11 @@ def _warehouse_rows(group: str, list_key: str, *, documented: bool) -> list[Endp
     """The warehouse endpoints under ``sql/<group>`` (``warehouses``, and ``endpoints`` for older clients)."""
     base = f"/api/2.0/sql/{group}"
 
+    async def create_warehouse(request: Request) -> dict[str, Any]:
+        """The caller is the warehouse's ``creator_name``, as on Databricks."""
+        params = await read_params(request)
+        return {"id": workspace(request).warehouses.create(params.data, creator=caller(request).name)}
+
     async def list_warehouses(request: Request) -> dict[str, Any]:
         return {list_key: workspace(request).warehouses.list()}
 
@@ -92,10 +99,10 @@ def _warehouse_rows(group: str, list_key: str, *, documented: bool) -> list[Endp
         return fields if documented else None
 
     return [
-        call(
+        Endpoint(
             "POST",
             base,
-            lambda ws, p: {"id": ws.warehouses.create(p.data)},
+            create_warehouse,
             fields=doc({"name": STR, "cluster_size": STR, "auto_stop_mins": INT, "max_num_clusters": INT}),
         ),
         Endpoint("GET", base, list_warehouses, fields=doc({})),
@@ -204,11 +211,13 @@ async def list_query_history(request: Request) -> dict[str, Any]:
         values.setdefault(key, []).append(value)
     values.update(flatten(params.dict("filter_by") or {}, "filter_by."))
     limit = params.int("max_results", default=DEFAULT_RESULTS, minimum=1, maximum=MAX_RESULTS - 1)
-    page = QueryHistory(workspace(request).statements).list(
+    ws, who = workspace(request), caller(request)
+    page = QueryHistory(ws.statements).list(
         HistoryFilter.parse(values),
         offset=page_offset(params),
         limit=limit or DEFAULT_RESULTS,
         include_metrics=params.bool("include_metrics"),
+        shown=lambda statement: guard.sees(ws, who, _owned(statement), _MONITOR),
     )
     return {"res": page.items, "has_next_page": page.has_more, **page_tokens(page)}
 
@@ -341,11 +350,16 @@ ROUTES: list[Endpoint] = [
 ]
 
 
-#: A statement is reached by whoever may use its warehouse (statements do not record who ran them).
-_STATEMENTS_WAREHOUSE = Locate(
-    lambda ws, request, _: Target("warehouses", ws.statements.find(request.path_params["statement_id"]).warehouse_id),
-    reads_body=False,
-)
+def _owned(statement: Statement) -> guard.Owned:
+    """A statement as the permission rules see it: who ran it, reached through its warehouse."""
+    return guard.Owned("statement", statement.id, statement.user_name, Target("warehouses", statement.warehouse_id))
+
+
+def _statement(ws: Workspace, request: Request) -> guard.Owned:
+    """A statement by id (a missing one answers NOT_FOUND)."""
+    return _owned(ws.statements.find(request.path_params["statement_id"]))
+
+
 _STATEMENT_ROWS = (
     ("GET", "/api/2.0/sql/statements/{statement_id}"),
     ("DELETE", "/api/2.0/sql/statements/{statement_id}"),
@@ -368,13 +382,14 @@ def _warehouse_rules(group: str, list_key: str) -> dict[str, Rule]:
 
 
 #: Who may do what to a warehouse (:mod:`airbricks.workspace.permissions`): seeing it takes CAN_VIEW; using it
-#: (statements, sessions, the connector's Thrift path) CAN_USE; stopping, editing and deleting it CAN_MANAGE.
-_USE, _MANAGE = "CAN_USE", "CAN_MANAGE"
+#: (statements, sessions, the connector's Thrift path) CAN_USE; another user's statement (by id, in query
+#: history) CAN_MONITOR; stopping, editing and deleting it CAN_MANAGE.
+_USE, _MONITOR, _MANAGE = "CAN_USE", "CAN_MONITOR", "CAN_MANAGE"
 PERMISSIONS: dict[str, Rule] = {
     **_warehouse_rules("warehouses", "warehouses"),
     **_warehouse_rules("endpoints", "endpoints"),
     "POST /api/2.0/sql/statements": need(_USE, field("warehouses", "warehouse_id")),
-    **{f"{method} {path}": need(_USE, _STATEMENTS_WAREHOUSE) for method, path in _STATEMENT_ROWS},
+    **{f"{method} {path}": guard.own_or(_USE, _MONITOR, _statement) for method, path in _STATEMENT_ROWS},
     "POST /api/2.0/sql/sessions": need(_USE, field("warehouses", "warehouse_id")),
     "POST /sql/1.0/warehouses/{warehouse_id}": need(_USE, path_param("warehouses", "warehouse_id")),
     "POST /sql/1.0/endpoints/{warehouse_id}": need(_USE, path_param("warehouses", "warehouse_id")),

@@ -122,10 +122,11 @@ class Warehouses:
 
     # ------------------------------------------------------------------ commands (the REST API)
 
-    def create(self, spec: dict[str, Any], *, warehouse_id: str | None = None) -> str:
+    def create(self, spec: dict[str, Any], *, warehouse_id: str | None = None, creator: str | None = None) -> str:
         """``POST /sql/warehouses``: a new warehouse, STARTING now (the real service starts it at once).
 
-        ``warehouse_id``: the id it must have (a workspace fixture's), instead of a fresh one."""
+        ``warehouse_id``: the id it must have (a workspace fixture's), instead of a fresh one. ``creator``: who
+        created it (``creator_name``, the caller as on Databricks; default the workspace's user)."""
         clean = validate(spec, creating=True)
         with self.shared.lock:
             self._unique_name(clean["name"])
@@ -133,7 +134,13 @@ class Warehouses:
                 raise ResourceAlreadyExists(f"SQL warehouse {warehouse_id} already exists")
             ident = warehouse_id or self._new_id()
             now = self.shared.now_ms()
-            doc = {"id": ident, "creator_name": self.shared.user_name, **clean, "state": "STOPPED", "health": {}}
+            doc = {
+                "id": ident,
+                "creator_name": creator or self.shared.user_name,
+                **clean,
+                "state": "STOPPED",
+                "health": {},
+            }
             warehouse = self._warehouses[ident] = Warehouse(doc, created=now, last_activity=now)
             self._launch(warehouse, now)
             return ident
