@@ -143,8 +143,10 @@ class QueryHistory:
     ) -> Page[dict[str, Any]]:
         """``shown``: which statements the caller may see (its own, and those on warehouses it monitors),
         applied before paging so every page is full."""
-        matching = [s for s in self.statements.records() if where.holds(s) and shown(s)]
-        matching.sort(key=lambda s: (s.created_ms, s.id), reverse=True)
+        # Newest first; statements of the same millisecond in the order they came (records() is oldest first,
+        # and a sort keeps the order of equal keys), never by their random ids.
+        matching = [s for s in reversed(self.statements.records()) if where.holds(s) and shown(s)]
+        matching.sort(key=lambda s: s.created_ms, reverse=True)
         page = paginate(matching, offset, limit)
         return Page([self.info(s, include_metrics) for s in page.items], page.offset, page.limit, page.total)
 
