@@ -99,6 +99,9 @@ def test_tables_survive_a_restart_of_the_workspace_and_the_second_start_maps_the
     settings = {"spark": True, "cluster_start_seconds": 0, "cluster_stop_seconds": 0, "spark_class_cache": cache}
     for step in ("write", "read"):
         with LocalWorkspace(data_dir, **settings) as ws:
+            # The metastore starts with the server, so the first cluster's start is a driver start only (the
+            # restarted workspace also relaunches the cluster that was RUNNING when it stopped).
+            assert len(spark_processes(data_dir.resolve() / "spark")) == (1 if step == "write" else 2)
             sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
             cluster_id = sdk.clusters.create(cluster_name=step, **CLUSTER).response.cluster_id
             wait_cluster(sdk, cluster_id)

@@ -133,8 +133,17 @@ class SparkEngine:
             driver.kill()
 
     def recover(self) -> None:
-        """Kill what a previous server process left running on this data dir (drivers, the metastore)."""
+        """Kill what a previous server process left running on this data dir (drivers, the metastore), then
+        start the shared metastore, so the first cluster's start is a driver start only. The JVM starts in
+        the background (this returns once it is spawned); it is spawned from the thread starting the
+        workspace, which lives as long as the server (a JVM dies with the thread that spawned it)."""
         processes.kill_leftovers(self.directory)
+        with self._lock:
+            try:
+                install = self._installation()
+            except SparkNotAvailable:
+                return  # said when a cluster launches (its termination reason names the fix)
+            self._ensure_metastore(install)
 
     def shutdown(self) -> None:
         with self._lock:
