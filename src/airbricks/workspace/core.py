@@ -14,14 +14,16 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airbricks.workspace.catalog.tables import Tables
 from airbricks.workspace.catalog.unity_catalog import UnityCatalog
 from airbricks.workspace.clock import Clock, SystemClock
 from airbricks.workspace.compute.clusters import Clusters
 from airbricks.workspace.compute.commands import Contexts
-from airbricks.workspace.compute.engine import ComputeEngine, NoEngine
+from airbricks.workspace.compute.engine import NoEngine
 from airbricks.workspace.compute.libraries import Libraries
+from airbricks.workspace.compute.pools import InstancePools
 from airbricks.workspace.compute.secrets import ClusterSecrets
 from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_create_token
 from airbricks.workspace.faults.faults import Faults
@@ -47,6 +49,9 @@ from airbricks.workspace.storage.volumes import Volumes
 from airbricks.workspace.storage.workspace_objects import WorkspaceObjects
 from airbricks.workspace.store import Store
 from airbricks.workspace.ui.sessions import Sessions
+
+if TYPE_CHECKING:
+    from airbricks.workspace.compute.spark.engine import SparkEngine
 
 __all__ = ["TOKEN_FILE", "Workspace", "WorkspaceConfig"]
 
@@ -103,9 +108,14 @@ class Workspace:
         self.dbfs = Dbfs(self.shared)
         self.catalog = UnityCatalog(self.shared, volumes_dir(data_dir))
         self.volumes = Volumes(self.shared, require_volume=self.catalog.require_volume)
+        engine = self._engine(config)
+        #: Instance pools: their documents here, their idle drivers in the engine (so before the clusters, which
+        #: may relaunch drivers from pools at recovery).
+        self.pools = InstancePools(self.shared, engine=engine)
         self.clusters = Clusters(
             self.shared,
-            engine=self._engine(config),
+            engine=engine,
+            require_pool=self.pools.require_active,
             launch_spec=cluster_secrets.launch_spec,
             is_busy=lambda cluster_id: self.runs.is_cluster_busy(cluster_id),
             on_fault=lambda kind: self.faults.count(kind),
@@ -155,6 +165,7 @@ class Workspace:
         self.jobs = Jobs(self.shared, runs=self.runs)
         self._tickers: list[Callable[[int], None]] = [
             self.clusters.tick,
+            self.pools.tick,
             self.runs.tick,
             self.faults.tick,
             self.libraries.tick,
@@ -166,7 +177,7 @@ class Workspace:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _engine(self, config: WorkspaceConfig) -> ComputeEngine:
+    def _engine(self, config: WorkspaceConfig) -> NoEngine | SparkEngine:
         if not config.spark:
             return NoEngine()
         from airbricks.workspace.compute.spark.engine import SparkEngine
@@ -180,6 +191,7 @@ class Workspace:
             packages=config.spark_packages,
             fast_start=config.spark_jit == "fast-start",
             class_cache=config.spark_class_cache,
+            default_pool=config.spark_default_pool,
         )
 
     # Facts the server and tests read.
