@@ -54,6 +54,7 @@ def spark_ws(session_dir: Path) -> Iterator[LocalWorkspace]:
         cluster_stop_seconds=0,
         max_spark_drivers=5,
         spark_default_pool=1,
+        warm_kernels=1,
         tls=True,
     ) as testing_ws:
         ws = testing_ws.server

@@ -90,3 +90,26 @@ def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
     _wait(lambda: _gone(refill_pid), timeout=30)
     for ident in (cluster_id, cold, full):
         spark_sdk.clusters.permanent_delete(ident)
+
+
+def test_notebook_runs_start_in_warm_kernels_one_each(
+    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spark_cluster: str, notebook: Callable[[str], str]
+) -> None:
+    kernels = spark_ws.workspace.kernels
+    assert kernels is not None
+    # Before the notebook touches spark, its kernel has already imported the Connect client and pandas.
+    path = notebook(
+        "import os, sys\n"
+        "warm = 'pyspark.sql.connect.session' in sys.modules and 'pandas' in sys.modules\n"
+        "spark.range(1).createOrReplaceTempView('mine')\n"
+        "dbutils.notebook.exit(f'{warm}:{os.getpid()}')\n"
+    )
+    pids = []
+    for _ in range(2):
+        _wait(lambda: kernels.idle_count() == 1, timeout=60)
+        taken = kernels.taken
+        run = run_task(spark_sdk, existing_cluster_id=spark_cluster, notebook_task=jobs.NotebookTask(path))
+        warm, pid = notebook_result(spark_sdk, run).split(":")
+        assert warm == "True" and kernels.taken == taken + 1
+        pids.append(pid)
+    assert pids[0] != pids[1]  # a kernel serves one run: never reused

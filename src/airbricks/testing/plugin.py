@@ -43,6 +43,11 @@ OPTIONS: dict[str, tuple[str, Literal["string"], str]] = {
         "string",
         "1",
     ),
+    "airbricks_warm_kernels": (
+        "run processes kept started with pyspark and pandas imported, one per notebook or Python run (0: off)",
+        "string",
+        "1",
+    ),
     "airbricks_token": ("the workspace's token (default: a random one)", "string", ""),
     "airbricks_user": ("the user the workspace's token belongs to", "string", "airbricks@localhost"),
     "airbricks_cloud": ("the cloud the workspace looks like (aws, azure, gcp): its node types", "string", "aws"),
@@ -146,6 +151,7 @@ def local_workspace(pytestconfig: pytest.Config) -> Iterator[Any]:
         "auto_create_volumes": _switch(pytestconfig, "airbricks_auto_create_volumes"),
         "user": setting(pytestconfig, "airbricks_user") or "airbricks@localhost",
         "cloud": setting(pytestconfig, "airbricks_cloud") or "aws",
+        "warm_kernels": _count(pytestconfig, "airbricks_warm_kernels"),
     }
     spark = _switch(pytestconfig, "airbricks_spark")
     if spark:

@@ -49,6 +49,9 @@ class WorkspaceConfig:
     #: Idle Spark drivers kept warm for clusters that name no instance pool (the default pool; ~0.9 GB each): a
     #: cluster that fits takes one and is RUNNING without a JVM start. 0: off.
     spark_default_pool: int = 0
+    #: Kernel processes kept started for notebook and Python task runs, each having imported pyspark's Connect
+    #: client, pandas and dbutils (about 2 s of a Spark notebook run's start); one per run, never reused. 0: off.
+    warm_kernels: int = 0
     #: A ``/Volumes/c/s/v/...`` path in a volume nobody created creates it (off: 404, as on Databricks).
     auto_create_volumes: bool = False
 

@@ -31,6 +31,7 @@ from airbricks.workspace.identity.principals import Identity
 from airbricks.workspace.jobs.execution import Launcher, TaskExecutor
 from airbricks.workspace.jobs.git_source import GitCheckouts
 from airbricks.workspace.jobs.jobs import Jobs
+from airbricks.workspace.jobs.process import WarmKernels
 from airbricks.workspace.jobs.run_as import RunIdentity
 from airbricks.workspace.jobs.runs import Runs
 from airbricks.workspace.repos.git import GitRepos
@@ -149,6 +150,12 @@ class Workspace:
         self.sql = Executor(self.statements, self.warehouses)
         self.queries = Queries(self.shared)
         self.run_identity = RunIdentity(self.shared, self.identity, cluster_secrets)
+        #: Kernel processes started ahead of notebook and Python runs (None: every run starts its own).
+        self.kernels = (
+            WarmKernels(config.warm_kernels, data_dir / "kernels", config.python_executable)
+            if config.warm_kernels
+            else None
+        )
         executor = TaskExecutor(
             self.shared,
             clusters=self.clusters,
@@ -158,6 +165,7 @@ class Workspace:
             cluster_libraries=self.libraries,
             git_checkouts=GitCheckouts(self.git),
             launch=launch,
+            kernels=self.kernels,
         )
         self.runs = Runs(
             self.shared, executor=executor, jobs=lambda: self.jobs, statements=self.statements, queries=self.queries
@@ -174,8 +182,14 @@ class Workspace:
             self.contexts.tick,
             self.sql_sessions.tick,
         ]
+        if self.kernels is not None:
+            self._tickers.append(self._refill_kernels)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _refill_kernels(self, now: int) -> None:
+        if self.kernels is not None:
+            self.kernels.refill()
 
     def _engine(self, config: WorkspaceConfig) -> NoEngine | SparkEngine:
         if not config.spark:
@@ -257,6 +271,8 @@ class Workspace:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.runs.shutdown()
+        if self.kernels is not None:
+            self.kernels.shutdown()
         self.contexts.shutdown()
         self.sql.shutdown()
         self.clusters.engine.shutdown()
