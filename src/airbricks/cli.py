@@ -85,7 +85,7 @@ def _serve(args: argparse.Namespace) -> int:
         spark=spark,
         max_spark_drivers=args.max_spark_drivers,
         spark_default_pool=args.default_pool,
-        warm_kernels=args.warm_kernels,
+        warm_kernels=args.warm_kernels if spark else 0,
         spark_driver_memory=args.spark_driver_memory,
         spark_packages=args.spark_packages,
         spark_jit=args.spark_jit,
@@ -179,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         metavar="N",
-        help="notebook/Python run processes kept started with pyspark and pandas imported (one per run, never"
-        " reused; default 1, about 0.1 GB each; 0: off)",
+        help="with Spark: notebook/Python run processes kept started with pyspark's Connect client imported (one"
+        " per run, never reused; default 1, about 0.1 GB each; 0: off)",
     )
     serve.add_argument("--spark-driver-memory", default="1g", help="cap of every driver's spark.driver.memory")
     serve.add_argument(

@@ -44,7 +44,8 @@ OPTIONS: dict[str, tuple[str, Literal["string"], str]] = {
         "1",
     ),
     "airbricks_warm_kernels": (
-        "run processes kept started with pyspark and pandas imported, one per notebook or Python run (0: off)",
+        "with airbricks_spark = on: run processes kept started with pyspark's Connect client imported, one per"
+        " notebook or Python run (0: off)",
         "string",
         "1",
     ),
@@ -151,11 +152,11 @@ def local_workspace(pytestconfig: pytest.Config) -> Iterator[Any]:
         "auto_create_volumes": _switch(pytestconfig, "airbricks_auto_create_volumes"),
         "user": setting(pytestconfig, "airbricks_user") or "airbricks@localhost",
         "cloud": setting(pytestconfig, "airbricks_cloud") or "aws",
-        "warm_kernels": _count(pytestconfig, "airbricks_warm_kernels"),
     }
     spark = _switch(pytestconfig, "airbricks_spark")
     if spark:
         settings["spark_default_pool"] = _count(pytestconfig, "airbricks_default_pool")
+        settings["warm_kernels"] = _count(pytestconfig, "airbricks_warm_kernels")
         from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark
 
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -131,7 +132,7 @@ class WarmKernels:
                     subprocess.Popen(
                         [self.python, "-m", "airbricks.workspace.kernel.task", WARM_FLAG],
                         stdin=subprocess.PIPE,
-                        stdout=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,  # "ready" once imported; then the run's log
                         stderr=subprocess.DEVNULL,
                         cwd=str(self.directory),
                         start_new_session=True,
@@ -142,8 +143,15 @@ class WarmKernels:
                 )
 
     def idle_count(self) -> int:
+        """Kernels ready to take (their imports done)."""
         with self._lock:
-            return sum(p.poll() is None for p in self._idle)
+            return sum(self._ready(k) for k in self._idle)
+
+    @staticmethod
+    def _ready(kernel: subprocess.Popen[bytes]) -> bool:
+        if kernel.poll() is not None or kernel.stdout is None:
+            return False
+        return bool(select.select([kernel.stdout], [], [], 0)[0])
 
     @staticmethod
     def fits(spec: dict[str, Any], env: dict[str, str]) -> bool:
@@ -160,8 +168,10 @@ class WarmKernels:
         if not self.fits(spec, env):
             return None
         with self._lock:
-            while self._idle:
-                kernel = self._idle.pop(0)
+            for kernel in [k for k in self._idle if self._ready(k)]:
+                self._idle.remove(kernel)
+                if kernel.stdout is not None:
+                    kernel.stdout.close()
                 if kernel.poll() is not None or kernel.stdin is None:
                     continue
                 order = {"spec": str(directory / SPEC), "log": str(directory / LOG), "cwd": str(directory), "env": env}
@@ -182,6 +192,9 @@ class WarmKernels:
         for kernel in idle:
             kill_group(kernel.pid)
             kernel.wait(timeout=10)
+            for pipe in (kernel.stdin, kernel.stdout):
+                if pipe is not None:
+                    pipe.close()
 
 
 def kill_group(pgid: int) -> None:

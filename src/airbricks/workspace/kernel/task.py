@@ -171,10 +171,10 @@ def warm() -> int:
     every run needs, then wait for one run's order on stdin - its spec, log, directory and environment - and run
     it as a cold kernel would. An empty stdin (the pool stopped) ends it."""
     try:
-        import pandas  # noqa: F401 - imported ahead: what a run would otherwise wait for
-        import pyspark.sql.connect.session  # noqa: F401
+        import pyspark.sql.connect.session  # noqa: F401 - imported ahead (with pandas, pyarrow, grpc): ~2 s
     except ImportError:
         pass  # no pyspark here: runs say so when they use spark
+    os.write(1, b"ready\n")  # the pool hands out ready kernels only (a run never waits for imports it may not need)
     line = sys.stdin.readline()
     if not line:
         return 0
