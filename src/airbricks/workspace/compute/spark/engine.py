@@ -332,10 +332,11 @@ class SparkEngine:
 
     def metastore_port(self, start: bool = True) -> int | None:
         """The shared metastore's port (Unity Catalog's tables API reads it), started on first use when
-        ``start``; None without Spark (or not running and not to be started). The caller waits until it answers."""
+        ``start``; None without Spark (or not answering yet and not to be started: it starts with the server, and
+        a caller that would not start it does not wait for it either). The caller waits until it answers."""
+        if not start and (self._metastore is None or not self._metastore.ready()):
+            return None
         if self._metastore is None or not self._metastore.port:
-            if not start:
-                return None
             try:
                 install = self._installation()
             except SparkNotAvailable:
