@@ -14,8 +14,9 @@ Starts a local workspace with Spark in this process and drives it only through i
 The workspace gets a class-data cache of its own (a temp dir), so the first cluster also pays for writing the
 archives and the next ones show starts from them.
 
-Then pools and warm kernels, off and on side by side in the same run (two workspaces one after the other, sharing
-that class-data cache, plus the bare server again): the first cluster after the workspace starts, a cluster from
+Then pools and warm kernels, off and on side by side in the same run (two workspaces one after the other, both
+starting from class-data archives already written - the temp cache above, or with ``--only pools`` the user's
+cache - plus the bare server again): the first cluster after the workspace starts, a cluster from
 a pool with an idle driver (or started cold), a notebook with one ``spark.sql`` on a warm cluster, an idle pool
 driver's memory, and the wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark = on``.
 
@@ -111,8 +112,10 @@ def main() -> int:
     parser.add_argument("--only", choices=("all", "pools"), default="all", help="pools: the pools rows only")
     args = parser.parse_args()
     if args.only == "pools":
+        from airbricks.workspace.config import default_class_cache
+
         with tempfile.TemporaryDirectory(prefix="airbricks-spark-bench-") as tmp:
-            rows = pools_rows(Path(tmp), args.runs)
+            rows = pools_rows(Path(tmp), args.runs, default_class_cache())  # the archives users have by then
         _print(rows)
         return 0
 
@@ -253,7 +256,7 @@ def main() -> int:
         )
         for cluster_id in [first, *others]:
             sdk.clusters.permanent_delete(cluster_id)
-        rows += pools_rows(Path(tmp), args.runs)
+        rows += pools_rows(Path(tmp), args.runs, Path(tmp) / "jvm-classes")  # written by the rows above
 
     _print(rows)
     return 0
@@ -355,9 +358,9 @@ def _example_pipeline(on: bool) -> float:
     return time.monotonic() - begun
 
 
-def pools_rows(tmp: Path, runs: int) -> list[tuple[str, str]]:
-    """Pools and warm kernels off and on, side by side, with the bare Spark Connect server as the anchor."""
-    cache = tmp / "jvm-classes"
+def pools_rows(tmp: Path, runs: int, cache: Path) -> list[tuple[str, str]]:
+    """Pools and warm kernels off and on, side by side, with the bare Spark Connect server as the anchor. Both
+    sides start from the class-data archives in ``cache`` (written before), so neither pays for writing them."""
     off = _one_side(tmp, cache, runs, on=False)
     on = _one_side(tmp, cache, runs, on=True)
     listening, answered = bare_connect_server()
