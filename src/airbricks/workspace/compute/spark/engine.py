@@ -235,13 +235,17 @@ class SparkEngine:
             driver.kill()
 
     def refill(self) -> None:
-        """Start an idle driver for each pool below its target, within its ``max_capacity`` and the workspace's
-        capacity (one per pool and call: the ticker calls again). Non-blocking: the JVM starts in the background."""
+        """Start an idle driver for a pool below its target, within its ``max_capacity`` and the workspace's
+        capacity. Non-blocking: the JVM starts in the background. One JVM start at a time: while any driver is
+        starting (a cluster's, or an idle one) the refill waits, so it never slows a cluster's start on few cores."""
         if not self._pools.pools or self._lock.locked():
             return
         with self._lock:
             for dead in self._pools.prune():
                 dead.kill()
+            everyone = [*self._live_drivers().values(), *self._pools.all_idle()]
+            if any(d.state is DriverState.STARTING for d in everyone):
+                return
             for pool_id, pool in self._pools.pools.items():
                 if len(pool.idle) >= pool.target.min_idle:
                     continue
