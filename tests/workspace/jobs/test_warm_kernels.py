@@ -7,15 +7,16 @@ a notebook seeing the imports already done, is in tests/spark/test_pools.py.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from airbricks.workspace.jobs.process import TaskProcess, WarmKernels
 from airbricks.workspace.kernel.channel import TOKEN_ENV, URL_ENV
 
 
-def _wait(what: object, timeout: float = 60) -> None:
+def _wait(what: Callable[[], object], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while not what():  # type: ignore[operator]
+    while not what():
         assert time.monotonic() < deadline
         time.sleep(0.05)
 
