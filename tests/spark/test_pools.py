@@ -52,44 +52,51 @@ def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
         min_idle_instances=1,
         max_capacity=2,
     ).instance_pool_id
-    # Settings a JVM starts with differ from the default pool's driver: this one starts its own (in parallel).
+    # Settings a JVM starts with differ from the default pool's driver: this one starts its own.
     cold = spark_sdk.clusters.create(cluster_name="cold", spark_env_vars={"POOL_TEST": "1"}, **CLUSTER).cluster_id
-    _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1)
-    (idle_pid,) = _cluster_marked(spark_dir, f"pool-{pool_id}-1")
+    created = [cold]
+    try:
+        wait_cluster(spark_sdk, cold, timeout=180)
+        note = _running_note(spark_sdk, cold)
+        assert "Not from the default pool" in note and "spark_env_vars sets POOL_TEST" in note
+        cold_pid = engine.driver(cold).pid
+        spark_sdk.clusters.permanent_delete(cold)  # its place, for the pool's refill below
+        _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=180)
+        (idle_pid,) = _cluster_marked(spark_dir, f"pool-{pool_id}-1")
+        assert idle_pid != cold_pid
 
-    cluster_id = spark_sdk.clusters.create(cluster_name="from-pool", instance_pool_id=pool_id, **CLUSTER).cluster_id
-    wait_cluster(spark_sdk, cluster_id, timeout=30)
-    assert engine.driver(cluster_id).pid == idle_pid  # the pool's process is the cluster's driver: no JVM start
-    assert f"taken from instance pool {pool_id} (process {idle_pid}" in _running_note(spark_sdk, cluster_id)
-    path = notebook("dbutils.notebook.exit(str(spark.range(4).count()))")
-    run = run_task(spark_sdk, existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path))
-    assert notebook_result(spark_sdk, run) == "4"
+        cluster_id = spark_sdk.clusters.create(cluster_name="from-pool", instance_pool_id=pool_id, **CLUSTER).cluster_id
+        created.append(cluster_id)
+        wait_cluster(spark_sdk, cluster_id, timeout=30)
+        assert engine.driver(cluster_id).pid == idle_pid  # the pool's process is the cluster's driver: no JVM start
+        assert f"taken from instance pool {pool_id} (process {idle_pid}" in _running_note(spark_sdk, cluster_id)
+        path = notebook("dbutils.notebook.exit(str(spark.range(4).count()))")
+        run = run_task(spark_sdk, existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path))
+        assert notebook_result(spark_sdk, run) == "4"
 
-    _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1)  # refilled in the background
-    stats = spark_sdk.instance_pools.get(pool_id).stats
-    assert (stats.used_count, stats.idle_count) == (1, 1)
-    (refill_pid,) = _cluster_marked(spark_dir, f"pool-{pool_id}-2")
+        _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=180)  # refilled
+        stats = spark_sdk.instance_pools.get(pool_id).stats
+        assert (stats.used_count, stats.idle_count) == (1, 1)
+        (refill_pid,) = _cluster_marked(spark_dir, f"pool-{pool_id}-2")
 
-    # A full pool (1 used + 1 idle = max_capacity) has no room for a cluster its idle driver does not fit.
-    full = spark_sdk.clusters.create(
-        cluster_name="full", instance_pool_id=pool_id, spark_env_vars={"POOL_TEST": "1"}, **CLUSTER
-    ).cluster_id
-    refused = wait_cluster(spark_sdk, full, ("TERMINATED",), timeout=30)
-    assert refused.termination_reason.code == compute.TerminationReasonCode.INSTANCE_POOL_MAX_CAPACITY_REACHED
+        # A full pool (1 used + 1 idle = max_capacity) has no room for a cluster its idle driver does not fit.
+        full = spark_sdk.clusters.create(
+            cluster_name="full", instance_pool_id=pool_id, spark_env_vars={"POOL_TEST": "1"}, **CLUSTER
+        ).cluster_id
+        created.append(full)
+        refused = wait_cluster(spark_sdk, full, ("TERMINATED",), timeout=30)
+        assert refused.termination_reason.code == compute.TerminationReasonCode.INSTANCE_POOL_MAX_CAPACITY_REACHED
 
-    wait_cluster(spark_sdk, cold, timeout=180)
-    note = _running_note(spark_sdk, cold)
-    assert "Not from the default pool" in note and "spark_env_vars sets POOL_TEST" in note
-    assert engine.driver(cold).pid not in (idle_pid, refill_pid)
-
-    spark_sdk.clusters.delete(cluster_id)  # its driver (the former idle one) stops: never handed out again
-    wait_cluster(spark_sdk, cluster_id, ("TERMINATED",), timeout=60)
-    _wait(lambda: _gone(idle_pid), timeout=30)
-    assert spark_sdk.instance_pools.get(pool_id).stats.used_count == 0
-    spark_sdk.instance_pools.delete(pool_id)  # its idle driver stops
-    _wait(lambda: _gone(refill_pid), timeout=30)
-    for ident in (cluster_id, cold, full):
-        spark_sdk.clusters.permanent_delete(ident)
+        spark_sdk.clusters.delete(cluster_id)  # its driver (the former idle one) stops: never handed out again
+        wait_cluster(spark_sdk, cluster_id, ("TERMINATED",), timeout=60)
+        _wait(lambda: _gone(idle_pid), timeout=30)
+        assert spark_sdk.instance_pools.get(pool_id).stats.used_count == 0
+        spark_sdk.instance_pools.delete(pool_id)  # its idle driver stops
+        _wait(lambda: _gone(refill_pid), timeout=30)
+    finally:
+        spark_sdk.instance_pools.delete(pool_id)
+        for ident in created:
+            spark_sdk.clusters.permanent_delete(ident)
 
 
 def test_notebook_runs_start_in_warm_kernels_one_each(
