@@ -47,11 +47,10 @@ def differences(wanted: Wanted, driver: Driver) -> list[str]:
     if not wanted.master_given:
         have.pop("spark.master", None)
         want.pop("spark.master", None)
-    for key in sorted(set(have) | set(want)):
-        if have.get(key) != want.get(key):
-            found.append(
-                f"spark_conf {key} is {want.get(key, '(unset)')!s} (the pool's driver: {have.get(key, '(unset)')})"
-            )
+    # Keys only, never values: a value may be a resolved secret reference, and this text goes into the events.
+    differing = [key for key in sorted(set(have) | set(want)) if have.get(key) != want.get(key)]
+    if differing:
+        found.append(f"spark_conf sets {', '.join(differing)} differently from the pool's driver")
     if wanted.driver_memory != driver.driver_memory:
         found.append(f"spark.driver.memory is {wanted.driver_memory} (the pool's driver: {driver.driver_memory})")
     if wanted.env:  # a pool's drivers start with the server's environment only
