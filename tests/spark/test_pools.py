@@ -61,6 +61,7 @@ def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
         assert "Not from the default pool" in note and "spark_env_vars sets POOL_TEST" in note
         cold_pid = engine.driver(cold).pid
         spark_sdk.clusters.permanent_delete(cold)  # its place, for the pool's refill below
+        created.remove(cold)
         _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=180)
         (idle_pid,) = _cluster_marked(spark_dir, f"pool-{pool_id}-1")
         assert idle_pid != cold_pid
