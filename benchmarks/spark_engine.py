@@ -14,7 +14,13 @@ Starts a local workspace with Spark in this process and drives it only through i
 The workspace gets a class-data cache of its own (a temp dir), so the first cluster also pays for writing the
 archives and the next ones show starts from them.
 
-Usage: python benchmarks/spark_engine.py [--runs 15] [--clusters 3]
+Then pools and warm kernels, off and on side by side in the same run (two workspaces one after the other, both
+starting from class-data archives already written - the temp cache above, or with ``--only pools`` the user's
+cache - plus the bare server again): the first cluster after the workspace starts, a cluster from
+a pool with an idle driver (or started cold), a notebook with one ``spark.sql`` on a warm cluster, an idle pool
+driver's memory, and the wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark = on``.
+
+Usage: python benchmarks/spark_engine.py [--runs 15] [--clusters 3] [--only pools]
 """
 
 from __future__ import annotations
@@ -103,7 +109,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--clusters", type=int, default=3)
+    parser.add_argument("--only", choices=("all", "pools"), default="all", help="pools: the pools rows only")
     args = parser.parse_args()
+    if args.only == "pools":
+        from airbricks.workspace.config import default_class_cache
+
+        with tempfile.TemporaryDirectory(prefix="airbricks-spark-bench-") as tmp:
+            rows = pools_rows(Path(tmp), args.runs, default_class_cache())  # the archives users have by then
+        _print(rows)
+        return 0
 
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.service import jobs
@@ -242,12 +256,134 @@ def main() -> int:
         )
         for cluster_id in [first, *others]:
             sdk.clusters.permanent_delete(cluster_id)
+        rows += pools_rows(Path(tmp), args.runs, Path(tmp) / "jvm-classes")  # written by the rows above
 
+    _print(rows)
+    return 0
+
+
+def _print(rows: list[tuple[str, str]]) -> None:
     print(describe())
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-    return 0
+
+
+def _one_side(tmp: Path, cache: Path, runs: int, on: bool) -> dict[str, float]:
+    """One workspace with pools and warm kernels ``on`` (a default pool of 1, a pool of 1, 1 warm kernel) or off."""
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service import jobs
+    from databricks.sdk.service.workspace import ImportFormat, Language
+
+    from airbricks.workspace.server.serve import LocalWorkspace
+
+    found: dict[str, float] = {}
+    started = time.monotonic()
+    settings = {"spark_default_pool": 1 if on else 0, "warm_kernels": 1 if on else 0}
+    with LocalWorkspace(
+        tmp / ("on" if on else "off"),
+        spark=True,
+        cluster_start_seconds=0,
+        cluster_stop_seconds=0,
+        spark_class_cache=cache,
+        **settings,
+    ) as ws:
+        sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
+
+        def running(**spec: object) -> tuple[str, float]:
+            begun = time.monotonic()
+            cluster_id = sdk.clusters.create(**{**CLUSTER, **spec}).response.cluster_id
+            while (state := sdk.clusters.get(cluster_id).state.value) != "RUNNING":
+                assert state not in ("TERMINATED", "ERROR"), sdk.clusters.get(cluster_id).state_message
+                time.sleep(0.02)
+            return cluster_id, time.monotonic() - begun
+
+        first, _ = running(cluster_name="first")
+        found["first"] = time.monotonic() - started
+        pool_id = sdk.instance_pools.create(
+            instance_pool_name="bench", node_type_id="i3.xlarge", min_idle_instances=1 if on else 0
+        ).instance_pool_id
+        if on:
+            deadline = time.monotonic() + 180
+            while sdk.instance_pools.get(pool_id).stats.idle_count != 1:
+                assert time.monotonic() < deadline, "the pool's idle driver did not start"
+                time.sleep(0.2)
+            idle = ws.workspace.clusters.engine._pools.pools[pool_id].idle[0]
+            found["idle_rss"] = _rss_mb(idle.pid)
+        second, found["from_pool"] = running(cluster_name="second", instance_pool_id=pool_id)
+        sdk.workspace.mkdirs("/Shared/bench")
+        sdk.workspace.upload(
+            "/Shared/bench/spark", TRIVIAL_SPARK.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON
+        )
+        times = []
+        for _ in range(runs):
+            if ws.workspace.kernels is not None:  # the pool refills between runs, as between a suite's tests
+                while ws.workspace.kernels.idle_count() < 1:
+                    time.sleep(0.05)
+                time.sleep(2.5)  # its imports done
+            begun = time.monotonic()
+            run_id = sdk.jobs.submit(
+                run_name="bench",
+                tasks=[
+                    jobs.SubmitTask(
+                        task_key="t", existing_cluster_id=first, notebook_task=jobs.NotebookTask("/Shared/bench/spark")
+                    )
+                ],
+            ).response.run_id
+            while sdk.jobs.get_run(run_id).state.life_cycle_state.value not in ("TERMINATED", "INTERNAL_ERROR"):
+                time.sleep(0.005)
+            times.append(time.monotonic() - begun)
+        found["notebook"] = statistics.median(times)
+        for cluster_id in (first, second):
+            sdk.clusters.permanent_delete(cluster_id)
+    return found
+
+
+def _example_pipeline(on: bool) -> float:
+    """Wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark = on``, pools and warm kernels on/off."""
+    root = Path(__file__).resolve().parent.parent
+    value = "1" if on else "0"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])}
+    begun = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "airbricks_spark=on"]
+        + ["-o", f"airbricks_default_pool={value}", "-o", f"airbricks_warm_kernels={value}"],
+        cwd=root / "examples" / "my_pipeline",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return time.monotonic() - begun
+
+
+def pools_rows(tmp: Path, runs: int, cache: Path) -> list[tuple[str, str]]:
+    """Pools and warm kernels off and on, side by side, with the bare Spark Connect server as the anchor. Both
+    sides start from the class-data archives in ``cache`` (written before), so neither pays for writing them."""
+    off = _one_side(tmp, cache, runs, on=False)
+    on = _one_side(tmp, cache, runs, on=True)
+    listening, answered = bare_connect_server()
+    pipeline_off, pipeline_on = _example_pipeline(on=False), _example_pipeline(on=True)
+    return [
+        ("-- pools and warm kernels: off / on (same run) --", ""),
+        ("first cluster after the workspace starts: start -> RUNNING", f"{off['first']:.2f} s / {on['first']:.2f} s"),
+        (
+            "cluster create -> RUNNING: cold / from a pool with an idle driver",
+            f"{off['from_pool']:.2f} s / {on['from_pool']:.2f} s",
+        ),
+        ("peer: bare SparkConnectServer start -> listening / -> first query", f"{listening:.2f} s / {answered:.2f} s"),
+        ("from a pool / peer's start -> listening (target <= 0.1)", f"{on['from_pool'] / listening:.3f}"),
+        (
+            f"notebook with one spark.sql, submit -> TERMINATED, warm cluster (median of {runs}): cold / warm kernels",
+            f"{off['notebook']:.2f} s / {on['notebook']:.2f} s (x{on['notebook'] / off['notebook']:.2f})",
+        ),
+        ("idle pool driver RSS", f"{on['idle_rss']:.0f} MB"),
+        (
+            "examples/my_pipeline tests, airbricks_spark = on: wall time off / on (target x0.3)",
+            f"{pipeline_off:.1f} s / {pipeline_on:.1f} s (x{pipeline_on / pipeline_off:.2f})",
+        ),
+    ]
 
 
 if __name__ == "__main__":

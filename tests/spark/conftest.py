@@ -45,13 +45,16 @@ def spark_ws(session_dir: Path) -> Iterator[LocalWorkspace]:
     from airbricks.testing import local_workspace
 
     # The testing kit's workspace (what users get with airbricks_spark = on), a second one beside the plugin's;
-    # its HTTPS listener is what the SQL connector tests reach.
+    # its HTTPS listener is what the SQL connector tests reach. Its default pool keeps a warm driver for clusters
+    # naming no pool (the session cluster takes it: these tests are not about a cold start), hence one more driver.
     with local_workspace(
         session_dir / "spark-workspace",
         spark=True,
         cluster_start_seconds=0,
         cluster_stop_seconds=0,
-        max_spark_drivers=4,
+        max_spark_drivers=5,
+        spark_default_pool=1,
+        warm_kernels=1,
         tls=True,
     ) as testing_ws:
         ws = testing_ws.server

@@ -14,6 +14,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import ImportFormat, Language
 
+from airbricks.workspace.compute.pool import DEFAULT_POOL
 from airbricks.workspace.server.serve import LocalWorkspace
 
 from .conftest import CLUSTER, notebook_result, run_task, spark_processes, wait_cluster
@@ -99,6 +100,9 @@ def test_tables_survive_a_restart_of_the_workspace_and_the_second_start_maps_the
     settings = {"spark": True, "cluster_start_seconds": 0, "cluster_stop_seconds": 0, "spark_class_cache": cache}
     for step in ("write", "read"):
         with LocalWorkspace(data_dir, **settings) as ws:
+            # The metastore starts with the server, so the first cluster's start is a driver start only (the
+            # restarted workspace also relaunches the cluster that was RUNNING when it stopped).
+            assert len(spark_processes(data_dir.resolve() / "spark")) == (1 if step == "write" else 2)
             sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
             cluster_id = sdk.clusters.create(cluster_name=step, **CLUSTER).response.cluster_id
             wait_cluster(sdk, cluster_id)
@@ -138,8 +142,14 @@ def test_a_driver_beyond_capacity_fails_the_launch(
 ) -> None:
     engine = spark_ws.workspace.clusters.engine
     monkeypatch.setattr(engine, "max_drivers", 1)  # the shared cluster already holds the only place
-    cluster_id = spark_sdk.clusters.create(cluster_name="no-room", **CLUSTER).response.cluster_id
+    # Its environment differs from the default pool's idle driver: it needs a driver of its own, and the idle one
+    # is the first to go to make room (not enough here).
+    cluster_id = spark_sdk.clusters.create(
+        cluster_name="no-room", spark_env_vars={"NO_ROOM": "1"}, **CLUSTER
+    ).response.cluster_id
     cluster = wait_cluster(spark_sdk, cluster_id, ("TERMINATED",), timeout=30)
+    idle = engine.pool_stats(DEFAULT_POOL)
+    assert idle.idle_count + idle.pending_idle_count == 0
     assert cluster.termination_reason.code.value == "CLOUD_PROVIDER_RESOURCE_STOCKOUT"
     assert cluster.termination_reason.type.value == "CLOUD_FAILURE"
     assert "at most 1 Spark drivers" in cluster.state_message
@@ -177,7 +187,11 @@ def test_kill_9_of_the_server_leaves_no_spark_process_and_a_restart_brings_the_c
     cluster_id = sdk.clusters.create(cluster_name="outlived", **CLUSTER).response.cluster_id
     wait_cluster(sdk, cluster_id)
     spark_dir = data.resolve() / "spark"
-    assert len(spark_processes(spark_dir)) == 2  # the driver and the metastore
+    deadline = time.monotonic() + 60
+    # (exactly: a JVM being launched briefly has a second marked process, spark-submit's launcher)
+    while len(spark_processes(spark_dir)) != 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(spark_processes(spark_dir)) == 3  # the cluster's driver, the default pool's idle one, the metastore
     server.kill9()
     deadline = time.monotonic() + 30
     while spark_processes(spark_dir) and time.monotonic() < deadline:
@@ -191,6 +205,8 @@ def test_kill_9_of_the_server_leaves_no_spark_process_and_a_restart_brings_the_c
     assert "RESTARTING" in events
     sdk.clusters.permanent_delete(cluster_id)
     deadline = time.monotonic() + 30
-    while len(spark_processes(spark_dir)) > 1 and time.monotonic() < deadline:
+    while len(spark_processes(spark_dir)) != 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert len(spark_processes(spark_dir)) == 1  # the deleted cluster's driver is gone; the metastore stays
+    assert (
+        len(spark_processes(spark_dir)) == 2
+    )  # the deleted cluster's driver is gone; the metastore, the idle one stay

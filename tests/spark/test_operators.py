@@ -35,7 +35,8 @@ def test_create_cluster_operator_reports_a_driver_beyond_capacity(
     with DAG(dag_id, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
         DatabricksCreateClusterOperator(
             task_id="start_cluster",
-            cluster_spec={**CLUSTER, "cluster_name": dag_id},
+            # its own environment: the default pool's idle driver does not fit it, so it needs a driver of its own
+            cluster_spec={**CLUSTER, "cluster_name": dag_id, "spark_env_vars": {"NO_ROOM": "1"}},
             databricks_conn_id=spark_conn,
             poll_interval=1,
             deferrable=False,

@@ -37,6 +37,18 @@ OPTIONS: dict[str, tuple[str, Literal["string"], str]] = {
         "string",
         "off",
     ),
+    "airbricks_default_pool": (
+        "with airbricks_spark = on: idle Spark drivers kept warm for clusters naming no instance pool, so a"
+        " cluster starts without a JVM start (about 0.9 GB each; 0: off)",
+        "string",
+        "1",
+    ),
+    "airbricks_warm_kernels": (
+        "with airbricks_spark = on: run processes kept started with pyspark's Connect client imported, one per"
+        " notebook or Python run (0: off)",
+        "string",
+        "1",
+    ),
     "airbricks_token": ("the workspace's token (default: a random one)", "string", ""),
     "airbricks_user": ("the user the workspace's token belongs to", "string", "airbricks@localhost"),
     "airbricks_cloud": ("the cloud the workspace looks like (aws, azure, gcp): its node types", "string", "aws"),
@@ -102,6 +114,13 @@ def _seconds(config: pytest.Config, name: str) -> float:
     return seconds
 
 
+def _count(config: pytest.Config, name: str) -> int:
+    value = setting(config, name)
+    if not value.strip().isdigit():
+        raise pytest.UsageError(f"{name} = {value!r}: use a whole number, 0 or more (0: off)")
+    return int(value)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     """Set the isolated AIRFLOW_HOME before conftest files and test modules can import Airflow."""
@@ -145,6 +164,8 @@ def local_workspace(pytestconfig: pytest.Config) -> Iterator[Any]:
         settings["fixtures"] = Path(pytestconfig.rootpath, fixtures)
     spark = _switch(pytestconfig, "airbricks_spark")
     if spark:
+        settings["spark_default_pool"] = _count(pytestconfig, "airbricks_default_pool")
+        settings["warm_kernels"] = _count(pytestconfig, "airbricks_warm_kernels")
         from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark
 
         try:

@@ -46,6 +46,12 @@ class WorkspaceConfig:
     #: Where the JVMs' class-data archives are kept (see :mod:`airbricks.workspace.compute.spark.class_cache`);
     #: None: off.
     spark_class_cache: Path | None = field(default_factory=lambda: default_class_cache())
+    #: Idle Spark drivers kept warm for clusters that name no instance pool (the default pool; ~0.9 GB each): a
+    #: cluster that fits takes one and is RUNNING without a JVM start. 0: off.
+    spark_default_pool: int = 0
+    #: Kernel processes kept started for notebook and Python task runs, each having imported pyspark's Connect
+    #: client, pandas and dbutils (about 2 s of a Spark notebook run's start); one per run, never reused. 0: off.
+    warm_kernels: int = 0
     #: A ``/Volumes/c/s/v/...`` path in a volume nobody created creates it (off: 404, as on Databricks).
     auto_create_volumes: bool = False
     #: How often file-arrival and table-update triggers look for changes (Databricks: about every minute;

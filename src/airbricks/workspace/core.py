@@ -14,14 +14,16 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airbricks.workspace.catalog.tables import Tables
 from airbricks.workspace.catalog.unity_catalog import UnityCatalog
 from airbricks.workspace.clock import Clock, SystemClock
 from airbricks.workspace.compute.clusters import Clusters
 from airbricks.workspace.compute.commands import Contexts
-from airbricks.workspace.compute.engine import ComputeEngine, NoEngine
+from airbricks.workspace.compute.engine import NoEngine
 from airbricks.workspace.compute.libraries import Libraries
+from airbricks.workspace.compute.pools import InstancePools
 from airbricks.workspace.compute.secrets import ClusterSecrets
 from airbricks.workspace.config import TOKEN_FILE, WorkspaceConfig, load_or_create_token
 from airbricks.workspace.faults.faults import Faults
@@ -29,6 +31,7 @@ from airbricks.workspace.identity.principals import Identity
 from airbricks.workspace.jobs.execution import Launcher, TaskExecutor
 from airbricks.workspace.jobs.git_source import GitCheckouts
 from airbricks.workspace.jobs.jobs import Jobs
+from airbricks.workspace.jobs.process import WarmKernels
 from airbricks.workspace.jobs.run_as import RunIdentity
 from airbricks.workspace.jobs.runs import Runs
 from airbricks.workspace.jobs.scheduler import Scheduler
@@ -50,6 +53,9 @@ from airbricks.workspace.storage.volumes import Volumes
 from airbricks.workspace.storage.workspace_objects import WorkspaceObjects
 from airbricks.workspace.store import Store
 from airbricks.workspace.ui.sessions import Sessions
+
+if TYPE_CHECKING:
+    from airbricks.workspace.compute.spark.engine import SparkEngine
 
 __all__ = ["TOKEN_FILE", "Workspace", "WorkspaceConfig"]
 
@@ -107,9 +113,14 @@ class Workspace:
         self.dbfs = Dbfs(self.shared)
         self.catalog = UnityCatalog(self.shared, volumes_dir(data_dir))
         self.volumes = Volumes(self.shared, require_volume=self.catalog.require_volume)
+        engine = self._engine(config)
+        #: Instance pools: their documents here, their idle drivers in the engine (so before the clusters, which
+        #: may relaunch drivers from pools at recovery).
+        self.pools = InstancePools(self.shared, engine=engine)
         self.clusters = Clusters(
             self.shared,
-            engine=self._engine(config),
+            engine=engine,
+            require_pool=self.pools.require_active,
             launch_spec=cluster_secrets.launch_spec,
             is_busy=lambda cluster_id: self.runs.is_cluster_busy(cluster_id),
             on_fault=lambda kind: self.faults.count(kind),
@@ -158,6 +169,12 @@ class Workspace:
         )
         self.queries = Queries(self.shared)
         self.run_identity = RunIdentity(self.shared, self.identity, cluster_secrets)
+        #: Kernel processes started ahead of notebook and Python runs (None: every run starts its own).
+        self.kernels = (
+            WarmKernels(config.warm_kernels, data_dir / "kernels", config.python_executable)
+            if config.warm_kernels
+            else None
+        )
         executor = TaskExecutor(
             self.shared,
             clusters=self.clusters,
@@ -167,6 +184,7 @@ class Workspace:
             cluster_libraries=self.libraries,
             git_checkouts=GitCheckouts(self.git),
             launch=launch,
+            kernels=self.kernels,
         )
         self.runs = Runs(
             self.shared, executor=executor, jobs=lambda: self.jobs, statements=self.statements, queries=self.queries
@@ -187,6 +205,7 @@ class Workspace:
         )
         self._tickers: list[Callable[[int], None]] = [
             self.clusters.tick,
+            self.pools.tick,
             self.runs.tick,
             self.faults.tick,
             self.libraries.tick,
@@ -196,10 +215,16 @@ class Workspace:
             self.sql_sessions.tick,
             self.scheduler.tick,
         ]
+        if self.kernels is not None:
+            self._tickers.append(self._refill_kernels)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _engine(self, config: WorkspaceConfig) -> ComputeEngine:
+    def _refill_kernels(self, now: int) -> None:
+        if self.kernels is not None:
+            self.kernels.refill()
+
+    def _engine(self, config: WorkspaceConfig) -> NoEngine | SparkEngine:
         if not config.spark:
             return NoEngine()
         from airbricks.workspace.compute.spark.engine import SparkEngine
@@ -213,6 +238,7 @@ class Workspace:
             packages=config.spark_packages,
             fast_start=config.spark_jit == "fast-start",
             class_cache=config.spark_class_cache,
+            default_pool=config.spark_default_pool,
         )
 
     # Facts the server and tests read.
@@ -279,6 +305,8 @@ class Workspace:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.runs.shutdown()
+        if self.kernels is not None:
+            self.kernels.shutdown()
         self.contexts.shutdown()
         self.sql.shutdown()
         self.clusters.engine.shutdown()

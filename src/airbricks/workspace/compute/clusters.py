@@ -53,6 +53,7 @@ class Clusters:
         references in it); the cluster's own by default.
     :param is_busy: whether a run waits for or runs on a cluster (busy clusters never auto-terminate).
     :param on_fault: called with the fault kind when an injected fault fires (for the fault counts).
+    :param require_pool: raises when an instance pool a spec names does not exist (or was deleted).
     """
 
     def __init__(
@@ -63,9 +64,11 @@ class Clusters:
         launch_spec: Callable[[dict[str, Any]], dict[str, Any]] = _as_is,
         is_busy: Callable[[str], bool] = _never_busy,
         on_fault: Callable[[str], None] = _ignore,
+        require_pool: Callable[[str], None] = _ignore,
     ) -> None:
         self.shared = shared
         self.is_busy = is_busy
+        self.require_pool = require_pool
         self._life = ClusterLifecycle(
             shared,
             engine or NoEngine(),
@@ -133,12 +136,19 @@ class Clusters:
 
     # ------------------------------------------------------------------ commands (the REST API)
 
+    def _validate(self, spec: dict[str, Any]) -> dict[str, Any]:
+        clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
+        for name in ("instance_pool_id", "driver_instance_pool_id"):
+            if clean.get(name):
+                self.require_pool(str(clean[name]))
+        return clean
+
     def create(self, spec: dict[str, Any], *, cluster_id: str | None = None, creator: str | None = None) -> str:
         """``clusters/create``: a new all-purpose cluster, PENDING now, RUNNING after the start time.
 
         ``cluster_id``: the id it must have (a workspace fixture's), instead of a fresh one. ``creator``: who
         created it (``creator_user_name``, the caller as on Databricks; default the workspace's user)."""
-        clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
+        clean = self._validate(spec)
         with self.shared.lock:
             if cluster_id is not None and cluster_id in self._life.clusters:
                 raise ResourceAlreadyExists(f"Cluster {cluster_id} already exists")
@@ -146,7 +156,7 @@ class Clusters:
 
     def create_job_cluster(self, spec: dict[str, Any], *, run_id: int, task_key: str | None) -> str:
         """A job cluster for one run (source JOB, never auto-terminated: the run terminates it)."""
-        clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
+        clean = self._validate(spec)
         clean["cluster_name"] = f"job-{run_id}-run-{task_key or 'run'}"
         clean["autotermination_minutes"] = 0
         with self.shared.lock:
@@ -249,7 +259,7 @@ class Clusters:
                 raise InvalidParameterValue(
                     f"Cluster {cluster.id} is a job cluster and cannot be edited; change the job's new_cluster instead"
                 )
-            clean = cluster_specs.validate_spec(spec, self.shared.config.cloud)
+            clean = self._validate(spec)
             if cluster.state not in ("RUNNING", "TERMINATED"):
                 raise cluster.unexpected()
             now = self.shared.now_ms()

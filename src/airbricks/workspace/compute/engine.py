@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+from airbricks.workspace.compute.pool import PoolStats, PoolTarget
 from airbricks.workspace.compute.termination import TerminationReason
 
 
@@ -51,7 +52,9 @@ class ComputeEngine(Protocol):
     runs_spark: bool
 
     def describe(self) -> str: ...
-    def launch(self, cluster_id: str, doc: dict[str, Any]) -> None: ...
+    def launch(self, cluster_id: str, doc: dict[str, Any]) -> str | None:
+        """Start (or take from a pool) the cluster's driver; returns a note for its events (None: nothing to say)."""
+
     def report(self, cluster_id: str) -> DriverReport: ...
     def stop(self, cluster_id: str) -> None: ...
     def kill(self, cluster_id: str) -> None: ...
@@ -73,15 +76,36 @@ class NoEngine:
 
     def __init__(self) -> None:
         self._live: set[str] = set()
+        self._pools: dict[str, PoolTarget] = {}
+        self._pool_of: dict[str, str] = {}
 
     def launch(self, cluster_id: str, doc: dict[str, Any]) -> None:
         self._live.add(cluster_id)
+        pool = doc.get("driver_instance_pool_id") or doc.get("instance_pool_id")
+        if pool:
+            self._pool_of[cluster_id] = str(pool)
 
     def report(self, cluster_id: str) -> DriverReport:
         return READY if cluster_id in self._live else STOPPED
 
     def stop(self, cluster_id: str) -> None:
         self._live.discard(cluster_id)
+        self._pool_of.pop(cluster_id, None)
+
+    # Instance pools without processes: a pool's idle instances are there as soon as asked for.
+    def keep_warm(self, pool_id: str, target: PoolTarget | None) -> None:
+        if target is None:
+            self._pools.pop(pool_id, None)
+        else:
+            self._pools[pool_id] = target
+
+    def refill(self) -> None:
+        return None
+
+    def pool_stats(self, pool_id: str) -> PoolStats:
+        target = self._pools.get(pool_id)
+        used = sum(p == pool_id for p in self._pool_of.values())
+        return PoolStats(used_count=used, idle_count=target.min_idle if target else 0)
 
     kill = stop
 

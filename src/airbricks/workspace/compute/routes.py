@@ -1,4 +1,5 @@
-"""HTTP for compute: the Clusters API (``/api/2.0|2.1/clusters/*``), the Libraries API (``/api/2.0/libraries/*``)
+"""HTTP for compute: the Clusters API (``/api/2.0|2.1/clusters/*``), the Instance Pools API
+(``/api/2.0/instance-pools/*``), the Libraries API (``/api/2.0/libraries/*``)
 and the Command Execution API 1.2 (``/api/1.2/contexts|commands/*``), as one route table.
 
 Each row reads the request's parameters, makes one call on the model and shapes its answer; the models
@@ -48,6 +49,8 @@ CLUSTER_SPEC_FIELDS: dict[str, Schema] = {
     "runtime_engine": STR,
     "single_user_name": STR,
     "policy_id": STR,
+    "instance_pool_id": STR,
+    "driver_instance_pool_id": STR,
 }
 _CLUSTER_ID = {"cluster_id": STR}
 
@@ -198,6 +201,41 @@ def cancel(ws: Workspace, p: Params) -> None:
     ws.contexts.cancel(p.raw("clusterId"), p.raw("contextId"), p.raw("commandId"))
 
 
+# ---------------------------------------------------------------------------------------------- instance pools
+
+
+def create_pool(ws: Workspace, params: Params) -> dict[str, Any]:
+    return {"instance_pool_id": ws.pools.create(params.data)}
+
+
+def get_pool(ws: Workspace, params: Params) -> dict[str, Any]:
+    return ws.pools.get(params.str("instance_pool_id", required=True))
+
+
+def list_pools(ws: Workspace, params: Params) -> dict[str, Any]:
+    return {"instance_pools": ws.pools.list()}
+
+
+def edit_pool(ws: Workspace, params: Params) -> None:
+    ws.pools.edit(params.data)
+
+
+def delete_pool(ws: Workspace, params: Params) -> None:
+    ws.pools.delete(params.str("instance_pool_id", required=True))
+
+
+_POOL_ID = {"instance_pool_id": STR}
+_POOL_FIELDS: dict[str, Schema] = {
+    "instance_pool_name": STR,
+    "node_type_id": STR,
+    "min_idle_instances": INT,
+    "max_capacity": INT,
+    "idle_instance_autotermination_minutes": INT,
+    "preloaded_spark_versions": STRS,
+    "custom_tags": TAGS,
+}
+
+
 def _clusters(
     method: str, name: str, fn: Call, fields: dict[str, Schema] | None = None, required: tuple[str, ...] = ()
 ) -> Endpoint:
@@ -251,6 +289,11 @@ ROUTES: list[Endpoint] = [
     _clusters("GET", "spark-versions", spark_versions),
     _clusters("GET", "list-node-types", list_node_types),
     call("GET", "/api/2.0/airbricks/clusters", usage),
+    call("POST", "/api/2.0/instance-pools/create", create_pool, fields=_POOL_FIELDS, required=("instance_pool_name",)),
+    call("GET", "/api/2.0/instance-pools/get", get_pool, fields=_POOL_ID, required=("instance_pool_id",)),
+    call("GET", "/api/2.0/instance-pools/list", list_pools),
+    call("POST", "/api/2.0/instance-pools/edit", edit_pool, fields={**_POOL_ID, **_POOL_FIELDS}),
+    call("POST", "/api/2.0/instance-pools/delete", delete_pool, fields=_POOL_ID, required=("instance_pool_id",)),
     call("POST", "/api/{version}/libraries/install", install, versions=LIBRARIES),
     call("POST", "/api/{version}/libraries/uninstall", uninstall, versions=LIBRARIES),
     call("GET", "/api/{version}/libraries/cluster-status", cluster_status, versions=LIBRARIES),

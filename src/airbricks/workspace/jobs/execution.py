@@ -75,6 +75,7 @@ class TaskExecutor:
     :param cluster_libraries: what clusters have installed (None: no cluster libraries).
     :param git_checkouts: checks out a task's ``git_source`` (None: no checkouts).
     :param launch: starts a task's process in a directory with a spec.
+    :param kernels: warm kernel processes a run's process is taken from when it fits one (None: every run cold).
     """
 
     def __init__(
@@ -88,6 +89,7 @@ class TaskExecutor:
         cluster_libraries: ClusterLibraries | None = None,
         git_checkouts: GitCheckouts | None = None,
         launch: Launcher | None = None,
+        kernels: runner.WarmKernels | None = None,
     ) -> None:
         self.shared = shared
         self.clusters = clusters
@@ -97,6 +99,7 @@ class TaskExecutor:
         self.cluster_libraries = cluster_libraries
         self.git_checkouts = git_checkouts
         self._scripted = launch
+        self.kernels = kernels
         self._procs: dict[int, Process] = {}
         self._dying: list[Process] = []
 
@@ -114,7 +117,9 @@ class TaskExecutor:
                 run_as = run.run_as or run.creator_user_name
                 env = self.identity.open(task.run_id, run_as, cluster) if self.identity is not None else {}
                 try:
-                    proc = runner.TaskProcess(self.run_dir(task), spec, self.shared.config.python_executable, env=env)
+                    proc = runner.TaskProcess(
+                        self.run_dir(task), spec, self.shared.config.python_executable, env=env, kernels=self.kernels
+                    )
                 except BaseException:
                     self._end_identity(task)
                     raise

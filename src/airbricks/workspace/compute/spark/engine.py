@@ -1,10 +1,14 @@
-"""The Spark engine: one Spark Connect driver per running cluster, one shared metastore, a capacity limit.
+"""The Spark engine: one Spark Connect driver per running cluster, one shared metastore, a capacity limit,
+and instance pools' idle drivers (:mod:`airbricks.workspace.compute.spark.idle`).
 
 A cluster's spec becomes its driver's configuration: ``num_workers`` (or autoscale's maximum) are local cores
 (``local[n]``, capped by this machine), ``spark_conf`` is applied as given (``spark.master`` runs the work on
 an existing Spark cluster instead), ``spark_env_vars`` reach the driver's environment, and
 ``spark.driver.memory`` is capped by the workspace setting. Launching more drivers than the workspace allows
-fails the launch the way a cloud without capacity does.
+fails the launch the way a cloud without capacity does; idle pool drivers count, and are stopped first to make
+room. The shared metastore starts with the server (:meth:`SparkEngine.recover`).
+
+Long because the engine is one lock over drivers, pools and the metastore: splitting it would split the lock.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from airbricks.workspace.compute.engine import STOPPED, CapacityExceeded, DriverReport, DriverState
+from airbricks.workspace.compute.engine import STOPPED, CapacityExceeded, DriverReport, DriverState, LaunchRefused
+from airbricks.workspace.compute.pool import DEFAULT_POOL, PoolStats, PoolTarget
 from airbricks.workspace.compute.spark import processes
 from airbricks.workspace.compute.spark.class_cache import FAST_START_OPTIONS, ClassCache, Dump
 from airbricks.workspace.compute.spark.driver import Driver
+from airbricks.workspace.compute.spark.idle import LIVE, IdleDrivers, Pool, Wanted, differences
 from airbricks.workspace.compute.spark.install import SparkInstall, SparkNotAvailable, find_spark
 from airbricks.workspace.compute.spark.metastore import Metastore
 from airbricks.workspace.compute.spark.unity_names import catalog_conf
@@ -60,6 +66,7 @@ class SparkEngine:
         java_options: str = "",
         fast_start: bool = True,
         class_cache: Path | None = None,
+        default_pool: int = 0,
     ) -> None:
         self.directory = data_dir / "spark"
         self.warehouse = self.directory / "warehouse"
@@ -74,16 +81,97 @@ class SparkEngine:
         self._lock = threading.Lock()
         self._install: SparkInstall | None = None
         self._metastore: Metastore | None = None
+        self._pools = IdleDrivers()
+        if default_pool:
+            self._pools.pools[DEFAULT_POOL] = Pool(PoolTarget(default_pool))
 
     # -- the contract -------------------------------------------------------------------------------------
 
-    def launch(self, cluster_id: str, doc: dict[str, Any]) -> None:
+    def launch(self, cluster_id: str, doc: dict[str, Any]) -> str | None:
+        """Give the cluster a driver: an idle one of its pool (``driver_instance_pool_id``, ``instance_pool_id``,
+        else the default pool) when one fits, else a new one. Returns what the cluster's events say about it."""
         with self._lock:
             old = self._drivers.pop(cluster_id, None)
             if old is not None:
                 old.kill()
-            live = [d for d in self._drivers.values() if d.state in (DriverState.STARTING, DriverState.READY)]
-            if len(live) >= self.max_drivers:
+            self._pools.used_by.pop(cluster_id, None)
+            try:  # the install, and the project's Java classes the settings name (compiled on first use)
+                install = self._installation()
+                metastore = self._ensure_metastore(install)
+                wanted = self._wanted(doc, metastore)
+            except SparkNotAvailable as missing:
+                self._drivers[cluster_id] = _Unavailable(
+                    TerminationReason.error("SPARK_STARTUP_FAILURE", str(missing), type_="CLIENT_ERROR")
+                )
+                return None
+            named = doc.get("driver_instance_pool_id") or doc.get("instance_pool_id")
+            pool_id = str(named) if named else (DEFAULT_POOL if DEFAULT_POOL in self._pools.pools else None)
+            note = None
+            if pool_id is not None:
+                taken, note = self._take(pool_id, cluster_id, wanted)
+                if taken is not None:
+                    self._drivers[cluster_id] = taken
+                    self._pools.used_by[cluster_id] = pool_id
+                    return note
+            if named:
+                self._check_pool(str(named))
+            self._make_room()
+            class_options, dump = self._class_options("driver")
+            self._drivers[cluster_id] = self._start(cluster_id, install, metastore, wanted, class_options, dump)
+            if named:
+                self._pools.used_by[cluster_id] = str(named)
+            return note
+
+    def _take(self, pool_id: str, cluster_id: str, wanted: Wanted) -> tuple[Driver | None, str | None]:
+        pool_name = "the default pool" if pool_id == DEFAULT_POOL else f"instance pool {pool_id}"
+        candidate = self._pools.take(pool_id)
+        if candidate is None:
+            return None, f"No idle driver in {pool_name}: a new driver started."
+        why = differences(wanted, candidate)
+        if why:
+            self._pools.pools[pool_id].idle.insert(0, candidate)  # still idle for a cluster it fits
+            return None, (
+                f"Not from {pool_name}: a new driver started, because settings fixed at a JVM's start differ: "
+                + "; ".join(why)
+            )
+        candidate.cluster_id = cluster_id
+        link = self.directory / "drivers" / cluster_id
+        if link.is_symlink():
+            link.unlink()  # a pool driver it had before
+        if not link.exists():
+            link.symlink_to(candidate.directory, target_is_directory=True)  # its logs under the cluster's name
+        return candidate, f"Driver taken from {pool_name} (process {candidate.pid}, warm: no JVM start)."
+
+    def _check_pool(self, pool_id: str) -> None:
+        """A cluster naming a pool without an idle driver for it: the pool must exist and have room."""
+        pool = self._pools.pools.get(pool_id)
+        if pool is None:
+            raise LaunchRefused(
+                TerminationReason.error(
+                    "INSTANCE_POOL_NOT_FOUND",
+                    f"Instance pool {pool_id} does not exist (it was deleted?): edit the cluster to name another.",
+                    type_="CLIENT_ERROR",
+                )
+            )
+        held = len(pool.idle) + len(self._pools.used(pool_id, self._live_drivers()))
+        if pool.target.max_capacity is not None and held >= pool.target.max_capacity:
+            raise CapacityExceeded(
+                TerminationReason.error(
+                    "INSTANCE_POOL_MAX_CAPACITY_REACHED",
+                    f"Instance pool {pool_id} is at its max_capacity ({pool.target.max_capacity}): terminate a "
+                    "cluster using it, or edit the pool's max_capacity.",
+                    type_="CLIENT_ERROR",
+                )
+            )
+
+    def _make_room(self) -> None:
+        """Capacity: idle pool drivers count, and go first when a cluster needs their room."""
+        while True:
+            live = [d for d in self._drivers.values() if d.state in LIVE]
+            if len(live) + len(self._pools.all_idle()) < self.max_drivers:
+                return
+            evicted = self._pools.evict_one()
+            if evicted is None:
                 raise CapacityExceeded(
                     TerminationReason.error(
                         "CLOUD_PROVIDER_RESOURCE_STOCKOUT",
@@ -93,30 +181,98 @@ class SparkEngine:
                         type_="CLOUD_FAILURE",
                     )
                 )
-            try:
-                install = self._installation()
-                metastore = self._ensure_metastore(install)
-                conf = self._conf(doc, metastore)
-            except SparkNotAvailable as missing:
-                self._drivers[cluster_id] = _Unavailable(
-                    TerminationReason.error("SPARK_STARTUP_FAILURE", str(missing), type_="CLIENT_ERROR")
-                )
+            evicted.kill()
+
+    def _start(
+        self,
+        ident: str,
+        install: SparkInstall,
+        metastore: Metastore,
+        wanted: Wanted,
+        class_options: list[str],
+        dump: Dump | None,
+    ) -> Driver:
+        return Driver(
+            ident,
+            install=install,
+            conf=wanted.conf,
+            env=wanted.env,
+            directory=self.directory / "drivers" / ident,
+            owner=self.directory,
+            driver_memory=wanted.driver_memory,
+            metastore=metastore,
+            java_options=" ".join([self.java_options, wanted.java_options]).strip(),
+            class_options=class_options,
+            dump=dump,
+        )
+
+    def _wanted(self, doc: dict[str, Any], metastore: Metastore) -> Wanted:
+        conf = self._conf(doc, metastore)
+        java_options = conf.pop("spark.driver.extraJavaOptions", "")
+        return Wanted(
+            conf=conf,
+            driver_memory=self._driver_memory(doc),
+            env=_env_vars(doc),
+            java_options=java_options,
+            master_given="spark.master" in (doc.get("spark_conf") or {}),
+        )
+
+    # -- instance pools (compute.pool.WarmPools) ----------------------------------------------------------
+
+    def keep_warm(self, pool_id: str, target: PoolTarget | None) -> None:
+        with self._lock:
+            pool = self._pools.pools.get(pool_id)
+            if target is None:
+                self._pools.pools.pop(pool_id, None)
+                extra = pool.idle if pool is not None else []
+            elif pool is None:
+                self._pools.pools[pool_id] = Pool(target)
+                extra = []
+            else:
+                pool.target = target
+                extra = pool.idle[target.min_idle :]  # fewer wanted now: the rest stop at once
+                del pool.idle[target.min_idle :]
+        for driver in extra:
+            driver.kill()
+
+    def refill(self) -> None:
+        """Start an idle driver for a pool below its target, within its ``max_capacity`` and the workspace's
+        capacity. Non-blocking: the JVM starts in the background. One JVM start at a time: while any driver is
+        starting (a cluster's, or an idle one) the refill waits, so it never slows a cluster's start on few cores."""
+        if not self._pools.pools or self._lock.locked():
+            return
+        with self._lock:
+            for dead in self._pools.prune():
+                dead.kill()
+            everyone = [*self._live_drivers().values(), *self._pools.all_idle()]
+            if any(d.state is DriverState.STARTING for d in everyone):
                 return
-            java_options = " ".join([self.java_options, conf.pop("spark.driver.extraJavaOptions", "")]).strip()
-            class_options, dump = self._class_options("driver")
-            self._drivers[cluster_id] = Driver(
-                cluster_id,
-                install=install,
-                conf=conf,
-                env=_env_vars(doc),
-                directory=self.directory / "drivers" / cluster_id,
-                owner=self.directory,
-                driver_memory=self._driver_memory(doc),
-                metastore=metastore,
-                java_options=java_options,
-                class_options=class_options,
-                dump=dump,
-            )
+            for pool_id, pool in self._pools.pools.items():
+                if len(pool.idle) >= pool.target.min_idle:
+                    continue
+                held = len(pool.idle) + len(self._pools.used(pool_id, self._live_drivers()))
+                if pool.target.max_capacity is not None and held >= pool.target.max_capacity:
+                    continue
+                live = sum(d.state in LIVE for d in self._drivers.values()) + len(self._pools.all_idle())
+                if live >= self.max_drivers:
+                    return
+                try:
+                    install = self._installation()
+                    metastore = self._ensure_metastore(install)
+                    wanted = self._wanted({"num_workers": os.cpu_count() or 1}, metastore)
+                except SparkNotAvailable:
+                    return  # a cluster's own start says why
+                pool.started += 1
+                class_options, dump = self._class_options("driver")
+                ident = f"pool-{pool_id}-{pool.started}"
+                pool.idle.append(self._start(ident, install, metastore, wanted, class_options, dump))
+
+    def pool_stats(self, pool_id: str) -> PoolStats:
+        with self._lock:
+            return self._pools.stats(pool_id, self._live_drivers())
+
+    def _live_drivers(self) -> dict[str, Driver]:
+        return {k: d for k, d in self._drivers.items() if isinstance(d, Driver)}
 
     def report(self, cluster_id: str) -> DriverReport:
         driver = self._drivers.get(cluster_id)
@@ -134,13 +290,23 @@ class SparkEngine:
             driver.kill()
 
     def recover(self) -> None:
-        """Kill what a previous server process left running on this data dir (drivers, the metastore)."""
+        """Kill what a previous server process left running on this data dir (drivers, the metastore), then
+        start the shared metastore, so the first cluster's start is a driver start only. The JVM starts in
+        the background (this returns once it is spawned); it is spawned from the thread starting the
+        workspace, which lives as long as the server (a JVM dies with the thread that spawned it)."""
         processes.kill_leftovers(self.directory)
+        with self._lock:
+            try:
+                install = self._installation()
+            except SparkNotAvailable:
+                return  # said when a cluster launches (its termination reason names the fix)
+            self._ensure_metastore(install)
 
     def shutdown(self) -> None:
         with self._lock:
-            drivers = list(self._drivers.values())
+            drivers = [*self._drivers.values(), *self._pools.all_idle()]
             self._drivers.clear()
+            self._pools.pools.clear()
         for driver in drivers:
             driver.kill()
         if self._metastore is not None:
@@ -171,10 +337,11 @@ class SparkEngine:
 
     def metastore_port(self, start: bool = True) -> int | None:
         """The shared metastore's port (Unity Catalog's tables API reads it), started on first use when
-        ``start``; None without Spark (or not running and not to be started). The caller waits until it answers."""
+        ``start``; None without Spark (or not answering yet and not to be started: it starts with the server, and
+        a caller that would not start it does not wait for it either). The caller waits until it answers."""
+        if not start and (self._metastore is None or not self._metastore.ready()):
+            return None
         if self._metastore is None or not self._metastore.port:
-            if not start:
-                return None
             try:
                 install = self._installation()
             except SparkNotAvailable:

@@ -1,0 +1,123 @@
+"""Instance pools with warm Spark drivers: a cluster from a pool takes over the pool's idle driver process (no JVM
+started for it), the pool refills, a terminated cluster's driver stops, a deleted pool's idle drivers stop, a
+cluster whose JVM-start settings differ starts its own driver and says why, a full pool refuses."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import compute, jobs
+
+from airbricks.workspace.server.serve import LocalWorkspace
+
+from .conftest import CLUSTER, notebook_result, run_task, spark_processes, wait_cluster
+
+
+def _cluster_marked(spark_dir: Path, ident: str) -> list[int]:
+    """The workspace's processes whose command line names this driver id (``-Dairbricks.cluster=<id>``)."""
+    marker = f"-Dairbricks.cluster={ident}".encode()
+    return [pid for pid in spark_processes(spark_dir) if marker in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def _wait(what: Callable[[], object], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline, f"still not {what}"
+        time.sleep(0.2)
+
+
+def _gone(pid: int) -> bool:
+    path = Path(f"/proc/{pid}/stat")
+    return not path.exists() or path.read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def _running_note(sdk: WorkspaceClient, cluster_id: str) -> str:
+    running = [e for e in sdk.clusters.events(cluster_id) if e.type == compute.EventType.RUNNING]
+    assert running and running[0].details is not None
+    return running[0].details.driver_state_message or ""
+
+
+def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
+    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, notebook: Callable[[str], str]
+) -> None:
+    spark_dir = spark_ws.workspace.data_dir / "spark"
+    engine = spark_ws.workspace.clusters.engine
+    pool_id = spark_sdk.instance_pools.create(
+        instance_pool_name=f"warm-{uuid.uuid4().hex[:6]}",
+        node_type_id="i3.xlarge",
+        min_idle_instances=1,
+        max_capacity=2,
+    ).instance_pool_id
+    # Settings a JVM starts with differ from the default pool's driver: this one starts its own.
+    cold = spark_sdk.clusters.create(cluster_name="cold", spark_env_vars={"POOL_TEST": "1"}, **CLUSTER).cluster_id
+    created = [cold]
+    try:
+        wait_cluster(spark_sdk, cold, timeout=180)
+        note = _running_note(spark_sdk, cold)
+        assert "Not from the default pool" in note and "spark_env_vars sets POOL_TEST" in note
+        cold_pid = engine.driver(cold).pid
+        spark_sdk.clusters.permanent_delete(cold)  # its place, for the pool's refill below
+        created.remove(cold)
+        _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=180)
+        (idle_pid,) = _cluster_marked(spark_dir, f"pool-{pool_id}-1")
+        assert idle_pid != cold_pid
+
+        cluster_id = spark_sdk.clusters.create(cluster_name="from-pool", instance_pool_id=pool_id, **CLUSTER).cluster_id
+        created.append(cluster_id)
+        wait_cluster(spark_sdk, cluster_id, timeout=30)
+        assert engine.driver(cluster_id).pid == idle_pid  # the pool's process is the cluster's driver: no JVM start
+        assert f"taken from instance pool {pool_id} (process {idle_pid}" in _running_note(spark_sdk, cluster_id)
+        path = notebook("dbutils.notebook.exit(str(spark.range(4).count()))")
+        run = run_task(spark_sdk, existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path))
+        assert notebook_result(spark_sdk, run) == "4"
+
+        _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=180)  # refilled
+        stats = spark_sdk.instance_pools.get(pool_id).stats
+        assert (stats.used_count, stats.idle_count) == (1, 1)
+        (refill_pid,) = _cluster_marked(spark_dir, f"pool-{pool_id}-2")
+
+        # A full pool (1 used + 1 idle = max_capacity) has no room for a cluster its idle driver does not fit.
+        full = spark_sdk.clusters.create(
+            cluster_name="full", instance_pool_id=pool_id, spark_env_vars={"POOL_TEST": "1"}, **CLUSTER
+        ).cluster_id
+        created.append(full)
+        refused = wait_cluster(spark_sdk, full, ("TERMINATED",), timeout=30)
+        assert refused.termination_reason.code == compute.TerminationReasonCode.INSTANCE_POOL_MAX_CAPACITY_REACHED
+
+        spark_sdk.clusters.delete(cluster_id)  # its driver (the former idle one) stops: never handed out again
+        wait_cluster(spark_sdk, cluster_id, ("TERMINATED",), timeout=60)
+        _wait(lambda: _gone(idle_pid), timeout=30)
+        assert spark_sdk.instance_pools.get(pool_id).stats.used_count == 0
+        spark_sdk.instance_pools.delete(pool_id)  # its idle driver stops
+        _wait(lambda: _gone(refill_pid), timeout=30)
+    finally:
+        spark_sdk.instance_pools.delete(pool_id)
+        for ident in created:
+            spark_sdk.clusters.permanent_delete(ident)
+
+
+def test_notebook_runs_start_in_warm_kernels_one_each(
+    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, spark_cluster: str, notebook: Callable[[str], str]
+) -> None:
+    kernels = spark_ws.workspace.kernels
+    assert kernels is not None
+    # Before the notebook touches spark, its kernel has already imported the Connect client and pandas.
+    path = notebook(
+        "import os, sys\n"
+        "warm = 'pyspark.sql.connect.session' in sys.modules and 'pandas' in sys.modules\n"
+        "spark.range(1).createOrReplaceTempView('mine')\n"
+        "dbutils.notebook.exit(f'{warm}:{os.getpid()}')\n"
+    )
+    pids = []
+    for _ in range(2):
+        _wait(lambda: kernels.idle_count() == 1, timeout=60)
+        taken = kernels.taken
+        run = run_task(spark_sdk, existing_cluster_id=spark_cluster, notebook_task=jobs.NotebookTask(path))
+        warm, pid = notebook_result(spark_sdk, run).split(":")
+        assert warm == "True" and kernels.taken == taken + 1
+        pids.append(pid)
+    assert pids[0] != pids[1]  # a kernel serves one run: never reused

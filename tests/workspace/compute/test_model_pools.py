@@ -1,0 +1,66 @@
+"""Instance pools' rules without HTTP or Spark: which settings keep a cluster off a pool's warm driver, the
+pools' documents over a restart, and their stats from an engine without processes."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from airbricks.workspace.compute.engine import NoEngine
+from airbricks.workspace.compute.pools import InstancePools
+from airbricks.workspace.compute.spark.idle import Wanted, differences
+from airbricks.workspace.shared import Shared
+
+POOL_DRIVER: Any = SimpleNamespace(
+    conf={"spark.master": "local[2]", "spark.ui.port": "4040", "spark.sql.warehouse.dir": "file:/w"},
+    driver_memory="1g",
+)
+
+
+def _wanted(**changes: Any) -> Wanted:
+    base: dict[str, Any] = {
+        "conf": {"spark.master": "local[1]", "spark.ui.port": "4999", "spark.sql.warehouse.dir": "file:/w"},
+        "driver_memory": "1g",
+        "env": {},
+        "java_options": "",
+        "master_given": False,
+    }
+    return Wanted(**{**base, **changes})
+
+
+def test_a_cluster_fits_a_pool_driver_unless_a_setting_fixed_at_jvm_start_differs() -> None:
+    assert differences(_wanted(), POOL_DRIVER) == []  # the cores and the UI port are not settings
+    conf = {"spark.master": "local[1]", "spark.sql.warehouse.dir": "file:/w", "spark.sql.shuffle.partitions": "4"}
+    assert differences(_wanted(conf=conf), POOL_DRIVER) == [
+        "spark_conf sets spark.sql.shuffle.partitions differently from the pool's driver"  # keys, never values
+    ]
+    assert differences(_wanted(master_given=True), POOL_DRIVER) == [
+        "spark_conf sets spark.master differently from the pool's driver"
+    ]
+    assert differences(_wanted(driver_memory="512m"), POOL_DRIVER) == [
+        "spark.driver.memory is 512m (the pool's driver: 1g)"
+    ]
+    assert differences(_wanted(env={"B": "1", "A": "2"}), POOL_DRIVER) == [
+        "spark_env_vars sets A, B (a process's environment)"
+    ]
+    assert differences(_wanted(java_options="-Dx=1"), POOL_DRIVER) == ["spark.driver.extraJavaOptions is set"]
+
+
+def test_pools_outlive_a_restart_and_count_their_clusters(shared: Shared) -> None:
+    engine = NoEngine()
+    pools = InstancePools(shared, engine=engine)
+    kept = pools.create({"instance_pool_name": "kept", "node_type_id": "i3.xlarge", "min_idle_instances": 2})
+    gone = pools.create({"instance_pool_name": "gone", "node_type_id": "i3.xlarge"})
+    pools.delete(gone)
+    engine.launch("c1", {"instance_pool_id": kept})
+    assert pools.get(kept)["stats"] == {
+        "used_count": 1,
+        "idle_count": 2,
+        "pending_used_count": 0,
+        "pending_idle_count": 0,
+    }
+    restarted = NoEngine()
+    again = InstancePools(shared, engine=restarted)  # the documents come back, and the engine gets the targets
+    assert [p["instance_pool_id"] for p in again.list()] == [kept]
+    assert again.get(kept)["stats"]["idle_count"] == 2
+    assert again.get(gone)["state"] == "DELETED"
