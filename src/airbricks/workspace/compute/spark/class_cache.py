@@ -7,8 +7,9 @@ When no archive exists yet, the first JVM of a kind starts with ``-XX:+RecordDyn
 has answered its first query, ``jcmd <pid> VM.cds dynamic_dump`` writes the classes it loaded (a few seconds,
 once per machine and installation; the JDK's ``jcmd`` is needed, a bare JRE simply gets no archive). The file
 is checked by a JVM mapping it before it is published under its final name (a truncated archive crashes the
-JVM that maps it). It is keyed by what it depends on (the Java binary and every jar of the Spark installation),
-so a new pyspark or Java never meets an old archive. It holds class metadata only - no data, no secrets - so
+JVM that maps it). It is keyed by what it depends on (the Java binary, every jar of the Spark installation and
+the project's compiled classes, which are on every class path), so a new pyspark, Java or workspace version
+never meets an old archive. It holds class metadata only - no data, no secrets - so
 it lives in a per-user cache directory shared by every workspace on the machine (test suites start many).
 """
 
@@ -19,7 +20,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from airbricks.workspace.compute.spark.install import SparkInstall, installation_key
+from airbricks.workspace.compute.spark.install import SparkInstall
+from airbricks.workspace.compute.spark.javac import build_key
 
 #: C1 only: JIT-compiled code without the profiling tier, so a JVM reaches speed quickly on few cores.
 #: Long CPU-bound jobs run several times slower than with C2; ``spark_jit="full"`` keeps the JVM's default.
@@ -34,7 +36,7 @@ class ClassCache:
         self.directory = directory
         self.install = install
         self.jcmd = Path(install.java).resolve().parent / "jcmd"
-        self._key = installation_key(install)
+        self._key = build_key(install)  # a new pyspark, Java or project class never meets an old archive
         self._lock = threading.Lock()
         self._attempted: set[str] = set()
 

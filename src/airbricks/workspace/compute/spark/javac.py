@@ -32,7 +32,7 @@ def project_jar(install: SparkInstall, directory: Path, root: Path = SOURCES) ->
 
     Raises :class:`SparkNotAvailable` naming the fix when the JDK's compiler is missing or refuses a source."""
     sources = sorted(root.rglob("*.java"))
-    jar = directory / f"airbricks-{_key(install, root, sources)}.jar"
+    jar = directory / f"airbricks-{build_key(install, root)}.jar"
     with _lock:
         if not jar.is_file():
             _compile(install, sources, jar)
@@ -75,9 +75,10 @@ def _compile(install: SparkInstall, sources: list[Path], jar: Path) -> None:
     # (they are a few kilobytes each, and a workspace deleting another's jar breaks that one's next driver).
 
 
-def _key(install: SparkInstall, root: Path, sources: list[Path]) -> str:
-    """What the jar depends on: our sources, the Java binary and every jar of the Spark installation."""
+def build_key(install: SparkInstall, root: Path = SOURCES) -> str:
+    """What the jar depends on: our sources, the Java binary and every jar of the Spark installation (also
+    what a JVM's class-data archive depends on: the jar is on every driver's and the metastore's class path)."""
     digest = hashlib.sha256(installation_key(install).encode())
-    for source in sources:
+    for source in sorted(root.rglob("*.java")):
         digest.update(source.relative_to(root).as_posix().encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()[:16]
