@@ -211,25 +211,6 @@ dbutils.notebook.exit(value)
 """
 
 
-def process_tree(root: int) -> set[int]:
-    """``root`` and every live process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo.extend(children.get(pid, ()))
-    return found
-
-
 def kernels_of(data_dir: Path) -> list[int]:
     """Live kernel processes of the runs of this data dir (their spec files are under it); own sessions, so
     not in the server's tree once it is gone."""
@@ -270,7 +251,7 @@ def test_no_secret_on_disk_or_command_line_mid_run_nor_after_a_kill_9(tmp_path: 
     from databricks.sdk.service import compute, jobs
     from databricks.sdk.service.workspace import ImportFormat, Language
 
-    from secret_helpers import new_secret
+    from secret_helpers import new_secret, process_tree
 
     data_dir = (tmp_path / "ws").resolve()
     server = serve_process(data_dir, "--cluster-start-seconds", "0", "--cluster-stop-seconds", "0")

@@ -19,30 +19,10 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.sql import StatementState
 
 from airbricks.workspace.server.serve import LocalWorkspace
+from secret_helpers import process_tree
 from workspace.compute.test_api_commands import run, wait_context
 
 LISTEN = "0A"
-
-
-def descendants(root: int) -> set[int]:
-    """``root`` and every live process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo.extend(children.get(pid, ()))
-    return found
 
 
 def _address(hex_address: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
@@ -95,7 +75,7 @@ def test_every_listening_socket_of_the_workspace_tree_is_loopback(
             "SHOW DATABASES", warehouse_id=spark_warehouse, wait_timeout="50s"
         )
         assert statement.status.state == StatementState.SUCCEEDED, statement.status
-        sockets = listening(descendants(os.getpid()))
+        sockets = listening(process_tree(os.getpid()))
     finally:
         spark_sdk.command_execution.destroy(cluster_id=spark_cluster, context_id=ctx)
     ports = {port for _, _, _, port in sockets}

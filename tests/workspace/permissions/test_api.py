@@ -33,14 +33,18 @@ class User:
     client: WorkspaceClient
 
 
-@pytest.fixture(scope="module")
-def bob(sdk: WorkspaceClient, local_ws) -> Iterator[User]:
-    """A second, non-admin user acting through a token of its own."""
-    name = f"bob-{uuid.uuid4().hex[:8]}@example.com"
+def second_user(sdk: WorkspaceClient, url: str, first_name: str) -> Iterator[User]:
+    """A second, non-admin user (a SCIM user) acting through a token the admin minted for it; deleted after."""
+    name = f"{first_name}-{uuid.uuid4().hex[:8]}@example.com"
     user = sdk.users.create(user_name=name)
     minted = sdk.api_client.do("POST", "/api/2.0/airbricks/tokens", body={"user_name": name})
-    yield User(name, WorkspaceClient(host=local_ws.url, token=minted["token_value"], auth_type="pat"))
+    yield User(name, WorkspaceClient(host=url, token=minted["token_value"], auth_type="pat"))
     sdk.users.delete(user.id)
+
+
+@pytest.fixture(scope="module")
+def bob(sdk: WorkspaceClient, local_ws) -> Iterator[User]:
+    yield from second_user(sdk, local_ws.url, "bob")
 
 
 def _denied(call, message: str) -> None:

@@ -7,11 +7,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import PermissionDenied
 from databricks.sdk.service import jobs
 from databricks.sdk.service.sql import QueryFilter, WarehouseAccessControlRequest, WarehousePermissionLevel
 from databricks.sdk.service.workspace import (
@@ -20,30 +18,14 @@ from databricks.sdk.service.workspace import (
     WorkspaceObjectAccessControlRequest,
     WorkspaceObjectPermissionLevel,
 )
+from tests.workspace.permissions.test_api import User, _denied, second_user
 
 FAULTS = "/api/2.0/airbricks/faults"
 
 
-@dataclass
-class User:
-    name: str
-    client: WorkspaceClient
-
-
 @pytest.fixture(scope="module")
 def carol(sdk: WorkspaceClient, local_ws) -> Iterator[User]:
-    """A second, non-admin user acting through a token of its own."""
-    name = f"carol-{uuid.uuid4().hex[:8]}@example.com"
-    user = sdk.users.create(user_name=name)
-    minted = sdk.api_client.do("POST", "/api/2.0/airbricks/tokens", body={"user_name": name})
-    yield User(name, WorkspaceClient(host=local_ws.url, token=minted["token_value"], auth_type="pat"))
-    sdk.users.delete(user.id)
-
-
-def _denied(call, message: str) -> None:
-    with pytest.raises(PermissionDenied) as refused:
-        call()
-    assert str(refused.value).split(". Config: ")[0] == message  # the SDK appends its config to a 403
+    yield from second_user(sdk, local_ws.url, "carol")
 
 
 def test_the_fault_api_is_for_admins_only(sdk: WorkspaceClient, carol: User) -> None:
