@@ -16,10 +16,9 @@ from pathlib import Path
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
-from secret_helpers import new_secret
+from secret_helpers import new_secret, process_tree
 
 from .conftest import CLUSTER, notebook_result, run_task, wait_cluster
-from .test_sockets import descendants
 
 NOTEBOOK = """import hashlib
 import os
@@ -43,7 +42,7 @@ def test_spark_conf_references_reach_the_driver_and_are_redacted(
     try:
         wait_cluster(spark_sdk, cluster)
         # No process of the workspace's tree has the value in its arguments (the settings went in a file)...
-        arguments = {pid: _cmdline(pid) for pid in descendants(os.getpid())}
+        arguments = {pid: _cmdline(pid) for pid in process_tree(os.getpid())}
         drivers = [args for args in arguments.values() if f"airbricks cluster {cluster}".encode() in args]
         assert drivers and all(b"--properties-file" in args for args in drivers), drivers
         assert [pid for pid, args in arguments.items() if value.encode() in args] == []
