@@ -32,16 +32,21 @@ def spark_processes(spark_dir: Path) -> list[int]:
     return owned_processes(spark_dir)
 
 
-@pytest.fixture(scope="session")
-def spark_ws(session_dir: Path) -> Iterator[LocalWorkspace]:
+def require_spark() -> None:
+    """Skip without pyspark and Java 17+, except on CI, which installs both: a missing piece there fails."""
     from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark
 
     try:
         find_spark()
     except SparkNotAvailable as missing:
-        if os.environ.get("CI"):  # CI installs both: a missing piece there is a failure, never a quiet skip
+        if os.environ.get("CI"):
             pytest.fail(f"Spark tests need pyspark and Java 17+: {missing}")
         pytest.skip(f"Spark tests need pyspark and Java 17+: {missing}")
+
+
+@pytest.fixture(scope="session")
+def spark_ws(session_dir: Path) -> Iterator[LocalWorkspace]:
+    require_spark()
     from airbricks.testing import local_workspace
 
     # The testing kit's workspace (what users get with airbricks_spark = on), a second one beside the plugin's;

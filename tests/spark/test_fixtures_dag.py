@@ -8,14 +8,14 @@ are the two drivers the file asks for).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import airbricks.example_dags
-from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark
+
+from .conftest import require_spark
 
 FIXTURES = Path(airbricks.example_dags.__file__).parent / "example_fixed_ids.yaml"
 #: A table too (it needs Spark's metastore): the example's file plus these lists.
@@ -35,12 +35,7 @@ tables:
 
 @pytest.fixture
 def fixtures_ws(session_dir: Path) -> Any:
-    try:
-        find_spark()
-    except SparkNotAvailable as missing:
-        if os.environ.get("CI"):  # CI installs both: a missing piece there is a failure, never a quiet skip
-            pytest.fail(f"Spark tests need pyspark and Java 17+: {missing}")
-        pytest.skip(f"Spark tests need pyspark and Java 17+: {missing}")
+    require_spark()
     from airbricks.testing import local_workspace
 
     fixtures = session_dir / "fixtures-with-tables.yaml"
