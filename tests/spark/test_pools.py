@@ -1,5 +1,6 @@
 """Instance pools with warm Spark drivers: a cluster from a pool takes over the pool's idle driver process (no JVM
-started for it), the pool refills, a terminated cluster's driver stops, a deleted pool's idle drivers stop, a
+started for it) with its runtime ``spark_conf`` applied, the pool refills, a terminated cluster's driver goes back
+to a pool that wants it (having forgotten the cluster) and stops otherwise, a deleted pool's idle drivers stop, a
 cluster whose JVM-start settings differ starts its own driver and says why, a full pool refuses."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import compute, jobs
 
+from airbricks.workspace.compute.pool import DEFAULT_POOL
 from airbricks.workspace.server.serve import LocalWorkspace
 
 from .conftest import CLUSTER, notebook_result, run_task, spark_processes, wait_cluster
@@ -41,6 +43,10 @@ def _running_note(sdk: WorkspaceClient, cluster_id: str) -> str:
     return running[0].details.driver_state_message or ""
 
 
+def _notebook_on(sdk: WorkspaceClient, cluster_id: str, path: str) -> str:
+    return notebook_result(sdk, run_task(sdk, existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path)))
+
+
 def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
     spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, notebook: Callable[[str], str]
 ) -> None:
@@ -52,13 +58,15 @@ def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
         min_idle_instances=1,
         max_capacity=2,
     ).instance_pool_id
-    # Settings a JVM starts with differ from the default pool's driver: this one starts its own.
-    cold = spark_sdk.clusters.create(cluster_name="cold", spark_env_vars={"POOL_TEST": "1"}, **CLUSTER).cluster_id
+    # A static Spark setting differs from the default pool's driver: this one starts its own.
+    _wait(lambda: engine.pool_stats(DEFAULT_POOL).idle_count == 1)
+    static = {"spark.sql.ui.retainedExecutions": "50"}
+    cold = spark_sdk.clusters.create(cluster_name="cold", spark_conf=static, **CLUSTER).cluster_id
     created = [cold]
     try:
         wait_cluster(spark_sdk, cold, timeout=180)
         note = _running_note(spark_sdk, cold)
-        assert "Not from the default pool" in note and "spark_env_vars sets POOL_TEST" in note
+        assert "Not from the default pool" in note and "spark_conf sets spark.sql.ui.retainedExecutions" in note
         cold_pid = engine.driver(cold).pid
         spark_sdk.clusters.permanent_delete(cold)  # its place, for the pool's refill below
         created.remove(cold)
@@ -94,6 +102,62 @@ def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
         assert spark_sdk.instance_pools.get(pool_id).stats.used_count == 0
         spark_sdk.instance_pools.delete(pool_id)  # its idle driver stops
         _wait(lambda: _gone(refill_pid), timeout=30)
+    finally:
+        spark_sdk.instance_pools.delete(pool_id)
+        for ident in created:
+            spark_sdk.clusters.permanent_delete(ident)
+
+
+def test_a_pool_driver_takes_its_clusters_runtime_settings_and_goes_back_to_the_pool_clean(
+    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, notebook: Callable[[str], str]
+) -> None:
+    spark_dir = spark_ws.workspace.data_dir / "spark"
+    engine = spark_ws.workspace.clusters.engine
+    pool_id = spark_sdk.instance_pools.create(
+        instance_pool_name=f"settings-{uuid.uuid4().hex[:6]}", node_type_id="i3.xlarge", min_idle_instances=1
+    ).instance_pool_id
+    created: list[str] = []
+    try:
+        _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=180)
+        (idle_pid,) = _cluster_marked(spark_dir, f"pool-{pool_id}-1")
+        runtime = {"spark.sql.shuffle.partitions": "7", "spark.airbricks.test.env": "dev"}
+        first = spark_sdk.clusters.create(
+            cluster_name="settings", instance_pool_id=pool_id, spark_conf=runtime, **CLUSTER
+        ).cluster_id
+        created.append(first)
+        wait_cluster(spark_sdk, first, timeout=30)
+        assert engine.driver(first).pid == idle_pid
+        note = _running_note(spark_sdk, first)
+        assert "spark_conf applied to it: spark.airbricks.test.env, spark.sql.shuffle.partitions" in note
+        settings = (
+            "spark.conf.get('spark.sql.shuffle.partitions') + ':' + spark.conf.get('spark.airbricks.test.env', '-')"
+        )
+        leave = notebook(
+            "spark.range(3).createOrReplaceGlobalTempView('left_behind')\n"
+            "spark.catalog.cacheTable('global_temp.left_behind')\n"
+            "spark.range(2).createOrReplaceTempView('mine')\n"
+            f"dbutils.notebook.exit({settings})\n"
+        )
+        assert _notebook_on(spark_sdk, first, leave) == "7:dev"
+        look = notebook(
+            "views = [t.name for t in spark.catalog.listTables('global_temp')]\n"
+            "cached = 'left_behind' in views and spark.catalog.isCached('global_temp.left_behind')\n"
+            f"dbutils.notebook.exit(':'.join([{settings}, str('mine' in views), str(cached)]))\n"
+        )
+        # Another notebook on the cluster: its settings, the shared global temp view and cache, not the temp view.
+        assert _notebook_on(spark_sdk, first, look) == "7:dev:False:True"
+
+        spark_sdk.clusters.delete(first)  # the pool wants its idle driver back: the same process returns
+        wait_cluster(spark_sdk, first, ("TERMINATED",), timeout=30)
+        _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=30)
+        assert _cluster_marked(spark_dir, f"pool-{pool_id}-2") == []  # no JVM started to refill it
+
+        second = spark_sdk.clusters.create(cluster_name="after", instance_pool_id=pool_id, **CLUSTER).cluster_id
+        created.append(second)
+        wait_cluster(spark_sdk, second, timeout=30)
+        assert engine.driver(second).pid == idle_pid
+        # The last cluster's settings, global temp view and cache are gone with it.
+        assert _notebook_on(spark_sdk, second, look) == "200:-:False:False"
     finally:
         spark_sdk.instance_pools.delete(pool_id)
         for ident in created:

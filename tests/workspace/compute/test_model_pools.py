@@ -8,7 +8,7 @@ from typing import Any
 
 from airbricks.workspace.compute.engine import NoEngine
 from airbricks.workspace.compute.pools import InstancePools
-from airbricks.workspace.compute.spark.idle import Wanted, differences
+from airbricks.workspace.compute.spark.idle import Fit, Wanted, fit
 from airbricks.workspace.shared import Shared
 
 POOL_DRIVER: Any = SimpleNamespace(
@@ -28,22 +28,29 @@ def _wanted(**changes: Any) -> Wanted:
     return Wanted(**{**base, **changes})
 
 
-def test_a_cluster_fits_a_pool_driver_unless_a_setting_fixed_at_jvm_start_differs() -> None:
-    assert differences(_wanted(), POOL_DRIVER) == []  # the cores and the UI port are not settings
-    conf = {"spark.master": "local[1]", "spark.sql.warehouse.dir": "file:/w", "spark.sql.shuffle.partitions": "4"}
-    assert differences(_wanted(conf=conf), POOL_DRIVER) == [
-        "spark_conf sets spark.sql.shuffle.partitions differently from the pool's driver"  # keys, never values
+def test_a_cluster_fits_a_pool_driver_with_its_runtime_settings_changed() -> None:
+    assert fit(_wanted(), POOL_DRIVER) == Fit([], {}, [])  # the cores and the UI port are not settings
+    conf = {"spark.master": "local[1]", "spark.sql.shuffle.partitions": "4", "spark.my.key": "x"}
+    # What differs is changed on the driver (the driver decides which keys need a JVM): set, or unset.
+    assert fit(_wanted(conf=conf), POOL_DRIVER) == Fit(
+        [], {"spark.my.key": "x", "spark.sql.shuffle.partitions": "4"}, ["spark.sql.warehouse.dir"]
+    )
+    assert fit(_wanted(conf=conf), POOL_DRIVER).settings == [
+        "spark.my.key",
+        "spark.sql.shuffle.partitions",
+        "spark.sql.warehouse.dir",
     ]
-    assert differences(_wanted(master_given=True), POOL_DRIVER) == [
-        "spark_conf sets spark.master differently from the pool's driver"
-    ]
-    assert differences(_wanted(driver_memory="512m"), POOL_DRIVER) == [
+    assert fit(_wanted(master_given=True), POOL_DRIVER).set_ == {"spark.master": "local[1]"}
+
+
+def test_settings_fixed_at_a_jvm_start_are_named_never_their_values() -> None:
+    assert fit(_wanted(driver_memory="512m"), POOL_DRIVER).fixed == [
         "spark.driver.memory is 512m (the pool's driver: 1g)"
     ]
-    assert differences(_wanted(env={"B": "1", "A": "2"}), POOL_DRIVER) == [
+    assert fit(_wanted(env={"B": "secret", "A": "2"}), POOL_DRIVER).fixed == [
         "spark_env_vars sets A, B (a process's environment)"
     ]
-    assert differences(_wanted(java_options="-Dx=1"), POOL_DRIVER) == ["spark.driver.extraJavaOptions is set"]
+    assert fit(_wanted(java_options="-Dx=1"), POOL_DRIVER).fixed == ["spark.driver.extraJavaOptions is set"]
 
 
 def test_pools_outlive_a_restart_and_count_their_clusters(shared: Shared) -> None:

@@ -14,7 +14,6 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -212,11 +211,11 @@ class _Worker:
     def _session(self, remote: str) -> Any:
         if self.session is None or self.remote != remote or self.session is self.abandoned:
             self._close(driver_alive=False)  # an old driver is gone: releasing its session would retry for minutes
-            from pyspark.sql import SparkSession
+            from airbricks.workspace.compute.spark.connect import open_session
 
             for name in _PYSPARK_ERROR_LOGGERS:  # a failed statement is the client's answer, not a server error
                 logging.getLogger(name).setLevel(logging.CRITICAL)
-            self.session = SparkSession.builder.remote(f"{remote}/;session_id={uuid.uuid4()}").create()
+            self.session = open_session(remote)
             self.remote = remote
             self.namespace = None
         return self.session
@@ -226,7 +225,7 @@ class _Worker:
         if session is None:
             return
         if driver_alive and self.remote == self.executor.warehouses.remote(self.warehouse_id):
-            from airbricks.workspace.compute.spark.driver import close_session
+            from airbricks.workspace.compute.spark.connect import close_session
 
             close_session(session)
         else:

@@ -20,31 +20,18 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
 from airbricks.workspace.compute.engine import DriverReport, DriverState
-from airbricks.workspace.compute.spark import processes, properties
+from airbricks.workspace.compute.spark import driver_settings, processes, properties
 from airbricks.workspace.compute.spark.class_cache import Dump
+from airbricks.workspace.compute.spark.connect import close_session, open_session
 from airbricks.workspace.compute.spark.install import SparkInstall
 from airbricks.workspace.compute.termination import TerminationReason
 
 START_TIMEOUT_SECONDS = 180
 STOP_GRACE_SECONDS = 10
-
-
-def close_session(session: Any) -> None:
-    """Release a Spark Connect session and close its client, so pyspark's exit hook sends nothing more."""
-    try:
-        session.stop()
-    except Exception:
-        pass
-    finally:
-        try:
-            session.client.close()
-        except Exception:
-            pass
 
 
 class Service(Protocol):
@@ -80,6 +67,13 @@ class Driver:
         self.state = DriverState.STARTING
         self.reason: TerminationReason | None = None
         self.conf = dict(conf)
+        #: The settings it started with: what a driver going back to its pool returns to.
+        self.base_conf = dict(conf)
+        #: The instance pool it was started for (None: started for one cluster).
+        self.pool_id: str | None = None
+        #: Set while it is not changing its settings (a pool's driver forgetting its last cluster clears it).
+        self._settled = threading.Event()
+        self._settled.set()
         self.driver_memory = driver_memory
         self.owner = owner
         self.java_options = f"{processes.MARKER}{owner} -Dairbricks.cluster={cluster_id} {java_options}".strip()
@@ -183,9 +177,7 @@ class Driver:
             self.state = DriverState.READY
 
     def _warm_up(self) -> None:
-        from pyspark.sql import SparkSession
-
-        session = SparkSession.builder.remote(f"{self.remote}/;session_id={uuid.uuid4()}").create()
+        session = open_session(self.remote)
         self._warm_session = session
         try:
             session.sql("SHOW DATABASES").collect()
@@ -227,6 +219,59 @@ class Driver:
                 session.client.close()
             except Exception:
                 pass
+
+    # -- a pool's driver changing hands (driver_settings: the JVM's side) -----------------------------------
+
+    def change_settings(self, set_: dict[str, str], unset: list[str]) -> None:
+        """Make these the defaults of the driver's new sessions, as if it had started with them (READY only).
+        Raises :class:`~airbricks.workspace.compute.spark.driver_settings.NeedsNewJvm` with the keys only a JVM
+        start can set (nothing changed); a driver that does not answer fails (its pool replaces it) and raises."""
+        try:
+            driver_settings.change(self.remote, set_=set_, unset=unset)
+        except driver_settings.NeedsNewJvm:
+            raise
+        except Exception as exc:
+            self._unreachable("take its cluster's settings", exc)
+            raise
+        self.conf.update(set_)
+        for key in unset:
+            self.conf.pop(key, None)
+
+    def recycle(self) -> None:
+        """Forget the cluster that used this driver (its sessions, jobs, cached tables, global temp views and
+        settings) in the background, STARTING until done, then READY again for the next cluster of its pool."""
+        set_ = {k: v for k, v in self.base_conf.items() if self.conf.get(k) != v}
+        unset = [k for k in self.conf if k not in self.base_conf]
+        self.state = DriverState.STARTING
+        self._settled.clear()
+        threading.Thread(
+            target=self._recycle, args=(set_, unset), daemon=True, name=f"airbricks-driver-recycle-{self.pid}"
+        ).start()
+
+    def _recycle(self, set_: dict[str, str], unset: list[str]) -> None:
+        try:
+            driver_settings.change(self.remote, set_=set_, unset=unset, recycle=True)
+            self.conf = dict(self.base_conf)
+            if self.state is DriverState.STARTING:
+                self.state = DriverState.READY
+        except Exception as exc:
+            self._unreachable("forget its last cluster", exc)
+        finally:
+            self._settled.set()
+
+    def settle(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) for a driver going back to its pool to be done with it."""
+        self._settled.wait(timeout)
+
+    def _unreachable(self, doing: str, exc: Exception) -> None:
+        # The exception's type only: its text could quote the settings, which may be resolved secrets.
+        if not self._ended():
+            self._fail(
+                TerminationReason.error(
+                    "DRIVER_UNREACHABLE",
+                    f"The Spark driver did not {doing} ({type(exc).__name__}). Driver log: {self.log}",
+                )
+            )
 
     # -- what the engine asks -----------------------------------------------------------------------------
 

@@ -23,12 +23,16 @@ from airbricks.workspace.compute.pool import DEFAULT_POOL, PoolStats, PoolTarget
 from airbricks.workspace.compute.spark import processes
 from airbricks.workspace.compute.spark.class_cache import FAST_START_OPTIONS, ClassCache, Dump
 from airbricks.workspace.compute.spark.driver import Driver
-from airbricks.workspace.compute.spark.idle import LIVE, IdleDrivers, Pool, Wanted, differences
+from airbricks.workspace.compute.spark.driver_settings import NeedsNewJvm, command_conf
+from airbricks.workspace.compute.spark.idle import LIVE, IdleDrivers, Pool, Wanted, fit
 from airbricks.workspace.compute.spark.install import SparkInstall, SparkNotAvailable, find_spark
 from airbricks.workspace.compute.spark.metastore import Metastore
 from airbricks.workspace.compute.spark.unity_names import catalog_conf
 from airbricks.workspace.compute.termination import TerminationReason
 from airbricks.workspace.storage.paths import hadoop_settings
+
+#: How long a cluster taking a driver just given back to its pool waits for it to forget its last cluster.
+RECYCLE_WAIT_SECONDS = 10
 
 
 def default_max_drivers() -> int:
@@ -127,20 +131,38 @@ class SparkEngine:
         candidate = self._pools.take(pool_id)
         if candidate is None:
             return None, f"No idle driver in {pool_name}: a new driver started."
-        why = differences(wanted, candidate)
+        why, changed = self._adapt(candidate, wanted)
         if why:
-            self._pools.pools[pool_id].idle.insert(0, candidate)  # still idle for a cluster it fits
-            return None, (
-                f"Not from {pool_name}: a new driver started, because settings fixed at a JVM's start differ: "
-                + "; ".join(why)
-            )
+            self._pools.pools[pool_id].idle.insert(0, candidate)  # still idle for a cluster it fits (or pruned)
+            return None, f"Not from {pool_name}: a new driver started, because {why}"
         candidate.cluster_id = cluster_id
         link = self.directory / "drivers" / cluster_id
         if link.is_symlink():
             link.unlink()  # a pool driver it had before
         if not link.exists():
             link.symlink_to(candidate.directory, target_is_directory=True)  # its logs under the cluster's name
-        return candidate, f"Driver taken from {pool_name} (process {candidate.pid}, warm: no JVM start)."
+        note = f"Driver taken from {pool_name} (process {candidate.pid}, warm: no JVM start)"
+        return candidate, note + (f"; spark_conf applied to it: {', '.join(changed)}." if changed else ".")
+
+    def _adapt(self, candidate: Driver, wanted: Wanted) -> tuple[str | None, list[str]]:
+        """Make a pool's driver this cluster's: change its runtime settings, or say why a JVM must start (keys
+        only: a value may be a resolved secret, and this text goes into the cluster's events)."""
+        found = fit(wanted, candidate)
+        if found.fixed:
+            return "settings fixed at a JVM's start differ: " + "; ".join(found.fixed), []
+        if not found.settings:
+            return None, []
+        candidate.settle(RECYCLE_WAIT_SECONDS)  # a driver just given back may still be forgetting its cluster
+        if candidate.state is not DriverState.READY:
+            keys = ", ".join(found.settings)
+            return f"the pool's driver is still starting, so spark_conf's {keys} could not be set on it", []
+        try:
+            candidate.change_settings(found.set_, found.unset)
+        except NeedsNewJvm as fixed:
+            return f"settings fixed at a JVM's start differ: spark_conf sets {', '.join(fixed.keys)}", []
+        except Exception:
+            return "the pool's driver did not answer", []
+        return None, found.settings
 
     def _check_pool(self, pool_id: str) -> None:
         """A cluster naming a pool without an idle driver for it: the pool must exist and have room."""
@@ -265,7 +287,9 @@ class SparkEngine:
                 pool.started += 1
                 class_options, dump = self._class_options("driver")
                 ident = f"pool-{pool_id}-{pool.started}"
-                pool.idle.append(self._start(ident, install, metastore, wanted, class_options, dump))
+                driver = self._start(ident, install, metastore, wanted, class_options, dump)
+                driver.pool_id = pool_id
+                pool.idle.append(driver)
 
     def pool_stats(self, pool_id: str) -> PoolStats:
         with self._lock:
@@ -279,13 +303,25 @@ class SparkEngine:
         return STOPPED if driver is None else driver.report()
 
     def stop(self, cluster_id: str) -> None:
-        driver = self._drivers.get(cluster_id)
+        """Stop the cluster's driver, or give it back to its pool when the pool wants one more idle driver (it
+        forgets the cluster first, in the background: the cluster is TERMINATED at once)."""
+        with self._lock:
+            driver = self._drivers.get(cluster_id)
+            pool_id = self._pools.used_by.pop(cluster_id, None)
+            if isinstance(driver, Driver) and pool_id is not None and driver.pool_id == pool_id:
+                if driver.state is DriverState.READY:
+                    to_stop = self._pools.give_back(pool_id, driver)
+                    if to_stop is not driver:  # back in its pool: it forgets this cluster first
+                        del self._drivers[cluster_id]
+                        driver.recycle()
+                        driver = to_stop
         if driver is not None:
             driver.stop()
 
     def kill(self, cluster_id: str) -> None:
         with self._lock:
             driver = self._drivers.pop(cluster_id, None)
+            self._pools.used_by.pop(cluster_id, None)
         if driver is not None:
             driver.kill()
 
@@ -397,6 +433,7 @@ class SparkEngine:
             conf["spark.jars.packages"] = ",".join(self.packages)
         conf.update(user)
         conf.update(catalog_conf(self._installation(), user))  # hive_metastore.s.t, main.s.t (issue 25)
+        conf.update(command_conf(user))  # runtime settings of a pool's driver changing hands
         conf.pop("spark.driver.memory", None)  # given as --driver-memory, capped
         return conf
 

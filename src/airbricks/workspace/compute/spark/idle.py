@@ -3,11 +3,13 @@
 A pool's idle driver is the same process a cluster's driver is (:class:`~airbricks.workspace.compute.spark.
 driver.Driver`), started with the pool's settings and warmed with a first catalog query through the shared
 metastore. A cluster naming the pool takes one over - its driver *is* that process from then on, so it is
-RUNNING without a JVM start - unless its own settings need a JVM started differently (:func:`differences`): those
-are fixed when a JVM starts, so such a cluster starts a driver of its own and its events say why.
+RUNNING without a JVM start. Its ``spark_conf`` runtime settings are changed on the driver (:func:`fit`); a
+cluster whose settings need a JVM started differently (memory, environment, Java options, static Spark
+settings) starts a driver of its own, and its events say why.
 
-A driver is never handed to a second cluster: when its cluster terminates it stops, and the pool starts a fresh
-one (a used driver holds cached tables, global temp views and added jars of the notebooks that ran on it).
+When the cluster terminates, its driver goes back to the pool if the pool wants one more idle driver, as Databricks
+returns a cluster's instances to their pool: it forgets the cluster first (sessions, jobs, cached tables, global
+temp views, settings; see :mod:`~airbricks.workspace.compute.spark.driver_settings`). Otherwise it stops.
 """
 
 from __future__ import annotations
@@ -36,28 +38,45 @@ class Wanted:
     master_given: bool
 
 
-def differences(wanted: Wanted, driver: Driver) -> list[str]:
-    """Why a pool's ``driver`` cannot be this cluster's: settings fixed when a JVM starts. Empty: it can.
+@dataclass(frozen=True)
+class Fit:
+    """How a pool's driver fits a cluster: what only a new JVM answers, and the runtime settings to change."""
+
+    #: Why a new JVM is needed (memory, environment, Java options); never values, which may be secrets.
+    fixed: list[str]
+    #: ``spark_conf`` keys whose value differs, with the cluster's value, and keys the cluster does not set.
+    set_: dict[str, str]
+    unset: list[str]
+
+    @property
+    def settings(self) -> list[str]:
+        return sorted([*self.set_, *self.unset])
+
+
+def fit(wanted: Wanted, driver: Driver) -> Fit:
+    """How ``driver`` (a pool's) can become this cluster's. ``spark_conf`` differences are runtime settings to
+    change on it unless the driver itself says they need a JVM start
+    (:func:`~airbricks.workspace.compute.spark.driver_settings.change`); the rest is fixed at a JVM's start.
 
     ``local[n]`` without an explicit ``spark.master`` is the cluster's size, not a setting: a pool's driver runs on
     every local core, and a smaller cluster taking it keeps them (its ``num_workers`` is reported as asked)."""
-    found = []
     have = {k: v for k, v in driver.conf.items() if k not in _PER_START}
     want = {k: v for k, v in wanted.conf.items() if k not in _PER_START}
     if not wanted.master_given:
         have.pop("spark.master", None)
         want.pop("spark.master", None)
-    # Keys only, never values: a value may be a resolved secret reference, and this text goes into the events.
-    differing = [key for key in sorted(set(have) | set(want)) if have.get(key) != want.get(key)]
-    if differing:
-        found.append(f"spark_conf sets {', '.join(differing)} differently from the pool's driver")
+    fixed = []
     if wanted.driver_memory != driver.driver_memory:
-        found.append(f"spark.driver.memory is {wanted.driver_memory} (the pool's driver: {driver.driver_memory})")
+        fixed.append(f"spark.driver.memory is {wanted.driver_memory} (the pool's driver: {driver.driver_memory})")
     if wanted.env:  # a pool's drivers start with the server's environment only
-        found.append(f"spark_env_vars sets {', '.join(sorted(wanted.env))} (a process's environment)")
+        fixed.append(f"spark_env_vars sets {', '.join(sorted(wanted.env))} (a process's environment)")
     if wanted.java_options.strip():  # and with the workspace's Java options only
-        found.append("spark.driver.extraJavaOptions is set")
-    return found
+        fixed.append("spark.driver.extraJavaOptions is set")
+    return Fit(
+        fixed=fixed,
+        set_={k: v for k, v in sorted(want.items()) if have.get(k) != v},
+        unset=sorted(set(have) - set(want)),
+    )
 
 
 @dataclass
@@ -97,6 +116,23 @@ class IdleDrivers:
         driver = (ready or pool.idle)[0]
         pool.idle.remove(driver)
         return driver
+
+    def give_back(self, pool_id: str, driver: Driver) -> Driver | None:
+        """A used driver back among the pool's idle ones, if the pool wants one more (a ready one is worth more
+        than an idle one still starting, which it replaces). Returns the driver to stop instead: ``driver``
+        itself when the pool has enough (or is gone), the replaced one, or None."""
+        pool = self.pools.get(pool_id)
+        if pool is None:
+            return driver
+        if len(pool.idle) < pool.target.min_idle:
+            pool.idle.append(driver)
+            return None
+        starting = [d for d in pool.idle if d.state is DriverState.STARTING]
+        if not starting:
+            return driver
+        pool.idle.remove(starting[0])
+        pool.idle.append(driver)
+        return starting[0]
 
     def evict_one(self) -> Driver | None:
         """An idle driver to stop so a cluster gets room (a starting one first: it has cost less)."""
