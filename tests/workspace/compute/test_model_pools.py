@@ -1,14 +1,16 @@
-"""Instance pools' rules without HTTP or Spark: which settings keep a cluster off a pool's warm driver, the
-pools' documents over a restart, and their stats from an engine without processes."""
+"""Instance pools' rules without HTTP or Spark: which settings keep a cluster off a pool's warm driver, which idle
+driver a cluster takes, gets stopped or goes back, the pools' documents over a restart, and their stats from an
+engine without processes."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
 
-from airbricks.workspace.compute.engine import NoEngine
+from airbricks.workspace.compute.engine import DriverState, NoEngine
+from airbricks.workspace.compute.pool import PoolTarget
 from airbricks.workspace.compute.pools import InstancePools
-from airbricks.workspace.compute.spark.idle import Fit, Wanted, fit
+from airbricks.workspace.compute.spark.idle import Fit, IdleDrivers, Pool, Wanted, fit
 from airbricks.workspace.shared import Shared
 
 POOL_DRIVER: Any = SimpleNamespace(
@@ -71,3 +73,43 @@ def test_pools_outlive_a_restart_and_count_their_clusters(shared: Shared) -> Non
     assert [p["instance_pool_id"] for p in again.list()] == [kept]
     assert again.get(kept)["stats"]["idle_count"] == 2
     assert again.get(gone)["state"] == "DELETED"
+
+
+def _idle(*states: DriverState) -> list[Any]:
+    return [SimpleNamespace(state=state, name=f"d{i}") for i, state in enumerate(states)]
+
+
+def test_a_used_driver_goes_back_to_a_pool_that_wants_it_and_is_stopped_otherwise() -> None:
+    drivers = IdleDrivers()
+    drivers.pools["p"] = Pool(PoolTarget(min_idle=1))
+    used: Any = SimpleNamespace(state=DriverState.READY)
+    assert drivers.give_back("p", used) is None and drivers.pools["p"].idle == [used]  # wanted
+    another: Any = SimpleNamespace(state=DriverState.READY)
+    assert drivers.give_back("p", another) is another  # the pool has its idle driver: stop this one
+    (third,) = _idle(DriverState.READY)
+    assert drivers.give_back("gone", third) is third  # a deleted pool wants nothing
+
+
+def test_a_ready_driver_given_back_replaces_an_idle_one_still_starting() -> None:
+    drivers = IdleDrivers()
+    (starting,) = _idle(DriverState.STARTING)
+    drivers.pools["p"] = Pool(PoolTarget(min_idle=1), idle=[starting])
+    used: Any = SimpleNamespace(state=DriverState.READY)
+    assert drivers.give_back("p", used) is starting  # the half-started JVM stops: the ready one is worth more
+    assert drivers.pools["p"].idle == [used]
+
+
+def test_clusters_take_answering_drivers_first() -> None:
+    drivers = IdleDrivers()
+    starting, ready = _idle(DriverState.STARTING, DriverState.READY)
+    drivers.pools["p"] = Pool(PoolTarget(min_idle=2), idle=[starting, ready])
+    assert drivers.take("p") is ready
+    assert drivers.take("none") is None
+
+
+def test_room_for_a_cluster_is_made_from_idle_drivers_still_starting_first() -> None:
+    drivers = IdleDrivers()
+    ready, starting = _idle(DriverState.READY, DriverState.STARTING)
+    drivers.pools["p"] = Pool(PoolTarget(min_idle=2), idle=[ready, starting])
+    assert drivers.evict_one() is starting  # it has cost less
+    assert drivers.pools["p"].idle == [ready]

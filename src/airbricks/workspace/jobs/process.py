@@ -84,13 +84,16 @@ class TaskProcess:
         self.pgid = self.popen.pid  # start_new_session: the child leads its own group
 
     def poll(self) -> dict[str, Any] | None:
-        """The outcome once the process has exited (never blocks), else None."""
+        """The outcome once the kernel has written it, or once the process has exited without one; else None
+        (never blocks). Writing the outcome is a kernel's last act (atomically, after its output): its
+        interpreter's exit after that (a few hundred ms with gRPC and pandas loaded) is cut short by the kill that
+        ends every run, as a notebook on Databricks never waits for a process to exit either."""
         code = self.popen.poll()
-        if code is None:
-            return None
         try:
             return json.loads(self.outcome_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            if code is None:
+                return None
             tail = log_tail(self.directory)
             reason = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
             return {
