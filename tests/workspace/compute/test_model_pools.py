@@ -10,7 +10,7 @@ from typing import Any
 from airbricks.workspace.compute.engine import DriverState, NoEngine
 from airbricks.workspace.compute.pool import PoolTarget
 from airbricks.workspace.compute.pools import InstancePools
-from airbricks.workspace.compute.spark.idle import Fit, IdleDrivers, Pool, Wanted, fit
+from airbricks.workspace.compute.spark.idle import REFILL_DELAY_SECONDS, Fit, IdleDrivers, Pool, Wanted, fit
 from airbricks.workspace.shared import Shared
 
 POOL_DRIVER: Any = SimpleNamespace(
@@ -103,8 +103,19 @@ def test_clusters_take_answering_drivers_first() -> None:
     drivers = IdleDrivers()
     starting, ready = _idle(DriverState.STARTING, DriverState.READY)
     drivers.pools["p"] = Pool(PoolTarget(min_idle=2), idle=[starting, ready])
-    assert drivers.take("p") is ready
-    assert drivers.take("none") is None
+    assert drivers.take("p", now=100.0) is ready
+    assert drivers.take("none", now=100.0) is None
+
+
+def test_a_pool_refills_a_while_after_a_take_and_at_once_when_it_starts() -> None:
+    drivers = IdleDrivers()
+    drivers.pools["p"] = Pool(PoolTarget(min_idle=1))
+    assert [pool_id for pool_id, _ in drivers.short(now=0.0)] == ["p"]  # a new pool fills at once
+    drivers.pools["p"].idle = _idle(DriverState.READY)
+    assert drivers.short(now=0.0) == []
+    drivers.take("p", now=50.0)
+    assert drivers.short(now=50.0 + REFILL_DELAY_SECONDS - 1) == []  # its cluster may give the driver back
+    assert [pool_id for pool_id, _ in drivers.short(now=50.0 + REFILL_DELAY_SECONDS)] == ["p"]
 
 
 def test_room_for_a_cluster_is_made_from_idle_drivers_still_starting_first() -> None:

@@ -14,12 +14,14 @@ cluster's ``spark_env_vars`` reach the driver through its environment only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -114,7 +116,8 @@ class Driver:
             self._forget_conf()
             raise
         self.started = time.monotonic()
-        self._warm_session: Any = None
+        #: The server's own session on the driver while it uses one (warm-up, settings): closed by a kill.
+        self._own_session: Any = None
         self.ready_seconds: float | None = None
         self._thread = threading.Thread(
             target=self._become_ready, args=(metastore,), daemon=True, name=f"airbricks-driver-{cluster_id}"
@@ -177,12 +180,20 @@ class Driver:
             self.state = DriverState.READY
 
     def _warm_up(self) -> None:
-        session = open_session(self.remote)
-        self._warm_session = session
-        try:
+        with self._session() as session:
             session.sql("SHOW DATABASES").collect()
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[Any]:
+        """A session of the server's own on the driver, closed after; a kill meanwhile closes its channel."""
+        session = open_session(self.remote)
+        self._own_session = session
+        try:
+            if self.state in (DriverState.STOPPED, DriverState.FAILED):  # killed meanwhile: never call a dead port
+                raise ConnectionError(f"the Spark driver {self.pid} was stopped")
+            yield session
         finally:
-            self._warm_session = None
+            self._own_session = None
             close_session(session)
 
     def _ended(self) -> bool:
@@ -207,13 +218,13 @@ class Driver:
         self.reason = reason
         self.state = DriverState.FAILED
         self._forget_conf()
-        self._abandon_warm_up()
+        self._abandon_own_session()
         processes.signal_group(self._proc, signal.SIGKILL)
 
-    def _abandon_warm_up(self) -> None:
-        """Close the warm-up client's channel, so a query waiting on a dead driver fails now instead of
+    def _abandon_own_session(self) -> None:
+        """Close the server's own client's channel, so a call waiting on a dead driver fails now instead of
         retrying for minutes (and blocking the server's exit in pyspark's atexit hook)."""
-        session = self._warm_session
+        session = self._own_session
         if session is not None:
             try:
                 session.client.close()
@@ -227,7 +238,8 @@ class Driver:
         Raises :class:`~airbricks.workspace.compute.spark.driver_settings.NeedsNewJvm` with the keys only a JVM
         start can set (nothing changed); a driver that does not answer fails (its pool replaces it) and raises."""
         try:
-            driver_settings.change(self.remote, set_=set_, unset=unset)
+            with self._session() as session:
+                driver_settings.change(session, set_=set_, unset=unset)
         except driver_settings.NeedsNewJvm:
             raise
         except Exception as exc:
@@ -250,7 +262,8 @@ class Driver:
 
     def _recycle(self, set_: dict[str, str], unset: list[str]) -> None:
         try:
-            driver_settings.change(self.remote, set_=set_, unset=unset, recycle=True)
+            with self._session() as session:
+                driver_settings.change(session, set_=set_, unset=unset, recycle=True)
             self.conf = dict(self.base_conf)
             if self.state is DriverState.STARTING:
                 self.state = DriverState.READY
@@ -287,6 +300,7 @@ class Driver:
         if self.state in (DriverState.STOPPED, DriverState.STOPPING):
             return
         self.state = DriverState.STOPPING
+        self._abandon_own_session()  # a warm-up or settings call would retry against the stopping JVM for minutes
         processes.signal_group(self._proc, signal.SIGTERM)
         threading.Thread(target=self._await_stop, daemon=True, name=f"airbricks-driver-stop-{self.cluster_id}").start()
 
@@ -302,7 +316,7 @@ class Driver:
         """Kill now and reap (kill -9 of the whole group)."""
         self.state = DriverState.STOPPED
         self._forget_conf()
-        self._abandon_warm_up()
+        self._abandon_own_session()
         processes.signal_group(self._proc, signal.SIGKILL)
         try:
             self._proc.wait(timeout=10)

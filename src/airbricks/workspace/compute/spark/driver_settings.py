@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-
-from airbricks.workspace.compute.spark.connect import close_session, open_session
+from typing import Any
 
 COMMANDS_KEY = "spark.connect.extensions.command.classes"
 PLUGIN = "airbricks.spark.WorkspaceCommands"
@@ -37,21 +36,19 @@ def command_conf(user: dict[str, str]) -> dict[str, str]:
     return {COMMANDS_KEY: ",".join(p for p in (user.get(COMMANDS_KEY), PLUGIN) if p)}
 
 
-def change(remote: str, *, set_: dict[str, str], unset: list[str], recycle: bool = False) -> None:
-    """Make ``set_``/``unset`` the defaults of the driver's new sessions (and first forget its last cluster when
-    ``recycle``). Raises :class:`NeedsNewJvm` naming the keys when any needs a JVM start, having changed nothing."""
+def change(session: Any, *, set_: dict[str, str], unset: list[str], recycle: bool = False) -> None:
+    """Through ``session`` (the server's own, on the driver), make ``set_``/``unset`` the defaults of the driver's
+    new sessions (and first forget its last cluster when ``recycle``). Raises :class:`NeedsNewJvm` naming the keys
+    when any needs a JVM start, having changed nothing."""
     from pyspark.sql.connect import proto
 
-    session = open_session(remote)
+    command = proto.Command()
+    command.extension.type_url = TYPE_URL
+    command.extension.value = json.dumps({"set": set_, "unset": unset, "recycle": recycle}).encode()
     try:
-        command = proto.Command()
-        command.extension.type_url = TYPE_URL
-        command.extension.value = json.dumps({"set": set_, "unset": unset, "recycle": recycle}).encode()
         session.client.execute_command(command)
     except Exception as refused:
         found = _NEEDS_NEW_JVM.search(str(refused))
         if found is None:
             raise
         raise NeedsNewJvm(found.group(1).split(",")) from None
-    finally:
-        close_session(session)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ class SparkEngine:
 
     def _take(self, pool_id: str, cluster_id: str, wanted: Wanted) -> tuple[Driver | None, str | None]:
         pool_name = "the default pool" if pool_id == DEFAULT_POOL else f"instance pool {pool_id}"
-        candidate = self._pools.take(pool_id)
+        candidate = self._pools.take(pool_id, time.monotonic())
         if candidate is None:
             return None, f"No idle driver in {pool_name}: a new driver started."
         why, changed = self._adapt(candidate, wanted)
@@ -260,7 +261,9 @@ class SparkEngine:
     def refill(self) -> None:
         """Start an idle driver for a pool below its target, within its ``max_capacity`` and the workspace's
         capacity. Non-blocking: the JVM starts in the background. One JVM start at a time: while any driver is
-        starting (a cluster's, or an idle one) the refill waits, so it never slows a cluster's start on few cores."""
+        starting (a cluster's, or an idle one) the refill waits, so it never slows a cluster's start on few cores;
+        and after a cluster took a pool's driver it waits :data:`~.idle.REFILL_DELAY_SECONDS` (a short-lived
+        cluster gives its driver back instead)."""
         if not self._pools.pools or self._lock.locked():
             return
         with self._lock:
@@ -269,9 +272,7 @@ class SparkEngine:
             everyone = [*self._live_drivers().values(), *self._pools.all_idle()]
             if any(d.state is DriverState.STARTING for d in everyone):
                 return
-            for pool_id, pool in self._pools.pools.items():
-                if len(pool.idle) >= pool.target.min_idle:
-                    continue
+            for pool_id, pool in self._pools.short(time.monotonic()):
                 held = len(pool.idle) + len(self._pools.used(pool_id, self._live_drivers()))
                 if pool.target.max_capacity is not None and held >= pool.target.max_capacity:
                     continue
@@ -308,13 +309,16 @@ class SparkEngine:
         with self._lock:
             driver = self._drivers.get(cluster_id)
             pool_id = self._pools.used_by.pop(cluster_id, None)
+            replaced = None
             if isinstance(driver, Driver) and pool_id is not None and driver.pool_id == pool_id:
                 if driver.state is DriverState.READY:
-                    to_stop = self._pools.give_back(pool_id, driver)
-                    if to_stop is not driver:  # back in its pool: it forgets this cluster first
+                    replaced = self._pools.give_back(pool_id, driver)
+                    if replaced is not driver:  # back in its pool: it forgets this cluster first
                         del self._drivers[cluster_id]
                         driver.recycle()
-                        driver = to_stop
+                        driver = None
+        if replaced is not None and replaced is not driver:
+            replaced.kill()  # an idle driver still starting, never used
         if driver is not None:
             driver.stop()
 

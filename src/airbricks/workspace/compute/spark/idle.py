@@ -79,11 +79,19 @@ def fit(wanted: Wanted, driver: Driver) -> Fit:
     )
 
 
+#: How long a pool waits after a cluster took a driver before starting a replacement. A cluster that ends sooner
+#: (a test's, a short DAG run's) gives its driver back instead; on a small machine, a JVM started meanwhile would
+#: only compete with the cluster's own work and then be stopped unused.
+REFILL_DELAY_SECONDS = 10.0
+
+
 @dataclass
 class Pool:
     target: PoolTarget
     idle: list[Driver] = field(default_factory=list)
     started: int = 0
+    #: When a cluster last took one of its drivers (``time.monotonic()``); refills wait for REFILL_DELAY_SECONDS.
+    taken_at: float = float("-inf")
 
 
 class IdleDrivers:
@@ -107,7 +115,7 @@ class IdleDrivers:
                     dead.append(driver)
         return dead
 
-    def take(self, pool_id: str) -> Driver | None:
+    def take(self, pool_id: str, now: float) -> Driver | None:
         """An idle driver of the pool, answering ones first; None when it has none."""
         pool = self.pools.get(pool_id)
         if pool is None or not pool.idle:
@@ -115,7 +123,16 @@ class IdleDrivers:
         ready = [d for d in pool.idle if d.state is DriverState.READY]
         driver = (ready or pool.idle)[0]
         pool.idle.remove(driver)
+        pool.taken_at = now
         return driver
+
+    def short(self, now: float) -> list[tuple[str, Pool]]:
+        """The pools below their ``min_idle_instances`` whose refill is due (REFILL_DELAY_SECONDS after a take)."""
+        return [
+            (pool_id, pool)
+            for pool_id, pool in self.pools.items()
+            if len(pool.idle) < pool.target.min_idle and now - pool.taken_at >= REFILL_DELAY_SECONDS
+        ]
 
     def give_back(self, pool_id: str, driver: Driver) -> Driver | None:
         """A used driver back among the pool's idle ones, if the pool wants one more (a ready one is worth more
