@@ -15,10 +15,11 @@ The workspace gets a class-data cache of its own (a temp dir), so the first clus
 archives and the next ones show starts from them.
 
 Then pools and warm kernels, off and on side by side in the same run (two workspaces one after the other, both
-starting from class-data archives already written - the temp cache above, or with ``--only pools`` the user's
-cache - plus the bare server again): the first cluster after the workspace starts, a cluster from
-a pool with an idle driver (or started cold), a notebook with one ``spark.sql`` on a warm cluster, an idle pool
-driver's memory, and the wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark = on``.
+starting from class-data archives already written - the temp cache above, or with ``--only pools`` the user's cache
+- plus the bare server again): the first cluster after the workspace starts, a cluster from a pool with an idle
+driver (or started cold), the next one right after it terminated, a notebook with one ``spark.sql`` on a warm
+cluster, an idle pool driver's memory, and the wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark
+= on`` (and, as their floor, off).
 
 Usage: python benchmarks/spark_engine.py [--runs 15] [--clusters 3] [--only pools]
 """
@@ -334,25 +335,40 @@ def _one_side(tmp: Path, cache: Path, runs: int, on: bool) -> dict[str, float]:
                 time.sleep(0.005)
             times.append(time.monotonic() - begun)
         found["notebook"] = statistics.median(times)
-        for cluster_id in (first, second):
+        sdk.clusters.delete(second)  # with a pool: its driver goes back to the pool, which wants one idle
+        while sdk.clusters.get(second).state.value != "TERMINATED":
+            time.sleep(0.02)
+        third, found["after_return"] = running(cluster_name="third", instance_pool_id=pool_id)
+        for cluster_id in (first, second, third):
             sdk.clusters.permanent_delete(cluster_id)
     return found
 
 
-def _example_pipeline(on: bool) -> float:
-    """Wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark = on``, pools and warm kernels on/off."""
+def _example_pipeline(on: bool, spark: bool = True) -> float:
+    """Wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark = on``, pools and warm kernels on/off
+    (``spark=False``: with Spark off, the floor - Airflow, the workspace and the polls without any JVM)."""
     root = Path(__file__).resolve().parent.parent
     value = "1" if on else "0"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])}
     begun = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "airbricks_spark=on"]
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            f"airbricks_spark={'on' if spark else 'off'}",
+        ]
         + ["-o", f"airbricks_default_pool={value}", "-o", f"airbricks_warm_kernels={value}"],
         cwd=root / "examples" / "my_pipeline",
         env=env,
         capture_output=True,
         text=True,
         check=False,
+        timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return time.monotonic() - begun
@@ -365,12 +381,17 @@ def pools_rows(tmp: Path, runs: int, cache: Path) -> list[tuple[str, str]]:
     on = _one_side(tmp, cache, runs, on=True)
     listening, answered = bare_connect_server()
     pipeline_off, pipeline_on = _example_pipeline(on=False), _example_pipeline(on=True)
+    floor = _example_pipeline(on=False, spark=False)
     return [
         ("-- pools and warm kernels: off / on (same run) --", ""),
         ("first cluster after the workspace starts: start -> RUNNING", f"{off['first']:.2f} s / {on['first']:.2f} s"),
         (
             "cluster create -> RUNNING: cold / from a pool with an idle driver",
             f"{off['from_pool']:.2f} s / {on['from_pool']:.2f} s",
+        ),
+        (
+            "next cluster of the pool right after the last terminated: cold / the driver it gave back",
+            f"{off['after_return']:.2f} s / {on['after_return']:.2f} s",
         ),
         ("peer: bare SparkConnectServer start -> listening / -> first query", f"{listening:.2f} s / {answered:.2f} s"),
         ("from a pool / peer's start -> listening (target <= 0.1)", f"{on['from_pool'] / listening:.3f}"),
@@ -382,6 +403,10 @@ def pools_rows(tmp: Path, runs: int, cache: Path) -> list[tuple[str, str]]:
         (
             "examples/my_pipeline tests, airbricks_spark = on: wall time off / on (target x0.3)",
             f"{pipeline_off:.1f} s / {pipeline_on:.1f} s (x{pipeline_on / pipeline_off:.2f})",
+        ),
+        (
+            "  floor: the same tests with airbricks_spark = off / Spark's share off -> on",
+            f"{floor:.1f} s / {pipeline_off - floor:.1f} s -> {pipeline_on - floor:.1f} s",
         ),
     ]
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import shutil
 import signal
 import socket
+import sys
+from collections.abc import Callable
 
 #: prctl(2) option: the signal the kernel sends this process when its parent dies (Linux).
 PR_SET_PDEATHSIG = 1
@@ -25,3 +28,18 @@ def die_with_parent() -> None:
     exec (``preexec_fn``) or first thing in a child's own main."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def dying_with_parent(command: list[str]) -> tuple[list[str], Callable[[], None] | None]:
+    """``command`` made to die (SIGKILL) with the thread that starts it, and the ``preexec_fn`` that takes, if any.
+
+    Linux's ``setpriv --pdeathsig`` (util-linux) sets it and execs the command, so no Python runs between fork and
+    exec - which is unsafe in a process with other threads: a child calling into a lock another thread held at
+    the fork (gRPC's threads in the server) can crash or hang. Without ``setpriv``, :func:`die_with_parent` runs as
+    the ``preexec_fn``; elsewhere than Linux, the command is unchanged."""
+    if not sys.platform.startswith("linux"):
+        return command, None
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return command, die_with_parent
+    return [setpriv, "--pdeathsig", "KILL", "--", *command], None

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from airbricks.utils.processes import die_with_parent
+from airbricks.utils.processes import dying_with_parent
 from airbricks.workspace.kernel.channel import environment as channel_environment
 from airbricks.workspace.storage import paths
 
@@ -138,9 +138,10 @@ class WarmKernels:
             while not self._closed and len(self._idle) < self.size:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+                command, preexec = dying_with_parent([self.python, "-m", "airbricks.workspace.kernel.task", WARM_FLAG])
                 self._idle.append(
                     subprocess.Popen(
-                        [self.python, "-m", "airbricks.workspace.kernel.task", WARM_FLAG],
+                        command,
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,  # "ready" once imported; then the run's log
                         stderr=subprocess.DEVNULL,
@@ -148,7 +149,7 @@ class WarmKernels:
                         start_new_session=True,
                         env=env,
                         close_fds=True,
-                        preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
+                        preexec_fn=preexec,
                     )
                 )
 

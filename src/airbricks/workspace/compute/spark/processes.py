@@ -12,10 +12,9 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
-from airbricks.utils.processes import die_with_parent, free_port
+from airbricks.utils.processes import dying_with_parent, free_port
 
 __all__ = ["MARKER", "free_port", "port_open", "spawn"]  # free_port: the drivers and the metastore take ports here
 
@@ -26,6 +25,7 @@ def spawn(command: list[str], *, log: Path, env: dict[str, str], cwd: Path) -> s
     """Start ``command`` in its own session with output to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
     cwd.mkdir(parents=True, exist_ok=True)
+    command, preexec = dying_with_parent(command)
     with open(log, "ab") as out:
         return subprocess.Popen(
             command,
@@ -36,7 +36,7 @@ def spawn(command: list[str], *, log: Path, env: dict[str, str], cwd: Path) -> s
             cwd=str(cwd),
             start_new_session=True,
             close_fds=True,
-            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=preexec,
         )
 
 
