@@ -43,6 +43,13 @@ def _running_note(sdk: WorkspaceClient, cluster_id: str) -> str:
     return running[0].details.driver_state_message or ""
 
 
+def _new_pool(sdk: WorkspaceClient, name: str, **limits: int) -> str:
+    created = sdk.instance_pools.create(
+        instance_pool_name=f"{name}-{uuid.uuid4().hex[:6]}", node_type_id="i3.xlarge", **limits
+    )
+    return str(created.instance_pool_id)
+
+
 def _notebook_on(sdk: WorkspaceClient, cluster_id: str, path: str) -> str:
     return notebook_result(sdk, run_task(sdk, existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path)))
 
@@ -52,12 +59,7 @@ def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
 ) -> None:
     spark_dir = spark_ws.workspace.data_dir / "spark"
     engine = spark_ws.workspace.clusters.engine
-    pool_id = spark_sdk.instance_pools.create(
-        instance_pool_name=f"warm-{uuid.uuid4().hex[:6]}",
-        node_type_id="i3.xlarge",
-        min_idle_instances=1,
-        max_capacity=2,
-    ).instance_pool_id
+    pool_id = _new_pool(spark_sdk, "warm", min_idle_instances=1, max_capacity=2)
     # A static Spark setting differs from the default pool's driver: this one starts its own.
     _wait(lambda: engine.pool_stats(DEFAULT_POOL).idle_count == 1)
     static = {"spark.sql.ui.retainedExecutions": "50"}
@@ -113,9 +115,7 @@ def test_a_pool_driver_takes_its_clusters_runtime_settings_and_goes_back_to_the_
 ) -> None:
     spark_dir = spark_ws.workspace.data_dir / "spark"
     engine = spark_ws.workspace.clusters.engine
-    pool_id = spark_sdk.instance_pools.create(
-        instance_pool_name=f"settings-{uuid.uuid4().hex[:6]}", node_type_id="i3.xlarge", min_idle_instances=1
-    ).instance_pool_id
+    pool_id = _new_pool(spark_sdk, "settings", min_idle_instances=1)
     created: list[str] = []
     try:
         _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=180)
