@@ -16,6 +16,7 @@ from databricks.sdk.service.workspace import ImportFormat, Language
 
 from airbricks.workspace.compute.pool import DEFAULT_POOL
 from airbricks.workspace.server.serve import LocalWorkspace
+from secret_helpers import process_tree
 
 from .conftest import CLUSTER, notebook_result, run_task, spark_processes, wait_cluster
 
@@ -180,6 +181,33 @@ def test_serve_with_spark_on_and_no_java_refuses_naming_the_fix(tmp_path: Path) 
     assert "Java is not installed: Spark needs a Java 17+ runtime on PATH" in done.stderr
 
 
+def _warm_kernels(server_pid: int) -> list[int]:
+    return [
+        pid
+        for pid in process_tree(server_pid)
+        if b"kernel.task\0--warm" in _cmdline(pid)  # python -m airbricks.workspace.kernel.task --warm
+    ]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pids: list[int]) -> list[int]:
+    """The ones still running (a zombie waiting for its reaper is not)."""
+    found = []
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
 def _settled_count(spark_dir: Path, wanted: int, timeout: float = 90) -> int:
     """How many processes the workspace owns once it is ``wanted`` for 2 s in a row (a JVM being launched briefly
     has more marked processes: setpriv, spark-submit's launcher), or at the timeout."""
@@ -206,11 +234,14 @@ def test_kill_9_of_the_server_leaves_no_spark_process_and_a_restart_brings_the_c
     spark_dir = data.resolve() / "spark"
     # the cluster's driver, the default pool's idle one (started 10 s after the cluster took the first), the metastore
     assert _settled_count(spark_dir, 3) == 3
+    kernels = _warm_kernels(server.proc.pid)
+    assert len(kernels) == 1  # the warm kernel waiting for a run
     server.kill9()
     deadline = time.monotonic() + 30
-    while spark_processes(spark_dir) and time.monotonic() < deadline:
+    while (spark_processes(spark_dir) or _alive(kernels)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert spark_processes(spark_dir) == []  # they died with the server (no shutdown code ran)
+    assert _alive(kernels) == []
     server = serve_process(data, "--spark", "on", "--token", "dapi-kill9")
     sdk = WorkspaceClient(host=server.url, token="dapi-kill9", auth_type="pat")
     assert sdk.clusters.get(cluster_id).state.value in ("RESTARTING", "RUNNING")

@@ -158,6 +158,14 @@ def test_a_pool_driver_takes_its_clusters_runtime_settings_and_goes_back_to_the_
         assert engine.driver(second).pid == idle_pid
         # The last cluster's settings, global temp view and cache are gone with it.
         assert _notebook_on(spark_sdk, second, look) == "200:-:False:False"
+
+        # A job cluster naming the pool takes the same process too, once the cluster above gave it back.
+        spark_sdk.clusters.delete(second)
+        _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=30)
+        job_cluster = compute.ClusterSpec(instance_pool_id=pool_id, spark_conf=runtime, **CLUSTER)
+        run = run_task(spark_sdk, new_cluster=job_cluster, notebook_task=jobs.NotebookTask(look))
+        assert notebook_result(spark_sdk, run) == "7:dev:False:False"
+        assert f"(process {idle_pid}, warm" in _running_note(spark_sdk, run.tasks[0].cluster_instance.cluster_id)
     finally:
         spark_sdk.instance_pools.delete(pool_id)
         for ident in created:
