@@ -50,6 +50,13 @@ def _new_pool(sdk: WorkspaceClient, name: str, **limits: int) -> str:
     return str(created.instance_pool_id)
 
 
+def _remove(sdk: WorkspaceClient, pools: list[str], clusters: list[str]) -> None:
+    for pool_id in pools:
+        sdk.instance_pools.delete(pool_id)
+    for cluster_id in clusters:
+        sdk.clusters.permanent_delete(cluster_id)
+
+
 def _notebook_on(sdk: WorkspaceClient, cluster_id: str, path: str) -> str:
     return notebook_result(sdk, run_task(sdk, existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask(path)))
 
@@ -105,9 +112,7 @@ def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
         spark_sdk.instance_pools.delete(pool_id)  # its idle driver stops
         _wait(lambda: _gone(refill_pid), timeout=30)
     finally:
-        spark_sdk.instance_pools.delete(pool_id)
-        for ident in created:
-            spark_sdk.clusters.permanent_delete(ident)
+        _remove(spark_sdk, [pool_id], created)
 
 
 def test_a_pool_driver_takes_its_clusters_runtime_settings_and_goes_back_to_the_pool_clean(
@@ -167,9 +172,55 @@ def test_a_pool_driver_takes_its_clusters_runtime_settings_and_goes_back_to_the_
         assert notebook_result(spark_sdk, run) == "7:dev:False:False"
         assert f"(process {idle_pid}, warm" in _running_note(spark_sdk, run.tasks[0].cluster_instance.cluster_id)
     finally:
-        spark_sdk.instance_pools.delete(pool_id)
-        for ident in created:
-            spark_sdk.clusters.permanent_delete(ident)
+        _remove(spark_sdk, [pool_id], created)
+
+
+def test_a_cluster_arriving_while_its_pools_driver_starts_waits_for_it_and_its_settings(
+    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, notebook: Callable[[str], str]
+) -> None:
+    spark_dir = spark_ws.workspace.data_dir / "spark"
+    engine = spark_ws.workspace.clusters.engine
+    pools: list[str] = []
+    created: list[str] = []
+
+    def starting_pool() -> tuple[str, int]:
+        pool_id = _new_pool(spark_sdk, "starting", min_idle_instances=1)
+        pools.append(pool_id)
+        # A new pool fills at once (the JVM itself, once spark-submit's launcher has built its command line).
+        _wait(lambda: len(_cluster_marked(spark_dir, f"pool-{pool_id}-1")) == 1, timeout=120)
+        assert spark_sdk.instance_pools.get(pool_id).stats.pending_idle_count == 1  # a JVM takes seconds to answer
+        (pid,) = _cluster_marked(spark_dir, f"pool-{pool_id}-1")
+        return pool_id, pid
+
+    def cluster(pool_id: str, spark_conf: dict[str, str]) -> str:
+        ident = spark_sdk.clusters.create(
+            cluster_name="early", instance_pool_id=pool_id, spark_conf=spark_conf, **CLUSTER
+        ).cluster_id
+        created.append(ident)
+        wait_cluster(spark_sdk, ident, timeout=180)
+        return str(ident)
+
+    try:
+        # Runtime settings: the cluster waits for the starting driver, which takes them once it answers.
+        pool_id, pid = starting_pool()
+        early = cluster(pool_id, {"spark.sql.shuffle.partitions": "5"})
+        assert engine.driver(early).pid == pid
+        assert "spark_conf applied to it: spark.sql.shuffle.partitions" in _running_note(spark_sdk, early)
+        partitions = notebook("dbutils.notebook.exit(spark.conf.get('spark.sql.shuffle.partitions'))")
+        assert _notebook_on(spark_sdk, early, partitions) == "5"
+        spark_sdk.clusters.permanent_delete(created.pop())
+        _wait(lambda: engine.pool_stats(DEFAULT_POOL).pending_idle_count == 0)  # one JVM start at a time
+
+        # A static setting, known once the driver answers: the cluster starts its own, the driver stays idle.
+        pool_id, pid = starting_pool()
+        cold = cluster(pool_id, {"spark.sql.ui.retainedExecutions": "50"})
+        assert engine.driver(cold).pid != pid
+        note = _running_note(spark_sdk, cold)
+        assert f"Not from instance pool {pool_id}" in note and "spark_conf sets spark.sql.ui.retainedExecutions" in note
+        _wait(lambda: spark_sdk.instance_pools.get(pool_id).stats.idle_count == 1, timeout=30)
+        assert _cluster_marked(spark_dir, f"pool-{pool_id}-1") == [pid]  # back in its pool, untouched
+    finally:
+        _remove(spark_sdk, pools, created)
 
 
 def test_notebook_runs_start_in_warm_kernels_one_each(

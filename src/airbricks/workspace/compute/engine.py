@@ -31,6 +31,8 @@ class DriverReport:
     reason: TerminationReason | None = None
     #: Where clients reach the driver (``sc://host:port``) when READY.
     remote: str | None = None
+    #: What the cluster's RUNNING event says about its driver, when the engine knows better than at launch.
+    note: str | None = None
 
 
 class LaunchRefused(Exception):

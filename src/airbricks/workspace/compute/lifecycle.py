@@ -193,7 +193,7 @@ class ClusterLifecycle:
         elif state in ("PENDING", "RESTARTING"):
             report = self.engine.report(cluster.id)
             if report.state is DriverState.READY:
-                self._become_running(cluster, now, previous=state)
+                self._become_running(cluster, now, previous=state, note=report.note)
             elif report.state in (DriverState.FAILED, DriverState.STOPPED):
                 self.begin_termination(cluster, now, report.reason or _driver_lost())
         elif state == "RESIZING":
@@ -209,7 +209,7 @@ class ClusterLifecycle:
             cluster.deadline = None
             self.save(cluster)
 
-    def _become_running(self, cluster: Cluster, now: int, previous: str) -> None:
+    def _become_running(self, cluster: Cluster, now: int, previous: str, note: str | None = None) -> None:
         workers = cluster.describe_running(now, new_driver=previous != "RESIZING")
         cluster.enter("RUNNING", now, "", None)
         if previous == "RESIZING":
@@ -217,7 +217,8 @@ class ClusterLifecycle:
                 self.event(cluster, "UPSIZE_COMPLETED", now, current_num_workers=workers, target_num_workers=workers)
             cluster.resize_from = None
         else:
-            note = self.launch_notes.pop(cluster.id, None)
+            note = note or self.launch_notes.pop(cluster.id, None)
+            self.launch_notes.pop(cluster.id, None)
             extra = {"driver_state_message": note} if note else {}
             self.event(cluster, "RUNNING", now, current_num_workers=workers, target_num_workers=workers, **extra)
         self.save(cluster)

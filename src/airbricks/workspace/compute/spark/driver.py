@@ -73,6 +73,12 @@ class Driver:
         self.base_conf = dict(conf)
         #: The instance pool it was started for (None: started for one cluster).
         self.pool_id: str | None = None
+        #: Runtime settings a cluster asked for while this driver started, changed once it answers; and the keys
+        #: it refused then (only a JVM start sets them: the engine starts the cluster another driver).
+        self._pending: tuple[dict[str, str], list[str]] | None = None
+        self._answered = False
+        self._pending_lock = threading.Lock()
+        self.refused: list[str] | None = None
         #: Set while it is not changing its settings (a pool's driver forgetting its last cluster clears it).
         self._settled = threading.Event()
         self._settled.set()
@@ -165,6 +171,7 @@ class Driver:
             if self._dump is not None:  # the first driver on this machine: archive its classes for the next
                 self._dump.take(self.pid)
             metastore.warmed()
+            self._change_pending()
         except Exception as exc:
             if not self._ended():
                 self._fail(
@@ -248,6 +255,25 @@ class Driver:
         self.conf.update(set_)
         for key in unset:
             self.conf.pop(key, None)
+
+    def defer_settings(self, set_: dict[str, str], unset: list[str]) -> bool:
+        """Change these settings once the driver answers, before it is READY (a cluster took it while it started).
+        False: it answers already, and the caller changes them (:meth:`change_settings`)."""
+        with self._pending_lock:
+            if self._answered:
+                return False
+            self._pending = (set_, unset)
+            return True
+
+    def _change_pending(self) -> None:
+        with self._pending_lock:
+            self._answered = True
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            try:
+                self.change_settings(*pending)
+            except driver_settings.NeedsNewJvm as fixed:
+                self.refused = fixed.keys
 
     def recycle(self) -> None:
         """Forget the cluster that used this driver (its sessions, jobs, cached tables, global temp views and

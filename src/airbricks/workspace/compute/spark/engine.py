@@ -13,6 +13,7 @@ Long because the engine is one lock over drivers, pools and the metastore: split
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -87,6 +88,10 @@ class SparkEngine:
         self._install: SparkInstall | None = None
         self._metastore: Metastore | None = None
         self._pools = IdleDrivers()
+        #: What each cluster holding a pool's driver asked for (a cold start instead, should the driver refuse it).
+        self._wanted_by: dict[str, Wanted] = {}
+        #: What a cluster's RUNNING event says, when it is known after its launch (a cold start instead).
+        self._notes: dict[str, str] = {}
         if default_pool:
             self._pools.pools[DEFAULT_POOL] = Pool(PoolTarget(default_pool))
 
@@ -99,7 +104,7 @@ class SparkEngine:
             old = self._drivers.pop(cluster_id, None)
             if old is not None:
                 old.kill()
-            self._pools.used_by.pop(cluster_id, None)
+            self._forget(cluster_id)
             try:  # the install, and the project's Java classes the settings name (compiled on first use)
                 install = self._installation()
                 metastore = self._ensure_metastore(install)
@@ -117,6 +122,7 @@ class SparkEngine:
                 if taken is not None:
                     self._drivers[cluster_id] = taken
                     self._pools.used_by[cluster_id] = pool_id
+                    self._wanted_by[cluster_id] = wanted
                     return note
             if named:
                 self._check_pool(str(named))
@@ -154,9 +160,10 @@ class SparkEngine:
         if not found.settings:
             return None, []
         candidate.settle(RECYCLE_WAIT_SECONDS)  # a driver just given back may still be forgetting its cluster
+        if candidate.state is DriverState.STARTING and candidate.defer_settings(found.set_, found.unset):
+            return None, found.settings  # changed when it answers; refused, the cluster starts cold then (report)
         if candidate.state is not DriverState.READY:
-            keys = ", ".join(found.settings)
-            return f"the pool's driver is still starting, so spark_conf's {keys} could not be set on it", []
+            return "the pool's driver did not answer", []
         try:
             candidate.change_settings(found.set_, found.unset)
         except NeedsNewJvm as fixed:
@@ -301,14 +308,60 @@ class SparkEngine:
 
     def report(self, cluster_id: str) -> DriverReport:
         driver = self._drivers.get(cluster_id)
-        return STOPPED if driver is None else driver.report()
+        if isinstance(driver, Driver) and driver.refused is not None:
+            with self._lock:
+                driver = self._start_instead(cluster_id, driver)
+        if driver is None:
+            return STOPPED
+        report = driver.report()
+        note = self._notes.get(cluster_id)
+        return dataclasses.replace(report, note=note) if note and report.state is DriverState.READY else report
+
+    def _start_instead(self, cluster_id: str, refusing: Driver) -> Driver | _Unavailable | None:
+        """A pool's driver, taken while it started, refused the cluster's settings once it answered (only a JVM
+        start sets them): it goes back to its pool untouched, and the cluster starts a driver of its own."""
+        current = self._drivers.get(cluster_id)
+        if current is not refusing:
+            return current  # another thread did it
+        keys, refusing.refused = refusing.refused or [], None
+        pool_id = self._pools.used_by.pop(cluster_id, None)
+        wanted = self._wanted_by.pop(cluster_id)
+        pool = self._pools.pools.get(pool_id) if pool_id is not None else None
+        if pool is not None:
+            pool.idle.insert(0, refusing)
+        else:
+            refusing.kill()
+        link = self.directory / "drivers" / cluster_id
+        if link.is_symlink():
+            link.unlink()
+        pool_name = "the default pool" if pool_id == DEFAULT_POOL else f"instance pool {pool_id}"
+        self._notes[cluster_id] = (
+            f"Not from {pool_name}: a new driver started, because settings fixed at a JVM's start differ: "
+            f"spark_conf sets {', '.join(keys)}"
+        )
+        started: Driver | _Unavailable
+        try:
+            self._make_room()
+            install = self._installation()
+            class_options, dump = self._class_options("driver")
+            started = self._start(cluster_id, install, self._ensure_metastore(install), wanted, class_options, dump)
+        except LaunchRefused as refused:
+            started = _Unavailable(refused.reason)
+        self._drivers[cluster_id] = started
+        return started
+
+    def _forget(self, cluster_id: str) -> None:
+        self._pools.used_by.pop(cluster_id, None)
+        self._wanted_by.pop(cluster_id, None)
+        self._notes.pop(cluster_id, None)
 
     def stop(self, cluster_id: str) -> None:
         """Stop the cluster's driver, or give it back to its pool when the pool wants one more idle driver (it
         forgets the cluster first, in the background: the cluster is TERMINATED at once)."""
         with self._lock:
             driver = self._drivers.get(cluster_id)
-            pool_id = self._pools.used_by.pop(cluster_id, None)
+            pool_id = self._pools.used_by.get(cluster_id)
+            self._forget(cluster_id)
             replaced = None
             if isinstance(driver, Driver) and pool_id is not None and driver.pool_id == pool_id:
                 if driver.state is DriverState.READY:
@@ -325,7 +378,7 @@ class SparkEngine:
     def kill(self, cluster_id: str) -> None:
         with self._lock:
             driver = self._drivers.pop(cluster_id, None)
-            self._pools.used_by.pop(cluster_id, None)
+            self._forget(cluster_id)
         if driver is not None:
             driver.kill()
 
