@@ -31,7 +31,7 @@ class DriverReport:
     reason: TerminationReason | None = None
     #: Where clients reach the driver (``sc://host:port``) when READY.
     remote: str | None = None
-    #: What the cluster's RUNNING event says about its driver, when the engine knows better than at launch.
+    #: What the cluster's RUNNING event says about its driver (taken from a pool, or why not).
     note: str | None = None
 
 
@@ -54,8 +54,8 @@ class ComputeEngine(Protocol):
     runs_spark: bool
 
     def describe(self) -> str: ...
-    def launch(self, cluster_id: str, doc: dict[str, Any]) -> str | None:
-        """Start (or take from a pool) the cluster's driver; returns a note for its events (None: nothing to say)."""
+    def launch(self, cluster_id: str, doc: dict[str, Any]) -> None:
+        """Start (or take from a pool) the cluster's driver; its READY report may say how (``note``)."""
 
     def report(self, cluster_id: str) -> DriverReport: ...
     def stop(self, cluster_id: str) -> None: ...

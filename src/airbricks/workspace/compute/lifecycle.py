@@ -58,9 +58,6 @@ class ClusterLifecycle:
         self.launch_failures: list[TerminationReason] = []
         #: Injected slow starts still to hand out: PENDING durations in seconds, one per launch.
         self.slow_starts: list[float] = []
-        #: What the engine said of a driver it is starting (taken from a pool, or why not): the RUNNING event's
-        #: ``driver_state_message`` (in memory: a restart of the server starts every driver again anyway).
-        self.launch_notes: dict[str, str] = {}
 
     # ------------------------------------------------------------------ persistence
 
@@ -100,9 +97,7 @@ class ClusterLifecycle:
         """Ask the engine for the cluster's driver (its spec as :attr:`launch_spec` makes it); no capacity, or a
         spec that cannot be made (a missing secret), makes the launch fail with that reason."""
         try:
-            note = self.engine.launch(cluster.id, self.launch_spec(cluster.doc))
-            if note:
-                self.launch_notes[cluster.id] = note
+            self.engine.launch(cluster.id, self.launch_spec(cluster.doc))
         except LaunchRefused as refused:
             cluster.launch_failure = refused.reason
             cluster.deadline = now
@@ -217,8 +212,6 @@ class ClusterLifecycle:
                 self.event(cluster, "UPSIZE_COMPLETED", now, current_num_workers=workers, target_num_workers=workers)
             cluster.resize_from = None
         else:
-            note = note or self.launch_notes.pop(cluster.id, None)
-            self.launch_notes.pop(cluster.id, None)
             extra = {"driver_state_message": note} if note else {}
             self.event(cluster, "RUNNING", now, current_num_workers=workers, target_num_workers=workers, **extra)
         self.save(cluster)

@@ -7,7 +7,7 @@ drivers, at most how many in all), the counts the pool's ``stats`` show, and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
 #: The engine's pool for clusters naming none (``--default-pool``): not an Instance Pools API pool.
@@ -32,12 +32,7 @@ class PoolStats:
     pending_idle_count: int = 0
 
     def to_doc(self) -> dict[str, int]:
-        return {
-            "used_count": self.used_count,
-            "idle_count": self.idle_count,
-            "pending_used_count": self.pending_used_count,
-            "pending_idle_count": self.pending_idle_count,
-        }
+        return asdict(self)
 
 
 class WarmPools(Protocol):

@@ -26,7 +26,17 @@ from airbricks.workspace.compute.spark import processes
 from airbricks.workspace.compute.spark.class_cache import FAST_START_OPTIONS, ClassCache, Dump
 from airbricks.workspace.compute.spark.driver import Driver
 from airbricks.workspace.compute.spark.driver_settings import NeedsNewJvm, command_conf
-from airbricks.workspace.compute.spark.idle import LIVE, IdleDrivers, Pool, Wanted, fit
+from airbricks.workspace.compute.spark.idle import (
+    LIVE,
+    IdleDrivers,
+    Pool,
+    Wanted,
+    fit,
+    fixed_at_start,
+    pool_name,
+    spark_conf_sets,
+    started_cold,
+)
 from airbricks.workspace.compute.spark.install import SparkInstall, SparkNotAvailable, find_spark
 from airbricks.workspace.compute.spark.metastore import Metastore
 from airbricks.workspace.compute.spark.unity_names import catalog_conf
@@ -97,9 +107,10 @@ class SparkEngine:
 
     # -- the contract -------------------------------------------------------------------------------------
 
-    def launch(self, cluster_id: str, doc: dict[str, Any]) -> str | None:
+    def launch(self, cluster_id: str, doc: dict[str, Any]) -> None:
         """Give the cluster a driver: an idle one of its pool (``driver_instance_pool_id``, ``instance_pool_id``,
-        else the default pool) when one fits, else a new one. Returns what the cluster's events say about it."""
+        else the default pool) when one fits, else a new one. What its RUNNING event says of it comes with its
+        READY report (:meth:`report`)."""
         with self._lock:
             old = self._drivers.pop(cluster_id, None)
             if old is not None:
@@ -113,42 +124,39 @@ class SparkEngine:
                 self._drivers[cluster_id] = _Unavailable(
                     TerminationReason.error("SPARK_STARTUP_FAILURE", str(missing), type_="CLIENT_ERROR")
                 )
-                return None
+                return
             named = doc.get("driver_instance_pool_id") or doc.get("instance_pool_id")
             pool_id = str(named) if named else (DEFAULT_POOL if DEFAULT_POOL in self._pools.pools else None)
-            note = None
             if pool_id is not None:
-                taken, note = self._take(pool_id, cluster_id, wanted)
+                taken, self._notes[cluster_id] = self._take(pool_id, cluster_id, wanted)
                 if taken is not None:
                     self._drivers[cluster_id] = taken
                     self._pools.used_by[cluster_id] = pool_id
                     self._wanted_by[cluster_id] = wanted
-                    return note
+                    return
             if named:
                 self._check_pool(str(named))
             self._make_room()
-            class_options, dump = self._class_options("driver")
-            self._drivers[cluster_id] = self._start(cluster_id, install, metastore, wanted, class_options, dump)
+            self._drivers[cluster_id] = self._start(cluster_id, install, metastore, wanted)
             if named:
                 self._pools.used_by[cluster_id] = str(named)
-            return note
 
-    def _take(self, pool_id: str, cluster_id: str, wanted: Wanted) -> tuple[Driver | None, str | None]:
-        pool_name = "the default pool" if pool_id == DEFAULT_POOL else f"instance pool {pool_id}"
+    def _take(self, pool_id: str, cluster_id: str, wanted: Wanted) -> tuple[Driver | None, str]:
+        """An idle driver of the pool made this cluster's, or None; and what the cluster's events say of it."""
         candidate = self._pools.take(pool_id, time.monotonic())
         if candidate is None:
-            return None, f"No idle driver in {pool_name}: a new driver started."
+            return None, f"No idle driver in {pool_name(pool_id)}: a new driver started."
         why, changed = self._adapt(candidate, wanted)
         if why:
             self._pools.pools[pool_id].idle.insert(0, candidate)  # still idle for a cluster it fits (or pruned)
-            return None, f"Not from {pool_name}: a new driver started, because {why}"
+            return None, started_cold(pool_id, why)
         candidate.cluster_id = cluster_id
         link = self.directory / "drivers" / cluster_id
         if link.is_symlink():
             link.unlink()  # a pool driver it had before
         if not link.exists():
             link.symlink_to(candidate.directory, target_is_directory=True)  # its logs under the cluster's name
-        note = f"Driver taken from {pool_name} (process {candidate.pid}, warm: no JVM start)"
+        note = f"Driver taken from {pool_name(pool_id)} (process {candidate.pid}, warm: no JVM start)"
         return candidate, note + (f"; spark_conf applied to it: {', '.join(changed)}." if changed else ".")
 
     def _adapt(self, candidate: Driver, wanted: Wanted) -> tuple[str | None, list[str]]:
@@ -156,7 +164,7 @@ class SparkEngine:
         only: a value may be a resolved secret, and this text goes into the cluster's events)."""
         found = fit(wanted, candidate)
         if found.fixed:
-            return "settings fixed at a JVM's start differ: " + "; ".join(found.fixed), []
+            return fixed_at_start(found.fixed), []
         if not found.settings:
             return None, []
         candidate.settle(RECYCLE_WAIT_SECONDS)  # a driver just given back may still be forgetting its cluster
@@ -166,8 +174,8 @@ class SparkEngine:
             return "the pool's driver did not answer", []
         try:
             candidate.change_settings(found.set_, found.unset)
-        except NeedsNewJvm as fixed:
-            return f"settings fixed at a JVM's start differ: spark_conf sets {', '.join(fixed.keys)}", []
+        except NeedsNewJvm as refused:
+            return fixed_at_start([spark_conf_sets(refused.keys)]), []
         except Exception:
             return "the pool's driver did not answer", []
         return None, found.settings
@@ -183,8 +191,7 @@ class SparkEngine:
                     type_="CLIENT_ERROR",
                 )
             )
-        held = len(pool.idle) + len(self._pools.used(pool_id, self._live_drivers()))
-        if pool.target.max_capacity is not None and held >= pool.target.max_capacity:
+        if self._at_max_capacity(pool_id, pool):
             raise CapacityExceeded(
                 TerminationReason.error(
                     "INSTANCE_POOL_MAX_CAPACITY_REACHED",
@@ -194,11 +201,19 @@ class SparkEngine:
                 )
             )
 
+    def _at_max_capacity(self, pool_id: str, pool: Pool) -> bool:
+        """Whether the pool holds (idle, or used by a cluster) its ``max_capacity`` of drivers."""
+        held = len(pool.idle) + len(self._pools.used(pool_id, self._live_drivers()))
+        return pool.target.max_capacity is not None and held >= pool.target.max_capacity
+
+    def _held(self) -> int:
+        """The drivers counting toward ``--max-spark-drivers``: clusters' running or starting ones, and idle ones."""
+        return sum(d.state in LIVE for d in self._drivers.values()) + len(self._pools.all_idle())
+
     def _make_room(self) -> None:
         """Capacity: idle pool drivers count, and go first when a cluster needs their room."""
         while True:
-            live = [d for d in self._drivers.values() if d.state in LIVE]
-            if len(live) + len(self._pools.all_idle()) < self.max_drivers:
+            if self._held() < self.max_drivers:
                 return
             evicted = self._pools.evict_one()
             if evicted is None:
@@ -206,22 +221,15 @@ class SparkEngine:
                     TerminationReason.error(
                         "CLOUD_PROVIDER_RESOURCE_STOCKOUT",
                         f"The local workspace runs at most {self.max_drivers} Spark drivers at once and "
-                        f"{len(live)} are running or starting: terminate a cluster, or start the workspace with a "
+                        f"{self._held()} are running or starting: terminate a cluster, or start the workspace with a "
                         "higher --max-spark-drivers if this machine has the memory (about 1.5 GB each).",
                         type_="CLOUD_FAILURE",
                     )
                 )
             evicted.kill()
 
-    def _start(
-        self,
-        ident: str,
-        install: SparkInstall,
-        metastore: Metastore,
-        wanted: Wanted,
-        class_options: list[str],
-        dump: Dump | None,
-    ) -> Driver:
+    def _start(self, ident: str, install: SparkInstall, metastore: Metastore, wanted: Wanted) -> Driver:
+        class_options, dump = self._class_options("driver")
         return Driver(
             ident,
             install=install,
@@ -280,11 +288,9 @@ class SparkEngine:
             if any(d.state is DriverState.STARTING for d in everyone):
                 return
             for pool_id, pool in self._pools.short(time.monotonic()):
-                held = len(pool.idle) + len(self._pools.used(pool_id, self._live_drivers()))
-                if pool.target.max_capacity is not None and held >= pool.target.max_capacity:
+                if self._at_max_capacity(pool_id, pool):
                     continue
-                live = sum(d.state in LIVE for d in self._drivers.values()) + len(self._pools.all_idle())
-                if live >= self.max_drivers:
+                if self._held() >= self.max_drivers:
                     return
                 try:
                     install = self._installation()
@@ -293,9 +299,7 @@ class SparkEngine:
                 except SparkNotAvailable:
                     return  # a cluster's own start says why
                 pool.started += 1
-                class_options, dump = self._class_options("driver")
-                ident = f"pool-{pool_id}-{pool.started}"
-                driver = self._start(ident, install, metastore, wanted, class_options, dump)
+                driver = self._start(f"pool-{pool_id}-{pool.started}", install, metastore, wanted)
                 driver.pool_id = pool_id
                 pool.idle.append(driver)
 
@@ -321,12 +325,13 @@ class SparkEngine:
         """A pool's driver, taken while it started, refused the cluster's settings once it answered (only a JVM
         start sets them): it goes back to its pool untouched, and the cluster starts a driver of its own."""
         current = self._drivers.get(cluster_id)
-        if current is not refusing:
-            return current  # another thread did it
+        wanted = self._wanted_by.get(cluster_id)
+        if current is not refusing or wanted is None or refusing.pool_id is None:
+            return current  # another thread did it, or the cluster is stopping (stop forgot what it wanted)
         keys, refusing.refused = refusing.refused or [], None
-        pool_id = self._pools.used_by.pop(cluster_id, None)
-        wanted = self._wanted_by.pop(cluster_id)
-        pool = self._pools.pools.get(pool_id) if pool_id is not None else None
+        pool_id = refusing.pool_id
+        self._forget(cluster_id)
+        pool = self._pools.pools.get(pool_id)
         if pool is not None:
             pool.idle.insert(0, refusing)
         else:
@@ -334,17 +339,12 @@ class SparkEngine:
         link = self.directory / "drivers" / cluster_id
         if link.is_symlink():
             link.unlink()
-        pool_name = "the default pool" if pool_id == DEFAULT_POOL else f"instance pool {pool_id}"
-        self._notes[cluster_id] = (
-            f"Not from {pool_name}: a new driver started, because settings fixed at a JVM's start differ: "
-            f"spark_conf sets {', '.join(keys)}"
-        )
+        self._notes[cluster_id] = started_cold(pool_id, fixed_at_start([spark_conf_sets(keys)]))
         started: Driver | _Unavailable
         try:
             self._make_room()
             install = self._installation()
-            class_options, dump = self._class_options("driver")
-            started = self._start(cluster_id, install, self._ensure_metastore(install), wanted, class_options, dump)
+            started = self._start(cluster_id, install, self._ensure_metastore(install), wanted)
         except LaunchRefused as refused:
             started = _Unavailable(refused.reason)
         self._drivers[cluster_id] = started

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from airbricks.workspace.compute.engine import DriverState
-from airbricks.workspace.compute.pool import PoolStats, PoolTarget
+from airbricks.workspace.compute.pool import DEFAULT_POOL, PoolStats, PoolTarget
 from airbricks.workspace.compute.spark.driver import Driver
 
 #: Settings a driver gets per start whatever the cluster (a free port): never a reason to start cold.
@@ -51,6 +51,24 @@ class Fit:
     @property
     def settings(self) -> list[str]:
         return sorted([*self.set_, *self.unset])
+
+
+def pool_name(pool_id: str) -> str:
+    return "the default pool" if pool_id == DEFAULT_POOL else f"instance pool {pool_id}"
+
+
+def started_cold(pool_id: str, why: str) -> str:
+    """What a cluster's events say when it did not take its pool's driver."""
+    return f"Not from {pool_name(pool_id)}: a new driver started, because {why}"
+
+
+def fixed_at_start(reasons: list[str]) -> str:
+    return "settings fixed at a JVM's start differ: " + "; ".join(reasons)
+
+
+def spark_conf_sets(keys: list[str]) -> str:
+    """The reason a driver refused these keys (never their values: they may be resolved secrets)."""
+    return f"spark_conf sets {', '.join(keys)}"
 
 
 def fit(wanted: Wanted, driver: Driver) -> Fit:
