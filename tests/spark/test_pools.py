@@ -10,10 +10,12 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import compute, jobs
 
 from airbricks.workspace.compute.pool import DEFAULT_POOL
+from airbricks.workspace.compute.spark.engine import SparkEngine
 from airbricks.workspace.server.serve import LocalWorkspace
 
 from .conftest import CLUSTER, notebook_result, run_task, spark_processes, wait_cluster
@@ -43,6 +45,18 @@ def _running_note(sdk: WorkspaceClient, cluster_id: str) -> str:
     return running[0].details.driver_state_message or ""
 
 
+@pytest.fixture
+def spark_dir(spark_ws: LocalWorkspace) -> Path:
+    return spark_ws.workspace.data_dir / "spark"
+
+
+@pytest.fixture
+def engine(spark_ws: LocalWorkspace) -> SparkEngine:
+    engine = spark_ws.workspace.clusters.engine
+    assert isinstance(engine, SparkEngine)
+    return engine
+
+
 def _new_pool(sdk: WorkspaceClient, name: str, **limits: int) -> str:
     created = sdk.instance_pools.create(
         instance_pool_name=f"{name}-{uuid.uuid4().hex[:6]}", node_type_id="i3.xlarge", **limits
@@ -62,10 +76,8 @@ def _notebook_on(sdk: WorkspaceClient, cluster_id: str, path: str) -> str:
 
 
 def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
-    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, notebook: Callable[[str], str]
+    spark_sdk: WorkspaceClient, notebook: Callable[[str], str], spark_dir: Path, engine: SparkEngine
 ) -> None:
-    spark_dir = spark_ws.workspace.data_dir / "spark"
-    engine = spark_ws.workspace.clusters.engine
     pool_id = _new_pool(spark_sdk, "warm", min_idle_instances=1, max_capacity=2)
     # A static Spark setting differs from the default pool's driver: this one starts its own.
     _wait(lambda: engine.pool_stats(DEFAULT_POOL).idle_count == 1)
@@ -116,10 +128,8 @@ def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
 
 
 def test_a_pool_driver_takes_its_clusters_runtime_settings_and_goes_back_to_the_pool_clean(
-    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, notebook: Callable[[str], str]
+    spark_sdk: WorkspaceClient, notebook: Callable[[str], str], spark_dir: Path, engine: SparkEngine
 ) -> None:
-    spark_dir = spark_ws.workspace.data_dir / "spark"
-    engine = spark_ws.workspace.clusters.engine
     pool_id = _new_pool(spark_sdk, "settings", min_idle_instances=1)
     created: list[str] = []
     try:
@@ -176,10 +186,8 @@ def test_a_pool_driver_takes_its_clusters_runtime_settings_and_goes_back_to_the_
 
 
 def test_a_cluster_arriving_while_its_pools_driver_starts_waits_for_it_and_its_settings(
-    spark_ws: LocalWorkspace, spark_sdk: WorkspaceClient, notebook: Callable[[str], str]
+    spark_sdk: WorkspaceClient, notebook: Callable[[str], str], spark_dir: Path, engine: SparkEngine
 ) -> None:
-    spark_dir = spark_ws.workspace.data_dir / "spark"
-    engine = spark_ws.workspace.clusters.engine
     pools: list[str] = []
     created: list[str] = []
 
