@@ -44,6 +44,23 @@ def require_spark() -> None:
         pytest.skip(f"Spark tests need pyspark and Java 17+: {missing}")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that used the session workspace reports its drivers, metastore and threads' stacks."""
+    outcome = yield
+    report = outcome.get_result()
+    ws = getattr(item, "funcargs", {}).get("spark_ws")
+    if report.failed and ws is not None:
+        from airbricks.workspace.compute.spark.engine import SparkEngine
+
+        from .diagnostics import thread_stacks, workspace_state
+
+        engine = ws.workspace.clusters.engine
+        if isinstance(engine, SparkEngine):
+            report.sections.append(("workspace state", workspace_state(engine)))
+        report.sections.append(("threads", thread_stacks()))
+
+
 @pytest.fixture(scope="session")
 def spark_ws(session_dir: Path) -> Iterator[LocalWorkspace]:
     require_spark()

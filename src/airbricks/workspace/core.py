@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,9 @@ if TYPE_CHECKING:
 __all__ = ["TOKEN_FILE", "Workspace", "WorkspaceConfig"]
 
 log = logging.getLogger("airbricks.workspace")
+
+#: A tick longer than this is logged with the model it was in (they all wait for each other).
+SLOW_TICK_SECONDS = 5.0
 
 
 def _workspace_id(store: Store) -> str:
@@ -286,10 +290,14 @@ class Workspace:
     def tick(self) -> None:
         now = self.shared.now_ms()
         for tick in self._tickers:
+            began = time.monotonic()
             try:
                 tick(now)
             except Exception:  # a bug in one model must not stop time for the others
                 log.exception("ticker failed in %s", getattr(tick, "__qualname__", tick))
+            took = time.monotonic() - began
+            if took > SLOW_TICK_SECONDS:  # every cluster, run and warehouse waited meanwhile: say where
+                log.warning("the ticker spent %.1f s in %s", took, getattr(tick, "__qualname__", tick))
 
     def step(self, ms: int | float = 0) -> None:
         """Move a manual clock forward by ``ms`` and tick once (tests without the ticker thread)."""

@@ -33,6 +33,9 @@ from airbricks.workspace.compute.spark.install import SparkInstall
 from airbricks.workspace.compute.termination import TerminationReason
 
 START_TIMEOUT_SECONDS = 180
+#: From the start to the first answered query; past it a STARTING driver is failed, so no call to a JVM that
+#: listens but never answers keeps a cluster PENDING.
+ANSWER_TIMEOUT_SECONDS = START_TIMEOUT_SECONDS + 60
 STOP_GRACE_SECONDS = 10
 
 
@@ -316,6 +319,19 @@ class Driver:
 
     def report(self) -> DriverReport:
         self._ended()
+        if (
+            self.state is DriverState.STARTING
+            and not self._answered
+            and time.monotonic() > self.started + ANSWER_TIMEOUT_SECONDS
+        ):
+            # Listening, but its warm-up query never came back: fail it (the kill ends the call waiting on it).
+            self._fail(
+                TerminationReason.error(
+                    "SPARK_STARTUP_FAILURE",
+                    f"The Spark driver did not answer its first query within {ANSWER_TIMEOUT_SECONDS} s of "
+                    f"starting. Driver log: {self.log}",
+                )
+            )
         if self.state is DriverState.READY:
             return DriverReport(DriverState.READY, remote=self.remote)
         return DriverReport(self.state, reason=self.reason)
