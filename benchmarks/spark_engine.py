@@ -21,7 +21,7 @@ driver (or started cold), the next one right after it terminated, a notebook wit
 cluster, an idle pool driver's memory, and the wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark
 = on`` (and, as their floor, off).
 
-Usage: python benchmarks/spark_engine.py [--runs 15] [--clusters 3] [--only pools]
+Usage: python benchmarks/spark_engine.py [--runs 15] [--clusters 3] [--only pools] [--baseline OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe
 
 CLUSTER = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1}
+#: This checkout.
+ROOT = Path(__file__).resolve().parent.parent
 TRIVIAL = "# Databricks notebook source\ndbutils.notebook.exit('ok')\n"
 TRIVIAL_SPARK = "# Databricks notebook source\ndbutils.notebook.exit(str(spark.sql('SELECT 1 AS x').first().x))\n"
 LATENCY = (
@@ -111,12 +113,18 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--clusters", type=int, default=3)
     parser.add_argument("--only", choices=("all", "pools"), default="all", help="pools: the pools rows only")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of the project (one from before pools, say): its examples/my_pipeline tests are timed "
+        "in the same run, beside this checkout's",
+    )
     args = parser.parse_args()
     if args.only == "pools":
         from airbricks.workspace.config import default_class_cache
 
         with tempfile.TemporaryDirectory(prefix="airbricks-spark-bench-") as tmp:
-            rows = pools_rows(Path(tmp), args.runs, default_class_cache())  # the archives users have by then
+            rows = pools_rows(Path(tmp), args.runs, default_class_cache(), args.baseline)  # the users' archives
         _print(rows)
         return 0
 
@@ -257,7 +265,7 @@ def main() -> int:
         )
         for cluster_id in [first, *others]:
             sdk.clusters.permanent_delete(cluster_id)
-        rows += pools_rows(Path(tmp), args.runs, Path(tmp) / "jvm-classes")  # written by the rows above
+        rows += pools_rows(Path(tmp), args.runs, Path(tmp) / "jvm-classes", args.baseline)  # written above
 
     _print(rows)
     return 0
@@ -344,10 +352,10 @@ def _one_side(tmp: Path, cache: Path, runs: int, on: bool) -> dict[str, float]:
     return found
 
 
-def _example_pipeline(on: bool, spark: bool = True) -> float:
+def _example_pipeline(on: bool, spark: bool = True, root: Path = ROOT) -> float:
     """Wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark = on``, pools and warm kernels on/off
-    (``spark=False``: with Spark off, the floor - Airflow, the workspace and the polls without any JVM)."""
-    root = Path(__file__).resolve().parent.parent
+    (``spark=False``: with Spark off, the floor - Airflow, the workspace and the polls without any JVM), of this
+    checkout or another one (``root``: its own ``src`` and example; options it does not know only warn)."""
     value = "1" if on else "0"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])}
     begun = time.monotonic()
@@ -374,15 +382,17 @@ def _example_pipeline(on: bool, spark: bool = True) -> float:
     return time.monotonic() - begun
 
 
-def pools_rows(tmp: Path, runs: int, cache: Path) -> list[tuple[str, str]]:
+def pools_rows(tmp: Path, runs: int, cache: Path, baseline: Path | None = None) -> list[tuple[str, str]]:
     """Pools and warm kernels off and on, side by side, with the bare Spark Connect server as the anchor. Both
-    sides start from the class-data archives in ``cache`` (written before), so neither pays for writing them."""
+    sides start from the class-data archives in ``cache`` (written before), so neither pays for writing them.
+    With a ``baseline`` checkout, its example pipeline's wall time too (the issue's "today")."""
     off = _one_side(tmp, cache, runs, on=False)
     on = _one_side(tmp, cache, runs, on=True)
     listening, answered = bare_connect_server()
     pipeline_off, pipeline_on = _example_pipeline(on=False), _example_pipeline(on=True)
     floor = _example_pipeline(on=False, spark=False)
-    return [
+    before = [] if baseline is None else [_example_pipeline(on=False, root=baseline.resolve())]
+    rows = [
         ("-- pools and warm kernels: off / on (same run) --", ""),
         ("first cluster after the workspace starts: start -> RUNNING", f"{off['first']:.2f} s / {on['first']:.2f} s"),
         (
@@ -409,6 +419,14 @@ def pools_rows(tmp: Path, runs: int, cache: Path) -> list[tuple[str, str]]:
             f"{floor:.1f} s / {pipeline_off - floor:.1f} s -> {pipeline_on - floor:.1f} s",
         ),
     ]
+    for seconds in before:
+        rows.append(
+            (
+                f"  the same tests in {baseline}: wall time / this checkout's with pools on",
+                f"{seconds:.1f} s / {pipeline_on:.1f} s (x{pipeline_on / seconds:.2f})",
+            )
+        )
+    return rows
 
 
 if __name__ == "__main__":
