@@ -19,7 +19,9 @@ starting from class-data archives already written - the temp cache above, or wit
 - plus the bare server again): the first cluster after the workspace starts, a cluster from a pool with an idle
 driver (or started cold), the next one right after it terminated, a notebook with one ``spark.sql`` on a warm
 cluster, an idle pool driver's memory, and the wall time of ``examples/my_pipeline``'s tests with ``airbricks_spark
-= on`` (and, as their floor, off).
+= on`` (and, as their floor, off). With ``--baseline OTHER_CHECKOUT`` (a checkout from before pools, e.g. ``git
+worktree add /tmp/before <commit>``), that checkout's notebook row (its own ``airbricks serve``) and example
+pipeline are timed in the same run too: the issue's targets are ratios to them.
 
 Usage: python benchmarks/spark_engine.py [--runs 15] [--clusters 3] [--only pools] [--baseline OTHER_CHECKOUT]
 """
@@ -36,7 +38,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -281,8 +285,6 @@ def _print(rows: list[tuple[str, str]]) -> None:
 def _one_side(tmp: Path, cache: Path, runs: int, on: bool) -> dict[str, float]:
     """One workspace with pools and warm kernels ``on`` (a default pool of 1, a pool of 1, 1 warm kernel) or off."""
     from databricks.sdk import WorkspaceClient
-    from databricks.sdk.service import jobs
-    from databricks.sdk.service.workspace import ImportFormat, Language
 
     from airbricks.workspace.server.serve import LocalWorkspace
 
@@ -320,28 +322,14 @@ def _one_side(tmp: Path, cache: Path, runs: int, on: bool) -> dict[str, float]:
             idle = ws.workspace.clusters.engine._pools.pools[pool_id].idle[0]
             found["idle_rss"] = _rss_mb(idle.pid)
         second, found["from_pool"] = running(cluster_name="second", instance_pool_id=pool_id)
-        sdk.workspace.mkdirs("/Shared/bench")
-        sdk.workspace.upload(
-            "/Shared/bench/spark", TRIVIAL_SPARK.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON
-        )
-        times = []
-        for _ in range(runs):
+
+        def kernel_ready() -> None:
             if ws.workspace.kernels is not None:  # the pool refills between runs, as between a suite's tests
                 while ws.workspace.kernels.idle_count() < 1:
                     time.sleep(0.05)
                 time.sleep(2.5)  # its imports done
-            begun = time.monotonic()
-            run_id = sdk.jobs.submit(
-                run_name="bench",
-                tasks=[
-                    jobs.SubmitTask(
-                        task_key="t", existing_cluster_id=first, notebook_task=jobs.NotebookTask("/Shared/bench/spark")
-                    )
-                ],
-            ).response.run_id
-            while sdk.jobs.get_run(run_id).state.life_cycle_state.value not in ("TERMINATED", "INTERNAL_ERROR"):
-                time.sleep(0.005)
-            times.append(time.monotonic() - begun)
+
+        times = _notebook_runs(sdk, first, runs, kernel_ready)
         found["notebook"] = statistics.median(times)
         sdk.clusters.delete(second)  # with a pool: its driver goes back to the pool, which wants one idle
         while sdk.clusters.get(second).state.value != "TERMINATED":
@@ -350,6 +338,77 @@ def _one_side(tmp: Path, cache: Path, runs: int, on: bool) -> dict[str, float]:
         for cluster_id in (first, second, third):
             sdk.clusters.permanent_delete(cluster_id)
     return found
+
+
+def _notebook_runs(sdk: Any, cluster_id: str, runs: int, before_each: Callable[[], None] = lambda: None) -> list[float]:
+    """Submit -> TERMINATED of a notebook with one ``spark.sql`` on a running cluster, ``runs`` times."""
+    from databricks.sdk.service import jobs
+    from databricks.sdk.service.workspace import ImportFormat, Language
+
+    sdk.workspace.mkdirs("/Shared/bench")
+    sdk.workspace.upload(
+        "/Shared/bench/spark", TRIVIAL_SPARK.encode(), format=ImportFormat.SOURCE, language=Language.PYTHON
+    )
+    task = jobs.SubmitTask(
+        task_key="t", existing_cluster_id=cluster_id, notebook_task=jobs.NotebookTask("/Shared/bench/spark")
+    )
+    times = []
+    for _ in range(runs):
+        before_each()
+        begun = time.monotonic()
+        run_id = sdk.jobs.submit(run_name="bench", tasks=[task]).response.run_id
+        while sdk.jobs.get_run(run_id).state.life_cycle_state.value not in ("TERMINATED", "INTERNAL_ERROR"):
+            time.sleep(0.005)
+        times.append(time.monotonic() - begun)
+    return times
+
+
+def _baseline_notebook(baseline: Path, tmp: Path, runs: int) -> float:
+    """The notebook row of another checkout: its own ``airbricks serve`` (its ``src``, this venv) with Spark, one
+    cluster, the same notebook runs as :func:`_notebook_runs`; the median."""
+    from databricks.sdk import WorkspaceClient
+
+    from airbricks.utils.processes import free_port
+    from airbricks.workspace.compute.spark.processes import port_open
+
+    data_dir, port = tmp / "baseline", free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from airbricks.cli import main; sys.exit(main())",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+    command += ["--spark", "on", "--cluster-start-seconds", "0", "--cluster-stop-seconds", "0"]
+    env = {**os.environ, "PYTHONPATH": str(baseline.resolve() / "src")}
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not ((data_dir / "token").is_file() and port_open(port)):
+            assert server.poll() is None and time.monotonic() < deadline, "the baseline's server did not start"
+            time.sleep(0.1)
+        sdk = WorkspaceClient(
+            host=f"http://127.0.0.1:{port}", token=(data_dir / "token").read_text().strip(), auth_type="pat"
+        )
+        cluster_id = sdk.clusters.create(cluster_name="baseline", **CLUSTER).response.cluster_id
+        while (state := sdk.clusters.get(cluster_id).state.value) != "RUNNING":
+            assert state not in ("TERMINATED", "ERROR"), sdk.clusters.get(cluster_id).state_message
+            time.sleep(0.1)
+        times = _notebook_runs(sdk, cluster_id, runs)
+        sdk.clusters.permanent_delete(cluster_id)
+        return statistics.median(times)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def _example_pipeline(on: bool, spark: bool = True, root: Path = ROOT) -> float:
@@ -391,7 +450,9 @@ def pools_rows(tmp: Path, runs: int, cache: Path, baseline: Path | None = None) 
     listening, answered = bare_connect_server()
     pipeline_off, pipeline_on = _example_pipeline(on=False), _example_pipeline(on=True)
     floor = _example_pipeline(on=False, spark=False)
-    before = [] if baseline is None else [_example_pipeline(on=False, root=baseline.resolve())]
+    before = (
+        [] if baseline is None else [(_baseline_notebook(baseline, tmp, runs), _example_pipeline(False, root=baseline))]
+    )
     rows = [
         ("-- pools and warm kernels: off / on (same run) --", ""),
         ("first cluster after the workspace starts: start -> RUNNING", f"{off['first']:.2f} s / {on['first']:.2f} s"),
@@ -411,7 +472,7 @@ def pools_rows(tmp: Path, runs: int, cache: Path, baseline: Path | None = None) 
         ),
         ("idle pool driver RSS", f"{on['idle_rss']:.0f} MB"),
         (
-            "examples/my_pipeline tests, airbricks_spark = on: wall time off / on (target x0.3)",
+            "examples/my_pipeline tests, airbricks_spark = on: wall time off / on",
             f"{pipeline_off:.1f} s / {pipeline_on:.1f} s (x{pipeline_on / pipeline_off:.2f})",
         ),
         (
@@ -419,13 +480,18 @@ def pools_rows(tmp: Path, runs: int, cache: Path, baseline: Path | None = None) 
             f"{floor:.1f} s / {pipeline_off - floor:.1f} s -> {pipeline_on - floor:.1f} s",
         ),
     ]
-    for seconds in before:
-        rows.append(
+    for notebook, pipeline in before:
+        rows += [
+            (f"-- the same in {baseline} (before pools), same run: it / this checkout with pools on --", ""),
             (
-                f"  the same tests in {baseline}: wall time / this checkout's with pools on",
-                f"{seconds:.1f} s / {pipeline_on:.1f} s (x{pipeline_on / seconds:.2f})",
-            )
-        )
+                "notebook with one spark.sql, submit -> TERMINATED, warm cluster (target x0.35)",
+                f"{notebook:.2f} s / {on['notebook']:.2f} s (x{on['notebook'] / notebook:.2f})",
+            ),
+            (
+                "examples/my_pipeline tests, airbricks_spark = on (target x0.3)",
+                f"{pipeline:.1f} s / {pipeline_on:.1f} s (x{pipeline_on / pipeline:.2f})",
+            ),
+        ]
     return rows
 
 
