@@ -15,10 +15,10 @@ from airbricks.workspace.compute.spark.processes import log_tail
 
 
 def workspace_state(engine: SparkEngine) -> str:
+    """The engine's drivers (the log tail of any not READY) and the metastore (its log tail)."""
     lines = [f"held {engine._held()} of {engine.max_drivers} drivers"]
-    idle = {id(d): pool for pool, p in engine._pools.pools.items() for d in p.idle}
     drivers = [(k, d) for k, d in list(engine._drivers.items()) if isinstance(d, Driver)]
-    drivers += [(f"idle in {idle[id(d)]}", d) for p in engine._pools.pools.values() for d in p.idle]
+    drivers += [(f"idle in {pool_id}", d) for pool_id, p in list(engine._pools.pools.items()) for d in p.idle]
     for name, driver in drivers:
         lines.append(
             f"{name}: {driver.state.name} pid {driver.pid} port {driver.port} ready after {driver.ready_seconds}"
@@ -34,6 +34,7 @@ def workspace_state(engine: SparkEngine) -> str:
 
 
 def thread_stacks() -> str:
+    """The last frames of every thread of this process, by name."""
     names = {t.ident: t.name for t in threading.enumerate()}
     out = []
     for ident, frame in sys._current_frames().items():
