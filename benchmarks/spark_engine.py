@@ -120,8 +120,8 @@ def main() -> int:
     parser.add_argument(
         "--baseline",
         type=Path,
-        help="another checkout of the project (one from before pools, say): its examples/my_pipeline tests are timed "
-        "in the same run, beside this checkout's",
+        help="another checkout of the project (one from before pools, say): its notebook row and examples/my_pipeline "
+        "tests are timed in the same run, beside this checkout's",
     )
     args = parser.parse_args()
     if args.only == "pools":
