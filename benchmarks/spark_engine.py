@@ -301,15 +301,7 @@ def _one_side(tmp: Path, cache: Path, runs: int, on: bool) -> dict[str, float]:
     ) as ws:
         sdk = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
 
-        def running(**spec: object) -> tuple[str, float]:
-            begun = time.monotonic()
-            cluster_id = sdk.clusters.create(**{**CLUSTER, **spec}).response.cluster_id
-            while (state := sdk.clusters.get(cluster_id).state.value) != "RUNNING":
-                assert state not in ("TERMINATED", "ERROR"), sdk.clusters.get(cluster_id).state_message
-                time.sleep(0.02)
-            return cluster_id, time.monotonic() - begun
-
-        first, _ = running(cluster_name="first")
+        first, _ = _running(sdk, cluster_name="first")
         found["first"] = time.monotonic() - started
         pool_id = sdk.instance_pools.create(
             instance_pool_name="bench", node_type_id="i3.xlarge", min_idle_instances=1 if on else 0
@@ -321,7 +313,7 @@ def _one_side(tmp: Path, cache: Path, runs: int, on: bool) -> dict[str, float]:
                 time.sleep(0.2)
             idle = ws.workspace.clusters.engine._pools.pools[pool_id].idle[0]
             found["idle_rss"] = _rss_mb(idle.pid)
-        second, found["from_pool"] = running(cluster_name="second", instance_pool_id=pool_id)
+        second, found["from_pool"] = _running(sdk, cluster_name="second", instance_pool_id=pool_id)
 
         def kernel_ready() -> None:
             if ws.workspace.kernels is not None:  # the pool refills between runs, as between a suite's tests
@@ -334,10 +326,20 @@ def _one_side(tmp: Path, cache: Path, runs: int, on: bool) -> dict[str, float]:
         sdk.clusters.delete(second)  # with a pool: its driver goes back to the pool, which wants one idle
         while sdk.clusters.get(second).state.value != "TERMINATED":
             time.sleep(0.02)
-        third, found["after_return"] = running(cluster_name="third", instance_pool_id=pool_id)
+        third, found["after_return"] = _running(sdk, cluster_name="third", instance_pool_id=pool_id)
         for cluster_id in (first, second, third):
             sdk.clusters.permanent_delete(cluster_id)
     return found
+
+
+def _running(sdk: Any, **spec: object) -> tuple[str, float]:
+    """A new cluster of ``spec`` (over :data:`CLUSTER`), once RUNNING; and its create -> RUNNING time."""
+    begun = time.monotonic()
+    cluster_id = sdk.clusters.create(**{**CLUSTER, **spec}).response.cluster_id
+    while (state := sdk.clusters.get(cluster_id).state.value) != "RUNNING":
+        assert state not in ("TERMINATED", "ERROR"), sdk.clusters.get(cluster_id).state_message
+        time.sleep(0.02)
+    return cluster_id, time.monotonic() - begun
 
 
 def _notebook_runs(sdk: Any, cluster_id: str, runs: int, before_each: Callable[[], None] = lambda: None) -> list[float]:
@@ -395,10 +397,7 @@ def _baseline_notebook(baseline: Path, tmp: Path, runs: int) -> float:
         sdk = WorkspaceClient(
             host=f"http://127.0.0.1:{port}", token=(data_dir / "token").read_text().strip(), auth_type="pat"
         )
-        cluster_id = sdk.clusters.create(cluster_name="baseline", **CLUSTER).response.cluster_id
-        while (state := sdk.clusters.get(cluster_id).state.value) != "RUNNING":
-            assert state not in ("TERMINATED", "ERROR"), sdk.clusters.get(cluster_id).state_message
-            time.sleep(0.1)
+        cluster_id, _ = _running(sdk, cluster_name="baseline")
         times = _notebook_runs(sdk, cluster_id, runs)
         sdk.clusters.permanent_delete(cluster_id)
         return statistics.median(times)

@@ -32,6 +32,14 @@ def spark_processes(spark_dir: Path) -> list[int]:
     return owned_processes(spark_dir)
 
 
+def gone(pid: int) -> bool:
+    """Whether the process has ended (a zombie waiting for its reaper has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def require_spark() -> None:
     """Skip without pyspark and Java 17+, except on CI, which installs both: a missing piece there fails."""
     from airbricks.workspace.compute.spark.install import SparkNotAvailable, find_spark

@@ -18,7 +18,7 @@ from airbricks.workspace.compute.pool import DEFAULT_POOL
 from airbricks.workspace.server.serve import LocalWorkspace
 from secret_helpers import process_tree
 
-from .conftest import CLUSTER, notebook_result, run_task, spark_processes, wait_cluster
+from .conftest import CLUSTER, gone, notebook_result, run_task, spark_processes, wait_cluster
 
 
 def _driver_pid(ws: LocalWorkspace, cluster_id: str) -> int:
@@ -197,15 +197,7 @@ def _cmdline(pid: int) -> bytes:
 
 
 def _alive(pids: list[int]) -> list[int]:
-    """The ones still running (a zombie waiting for its reaper is not)."""
-    found = []
-    for pid in pids:
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
-                found.append(pid)
-        except OSError:
-            pass
-    return found
+    return [pid for pid in pids if not gone(pid)]
 
 
 def _settled_count(spark_dir: Path, wanted: int, timeout: float = 90) -> int:

@@ -18,7 +18,7 @@ from airbricks.workspace.compute.pool import DEFAULT_POOL
 from airbricks.workspace.compute.spark.engine import SparkEngine
 from airbricks.workspace.server.serve import LocalWorkspace
 
-from .conftest import CLUSTER, notebook_result, run_task, spark_processes, wait_cluster
+from .conftest import CLUSTER, gone, notebook_result, run_task, spark_processes, wait_cluster
 
 
 def _cluster_marked(spark_dir: Path, ident: str) -> list[int]:
@@ -32,11 +32,6 @@ def _wait(what: Callable[[], object], timeout: float = 120) -> None:
     while not what():
         assert time.monotonic() < deadline, f"still not {what}"
         time.sleep(0.2)
-
-
-def _gone(pid: int) -> bool:
-    path = Path(f"/proc/{pid}/stat")
-    return not path.exists() or path.read_text().rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def _running_note(sdk: WorkspaceClient, cluster_id: str) -> str:
@@ -119,10 +114,10 @@ def test_a_cluster_from_a_pool_takes_its_idle_driver_and_the_pool_refills(
 
         spark_sdk.clusters.delete(cluster_id)  # its driver (the former idle one) stops: never handed out again
         wait_cluster(spark_sdk, cluster_id, ("TERMINATED",), timeout=60)
-        _wait(lambda: _gone(idle_pid), timeout=30)
+        _wait(lambda: gone(idle_pid), timeout=30)
         assert spark_sdk.instance_pools.get(pool_id).stats.used_count == 0
         spark_sdk.instance_pools.delete(pool_id)  # its idle driver stops
-        _wait(lambda: _gone(refill_pid), timeout=30)
+        _wait(lambda: gone(refill_pid), timeout=30)
     finally:
         _remove(spark_sdk, [pool_id], created)
 

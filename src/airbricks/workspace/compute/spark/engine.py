@@ -151,9 +151,7 @@ class SparkEngine:
             self._pools.pools[pool_id].idle.insert(0, candidate)  # still idle for a cluster it fits (or pruned)
             return None, started_cold(pool_id, why)
         candidate.cluster_id = cluster_id
-        link = self.directory / "drivers" / cluster_id
-        if link.is_symlink():
-            link.unlink()  # a pool driver it had before
+        link = self._unlink_pool_logs(cluster_id)
         if not link.exists():
             link.symlink_to(candidate.directory, target_is_directory=True)  # its logs under the cluster's name
         note = f"Driver taken from {pool_name(pool_id)} (process {candidate.pid}, warm: no JVM start)"
@@ -336,9 +334,7 @@ class SparkEngine:
             pool.idle.insert(0, refusing)
         else:
             refusing.kill()
-        link = self.directory / "drivers" / cluster_id
-        if link.is_symlink():
-            link.unlink()
+        self._unlink_pool_logs(cluster_id)
         self._notes[cluster_id] = started_cold(pool_id, fixed_at_start([spark_conf_sets(keys)]))
         started: Driver | _Unavailable
         try:
@@ -349,6 +345,13 @@ class SparkEngine:
             started = _Unavailable(refused.reason)
         self._drivers[cluster_id] = started
         return started
+
+    def _unlink_pool_logs(self, cluster_id: str) -> Path:
+        """Remove the cluster's link to a pool driver's log directory (one it had before); returns its path."""
+        link = self.directory / "drivers" / cluster_id
+        if link.is_symlink():
+            link.unlink()
+        return link
 
     def _forget(self, cluster_id: str) -> None:
         self._pools.used_by.pop(cluster_id, None)
